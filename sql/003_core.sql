@@ -1,0 +1,980 @@
+-- pgGit engine, part 3: content-addressed storage (blobs, trees), commits, branches, HEAD, the live
+-- state that capture keeps, working changes, DDL capture (event trigger functions), status, commit.
+-- The event triggers themselves are created by sql/006_install.sql, after every function exists.
+
+-- Canonical definitions, stored once per content hash (sha256 of the definition text).
+CREATE TABLE IF NOT EXISTS pggit.blobs (
+    hash        text PRIMARY KEY,
+    kind        text NOT NULL,
+    object_key  text NOT NULL,
+    schema_name text,
+    object_name text NOT NULL,
+    parent_name text,
+    definition  text NOT NULL,
+    meta        jsonb NOT NULL DEFAULT '{}'
+);
+
+-- A tree: the set of (object key -> blob hash) at a commit. Trees are content-addressed, so two
+-- commits with the same schema share one row. hash = sha256 of the sorted "key blob" lines.
+CREATE TABLE IF NOT EXISTS pggit.trees (
+    hash          text PRIMARY KEY,
+    entries       jsonb NOT NULL,
+    object_count  integer NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS pggit.commits (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    hash          text NOT NULL UNIQUE,
+    parents       text[] NOT NULL DEFAULT '{}',
+    tree_hash     text NOT NULL REFERENCES pggit.trees (hash),
+    branch        text NOT NULL,
+    author        text NOT NULL,
+    committer     text NOT NULL,
+    message       text NOT NULL,
+    committed_at  timestamptz NOT NULL,
+    kind          text NOT NULL DEFAULT 'commit'
+                  CHECK (kind IN ('root', 'commit', 'auto', 'merge', 'revert', 'reset', 'undo')),
+    change_count  integer NOT NULL DEFAULT 0,
+    txid          xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX IF NOT EXISTS commits_committed_at_idx ON pggit.commits (committed_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS commits_branch_idx ON pggit.commits (branch, id DESC);
+CREATE INDEX IF NOT EXISTS commits_author_idx ON pggit.commits (author, id DESC);
+CREATE INDEX IF NOT EXISTS commits_parents_idx ON pggit.commits USING gin (parents);
+
+-- What each commit changed, per object (the log's object filter, timelines and blame read this).
+CREATE TABLE IF NOT EXISTS pggit.commit_changes (
+    commit_id    bigint NOT NULL REFERENCES pggit.commits (id) ON DELETE CASCADE,
+    object_key   text NOT NULL,
+    kind         text NOT NULL,
+    schema_name  text,
+    object_name  text NOT NULL,
+    change       text NOT NULL CHECK (change IN ('ADDED', 'MODIFIED', 'REMOVED')),
+    old_blob     text REFERENCES pggit.blobs (hash),
+    new_blob     text REFERENCES pggit.blobs (hash),
+    PRIMARY KEY (commit_id, object_key)
+);
+CREATE INDEX IF NOT EXISTS commit_changes_object_idx ON pggit.commit_changes (object_key, commit_id DESC);
+
+CREATE TABLE IF NOT EXISTS pggit.branches (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name           text NOT NULL,
+    head_commit    text NOT NULL REFERENCES pggit.commits (hash),
+    parent_branch  text,
+    base_commit    text REFERENCES pggit.commits (hash),
+    status         text NOT NULL DEFAULT 'ACTIVE' CHECK (status IN ('ACTIVE', 'MERGED', 'DELETED')),
+    protected      boolean NOT NULL DEFAULT false,
+    description    text,
+    created_by     text NOT NULL DEFAULT pggit.current_actor(),
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    deleted_at     timestamptz
+);
+-- A name is unique among branches that are not deleted; deleted ones stay for the history.
+CREATE UNIQUE INDEX IF NOT EXISTS branches_live_name_idx ON pggit.branches (name)
+    WHERE status <> 'DELETED';
+
+-- HEAD: the branch whose tree the live schema is. One row, shared by every connection.
+CREATE TABLE IF NOT EXISTS pggit.head (
+    singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    branch_id   bigint NOT NULL REFERENCES pggit.branches (id),
+    moved_at    timestamptz NOT NULL DEFAULT now(),
+    moved_by    text NOT NULL DEFAULT pggit.current_actor()
+);
+
+-- What capture knows of the live schema: one row per tracked object, with the catalog row it hangs
+-- off (its anchor). Invariant: live_state = HEAD's tree + working changes.
+CREATE TABLE IF NOT EXISTS pggit.live_state (
+    object_key      text PRIMARY KEY,
+    kind            text NOT NULL,
+    schema_name     text,
+    object_name     text NOT NULL,
+    parent_name     text,
+    blob_hash       text NOT NULL REFERENCES pggit.blobs (hash),
+    anchor_classid  oid NOT NULL,
+    anchor_objid    oid NOT NULL
+);
+CREATE INDEX IF NOT EXISTS live_state_anchor_idx ON pggit.live_state (anchor_classid, anchor_objid);
+CREATE INDEX IF NOT EXISTS live_state_name_idx ON pggit.live_state (kind, schema_name, object_name);
+
+-- The statement texts seen by capture (a multi-statement script is stored once, not once per DDL).
+CREATE TABLE IF NOT EXISTS pggit.ddl_queries (
+    id     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    md5    text NOT NULL,
+    query  text NOT NULL
+);
+
+-- The raw DDL audit trail: one row per captured DDL command, with who ran it.
+CREATE TABLE IF NOT EXISTS pggit.ddl_log (
+    id                bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    query_id          bigint REFERENCES pggit.ddl_queries (id),
+    statement         text,
+    command_tag       text NOT NULL,
+    objects           jsonb NOT NULL DEFAULT '[]',
+    role_name         text NOT NULL DEFAULT current_user,
+    session_role      text NOT NULL DEFAULT session_user,
+    application_name  text,
+    client_addr       inet,
+    txid              xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    backend_pid       integer NOT NULL DEFAULT pg_backend_pid(),
+    actor             text,
+    branch            text,
+    engine_operation  text,
+    captured_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    commit_id         bigint REFERENCES pggit.commits (id) ON DELETE SET NULL
+);
+CREATE INDEX IF NOT EXISTS ddl_log_captured_at_idx ON pggit.ddl_log (captured_at DESC, id DESC);
+CREATE INDEX IF NOT EXISTS ddl_log_uncommitted_idx ON pggit.ddl_log (id) WHERE commit_id IS NULL;
+
+-- Working changes: one row per object whose live definition differs from HEAD's tree.
+CREATE TABLE IF NOT EXISTS pggit.working (
+    object_key   text PRIMARY KEY,
+    kind         text NOT NULL,
+    schema_name  text,
+    object_name  text NOT NULL,
+    parent_name  text,
+    base_blob    text REFERENCES pggit.blobs (hash),
+    new_blob     text REFERENCES pggit.blobs (hash),
+    ddl_id       bigint REFERENCES pggit.ddl_log (id),
+    captured_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- Capture failures (lenient mode): the DDL went through, the failure is kept here.
+CREATE TABLE IF NOT EXISTS pggit.capture_errors (
+    id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    sqlstate     text NOT NULL,
+    message      text NOT NULL,
+    detail       text,
+    context      text,
+    command_tag  text,
+    statement    text,
+    role_name    text NOT NULL DEFAULT current_user,
+    actor        text
+);
+
+------------------------------------------------------------------------------------------------
+-- Small helpers
+------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pggit.sha256_hex(p_text text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog
+AS $$ SELECT encode(sha256(convert_to(p_text, 'UTF8')), 'hex') $$;
+
+-- Stores a definition (once) and returns its hash.
+CREATE OR REPLACE FUNCTION pggit.blob_put(o pggit.catalog_object)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_hash text := pggit.sha256_hex(o.definition);
+BEGIN
+    INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
+                             definition, meta)
+    VALUES (v_hash, o.kind, o.object_key, o.schema_name, o.object_name, o.parent_name,
+            o.definition, coalesce(o.meta, '{}'))
+    ON CONFLICT (hash) DO NOTHING;
+    RETURN v_hash;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.tree_hash_of(p_entries jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT pggit.sha256_hex(coalesce(string_agg(key || ' ' || value, E'\n' ORDER BY key COLLATE "C"), ''))
+      FROM jsonb_each_text(p_entries)
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.tree_put(p_entries jsonb)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_hash text := pggit.tree_hash_of(p_entries);
+BEGIN
+    INSERT INTO pggit.trees (hash, entries, object_count)
+    VALUES (v_hash, p_entries, (SELECT count(*) FROM jsonb_object_keys(p_entries)))
+    ON CONFLICT (hash) DO NOTHING;
+    RETURN v_hash;
+END;
+$$;
+
+-- The text a commit hash covers: parents, tree and metadata. verify() recomputes it.
+CREATE OR REPLACE FUNCTION pggit.commit_payload(
+    p_parents text[], p_tree text, p_branch text, p_author text, p_committer text,
+    p_committed_at timestamptz, p_kind text, p_message text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT concat_ws(E'\n',
+        'tree ' || p_tree,
+        (SELECT string_agg('parent ' || p, E'\n' ORDER BY o) FROM unnest(p_parents) WITH ORDINALITY AS u(p, o)),
+        'branch ' || p_branch,
+        'kind ' || p_kind,
+        'author ' || p_author,
+        'committer ' || p_committer,
+        'date ' || to_char(p_committed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        '',
+        p_message)
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.validate_branch_name(p_name text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_name IS NULL OR p_name !~ '^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$' OR p_name ~ '\.\.|//|/$|\.$'
+       OR upper(p_name) IN ('HEAD', 'WORKING') OR p_name ~ '^[0-9a-f]{7,64}$' THEN
+        PERFORM pggit.raise_error('INVALID_BRANCH_NAME',
+            format('invalid branch name %L', p_name),
+            'use 1-100 characters: letters, digits, ".", "_", "-", "/"; not HEAD, WORKING or a hex string');
+    END IF;
+END;
+$$;
+
+-- The HEAD branch row (locked FOR SHARE by callers that need it stable).
+CREATE OR REPLACE FUNCTION pggit.head_branch()
+RETURNS pggit.branches
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v pggit.branches;
+BEGIN
+    SELECT b.* INTO v FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id;
+    IF NOT FOUND THEN
+        PERFORM pggit.raise_error('NOT_INSTALLED', 'pgGit has no HEAD: the engine is not initialised',
+                                  'run the Django migrations or SELECT pggit.install()');
+    END IF;
+    RETURN v;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.head()
+RETURNS TABLE (branch text, commit_hash text, tree_hash text, object_count integer, clean boolean)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT b.name, c.hash, c.tree_hash, t.object_count, NOT EXISTS (SELECT 1 FROM pggit.working)
+      FROM pggit.head h
+      JOIN pggit.branches b ON b.id = h.branch_id
+      JOIN pggit.commits c ON c.hash = b.head_commit
+      JOIN pggit.trees t ON t.hash = c.tree_hash
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.active_branch(p_name text)
+RETURNS pggit.branches
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v pggit.branches;
+BEGIN
+    SELECT * INTO v FROM pggit.branches WHERE name = p_name AND status <> 'DELETED';
+    IF NOT FOUND THEN
+        PERFORM pggit.raise_error('BRANCH_NOT_FOUND', format('branch %L does not exist', p_name),
+                                  'SELECT * FROM pggit.branches() lists the branches');
+    END IF;
+    RETURN v;
+END;
+$$;
+
+-- Resolves a ref (branch, HEAD, full hash or unique prefix of >= 7 hex digits, with an optional
+-- ~N suffix walking first parents) to a commit hash. WORKING is not a commit: see pggit.ref_tree().
+CREATE OR REPLACE FUNCTION pggit.resolve_ref(p_ref text)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_base text := p_ref;
+    v_steps integer := 0;
+    v_hash text;
+    v_count integer;
+BEGIN
+    IF p_ref IS NULL OR btrim(p_ref) = '' THEN
+        PERFORM pggit.raise_error('INVALID_REF', 'a ref is required (branch, commit hash, HEAD or WORKING)');
+    END IF;
+    IF p_ref ~ '~[0-9]+$' THEN
+        v_base := substring(p_ref FROM '^(.*)~[0-9]+$');
+        v_steps := substring(p_ref FROM '~([0-9]+)$')::integer;
+    END IF;
+    IF upper(v_base) = 'WORKING' THEN
+        PERFORM pggit.raise_error('INVALID_REF', 'WORKING is the live schema, not a commit');
+    ELSIF upper(v_base) = 'HEAD' THEN
+        v_hash := (pggit.head_branch()).head_commit;
+    ELSE
+        SELECT head_commit INTO v_hash FROM pggit.branches WHERE name = v_base AND status <> 'DELETED';
+        IF v_hash IS NULL AND v_base ~ '^[0-9a-f]{7,64}$' THEN
+            SELECT count(*), min(hash) INTO v_count, v_hash
+              FROM pggit.commits WHERE hash LIKE v_base || '%';
+            IF v_count > 1 THEN
+                PERFORM pggit.raise_error('AMBIGUOUS_REF',
+                    format('commit prefix %L matches %s commits', v_base, v_count), 'give more digits');
+            END IF;
+        END IF;
+    END IF;
+    IF v_hash IS NULL THEN
+        PERFORM pggit.raise_error('REF_NOT_FOUND', format('no branch or commit named %L', v_base),
+            'a ref is a branch name, HEAD, WORKING, or a commit hash (at least 7 hex digits)');
+    END IF;
+    FOR i IN 1 .. v_steps LOOP
+        SELECT parents[1] INTO v_hash FROM pggit.commits WHERE hash = v_hash;
+        IF v_hash IS NULL THEN
+            PERFORM pggit.raise_error('REF_NOT_FOUND', format('%s goes past the root commit', p_ref));
+        END IF;
+    END LOOP;
+    RETURN v_hash;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.commit_tree(p_hash text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$ SELECT t.entries FROM pggit.commits c JOIN pggit.trees t ON t.hash = c.tree_hash WHERE c.hash = p_hash $$;
+
+------------------------------------------------------------------------------------------------
+-- Live state maintenance (capture's memory of the live schema)
+------------------------------------------------------------------------------------------------
+
+-- Re-reads the given anchors from the catalogs, compares with live_state and applies the difference.
+-- Returns one row per object whose definition changed: key, change, old and new blob.
+CREATE OR REPLACE FUNCTION pggit.refresh_anchors(p_anchors jsonb)
+RETURNS TABLE (object_key text, kind text, schema_name text, object_name text, parent_name text,
+               change text, old_blob text, new_blob text, anchor_classid oid, anchor_objid oid)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH req AS (
+        SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
+          FROM jsonb_array_elements(p_anchors) a
+    ), fresh AS (
+        SELECT DISTINCT ON (o.object_key) o.*
+          FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) o
+    ), covered AS (
+        SELECT classid, objid FROM req
+        UNION SELECT anchor_classid, anchor_objid FROM fresh
+    ), old AS (
+        SELECT l.* FROM pggit.live_state l
+          JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
+    ), fresh_hashed AS (
+        SELECT f.*, pggit.blob_put(f::pggit.catalog_object) AS blob FROM fresh f
+    )
+    SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
+           coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
+           coalesce(f.parent_name, o.parent_name),
+           CASE WHEN o.object_key IS NULL THEN 'ADDED' WHEN f.object_key IS NULL THEN 'REMOVED'
+                ELSE 'MODIFIED' END,
+           o.blob_hash, f.blob, f.anchor_classid, f.anchor_objid
+      FROM fresh_hashed f
+      FULL JOIN old o ON o.object_key = f.object_key
+     WHERE o.blob_hash IS DISTINCT FROM f.blob
+        OR o.anchor_objid IS DISTINCT FROM f.anchor_objid;
+END;
+$$;
+
+-- Applies a set of changes (from refresh_anchors) to live_state, and to the working changes when
+-- p_record is true. Returns the changes as a JSON array for the audit row.
+CREATE OR REPLACE FUNCTION pggit.apply_live_changes(p_anchors jsonb, p_record boolean, p_ddl_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    r record;
+    v_out jsonb := '[]';
+BEGIN
+    FOR r IN SELECT * FROM pggit.refresh_anchors(p_anchors) LOOP
+        IF r.new_blob IS NULL THEN
+            DELETE FROM pggit.live_state WHERE object_key = r.object_key;
+        ELSE
+            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
+                                          blob_hash, anchor_classid, anchor_objid)
+            VALUES (r.object_key, r.kind, r.schema_name, r.object_name, r.parent_name, r.new_blob,
+                    r.anchor_classid, r.anchor_objid)
+            ON CONFLICT (object_key) DO UPDATE
+               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
+                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
+                   anchor_objid = EXCLUDED.anchor_objid;
+        END IF;
+        IF r.old_blob IS DISTINCT FROM r.new_blob THEN
+            v_out := v_out || jsonb_build_object('key', r.object_key, 'kind', r.kind,
+                'schema', r.schema_name, 'name', r.object_name, 'change', r.change, 'blob', r.new_blob);
+            IF p_record THEN
+                PERFORM pggit.working_note(r.object_key, r.kind, r.schema_name, r.object_name,
+                                           r.parent_name, r.old_blob, r.new_blob, p_ddl_id);
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN v_out;
+END;
+$$;
+
+-- Records one object's change in the working set. base_blob is HEAD's definition: the live one
+-- before the first change since HEAD (live_state = HEAD + working). A change back to HEAD's
+-- definition removes the row: the object is clean again.
+CREATE OR REPLACE FUNCTION pggit.working_note(
+    p_key text, p_kind text, p_schema text, p_name text, p_parent text,
+    p_old_blob text, p_new_blob text, p_ddl_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_base text;
+BEGIN
+    SELECT base_blob INTO v_base FROM pggit.working WHERE object_key = p_key FOR UPDATE;
+    IF NOT FOUND THEN
+        v_base := p_old_blob;
+    END IF;
+    IF v_base IS NOT DISTINCT FROM p_new_blob THEN
+        DELETE FROM pggit.working WHERE object_key = p_key;
+        RETURN;
+    END IF;
+    INSERT INTO pggit.working (object_key, kind, schema_name, object_name, parent_name,
+                               base_blob, new_blob, ddl_id, captured_at)
+    VALUES (p_key, p_kind, p_schema, p_name, p_parent, v_base, p_new_blob, p_ddl_id, clock_timestamp())
+    ON CONFLICT (object_key) DO UPDATE
+       SET new_blob = EXCLUDED.new_blob, ddl_id = EXCLUDED.ddl_id, captured_at = EXCLUDED.captured_at,
+           kind = EXCLUDED.kind, schema_name = EXCLUDED.schema_name,
+           object_name = EXCLUDED.object_name, parent_name = EXCLUDED.parent_name;
+END;
+$$;
+
+------------------------------------------------------------------------------------------------
+-- Capture
+------------------------------------------------------------------------------------------------
+
+-- 'on' (record working changes), 'engine' (the engine applies DDL: keep live_state only) or 'off'.
+CREATE OR REPLACE FUNCTION pggit.capture_state()
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_tx text := current_setting('pggit.capture', true);
+BEGIN
+    IF v_tx = 'engine' THEN
+        RETURN 'engine';
+    END IF;
+    IF v_tx = 'off' OR coalesce((pggit.config_get('capture_enabled'))::boolean, true) = false THEN
+        RETURN 'off';
+    END IF;
+    RETURN 'on';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.set_capture(p_enabled boolean, p_scope text DEFAULT 'transaction')
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_was boolean := coalesce((pggit.config_get('capture_enabled'))::boolean, true);
+    v_found integer;
+BEGIN
+    IF p_enabled IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'enabled must be true or false');
+    END IF;
+    IF p_scope = 'transaction' THEN
+        PERFORM set_config('pggit.capture', CASE WHEN p_enabled THEN 'on' ELSE 'off' END, true);
+        RETURN format('capture %s for this transaction', CASE WHEN p_enabled THEN 'on' ELSE 'off' END);
+    ELSIF p_scope = 'global' THEN
+        PERFORM pggit.config_set('capture_enabled', to_jsonb(p_enabled));
+        IF p_enabled AND NOT v_was THEN
+            v_found := pggit.rescan('(changed while capture was off)');
+            RETURN format('capture on globally; %s change(s) made while it was off were recorded', v_found);
+        END IF;
+        RETURN format('capture %s globally', CASE WHEN p_enabled THEN 'on' ELSE 'off' END);
+    END IF;
+    PERFORM pggit.raise_error('INVALID_ARGUMENT', format('scope %L is not transaction or global', p_scope));
+    RETURN NULL;
+END;
+$$;
+
+-- Compares the whole live schema with live_state and records every difference as a working change
+-- (used after capture was off, and by operators to heal after a recorded capture failure).
+CREATE OR REPLACE FUNCTION pggit.rescan(p_reason text DEFAULT '(rescan)')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchors jsonb;
+    v_ddl_id bigint;
+    v_changes jsonb;
+BEGIN
+    SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)), '[]') INTO v_anchors
+      FROM (SELECT anchor_classid AS classid, anchor_objid AS objid FROM pggit.live_objects()
+            UNION SELECT anchor_classid, anchor_objid FROM pggit.live_state) a;
+    INSERT INTO pggit.ddl_log (statement, command_tag, application_name, client_addr, actor, branch)
+    VALUES (p_reason, 'RESCAN', current_setting('application_name', true), inet_client_addr(),
+            pggit.current_actor(), (pggit.head_branch()).name)
+    RETURNING id INTO v_ddl_id;
+    v_changes := pggit.apply_live_changes(v_anchors, true, v_ddl_id);
+    UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
+    IF jsonb_array_length(v_changes) = 0 THEN
+        DELETE FROM pggit.ddl_log WHERE id = v_ddl_id;
+    END IF;
+    RETURN jsonb_array_length(v_changes);
+END;
+$$;
+
+-- Anchors touched by this statement and not seen by ddl_command_end (drops), passed from the
+-- sql_drop trigger through a transaction-local setting.
+CREATE OR REPLACE FUNCTION pggit.pending_anchors_push(p_anchors jsonb)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT set_config('pggit.pending_anchors',
+        (coalesce(nullif(current_setting('pggit.pending_anchors', true), ''), '[]')::jsonb || p_anchors)::text,
+        true)
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchors jsonb;
+BEGIN
+    IF pggit.capture_state() = 'off' THEN
+        RETURN;
+    END IF;
+    -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
+    -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid)) INTO v_anchors
+      FROM pg_event_trigger_dropped_objects() d
+      JOIN pggit.live_state l
+        ON (l.anchor_classid = d.classid AND l.anchor_objid = d.objid)
+        OR (d.object_type = 'index' AND l.kind = 'index'
+            AND l.schema_name = d.address_names[1] AND l.object_name = d.address_names[2])
+        OR (d.object_type IN ('table constraint', 'trigger', 'policy')
+            AND l.kind = CASE d.object_type WHEN 'table constraint' THEN 'constraint' ELSE d.object_type END
+            AND l.schema_name = d.address_names[1] AND l.parent_name = d.address_names[2]
+            AND l.object_name = d.address_names[3]);
+    IF v_anchors IS NOT NULL THEN
+        PERFORM pggit.pending_anchors_push(v_anchors);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'sql_drop');
+END;
+$$;
+
+-- Records a capture failure; re-raises in strict mode.
+CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF pggit.config_get('capture_mode') = '"strict"' THEN
+        RAISE EXCEPTION USING
+            MESSAGE = format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message),
+            ERRCODE = p_sqlstate;
+    END IF;
+    INSERT INTO pggit.capture_errors (sqlstate, message, command_tag, statement, actor)
+    VALUES (p_sqlstate, p_message, p_tag, left(current_query(), 10000), pggit.current_actor());
+    RAISE WARNING 'pgGit: capture of this % failed and was recorded (%); run SELECT pggit.rescan() to resync',
+        coalesce(p_tag, 'statement'), p_message;
+END;
+$$;
+
+-- The text of the statement being captured: the engine sets pggit.statement for the DDL it runs;
+-- otherwise the client's query (stored once per distinct text).
+CREATE OR REPLACE FUNCTION pggit.capture_query_id()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_query text := current_query();
+    v_md5 text := md5(v_query);
+    v_cached text := current_setting('pggit.last_query', true);
+    v_id bigint;
+BEGIN
+    IF v_cached LIKE v_md5 || ':%' THEN
+        RETURN split_part(v_cached, ':', 2)::bigint;
+    END IF;
+    INSERT INTO pggit.ddl_queries (md5, query) VALUES (v_md5, v_query) RETURNING id INTO v_id;
+    PERFORM set_config('pggit.last_query', v_md5 || ':' || v_id, true);
+    RETURN v_id;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_state text := pggit.capture_state();
+    v_tag text := tg_tag;
+BEGIN
+    IF v_state = 'off' THEN
+        PERFORM set_config('pggit.pending_anchors', '', true);
+        RETURN;
+    END IF;
+    PERFORM pggit.capture_command(v_state, v_tag);
+EXCEPTION WHEN OTHERS THEN
+    PERFORM set_config('pggit.pending_anchors', '', true);
+    IF v_state = 'engine' THEN
+        RAISE;  -- the engine's own apply step must never go unrecorded
+    END IF;
+    PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.capture_command(p_state text, p_tag text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchors jsonb;
+    v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
+    v_ddl_id bigint;
+    v_changes jsonb;
+    v_branch text;
+    v_is_alter boolean := p_tag LIKE 'ALTER %' OR p_tag LIKE 'COMMENT%';
+BEGIN
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(a.anchor_classid, a.anchor_objid)) INTO v_anchors
+      FROM pg_event_trigger_ddl_commands() c,
+           LATERAL pggit.anchor_of(c.classid, c.objid) a
+     WHERE NOT c.in_extension AND a.anchor_objid IS NOT NULL;
+    IF v_pending IS NOT NULL THEN
+        v_anchors := coalesce(v_anchors, '[]') || v_pending::jsonb;
+        PERFORM set_config('pggit.pending_anchors', '', true);
+    END IF;
+    IF v_anchors IS NULL THEN
+        RETURN;  -- nothing tracked was touched
+    END IF;
+    IF v_is_alter THEN
+        -- renames and alterations change the text of objects that refer to these anchors
+        SELECT v_anchors || coalesce(jsonb_agg(DISTINCT jsonb_build_array(d.classid, d.objid)), '[]')
+          INTO v_anchors
+          FROM jsonb_array_elements(v_anchors) a,
+               LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d;
+    END IF;
+    v_branch := (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id);
+    INSERT INTO pggit.ddl_log (query_id, statement, command_tag, application_name, client_addr,
+                               actor, branch, engine_operation)
+    VALUES (CASE WHEN current_setting('pggit.statement', true) IS NULL
+                   OR current_setting('pggit.statement', true) = '' THEN pggit.capture_query_id() END,
+            nullif(current_setting('pggit.statement', true), ''), p_tag,
+            current_setting('application_name', true), inet_client_addr(), pggit.current_actor(),
+            v_branch, nullif(current_setting('pggit.operation', true), ''))
+    RETURNING id INTO v_ddl_id;
+    v_changes := pggit.apply_live_changes(v_anchors, p_state = 'on', v_ddl_id);
+    UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
+    IF p_state = 'on' AND jsonb_array_length(v_changes) > 0 THEN
+        PERFORM pggit.emit_event('ddl.captured', jsonb_build_object(
+            'ddl_id', v_ddl_id, 'command_tag', p_tag, 'branch', v_branch,
+            'role', current_user, 'actor', pggit.current_actor(),
+            'application_name', current_setting('application_name', true),
+            'objects', (SELECT jsonb_agg(jsonb_build_object('key', o->'key', 'change', o->'change'))
+                          FROM jsonb_array_elements(v_changes) o)));
+        IF coalesce((pggit.config_get('auto_commit'))::boolean, false) THEN
+            PERFORM pggit.auto_commit(v_ddl_id);
+        END IF;
+    END IF;
+END;
+$$;
+
+------------------------------------------------------------------------------------------------
+-- Trees and commits
+------------------------------------------------------------------------------------------------
+
+-- Per-object difference of two trees (NULL = empty tree).
+CREATE OR REPLACE FUNCTION pggit.tree_diff(p_from jsonb, p_to jsonb)
+RETURNS TABLE (object_key text, change text, old_blob text, new_blob text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(f.key, t.key),
+           CASE WHEN f.key IS NULL THEN 'ADDED' WHEN t.key IS NULL THEN 'REMOVED' ELSE 'MODIFIED' END,
+           f.value, t.value
+      FROM jsonb_each_text(coalesce(p_from, '{}')) f
+      FULL JOIN jsonb_each_text(coalesce(p_to, '{}')) t ON t.key = f.key
+     WHERE f.value IS DISTINCT FROM t.value
+$$;
+
+-- Kind, schema and name of an object key, read from its blob (keys are not parsed).
+CREATE OR REPLACE FUNCTION pggit.object_names(p_key text, p_blob text)
+RETURNS TABLE (kind text, schema_name text, object_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT b.kind, b.schema_name, b.object_name FROM pggit.blobs b WHERE b.hash = p_blob
+$$;
+
+-- Creates a commit on a branch from a full tree and moves the branch to it. The single place that
+-- writes commits: commit, merge, revert, reset and undo all go through it.
+CREATE OR REPLACE FUNCTION pggit.commit_create(
+    p_branch_id bigint, p_entries jsonb, p_parents text[], p_message text, p_author text,
+    p_kind text DEFAULT 'commit')
+RETURNS pggit.commits
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_branch pggit.branches;
+    v_tree text := pggit.tree_put(p_entries);
+    v_now timestamptz := clock_timestamp();
+    v_committer text := pggit.current_actor();
+    v_author text := coalesce(nullif(btrim(p_author), ''), v_committer);
+    v_commit pggit.commits;
+BEGIN
+    SELECT * INTO v_branch FROM pggit.branches WHERE id = p_branch_id FOR UPDATE;
+    INSERT INTO pggit.commits (hash, parents, tree_hash, branch, author, committer, message,
+                               committed_at, kind)
+    VALUES (pggit.sha256_hex(pggit.commit_payload(p_parents, v_tree, v_branch.name, v_author,
+                v_committer, v_now, p_kind, p_message)),
+            p_parents, v_tree, v_branch.name, v_author, v_committer, p_message, v_now, p_kind)
+    RETURNING * INTO v_commit;
+    INSERT INTO pggit.commit_changes (commit_id, object_key, kind, schema_name, object_name, change,
+                                      old_blob, new_blob)
+    SELECT v_commit.id, d.object_key, n.kind, n.schema_name, n.object_name, d.change,
+           d.old_blob, d.new_blob
+      FROM pggit.tree_diff(CASE WHEN p_parents = '{}' THEN NULL
+                                ELSE pggit.commit_tree(p_parents[1]) END, p_entries) d,
+           LATERAL pggit.object_names(d.object_key, coalesce(d.new_blob, d.old_blob)) n;
+    GET DIAGNOSTICS v_commit.change_count = ROW_COUNT;
+    UPDATE pggit.commits SET change_count = v_commit.change_count WHERE id = v_commit.id;
+    UPDATE pggit.branches SET head_commit = v_commit.hash, updated_at = v_now WHERE id = p_branch_id;
+    PERFORM pggit.emit_event('commit.created', jsonb_build_object(
+        'hash', v_commit.hash, 'branch', v_branch.name, 'parents', to_jsonb(p_parents),
+        'author', v_author, 'message', p_message, 'kind', p_kind,
+        'change_count', v_commit.change_count));
+    RETURN v_commit;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.status()
+RETURNS TABLE (object_type text, schema_name text, object_name text, change_type text,
+               statement text, actor text, captured_at timestamptz, object_key text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT w.kind, w.schema_name, w.object_name,
+           CASE WHEN w.base_blob IS NULL THEN 'ADDED' WHEN w.new_blob IS NULL THEN 'REMOVED'
+                ELSE 'MODIFIED' END,
+           coalesce(l.statement, q.query), l.actor, w.captured_at, w.object_key
+      FROM pggit.working w
+      LEFT JOIN pggit.ddl_log l ON l.id = w.ddl_id
+      LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id
+     ORDER BY w.captured_at, w.object_key
+$$;
+
+-- HEAD's tree with the working changes applied (= the live schema as capture knows it).
+CREATE OR REPLACE FUNCTION pggit.working_tree()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT (pggit.commit_tree((pggit.head_branch()).head_commit)
+              - coalesce((SELECT array_agg(object_key) FROM pggit.working WHERE new_blob IS NULL), '{}'))
+           || coalesce((SELECT jsonb_object_agg(object_key, new_blob) FROM pggit.working
+                         WHERE new_blob IS NOT NULL), '{}')
+$$;
+
+-- Serialises the operations that move HEAD or rewrite the live schema. The loser gets an error at
+-- once instead of queueing behind a long checkout.
+CREATE OR REPLACE FUNCTION pggit.engine_lock(p_operation text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('pggit.engine')::bigint) THEN
+        PERFORM pggit.raise_error('LOCKED',
+            format('another checkout, merge, revert or commit is running; %s was not started', p_operation),
+            'retry when it has finished');
+    END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.commit(p_message text, p_author text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_branch pggit.branches;
+    v_commit pggit.commits;
+BEGIN
+    IF p_message IS NULL OR btrim(p_message) = '' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a commit message is required');
+    END IF;
+    PERFORM pggit.engine_lock('commit');
+    v_branch := pggit.head_branch();
+    PERFORM 1 FROM pggit.working FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM pggit.raise_error('NOTHING_TO_COMMIT',
+            format('nothing to commit on %s: the schema equals HEAD', v_branch.name));
+    END IF;
+    v_commit := pggit.commit_create(v_branch.id, pggit.working_tree(), ARRAY[v_branch.head_commit],
+                                    btrim(p_message), p_author, 'commit');
+    UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
+    DELETE FROM pggit.working;
+    PERFORM pggit.record_operation('commit', v_started, v_commit.change_count, 0, v_branch.name);
+    RETURN v_commit.hash;
+END;
+$$;
+
+-- auto_commit: each DDL transaction becomes one commit. Later DDL of the same transaction amends
+-- the commit that transaction made (nobody else can have seen it yet).
+CREATE OR REPLACE FUNCTION pggit.auto_commit(p_ddl_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_branch pggit.branches := pggit.head_branch();
+    v_prev pggit.commits;
+    v_parents text[] := ARRAY[v_branch.head_commit];
+    v_commit pggit.commits;
+    v_entries jsonb;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.working) THEN
+        RETURN;
+    END IF;
+    v_entries := pggit.working_tree();
+    SELECT * INTO v_prev FROM pggit.commits WHERE hash = v_branch.head_commit;
+    IF v_prev.kind = 'auto' AND v_prev.txid = pg_current_xact_id() THEN
+        v_parents := v_prev.parents;
+        UPDATE pggit.branches SET head_commit = v_prev.parents[1] WHERE id = v_branch.id;
+        UPDATE pggit.ddl_log SET commit_id = NULL WHERE commit_id = v_prev.id;
+        DELETE FROM pggit.events WHERE type = 'commit.created' AND data->>'hash' = v_prev.hash
+                                   AND txid = pg_current_xact_id();
+        DELETE FROM pggit.commits WHERE id = v_prev.id;
+    END IF;
+    v_commit := pggit.commit_create(v_branch.id, v_entries, v_parents,
+        'auto-commit: ' || coalesce((SELECT string_agg(DISTINCT command_tag, ', ') FROM pggit.ddl_log
+                                      WHERE commit_id IS NULL AND txid = pg_current_xact_id()), 'DDL'),
+        NULL, 'auto');
+    UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
+    DELETE FROM pggit.working;
+END;
+$$;
+
+------------------------------------------------------------------------------------------------
+-- Branches
+------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pggit.branches()
+RETURNS TABLE (name text, head text, parent text, status text, is_head boolean, protected boolean,
+               created_by text, created_at timestamptz, base_commit text, description text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT b.name, b.head_commit, b.parent_branch, lower(b.status),
+           b.id = (SELECT branch_id FROM pggit.head), b.protected, b.created_by, b.created_at,
+           b.base_commit, b.description
+      FROM pggit.branches b
+     WHERE b.status <> 'DELETED'
+     ORDER BY b.name
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.branch_create(p_name text, p_from_ref text DEFAULT 'HEAD',
+                                               p_description text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_commit text;
+    v_parent text;
+BEGIN
+    PERFORM pggit.validate_branch_name(p_name);
+    IF EXISTS (SELECT 1 FROM pggit.branches WHERE name = p_name AND status <> 'DELETED') THEN
+        PERFORM pggit.raise_error('BRANCH_EXISTS', format('branch %L already exists', p_name));
+    END IF;
+    v_commit := pggit.resolve_ref(coalesce(p_from_ref, 'HEAD'));
+    v_parent := CASE WHEN upper(coalesce(p_from_ref, 'HEAD')) = 'HEAD' THEN (pggit.head_branch()).name
+                     ELSE (SELECT b.name FROM pggit.branches b
+                            WHERE b.name = p_from_ref AND b.status <> 'DELETED') END;
+    INSERT INTO pggit.branches (name, head_commit, parent_branch, base_commit, description)
+    VALUES (p_name, v_commit, v_parent, v_commit, p_description);
+    PERFORM pggit.emit_event('branch.created', jsonb_build_object(
+        'branch', p_name, 'commit', v_commit, 'from', coalesce(p_from_ref, 'HEAD')));
+    PERFORM pggit.record_operation('branch_create', v_started, 0, 0, p_name);
+    RETURN v_commit;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.branch_delete(p_name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v pggit.branches := pggit.active_branch(p_name);
+BEGIN
+    IF v.name = 'main' THEN
+        PERFORM pggit.raise_error('PROTECTED', 'branch main cannot be deleted');
+    ELSIF v.protected THEN
+        PERFORM pggit.raise_error('PROTECTED', format('branch %L is protected', p_name),
+                                  format('SELECT pggit.branch_protect(%L, false) first', p_name));
+    ELSIF v.id = (SELECT branch_id FROM pggit.head) THEN
+        PERFORM pggit.raise_error('BRANCH_IS_HEAD', format('branch %L is checked out', p_name),
+                                  'check out another branch first');
+    END IF;
+    UPDATE pggit.branches SET status = 'DELETED', deleted_at = now(), updated_at = now()
+     WHERE id = v.id;
+    PERFORM pggit.emit_event('branch.deleted', jsonb_build_object('branch', p_name, 'commit', v.head_commit));
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.branch_rename(p_old text, p_new text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v pggit.branches := pggit.active_branch(p_old);
+BEGIN
+    PERFORM pggit.validate_branch_name(p_new);
+    IF v.name = 'main' THEN
+        PERFORM pggit.raise_error('PROTECTED', 'branch main cannot be renamed');
+    ELSIF v.protected THEN
+        PERFORM pggit.raise_error('PROTECTED', format('branch %L is protected', p_old));
+    ELSIF EXISTS (SELECT 1 FROM pggit.branches WHERE name = p_new AND status <> 'DELETED') THEN
+        PERFORM pggit.raise_error('BRANCH_EXISTS', format('branch %L already exists', p_new));
+    END IF;
+    UPDATE pggit.branches SET name = p_new, updated_at = now() WHERE id = v.id;
+    UPDATE pggit.branches SET parent_branch = p_new WHERE parent_branch = p_old AND status <> 'DELETED';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.branch_protect(p_name text, p_protected boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v pggit.branches := pggit.active_branch(p_name);
+BEGIN
+    IF p_protected IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'protected must be true or false');
+    END IF;
+    UPDATE pggit.branches SET protected = p_protected, updated_at = now() WHERE id = v.id;
+END;
+$$;
