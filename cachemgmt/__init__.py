@@ -1,0 +1,2 @@
+"""pgGit cachemgmt: the two-level cache used by read endpoints, its statistics, warming and
+invalidation."""

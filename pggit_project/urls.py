@@ -1,0 +1,50 @@
+"""URL configuration: admin, health, the OpenAPI schema and the REST API under ``/api/v1/``.
+
+Each app contributes its API routes in ``<app>/api/urls.py`` (included below). Every route answers
+with and without a trailing slash (``OptionalSlashRouter``, ``optional_slash``).
+"""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+
+from pggit_project.routers import optional_slash
+from pggit_project.views import DeepHealthView, LivenessView
+
+admin.site.site_header = "pgGit console"
+admin.site.site_title = "pgGit"
+admin.site.index_title = "Schema version control"
+
+handler400 = "pggit_project.handlers.bad_request"
+handler403 = "pggit_project.handlers.permission_denied"
+handler404 = "pggit_project.handlers.page_not_found"
+handler500 = "pggit_project.handlers.server_error"
+
+api_v1 = [
+    optional_slash("auth/token", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    optional_slash("auth/token/refresh", TokenRefreshView.as_view(), name="token_refresh"),
+    optional_slash("auth/token/verify", TokenVerifyView.as_view(), name="token_verify"),
+    path("", include("vcs.api.urls")),
+    path("", include("alerts.api.urls")),
+    path("", include("webhooks.api.urls")),
+    path("", include("cachemgmt.api.urls")),
+]
+
+urlpatterns = [
+    re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/", admin.site.urls),
+    optional_slash("health", LivenessView.as_view(), name="health"),
+    optional_slash("health/deep", DeepHealthView.as_view(), name="health-deep"),
+    optional_slash("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    optional_slash(
+        "api/schema/swagger-ui",
+        SpectacularSwaggerView.as_view(url_name="schema"),
+        name="swagger-ui",
+    ),
+    optional_slash(
+        "api/schema/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"
+    ),
+    path("api/v1/", include(api_v1)),
+]

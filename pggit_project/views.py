@@ -1,0 +1,71 @@
+"""The project's own endpoints: liveness and deep health."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from pggit_project import __version__
+from pggit_project.health import UNHEALTHY, run_checks
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+DEEP_HEALTH = inline_serializer(
+    "DeepHealth",
+    {
+        "status": serializers.ChoiceField(["healthy", "degraded", "unhealthy"]),
+        "version": serializers.CharField(),
+        "checks": serializers.DictField(
+            child=serializers.DictField(),
+            help_text='Per check: {"status"}; staff also get details (backend, timings, errors).',
+        ),
+    },
+)
+
+
+class LivenessView(APIView):
+    """Liveness: the process answers. No I/O, no authentication."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="health_liveness",
+        tags=["health"],
+        auth=[],
+        responses=inline_serializer(
+            "Liveness",
+            {"status": serializers.CharField(), "version": serializers.CharField()},
+        ),
+    )
+    def get(self, request):
+        return Response({"status": "healthy", "version": __version__}, headers=NO_STORE)
+
+
+class DeepHealthView(APIView):
+    """Readiness: every registered check (database, cache, channel layer, ...).
+
+    200 when healthy or degraded (e.g. Redis down), 503 when unhealthy (e.g. database down).
+    Anonymous callers get each check's status; authenticated staff also get the details.
+    """
+
+    authentication_classes = [JWTAuthentication, SessionAuthentication]
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="health_deep",
+        tags=["health"],
+        auth=[{}, {"jwtAuth": []}],
+        responses={200: DEEP_HEALTH, 503: DEEP_HEALTH},
+    )
+    def get(self, request):
+        include_details = bool(request.user and request.user.is_staff)
+        report = run_checks(include_details=include_details)
+        body = {"status": report["status"], "version": __version__, "checks": report["checks"]}
+        status = 503 if report["status"] == UNHEALTHY else 200
+        return Response(body, status=status, headers=NO_STORE)

@@ -1,0 +1,98 @@
+"""Views that exist only in tests, to exercise the shared API plumbing through the real stack."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import connection
+from django.http import HttpResponse
+from psycopg import sql
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from pggit_project.errors import DomainError
+from pggit_project.permissions import ModelPermissionsForChanges
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username"]
+
+
+class UserList(ListAPIView):
+    queryset = get_user_model().objects.order_by("username")
+    serializer_class = UserSerializer
+
+
+class EchoInput(serializers.Serializer):
+    name = serializers.CharField(max_length=10)
+    count = serializers.IntegerField(min_value=1)
+
+
+class Echo(APIView):
+    """GET answers "ok"; POST validates its body and echoes it."""
+
+    def get(self, request):
+        return Response({"ok": True})
+
+    def post(self, request):
+        data = EchoInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(data.validated_data, status=201)
+
+
+class Guarded(APIView):
+    """Reads for any user; POST needs ``auth.add_group`` (declared) or staff."""
+
+    permission_classes = [ModelPermissionsForChanges]
+    required_permissions = {"post": ["auth.add_group"]}
+
+    def get(self, request):
+        return Response({"read": True})
+
+    def post(self, request):
+        return Response({"changed": True})
+
+
+class GuardedByModel(APIView):
+    """Changes need the model permission of ``queryset`` (``auth.delete_group`` for DELETE)."""
+
+    permission_classes = [ModelPermissionsForChanges]
+    queryset = Group.objects.all()
+
+    def delete(self, request):
+        return Response(status=204)
+
+
+@api_view(["GET"])
+def api_crash(request):
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+@api_view(["GET"])
+def api_domain_error(request):
+    raise DomainError("branch 'main' is locked", code="locked", status=409)
+
+
+@api_view(["GET"])
+def api_engine_error(request):
+    """Raises an engine-style error in PostgreSQL, as the engine's functions do."""
+    message = f"[PGGIT-{request.query_params['code']}] something about the request"
+    statement = sql.SQL(
+        "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = {}, HINT = 'try again'; END $$"
+    ).format(sql.Literal(message))
+    with connection.cursor() as cursor:
+        cursor.execute(statement.as_string(cursor.connection))
+    return Response({})
+
+
+def plain_crash(request):
+    raise RuntimeError("secret internals outside DRF")
+
+
+def plain_teapot(request):
+    return HttpResponse("<h1>I am HTML</h1>", status=418)

@@ -1,0 +1,47 @@
+"""The engine-error table: engine codes → HTTP status and API code."""
+
+import psycopg
+import pytest
+from django.db import connection
+
+from pggit_project.errors import EngineError, engine_error_from, engine_status
+
+
+@pytest.mark.parametrize(
+    ("engine_code", "status"),
+    [
+        ("COMMIT_NOT_FOUND", 404),
+        ("NOT_FOUND", 404),
+        ("NOTHING_TO_COMMIT", 409),
+        ("DATA_LOSS", 409),
+        ("BRANCH_EXISTS", 409),
+        ("LOCKED", 409),
+        ("PROTECTED", 409),
+        ("MERGE_IN_PROGRESS", 409),
+        ("ALREADY_MERGED", 409),
+        ("CHECKOUT_IN_PROGRESS", 409),
+        ("TAG_EXISTS", 409),
+        ("INVALID_NAME", 400),
+        ("CAPTURE_FAILED", 400),
+    ],
+)
+def test_engine_status_follows_the_table(engine_code, status):
+    assert engine_status(engine_code) == status
+
+
+def test_message_without_engine_prefix_is_not_an_engine_error():
+    assert engine_error_from(RuntimeError("relation x does not exist")) is None
+
+
+@pytest.mark.django_db
+def test_engine_error_is_read_from_a_real_postgresql_exception():
+    with pytest.raises(Exception) as raised, connection.cursor() as cursor:
+        cursor.execute(
+            "DO $$ BEGIN RAISE EXCEPTION USING MESSAGE = '[PGGIT-BRANCH_EXISTS] branch ''dev'' "
+            "exists', HINT = 'pick another name'; END $$"
+        )
+    assert isinstance(raised.value.__cause__, psycopg.errors.RaiseException)
+    error = engine_error_from(raised.value)
+    assert isinstance(error, EngineError)
+    assert (error.engine_code, error.code, error.status) == ("BRANCH_EXISTS", "branch_exists", 409)
+    assert error.detail == "branch 'dev' exists (hint: pick another name)"

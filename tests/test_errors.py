@@ -1,0 +1,125 @@
+"""The one error shape: {"detail", "code", "errors" (validation only), "request_id"}."""
+
+import pytest
+from django.test import Client
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.support.urls")]
+
+
+def assert_error_shape(response, status, code):
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["code"] == code
+    assert body["request_id"] == response["X-Request-ID"]
+    assert isinstance(body["detail"], str) and body["detail"]
+    return body
+
+
+def test_validation_error_lists_errors_by_field(user_client):
+    response = user_client.post("/t/echo", {"name": "far too long a name", "count": 0})
+    body = assert_error_shape(response, 400, "invalid")
+    assert body["detail"] == "Invalid input."
+    assert body["errors"] == {
+        "name": ["Ensure this field has no more than 10 characters."],
+        "count": ["Ensure this value is greater than or equal to 1."],
+    }
+
+
+def test_malformed_json_is_400_not_500(user_client):
+    response = user_client.generic(
+        "POST", "/t/echo", '{"name": "x", "count": ', content_type="application/json"
+    )
+    body = assert_error_shape(response, 400, "parse_error")
+    assert body["detail"].startswith("JSON parse error")
+    assert "errors" not in body
+
+
+def test_unsupported_media_type_is_415(user_client):
+    response = user_client.generic("POST", "/t/echo", "name=x", content_type="text/plain")
+    assert_error_shape(response, 415, "unsupported_media_type")
+
+
+def test_unauthenticated_is_401(api_client):
+    response = api_client.get("/t/echo")
+    assert_error_shape(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_missing_permission_is_403(user_client):
+    response = user_client.post("/t/guarded", {})
+    body = assert_error_shape(response, 403, "permission_denied")
+    assert body["detail"] == "You do not have permission to perform this action."
+
+
+def test_unknown_url_is_404_in_the_error_shape(api_client):
+    response = api_client.get("/no/such/page")
+    body = assert_error_shape(response, 404, "not_found")
+    assert body["detail"] == "Not found."
+
+
+def test_wrong_method_is_405_with_allow_header(user_client):
+    response = user_client.delete("/t/echo")
+    body = assert_error_shape(response, 405, "method_not_allowed")
+    assert body["detail"] == 'Method "DELETE" not allowed.'
+    assert response["Allow"] == "GET, POST, HEAD, OPTIONS"
+
+
+def test_unhandled_exception_in_api_view_is_500_without_internals(user_client, caplog):
+    response = user_client.get("/t/api-crash")
+    body = assert_error_shape(response, 500, "server_error")
+    assert body == {
+        "detail": "Internal server error.",
+        "code": "server_error",
+        "request_id": response["X-Request-ID"],
+    }
+    assert "secret" not in response.content.decode()
+    logged = [r for r in caplog.records if r.levelname == "ERROR" and r.exc_info]
+    assert len(logged) == 1
+    assert logged[0].request_id == response["X-Request-ID"]
+
+
+def test_unhandled_exception_outside_drf_is_json_500_without_internals():
+    client = Client(raise_request_exception=False)
+    response = client.get("/t/plain-crash")
+    body = assert_error_shape(response, 500, "server_error")
+    assert body["detail"] == "Internal server error."
+    assert "secret" not in response.content.decode()
+
+
+def test_html_error_response_outside_drf_is_rewritten_as_json():
+    response = Client().get("/t/plain-teapot")
+    body = assert_error_shape(response, 418, "error")
+    assert body["detail"] == "The request failed."
+
+
+def test_domain_error_keeps_its_status_code_and_detail(user_client):
+    response = user_client.get("/t/domain-error")
+    body = assert_error_shape(response, 409, "locked")
+    assert body["detail"] == "branch 'main' is locked"
+
+
+@pytest.mark.parametrize(
+    ("engine_code", "status", "api_code"),
+    [
+        ("BRANCH_NOT_FOUND", 404, "branch_not_found"),
+        ("NOTHING_TO_COMMIT", 409, "nothing_to_commit"),
+        ("WORKING_CHANGES", 409, "working_changes"),
+        ("UNRESOLVED_CONFLICTS", 409, "unresolved_conflicts"),
+        ("INVALID_REF", 400, "invalid_ref"),
+        ("CONFIG_UNKNOWN_KEY", 400, "config_unknown_key"),
+    ],
+)
+def test_engine_error_raised_in_postgresql_maps_by_its_code(
+    user_client, engine_code, status, api_code
+):
+    response = user_client.get(f"/t/engine-error?code={engine_code}")
+    body = assert_error_shape(response, status, api_code)
+    assert body["detail"] == "something about the request (hint: try again)"
+
+
+def test_admin_csrf_failure_is_403_in_the_error_shape(staff_user):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/admin/login/", {"username": "operator", "password": "x"})
+    body = assert_error_shape(response, 403, "csrf_failed")
+    assert body["detail"] == "CSRF verification failed."

@@ -1,0 +1,81 @@
+"""List pagination per API.md: items/total/page/page_size/pages; bounds are 400s."""
+
+import pytest
+from django.contrib.auth import get_user_model
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.support.urls")]
+
+
+@pytest.fixture
+def five_users(user):
+    """``reader`` (from the user fixture) plus u1..u4: five users, ordered by username."""
+    for number in range(1, 5):
+        get_user_model().objects.create_user(f"u{number}")
+
+
+def usernames(response):
+    return [item["username"] for item in response.json()["items"]]
+
+
+def test_list_is_paginated_with_default_page_size(user_client, five_users):
+    response = user_client.get("/t/users")
+    assert response.status_code == 200
+    body = response.json()
+    assert {k: v for k, v in body.items() if k != "items"} == {
+        "total": 5,
+        "page": 1,
+        "page_size": 20,
+        "pages": 1,
+    }
+    assert usernames(response) == ["reader", "u1", "u2", "u3", "u4"]
+
+
+def test_page_and_page_size_select_a_slice(user_client, five_users):
+    response = user_client.get("/t/users?page=2&page_size=2")
+    assert response.status_code == 200
+    assert usernames(response) == ["u2", "u3"]
+    assert response.json()["pages"] == 3
+    assert usernames(user_client.get("/t/users?page=3&page_size=2")) == ["u4"]
+
+
+def test_list_query_count_does_not_grow_with_the_page(
+    user_client, five_users, django_assert_num_queries
+):
+    with django_assert_num_queries(3):  # the token's user, the count, the page
+        user_client.get("/t/users?page_size=5")
+
+
+def test_empty_list_is_one_empty_page(user_client):
+    get_user_model().objects.all().delete()
+    response = user_client.get("/t/users")
+    assert response.status_code == 401  # the token's user is gone: proves the lookup is real
+
+
+def test_page_past_the_last_is_400(user_client, five_users):
+    response = user_client.get("/t/users?page=4&page_size=2")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page": ["Page 4 is out of range (1..3)."]}
+    assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ("page=0", {"page": ["Must be 1 or more; got 0."]}),
+        ("page=-1", {"page": ["Must be 1 or more; got -1."]}),
+        ("page=abc", {"page": ["Must be an integer; got 'abc'."]}),
+        ("page_size=0", {"page_size": ["Must be 1..100; got 0."]}),
+        ("page_size=101", {"page_size": ["Must be 1..100; got 101."]}),
+        ("page_size=1.5", {"page_size": ["Must be an integer; got '1.5'."]}),
+    ],
+)
+def test_out_of_range_parameters_are_400(user_client, five_users, query, errors):
+    response = user_client.get(f"/t/users?{query}")
+    assert response.status_code == 400
+    assert response.json()["errors"] == errors
+
+
+def test_page_size_100_is_accepted(user_client, five_users):
+    response = user_client.get("/t/users?page_size=100")
+    assert response.status_code == 200
+    assert response.json()["page_size"] == 100

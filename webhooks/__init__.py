@@ -1,0 +1,2 @@
+"""pgGit webhooks: webhook endpoints, the event fan-out, signed delivery with retries and the
+delivery worker."""

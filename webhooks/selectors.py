@@ -1,0 +1,1 @@
+"""Reads of the webhooks app: query functions used by views, consumers and commands."""

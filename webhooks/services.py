@@ -1,0 +1,1 @@
+"""Writes of the webhooks app: ``<entity>_<action>`` functions owning their transaction."""
