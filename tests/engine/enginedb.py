@@ -1,0 +1,146 @@
+"""Scratch databases with the whole engine installed, for tests that drive it as psql would.
+
+A template database gets every file of sql/ loaded once per test session; each test then gets a
+copy of it (CREATE DATABASE ... TEMPLATE), so tests are isolated and can open as many plain
+connections as they like (concurrency tests), without Django in the way.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+
+def server_url() -> str:
+    """The maintenance URL of the server the engine tests use."""
+    url = os.environ.get("PGGIT_TEST_PG_URL")
+    if url:
+        return url
+    if os.environ.get("DATABASE_URL"):
+        return make_conninfo(os.environ["DATABASE_URL"], dbname="postgres")
+    # embedded defaults: the same server Django uses
+    from django.conf import settings
+
+    from pggit_project.embedded_pg import ensure_server
+
+    server = ensure_server(Path(settings.DATABASES["default"]["PGDATA"]))
+    return make_conninfo(
+        host=server.socket_dir, port=server.port, user="postgres", dbname="postgres"
+    )
+
+
+def db_url(name: str) -> str:
+    return make_conninfo(server_url(), dbname=name)
+
+
+def engine_files() -> list[Path]:
+    return sorted(p for p in SQL_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+
+
+def create_template(name: str) -> None:
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(db_url(name), autocommit=True) as conn:
+        for path in engine_files():
+            conn.execute(path.read_text())
+
+
+def drop_database(name: str) -> None:
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def clone_database(template: str, name: str) -> None:
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+                sql.Identifier(name), sql.Identifier(template)
+            )
+        )
+
+
+class EngineDB:
+    """One scratch database: its name, URL and helpers to run SQL as a plain client."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.url = db_url(name)
+        self.conn = self.connect()
+
+    def connect(self, application_name: str = "pggit-tests", **kwargs) -> psycopg.Connection:
+        params = conninfo_to_dict(self.url)
+        params["application_name"] = application_name
+        return psycopg.connect(make_conninfo(**params), autocommit=True, **kwargs)
+
+    def run(self, query: str, params: tuple | dict | None = None) -> None:
+        self.conn.execute(query, params)
+
+    def rows(self, query: str, params: tuple | dict | None = None) -> list[tuple]:
+        return self.conn.execute(query, params).fetchall()
+
+    def one(self, query: str, params: tuple | dict | None = None):
+        row = self.conn.execute(query, params).fetchone()
+        return None if row is None else row[0]
+
+    def head_tree(self) -> str:
+        return self.one("SELECT tree_hash FROM pggit.head()")
+
+    def live_tree_hash(self) -> str:
+        return self.one("SELECT pggit.tree_hash_of(pggit.live_tree())")
+
+    def branch_tree(self, branch: str) -> str:
+        return self.one(
+            "SELECT c.tree_hash FROM pggit.commits c WHERE c.hash = pggit.resolve_ref(%s)",
+            (branch,),
+        )
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@contextmanager
+def scratch_copy(template: str) -> Iterator[EngineDB]:
+    name = f"pggit_t_{uuid.uuid4().hex[:12]}"
+    clone_database(template, name)
+    db = EngineDB(name)
+    try:
+        yield db
+    finally:
+        db.close()
+        drop_database(name)
+
+
+@pytest.fixture(scope="session")
+def engine_template() -> Iterator[str]:
+    name = f"pggit_tpl_{os.getpid()}"
+    create_template(name)
+    yield name
+    drop_database(name)
+
+
+@pytest.fixture
+def engine_db(engine_template: str) -> Iterator[EngineDB]:
+    with scratch_copy(engine_template) as db:
+        yield db
+
+
+def engine_error(excinfo) -> str:
+    """The engine's stable error code from a psycopg error, e.g. 'DATA_LOSS'."""
+    message = str(excinfo.value)
+    assert message.startswith("[PGGIT-"), message
+    return message[len("[PGGIT-") : message.index("]")]

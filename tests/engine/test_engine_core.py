@@ -1,0 +1,357 @@
+"""Commit, branches, checkout (data safety, serialisation), history, verify and capture switches,
+driven from plain connections."""
+
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from tests.engine.enginedb import EngineDB, engine_error
+
+
+def commit(db: EngineDB, message: str) -> str:
+    return db.one("SELECT pggit.commit(%s)", (message,))
+
+
+def status_keys(db: EngineDB) -> dict[str, str]:
+    return dict(db.rows("SELECT object_key, change_type FROM pggit.status()"))
+
+
+def test_install_records_the_existing_schema_as_root_commit_of_main(engine_db: EngineDB):
+    branch, kind, parents = engine_db.rows(
+        "SELECT c.branch, c.kind, c.parents FROM pggit.head() h "
+        "JOIN pggit.commits c ON c.hash = h.commit_hash"
+    )[0]
+    assert (branch, kind, parents) == ("main", "root", [])
+    assert engine_db.rows("SELECT name, is_head FROM pggit.branches()") == [("main", True)]
+    assert engine_db.live_tree_hash() == engine_db.head_tree()
+
+
+def test_commit_with_nothing_to_commit_says_so_and_creates_nothing(engine_db: EngineDB):
+    before = engine_db.one("SELECT count(*) FROM pggit.commits")
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        commit(engine_db, "empty")
+    assert engine_error(excinfo) == "NOTHING_TO_COMMIT"
+    assert engine_db.one("SELECT count(*) FROM pggit.commits") == before
+
+
+def test_create_then_drop_before_commit_leaves_the_tree_clean(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.scratch (a integer)")
+    assert status_keys(engine_db) == {"table:public.scratch": "ADDED"}
+    engine_db.run("DROP TABLE public.scratch")
+    assert status_keys(engine_db) == {}
+
+
+def test_commit_records_changes_actor_and_chains_to_its_parent(engine_db: EngineDB):
+    root = engine_db.one("SELECT commit_hash FROM pggit.head()")
+    with engine_db.conn.transaction():
+        engine_db.run("SET LOCAL pggit.actor = 'alice'")
+        engine_db.run("CREATE TABLE public.accounts (id integer)")
+    assert engine_db.one("SELECT actor FROM pggit.status()") == "alice"
+    new = engine_db.one("SELECT pggit.commit('add accounts', 'bob')")
+    row = engine_db.rows("SELECT parents, author, message, changes FROM pggit.show(%s)", (new,))[0]
+    assert row[0] == [root]
+    assert row[1:3] == ("bob", "add accounts")
+    assert [(c["object_key"], c["change"]) for c in row[3]] == [("table:public.accounts", "ADDED")]
+    assert (
+        engine_db.one("SELECT type FROM pggit.events ORDER BY id DESC LIMIT 1") == "commit.created"
+    )
+
+
+def test_ddl_is_announced_in_the_outbox_in_the_same_transaction(engine_db: EngineDB):
+    last = engine_db.one("SELECT coalesce(max(id), 0) FROM pggit.events")
+    with engine_db.conn.transaction(force_rollback=True):
+        engine_db.run("CREATE TABLE public.ghost (a integer)")
+    assert engine_db.one("SELECT count(*) FROM pggit.events WHERE id > %s", (last,)) == 0
+    engine_db.run("CREATE TABLE public.real_one (a integer)")
+    event_type, data = engine_db.rows("SELECT type, data FROM pggit.events WHERE id > %s", (last,))[
+        0
+    ]
+    assert event_type == "ddl.captured"
+    assert data["command_tag"] == "CREATE TABLE"
+    assert data["objects"] == [{"key": "table:public.real_one", "change": "ADDED"}]
+
+
+def test_branch_create_delete_rename_and_their_refusals(engine_db: EngineDB):
+    engine_db.run("SELECT pggit.branch_create('feature/x')")
+    for call, code in [
+        ("SELECT pggit.branch_create('feature/x')", "BRANCH_EXISTS"),
+        ("SELECT pggit.branch_create('HEAD')", "INVALID_BRANCH_NAME"),
+        ("SELECT pggit.branch_create('bad name')", "INVALID_BRANCH_NAME"),
+        ("SELECT pggit.branch_create('y', 'no-such-ref')", "REF_NOT_FOUND"),
+        ("SELECT pggit.branch_delete('main')", "PROTECTED"),
+        ("SELECT pggit.branch_delete('nope')", "BRANCH_NOT_FOUND"),
+        ("SELECT pggit.branch_rename('main', 'trunk')", "PROTECTED"),
+    ]:
+        with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+            engine_db.run(call)
+        assert engine_error(excinfo) == code, call
+    engine_db.run("SELECT pggit.branch_rename('feature/x', 'feature/y')")
+    engine_db.run("SELECT pggit.branch_protect('feature/y')")
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.run("SELECT pggit.branch_delete('feature/y')")
+    assert engine_error(excinfo) == "PROTECTED"
+    engine_db.run("SELECT pggit.branch_protect('feature/y', false)")
+    engine_db.run("SELECT pggit.branch_delete('feature/y')")
+    assert engine_db.rows("SELECT name FROM pggit.branches()") == [("main",)]
+    # a deleted branch's name can be used again
+    engine_db.run("SELECT pggit.branch_create('feature/y')")
+    assert engine_db.rows("SELECT name FROM pggit.branches()") == [("feature/y",), ("main",)]
+
+
+def test_checkout_with_working_changes_refuses_unless_forced(engine_db: EngineDB):
+    engine_db.run("SELECT pggit.branch_create('other')")
+    engine_db.run("CREATE TABLE public.pending (a integer)")
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.run("SELECT * FROM pggit.checkout('other')")
+    assert engine_error(excinfo) == "WORKING_CHANGES"
+    assert engine_db.one("SELECT branch FROM pggit.head()") == "main"
+    engine_db.run("SELECT * FROM pggit.checkout('other', true)")
+    assert engine_db.one("SELECT branch FROM pggit.head()") == "other"
+    assert engine_db.one("SELECT to_regclass('public.pending')") is None
+    assert status_keys(engine_db) == {}
+
+
+def test_checkout_refuses_to_drop_a_non_empty_table_unless_forced(engine_db: EngineDB):
+    engine_db.run("SELECT pggit.branch_create('empty')")
+    engine_db.run("CREATE TABLE public.orders (id integer)")
+    commit(engine_db, "orders")
+    engine_db.run("INSERT INTO public.orders VALUES (1)")
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.run("SELECT * FROM pggit.checkout('empty')")
+    assert engine_error(excinfo) == "DATA_LOSS"
+    assert "public.orders" in str(excinfo.value)
+    assert engine_db.one("SELECT count(*) FROM public.orders") == 1
+    engine_db.run("SELECT * FROM pggit.checkout('empty', true)")
+    assert engine_db.one("SELECT to_regclass('public.orders')") is None
+
+
+def test_dropping_a_non_empty_column_refuses_but_an_empty_one_goes(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.people (id integer, nickname text)")
+    commit(engine_db, "people")
+    engine_db.run("SELECT pggit.branch_create('slim')")
+    engine_db.run("SELECT * FROM pggit.checkout('slim')")
+    engine_db.run("ALTER TABLE public.people DROP COLUMN nickname")
+    commit(engine_db, "drop nickname")
+    engine_db.run("SELECT * FROM pggit.checkout('main')")
+    engine_db.run("INSERT INTO public.people VALUES (1, NULL)")
+    engine_db.run("SELECT * FROM pggit.checkout('slim')")  # only NULLs: nothing lost
+    engine_db.run("SELECT * FROM pggit.checkout('main')")
+    engine_db.run("UPDATE public.people SET nickname = 'bob'")
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.run("SELECT * FROM pggit.checkout('slim')")
+    assert engine_error(excinfo) == "DATA_LOSS"
+    assert "nickname" in str(excinfo.value)
+
+
+def test_data_in_kept_tables_survives_checkout_away_and_back(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.customers (id integer PRIMARY KEY, name text)")
+    engine_db.run("INSERT INTO public.customers SELECT g, 'c' || g FROM generate_series(1, 100) g")
+    commit(engine_db, "customers")
+    engine_db.run("SELECT pggit.branch_create('wider')")
+    engine_db.run("SELECT * FROM pggit.checkout('wider')")
+    engine_db.run("ALTER TABLE public.customers ADD COLUMN email text")
+    engine_db.run("CREATE INDEX customers_name_idx ON public.customers (name)")
+    commit(engine_db, "email")
+    engine_db.run("SELECT * FROM pggit.checkout('main')")
+    assert engine_db.one("SELECT count(*) FROM public.customers") == 100
+    engine_db.run("SELECT * FROM pggit.checkout('wider')")
+    assert engine_db.one("SELECT count(*) FROM public.customers") == 100
+    assert engine_db.one("SELECT sum(id) FROM public.customers") == 5050
+    assert engine_db.live_tree_hash() == engine_db.branch_tree("wider")
+
+
+def test_two_checkouts_at_once_one_gets_a_clear_error_and_nothing_is_half_applied(
+    engine_db: EngineDB,
+):
+    engine_db.run("SELECT pggit.branch_create('b1')")
+    engine_db.run("SELECT pggit.branch_create('b2')")
+    engine_db.run("SELECT * FROM pggit.checkout('b2')")
+    engine_db.run("CREATE TABLE public.only_b2 (a integer)")
+    commit(engine_db, "b2 table")
+    engine_db.run("SELECT * FROM pggit.checkout('main')")
+
+    first = engine_db.connect()
+    second = engine_db.connect()
+    with first.transaction():
+        first.execute("SELECT * FROM pggit.checkout('b1')")
+        with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+            second.execute("SELECT * FROM pggit.checkout('b2')")
+        assert engine_error(excinfo) == "LOCKED"
+    assert engine_db.one("SELECT branch FROM pggit.head()") == "b1"
+    assert engine_db.one("SELECT to_regclass('public.only_b2')") is None
+    assert engine_db.live_tree_hash() == engine_db.branch_tree("b1")
+    first.close()
+    second.close()
+
+
+def test_two_sessions_running_ddl_at_once_are_both_captured(engine_db: EngineDB):
+    errors: list[BaseException] = []
+
+    def worker(schema: str) -> None:
+        try:
+            with engine_db.connect(application_name=f"worker-{schema}") as conn:
+                conn.execute(f"CREATE SCHEMA {schema}")
+                for i in range(15):
+                    conn.execute(f"CREATE TABLE {schema}.t{i} (id integer PRIMARY KEY, v text)")
+                    conn.execute(f"CREATE INDEX ON {schema}.t{i} (v)")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in ("alpha", "beta")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    keys = status_keys(engine_db)
+    assert len([k for k in keys if k.startswith("table:")]) == 30
+    assert {k for k in keys if k.startswith("schema:")} == {"schema:alpha", "schema:beta"}
+    assert set(keys.values()) == {"ADDED"}
+    apps = {r[0] for r in engine_db.rows("SELECT DISTINCT application_name FROM pggit.audit_log")}
+    assert {"worker-alpha", "worker-beta"} <= apps
+    commit(engine_db, "two writers")
+    assert engine_db.live_tree_hash() == engine_db.head_tree()
+
+
+def test_checkout_while_another_session_runs_ddl_keeps_that_ddl_as_a_working_change(
+    engine_db: EngineDB,
+):
+    engine_db.run("SELECT pggit.branch_create('target')")
+    engine_db.run("SELECT * FROM pggit.checkout('target')")
+    engine_db.run("CREATE TABLE public.on_target (a integer)")
+    commit(engine_db, "target table")
+    engine_db.run("SELECT * FROM pggit.checkout('main')")
+
+    other = engine_db.connect(application_name="racer")
+    other.execute("BEGIN")
+    other.execute("CREATE TABLE public.racing (a integer)")
+    engine_db.run("SELECT * FROM pggit.checkout('target')")
+    other.execute("COMMIT")
+    other.close()
+    assert engine_db.one("SELECT branch FROM pggit.head()") == "target"
+    assert status_keys(engine_db) == {"table:public.racing": "ADDED"}
+    assert engine_db.one("SELECT to_regclass('public.on_target')::text") == "on_target"
+    commit(engine_db, "keep the racer")
+    assert engine_db.live_tree_hash() == engine_db.head_tree()
+
+
+def test_verify_detects_a_tampered_commit_and_a_tampered_tree(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.ledger (id integer)")
+    tampered = commit(engine_db, "ledger")
+    assert engine_db.rows("SELECT ok, checked, breaks FROM pggit.verify()") == [(True, 2, [])]
+    engine_db.run("UPDATE pggit.commits SET message = 'rewritten' WHERE hash = %s", (tampered,))
+    ok, checked, breaks = engine_db.rows("SELECT ok, checked, breaks FROM pggit.verify()")[0]
+    assert (ok, checked) == (False, 2)
+    assert breaks == [{"commit": tampered, "reason": "hash does not match the commit content"}]
+    engine_db.run("UPDATE pggit.commits SET message = 'ledger' WHERE hash = %s", (tampered,))
+    engine_db.run(
+        "UPDATE pggit.trees SET entries = entries - 'table:public.ledger' "
+        "WHERE hash = (SELECT tree_hash FROM pggit.commits WHERE hash = %s)",
+        (tampered,),
+    )
+    ok, _, breaks = engine_db.rows("SELECT ok, checked, breaks FROM pggit.verify()")[0]
+    assert ok is False
+    assert [b["commit"] for b in breaks] == [tampered]
+    assert "does not match its entries" in breaks[0]["reason"]
+
+
+def test_log_filters_and_pages(engine_db: EngineDB):
+    for i in range(5):
+        with engine_db.conn.transaction():
+            engine_db.run(f"CREATE TABLE public.log_t{i} (a integer)")
+        engine_db.run("SELECT pggit.commit(%s, %s)", (f"table {i}", "ann" if i % 2 else "ben"))
+    messages = [r[0] for r in engine_db.rows("SELECT message FROM pggit.log('main')")]
+    assert messages == ["table 4", "table 3", "table 2", "table 1", "table 0", "Initial schema"]
+    page = [
+        r[0]
+        for r in engine_db.rows(
+            "SELECT message FROM pggit.log('main', p_limit => 2, p_offset => 2)"
+        )
+    ]
+    assert page == ["table 2", "table 1"]
+    by_ann = [r[0] for r in engine_db.rows("SELECT message FROM pggit.log(p_author => 'ann')")]
+    assert by_ann == ["table 3", "table 1"]
+    by_object = [
+        r[0] for r in engine_db.rows("SELECT message FROM pggit.log(p_object => 'public.log_t2')")
+    ]
+    assert by_object == ["table 2"]
+    by_text = [r[0] for r in engine_db.rows("SELECT message FROM pggit.log(p_query => 'E 4')")]
+    assert by_text == ["table 4"]
+    history = engine_db.rows("SELECT change FROM pggit.object_history('table:public.log_t0')")
+    assert history == [("ADDED",)]
+    blame = dict(
+        engine_db.rows(
+            "SELECT object_key, message FROM pggit.blame('HEAD') WHERE object_key LIKE 'table:%'"
+        )
+    )
+    assert blame["table:public.log_t3"] == "table 3"
+
+
+def test_schema_at_a_ref_and_at_a_time(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.first_t (a integer)")
+    first = commit(engine_db, "first")
+    at = engine_db.one("SELECT committed_at FROM pggit.commits WHERE hash = %s", (first,))
+    engine_db.run("CREATE TABLE public.second_t (a integer)")
+    commit(engine_db, "second")
+    now_ddl = engine_db.one("SELECT pggit.schema_at('HEAD')")
+    then_ddl = engine_db.one("SELECT pggit.schema_at(%s)", (at.isoformat(),))
+    assert "public.second_t" in now_ddl and "public.first_t" in now_ddl
+    assert "public.first_t" in then_ddl and "public.second_t" not in then_ddl
+    assert then_ddl.startswith("-- pgGit schema at " + first)
+
+
+def test_global_capture_switch_is_audited_and_catches_up_when_switched_back_on(engine_db: EngineDB):
+    engine_db.run("SELECT pggit.set_capture(false, 'global')")
+    engine_db.run("CREATE TABLE public.in_the_dark (a integer)")
+    assert status_keys(engine_db) == {}
+    engine_db.run("SELECT pggit.set_capture(true, 'global')")
+    assert status_keys(engine_db) == {"table:public.in_the_dark": "ADDED"}
+    audit = engine_db.rows("SELECT key, old_value, new_value FROM pggit.config_audit ORDER BY id")
+    assert audit == [("capture_enabled", True, False), ("capture_enabled", False, True)]
+
+
+def test_capture_off_for_one_transaction_only(engine_db: EngineDB):
+    with engine_db.conn.transaction():
+        engine_db.run("SELECT pggit.set_capture(false)")
+        engine_db.run("CREATE TABLE public.silent (a integer)")
+    engine_db.run("CREATE TABLE public.heard (a integer)")
+    assert status_keys(engine_db) == {"table:public.heard": "ADDED"}
+
+
+def test_a_capture_failure_is_recorded_and_the_ddl_still_succeeds(engine_db: EngineDB):
+    # fault injection: the audit table refuses this statement, so capture fails inside the trigger
+    engine_db.run(
+        "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')"
+    )
+    engine_db.run("CREATE SEQUENCE public.boom_seq")
+    assert engine_db.one("SELECT to_regclass('public.boom_seq')::text") == "boom_seq"
+    errors = engine_db.rows("SELECT command_tag, message FROM pggit.capture_errors")
+    assert len(errors) == 1 and errors[0][0] == "CREATE SEQUENCE"
+    assert "no_boom" in errors[0][1]
+    engine_db.run("ALTER TABLE pggit.ddl_log DROP CONSTRAINT no_boom")
+    # strict mode: the same failure aborts the DDL
+    engine_db.run("SELECT pggit.config_set('capture_mode', '\"strict\"')")
+    engine_db.run(
+        "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')"
+    )
+    with pytest.raises(psycopg.Error) as excinfo:
+        engine_db.run("CREATE SEQUENCE public.boom_seq2")
+    assert "CAPTURE_FAILED" in str(excinfo.value)
+    assert engine_db.one("SELECT to_regclass('public.boom_seq2')") is None
+
+
+def test_auto_commit_makes_one_commit_per_ddl_transaction(engine_db: EngineDB):
+    engine_db.run("SELECT pggit.config_set('auto_commit', 'true')")
+    before = engine_db.one("SELECT count(*) FROM pggit.commits")
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.auto_a (a integer)")
+        engine_db.run("CREATE TABLE public.auto_b (b integer)")
+    engine_db.run("CREATE TABLE public.auto_c (c integer)")
+    assert engine_db.one("SELECT count(*) FROM pggit.commits") == before + 2
+    assert status_keys(engine_db) == {}
+    changes = engine_db.one("SELECT changes FROM pggit.show('HEAD~1')")
+    assert [c["object_key"] for c in changes] == ["table:public.auto_a", "table:public.auto_b"]
+    assert engine_db.rows("SELECT ok FROM pggit.verify()") == [(True,)]

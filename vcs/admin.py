@@ -1,0 +1,106 @@
+"""Read-only admin over the engine's tables: branches, commits (with their changes), objects,
+the DDL audit trail and the event outbox. Changes go through the engine (API or manage.py pggit)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html_join
+
+from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Branch)
+class BranchAdmin(ReadOnlyAdmin):
+    list_display = [
+        "name",
+        "head_commit",
+        "parent_branch",
+        "status",
+        "protected",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "protected"]
+    search_fields = ["name", "description"]
+    ordering = ["name"]
+
+
+@admin.register(Commit)
+class CommitAdmin(ReadOnlyAdmin):
+    list_display = [
+        "short_hash",
+        "message",
+        "branch",
+        "author",
+        "kind",
+        "change_count",
+        "committed_at",
+    ]
+    list_filter = ["kind", "branch"]
+    search_fields = ["hash", "message", "author"]
+    ordering = ["-committed_at", "-id"]
+    readonly_fields = [
+        "hash",
+        "parents",
+        "tree_hash",
+        "branch",
+        "author",
+        "committer",
+        "message",
+        "committed_at",
+        "kind",
+        "change_count",
+        "changes_table",
+    ]
+    exclude = ["id"]
+
+    @admin.display(description="changes")
+    def changes_table(self, commit: Commit) -> str:
+        rows = CommitChange.objects.filter(commit_id=commit.id).order_by("object_key")
+        return format_html_join(
+            "\n", "<div><code>{}</code> {}</div>", ((c.change, c.object_key) for c in rows)
+        )
+
+
+@admin.register(LiveObject)
+class LiveObjectAdmin(ReadOnlyAdmin):
+    list_display = ["object_key", "kind", "schema_name", "object_name", "blob_hash"]
+    list_filter = ["kind", "schema_name"]
+    search_fields = ["object_key"]
+    ordering = ["schema_name", "kind", "object_key"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "captured_at",
+        "command_tag",
+        "role_name",
+        "application_name",
+        "actor",
+        "branch",
+        "engine_operation",
+        "commit_hash",
+    ]
+    list_filter = ["command_tag", "role_name", "engine_operation"]
+    search_fields = ["statement", "actor", "application_name"]
+    ordering = ["-captured_at", "-id"]
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "type", "occurred_at", "actor"]
+    list_filter = ["type"]
+    ordering = ["-id"]

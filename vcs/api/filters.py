@@ -1,0 +1,52 @@
+"""Query filters of the version-control lists (django-filter)."""
+
+from __future__ import annotations
+
+import django_filters
+
+from vcs import selectors
+from vcs.models import AuditEntry, Commit, LiveObject
+
+
+class CommitFilter(django_filters.FilterSet):
+    """branch (first-parent history of a ref), author, since/until, object (key or schema.name),
+    q (text in the message)."""
+
+    branch = django_filters.CharFilter(method="filter_branch", max_length=200)
+    author = django_filters.CharFilter(field_name="author")
+    since = django_filters.IsoDateTimeFilter(field_name="committed_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="committed_at", lookup_expr="lte")
+    object = django_filters.CharFilter(method="filter_object", max_length=500)
+    q = django_filters.CharFilter(field_name="message", lookup_expr="icontains", max_length=200)
+
+    class Meta:
+        model = Commit
+        fields = ["branch", "author", "since", "until", "object", "q"]
+
+    def filter_branch(self, queryset, name, value):
+        return queryset & selectors.commit_queryset(branch=value)
+
+    def filter_object(self, queryset, name, value):
+        return queryset & selectors.commit_queryset(object_ref=value)
+
+
+class ObjectFilter(django_filters.FilterSet):
+    object_type = django_filters.CharFilter(field_name="kind")
+    schema = django_filters.CharFilter(field_name="schema_name")
+    search = django_filters.CharFilter(field_name="object_key", lookup_expr="icontains")
+
+    class Meta:
+        model = LiveObject
+        fields = ["object_type", "schema", "search"]
+
+
+class AuditFilter(django_filters.FilterSet):
+    since = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="lte")
+    role = django_filters.CharFilter(field_name="role_name")
+    actor = django_filters.CharFilter(field_name="actor")
+    command_tag = django_filters.CharFilter(field_name="command_tag")
+
+    class Meta:
+        model = AuditEntry
+        fields = ["since", "until", "role", "actor", "command_tag"]

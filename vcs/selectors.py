@@ -1,0 +1,130 @@
+"""Reads of the version-control domain: the ORM over the pggit tables, the engine's functions
+where the answer is computed (refs, diffs, schema as of a time, verification)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Concat
+
+from vcs.engine import fetch_all, fetch_one, fetch_value
+from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject
+
+
+def status_get() -> dict[str, Any]:
+    head = fetch_one("SELECT branch, commit_hash, clean FROM pggit.head()")
+    changes = fetch_all(
+        "SELECT object_type, schema_name, object_name, change_type, statement, actor, captured_at "
+        "FROM pggit.status()"
+    )
+    return {
+        "branch": head["branch"],
+        "commit": head["commit_hash"],
+        "clean": not changes,
+        "working_changes": changes,
+    }
+
+
+def branch_queryset() -> QuerySet[Branch]:
+    return Branch.objects.exclude(status="DELETED").order_by("name")
+
+
+def head_branch_id() -> int | None:
+    return fetch_value("SELECT branch_id FROM pggit.head")
+
+
+def commit_resolve(ref: str) -> Commit:
+    """The commit a ref names (hash, unique prefix, branch, HEAD, HEAD~n); EngineError if none."""
+    commit_hash = fetch_value("SELECT pggit.resolve_ref(%s)", [ref])
+    return Commit.objects.get(hash=commit_hash)
+
+
+def commit_queryset(
+    *,
+    branch: str | None = None,
+    author: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    object_ref: str | None = None,
+    text: str | None = None,
+) -> QuerySet[Commit]:
+    """Commits newest first; with a branch, its first-parent history (git log --first-parent)."""
+    commits = Commit.objects.all()
+    if branch:
+        head = fetch_value("SELECT pggit.resolve_ref(%s)", [branch])  # unknown ref -> 404
+        commits = commits.filter(
+            hash__in=RawSQL("SELECT hash FROM pggit.first_parent_walk(%s)", [head])
+        )
+    if author:
+        commits = commits.filter(author=author)
+    if since:
+        commits = commits.filter(committed_at__gte=since)
+    if until:
+        commits = commits.filter(committed_at__lte=until)
+    if text:
+        commits = commits.filter(message__icontains=text)
+    if object_ref:
+        touching = (
+            CommitChange.objects.filter(commit_id=OuterRef("id"))
+            .annotate(qualified=Concat("schema_name", Value("."), "object_name"))
+            .filter(Q(object_key=object_ref) | Q(object_name=object_ref) | Q(qualified=object_ref))
+        )
+        commits = commits.filter(Exists(touching))
+    return commits.order_by("-committed_at", "-id")
+
+
+def commit_changes(commit: Commit) -> list[dict[str, Any]]:
+    return list(
+        CommitChange.objects.filter(commit_id=commit.id)
+        .order_by("object_key")
+        .values("schema_name", "object_name", "change", object_type=F("kind"))
+    )
+
+
+def object_queryset() -> QuerySet[LiveObject]:
+    return LiveObject.objects.order_by("schema_name", "kind", "object_key")
+
+
+def object_definition(obj: LiveObject) -> str:
+    return fetch_value("SELECT definition FROM pggit.blobs WHERE hash = %s", [obj.blob_hash])
+
+
+def object_history(object_key: str, limit: int = 100) -> list[dict[str, Any]]:
+    return fetch_all(
+        "SELECT commit_hash, committed_at, author, message, branch, change, definition "
+        "FROM pggit.object_history(%s, %s)",
+        [object_key, limit],
+    )
+
+
+def diff_get(*, from_ref: str, to_ref: str) -> dict[str, Any]:
+    changes = fetch_all(
+        "SELECT object_type, schema_name, object_name, change, before, after "
+        "FROM pggit.diff(%s, %s)",
+        [from_ref, to_ref],
+    )
+    script = fetch_value("SELECT pggit.diff_script(%s, %s)", [from_ref, to_ref])
+    return {"from": from_ref, "to": to_ref, "changes": changes, "script": script}
+
+
+def schema_at(at: str) -> str:
+    return fetch_value("SELECT pggit.schema_at(%s)", [at])
+
+
+def audit_queryset() -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.order_by("-captured_at", "-id")
+
+
+def verify() -> dict[str, Any]:
+    row = fetch_one("SELECT ok, checked, breaks FROM pggit.verify()")
+    return {"ok": row["ok"], "checked": row["checked"], "breaks": row["breaks"]}
+
+
+def event_queryset(*, after: int | None = None) -> QuerySet[Event]:
+    events = Event.objects.order_by("id")
+    if after is not None:
+        events = events.filter(id__gt=after)
+    return events
