@@ -1,0 +1,72 @@
+"""Shared set-up for the engine benchmarks: scratch databases on the configured server, built
+before or after installing the engine, dropped afterwards."""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.engine.enginedb import (
+    EngineDB,
+    db_url,
+    drop_database,
+    engine_files,
+    server_url,
+)
+
+
+def install_engine(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for path in engine_files():
+            conn.execute(path.read_text())
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[str]:
+    """An empty database; yields its name."""
+    name = f"pggit_bench_{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url(), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        drop_database(name)
+
+
+def create_tables(url: str, count: int, *, schema: str = "public", prefix: str = "t") -> None:
+    """count tables, each with a primary key, a second column and an index, in batches."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        for start in range(0, count, 500):
+            stmts = [
+                f"CREATE TABLE {schema}.{prefix}{i} (id integer PRIMARY KEY, v text);"
+                f"CREATE INDEX {prefix}{i}_v_idx ON {schema}.{prefix}{i} (v);"
+                for i in range(start, min(count, start + 500))
+            ]
+            conn.execute("".join(stmts))
+
+
+def timed(fn, repeat: int = 5) -> float:
+    """Median wall time of fn() in milliseconds."""
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000.0)
+    samples.sort()
+    return samples[len(samples) // 2]
+
+
+def report(results: list[tuple[str, float, str]]) -> None:
+    for name, value, unit in results:
+        print(f"{name:<55} {value:>10.2f} {unit}")
+
+
+__all__ = ["EngineDB", "create_tables", "db_url", "install_engine", "report", "scratch", "timed"]

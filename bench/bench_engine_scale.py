@@ -1,0 +1,83 @@
+"""Engine at 10,000 tables: commit of one change, diff of two refs differing in 1 %, diff of the
+live schema against HEAD (reads the catalogs), and checkout between them.
+
+Targets (ENGINE.md): commit < 50 ms; diff of refs < 1 s; diff WORKING vs HEAD < 5 s. Usage:
+    python bench/bench_engine_scale.py [tables]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from _engine import EngineDB, create_tables, db_url, install_engine, report, scratch, timed
+
+TABLES = 10_000
+
+
+def run(tables: int = TABLES) -> list[tuple[str, float, str]]:
+    results = []
+    with scratch("scale") as name:
+        url = db_url(name)
+        started = time.perf_counter()
+        create_tables(url, tables)
+        install_engine(url)  # the root commit records every existing object
+        results.append(
+            (f"install on {tables} tables (root commit)", (time.perf_counter() - started), "s")
+        )
+        db = EngineDB(name)
+        objects = db.one("SELECT object_count FROM pggit.head()")
+        results.append(("objects in the tree", float(objects), "objects"))
+
+        counter = iter(range(10_000))
+
+        def one_change_commit() -> None:
+            db.run(f"CREATE TABLE public.bench_c{next(counter)} (a integer)")
+            started = time.perf_counter()
+            db.run("SELECT pggit.commit('one change')")
+            samples.append((time.perf_counter() - started) * 1000.0)
+
+        samples: list[float] = []
+        for _ in range(7):
+            one_change_commit()
+        samples.sort()
+        results.append((f"commit of 1 change in a {objects}-object schema", samples[3], "ms"))
+
+        db.run("SELECT pggit.branch_create('one_percent')")
+        db.run("SELECT * FROM pggit.checkout('one_percent')")
+        with db.conn.transaction():
+            for i in range(tables // 100):
+                db.run(f"ALTER TABLE public.t{i * 100} ADD COLUMN extra integer")
+        db.run("SELECT pggit.commit('1 % of the tables altered')")
+        results.append(
+            (
+                "diff of two refs differing in 1 % (rows)",
+                timed(lambda: db.rows("SELECT * FROM pggit.diff('main', 'one_percent')")),
+                "ms",
+            )
+        )
+        results.append(
+            (
+                "diff_script of the same refs",
+                timed(lambda: db.one("SELECT pggit.diff_script('main', 'one_percent')")),
+                "ms",
+            )
+        )
+        results.append(
+            (
+                f"diff WORKING vs HEAD at {tables} tables",
+                timed(lambda: db.rows("SELECT * FROM pggit.diff('HEAD', 'WORKING')"), repeat=3),
+                "ms",
+            )
+        )
+        started = time.perf_counter()
+        db.run("SELECT * FROM pggit.checkout('main')")
+        results.append(
+            ("checkout undoing 1 % of the tables", (time.perf_counter() - started) * 1000.0, "ms")
+        )
+        db.close()
+    return results
+
+
+if __name__ == "__main__":
+    report(run(int(sys.argv[1]) if len(sys.argv) > 1 else TABLES))
