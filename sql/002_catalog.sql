@@ -1,0 +1,1228 @@
+-- pgGit engine, part 2: the catalog.
+--
+-- Canonical definitions of every tracked object kind, read from the system catalogs; object keys,
+-- anchors and dependencies; DDL generation (create, drop, in-place alter, data-loss detection).
+-- The interface is described in docs/engine-internals.md ("Catalog functions", "DDL generation").
+--
+-- Structure: one view per object kind (pggit._o_<kind>) holds the whole per-kind definition code.
+-- pggit._objects unions them, pggit._live adds the comments. live_objects() reads pggit._live as a
+-- whole; anchor_objects() reads the same view filtered on one anchor (the filter is pushed down into
+-- every per-kind query, so it costs a few index probes). The views are internal: read them only
+-- through the functions below, which pin search_path so that every non-pg_catalog name comes out
+-- schema-qualified.
+
+DO $$
+BEGIN
+    IF to_regtype('pggit.catalog_object') IS NULL THEN
+        CREATE TYPE pggit.catalog_object AS (
+            object_key     text,
+            kind           text,
+            schema_name    text,
+            object_name    text,
+            parent_name    text,
+            definition     text,
+            meta           jsonb,
+            anchor_classid oid,
+            anchor_objid   oid
+        );
+    END IF;
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Tracked schemas
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pggit.is_tracked_schema(p_name text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_name IS NULL OR p_name = '' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'is_tracked_schema: a schema name is required');
+    END IF;
+    -- The same rules as the view pggit._ns below (kept inline there so that it stays set-based).
+    RETURN p_name NOT LIKE 'pggit%'
+       AND p_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+       AND p_name !~ '^pg_(toast_)?temp_'
+       AND p_name NOT IN (SELECT e.name FROM pggit._excluded_schemas e);
+END;
+$$;
+
+-- Schemas excluded by configuration (excluded_schemas, a JSON array of names).
+CREATE OR REPLACE VIEW pggit._excluded_schemas AS
+SELECT e.name
+  FROM pggit.config c,
+       jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value) = 'array' THEN c.value ELSE '[]' END) AS e(name)
+ WHERE c.key = 'excluded_schemas' AND e.name IS NOT NULL;
+
+-- Tracked namespaces with their quoted names. Same rules as is_tracked_schema() (the built-in
+-- exclusions are constants spelled out in both; the configured ones come from _excluded_schemas).
+CREATE OR REPLACE VIEW pggit._ns AS
+SELECT n.oid, n.nspname::text AS nspname, quote_ident(n.nspname) AS qname
+  FROM pg_namespace n
+ WHERE n.nspname NOT LIKE 'pggit%'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND n.nspname !~ '^pg_(toast_)?temp_'
+   AND n.nspname NOT IN (SELECT e.name FROM pggit._excluded_schemas e);
+
+-- Members of extensions (never tracked on their own: the extension stands for them).
+CREATE OR REPLACE VIEW pggit._ext_member AS
+SELECT d.classid, d.objid, e.extname::text AS extname
+  FROM pg_depend d
+  JOIN pg_extension e ON e.oid = d.refobjid
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e';
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys of catalog rows (used for dependencies): any catalog row a tracked object can depend on,
+-- mapped to the key of the object that stands for it (array type -> element, row type -> table,
+-- index backing a constraint -> the constraint, extension member -> the extension).
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW pggit._proc_key AS
+SELECT p.oid, n.nspname, n.qname AS schema_qname,
+       'function:' || n.nspname || '.' || p.proname || '('
+         || coalesce((SELECT string_agg(format_type(u.t, NULL), ',' ORDER BY u.o)
+                        FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS u(t, o)), '')
+         || ')' AS key,
+       n.qname || '.' || quote_ident(p.proname) AS qname
+  FROM pg_proc p
+  JOIN pggit._ns n ON n.oid = p.pronamespace;
+
+CREATE OR REPLACE VIEW pggit._key_class AS
+SELECT c.oid,
+       coalesce('extension:' || x.extname,
+                CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
+                               WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:' ELSE 'table:' END
+                || n.nspname || '.' || c.relname) AS key
+  FROM pg_class c
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_class'::regclass AND x.objid = c.oid
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'c')
+UNION ALL
+SELECT i.indexrelid,
+       coalesce('extension:' || x.extname,
+                CASE WHEN con.oid IS NULL THEN 'index:' ELSE 'constraint:' END
+                || n.nspname || '.' || t.relname || '.' || coalesce(con.conname, ic.relname))
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  LEFT JOIN pg_constraint con ON con.conrelid = i.indrelid AND con.conindid = i.indexrelid
+                             AND con.contype IN ('p', 'u', 'x')
+  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_class'::regclass AND x.objid = t.oid;
+
+CREATE OR REPLACE VIEW pggit._key_type AS
+SELECT t.oid,
+       coalesce('extension:' || coalesce(x1.extname, x2.extname),
+                CASE WHEN b.typtype = 'd' THEN 'domain:'
+                     WHEN b.typtype IN ('e', 'r') OR rc.relkind = 'c' THEN 'type:'
+                     WHEN rc.relkind = 'v' THEN 'view:'
+                     WHEN rc.relkind = 'm' THEN 'materialized_view:'
+                     ELSE 'table:' END
+                || n.nspname || '.' || coalesce(rc.relname, b.typname)) AS key
+  FROM pg_type t
+  LEFT JOIN pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
+  LEFT JOIN pg_range mr ON t.typtype = 'm' AND mr.rngmultitypid = t.oid
+  JOIN pg_type b ON b.oid = coalesce(e.oid, mr.rngtypid, t.oid)
+  JOIN pggit._ns n ON n.oid = b.typnamespace
+  LEFT JOIN pg_class rc ON rc.oid = b.typrelid
+  LEFT JOIN pggit._ext_member x1 ON x1.classid = 'pg_type'::regclass AND x1.objid = b.oid
+  LEFT JOIN pggit._ext_member x2 ON x2.classid = 'pg_class'::regclass AND x2.objid = rc.oid
+ WHERE b.typtype IN ('d', 'e', 'r') OR (b.typtype = 'c' AND rc.relkind IN ('r', 'p', 'v', 'm', 'c'))
+    OR x1.extname IS NOT NULL;
+
+CREATE OR REPLACE VIEW pggit._key_constraint AS
+SELECT con.oid,
+       CASE WHEN con.contypid <> 0 THEN 'domain:' || n.nspname || '.' || ty.typname
+            ELSE 'constraint:' || n.nspname || '.' || t.relname || '.' || con.conname END AS key
+  FROM pg_constraint con
+  LEFT JOIN pg_class t ON t.oid = con.conrelid
+  LEFT JOIN pg_type ty ON ty.oid = con.contypid
+  JOIN pggit._ns n ON n.oid = coalesce(t.relnamespace, ty.typnamespace);
+
+-- The key of the tracked object standing for a catalog row something depends on (NULL when that
+-- row is not tracked). One index lookup per call; callers skip the common references (their own
+-- schema and table) and add those keys themselves, so this runs only for real cross-object edges.
+CREATE OR REPLACE FUNCTION pggit._ref_key(p_classid oid, p_objid oid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', '_ref_key needs classid and objid');
+    END IF;
+    CASE p_classid
+    WHEN 'pg_namespace'::regclass THEN
+        RETURN (SELECT 'schema:' || n.nspname FROM pggit._ns n WHERE n.oid = p_objid);
+    WHEN 'pg_class'::regclass THEN
+        RETURN (SELECT k.key FROM pggit._key_class k WHERE k.oid = p_objid);
+    WHEN 'pg_type'::regclass THEN
+        RETURN (SELECT k.key FROM pggit._key_type k WHERE k.oid = p_objid);
+    WHEN 'pg_proc'::regclass THEN
+        RETURN (SELECT coalesce('extension:' || x.extname, pk.key) FROM pggit._proc_key pk
+                  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_proc'::regclass AND x.objid = pk.oid
+                 WHERE pk.oid = p_objid);
+    WHEN 'pg_constraint'::regclass THEN
+        RETURN (SELECT k.key FROM pggit._key_constraint k WHERE k.oid = p_objid);
+    WHEN 'pg_extension'::regclass THEN
+        RETURN (SELECT 'extension:' || e.extname FROM pg_extension e
+                  JOIN pggit._ns n ON n.oid = e.extnamespace WHERE e.oid = p_objid);
+    ELSE   -- operator classes, operators... belonging to an extension
+        RETURN (SELECT 'extension:' || x.extname FROM pggit._ext_member x
+                  JOIN pg_extension e ON e.extname = x.extname JOIN pggit._ns n ON n.oid = e.extnamespace
+                 WHERE x.classid = p_classid AND x.objid = p_objid LIMIT 1);
+    END CASE;
+END;
+$$;
+
+-- pg_depend rows (normal and automatic) with the key of what they point at. References to a
+-- schema are left out (every object adds its own schema's key).
+CREATE OR REPLACE VIEW pggit._depkeys AS
+SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
+       pggit._ref_key(d.refclassid, d.refobjid) AS key
+  FROM pg_depend d
+ WHERE d.deptype IN ('n', 'a') AND d.refclassid <> 'pg_namespace'::regclass::oid;
+
+-- ---------------------------------------------------------------------------------------------
+-- Sequence options
+-- ---------------------------------------------------------------------------------------------
+
+-- The options of a sequence that differ from what CREATE SEQUENCE / AS IDENTITY would choose.
+CREATE OR REPLACE FUNCTION pggit._seq_nondefault_options(
+    p_type oid, p_increment bigint, p_min bigint, p_max bigint, p_start bigint, p_cache bigint,
+    p_cycle boolean)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_typmax bigint;
+    v_min bigint;
+    v_max bigint;
+    v_parts text[] := '{}';
+BEGIN
+    IF p_type IS NULL OR p_increment IS NULL OR p_min IS NULL OR p_max IS NULL OR p_start IS NULL
+       OR p_cache IS NULL OR p_cycle IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'sequence options must all be given');
+    END IF;
+    v_typmax := CASE p_type WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647
+                            ELSE 9223372036854775807 END;
+    IF p_increment > 0 THEN
+        v_min := 1;
+        v_max := v_typmax;
+    ELSE
+        v_min := -v_typmax - 1;
+        v_max := -1;
+    END IF;
+    IF p_increment <> 1 THEN v_parts := v_parts || ('INCREMENT BY ' || p_increment); END IF;
+    IF p_min <> v_min THEN v_parts := v_parts || ('MINVALUE ' || p_min); END IF;
+    IF p_max <> v_max THEN v_parts := v_parts || ('MAXVALUE ' || p_max); END IF;
+    IF p_start <> (CASE WHEN p_increment > 0 THEN p_min ELSE p_max END) THEN
+        v_parts := v_parts || ('START WITH ' || p_start);
+    END IF;
+    IF p_cache <> 1 THEN v_parts := v_parts || ('CACHE ' || p_cache); END IF;
+    IF p_cycle THEN v_parts := v_parts || 'CYCLE'::text; END IF;
+    RETURN nullif(array_to_string(v_parts, ' '), '');
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Columns of relations (tables and composite types read them)
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW pggit._columns AS
+SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.collation,
+       a.attnotnull AS not_null, x.default_expr, x.generated, x.generated_kind, x.identity,
+       x.identity_options,
+       quote_ident(a.attname) || ' ' || x.type || coalesce(' COLLATE ' || x.collation, '')
+       || CASE WHEN x.generated IS NOT NULL
+                    THEN ' GENERATED ALWAYS AS (' || x.generated || ') ' || x.generated_kind
+               WHEN x.identity IS NOT NULL
+                    THEN ' GENERATED ' || x.identity || ' AS IDENTITY' || coalesce(' (' || x.identity_sql || ')', '')
+               WHEN x.default_expr IS NOT NULL THEN ' DEFAULT ' || x.default_expr
+               ELSE '' END
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql
+  FROM pg_attribute a
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+  CROSS JOIN LATERAL (
+      -- scalar subqueries (not joins) so that every lookup is one index probe
+      SELECT format_type(a.atttypid, a.atttypmod) AS type,
+             CASE WHEN a.attcollation <> 0
+                       AND a.attcollation <> (SELECT t.typcollation FROM pg_type t WHERE t.oid = a.atttypid)
+                  THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+                                    ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                          FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                         WHERE co.oid = a.attcollation) END AS collation,
+             CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
+             CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
+             CASE a.attgenerated WHEN 's' THEN 'STORED' WHEN 'v' THEN 'VIRTUAL' END AS generated_kind,
+             CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity,
+             CASE WHEN a.attidentity <> '' THEN
+                 (SELECT jsonb_build_object('increment', s.seqincrement, 'minvalue', s.seqmin,
+                                            'maxvalue', s.seqmax, 'start', s.seqstart, 'cache', s.seqcache,
+                                            'cycle', s.seqcycle)
+                    FROM pg_depend d, pg_sequence s
+                   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                     AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
+                     AND s.seqrelid = d.objid) END AS identity_options,
+             CASE WHEN a.attidentity <> '' THEN
+                 (SELECT pggit._seq_nondefault_options(s.seqtypid, s.seqincrement, s.seqmin, s.seqmax,
+                                                       s.seqstart, s.seqcache, s.seqcycle)
+                    FROM pg_depend d, pg_sequence s
+                   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                     AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
+                     AND s.seqrelid = d.objid) END AS identity_sql
+  ) x
+ WHERE a.attnum > 0 AND NOT a.attisdropped;
+
+-- ---------------------------------------------------------------------------------------------
+-- Per-kind object views. Every one has the columns of pggit.catalog_object followed by
+-- classid/objid (the catalog row of the object), relid (the pg_class row holding its columns, for
+-- column comments), qname (its quoted qualified name) and comment_target (what COMMENT ON names).
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE VIEW pggit._o_schema AS
+SELECT 'schema:' || n.nspname AS object_key, 'schema'::text AS kind, n.nspname AS schema_name,
+       n.nspname AS object_name, NULL::text AS parent_name,
+       'CREATE SCHEMA ' || n.qname || ';' AS definition,
+       jsonb_build_object('deps', '[]'::jsonb, 'identity', n.qname) AS meta,
+       'pg_namespace'::regclass::oid AS anchor_classid, n.oid AS anchor_objid,
+       'pg_namespace'::regclass::oid AS classid, n.oid AS objid, NULL::oid AS relid,
+       n.qname, 'SCHEMA ' || n.qname AS comment_target
+  FROM pggit._ns n
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x
+                    WHERE x.classid = 'pg_namespace'::regclass AND x.objid = n.oid);
+
+CREATE OR REPLACE VIEW pggit._o_extension AS
+SELECT 'extension:' || e.extname AS object_key, 'extension'::text AS kind, n.nspname AS schema_name,
+       e.extname::text AS object_name, NULL::text AS parent_name,
+       'CREATE EXTENSION ' || quote_ident(e.extname) || ' WITH SCHEMA ' || n.qname
+         || ' VERSION ' || quote_literal(e.extversion) || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_extension'::regclass AND dk.objid = e.oid) s(k)
+                     WHERE s.k <> 'extension:' || e.extname),
+           'identity', quote_ident(e.extname), 'name', e.extname, 'schema', n.nspname,
+           'version', e.extversion) AS meta,
+       'pg_extension'::regclass::oid AS anchor_classid, e.oid AS anchor_objid,
+       'pg_extension'::regclass::oid AS classid, e.oid AS objid, NULL::oid AS relid,
+       quote_ident(e.extname) AS qname, 'EXTENSION ' || quote_ident(e.extname) AS comment_target
+  FROM pg_extension e
+  JOIN pggit._ns n ON n.oid = e.extnamespace;
+
+CREATE OR REPLACE VIEW pggit._o_table AS
+SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.relname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || k.qname
+       || CASE WHEN c.relispartition
+               THEN ' PARTITION OF ' || par.qname || E'\n' || pg_get_expr(c.relpartbound, c.oid)
+               ELSE E' (\n' || coalesce(cols.body, '') || E'\n)'
+                    || coalesce(E'\nINHERITS (' || inh.list || ')', '') END
+       || CASE WHEN c.relkind = 'p' THEN E'\nPARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END
+       || coalesce(E'\nWITH (' || array_to_string(opts.list, ', ') || ')', '')
+       || ';' || coalesce(own.sql, '')
+       || CASE WHEN c.relrowsecurity THEN E'\nALTER TABLE ' || k.qname || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
+       || CASE WHEN c.relforcerowsecurity THEN E'\nALTER TABLE ' || k.qname || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
+       AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                            UNION ALL
+                            SELECT dk.key FROM pg_attrdef ad
+                              JOIN pggit._depkeys dk ON dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
+                             WHERE ad.adrelid = c.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                            UNION ALL
+                            SELECT jsonb_array_elements_text(own.keys)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname,
+           'columns', CASE WHEN c.relispartition THEN '[]'::jsonb ELSE coalesce(cols.meta, '[]') END,
+           'unlogged', c.relpersistence = 'u',
+           'partition_of', par.key,
+           'partition_bound', pg_get_expr(c.relpartbound, c.oid),
+           'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+           'inherits', coalesce(inh.keys, '[]'),
+           'options', to_jsonb(coalesce(opts.list, '{}')),
+           'rls', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
+           'owned_sequences', coalesce(own.meta, '[]')) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
+       k.qname, 'TABLE ' || k.qname AS comment_target
+  FROM pg_class c
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT 'table:' || n.nspname || '.' || c.relname AS key,
+                             n.qname || '.' || quote_ident(c.relname) AS qname) k
+  LEFT JOIN LATERAL (
+      SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
+             jsonb_agg(jsonb_build_object(
+                 'name', col.name, 'type', col.type, 'collation', col.collation, 'not_null', col.not_null,
+                 'default', col.default_expr, 'identity', col.identity, 'identity_options', col.identity_options,
+                 'generated', col.generated, 'generated_kind', col.generated_kind, 'sql', col.sql)
+                 ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS meta
+        FROM pggit._columns col WHERE col.attrelid = c.oid) cols ON NOT c.relispartition
+  LEFT JOIN LATERAL (
+      SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) AS qname,
+             'table:' || pn.nspname || '.' || pc.relname AS key
+        FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+       WHERE i.inhrelid = c.oid) par ON c.relispartition
+  LEFT JOIN LATERAL (
+      SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ' ORDER BY i.inhseqno) AS list,
+             jsonb_agg('table:' || pn.nspname || '.' || pc.relname ORDER BY i.inhseqno) AS keys
+        FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+       WHERE i.inhrelid = c.oid) inh ON NOT c.relispartition
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+  LEFT JOIN LATERAL (
+      SELECT string_agg(E'\nALTER SEQUENCE ' || quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
+                        || ' OWNED BY ' || k.qname || '.' || quote_ident(a.attname) || ';', ''
+                        ORDER BY sn.nspname, s.relname) AS sql,
+             jsonb_agg(jsonb_build_object('sequence', quote_ident(sn.nspname) || '.' || quote_ident(s.relname),
+                                          'column', a.attname) ORDER BY sn.nspname, s.relname) AS meta,
+             jsonb_agg('sequence:' || sn.nspname || '.' || s.relname) AS keys
+        FROM pg_depend d
+        JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+        JOIN pg_namespace sn ON sn.oid = s.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+       WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid > 0
+         AND d.classid = 'pg_class'::regclass AND d.deptype = 'a') own ON true
+ WHERE c.relkind IN ('r', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
+
+CREATE OR REPLACE VIEW pggit._o_constraint AS
+SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name,
+       con.conname::text AS object_name, t.relname::text AS parent_name,
+       'ALTER TABLE ' || k.tq || ' ADD CONSTRAINT ' || quote_ident(con.conname) || ' '
+         || pg_get_constraintdef(con.oid) || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE con.contype IN ('p', 'u', 'x') AND dk.classid = 'pg_class'::regclass
+                               AND dk.objid = con.conindid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(con.conname), 'table', k.tq, 'table_key', k.tkey, 'name', con.conname,
+           'type', CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
+                                    WHEN 'c' THEN 'CHECK' ELSE 'EXCLUDE' END) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_constraint'::regclass::oid AS classid, con.oid AS objid, NULL::oid AS relid,
+       quote_ident(con.conname) AS qname, 'CONSTRAINT ' || quote_ident(con.conname) || ' ON ' || k.tq AS comment_target
+  FROM pg_constraint con
+  JOIN pg_class t ON t.oid = con.conrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'constraint:' || n.nspname || '.' || t.relname || '.' || con.conname AS key,
+                             'table:' || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0
+   AND (con.contype <> 'c' OR con.conislocal) AND t.relkind IN ('r', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_index AS
+SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.relname::text AS object_name,
+       t.relname::text AS parent_name,
+       CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
+            ELSE pg_get_indexdef(ic.oid) END || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = ic.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', n.qname || '.' || quote_ident(ic.relname), 'table', k.tq, 'table_key', k.tkey,
+           'name', ic.relname) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, ic.oid AS objid, NULL::oid AS relid,
+       n.qname || '.' || quote_ident(ic.relname) AS qname,
+       'INDEX ' || n.qname || '.' || quote_ident(ic.relname) AS comment_target
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'index:' || n.nspname || '.' || t.relname || '.' || ic.relname AS key,
+                             CASE t.relkind WHEN 'm' THEN 'materialized_view:' ELSE 'table:' END
+                               || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE t.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                    WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid
+                      AND con.contype IN ('p', 'u', 'x'))
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_view AS
+SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE ' || CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname
+         || coalesce(' WITH (' || array_to_string(opts.list, ', ') || ')', '')
+         || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pg_rewrite r
+                              JOIN pggit._depkeys dk ON dk.classid = 'pg_rewrite'::regclass AND dk.objid = r.oid
+                             WHERE r.ev_class = c.oid AND dk.deptype = 'n') s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname,
+           'options', to_jsonb(coalesce(opts.list, '{}')),
+           'columns', (SELECT jsonb_agg(jsonb_build_object('name', a.attname,
+                                                           'type', format_type(a.atttypid, a.atttypmod))
+                                        ORDER BY a.attnum)
+                         FROM pg_attribute a
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
+       k.qname, CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname AS comment_target
+  FROM pg_class c
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized_view' END AS kind,
+                             CASE c.relkind WHEN 'v' THEN 'view:' ELSE 'materialized_view:' END
+                               || n.nspname || '.' || c.relname AS key,
+                             n.qname || '.' || quote_ident(c.relname) AS qname) k
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+ WHERE c.relkind IN ('v', 'm')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
+
+CREATE OR REPLACE VIEW pggit._o_function AS
+SELECT pk.key AS object_key, k.kind, pk.nspname AS schema_name, p.proname::text AS object_name,
+       NULL::text AS parent_name,
+       rtrim(pg_get_functiondef(p.oid), E' \n\t\r') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || pk.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_proc'::regclass AND dk.objid = p.oid) s(k)
+                     WHERE s.k <> pk.key),
+           'identity', k.identity, 'kind', k.kind,
+           'returns', pg_get_function_result(p.oid),
+           'arguments', pg_get_function_arguments(p.oid),
+           'signature', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                    'mode', coalesce(u.m::text, 'i'), 'name', coalesce(u.nm, ''),
+                                    'type', format_type(u.t, NULL)) ORDER BY u.o), '[]')
+                           FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargmodes,
+                                       p.proargnames) WITH ORDINALITY AS u(t, m, nm, o)),
+           'defaults', p.pronargdefaults,
+           'language', (SELECT l.lanname FROM pg_language l WHERE l.oid = p.prolang)) AS meta,
+       'pg_proc'::regclass::oid AS anchor_classid, p.oid AS anchor_objid,
+       'pg_proc'::regclass::oid AS classid, p.oid AS objid, NULL::oid AS relid,
+       k.identity AS qname, upper(k.kind) || ' ' || k.identity AS comment_target
+  FROM pg_proc p
+  JOIN pggit._proc_key pk ON pk.oid = p.oid
+  CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
+                             pk.qname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS identity) k
+ WHERE p.prokind IN ('f', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
+                      AND x.deptype IN ('e', 'i'));
+
+CREATE OR REPLACE VIEW pggit._o_aggregate AS
+SELECT pk.key AS object_key, 'aggregate'::text AS kind, pk.nspname AS schema_name, p.proname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE AGGREGATE ' || k.head || E' (\n    ' || array_to_string(ARRAY[
+           'SFUNC = ' || a.aggtransfn::regproc::text,
+           'STYPE = ' || format_type(a.aggtranstype, NULL),
+           CASE WHEN a.aggtransspace <> 0 THEN 'SSPACE = ' || a.aggtransspace END,
+           CASE WHEN a.aggfinalfn <> 0 THEN 'FINALFUNC = ' || a.aggfinalfn::regproc::text END,
+           CASE WHEN a.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+           CASE WHEN a.aggfinalfn <> 0 THEN 'FINALFUNC_MODIFY = '
+                || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+           CASE WHEN a.aggcombinefn <> 0 THEN 'COMBINEFUNC = ' || a.aggcombinefn::regproc::text END,
+           CASE WHEN a.aggserialfn <> 0 THEN 'SERIALFUNC = ' || a.aggserialfn::regproc::text END,
+           CASE WHEN a.aggdeserialfn <> 0 THEN 'DESERIALFUNC = ' || a.aggdeserialfn::regproc::text END,
+           CASE WHEN a.agginitval IS NOT NULL THEN 'INITCOND = ' || quote_literal(a.agginitval) END,
+           CASE WHEN a.aggmtransfn <> 0 THEN 'MSFUNC = ' || a.aggmtransfn::regproc::text END,
+           CASE WHEN a.aggminvtransfn <> 0 THEN 'MINVFUNC = ' || a.aggminvtransfn::regproc::text END,
+           CASE WHEN a.aggmtranstype <> 0 THEN 'MSTYPE = ' || format_type(a.aggmtranstype, NULL) END,
+           CASE WHEN a.aggmtransspace <> 0 THEN 'MSSPACE = ' || a.aggmtransspace END,
+           CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC = ' || a.aggmfinalfn::regproc::text END,
+           CASE WHEN a.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+           CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC_MODIFY = '
+                || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+           CASE WHEN a.aggminitval IS NOT NULL THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
+           CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || a.aggsortop::regoperator::text || ')' END,
+           CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE' WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
+           CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END], E',\n    ') || E'\n);' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || pk.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_proc'::regclass AND dk.objid = p.oid) s(k)
+                     WHERE s.k <> pk.key),
+           'identity', k.head, 'kind', 'aggregate', 'returns', pg_get_function_result(p.oid)) AS meta,
+       'pg_proc'::regclass::oid AS anchor_classid, p.oid AS anchor_objid,
+       'pg_proc'::regclass::oid AS classid, p.oid AS objid, NULL::oid AS relid,
+       k.head AS qname, 'AGGREGATE ' || k.head AS comment_target
+  FROM pg_proc p
+  JOIN pggit._proc_key pk ON pk.oid = p.oid
+  JOIN pg_aggregate a ON a.aggfnoid = p.oid
+  CROSS JOIN LATERAL (SELECT pk.qname || '(' || CASE WHEN p.pronargs = 0 THEN '*'
+                                                    ELSE pg_get_function_arguments(p.oid) END || ')' AS head) k
+ WHERE p.prokind = 'a'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid);
+
+CREATE OR REPLACE VIEW pggit._o_trigger AS
+SELECT k.key AS object_key, 'trigger'::text AS kind, n.nspname AS schema_name, tg.tgname::text AS object_name,
+       t.relname::text AS parent_name,
+       pg_get_triggerdef(tg.oid) || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_trigger'::regclass AND dk.objid = tg.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(tg.tgname), 'table', k.tq, 'table_key', k.tkey, 'name', tg.tgname,
+           'constraint_trigger', tg.tgconstraint <> 0) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_trigger'::regclass::oid AS classid, tg.oid AS objid, NULL::oid AS relid,
+       quote_ident(tg.tgname) AS qname, 'TRIGGER ' || quote_ident(tg.tgname) || ' ON ' || k.tq AS comment_target
+  FROM pg_trigger tg
+  JOIN pg_class t ON t.oid = tg.tgrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'trigger:' || n.nspname || '.' || t.relname || '.' || tg.tgname AS key,
+                             CASE t.relkind WHEN 'v' THEN 'view:' ELSE 'table:' END
+                               || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND t.relkind IN ('r', 'p', 'v')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_policy AS
+SELECT k.key AS object_key, 'policy'::text AS kind, n.nspname AS schema_name, pol.polname::text AS object_name,
+       t.relname::text AS parent_name,
+       'CREATE POLICY ' || quote_ident(pol.polname) || ' ON ' || k.tq
+         || ' AS ' || k.permissive || ' FOR ' || k.command || ' TO ' || array_to_string(r.roles, ', ')
+         || coalesce(' USING (' || k.qual || ')', '')
+         || coalesce(' WITH CHECK (' || k.check_expr || ')', '') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_policy'::regclass AND dk.objid = pol.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(pol.polname), 'table', k.tq, 'table_key', k.tkey, 'name', pol.polname,
+           'permissive', k.permissive, 'command', k.command, 'roles', to_jsonb(r.roles),
+           'using', k.qual, 'with_check', k.check_expr) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_policy'::regclass::oid AS classid, pol.oid AS objid, NULL::oid AS relid,
+       quote_ident(pol.polname) AS qname, 'POLICY ' || quote_ident(pol.polname) || ' ON ' || k.tq AS comment_target
+  FROM pg_policy pol
+  JOIN pg_class t ON t.oid = pol.polrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (
+      SELECT 'policy:' || n.nspname || '.' || t.relname || '.' || pol.polname AS key,
+             'table:' || n.nspname || '.' || t.relname AS tkey,
+             n.qname || '.' || quote_ident(t.relname) AS tq,
+             CASE WHEN pol.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS permissive,
+             CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                             WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,
+             pg_get_expr(pol.polqual, pol.polrelid) AS qual,
+             pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expr) k
+  CROSS JOIN LATERAL (
+      SELECT array_agg(CASE WHEN u.r = 0 THEN 'PUBLIC' ELSE quote_ident(ro.rolname) END
+                       ORDER BY CASE WHEN u.r = 0 THEN '' ELSE ro.rolname::text END) AS roles
+        FROM unnest(pol.polroles) AS u(r) LEFT JOIN pg_roles ro ON ro.oid = u.r) r
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_sequence AS
+SELECT k.key AS object_key, 'sequence'::text AS kind, n.nspname AS schema_name, c.relname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'SEQUENCE ' || k.qname
+         || ' AS ' || format_type(s.seqtypid, NULL) || ' INCREMENT BY ' || s.seqincrement
+         || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' START WITH ' || s.seqstart
+         || ' CACHE ' || s.seqcache || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s2.k ORDER BY s2.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid AND dk.deptype = 'n') s2(k)
+                     WHERE s2.k <> k.key),
+           'identity', k.qname, 'type', format_type(s.seqtypid, NULL), 'increment', s.seqincrement,
+           'minvalue', s.seqmin, 'maxvalue', s.seqmax, 'start', s.seqstart, 'cache', s.seqcache,
+           'cycle', s.seqcycle, 'unlogged', c.relpersistence = 'u') AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, c.oid AS objid, NULL::oid AS relid,
+       k.qname, 'SEQUENCE ' || k.qname AS comment_target
+  FROM pg_class c
+  JOIN pg_sequence s ON s.seqrelid = c.oid
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT 'sequence:' || n.nspname || '.' || c.relname AS key,
+                             n.qname || '.' || quote_ident(c.relname) AS qname) k
+ WHERE c.relkind = 'S'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype IN ('i', 'e'));
+
+CREATE OR REPLACE VIEW pggit._o_enum AS
+SELECT k.key AS object_key, 'type'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE TYPE ' || k.qname || ' AS ENUM ('
+         || coalesce(array_to_string(v.labels, ', ', NULL), '') || ');' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'type_kind', 'enum', 'values', coalesce(v.vals, '[]')) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
+       k.qname, 'TYPE ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  CROSS JOIN LATERAL (SELECT 'type:' || n.nspname || '.' || t.typname AS key,
+                             n.qname || '.' || quote_ident(t.typname) AS qname) k
+  CROSS JOIN LATERAL (SELECT array_agg(quote_literal(e.enumlabel) ORDER BY e.enumsortorder) AS labels,
+                             jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) AS vals
+                        FROM pg_enum e WHERE e.enumtypid = t.oid) v
+ WHERE t.typtype = 'e'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_composite AS
+SELECT k.key AS object_key, 'type'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE TYPE ' || k.qname || E' AS (\n' || coalesce(a.body, '') || E'\n);' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = t.typrelid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'type_kind', 'composite', 'attributes', coalesce(a.meta, '[]')) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, t.typrelid AS relid,
+       k.qname, 'TYPE ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  CROSS JOIN LATERAL (SELECT 'type:' || n.nspname || '.' || t.typname AS key,
+                             n.qname || '.' || quote_ident(t.typname) AS qname) k
+  CROSS JOIN LATERAL (
+      SELECT string_agg('    ' || quote_ident(col.name) || ' ' || col.type || coalesce(' COLLATE ' || col.collation, ''),
+                        E',\n' ORDER BY col.attnum) AS body,
+             jsonb_agg(jsonb_build_object('name', col.name, 'type', col.type, 'collation', col.collation)
+                       ORDER BY col.attnum) AS meta
+        FROM pggit._columns col WHERE col.attrelid = t.typrelid) a
+ WHERE t.typtype = 'c'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_range AS
+SELECT k.key AS object_key, 'type'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE TYPE ' || k.qname || E' AS RANGE (\n    ' || array_to_string(ARRAY[
+           'SUBTYPE = ' || format_type(r.rngsubtype, NULL),
+           'SUBTYPE_OPCLASS = ' || CASE WHEN ocn.nspname = 'pg_catalog' THEN quote_ident(oc.opcname)
+                                        ELSE quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END,
+           CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN 'COLLATION = '
+                || CASE WHEN coln.nspname = 'pg_catalog' THEN quote_ident(col.collname)
+                        ELSE quote_ident(coln.nspname) || '.' || quote_ident(col.collname) END END,
+           CASE WHEN r.rngcanonical <> 0 THEN 'CANONICAL = ' || r.rngcanonical::regproc::text END,
+           CASE WHEN r.rngsubdiff <> 0 THEN 'SUBTYPE_DIFF = ' || r.rngsubdiff::regproc::text END,
+           'MULTIRANGE_TYPE_NAME = ' || quote_ident(mn.nspname) || '.' || quote_ident(mt.typname)],
+           E',\n    ') || E'\n);' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'type_kind', 'range', 'subtype', format_type(r.rngsubtype, NULL),
+           'multirange', quote_ident(mn.nspname) || '.' || quote_ident(mt.typname)) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
+       k.qname, 'TYPE ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pg_range r ON r.rngtypid = t.oid
+  JOIN pg_type st ON st.oid = r.rngsubtype
+  JOIN pg_opclass oc ON oc.oid = r.rngsubopc
+  JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+  JOIN pg_type mt ON mt.oid = r.rngmultitypid
+  JOIN pg_namespace mn ON mn.oid = mt.typnamespace
+  LEFT JOIN pg_collation col ON col.oid = r.rngcollation
+  LEFT JOIN pg_namespace coln ON coln.oid = col.collnamespace
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  CROSS JOIN LATERAL (SELECT 'type:' || n.nspname || '.' || t.typname AS key,
+                             n.qname || '.' || quote_ident(t.typname) AS qname) k
+ WHERE t.typtype = 'r'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_domain AS
+SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE DOMAIN ' || k.qname || ' AS ' || k.base || coalesce(' COLLATE ' || k.collation, '')
+         || coalesce(' DEFAULT ' || k.default_expr, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+         || coalesce(cc.sql, '') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
+                            UNION ALL
+                            SELECT dk.key FROM pg_constraint con
+                              JOIN pggit._depkeys dk ON dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
+                             WHERE con.contypid = t.oid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'base_type', k.base, 'collation', k.collation, 'default', k.default_expr,
+           'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]')) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
+       k.qname, 'DOMAIN ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pg_type bt ON bt.oid = t.typbasetype
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  LEFT JOIN pg_collation co ON co.oid = t.typcollation AND t.typcollation <> bt.typcollation
+  LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
+  CROSS JOIN LATERAL (
+      SELECT 'domain:' || n.nspname || '.' || t.typname AS key,
+             n.qname || '.' || quote_ident(t.typname) AS qname,
+             format_type(t.typbasetype, t.typtypmod) AS base,
+             CASE WHEN co.oid IS NULL THEN NULL
+                  WHEN con.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+                  ELSE quote_ident(con.nspname) || '.' || quote_ident(co.collname) END AS collation,
+             pg_get_expr(t.typdefaultbin, 0) AS default_expr) k
+  CROSS JOIN LATERAL (
+      SELECT string_agg(E'\n    CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), ''
+                        ORDER BY c.conname) AS sql,
+             jsonb_agg(jsonb_build_object('name', c.conname, 'definition', pg_get_constraintdef(c.oid))
+                       ORDER BY c.conname) AS meta
+        FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') cc
+ WHERE t.typtype = 'd'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._objects AS
+          SELECT * FROM pggit._o_schema
+UNION ALL SELECT * FROM pggit._o_extension
+UNION ALL SELECT * FROM pggit._o_table
+UNION ALL SELECT * FROM pggit._o_constraint
+UNION ALL SELECT * FROM pggit._o_index
+UNION ALL SELECT * FROM pggit._o_view
+UNION ALL SELECT * FROM pggit._o_function
+UNION ALL SELECT * FROM pggit._o_aggregate
+UNION ALL SELECT * FROM pggit._o_trigger
+UNION ALL SELECT * FROM pggit._o_policy
+UNION ALL SELECT * FROM pggit._o_sequence
+UNION ALL SELECT * FROM pggit._o_enum
+UNION ALL SELECT * FROM pggit._o_composite
+UNION ALL SELECT * FROM pggit._o_range
+UNION ALL SELECT * FROM pggit._o_domain;
+
+-- Every object followed by its comment and the comments on its columns (tables, views,
+-- materialized views and composite types). owner_* are the kind and anchor of the object the row
+-- comes from (the object itself or the commented object): anchor lookups filter on them, which the
+-- planner pushes down into the per-kind views.
+CREATE OR REPLACE VIEW pggit._live_ext AS
+SELECT o.kind AS owner_kind, o.anchor_classid AS owner_classid, o.anchor_objid AS owner_objid, x.*
+  FROM pggit._objects o
+ CROSS JOIN LATERAL (
+    SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition, o.meta,
+           o.anchor_classid, o.anchor_objid
+    UNION ALL
+    SELECT 'comment:' || o.object_key, 'comment'::text, o.schema_name, o.object_name, o.object_key,
+           'COMMENT ON ' || o.comment_target || ' IS ' || quote_literal(d.description) || ';',
+           jsonb_build_object('deps', jsonb_build_array(o.object_key), 'target', o.comment_target,
+                              'target_key', o.object_key, 'comment', d.description),
+           o.anchor_classid, o.anchor_objid
+      FROM pg_description d
+     WHERE d.objoid = o.objid AND d.classoid = o.classid AND d.objsubid = 0
+    UNION ALL
+    SELECT 'comment:column:' || o.schema_name || '.' || o.object_name || '.' || a.attname, 'comment'::text,
+           o.schema_name, o.object_name || '.' || a.attname,
+           'column:' || o.schema_name || '.' || o.object_name || '.' || a.attname,
+           'COMMENT ON COLUMN ' || o.qname || '.' || quote_ident(a.attname) || ' IS '
+             || quote_literal(d.description) || ';',
+           jsonb_build_object('deps', jsonb_build_array(o.object_key),
+                              'target', 'COLUMN ' || o.qname || '.' || quote_ident(a.attname),
+                              'target_key', 'column:' || o.schema_name || '.' || o.object_name || '.' || a.attname,
+                              'comment', d.description),
+           o.anchor_classid, o.anchor_objid
+      FROM pg_description d
+      JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid AND NOT a.attisdropped
+     WHERE o.relid IS NOT NULL AND d.objoid = o.relid AND d.classoid = 'pg_class'::regclass AND d.objsubid > 0
+ ) x;
+
+CREATE OR REPLACE VIEW pggit._live AS
+SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition, l.meta,
+       l.anchor_classid, l.anchor_objid
+  FROM pggit._live_ext l;
+
+-- ---------------------------------------------------------------------------------------------
+-- Validation helpers
+-- ---------------------------------------------------------------------------------------------
+
+-- The key prefix of a kind ('function' for functions, procedures and aggregates), or an error
+-- [PGGIT-UNKNOWN_KIND] for anything that is not a tracked kind.
+CREATE OR REPLACE FUNCTION pggit._kind_prefix(p_kind text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_kind IN ('procedure', 'aggregate') THEN
+        RETURN 'function';
+    ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
+                     'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment') THEN
+        RETURN p_kind;
+    END IF;
+    PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
+        'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
+        'procedure, aggregate, trigger, sequence, type, domain, policy, comment');
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._require_catalog_row(p_classid oid, p_objid oid)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a catalog row needs both classid and objid');
+    END IF;
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys, anchors, live objects
+-- ---------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pggit.object_key(p_classid oid, p_objid oid, p_objsubid integer DEFAULT 0)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    IF coalesce(p_objsubid, 0) <> 0 THEN
+        RETURN NULL;   -- columns are part of their table
+    END IF;
+    RETURN (SELECT o.object_key FROM pggit._objects o WHERE o.classid = p_classid AND o.objid = p_objid);
+END;
+$$;
+
+-- True when a candidate anchor lives in a tracked schema and is not a member of an extension.
+CREATE OR REPLACE FUNCTION pggit._anchor_tracked(p_classid oid, p_objid oid)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT EXISTS (
+               SELECT 1 FROM pggit._ns n
+                WHERE n.oid = CASE p_classid
+                    WHEN 'pg_namespace'::regclass THEN p_objid
+                    WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = p_objid)
+                    WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = p_objid)
+                    WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = p_objid)
+                    WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
+                END)
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e')
+$$;
+
+-- The anchor of a relation (pg_class row).
+CREATE OR REPLACE FUNCTION pggit._anchor_of_class(p_objid oid, OUT anchor_classid oid, OUT anchor_objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_rel pg_class%ROWTYPE;
+    v_owner oid;
+BEGIN
+    SELECT * INTO v_rel FROM pg_class WHERE oid = p_objid;
+    IF NOT FOUND THEN
+        RETURN;
+    ELSIF v_rel.relkind IN ('i', 'I') THEN
+        SELECT a.anchor_classid, a.anchor_objid INTO anchor_classid, anchor_objid
+          FROM pg_index i, pggit._anchor_of_class(i.indrelid) a WHERE i.indexrelid = p_objid;
+        RETURN;
+    ELSIF v_rel.relkind = 'c' THEN
+        anchor_classid := 'pg_type'::regclass;
+        anchor_objid := v_rel.reltype;
+    ELSIF v_rel.relkind = 'S' THEN
+        SELECT d.refobjid INTO v_owner FROM pg_depend d
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_class'::regclass;
+        anchor_classid := 'pg_class'::regclass;
+        anchor_objid := coalesce(v_owner, p_objid);
+    ELSIF v_rel.relkind IN ('r', 'p', 'v', 'm') THEN
+        anchor_classid := 'pg_class'::regclass;
+        anchor_objid := p_objid;
+    ELSE
+        RETURN;   -- toast tables, foreign tables: not tracked
+    END IF;
+    IF NOT pggit._anchor_tracked(anchor_classid, anchor_objid) THEN
+        anchor_classid := NULL;
+        anchor_objid := NULL;
+    END IF;
+END;
+$$;
+
+-- The anchor of a type (pg_type row): arrays and multiranges go to their element or range, row
+-- types to their relation.
+CREATE OR REPLACE FUNCTION pggit._anchor_of_type(p_objid oid, OUT anchor_classid oid, OUT anchor_objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_type pg_type%ROWTYPE;
+    v_base oid;
+BEGIN
+    SELECT * INTO v_type FROM pg_type WHERE oid = p_objid;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT e.oid INTO v_base FROM pg_type e WHERE e.oid = v_type.typelem AND e.typarray = p_objid;
+    IF v_base IS NULL AND v_type.typtype = 'm' THEN
+        SELECT r.rngtypid INTO v_base FROM pg_range r WHERE r.rngmultitypid = p_objid;
+    END IF;
+    IF v_base IS NOT NULL THEN
+        SELECT a.anchor_classid, a.anchor_objid INTO anchor_classid, anchor_objid
+          FROM pggit._anchor_of_type(v_base) a;
+        RETURN;
+    END IF;
+    IF v_type.typrelid <> 0 AND (SELECT relkind FROM pg_class WHERE oid = v_type.typrelid) <> 'c' THEN
+        SELECT a.anchor_classid, a.anchor_objid INTO anchor_classid, anchor_objid
+          FROM pggit._anchor_of_class(v_type.typrelid) a;
+        RETURN;
+    END IF;
+    IF v_type.typtype IN ('e', 'r', 'd', 'c') AND pggit._anchor_tracked('pg_type'::regclass, p_objid) THEN
+        anchor_classid := 'pg_type'::regclass;
+        anchor_objid := p_objid;
+    END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.anchor_of(p_classid oid, p_objid oid, OUT anchor_classid oid, OUT anchor_objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_rel oid;
+    v_owner record;
+BEGIN
+    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    CASE p_classid
+    WHEN 'pg_class'::regclass THEN
+        SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(p_objid) a;
+        RETURN;
+    WHEN 'pg_type'::regclass THEN
+        SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_type(p_objid) a;
+        RETURN;
+    WHEN 'pg_proc'::regclass THEN
+        -- functions created internally for a type (range constructors) belong to that type
+        SELECT d.refclassid, d.refobjid INTO v_owner FROM pg_depend d
+         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p_objid AND d.deptype = 'i' LIMIT 1;
+        IF FOUND THEN
+            SELECT a.* INTO anchor_classid, anchor_objid FROM pggit.anchor_of(v_owner.refclassid, v_owner.refobjid) a;
+        ELSIF EXISTS (SELECT 1 FROM pg_proc WHERE oid = p_objid) AND pggit._anchor_tracked(p_classid, p_objid) THEN
+            anchor_classid := p_classid;
+            anchor_objid := p_objid;
+        END IF;
+        RETURN;
+    WHEN 'pg_namespace'::regclass, 'pg_extension'::regclass THEN
+        IF pggit._anchor_tracked(p_classid, p_objid) THEN
+            anchor_classid := p_classid;
+            anchor_objid := p_objid;
+        END IF;
+        RETURN;
+    WHEN 'pg_constraint'::regclass THEN
+        SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid END INTO v_rel FROM pg_constraint c WHERE c.oid = p_objid;
+        IF v_rel IS NOT NULL THEN
+            SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(v_rel) a;
+        ELSE
+            SELECT a.* INTO anchor_classid, anchor_objid
+              FROM pg_constraint c, pggit._anchor_of_type(c.contypid) a WHERE c.oid = p_objid AND c.contypid <> 0;
+        END IF;
+        RETURN;
+    WHEN 'pg_trigger'::regclass THEN
+        SELECT tgrelid INTO v_rel FROM pg_trigger WHERE oid = p_objid;
+    WHEN 'pg_policy'::regclass THEN
+        SELECT polrelid INTO v_rel FROM pg_policy WHERE oid = p_objid;
+    WHEN 'pg_attrdef'::regclass THEN
+        SELECT adrelid INTO v_rel FROM pg_attrdef WHERE oid = p_objid;
+    WHEN 'pg_rewrite'::regclass THEN
+        SELECT ev_class INTO v_rel FROM pg_rewrite WHERE oid = p_objid;
+    ELSE
+        RETURN;
+    END CASE;
+    IF v_rel IS NOT NULL THEN
+        SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(v_rel) a;
+    END IF;
+END;
+$$;
+
+-- Every tracked object of the live database.
+CREATE OR REPLACE FUNCTION pggit.live_objects()
+RETURNS SETOF pggit.catalog_object
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$ SELECT * FROM pggit._live $$;
+
+-- The objects of one anchor, read through the same views as live_objects(). The anchor class is
+-- a literal in each branch so that the planner drops the per-kind queries of other classes.
+CREATE OR REPLACE FUNCTION pggit._anchor_rows(p_classid oid, p_objid oid)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_relkind "char";
+BEGIN
+    CASE p_classid
+    WHEN 'pg_class'::regclass THEN
+        SELECT relkind INTO v_relkind FROM pg_class WHERE oid = p_objid;
+        IF v_relkind IN ('r', 'p') THEN
+            RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                                l.meta, l.anchor_classid, l.anchor_objid
+                           FROM pggit._live_ext l
+                          WHERE l.owner_classid = 'pg_class'::regclass::oid AND l.owner_objid = p_objid
+                            AND l.owner_kind IN ('table', 'constraint', 'index', 'trigger', 'policy');
+        ELSIF v_relkind IN ('v', 'm') THEN
+            RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                                l.meta, l.anchor_classid, l.anchor_objid
+                           FROM pggit._live_ext l
+                          WHERE l.owner_classid = 'pg_class'::regclass::oid AND l.owner_objid = p_objid
+                            AND l.owner_kind IN ('view', 'materialized_view', 'index', 'trigger');
+        ELSIF v_relkind = 'S' THEN
+            RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                                l.meta, l.anchor_classid, l.anchor_objid
+                           FROM pggit._live_ext l
+                          WHERE l.owner_classid = 'pg_class'::regclass::oid AND l.owner_objid = p_objid
+                            AND l.owner_kind = 'sequence';
+        END IF;
+    WHEN 'pg_type'::regclass THEN
+        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                            l.meta, l.anchor_classid, l.anchor_objid
+                       FROM pggit._live_ext l
+                      WHERE l.owner_classid = 'pg_type'::regclass::oid AND l.owner_objid = p_objid;
+    WHEN 'pg_proc'::regclass THEN
+        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                            l.meta, l.anchor_classid, l.anchor_objid
+                       FROM pggit._live_ext l
+                      WHERE l.owner_classid = 'pg_proc'::regclass::oid AND l.owner_objid = p_objid;
+    WHEN 'pg_namespace'::regclass THEN
+        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                            l.meta, l.anchor_classid, l.anchor_objid
+                       FROM pggit._live_ext l
+                      WHERE l.owner_classid = 'pg_namespace'::regclass::oid AND l.owner_objid = p_objid;
+    WHEN 'pg_extension'::regclass THEN
+        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+                            l.meta, l.anchor_classid, l.anchor_objid
+                       FROM pggit._live_ext l
+                      WHERE l.owner_classid = 'pg_extension'::regclass::oid AND l.owner_objid = p_objid;
+    ELSE
+        RETURN;
+    END CASE;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.anchor_objects(p_classid oid, p_objid oid)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchor record;
+    v_owner oid;
+BEGIN
+    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    SELECT * INTO v_anchor FROM pggit.anchor_of(p_classid, p_objid);
+    IF v_anchor.anchor_classid IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM pggit._anchor_rows(v_anchor.anchor_classid, v_anchor.anchor_objid);
+    IF v_anchor.anchor_classid = 'pg_class'::regclass THEN
+        -- a sequence owned by a column: the owning table's definition names it
+        SELECT d.refobjid INTO v_owner
+          FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = v_anchor.anchor_objid
+           AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' AND d.refobjsubid > 0;
+        IF v_owner IS NOT NULL AND pggit._anchor_tracked('pg_class'::regclass, v_owner) THEN
+            RETURN QUERY SELECT * FROM pggit._anchor_rows('pg_class'::regclass, v_owner);
+        END IF;
+    END IF;
+END;
+$$;
+
+-- Anchors whose definitions name the given anchor (one level): views, foreign keys of other
+-- tables, triggers using a function, tables with columns of a type, objects of a schema...
+CREATE OR REPLACE FUNCTION pggit.anchor_dependents(p_classid oid, p_objid oid)
+RETURNS TABLE (classid oid, objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchor record;
+BEGIN
+    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    SELECT * INTO v_anchor FROM pggit.anchor_of(p_classid, p_objid);
+    IF v_anchor.anchor_classid IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH rows (c, o) AS (
+        SELECT v_anchor.anchor_classid, v_anchor.anchor_objid
+        UNION ALL   -- a relation's row type, its array, its indexes and constraints
+        SELECT 'pg_type'::regclass, t.oid FROM pg_class r JOIN pg_type t ON t.oid IN (r.reltype, (SELECT typarray FROM pg_type WHERE oid = r.reltype))
+         WHERE v_anchor.anchor_classid = 'pg_class'::regclass AND r.oid = v_anchor.anchor_objid
+        UNION ALL
+        SELECT 'pg_class'::regclass, i.indexrelid FROM pg_index i
+         WHERE v_anchor.anchor_classid = 'pg_class'::regclass AND i.indrelid = v_anchor.anchor_objid
+        UNION ALL
+        SELECT 'pg_constraint'::regclass, con.oid FROM pg_constraint con
+         WHERE v_anchor.anchor_classid = 'pg_class'::regclass AND con.conrelid = v_anchor.anchor_objid
+        UNION ALL   -- a type's array, multirange (and its array), composite relation
+        SELECT 'pg_type'::regclass, x.oid
+          FROM pg_type t
+          LEFT JOIN pg_range r ON r.rngtypid = t.oid
+          JOIN pg_type x ON x.oid IN (t.typarray, r.rngmultitypid,
+                                      (SELECT typarray FROM pg_type WHERE oid = r.rngmultitypid))
+         WHERE v_anchor.anchor_classid = 'pg_type'::regclass AND t.oid = v_anchor.anchor_objid
+        UNION ALL
+        SELECT 'pg_class'::regclass, t.typrelid FROM pg_type t
+         WHERE v_anchor.anchor_classid = 'pg_type'::regclass AND t.oid = v_anchor.anchor_objid AND t.typrelid <> 0
+    )
+    SELECT DISTINCT a.anchor_classid, a.anchor_objid
+      FROM rows
+      JOIN pg_depend d ON d.refclassid = rows.c AND d.refobjid = rows.o AND d.deptype IN ('n', 'a')
+     CROSS JOIN LATERAL pggit.anchor_of(d.classid, d.objid) a
+     WHERE a.anchor_objid IS NOT NULL
+       AND (a.anchor_classid, a.anchor_objid) IS DISTINCT FROM (v_anchor.anchor_classid, v_anchor.anchor_objid);
+END;
+$$;
