@@ -1,1 +1,265 @@
-"""Writes of the webhooks app: ``<entity>_<action>`` functions owning their transaction."""
+"""Writes of the webhooks app: ``<entity>_<action>`` functions owning their transaction.
+
+Endpoints live in ``pggit.webhook_endpoints`` (unmanaged model): every write here is SQL with bound
+parameters or a call to a function of sql/020_webhooks.sql. Secrets are generated and encrypted
+here; the plain secret is returned only by ``webhook_create`` and ``webhook_rotate_secret``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.utils import timezone
+
+from pggit_project.errors import DomainError, EngineError
+from vcs.engine import engine_cursor
+from webhooks.conf import webhook_settings
+from webhooks.constants import ALL_EVENTS, EVENT_TYPES
+from webhooks.crypto import secret_encrypt, secret_generate, secret_hint, secret_reencrypt
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+from webhooks.targets import TargetRefused, check_url_on_save
+
+UPDATABLE_FIELDS = ("name", "url", "description", "is_active", "event_types")
+
+
+class WebhookNotFound(DomainError):
+    status = 404
+    code = "webhook_not_found"
+
+
+class WebhookInvalid(DomainError):
+    status = 400
+    code = "invalid"
+
+
+class WebhookConflict(DomainError):
+    status = 409
+    code = "webhook_disabled"
+
+
+# Engine codes of sql/020_webhooks.sql and the domain errors they become.
+ENGINE_CODES = {
+    "WEBHOOK_DISABLED_CONFLICT": WebhookConflict,
+    "WEBHOOK_NOT_FOUND": WebhookNotFound,
+}
+
+
+@contextmanager
+def _sql(*, actor: str | None = None) -> Iterator[Any]:
+    """A cursor in a transaction (``pggit.actor`` set), engine errors as domain errors."""
+    try:
+        with engine_cursor(actor=actor) as cursor:
+            yield cursor
+    except EngineError as exc:
+        mapped = ENGINE_CODES.get(exc.engine_code)
+        if mapped is None:
+            raise
+        raise mapped(exc.detail) from exc
+
+
+@dataclass(frozen=True)
+class EndpointWithSecret:
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def _invalid(field: str, message: str) -> WebhookInvalid:
+    return WebhookInvalid("Invalid input.", errors={field: [message]})
+
+
+def webhook_validate_url(*, url: str) -> None:
+    """Raise a 400 when ``url`` may not be a webhook target (API.md rules, checked on save)."""
+    try:
+        check_url_on_save(url, allow_private=webhook_settings().allow_private_targets)
+    except TargetRefused as exc:
+        raise _invalid("url", str(exc)) from None
+
+
+def webhook_validate_event_types(*, event_types: list[str]) -> list[str]:
+    """The event types without duplicates, in the given order; unknown ones are a 400."""
+    if not event_types:
+        raise _invalid("event_types", 'Give at least one event type, or ["*"] for all.')
+    unknown = [name for name in event_types if name != ALL_EVENTS and name not in EVENT_TYPES]
+    if unknown:
+        raise _invalid("event_types", f"Unknown event types: {', '.join(sorted(set(unknown)))}.")
+    return list(dict.fromkeys(event_types))
+
+
+def _get(endpoint_id: int) -> WebhookEndpoint:
+    try:
+        return WebhookEndpoint.objects.get(pk=endpoint_id)
+    except WebhookEndpoint.DoesNotExist:
+        raise WebhookNotFound(f"No webhook {endpoint_id}.") from None
+
+
+def webhook_create(
+    *,
+    name: str,
+    url: str,
+    event_types: list[str],
+    description: str = "",
+    is_active: bool = True,
+    actor: str | None = None,
+) -> EndpointWithSecret:
+    """Create an endpoint with a new signing secret (returned once, here)."""
+    webhook_validate_url(url=url)
+    event_types = webhook_validate_event_types(event_types=event_types)
+    secret = secret_generate()
+    with _sql(actor=actor) as cursor:
+        cursor.execute(
+            "INSERT INTO pggit.webhook_endpoints"
+            " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            [
+                name,
+                url,
+                description,
+                is_active,
+                event_types,
+                secret_encrypt(secret),
+                secret_hint(secret),
+            ],
+        )
+        endpoint_id = cursor.fetchone()[0]
+    return EndpointWithSecret(_get(endpoint_id), secret)
+
+
+def _validated_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(changes) - set(UPDATABLE_FIELDS)
+    if unknown:
+        raise _invalid(sorted(unknown)[0], "This field cannot be changed.")
+    changes = dict(changes)
+    if "url" in changes:
+        webhook_validate_url(url=changes["url"])
+    if "event_types" in changes:
+        changes["event_types"] = webhook_validate_event_types(event_types=changes["event_types"])
+    return changes
+
+
+def webhook_update(
+    *, endpoint_id: int, changes: dict[str, Any], actor: str | None = None
+) -> WebhookEndpoint:
+    """Change the given fields only (PUT and PATCH are both partial).
+
+    Enabling clears the failure streak and the disabled reason; disabling goes through
+    ``pggit.webhook_endpoint_disable`` (queued deliveries cancelled, event emitted).
+    """
+    changes = _validated_changes(changes)
+    activate = changes.pop("is_active", None)
+    with _sql(actor=actor) as cursor:
+        cursor.execute(
+            "SELECT is_active FROM pggit.webhook_endpoints WHERE id = %s FOR UPDATE", [endpoint_id]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise WebhookNotFound(f"No webhook {endpoint_id}.")
+        if changes:
+            assignments = ", ".join(f"{field} = %s" for field in changes)
+            cursor.execute(
+                f"UPDATE pggit.webhook_endpoints SET {assignments}, updated_at = now()"  # noqa: S608 (field names from UPDATABLE_FIELDS)
+                " WHERE id = %s",
+                [*changes.values(), endpoint_id],
+            )
+        if activate is True and not row[0]:
+            cursor.execute(
+                "UPDATE pggit.webhook_endpoints SET is_active = true, disabled_reason = NULL,"
+                " consecutive_failures = 0, failing_since = NULL, updated_at = now()"
+                " WHERE id = %s",
+                [endpoint_id],
+            )
+        if activate is False and row[0]:
+            cursor.execute(
+                "SELECT pggit.webhook_endpoint_disable(%s, %s)",
+                [endpoint_id, f"disabled by {actor or 'an operator'}"],
+            )
+    return _get(endpoint_id)
+
+
+def webhook_enable(*, endpoint_id: int, actor: str | None = None) -> WebhookEndpoint:
+    return webhook_update(endpoint_id=endpoint_id, changes={"is_active": True}, actor=actor)
+
+
+def webhook_disable(*, endpoint_id: int, actor: str | None = None) -> WebhookEndpoint:
+    return webhook_update(endpoint_id=endpoint_id, changes={"is_active": False}, actor=actor)
+
+
+def webhook_delete(*, endpoint_id: int, actor: str | None = None) -> None:
+    """Delete the endpoint with its deliveries and attempts."""
+    with _sql(actor=actor) as cursor:
+        cursor.execute("DELETE FROM pggit.webhook_endpoints WHERE id = %s", [endpoint_id])
+        if cursor.rowcount == 0:
+            raise WebhookNotFound(f"No webhook {endpoint_id}.")
+
+
+def webhook_rotate_secret(*, endpoint_id: int, actor: str | None = None) -> EndpointWithSecret:
+    """A new secret; the previous one keeps signing (second signature) for the overlap window."""
+    secret = secret_generate()
+    expires_at = timezone.now() + webhook_settings().secret_overlap
+    with _sql(actor=actor) as cursor:
+        cursor.execute(
+            "UPDATE pggit.webhook_endpoints"
+            " SET previous_secret_encrypted = secret_encrypted,"
+            "     previous_secret_expires_at = %s,"
+            "     secret_encrypted = %s, secret_hint = %s, updated_at = now()"
+            " WHERE id = %s",
+            [expires_at, secret_encrypt(secret), secret_hint(secret), endpoint_id],
+        )
+        if cursor.rowcount == 0:
+            raise WebhookNotFound(f"No webhook {endpoint_id}.")
+    return EndpointWithSecret(_get(endpoint_id), secret)
+
+
+def webhook_send_test(*, endpoint_id: int, actor: str | None = None) -> WebhookDelivery:
+    """Emit a ``webhook.test`` event; the fan-out routes it to this endpoint only."""
+    with _sql(actor=actor) as cursor:
+        cursor.execute(
+            "SELECT is_active FROM pggit.webhook_endpoints WHERE id = %s FOR SHARE", [endpoint_id]
+        )
+        row = cursor.fetchone()
+        if row is None:
+            raise WebhookNotFound(f"No webhook {endpoint_id}.")
+        if not row[0]:
+            raise WebhookConflict(f"Webhook {endpoint_id} is disabled; enable it to send a test.")
+        cursor.execute(
+            "SELECT pggit.emit_event('webhook.test', jsonb_build_object("
+            "'webhook_id', %s::bigint, 'message', 'Test event from pgGit'))",
+            [endpoint_id],
+        )
+        event_id = cursor.fetchone()[0]
+    return WebhookDelivery.objects.get(endpoint_id=endpoint_id, event_id=event_id)
+
+
+def delivery_redeliver(*, delivery_id: int, actor: str | None = None) -> WebhookDelivery:
+    """Queue the delivery again now (same event, same ``webhook-id``)."""
+    with _sql(actor=actor) as cursor:
+        cursor.execute("SELECT pggit.webhook_requeue(%s)", [delivery_id])
+    return WebhookDelivery.objects.get(pk=delivery_id)
+
+
+def webhook_replay(*, endpoint_id: int, since: datetime, actor: str | None = None) -> int:
+    """Queue again the endpoint's failed and cancelled deliveries created since ``since``."""
+    with _sql(actor=actor) as cursor:
+        cursor.execute("SELECT pggit.webhook_replay(%s, %s)", [endpoint_id, since])
+        return int(cursor.fetchone()[0])
+
+
+def webhook_reencrypt_secrets() -> int:
+    """Re-encrypt every stored secret with the newest ``WEBHOOK_ENCRYPTION_KEY``; how many."""
+    count = 0
+    with _sql() as cursor:
+        cursor.execute(
+            "SELECT id, secret_encrypted, previous_secret_encrypted"
+            " FROM pggit.webhook_endpoints ORDER BY id FOR UPDATE"
+        )
+        for endpoint_id, current, previous in cursor.fetchall():
+            cursor.execute(
+                "UPDATE pggit.webhook_endpoints"
+                " SET secret_encrypted = %s, previous_secret_encrypted = %s WHERE id = %s",
+                [secret_reencrypt(current), previous and secret_reencrypt(previous), endpoint_id],
+            )
+            count += 1
+    return count

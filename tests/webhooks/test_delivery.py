@@ -1,0 +1,262 @@
+"""Delivery through a real worker loop to a real receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import timedelta
+
+import pytest
+from standardwebhooks import Webhook
+
+from tests.webhooks.conftest import create_endpoint, emit
+from tests.webhooks.receiver import Reply
+from webhooks.delivery.worker import deliver_until_idle
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings"),
+]
+
+
+def deliver_until_settled(rounds: int = 10) -> None:
+    """Run the worker until no delivery is pending or in flight (retries included)."""
+    import time
+
+    for _ in range(rounds):
+        deliver_until_idle()
+        if not WebhookDelivery.objects.filter(status__in=["pending", "delivering"]).exists():
+            return
+        time.sleep(0.25)
+
+
+def test_signature_verifies_with_the_secret_returned_at_creation(receiver):
+    created = create_endpoint(receiver.url())
+    event_id = emit("commit.created", {"hash": "abc"})
+
+    deliver_until_idle()
+
+    [request] = receiver.received()
+    payload = Webhook(created.secret).verify(request.body, request.headers)
+    assert payload["id"] == event_id
+    assert payload["type"] == "commit.created"
+    assert payload["data"] == {"hash": "abc"}
+    assert request.headers["webhook-id"] == str(event_id)
+    assert request.headers["content-type"] == "application/json"
+    # a receiver without the library: HMAC-SHA256 of "{id}.{timestamp}.{body}" with the key bytes
+    key = base64.b64decode(created.secret.removeprefix("whsec_"))
+    signed = f"{event_id}.{request.headers['webhook-timestamp']}.".encode() + request.body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    assert request.headers["webhook-signature"] == f"v1,{expected}"
+
+
+def test_body_is_the_envelope_encoded_once(receiver):
+    create_endpoint(receiver.url())
+    event_id = emit("branch.created", {"name": "feature"})
+
+    deliver_until_idle()
+
+    body = json.loads(receiver.received()[0].body)
+    assert isinstance(body, dict)
+    assert sorted(body) == ["data", "id", "occurred_at", "type"]
+    assert body["id"] == event_id
+    assert body["data"] == {"name": "feature"}
+
+
+def test_a_500_is_retried_with_the_same_webhook_id(receiver):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(500, body="boom"))
+    event_id = emit("commit.created")
+
+    deliver_until_settled()
+
+    requests = receiver.received()
+    assert [r.headers["webhook-id"] for r in requests] == [str(event_id), str(event_id)]
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "delivered"
+    assert delivery.attempt_count == 2
+    attempts = list(WebhookAttempt.objects.filter(delivery=delivery).order_by("number"))
+    assert [(a.number, a.status_code) for a in attempts] == [(1, 500), (2, 200)]
+    assert attempts[0].response_excerpt == "boom"
+    assert attempts[0].request_headers["webhook-signature"] == "[redacted]"
+
+
+def test_a_timeout_is_retried(receiver, settings):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 0.5
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(200, delay=1.5))
+    emit("commit.created")
+
+    deliver_until_settled()
+
+    attempts = list(WebhookAttempt.objects.order_by("number"))
+    assert [a.status_code for a in attempts] == [None, 200]
+    assert attempts[0].error == "timeout: no complete answer within 0.5 s"
+    assert WebhookDelivery.objects.get().status == "delivered"
+    assert len(receiver.received()) == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_is_honoured(receiver, status):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(status, headers={"Retry-After": "120"}))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    delivery = WebhookDelivery.objects.get()
+    attempt = WebhookAttempt.objects.get()
+    assert delivery.status == "pending"
+    assert attempt.status_code == status
+    wait = delivery.next_attempt_at - attempt.started_at
+    assert timedelta(seconds=120) <= wait < timedelta(seconds=122)
+
+
+def test_retries_stop_after_the_schedule_and_the_delivery_fails(receiver):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", *[Reply(500)] * 4)
+    emit("commit.created")
+
+    deliver_until_settled()
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == "failed"
+    assert delivery.attempt_count == 4  # the first attempt and the 3 retries of the schedule
+    assert delivery.last_status_code == 500
+    endpoint = WebhookEndpoint.objects.get()
+    assert (endpoint.failed_deliveries, endpoint.consecutive_failures) == (4, 4)
+    assert endpoint.is_active is True
+
+
+def test_410_fails_the_delivery_and_disables_the_endpoint(receiver):
+    created = create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(410))
+    emit("commit.created")
+
+    deliver_until_settled()
+
+    endpoint = WebhookEndpoint.objects.get(pk=created.endpoint.pk)
+    assert endpoint.is_active is False
+    assert endpoint.disabled_reason.startswith("the endpoint answered 410 Gone")
+    assert WebhookDelivery.objects.get(event_type="commit.created").status == "failed"
+    assert len(receiver.received()) == 1
+    assert disabled_events(endpoint.pk) == [
+        {"webhook_id": endpoint.pk, "name": "receiver", "reason": endpoint.disabled_reason}
+    ]
+
+
+def test_a_redirect_is_not_followed(receiver):
+    create_endpoint(receiver.url("/old"))
+    receiver.script("/old", Reply(302, headers={"Location": receiver.url("/new")}))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    assert [r.path for r in receiver.received()] == ["/old"]
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code == 302
+    assert attempt.error == f"redirect to {receiver.url('/new')!r} not followed"
+    assert WebhookDelivery.objects.get().status == "pending"
+
+
+def test_rotation_signs_with_the_new_and_the_previous_secret(receiver):
+    from webhooks import services
+
+    created = create_endpoint(receiver.url())
+    rotated = services.webhook_rotate_secret(endpoint_id=created.endpoint.pk)
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    [request] = receiver.received()
+    signatures = request.headers["webhook-signature"].split(" ")
+    assert len(signatures) == 2
+    assert all(signature.startswith("v1,") for signature in signatures)
+    for secret in (rotated.secret, created.secret):
+        Webhook(secret).verify(request.body, request.headers)
+    assert rotated.secret != created.secret
+
+
+def test_after_the_overlap_only_the_new_secret_signs(receiver):
+    from django.db import connection
+
+    from webhooks import services
+
+    created = create_endpoint(receiver.url())
+    rotated = services.webhook_rotate_secret(endpoint_id=created.endpoint.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pggit.webhook_endpoints SET previous_secret_expires_at = now() - interval '1 s'"
+        )
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    [request] = receiver.received()
+    assert len(request.headers["webhook-signature"].split(" ")) == 1
+    Webhook(rotated.secret).verify(request.body, request.headers)
+
+
+def test_an_endpoint_failing_for_five_days_is_disabled_with_an_event(receiver):
+    from django.db import connection
+
+    created = create_endpoint(receiver.url())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pggit.webhook_endpoints SET failing_since = now() - interval '5 days 1 minute',"
+            " consecutive_failures = 40"
+        )
+    receiver.script("/hook", Reply(500))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    endpoint = WebhookEndpoint.objects.get(pk=created.endpoint.pk)
+    assert endpoint.is_active is False
+    assert endpoint.disabled_reason.startswith("failing continuously since ")
+    assert WebhookDelivery.objects.get(event_type="commit.created").status == "cancelled"
+    assert [event["webhook_id"] for event in disabled_events(endpoint.pk)] == [endpoint.pk]
+    assert alerts_for(endpoint.pk) in ([], [("webhooks", "error")])
+
+
+def test_a_success_ends_the_failure_streak(receiver):
+    created = create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(500))
+    emit("commit.created")
+
+    deliver_until_settled()
+
+    endpoint = WebhookEndpoint.objects.get(pk=created.endpoint.pk)
+    assert (endpoint.total_deliveries, endpoint.successful_deliveries) == (2, 1)
+    assert (endpoint.consecutive_failures, endpoint.failing_since) == (0, None)
+    assert endpoint.last_success_at >= endpoint.last_failure_at
+
+
+def disabled_events(endpoint_id: int) -> list[dict]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT data FROM pggit.events WHERE type = 'webhook.endpoint_disabled'"
+            " AND data ->> 'webhook_id' = %s ORDER BY id",
+            [str(endpoint_id)],
+        )
+        return [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in cursor]
+
+
+def alerts_for(endpoint_id: int) -> list[tuple[str, str]]:
+    """The alerts raised for the endpoint, when the alert engine is installed."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('pggit.alerts') IS NOT NULL")
+        if not cursor.fetchone()[0]:
+            return []
+        cursor.execute(
+            "SELECT source, severity FROM pggit.alerts WHERE fingerprint = %s",
+            [f"webhooks:endpoint_disabled:{endpoint_id}"],
+        )
+        return list(cursor.fetchall())

@@ -1,0 +1,124 @@
+"""Serializers of the webhooks API: separate input and output shapes; secrets are write-once
+(returned only by create and rotate)."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from webhooks.choices import DeliveryStatus, EndpointHealth
+from webhooks.constants import ALL_EVENTS, EVENT_TYPES
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+EVENT_TYPE_CHOICES = [ALL_EVENTS, *EVENT_TYPES]
+
+
+class WebhookHealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(EndpointHealth.choices, source="health_status")
+    total_deliveries = serializers.IntegerField(help_text="Attempts made.")
+    successful_deliveries = serializers.IntegerField(help_text="Attempts answered with a 2xx.")
+    failed_deliveries = serializers.IntegerField(help_text="Attempts that failed.")
+    consecutive_failures = serializers.IntegerField()
+    last_delivery_at = serializers.DateTimeField(allow_null=True)
+    last_success_at = serializers.DateTimeField(allow_null=True)
+    last_failure_at = serializers.DateTimeField(allow_null=True)
+    disabled_reason = serializers.CharField(allow_null=True)
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    health = WebhookHealthSerializer(source="*", read_only=True)
+    event_types = serializers.ListField(child=serializers.CharField())
+    secret_hint = serializers.CharField(
+        read_only=True, help_text="The secret's prefix and last characters, e.g. `whsec_...Ab3=`."
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = [
+            "id",
+            "name",
+            "url",
+            "description",
+            "is_active",
+            "event_types",
+            "created_at",
+            "updated_at",
+            "health",
+            "secret_hint",
+        ]
+        read_only_fields = fields
+
+
+class WebhookWithSecretSerializer(WebhookSerializer):
+    secret = serializers.CharField(
+        read_only=True, help_text="The signing secret (`whsec_...`): shown only in this response."
+    )
+
+    class Meta(WebhookSerializer.Meta):
+        fields = [*WebhookSerializer.Meta.fields, "secret"]
+        read_only_fields = fields
+
+
+class WebhookInputSerializer(serializers.Serializer):
+    """Create: name and url are required. Update (PUT or PATCH): any subset of the fields."""
+
+    name = serializers.CharField(max_length=200)
+    url = serializers.CharField(
+        max_length=2000,
+        help_text="http(s) URL; private/loopback targets only with WEBHOOK_ALLOW_PRIVATE_TARGETS.",
+    )
+    description = serializers.CharField(max_length=2000, allow_blank=True, required=False)
+    is_active = serializers.BooleanField(required=False)
+    event_types = serializers.ListField(
+        child=serializers.ChoiceField(EVENT_TYPE_CHOICES),
+        allow_empty=False,
+        max_length=len(EVENT_TYPE_CHOICES),
+        required=False,
+        help_text='Event types to receive; `["*"]` (the default) means all.',
+    )
+
+
+class AttemptSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WebhookAttempt
+        fields = ["number", "started_at", "duration_ms", "status_code", "error", "response_excerpt"]
+        read_only_fields = fields
+
+
+class DeliverySerializer(serializers.ModelSerializer):
+    webhook = serializers.IntegerField(source="endpoint_id", read_only=True)
+    status = serializers.ChoiceField(DeliveryStatus.choices, read_only=True)
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "id",
+            "webhook",
+            "event_id",
+            "event_type",
+            "status",
+            "attempt_count",
+            "next_attempt_at",
+            "last_status_code",
+            "created_at",
+            "delivered_at",
+        ]
+        read_only_fields = fields
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    attempts = AttemptSerializer(many=True, read_only=True)
+    payload = serializers.JSONField(read_only=True, help_text="The event envelope sent as body.")
+
+    class Meta(DeliverySerializer.Meta):
+        fields = [*DeliverySerializer.Meta.fields, "last_error", "payload", "attempts"]
+        read_only_fields = fields
+
+
+class ReplayInputSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(
+        help_text="Re-queue the failed and cancelled deliveries created since then."
+    )
+
+
+class ReplayResultSerializer(serializers.Serializer):
+    requeued = serializers.IntegerField()

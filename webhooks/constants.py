@@ -1,0 +1,51 @@
+"""Constants of the webhooks app (defaults of the settings live in ``webhooks.conf``)."""
+
+# Every event type a webhook endpoint may subscribe to (API.md, Events); "*" means all of them.
+EVENT_TYPES = (
+    "ddl.captured",
+    "commit.created",
+    "branch.created",
+    "branch.deleted",
+    "branch.checked_out",
+    "merge.completed",
+    "merge.conflicted",
+    "merge.aborted",
+    "revert.completed",
+    "alert.fired",
+    "alert.acknowledged",
+    "alert.resolved",
+    "webhook.endpoint_disabled",
+    "webhook.test",
+)
+ALL_EVENTS = "*"
+
+SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)
+SECRET_BYTES = 32
+SECRET_HINT_CHARS = 4
+
+# The NOTIFY channel the fan-out trigger announces new deliveries on (sql/020_webhooks.sql).
+DELIVERY_CHANNEL = "pggit_webhook_deliveries"
+
+# Attempt bookkeeping.
+RESPONSE_EXCERPT_CHARS = 1024
+ERROR_CHARS = 500
+REDACTED = "[redacted]"
+USER_AGENT = "pgGit-Webhooks/1"
+
+# Worker defaults (overridable per process with the command's options).
+WORKER_CONCURRENCY = 64
+WORKER_POLL_SECONDS = 1.0
+WORKER_HEARTBEAT_SECONDS = 5.0
+# A claim's lease must outlast the request timeout plus recording; after it a crashed worker's
+# deliveries are claimed again.
+WORKER_LEASE_MARGIN_SECONDS = 30.0
+WORKER_SHUTDOWN_GRACE_SECONDS = 20.0
+WORKER_RECORD_BATCH = 200
+
+# /health/deep: a worker whose last heartbeat is older than this is considered gone.
+WORKER_STALE_SECONDS = 60
+# ... and a due delivery waiting longer than this makes the check degraded.
+BACKLOG_LAG_DEGRADED_SECONDS = 300
+
+# The longest Retry-After honoured (a receiver cannot park a delivery for days).
+MAX_RETRY_AFTER_SECONDS = 24 * 3600
