@@ -4,3 +4,15 @@ from django.apps import AppConfig
 class CachemgmtConfig(AppConfig):
     name = "cachemgmt"
     verbose_name = "Cache"
+
+    def ready(self) -> None:
+        from django.core.signals import setting_changed
+
+        from cachemgmt.health import register_cache_checks
+        from cachemgmt.runtime import forget_store
+        from cachemgmt.services import cache_apply_events, cache_resync
+        from pggit_project.events import register_event_handler
+
+        register_cache_checks()
+        setting_changed.connect(forget_store, dispatch_uid="cachemgmt_forget_store")
+        register_event_handler("cache", handle=cache_apply_events, resync=cache_resync)

@@ -35,6 +35,7 @@ def dev_processes(*, bind: str, port: int, manage_py: Path) -> list[Process]:
             "web",
             [python, "-m", "daphne", "-b", bind, "-p", str(port), "pggit_project.asgi:application"],
         ),
+        Process("listener", [python, str(manage_py), "pggit_listen"]),
     ]
 
 

@@ -10,7 +10,9 @@ class OptionalSlashRouter(SimpleRouter):
     """A DRF router whose routes match ``/things`` and ``/things/`` alike."""
 
     def __init__(self) -> None:
-        super().__init__(trailing_slash="/?")
+        super().__init__()
+        # Set after __init__: DRF >= 3.15 turns any truthy ``trailing_slash`` argument into "/".
+        self.trailing_slash = "/?"
 
 
 def optional_slash(route: str, view, name: str | None = None):

@@ -1,7 +1,12 @@
-"""API routes of the cachemgmt app; register viewsets on ``router``."""
+"""API routes of the cachemgmt app."""
 
-from pggit_project.routers import OptionalSlashRouter
+from cachemgmt.api import views
+from pggit_project.routers import optional_slash
 
-router = OptionalSlashRouter()
-
-urlpatterns = [*router.urls]
+urlpatterns = [
+    optional_slash("cache/stats", views.CacheStatsView.as_view(), name="cache-stats"),
+    optional_slash("cache/warm", views.CacheWarmView.as_view(), name="cache-warm"),
+    optional_slash(
+        "cache/invalidate", views.CacheInvalidateView.as_view(), name="cache-invalidate"
+    ),
+]

@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
 from pggit_project.openapi import ErrorSerializer
 from pggit_project.permissions import ModelPermissionsForChanges
@@ -30,11 +31,13 @@ class StatusView(APIView):
     """HEAD's branch and commit, and the working changes (captured DDL not yet committed)."""
 
     @extend_schema(responses=s.StatusSerializer, operation_id="status_retrieve")
+    @cached_response(namespace="status")
     def get(self, request):
         return Response(s.StatusSerializer(selectors.status_get()).data)
 
 
 class BranchViewSet(
+    CachedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
@@ -44,6 +47,8 @@ class BranchViewSet(
 
     queryset = Branch.objects.all()
     serializer_class = s.BranchSerializer
+    cache_namespace = "branches"
+    cache_invalidates = ("commits", "status", "objects", "dashboard")
     permission_classes = [ModelPermissionsForChanges]
     required_permissions = {"checkout": ["vcs.checkout_branch"]}
     lookup_field = "name"
@@ -121,6 +126,7 @@ class BranchViewSet(
 
 
 class CommitViewSet(
+    CachedViewSetMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
@@ -130,6 +136,8 @@ class CommitViewSet(
 
     queryset = Commit.objects.all()
     serializer_class = s.CommitSerializer
+    cache_namespace = "commits"
+    cache_invalidates = ("branches", "status", "objects", "audit", "dashboard")
     permission_classes = [ModelPermissionsForChanges]
     filterset_class = CommitFilter
     lookup_field = "ref"

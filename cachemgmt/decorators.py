@@ -1,0 +1,172 @@
+"""How a read endpoint opts into the cache: ``@cached_response`` or ``CachedViewSetMixin``.
+
+A hit answers with the stored bytes and headers of an earlier response: no database query, no
+serializer. Keys embed the generations of the endpoint's namespaces, so a bump
+(``cache_invalidate``, or an outbox event through the listener) makes every earlier entry
+unreachable. Authentication, permissions and throttling run before the lookup (the decorator wraps
+the handler method, which DRF calls after them). Only ``200`` answers to ``GET``/``HEAD`` are
+stored. ``X-Cache`` says what happened: ``hit-l1``, ``hit-l2``, ``miss`` or ``bypass`` (the cache
+was unusable just now; the database answered).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.http import HttpResponse
+
+from cachemgmt.constants import BYPASS, CACHE_STATUS_HEADER, MISS, UNSTORED_HEADERS
+from cachemgmt.l1 import Entry
+from cachemgmt.namespaces import NAMESPACES
+from cachemgmt.runtime import get_store
+
+CACHEABLE_METHODS = ("GET", "HEAD")
+
+
+def request_digest(request, *, vary_on_user: bool) -> str:
+    """What makes two requests share an entry: path (no trailing slash), sorted query, format."""
+    query = "&".join(f"{k}={v}" for k, v in sorted(request.GET.lists()))
+    renderer = getattr(request, "accepted_renderer", None)
+    media_type = getattr(renderer, "media_type", "")
+    user = str(request.user.pk) if vary_on_user else "*"
+    raw = f"{request.path.rstrip('/')}?{query}|{media_type}|{user}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def _entry_from(response, ttl: int) -> Entry:
+    headers = tuple(
+        (name, value)
+        for name, value in response.headers.items()
+        if name.lower() not in UNSTORED_HEADERS
+    )
+    return Entry(
+        status=response.status_code,
+        headers=headers,
+        body=bytes(response.content),
+        expires_at=time.time() + ttl,
+    )
+
+
+def _response_from(entry: Entry, outcome: str) -> HttpResponse:
+    response = HttpResponse(entry.body, status=entry.status)
+    for name, value in entry.headers:
+        response[name] = value
+    response[CACHE_STATUS_HEADER] = outcome
+    return response
+
+
+def _check_namespaces(names: tuple[str, ...]) -> None:
+    unknown = [name for name in names if name not in NAMESPACES]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"unknown cache namespace(s) {unknown}; declare them in cachemgmt.namespaces.NAMESPACES"
+        )
+
+
+def cached_response(
+    *,
+    namespace: str,
+    ttl: int | None = None,
+    depends_on: tuple[str, ...] = (),
+    vary_on_user: bool = False,
+) -> Callable:
+    """Cache a view handler method's ``200`` answers for ``ttl`` seconds in ``namespace``.
+
+    ``depends_on`` names more namespaces whose bumps must also make the entry stale (a dashboard
+    summarising alerts and commits). ``vary_on_user`` keeps one entry per user, for answers that
+    differ by user. ``ttl`` defaults to the namespace's TTL in ``cachemgmt.namespaces``.
+    """
+    names = (namespace, *depends_on)
+    _check_namespaces(names)
+    lifetime = ttl if ttl is not None else NAMESPACES[namespace]
+    if lifetime <= 0:
+        raise ImproperlyConfigured("a cached endpoint needs a positive ttl")
+
+    def decorator(method: Callable) -> Callable:
+        @functools.wraps(method)
+        def wrapper(view, request, *args: Any, **kwargs: Any):
+            if request.method not in CACHEABLE_METHODS:
+                return method(view, request, *args, **kwargs)
+            store = get_store()
+            # Inside a transaction an answer may show uncommitted writes (or be rolled back):
+            # it is neither served from nor stored in the shared cache.
+            generations = None if connection.in_atomic_block else store.generations(names)
+            if generations is None:
+                store.record(namespace, BYPASS)
+                response = method(view, request, *args, **kwargs)
+                response[CACHE_STATUS_HEADER] = BYPASS
+                return response
+            key = store.keys.entry(
+                namespace, generations, request_digest(request, vary_on_user=vary_on_user)
+            )
+            found = store.lookup(key)
+            if found is not None:
+                entry, layer = found
+                store.record(namespace, f"hit-{layer}")
+                hit = _response_from(entry, f"hit-{layer}")
+                hit.cache_key = key
+                return hit
+            store.record(namespace, MISS)
+            response = method(view, request, *args, **kwargs)
+            response[CACHE_STATUS_HEADER] = MISS
+            response.cache_key = key
+            if response.status_code == 200:
+                _store_when_rendered(response, lambda r: store.save(key, _entry_from(r, lifetime)))
+            return response
+
+        wrapper.cache_namespace = namespace
+        wrapper.cache_ttl = lifetime
+        wrapper.pggit_cached = True
+        return wrapper
+
+    return decorator
+
+
+def _store_when_rendered(response, save: Callable[[Any], None]) -> None:
+    if getattr(response, "is_rendered", True):
+        save(response)
+    else:
+        response.add_post_render_callback(save)
+
+
+class CachedViewSetMixin:
+    """Cache ``list`` and ``retrieve`` of a viewset, and bump its namespaces after its writes.
+
+    Set ``cache_namespace`` (required), and optionally ``cache_ttl``, ``cache_depends_on`` and
+    ``cache_invalidates`` (extra namespaces a write makes stale, e.g. ``("dashboard",)``). Any
+    successful (2xx) unsafe request through the viewset — create, update, delete, actions — bumps
+    ``cache_namespace`` plus ``cache_invalidates`` once its transaction has committed.
+    """
+
+    cache_namespace: str = ""
+    cache_ttl: int | None = None
+    cache_depends_on: tuple[str, ...] = ()
+    cache_invalidates: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.cache_namespace:
+            return
+        _check_namespaces((cls.cache_namespace, *cls.cache_depends_on, *cls.cache_invalidates))
+        decorate = cached_response(
+            namespace=cls.cache_namespace, ttl=cls.cache_ttl, depends_on=cls.cache_depends_on
+        )
+        for name in ("list", "retrieve"):
+            handler = getattr(cls, name, None)
+            if handler is not None and not getattr(handler, "pggit_cached", False):
+                setattr(cls, name, decorate(handler))
+
+    def finalize_response(self, request, response, *args: Any, **kwargs: Any):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method not in CACHEABLE_METHODS and 200 <= response.status_code < 300:
+            from cachemgmt.services import cache_invalidate
+
+            names = [self.cache_namespace, *self.cache_invalidates]
+            transaction.on_commit(lambda: cache_invalidate(namespaces=names))
+        return response

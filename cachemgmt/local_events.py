@@ -1,0 +1,83 @@
+"""Without Redis: each web process follows the outbox itself to keep its own generations current.
+
+A separate listener process cannot reach another process's memory, so a process that serves cached
+responses runs a daemon thread with its own ``LISTEN pggit_events, pggit_cache`` connection:
+- an outbox event bumps the namespaces it maps to (``cachemgmt.namespaces``), at once;
+- a ``pggit_cache`` notice (sent by ``cache_invalidate`` in another process, e.g. the webhook
+  worker) bumps the namespaces it names;
+- on every (re)connect all namespaces are bumped, since notices may have been missed.
+Until the thread is connected (and while it reconnects) the store answers "cannot trust the cache"
+and requests go to the database. The thread starts with the first cached read, not at import, so
+management commands that never read through the cache open no extra connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from cachemgmt.constants import INVALIDATE_CHANNEL
+from cachemgmt.namespaces import NAMESPACES, namespaces_for_event, unknown_namespaces
+from cachemgmt.store import CacheStore
+from pggit_project.events import Event
+
+logger = logging.getLogger(__name__)
+
+
+class LocalFollower:
+    def __init__(self, store: CacheStore) -> None:
+        self.store = store
+        self.stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        from pggit_project.listener import EventListener
+
+        with self._lock:
+            if self._thread is not None:
+                return
+            listener = EventListener(
+                on_events=self.on_events,
+                on_connected=self.on_connected,
+                on_message=self.on_message,
+                extra_channels=(INVALIDATE_CHANNEL,),
+                leader=False,
+                stop=self.stop,
+                name="cache follower",
+            )
+            self.store.local_ready = listener.connected
+            self._thread = threading.Thread(target=listener.run, name="cache-follower", daemon=True)
+            self._thread.start()
+
+    def on_events(self, events: list[Event]) -> None:
+        names = sorted({name for event in events for name in namespaces_for_event(event.type)})
+        self.store.bump(names)
+        self.store.note_listener_position(events[-1].id)
+
+    def on_connected(self) -> None:
+        self.store.bump(list(NAMESPACES))
+
+    def on_message(self, channel: str, payload: str) -> None:
+        from cachemgmt.runtime import PROCESS_TOKEN
+
+        if channel != INVALIDATE_CHANNEL:
+            return
+        try:
+            notice = json.loads(payload)
+            names = [str(name) for name in notice["ns"]]
+            origin = notice.get("origin")
+        except (ValueError, KeyError, TypeError):
+            logger.warning("cache follower ignored a malformed invalidation notice")
+            return
+        if origin == PROCESS_TOKEN:
+            return
+        self.store.bump([name for name in names if not unknown_namespaces([name])])
+
+
+def attach_local_follower(store: CacheStore) -> None:
+    """Give ``store`` a follower that starts with its first generation lookup."""
+    follower = LocalFollower(store)
+    store.start_follower = follower.start
+    store.stop_follower = follower.stop.set

@@ -1,0 +1,88 @@
+"""The cache's link to Redis: failures make it step aside for a moment instead of failing requests.
+
+When a Redis command fails, the link is *down* for ``REDIS_RETRY_SECONDS``: callers get ``None``
+from ``client()`` without trying (no connect timeout per request) and answer from the database. The
+failure is logged once per ``REDIS_ERROR_LOG_SECONDS`` with the number of failures since, never per
+request. The first success after a failure calls ``on_recovery`` (the store then bumps every
+namespace: a write made while Redis was unreachable could not bump its namespaces).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from redis.exceptions import RedisError
+
+from cachemgmt.constants import REDIS_ERROR_LOG_SECONDS, REDIS_RETRY_SECONDS
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class RedisUnavailable(Exception):
+    """Redis could not be used just now; the caller falls back to the database."""
+
+
+class RedisLink:
+    def __init__(self, get_client: Callable[[], Any]) -> None:
+        self._get_client = get_client
+        self._lock = threading.Lock()
+        self._down_until = 0.0
+        self._down_since: float | None = None
+        self._last_logged = 0.0
+        self._failures_since_log = 0
+        self.on_recovery: Callable[[Any], None] | None = None
+        self.last_error: str | None = None
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self._down_until
+
+    def call(self, operation: Callable[[Any], T]) -> T:
+        """Run ``operation(client)``; raise ``RedisUnavailable`` if Redis is down or fails."""
+        if not self.available:
+            raise RedisUnavailable
+        try:
+            client = self._get_client()
+            if self._down_since is not None:
+                # Recover before the operation: generations read now must already be bumped.
+                self._recover(client)
+            return operation(client)
+        except RedisError as exc:
+            self._failed(exc)
+            raise RedisUnavailable from None
+
+    def _failed(self, exc: Exception) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._down_until = now + REDIS_RETRY_SECONDS
+            if self._down_since is None:
+                self._down_since = now
+            self.last_error = type(exc).__name__
+            self._failures_since_log += 1
+            if now - self._last_logged < REDIS_ERROR_LOG_SECONDS and self._last_logged:
+                return
+            count, self._failures_since_log = self._failures_since_log, 0
+            self._last_logged = now
+        logger.error(
+            "cache: Redis is unreachable (%s; %s failure(s) since the last report); answering "
+            "from the database, next report in %.0fs at the earliest",
+            type(exc).__name__,
+            count,
+            REDIS_ERROR_LOG_SECONDS,
+        )
+
+    def _recover(self, client: Any) -> None:
+        if self.on_recovery is not None:
+            self.on_recovery(client)
+        with self._lock:
+            if self._down_since is None:
+                return
+            outage = time.monotonic() - self._down_since
+            self._down_since = None
+            self.last_error = None
+        logger.warning("cache: Redis is reachable again after %.1fs", outage)

@@ -1,0 +1,247 @@
+"""The two levels and their bookkeeping: generations, entries, counters.
+
+- Redis configured (``CACHES['default']`` is django-redis): generations, L2 entries, per-namespace
+  entry indexes and the hit/miss counters live in Redis, so every process sees the same ones. Each
+  process keeps an L1 copy of entries; L1 keys embed the generations too, so an L1 entry can only
+  be served while its generations are still current in Redis.
+- No Redis: generations and counters live in this process, L1 is the only level, and the process
+  follows the outbox itself (``cachemgmt.local_events``) to learn of writes made elsewhere.
+
+``generations()`` returning ``None`` means "the cache cannot be trusted right now" (Redis down, or
+this process not yet following the outbox): the caller answers from the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from cachemgmt.constants import ENTRY_FORMAT_VERSION, KEY_PREFIX, L1_MAX_BYTES, L1_MAX_ENTRIES
+from cachemgmt.l1 import Entry, LocalLRU
+from cachemgmt.namespaces import NAMESPACES
+from cachemgmt.redis_link import RedisLink, RedisUnavailable
+
+
+class Keys:
+    """Redis/L1 key layout under ``<KEY_PREFIX><database>:`` — one keyspace per database, so two
+    deployments (or the test suite and its live servers) sharing a Redis never read each other's."""
+
+    def __init__(self, database: str) -> None:
+        self.prefix = f"{KEY_PREFIX}{database}:"
+        self.stats = f"{self.prefix}stats"
+        self.listener = f"{self.prefix}listener"
+
+    def gen(self, namespace: str) -> str:
+        return f"{self.prefix}gen:{namespace}"
+
+    def index(self, namespace: str) -> str:
+        return f"{self.prefix}idx:{namespace}"
+
+    def entry(self, namespace: str, generations: tuple[int, ...], digest: str) -> str:
+        gens = ".".join(str(g) for g in generations)
+        return f"{self.prefix}e{ENTRY_FORMAT_VERSION}:{namespace}:{gens}:{digest}"
+
+    def namespace_of(self, key: str) -> str:
+        return key[len(self.prefix) :].split(":", 2)[1]
+
+
+def fresh_generation() -> int:
+    """A starting generation never used before, even if Redis lost its data (microseconds)."""
+    return time.time_ns() // 1000
+
+
+def encode_entry(entry: Entry) -> bytes:
+    head = {"s": entry.status, "h": list(entry.headers), "x": entry.expires_at}
+    return json.dumps(head, separators=(",", ":")).encode() + b"\n" + entry.body
+
+
+def decode_entry(blob: bytes) -> Entry:
+    head, _, body = blob.partition(b"\n")
+    meta = json.loads(head)
+    headers = tuple((str(k), str(v)) for k, v in meta["h"])
+    return Entry(status=int(meta["s"]), headers=headers, body=body, expires_at=float(meta["x"]))
+
+
+class CacheStore:
+    """See the module docstring. One instance per process (``cachemgmt.runtime.get_store``)."""
+
+    def __init__(self, redis: RedisLink | None, *, database: str) -> None:
+        self.redis = redis
+        self.keys = Keys(database)
+        self.l1 = LocalLRU(max_entries=L1_MAX_ENTRIES, max_bytes=L1_MAX_BYTES)
+        self._lock = threading.Lock()
+        self._local_gens: dict[str, int] = {}
+        self._local_counts: Counter[str] = Counter()
+        self.bypassed = 0
+        self.local_last_event_id: int | None = None
+        self.local_ready = threading.Event()
+        # Local mode: starts the outbox follower that sets ``local_ready`` (cachemgmt.local_events).
+        self.start_follower: Callable[[], None] | None = None
+        self.stop_follower: Callable[[], None] | None = None
+        if redis is not None:
+            redis.on_recovery = self._bump_all_in
+
+    @property
+    def mode(self) -> str:
+        return "redis" if self.redis is not None else "local"
+
+    # --- generations --------------------------------------------------------------------------
+    def generations(self, names: tuple[str, ...]) -> tuple[int, ...] | None:
+        if self.redis is None:
+            if self.start_follower is not None:
+                self.start_follower()
+            if not self.local_ready.is_set():
+                return None
+            with self._lock:
+                return tuple(self._local_gens.setdefault(n, fresh_generation()) for n in names)
+        try:
+            return self.redis.call(lambda client: self._read_gens(client, names))
+        except RedisUnavailable:
+            return None
+
+    def _read_gens(self, client: Any, names: tuple[str, ...]) -> tuple[int, ...]:
+        values = client.mget([self.keys.gen(n) for n in names])
+        if any(v is None for v in values):
+            pipe = client.pipeline(transaction=False)
+            for name, value in zip(names, values, strict=True):
+                if value is None:
+                    pipe.set(self.keys.gen(name), fresh_generation(), nx=True)
+            pipe.execute()
+            values = client.mget([self.keys.gen(n) for n in names])
+        return tuple(int(v) for v in values)
+
+    def bump(self, names: list[str]) -> None:
+        """Make every entry of ``names`` unreachable (raises ``RedisUnavailable`` in Redis mode)."""
+        if self.redis is None:
+            with self._lock:
+                for name in names:
+                    self._local_gens[name] = self._local_gens.get(name, fresh_generation()) + 1
+            return
+        self.redis.call(lambda client: self._bump_in(client, names))
+
+    def _bump_in(self, client: Any, names: list[str]) -> None:
+        pipe = client.pipeline(transaction=False)
+        for name in names:
+            pipe.set(self.keys.gen(name), fresh_generation(), nx=True)
+            pipe.incr(self.keys.gen(name))
+        pipe.execute()
+
+    def _bump_all_in(self, client: Any) -> None:
+        self._bump_in(client, list(NAMESPACES))
+
+    # --- entries ------------------------------------------------------------------------------
+    def lookup(self, key: str) -> tuple[Entry, str] | None:
+        entry = self.l1.get(key)
+        if entry is not None:
+            return entry, "l1"
+        if self.redis is None:
+            return None
+        try:
+            blob = self.redis.call(lambda client: client.get(key))
+        except RedisUnavailable:
+            return None
+        if blob is None:
+            return None
+        entry = decode_entry(blob)
+        if entry.ttl_left() <= 0:
+            return None
+        self.l1.set(key, entry)
+        return entry, "l2"
+
+    def save(self, key: str, entry: Entry) -> None:
+        self.l1.set(key, entry)
+        if self.redis is None:
+            return
+        ttl_ms = max(1, int(entry.ttl_left() * 1000))
+        namespace = self.keys.namespace_of(key)
+
+        def write(client: Any) -> None:
+            pipe = client.pipeline(transaction=False)
+            pipe.set(key, encode_entry(entry), px=ttl_ms)
+            pipe.zadd(self.keys.index(namespace), {key: entry.expires_at})
+            pipe.execute()
+
+        # On failure the entry stays in L1, served only while Redis confirms its generations.
+        with contextlib.suppress(RedisUnavailable):
+            self.redis.call(write)
+
+    # --- counters -----------------------------------------------------------------------------
+    def record(self, namespace: str, outcome: str) -> None:
+        """Count one lookup: ``hit-l1``, ``hit-l2``, ``miss`` or ``bypass``."""
+        if outcome == "bypass":
+            with self._lock:
+                self.bypassed += 1
+            return
+        kind = "misses" if outcome == "miss" else "hits"
+        fields = [kind, f"ns:{namespace}:{kind}"]
+        if kind == "hits":
+            fields.append(f"hits_{outcome[-2:]}")
+        if self.redis is None:
+            with self._lock:
+                self._local_counts.update(fields)
+            return
+
+        def count(client: Any) -> None:
+            pipe = client.pipeline(transaction=False)
+            for field in fields:
+                pipe.hincrby(self.keys.stats, field, 1)
+            pipe.execute()
+
+        try:
+            self.redis.call(count)
+        except RedisUnavailable:
+            with self._lock:
+                self.bypassed += 1
+
+    def counters(self) -> dict[str, int]:
+        if self.redis is None:
+            with self._lock:
+                return dict(self._local_counts)
+        raw = self.redis.call(lambda client: client.hgetall(self.keys.stats))
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    def l2_entries(self) -> dict[str, int]:
+        """Live L2 entries per namespace (expired ones are trimmed from the indexes first)."""
+        if self.redis is None:
+            return {}
+        now = time.time()
+
+        def count(client: Any) -> list[int]:
+            pipe = client.pipeline(transaction=False)
+            for name in NAMESPACES:
+                pipe.zremrangebyscore(self.keys.index(name), "-inf", now)
+                pipe.zcard(self.keys.index(name))
+            return pipe.execute()[1::2]
+
+        sizes = self.redis.call(count)
+        return dict(zip(NAMESPACES, sizes, strict=True))
+
+    def current_generations(self) -> dict[str, int]:
+        names = tuple(NAMESPACES)
+        if self.redis is None:
+            with self._lock:
+                return {n: self._local_gens.get(n, 0) for n in names}
+        values = self.redis.call(lambda client: client.mget([self.keys.gen(n) for n in names]))
+        return {n: int(v) if v is not None else 0 for n, v in zip(names, values, strict=True)}
+
+    # --- listener position --------------------------------------------------------------------
+    def note_listener_position(self, event_id: int) -> None:
+        if self.redis is None:
+            self.local_last_event_id = event_id
+            return
+        self.redis.call(
+            lambda client: client.hset(
+                self.keys.listener, mapping={"last_event_id": event_id, "at": f"{time.time():.3f}"}
+            )
+        )
+
+    def listener_position(self) -> int | None:
+        if self.redis is None:
+            return self.local_last_event_id
+        value = self.redis.call(lambda client: client.hget(self.keys.listener, "last_event_id"))
+        return int(value) if value is not None else None

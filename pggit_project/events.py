@@ -1,0 +1,88 @@
+"""The event stream's consumers: a registry the event listener (``manage.py pggit_listen``) calls.
+
+Every state change of interest is appended to the outbox ``pggit.events`` in the transaction that
+makes it, and announced with ``pg_notify('pggit_events', <event id>)``. The listener reads each
+announced event once and hands it to every registered handler. An app registers its handler in its
+``AppConfig.ready``::
+
+    from pggit_project.events import register_event_handler
+
+    register_event_handler("cache", handle=apply_events, resync=forget_everything)
+
+``handle(events)`` receives events in id order. ``resync()`` is called whenever the listener may
+have missed notifications (it became the leader, or it reconnected): a handler that cannot catch up
+from the outbox alone does what makes it safe again there. A failing handler is logged and does not
+stop the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+EVENTS_CHANNEL = "pggit_events"
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of the outbox ``pggit.events``."""
+
+    id: int
+    type: str
+    occurred_at: datetime
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EventHandler:
+    name: str
+    handle: Callable[[list[Event]], None]
+    resync: Callable[[], None] | None = None
+
+
+_handlers: dict[str, EventHandler] = {}
+
+
+def register_event_handler(
+    name: str,
+    *,
+    handle: Callable[[list[Event]], None],
+    resync: Callable[[], None] | None = None,
+) -> None:
+    """Register (or replace) the handler ``name``."""
+    _handlers[name] = EventHandler(name=name, handle=handle, resync=resync)
+
+
+def registered_event_handlers() -> list[EventHandler]:
+    return list(_handlers.values())
+
+
+def dispatch_events(events: list[Event], handlers: Iterable[EventHandler] | None = None) -> None:
+    """Hand ``events`` to every handler; one handler's failure is logged, not propagated."""
+    if not events:
+        return
+    for handler in registered_event_handlers() if handlers is None else handlers:
+        try:
+            handler.handle(events)
+        except Exception:
+            logger.exception(
+                "event handler %s failed on events %s..%s",
+                handler.name,
+                events[0].id,
+                events[-1].id,
+            )
+
+
+def resync_handlers(handlers: Iterable[EventHandler] | None = None) -> None:
+    for handler in registered_event_handlers() if handlers is None else handlers:
+        if handler.resync is None:
+            continue
+        try:
+            handler.resync()
+        except Exception:
+            logger.exception("event handler %s failed to resync", handler.name)
