@@ -1,0 +1,262 @@
+"""The alerts API (API.md, "Alerts"): list and filters, detail, acknowledge, resolve, test
+alert, stats, silences."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.alerts.helpers import alert_events, raise_alert, sql, value
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def three_alerts() -> dict[str, int]:
+    ids = {
+        "critical": raise_alert("disk:full", "critical", source="storage"),
+        "warning": raise_alert("slow_operation:commit", "warning"),
+        "info": raise_alert("test:1", "info", source="test"),
+    }
+    sql("SELECT pggit.alert_acknowledge(%s, 'operator')", [ids["warning"]])
+    return ids
+
+
+def ids_of(response) -> list[int]:
+    return [item["id"] for item in response.json()["items"]]
+
+
+def test_alert_list_is_paginated_newest_first_with_every_field(user_client, three_alerts):
+    response = user_client.get("/api/v1/alerts")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["total"], body["page"], body["page_size"], body["pages"]) == (3, 1, 20, 1)
+    assert ids_of(response) == [three_alerts[k] for k in ("info", "warning", "critical")]
+    assert set(body["items"][0]) == {
+        "id", "fingerprint", "source", "severity", "status", "title", "message", "details",
+        "first_seen_at", "last_seen_at", "occurrences", "acknowledged_at", "acknowledged_by",
+        "resolved_at", "resolved_by", "note",
+    }  # fmt: skip
+
+
+def test_alert_list_takes_a_fixed_number_of_queries(
+    user_client, three_alerts, django_assert_num_queries
+):
+    for n in range(10):
+        raise_alert(f"extra:{n}")
+    with django_assert_num_queries(3):  # the user (token), the count, the page
+        response = user_client.get("/api/v1/alerts?page_size=100")
+    assert len(response.json()["items"]) == 13
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status=firing", ["info", "critical"]),
+        ("status_filter=acknowledged", ["warning"]),
+        ("severity=critical", ["critical"]),
+        ("severity_filter=info", ["info"]),
+        ("source=performance", ["warning"]),
+        ("status=firing&severity=info", ["info"]),
+    ],
+)
+def test_alert_list_filters_including_the_older_names(user_client, three_alerts, query, expected):
+    response = user_client.get(f"/api/v1/alerts?{query}")
+    assert response.status_code == 200
+    assert ids_of(response) == [three_alerts[name] for name in expected]
+
+
+def test_alert_list_since_filters_on_last_seen(user_client, three_alerts):
+    sql("UPDATE pggit.alerts SET last_seen_at = now() - interval '2 days' WHERE id = %s",
+        [three_alerts["critical"]])  # fmt: skip
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+    response = user_client.get("/api/v1/alerts", {"since": since})
+    assert sorted(ids_of(response)) == sorted([three_alerts["warning"], three_alerts["info"]])
+
+
+@pytest.mark.parametrize("query", ["status=open", "severity_filter=fatal", "since=yesterday"])
+def test_alert_list_refuses_unknown_filter_values(user_client, query):
+    response = user_client.get(f"/api/v1/alerts?{query}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+
+
+def test_alert_detail_has_the_occurrence_history(user_client):
+    alert_id = raise_alert("disk:full", "warning")
+    raise_alert("disk:full", "error")
+    response = user_client.get(f"/api/v1/alerts/{alert_id}/")
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["occurrences"], body["severity"], body["silence_id"]) == (2, "error", None)
+    assert [(h["severity"], h["notified"]) for h in body["history"]] == [
+        ("error", True),
+        ("warning", True),
+    ]
+
+
+@pytest.mark.parametrize("alert_id", ["424242", "99999999999999999999"])
+def test_an_unknown_alert_is_404(user_client, alert_id):
+    response = user_client.get(f"/api/v1/alerts/{alert_id}")
+    assert response.status_code == 404
+    assert response.json()["code"] in ("alert_not_found", "not_found")
+
+
+def test_reading_alerts_needs_a_token(api_client):
+    response = api_client.get("/api/v1/alerts")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_single_acknowledge_then_resolve(staff_client, staff_user):
+    alert_id = raise_alert("disk:full")
+    response = staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge", {"note": "on it"})
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["acknowledged_by"], body["note"]) == (
+        "acknowledged",
+        staff_user.username,
+        "on it",
+    )
+    assert body["acknowledged_at"] is not None
+    response = staff_client.post(f"/api/v1/alerts/{alert_id}/resolve/", {})
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["resolved_by"]) == (
+        "resolved",
+        staff_user.username,
+    )
+    assert [kind for kind, _ in alert_events()] == [
+        "alert.fired",
+        "alert.acknowledged",
+        "alert.resolved",
+    ]
+
+
+def test_acknowledging_twice_is_a_conflict(staff_client):
+    alert_id = raise_alert("disk:full")
+    assert staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge").status_code == 200
+    response = staff_client.post(f"/api/v1/alerts/{alert_id}/acknowledge")
+    assert response.status_code == 409
+    assert response.json()["code"] == "alert_already_acknowledged"
+
+
+def test_resolving_twice_or_acknowledging_a_resolved_alert_is_a_conflict(staff_client):
+    alert_id = raise_alert("disk:full")
+    assert staff_client.post(f"/api/v1/alerts/{alert_id}/resolve").status_code == 200
+    for verb in ("resolve", "acknowledge"):
+        response = staff_client.post(f"/api/v1/alerts/{alert_id}/{verb}")
+        assert response.status_code == 409
+        assert response.json()["code"] == "alert_already_resolved"
+        assert "request_id" in response.json()
+
+
+def test_acknowledging_an_unknown_alert_is_404(staff_client):
+    response = staff_client.post("/api/v1/alerts/424242/acknowledge")
+    assert response.status_code == 404
+    assert response.json()["code"] == "alert_not_found"
+
+
+def test_changing_alerts_needs_the_permission(user_client):
+    alert_id = raise_alert("disk:full")
+    for path in (f"/api/v1/alerts/{alert_id}/acknowledge", "/api/v1/alerts/test"):
+        assert user_client.post(path).status_code == 403
+    response = user_client.post("/api/v1/alerts/acknowledge", {"alert_ids": [alert_id]})
+    assert response.status_code == 403
+
+
+def test_batch_acknowledge_with_known_unknown_and_already_acknowledged_ids(staff_client):
+    firing = raise_alert("a:1")
+    silenced_too = raise_alert("a:2")
+    already = raise_alert("a:3")
+    resolved = raise_alert("a:4")
+    sql("SELECT pggit.alert_acknowledge(%s, 'someone')", [already])
+    sql("SELECT pggit.alert_resolve(%s, 'someone')", [resolved])
+    response = staff_client.post(
+        "/api/v1/alerts/acknowledge",
+        {"alert_ids": [firing, silenced_too, already, resolved, 777777, firing], "note": "batch"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "acknowledged": [firing, silenced_too],
+        "not_found": [777777],
+        "acknowledged_count": 2,
+        "already_acknowledged": [already],
+        "not_acknowledgeable": [resolved],
+    }
+    assert value("SELECT acknowledged_by FROM pggit.alerts WHERE id = %s", [already]) == "someone"
+    assert value("SELECT note FROM pggit.alerts WHERE id = %s", [firing]) == "batch"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"alert_ids": []}, {"alert_ids": ["x"]}, {"alert_ids": [0]}, {"alert_ids": 5}],
+)
+def test_batch_acknowledge_validates_its_body(staff_client, body):
+    response = staff_client.post("/api/v1/alerts/acknowledge", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "alert_ids" in response.json()["errors"]
+
+
+def test_batch_acknowledge_with_malformed_json_is_400(staff_client):
+    response = staff_client.post(
+        "/api/v1/alerts/acknowledge", data="{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+
+
+def test_the_test_alert_goes_through_the_pipeline(staff_client, staff_user):
+    response = staff_client.post("/api/v1/alerts/test")
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["source"], body["severity"], body["status"], body["title"]) == (
+        "test",
+        "info",
+        "firing",
+        "Test alert",
+    )
+    assert body["fingerprint"].startswith("test:")
+    assert alert_events() == [("alert.fired", body["id"])]
+    second = staff_client.post("/api/v1/alerts/test/").json()
+    assert second["id"] != body["id"]
+    assert value("SELECT actor FROM pggit.events ORDER BY id DESC LIMIT 1") == staff_user.username
+
+
+def test_stats_summary_counts_exactly(user_client, three_alerts):
+    raise_alert("disk:full", "critical", source="storage")  # a repeat: occurrences, not a row
+    resolved = raise_alert("gone:1", "error")
+    sql("SELECT pggit.alert_resolve(%s, 'operator')", [resolved])
+    sql(
+        "UPDATE pggit.alerts SET first_seen_at = now() - interval '100 seconds',"
+        " acknowledged_at = now() - interval '40 seconds' WHERE id = %s",
+        [three_alerts["warning"]],
+    )
+    sql(
+        "UPDATE pggit.alerts SET first_seen_at = now() - interval '3 days',"
+        " resolved_at = now() - interval '2 days' WHERE id = %s",
+        [resolved],
+    )
+    response = user_client.get("/api/v1/alerts/stats/summary")
+    assert response.status_code == 200
+    body = response.json()
+    oldest_open_since = body.pop("oldest_open_since")
+    assert oldest_open_since is not None
+    assert body == {
+        "total": 4,
+        "open": 3,
+        "occurrences": 5,
+        "by_status": {"firing": 2, "acknowledged": 1, "resolved": 1, "silenced": 0},
+        "by_severity": {"critical": 1, "error": 1, "warning": 1, "info": 1},
+        "open_by_severity": {"critical": 1, "error": 0, "warning": 1, "info": 1},
+        "new_last_24h": 3,
+        "resolved_last_24h": 0,
+        "mean_seconds_to_acknowledge": 60.0,
+        "mean_seconds_to_resolve": 86400.0,
+    }
+
+
+def test_stats_summary_of_no_alerts(user_client):
+    body = user_client.get("/api/v1/alerts/stats/summary").json()
+    assert (body["total"], body["open"], body["occurrences"]) == (0, 0, 0)
+    assert body["mean_seconds_to_resolve"] is None
