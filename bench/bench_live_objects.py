@@ -8,6 +8,7 @@ secondary index and a comment, loads sql/001 and sql/002, and prints the time of
 
 The server URL defaults to $PGGIT_TEST_PG_URL, then postgres://postgres@127.0.0.1:5432/postgres.
 """
+
 import argparse
 import os
 import pathlib
@@ -36,8 +37,10 @@ def timed(cur, query, params=None, runs=3):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tables", type=int, default=10000)
-    parser.add_argument("--url", default=os.environ.get(
-        "PGGIT_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("PGGIT_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres"),
+    )
     parser.add_argument("--keep", action="store_true", help="do not drop the scratch database")
     args = parser.parse_args()
 
@@ -54,10 +57,12 @@ def main():
             batch = []
             for i in range(args.tables):
                 batch.append(
-                    f"CREATE TABLE bench.t{i} (id bigint PRIMARY KEY, name text NOT NULL DEFAULT '', "
+                    f"CREATE TABLE bench.t{i} (id bigint PRIMARY KEY, name text NOT NULL "
+                    f"DEFAULT '', "
                     f"created_at timestamptz DEFAULT now());"
                     f"CREATE INDEX t{i}_name_idx ON bench.t{i} (name);"
-                    f"COMMENT ON TABLE bench.t{i} IS 'table {i}';")
+                    f"COMMENT ON TABLE bench.t{i} IS 'table {i}';"
+                )
                 if len(batch) == 500:
                     conn.execute("BEGIN;" + "".join(batch) + "COMMIT;")
                     batch = []
@@ -67,16 +72,22 @@ def main():
             print(f"built {args.tables} tables in {time.perf_counter() - start:.1f} s")
 
             cur = conn.cursor()
-            best, median, rows = timed(cur, "SELECT count(*), count(DISTINCT object_key) "
-                                            "FROM pggit.live_objects()")
-            print(f"live_objects(): {rows[0][0]} objects ({rows[0][1]} keys); "
-                  f"best {best:.3f} s, median {median:.3f} s")
+            best, median, rows = timed(
+                cur, "SELECT count(*), count(DISTINCT object_key) FROM pggit.live_objects()"
+            )
+            print(
+                f"live_objects(): {rows[0][0]} objects ({rows[0][1]} keys); "
+                f"best {best:.3f} s, median {median:.3f} s"
+            )
             oid = cur.execute("SELECT 'bench.t5'::regclass::oid").fetchone()[0]
             anchor = "SELECT count(*) FROM pggit.anchor_objects('pg_class'::regclass, %s)"
             first, _, _ = timed(cur, anchor, (oid,), runs=1)
             best, median, rows = timed(cur, anchor, (oid,), runs=50)
-            print(f"anchor_objects(table): {rows[0][0]} objects; first call in the session "
-                  f"{first * 1000:.1f} ms, then best {best * 1000:.2f} ms, median {median * 1000:.2f} ms")
+            print(
+                f"anchor_objects(table): {rows[0][0]} objects; first call in the session "
+                f"{first * 1000:.1f} ms, then best {best * 1000:.2f} ms, "
+                f"median {median * 1000:.2f} ms"
+            )
     finally:
         if not args.keep:
             with psycopg.connect(args.url, autocommit=True) as admin:

@@ -1226,3 +1226,520 @@ BEGIN
        AND (a.anchor_classid, a.anchor_objid) IS DISTINCT FROM (v_anchor.anchor_classid, v_anchor.anchor_objid);
 END;
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- DDL generation
+-- ---------------------------------------------------------------------------------------------
+
+-- The statements a table definition carries after its CREATE TABLE (owned sequences, row level
+-- security), rebuilt from its meta in the order the definition lists them.
+CREATE OR REPLACE FUNCTION pggit._table_trailing(p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce((SELECT array_agg('ALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || (p_meta->>'identity')
+                                      || '.' || quote_ident(o->>'column') || ';' ORDER BY n)
+                       FROM jsonb_array_elements(coalesce(p_meta->'owned_sequences', '[]')) WITH ORDINALITY e(o, n)),
+                    '{}')
+        || CASE WHEN (p_meta->>'rls')::boolean
+                THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
+        || CASE WHEN (p_meta->>'rls_forced')::boolean
+                THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_trailing text[];
+    v_suffix text;
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    IF p_definition IS NULL OR btrim(p_definition) = '' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_create(%s): a definition is required', p_kind));
+    END IF;
+    IF p_kind = 'schema' THEN
+        -- idempotent: the public schema exists in every new database
+        RETURN ARRAY[regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')];
+    ELSIF p_kind = 'table' AND p_meta IS NOT NULL THEN
+        v_trailing := pggit._table_trailing(p_meta);
+        v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
+        IF v_suffix <> '' AND right(p_definition, length(v_suffix)) = v_suffix THEN
+            RETURN ARRAY[left(p_definition, length(p_definition) - length(v_suffix))] || v_trailing;
+        END IF;
+    END IF;
+    RETURN ARRAY[p_definition];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_id text := p_meta->>'identity';
+    v_table text := p_meta->>'table';
+BEGIN
+    IF p_object_key IS NULL OR split_part(p_object_key, ':', 1) <> pggit._kind_prefix(p_kind) THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('sql_drop: key %L is not a key of kind %L', p_object_key, p_kind));
+    END IF;
+    IF p_kind = 'comment' THEN
+        IF p_meta->>'target' IS NULL THEN
+            PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "target"', p_object_key));
+        END IF;
+        RETURN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;'];
+    END IF;
+    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy') AND v_table IS NULL) THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
+                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy') THEN ' or "table"' ELSE '' END));
+    END IF;
+    RETURN ARRAY[CASE p_kind
+        WHEN 'constraint' THEN format('ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;', v_table, v_id)
+        WHEN 'trigger' THEN format('DROP TRIGGER IF EXISTS %s ON %s;', v_id, v_table)
+        WHEN 'policy' THEN format('DROP POLICY IF EXISTS %s ON %s;', v_id, v_table)
+        ELSE format('DROP %s IF EXISTS %s;',
+                    CASE p_kind WHEN 'materialized_view' THEN 'MATERIALIZED VIEW' ELSE upper(p_kind) END, v_id)
+        END];
+END;
+$$;
+
+-- ALTER TABLE ... ALTER COLUMN statements turning column p_old into p_new (same name), or NULL
+-- when PostgreSQL cannot do it in place. p_is_last: the column is the last one before and after.
+CREATE OR REPLACE FUNCTION pggit._alter_column(p_table text, p_old jsonb, p_new jsonb, p_is_last boolean)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_col text := quote_ident(p_new->>'name');
+    v_alter text := 'ALTER TABLE ' || p_table || ' ALTER COLUMN ' || v_col || ' ';
+    v_out text[] := '{}';
+    v_type_changed boolean := (p_old->>'type') IS DISTINCT FROM (p_new->>'type')
+                              OR (p_old->>'collation') IS DISTINCT FROM (p_new->>'collation');
+    v_old_default text := p_old->>'default';
+    v_new_default text := p_new->>'default';
+    v_default_dropped boolean := false;
+BEGIN
+    IF (p_old->>'generated') IS DISTINCT FROM (p_new->>'generated')
+       OR (p_old->>'generated_kind') IS DISTINCT FROM (p_new->>'generated_kind') THEN
+        IF p_old->>'generated' IS NOT NULL AND p_new->>'generated' IS NOT NULL AND NOT v_type_changed
+           AND p_old->>'generated_kind' = 'STORED' AND p_new->>'generated_kind' = 'STORED'
+           AND current_setting('server_version_num')::int >= 170000 THEN
+            v_out := v_out || (v_alter || 'SET EXPRESSION AS (' || (p_new->>'generated') || ');');
+        ELSIF p_old->>'generated' IS NOT NULL AND p_new->>'generated' IS NULL
+              AND p_old->>'generated_kind' = 'STORED' THEN
+            v_out := v_out || (v_alter || 'DROP EXPRESSION;');
+        ELSIF p_is_last THEN
+            RETURN ARRAY['ALTER TABLE ' || p_table || ' DROP COLUMN ' || v_col || ';',
+                         'ALTER TABLE ' || p_table || ' ADD COLUMN ' || (p_new->>'sql') || ';'];
+        ELSE
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF p_old->>'identity' IS NOT NULL AND p_new->>'identity' IS NULL THEN
+        v_out := v_out || (v_alter || 'DROP IDENTITY;');
+    END IF;
+    IF v_old_default IS NOT NULL AND (v_type_changed OR v_old_default IS DISTINCT FROM v_new_default) THEN
+        v_out := v_out || (v_alter || 'DROP DEFAULT;');
+        v_default_dropped := true;
+    END IF;
+    IF v_type_changed THEN
+        v_out := v_out || (v_alter || 'TYPE ' || (p_new->>'type') || coalesce(' COLLATE ' || (p_new->>'collation'), '')
+                           || CASE WHEN p_new->>'generated' IS NULL
+                                   THEN ' USING ' || v_col || '::' || (p_new->>'type') ELSE '' END || ';');
+    END IF;
+    IF (p_new->>'not_null')::boolean AND NOT (p_old->>'not_null')::boolean THEN
+        v_out := v_out || (v_alter || 'SET NOT NULL;');
+    END IF;
+    v_out := v_out || pggit._alter_identity(v_alter, p_old, p_new);
+    IF v_new_default IS NOT NULL AND (v_default_dropped OR v_old_default IS NULL) THEN
+        v_out := v_out || (v_alter || 'SET DEFAULT ' || v_new_default || ';');
+    END IF;
+    IF NOT (p_new->>'not_null')::boolean AND (p_old->>'not_null')::boolean THEN
+        v_out := v_out || (v_alter || 'DROP NOT NULL;');
+    END IF;
+    RETURN v_out;
+END;
+$$;
+
+-- Identity changes of one column (added, kind changed, sequence options changed).
+CREATE OR REPLACE FUNCTION pggit._alter_identity(p_alter text, p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_opts jsonb := p_new->'identity_options';
+    v_text text;
+BEGIN
+    IF p_new->>'identity' IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF p_old->>'identity' IS NULL THEN
+        v_text := pggit._seq_nondefault_options(to_regtype(p_new->>'type'), (v_opts->>'increment')::bigint,
+                      (v_opts->>'minvalue')::bigint, (v_opts->>'maxvalue')::bigint, (v_opts->>'start')::bigint,
+                      (v_opts->>'cache')::bigint, (v_opts->>'cycle')::boolean);
+        RETURN ARRAY[p_alter || 'ADD GENERATED ' || (p_new->>'identity') || ' AS IDENTITY'
+                     || coalesce(' (' || v_text || ')', '') || ';'];
+    END IF;
+    RETURN CASE WHEN p_old->>'identity' <> p_new->>'identity'
+                THEN ARRAY[p_alter || 'SET GENERATED ' || (p_new->>'identity') || ';'] ELSE '{}' END
+        || CASE WHEN p_old->'identity_options' IS DISTINCT FROM v_opts
+                THEN ARRAY[p_alter || 'SET INCREMENT BY ' || (v_opts->>'increment')
+                           || ' SET MINVALUE ' || (v_opts->>'minvalue') || ' SET MAXVALUE ' || (v_opts->>'maxvalue')
+                           || ' SET START WITH ' || (v_opts->>'start') || ' SET CACHE ' || (v_opts->>'cache')
+                           || CASE WHEN (v_opts->>'cycle')::boolean THEN ' SET CYCLE' ELSE ' SET NO CYCLE' END || ';']
+                ELSE '{}' END;
+END;
+$$;
+
+-- Table-level changes: persistence, storage options, row level security, owned sequences.
+CREATE OR REPLACE FUNCTION pggit._alter_table_props(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_t text := 'ALTER TABLE ' || (p_new->>'identity') || ' ';
+    v_out text[] := '{}';
+    v_reset text;
+    v_set text;
+BEGIN
+    IF (p_old->>'unlogged')::boolean <> (p_new->>'unlogged')::boolean THEN
+        v_out := v_out || (v_t || CASE WHEN (p_new->>'unlogged')::boolean THEN 'SET UNLOGGED;' ELSE 'SET LOGGED;' END);
+    END IF;
+    SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o) INTO v_reset
+      FROM jsonb_array_elements_text(p_old->'options') o
+     WHERE split_part(o, '=', 1) NOT IN (SELECT split_part(n, '=', 1) FROM jsonb_array_elements_text(p_new->'options') n);
+    SELECT string_agg(n, ', ' ORDER BY n) INTO v_set
+      FROM jsonb_array_elements_text(p_new->'options') n
+     WHERE n NOT IN (SELECT o FROM jsonb_array_elements_text(p_old->'options') o);
+    IF v_reset IS NOT NULL THEN v_out := v_out || (v_t || 'RESET (' || v_reset || ');'); END IF;
+    IF v_set IS NOT NULL THEN v_out := v_out || (v_t || 'SET (' || v_set || ');'); END IF;
+    IF (p_old->>'rls')::boolean <> (p_new->>'rls')::boolean THEN
+        v_out := v_out || (v_t || CASE WHEN (p_new->>'rls')::boolean THEN 'ENABLE' ELSE 'DISABLE' END
+                           || ' ROW LEVEL SECURITY;');
+    END IF;
+    IF (p_old->>'rls_forced')::boolean <> (p_new->>'rls_forced')::boolean THEN
+        v_out := v_out || (v_t || CASE WHEN (p_new->>'rls_forced')::boolean THEN 'FORCE' ELSE 'NO FORCE' END
+                           || ' ROW LEVEL SECURITY;');
+    END IF;
+    v_out := v_out || coalesce((SELECT array_agg('ALTER SEQUENCE IF EXISTS ' || (o->>'sequence') || ' OWNED BY NONE;')
+                                  FROM jsonb_array_elements(p_old->'owned_sequences') o
+                                 WHERE NOT (p_new->'owned_sequences') @> jsonb_build_array(o)), '{}')
+                   || coalesce((SELECT array_agg('ALTER SEQUENCE ' || (n->>'sequence') || ' OWNED BY '
+                                                 || (p_new->>'identity') || '.' || quote_ident(n->>'column') || ';')
+                                  FROM jsonb_array_elements(p_new->'owned_sequences') n
+                                 WHERE NOT (p_old->'owned_sequences') @> jsonb_build_array(n)), '{}');
+    RETURN v_out;
+END;
+$$;
+
+-- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
+-- inheritance changed, columns reordered).
+CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_t text := p_new->>'identity';
+    v_old text[];
+    v_new text[];
+    v_out text[] := '{}';
+    v_stmts text[];
+    v_name text;
+BEGIN
+    IF (p_old->>'identity') IS DISTINCT FROM v_t
+       OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
+       OR p_old->'partition_bound' IS DISTINCT FROM p_new->'partition_bound'
+       OR p_old->'partition_key' IS DISTINCT FROM p_new->'partition_key'
+       OR p_old->'inherits' IS DISTINCT FROM p_new->'inherits' THEN
+        RETURN NULL;
+    END IF;
+    SELECT coalesce(array_agg(c->>'name' ORDER BY n), '{}') INTO v_old FROM jsonb_array_elements(p_old->'columns') WITH ORDINALITY e(c, n);
+    SELECT coalesce(array_agg(c->>'name' ORDER BY n), '{}') INTO v_new FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n);
+    -- kept columns keep their order, added ones come after all kept ones (ADD COLUMN appends)
+    IF (SELECT array_agg(x ORDER BY n) FROM unnest(v_old) WITH ORDINALITY u(x, n) WHERE x = ANY (v_new))
+       IS DISTINCT FROM (SELECT array_agg(x ORDER BY n) FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old))
+       OR EXISTS (SELECT 1 FROM unnest(v_new) WITH ORDINALITY a(x, n), unnest(v_new) WITH ORDINALITY k(y, m)
+                   WHERE NOT a.x = ANY (v_old) AND k.y = ANY (v_old) AND m > n) THEN
+        RETURN NULL;
+    END IF;
+    FOREACH v_name IN ARRAY v_old LOOP
+        IF NOT v_name = ANY (v_new) THEN
+            v_out := v_out || ('ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';');
+        END IF;
+    END LOOP;
+    FOREACH v_name IN ARRAY v_old LOOP
+        CONTINUE WHEN NOT v_name = ANY (v_new);
+        v_stmts := pggit._alter_column(v_t,
+            (SELECT c FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
+            (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name),
+            v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
+        IF v_stmts IS NULL THEN
+            RETURN NULL;
+        END IF;
+        v_out := v_out || v_stmts;
+    END LOOP;
+    v_out := v_out || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ADD COLUMN ' || (c->>'sql') || ';' ORDER BY n)
+                                  FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
+                                 WHERE NOT (c->>'name') = ANY (v_old)), '{}');
+    RETURN v_out || pggit._alter_table_props(p_old, p_new);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_enum(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_old text[] := ARRAY(SELECT jsonb_array_elements_text(p_old->'values'));
+    v_new text[] := ARRAY(SELECT jsonb_array_elements_text(p_new->'values'));
+    v_out text[] := '{}';
+    v_first_old text;
+BEGIN
+    -- only insertions: the old values, in order, must be what is left of the new list
+    IF v_old IS DISTINCT FROM ARRAY(SELECT x FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old) ORDER BY n) THEN
+        RETURN NULL;
+    END IF;
+    SELECT x INTO v_first_old FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old) ORDER BY n LIMIT 1;
+    FOR i IN 1 .. coalesce(cardinality(v_new), 0) LOOP
+        CONTINUE WHEN v_new[i] = ANY (v_old);
+        v_out := v_out || ('ALTER TYPE ' || (p_new->>'identity') || ' ADD VALUE ' || quote_literal(v_new[i])
+                           || CASE WHEN i > 1 THEN ' AFTER ' || quote_literal(v_new[i - 1])
+                                   WHEN v_first_old IS NOT NULL THEN ' BEFORE ' || quote_literal(v_first_old)
+                                   ELSE '' END || ';');
+    END LOOP;
+    RETURN v_out;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_composite(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_t text := 'ALTER TYPE ' || (p_new->>'identity') || ' ';
+    v_old text[] := ARRAY(SELECT a->>'name' FROM jsonb_array_elements(p_old->'attributes') a);
+    v_new text[] := ARRAY(SELECT a->>'name' FROM jsonb_array_elements(p_new->'attributes') a);
+BEGIN
+    IF ARRAY(SELECT x FROM unnest(v_old) WITH ORDINALITY u(x, n) WHERE x = ANY (v_new) ORDER BY n)
+       IS DISTINCT FROM ARRAY(SELECT x FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old) ORDER BY n)
+       OR EXISTS (SELECT 1 FROM unnest(v_new) WITH ORDINALITY a(x, n), unnest(v_new) WITH ORDINALITY k(y, m)
+                   WHERE NOT a.x = ANY (v_old) AND k.y = ANY (v_old) AND m > n) THEN
+        RETURN NULL;
+    END IF;
+    RETURN coalesce((SELECT array_agg(v_t || 'DROP ATTRIBUTE ' || quote_ident(o->>'name') || ';')
+                       FROM jsonb_array_elements(p_old->'attributes') o WHERE NOT (o->>'name') = ANY (v_new)), '{}')
+        || coalesce((SELECT array_agg(v_t || 'ALTER ATTRIBUTE ' || quote_ident(n->>'name') || ' TYPE ' || (n->>'type')
+                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ';')
+                       FROM jsonb_array_elements(p_old->'attributes') o
+                       JOIN jsonb_array_elements(p_new->'attributes') n ON n->>'name' = o->>'name'
+                      WHERE o IS DISTINCT FROM n), '{}')
+        || coalesce((SELECT array_agg(v_t || 'ADD ATTRIBUTE ' || quote_ident(n->>'name') || ' ' || (n->>'type')
+                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ';' ORDER BY i)
+                       FROM jsonb_array_elements(p_new->'attributes') WITH ORDINALITY e(n, i)
+                      WHERE NOT (n->>'name') = ANY (v_old)), '{}');
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_domain(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_d text := 'ALTER DOMAIN ' || (p_new->>'identity') || ' ';
+    v_out text[] := '{}';
+BEGIN
+    IF p_old->>'base_type' IS DISTINCT FROM p_new->>'base_type'
+       OR p_old->>'collation' IS DISTINCT FROM p_new->>'collation' THEN
+        RETURN NULL;
+    END IF;
+    IF p_old->>'default' IS DISTINCT FROM p_new->>'default' THEN
+        v_out := v_out || (v_d || coalesce('SET DEFAULT ' || (p_new->>'default'), 'DROP DEFAULT') || ';');
+    END IF;
+    IF (p_old->>'not_null')::boolean <> (p_new->>'not_null')::boolean THEN
+        v_out := v_out || (v_d || CASE WHEN (p_new->>'not_null')::boolean THEN 'SET' ELSE 'DROP' END || ' NOT NULL;');
+    END IF;
+    RETURN v_out
+        || coalesce((SELECT array_agg(v_d || 'DROP CONSTRAINT ' || quote_ident(o->>'name') || ';' ORDER BY o->>'name')
+                       FROM jsonb_array_elements(p_old->'constraints') o
+                      WHERE NOT (p_new->'constraints') @> jsonb_build_array(o)), '{}')
+        || coalesce((SELECT array_agg(v_d || 'ADD CONSTRAINT ' || quote_ident(n->>'name') || ' ' || (n->>'definition') || ';'
+                                      ORDER BY n->>'name')
+                       FROM jsonb_array_elements(p_new->'constraints') n
+                      WHERE NOT (p_old->'constraints') @> jsonb_build_array(n)), '{}');
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_policy(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    -- ALTER POLICY cannot change the command or permissiveness, nor remove an expression
+    IF p_old->>'permissive' IS DISTINCT FROM p_new->>'permissive'
+       OR p_old->>'command' IS DISTINCT FROM p_new->>'command'
+       OR (p_old->>'using' IS NOT NULL AND p_new->>'using' IS NULL)
+       OR (p_old->>'with_check' IS NOT NULL AND p_new->>'with_check' IS NULL) THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY['ALTER POLICY ' || (p_new->>'identity') || ' ON ' || (p_new->>'table')
+                 || ' TO ' || (SELECT string_agg(r, ', ') FROM jsonb_array_elements_text(p_new->'roles') r)
+                 || coalesce(' USING (' || (p_new->>'using') || ')', '')
+                 || coalesce(' WITH CHECK (' || (p_new->>'with_check') || ')', '') || ';'];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_sequence(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_s text := 'ALTER SEQUENCE ' || (p_new->>'identity');
+    v_out text[] := '{}';
+BEGIN
+    IF (p_old - 'deps' - 'unlogged') IS DISTINCT FROM (p_new - 'deps' - 'unlogged') THEN
+        v_out := v_out || (v_s || ' AS ' || (p_new->>'type') || ' INCREMENT BY ' || (p_new->>'increment')
+                           || ' MINVALUE ' || (p_new->>'minvalue') || ' MAXVALUE ' || (p_new->>'maxvalue')
+                           || ' START WITH ' || (p_new->>'start') || ' CACHE ' || (p_new->>'cache')
+                           || CASE WHEN (p_new->>'cycle')::boolean THEN ' CYCLE' ELSE ' NO CYCLE' END || ';');
+    END IF;
+    IF (p_old->>'unlogged')::boolean <> (p_new->>'unlogged')::boolean THEN
+        v_out := v_out || (v_s || CASE WHEN (p_new->>'unlogged')::boolean THEN ' SET UNLOGGED;' ELSE ' SET LOGGED;' END);
+    END IF;
+    RETURN v_out;
+END;
+$$;
+
+-- CREATE OR REPLACE is possible when the kind, the result type and every argument (mode, name,
+-- type) stay, and no parameter default is removed.
+CREATE OR REPLACE FUNCTION pggit._alter_routine(p_old jsonb, p_new jsonb, p_new_definition text)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_old->>'kind' IS DISTINCT FROM p_new->>'kind'
+       OR p_old->>'returns' IS DISTINCT FROM p_new->>'returns'
+       OR p_old->'signature' IS DISTINCT FROM p_new->'signature'
+       OR coalesce((p_new->>'defaults')::int, 0) < coalesce((p_old->>'defaults')::int, 0)
+       OR p_new_definition !~ '^CREATE OR REPLACE ' THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[p_new_definition];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_view(p_old jsonb, p_new jsonb, p_new_definition text)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    -- CREATE OR REPLACE VIEW keeps the existing columns (same names and types) and may append
+    IF jsonb_array_length(coalesce(p_new->'columns', '[]')) < jsonb_array_length(coalesce(p_old->'columns', '[]'))
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_old->'columns') WITH ORDINALITY o(c, i)
+                   WHERE c IS DISTINCT FROM (p_new->'columns')->(i::int - 1))
+       OR p_new_definition !~ '^CREATE VIEW ' THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[regexp_replace(p_new_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_alter(p_kind text, p_old_definition text, p_old_meta jsonb,
+                                           p_new_definition text, p_new_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    IF p_old_definition IS NULL OR p_new_definition IS NULL OR p_old_meta IS NULL OR p_new_meta IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('sql_alter(%s): old and new definitions and metas are required', p_kind));
+    END IF;
+    IF p_old_definition = p_new_definition THEN
+        RETURN '{}';
+    END IF;
+    RETURN CASE p_kind
+        WHEN 'table' THEN pggit._alter_table(p_old_meta, p_new_meta)
+        WHEN 'sequence' THEN pggit._alter_sequence(p_old_meta, p_new_meta)
+        WHEN 'function' THEN pggit._alter_routine(p_old_meta, p_new_meta, p_new_definition)
+        WHEN 'procedure' THEN pggit._alter_routine(p_old_meta, p_new_meta, p_new_definition)
+        WHEN 'type' THEN CASE WHEN p_old_meta->>'type_kind' IS DISTINCT FROM p_new_meta->>'type_kind' THEN NULL
+                              WHEN p_new_meta->>'type_kind' = 'enum' THEN pggit._alter_enum(p_old_meta, p_new_meta)
+                              WHEN p_new_meta->>'type_kind' = 'composite' THEN pggit._alter_composite(p_old_meta, p_new_meta)
+                         END
+        WHEN 'domain' THEN pggit._alter_domain(p_old_meta, p_new_meta)
+        WHEN 'policy' THEN pggit._alter_policy(p_old_meta, p_new_meta)
+        WHEN 'view' THEN pggit._alter_view(p_old_meta, p_new_meta, p_new_definition)
+        WHEN 'comment' THEN ARRAY[p_new_definition]
+        WHEN 'trigger' THEN CASE WHEN (p_old_meta->>'constraint_trigger')::boolean
+                                      OR (p_new_meta->>'constraint_trigger')::boolean
+                                      OR p_new_definition !~ '^CREATE TRIGGER ' THEN NULL
+                                 ELSE ARRAY[regexp_replace(p_new_definition, '^CREATE TRIGGER ', 'CREATE OR REPLACE TRIGGER ')]
+                            END
+        WHEN 'extension' THEN
+            CASE WHEN p_old_meta->>'name' IS DISTINCT FROM p_new_meta->>'name' THEN NULL
+                 ELSE CASE WHEN p_old_meta->>'schema' IS DISTINCT FROM p_new_meta->>'schema'
+                           THEN ARRAY['ALTER EXTENSION ' || (p_new_meta->>'identity') || ' SET SCHEMA '
+                                      || quote_ident(p_new_meta->>'schema') || ';'] ELSE '{}' END
+                   || CASE WHEN p_old_meta->>'version' IS DISTINCT FROM p_new_meta->>'version'
+                           THEN ARRAY['ALTER EXTENSION ' || (p_new_meta->>'identity') || ' UPDATE TO '
+                                      || quote_literal(p_new_meta->>'version') || ';'] ELSE '{}' END
+            END
+        ELSE NULL   -- constraint, index, materialized view, aggregate, schema: drop and re-create
+        END;
+END;
+$$;
+
+-- The data-destroying parts of a change, for the core to test against live data:
+--   check = 'table_dropped'       relation is dropped (new_meta NULL) or must be re-created
+--           'column_dropped'      column_name is dropped
+--           'column_type_changed' column_name changes type without an implicit cast
+-- A step loses data when EXISTS (SELECT 1 FROM relation [WHERE column_name IS NOT NULL]).
+CREATE OR REPLACE FUNCTION pggit.sql_data_loss(p_kind text, p_object_key text, p_old_meta jsonb, p_new_meta jsonb)
+RETURNS TABLE ("check" text, relation text, column_name text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    IF p_object_key IS NULL OR p_old_meta IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'sql_data_loss: object key and old meta are required');
+    END IF;
+    IF p_kind <> 'table' THEN
+        RETURN;
+    END IF;
+    IF p_new_meta IS NULL OR pggit._alter_table(p_old_meta, p_new_meta) IS NULL THEN
+        RETURN QUERY SELECT 'table_dropped'::text, p_old_meta->>'identity', NULL::text;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT 'column_dropped'::text, p_old_meta->>'identity', o->>'name'
+      FROM jsonb_array_elements(p_old_meta->'columns') o
+     WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_new_meta->'columns') n WHERE n->>'name' = o->>'name')
+    UNION ALL
+    SELECT 'column_type_changed'::text, p_old_meta->>'identity', o->>'name'
+      FROM jsonb_array_elements(p_old_meta->'columns') o
+      JOIN jsonb_array_elements(p_new_meta->'columns') n ON n->>'name' = o->>'name'
+     WHERE o->>'type' <> n->>'type' AND n->>'generated' IS NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_cast c
+                        WHERE c.castsource = to_regtype(o->>'type') AND c.casttarget = to_regtype(n->>'type')
+                          AND c.castcontext = 'i' AND to_regtype(o->>'type') <> to_regtype(n->>'type'));
+END;
+$$;

@@ -1,3 +1,83 @@
-"""Engine tests: scratch databases with the whole engine installed (see enginedb.py)."""
+"""Engine tests: scratch databases with the whole engine installed (see enginedb.py).
+
+Catalog tests (test_catalog.py) use plain scratch databases with only sql/001 and sql/002 loaded,
+named pggit_cat_test_<random>, on the server of PGGIT_TEST_PG_URL (default
+postgres://postgres@127.0.0.1:5432/postgres); they need no Django.
+"""
+
+import os
+import pathlib
+import secrets
+
+import psycopg
+import pytest
+from psycopg import conninfo, sql
 
 from tests.engine.enginedb import engine_db, engine_template  # noqa: F401
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CATALOG_SQL = [ROOT / "sql" / "001_foundation.sql", ROOT / "sql" / "002_catalog.sql"]
+FIXTURE_SQL = pathlib.Path(__file__).with_name("catalog_fixture.sql")
+READER_ROLE = "pggit_cat_reader"
+
+
+@pytest.fixture(scope="session")
+def pg_url():
+    return os.environ.get("PGGIT_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+
+
+@pytest.fixture(scope="session")
+def reader_role(pg_url):
+    """A role the fixture's policies name (roles are cluster-wide)."""
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pggit_cat_reader') "
+            "THEN CREATE ROLE pggit_cat_reader; END IF; END $$"
+        )
+    return READER_ROLE
+
+
+@pytest.fixture
+def make_db(pg_url, reader_role):
+    """Factory: a new scratch database with sql/001 and sql/002 loaded; returns a connection."""
+    created = []
+
+    def factory(load_fixture=False):
+        name = f"pggit_cat_test_{secrets.token_hex(5)}"
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn = psycopg.connect(conninfo.make_conninfo(pg_url, dbname=name), autocommit=True)
+        created.append((name, conn))
+        for path in CATALOG_SQL:
+            conn.execute(path.read_text())
+        if load_fixture:
+            conn.execute(FIXTURE_SQL.read_text())
+        return conn
+
+    yield factory
+    for name, conn in created:
+        conn.close()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(scope="module")
+def fixture_db(pg_url, reader_role):
+    """A database holding tests/engine/catalog_fixture.sql, shared by a module's read-only tests."""
+    name = f"pggit_cat_test_{secrets.token_hex(5)}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    conn = psycopg.connect(conninfo.make_conninfo(pg_url, dbname=name), autocommit=True)
+    try:
+        for path in CATALOG_SQL:
+            conn.execute(path.read_text())
+        conn.execute(FIXTURE_SQL.read_text())
+        yield conn
+    finally:
+        conn.close()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
