@@ -1,6 +1,7 @@
 -- Expected canonical definitions of objects of tests/engine/catalog_fixture.sql, checked by
 -- tests/engine/test_catalog.py::test_exact_definition. Each block starts with a line
--- "-- key: <object key>" and holds the definition exactly (no trailing newline inside).
+-- "-- key: <object key>" and holds the definition exactly (no trailing newline inside);
+-- "-- key@<major>: <object key>" gives the text of servers of that major version and later.
 
 -- key: comment:column:app.customers.email
 COMMENT ON COLUMN app.customers.email IS 'login';
@@ -112,6 +113,13 @@ CREATE MATERIALIZED VIEW app.order_totals AS
     sum(orders.amount) AS total
    FROM app.orders
   GROUP BY orders.customer_id;
+
+-- key@16: materialized_view:app.order_totals
+CREATE MATERIALIZED VIEW app.order_totals AS
+ SELECT customer_id,
+    sum(amount) AS total
+   FROM app.orders
+  GROUP BY customer_id;
 
 -- key: policy:app.customers.ins
 CREATE POLICY ins ON app.customers AS PERMISSIVE FOR INSERT TO PUBLIC WITH CHECK ((score > 0));
