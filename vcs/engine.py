@@ -3,6 +3,7 @@ the engine's audit trail, and engine errors turned into the domain error the API
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -30,12 +31,21 @@ def engine_cursor(*, actor: str | None = None) -> Iterator[Any]:
         raise engine_error from exc
 
 
+JSON_TYPE_OIDS = frozenset({114, 3802})  # json, jsonb: Django's connection returns them as text
+
+
 def fetch_all(query: str, params: Sequence[Any] = (), *, actor: str | None = None) -> list[dict]:
-    """Runs an engine query and returns its rows as dicts."""
+    """Runs an engine query and returns its rows as dicts (json/jsonb columns decoded)."""
     with engine_cursor(actor=actor) as cursor:
         cursor.execute(query, list(params))
-        columns = [col.name for col in cursor.description]
-        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        columns = [(col.name, col.type_code in JSON_TYPE_OIDS) for col in cursor.description]
+        return [
+            {
+                name: json.loads(value) if is_json and isinstance(value, str) else value
+                for (name, is_json), value in zip(columns, row, strict=True)
+            }
+            for row in cursor.fetchall()
+        ]
 
 
 def fetch_one(query: str, params: Sequence[Any] = (), *, actor: str | None = None) -> dict | None:

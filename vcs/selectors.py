@@ -6,12 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 
 from vcs.engine import fetch_all, fetch_one, fetch_value
-from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject
+from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, Head, LiveObject
 
 
 def status_get() -> dict[str, Any]:
@@ -33,7 +33,7 @@ def branch_queryset() -> QuerySet[Branch]:
 
 
 def head_branch_id() -> int | None:
-    return fetch_value("SELECT branch_id FROM pggit.head")
+    return Head.objects.values_list("branch_id", flat=True).first()
 
 
 def commit_resolve(ref: str) -> Commit:
@@ -69,7 +69,9 @@ def commit_queryset(
     if object_ref:
         touching = (
             CommitChange.objects.filter(commit_id=OuterRef("id"))
-            .annotate(qualified=Concat("schema_name", Value("."), "object_name"))
+            .annotate(
+                qualified=Concat("schema_name", Value("."), "object_name", output_field=TextField())
+            )
             .filter(Q(object_key=object_ref) | Q(object_name=object_ref) | Q(qualified=object_ref))
         )
         commits = commits.filter(Exists(touching))

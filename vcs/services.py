@@ -31,13 +31,15 @@ def branch_delete(*, name: str, actor: str) -> None:
 def branch_update(
     *, name: str, actor: str, new_name: str | None = None, protected: bool | None = None
 ) -> str:
-    """Renames and/or (un)protects a branch; returns its name afterwards."""
-    if protected is not None:
-        fetch_value("SELECT pggit.branch_protect(%s, %s)", [name, protected], actor=actor)
+    """Renames and/or (un)protects a branch; returns its name afterwards. The rename comes first:
+    a protected branch refuses to be renamed."""
+    current = name
     if new_name is not None and new_name != name:
         fetch_value("SELECT pggit.branch_rename(%s, %s)", [name, new_name], actor=actor)
-        return new_name
-    return name
+        current = new_name
+    if protected is not None:
+        fetch_value("SELECT pggit.branch_protect(%s, %s)", [current, protected], actor=actor)
+    return current
 
 
 def branch_checkout(*, name: str, force: bool, actor: str) -> dict[str, Any]:

@@ -98,7 +98,7 @@ KINDS = [
         "procedure",
         "CREATE PROCEDURE public.touch(n integer) LANGUAGE plpgsql "
         "AS $$ BEGIN RAISE NOTICE '%', n; END $$",
-        "procedure:public.touch(integer)",
+        "function:public.touch(integer)",
         alter="CREATE OR REPLACE PROCEDURE public.touch(n integer) LANGUAGE plpgsql "
         "AS $$ BEGIN RAISE NOTICE 'n=%', n; END $$",
         drop="DROP PROCEDURE public.touch(integer)",
@@ -106,7 +106,7 @@ KINDS = [
     Kind(
         "aggregate",
         "CREATE AGGREGATE public.total(integer) (SFUNC = int4pl, STYPE = integer, INITCOND = '0')",
-        "aggregate:public.total(integer)",
+        "function:public.total(integer)",
         drop="DROP AGGREGATE public.total(integer)",
     ),
     Kind(

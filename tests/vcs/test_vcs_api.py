@@ -121,7 +121,7 @@ def test_checkout_moves_head_and_migrates_the_live_schema(staff_client):
 
     back = staff_client.post("/api/v1/branches/main/checkout/", {"force": False}, format="json")
     assert back.status_code == 200
-    assert back.json()["statements"] == ["DROP TABLE IF EXISTS public.only_on_feature"]
+    assert back.json()["statements"] == ["DROP TABLE IF EXISTS public.only_on_feature;"]
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass('public.only_on_feature')")
         assert cursor.fetchone() == (None,)
