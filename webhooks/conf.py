@@ -1,8 +1,17 @@
-"""The webhook settings, read from Django settings (set from the environment in
-``pggit_project/settings``) and validated once per use."""
+"""The webhook settings, read from Django settings (which read them from the environment, see
+``.env.example``) and validated when used.
+
+- ``WEBHOOK_RETRY_SCHEDULE``: seconds between attempts after a failure (default 5 s, 5 min,
+  30 min, 2 h, 5 h, 10 h, 10 h); when used up, the delivery fails.
+- ``WEBHOOK_RETRY_JITTER``: each delay is scaled by a random factor in [1 - j, 1 + j].
+- ``WEBHOOK_TIMEOUT_SECONDS``: the whole attempt (connect, send, answer) must fit in it.
+- ``WEBHOOK_SECRET_OVERLAP_HOURS``: how long a rotated-out secret keeps signing.
+- ``WEBHOOK_DISABLE_AFTER_DAYS``: continuous failure after which an endpoint is disabled.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 DEFAULT_RETRY_JITTER = 0.2
-DEFAULT_TIMEOUT_SECONDS = 15.0
+DEFAULT_TIMEOUT_SECONDS = 15
 DEFAULT_SECRET_OVERLAP_HOURS = 24
 DEFAULT_DISABLE_AFTER_DAYS = 5
 
@@ -27,7 +36,8 @@ class WebhookSettings:
     encryption_keys: tuple[str, ...]
 
 
-def _number(name: str, value: object) -> float:
+def _number(name: str, default: object) -> float:
+    value = getattr(settings, name, default)
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -37,26 +47,35 @@ def _number(name: str, value: object) -> float:
     return number
 
 
+def _schedule() -> tuple[float, ...]:
+    raw: Iterable[object] = getattr(settings, "WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)
+    try:
+        schedule = tuple(float(item) for item in raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ImproperlyConfigured(
+            f"WEBHOOK_RETRY_SCHEDULE must be numbers of seconds; got {raw!r}."
+        ) from None
+    if any(delay < 0 for delay in schedule):
+        raise ImproperlyConfigured("WEBHOOK_RETRY_SCHEDULE delays must not be negative.")
+    return schedule
+
+
 def webhook_settings() -> WebhookSettings:
     """The current webhook settings (tests change them with pytest-django's ``settings``)."""
-    raw_schedule = getattr(settings, "WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE)
-    schedule = tuple(_number("WEBHOOK_RETRY_SCHEDULE", item) for item in raw_schedule)
-    jitter = _number("WEBHOOK_RETRY_JITTER", getattr(settings, "WEBHOOK_RETRY_JITTER", 0.2))
+    jitter = _number("WEBHOOK_RETRY_JITTER", DEFAULT_RETRY_JITTER)
     if jitter >= 1:
         raise ImproperlyConfigured("WEBHOOK_RETRY_JITTER is a fraction below 1 (e.g. 0.2).")
-    timeout = _number("WEBHOOK_TIMEOUT_SECONDS", getattr(settings, "WEBHOOK_TIMEOUT_SECONDS", 15))
-    overlap = _number(
-        "WEBHOOK_SECRET_OVERLAP_HOURS", getattr(settings, "WEBHOOK_SECRET_OVERLAP_HOURS", 24)
-    )
-    disable_after = _number(
-        "WEBHOOK_DISABLE_AFTER_DAYS", getattr(settings, "WEBHOOK_DISABLE_AFTER_DAYS", 5)
-    )
+    timeout = _number("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
     return WebhookSettings(
-        retry_schedule=schedule,
+        retry_schedule=_schedule(),
         retry_jitter=jitter,
         timeout_seconds=timeout or DEFAULT_TIMEOUT_SECONDS,
-        secret_overlap=timedelta(hours=overlap),
-        disable_after=timedelta(days=disable_after),
+        secret_overlap=timedelta(
+            hours=_number("WEBHOOK_SECRET_OVERLAP_HOURS", DEFAULT_SECRET_OVERLAP_HOURS)
+        ),
+        disable_after=timedelta(
+            days=_number("WEBHOOK_DISABLE_AFTER_DAYS", DEFAULT_DISABLE_AFTER_DAYS)
+        ),
         allow_private_targets=bool(settings.WEBHOOK_ALLOW_PRIVATE_TARGETS),
         encryption_keys=tuple(settings.WEBHOOK_ENCRYPTION_KEYS),
     )

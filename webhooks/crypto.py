@@ -26,6 +26,17 @@ def secret_generate() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode("ascii")
 
 
+def secret_is_valid(secret: str) -> bool:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 24..64 bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        return False
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except ValueError:
+        return False
+    return 24 <= len(key) <= 64
+
+
 def secret_hint(secret: str) -> str:
     """What the API shows instead of the secret: the prefix and its last characters."""
     return f"{SECRET_PREFIX}...{secret[-SECRET_HINT_CHARS:]}"

@@ -19,7 +19,13 @@ from pggit_project.errors import DomainError, EngineError
 from vcs.engine import engine_cursor
 from webhooks.conf import webhook_settings
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
-from webhooks.crypto import secret_encrypt, secret_generate, secret_hint, secret_reencrypt
+from webhooks.crypto import (
+    secret_encrypt,
+    secret_generate,
+    secret_hint,
+    secret_is_valid,
+    secret_reencrypt,
+)
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.targets import TargetRefused, check_url_on_save
 
@@ -195,9 +201,15 @@ def webhook_delete(*, endpoint_id: int, actor: str | None = None) -> None:
             raise WebhookNotFound(f"No webhook {endpoint_id}.")
 
 
-def webhook_rotate_secret(*, endpoint_id: int, actor: str | None = None) -> EndpointWithSecret:
-    """A new secret; the previous one keeps signing (second signature) for the overlap window."""
-    secret = secret_generate()
+def webhook_rotate_secret(
+    *, endpoint_id: int, secret: str | None = None, actor: str | None = None
+) -> EndpointWithSecret:
+    """A new secret (generated, or the given ``whsec_`` secret); the previous one keeps signing
+    (a second signature) for the overlap window."""
+    if secret is None:
+        secret = secret_generate()
+    elif not secret_is_valid(secret):
+        raise _invalid("secret", "A secret is whsec_ followed by base64 of 24 to 64 bytes.")
     expires_at = timezone.now() + webhook_settings().secret_overlap
     with _sql(actor=actor) as cursor:
         cursor.execute(

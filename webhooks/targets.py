@@ -70,6 +70,11 @@ def resolve_host(host: str, port: int) -> list[str]:
     return _resolver(host, port)
 
 
+def _private_reason(ip: Address) -> str:
+    kind = "a loopback" if ip.is_loopback else "a private"
+    return f"{kind} address is refused (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)"
+
+
 def refusal_reason(address: str, *, allow_private: bool) -> str | None:
     """Why ``address`` may not be connected to, or None when it may."""
     ip: Address = ipaddress.ip_address(address)
@@ -81,11 +86,12 @@ def refusal_reason(address: str, *, allow_private: bool) -> str | None:
         return "a multicast address is never a webhook target"
     if ip.is_unspecified:
         return "an unspecified address is never a webhook target"
+    if ip.is_loopback or ip.is_private:
+        return None if allow_private else _private_reason(ip)
     if ip.is_reserved:
         return "a reserved address is never a webhook target"
-    if not ip.is_global and not allow_private:
-        kind = "a loopback" if ip.is_loopback else "a private"
-        return f"{kind} address is refused (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)"
+    if not ip.is_global:  # e.g. shared address space (100.64.0.0/10)
+        return None if allow_private else _private_reason(ip)
     return None
 
 

@@ -1,0 +1,334 @@
+"""The webhooks REST API (API.md, Webhooks)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+URL = "https://hooks.example.com/pggit"
+
+
+def make(name: str = "ci", url: str = URL, event_types: list[str] | None = None, **extra):
+    return services.webhook_create(
+        name=name, url=url, event_types=event_types or ["*"], **extra
+    ).endpoint
+
+
+def emit(event_type: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pggit.emit_event(%s, '{}')", [event_type])
+        return cursor.fetchone()[0]
+
+
+def test_create_returns_the_secret_once_with_its_hint(staff_client):
+    response = staff_client.post(
+        "/api/v1/webhooks",
+        {"name": "ci", "url": URL, "event_types": ["commit.created"], "description": "CI"},
+        format="json",
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["secret"].startswith("whsec_")
+    assert body["secret_hint"] == f"whsec_...{body['secret'][-4:]}"
+    assert body["event_types"] == ["commit.created"]
+    assert (body["name"], body["url"], body["description"], body["is_active"]) == (
+        "ci",
+        URL,
+        "CI",
+        True,
+    )
+    assert body["health"] == {
+        "status": "healthy",
+        "total_deliveries": 0,
+        "successful_deliveries": 0,
+        "failed_deliveries": 0,
+        "consecutive_failures": 0,
+        "last_delivery_at": None,
+        "last_success_at": None,
+        "last_failure_at": None,
+        "disabled_reason": None,
+    }
+    detail = staff_client.get(f"/api/v1/webhooks/{body['id']}").json()
+    assert "secret" not in detail
+    assert detail["secret_hint"] == body["secret_hint"]
+
+
+def test_the_secret_is_stored_encrypted(staff_client):
+    body = staff_client.post("/api/v1/webhooks", {"name": "ci", "url": URL}, format="json").json()
+
+    endpoint = WebhookEndpoint.objects.get(pk=body["id"])
+    assert body["secret"].encode() not in bytes(endpoint.secret_encrypted)
+    assert body["event_types"] == ["*"]
+
+
+def test_list_is_paginated_ordered_and_filtered(user_client, django_assert_num_queries):
+    first = make("alpha", event_types=["commit.created"])
+    make("beta", event_types=["alert.fired"])
+    third = make("gamma", url="https://other.example.com/x")
+    services.webhook_disable(endpoint_id=third.pk)
+
+    with django_assert_num_queries(3):  # user, count, page
+        everything = user_client.get("/api/v1/webhooks").json()
+    commit_hooks = user_client.get("/api/v1/webhooks?event_type=commit.created").json()
+    inactive = user_client.get("/api/v1/webhooks?is_active=false").json()
+    searched = user_client.get("/api/v1/webhooks?search=OTHER.example").json()
+
+    assert [item["name"] for item in everything["items"]] == ["alpha", "beta", "gamma"]
+    assert (everything["total"], everything["page"], everything["pages"]) == (3, 1, 1)
+    assert [item["id"] for item in commit_hooks["items"]] == [first.pk, third.pk]
+    assert [item["name"] for item in inactive["items"]] == ["gamma"]
+    assert [item["name"] for item in searched["items"]] == ["gamma"]
+    assert all("secret" not in item for item in everything["items"])
+
+
+def test_list_rejects_an_unknown_event_type_filter(user_client):
+    response = user_client.get("/api/v1/webhooks?event_type=nope.nope")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["event_type"]
+
+
+def test_put_accepts_a_partial_body(staff_client):
+    endpoint = make("ci", event_types=["commit.created"])
+
+    response = staff_client.put(
+        f"/api/v1/webhooks/{endpoint.pk}", {"description": "changed"}, format="json"
+    )
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["name"], body["url"], body["description"]) == ("ci", URL, "changed")
+    assert body["event_types"] == ["commit.created"]
+
+
+def test_disabling_and_enabling_through_patch(staff_client, staff_user):
+    endpoint = make()
+
+    disabled = staff_client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}", {"is_active": False}, format="json"
+    ).json()
+    enabled = staff_client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}", {"is_active": True}, format="json"
+    ).json()
+
+    assert disabled["health"]["status"] == "disabled"
+    assert disabled["health"]["disabled_reason"] == f"disabled by {staff_user.username}"
+    assert (enabled["is_active"], enabled["health"]["status"]) == (True, "healthy")
+    assert enabled["health"]["disabled_reason"] is None
+
+
+def test_unknown_event_types_are_refused(staff_client):
+    response = staff_client.post(
+        "/api/v1/webhooks", {"name": "x", "url": URL, "event_types": ["commit.made"]}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["event_types"]
+
+
+def test_malformed_json_is_a_400(staff_client):
+    response = staff_client.generic(
+        "POST", "/api/v1/webhooks", "{not json", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_delete_then_404(staff_client):
+    endpoint = make()
+
+    deleted = staff_client.delete(f"/api/v1/webhooks/{endpoint.pk}")
+    again = staff_client.get(f"/api/v1/webhooks/{endpoint.pk}/")
+
+    assert deleted.status_code == 204
+    assert again.status_code == 404
+    assert again.json()["code"] == "webhook_not_found"
+
+
+def test_non_numeric_id_is_a_404(user_client):
+    response = user_client.get("/api/v1/webhooks/abc")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_changes_need_the_permission_and_reads_a_login(user_client, api_client):
+    endpoint = make()
+
+    assert user_client.get(f"/api/v1/webhooks/{endpoint.pk}").status_code == 200
+    assert user_client.post(f"/api/v1/webhooks/{endpoint.pk}/rotate-secret").status_code == 403
+    assert user_client.delete(f"/api/v1/webhooks/{endpoint.pk}").status_code == 403
+    anonymous = api_client.get("/api/v1/webhooks")
+    assert anonymous.status_code == 401
+    assert anonymous["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_rotate_secret_returns_a_new_secret(staff_client):
+    created = staff_client.post("/api/v1/webhooks", {"name": "ci", "url": URL}, format="json")
+
+    rotated = staff_client.post(f"/api/v1/webhooks/{created.json()['id']}/rotate-secret")
+
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != created.json()["secret"]
+    assert rotated.json()["secret_hint"] == f"whsec_...{rotated.json()['secret'][-4:]}"
+    endpoint = WebhookEndpoint.objects.get(pk=created.json()["id"])
+    assert endpoint.previous_secret_encrypted is not None
+
+
+def test_test_queues_a_webhook_test_delivery_for_this_endpoint_only(staff_client):
+    endpoint = make("one")
+    other = make("other")
+
+    response = staff_client.post(f"/api/v1/webhooks/{endpoint.pk}/test")
+
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["webhook"], body["event_type"], body["status"]) == (
+        endpoint.pk,
+        "webhook.test",
+        "pending",
+    )
+    assert not WebhookDelivery.objects.filter(endpoint=other).exists()
+
+
+def test_test_on_a_disabled_endpoint_is_a_conflict(staff_client):
+    endpoint = make()
+    services.webhook_disable(endpoint_id=endpoint.pk)
+
+    response = staff_client.post(f"/api/v1/webhooks/{endpoint.pk}/test")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "webhook_disabled"
+
+
+def test_deliveries_are_listed_newest_first(user_client, django_assert_num_queries):
+    endpoint = make(event_types=["commit.created"])
+    first, second = emit("commit.created"), emit("commit.created")
+    emit("alert.fired")  # not subscribed
+
+    with django_assert_num_queries(4):  # user, endpoint, count, page
+        response = user_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries")
+
+    items = response.json()["items"]
+    assert [item["event_id"] for item in items] == [second, first]
+    assert set(items[0]) == {
+        "id",
+        "webhook",
+        "event_id",
+        "event_type",
+        "status",
+        "attempt_count",
+        "next_attempt_at",
+        "last_status_code",
+        "created_at",
+        "delivered_at",
+    }
+
+
+def test_delivery_detail_has_attempts_and_payload(user_client):
+    endpoint = make(event_types=["commit.created"])
+    event_id = emit("commit.created")
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT claim_token FROM pggit.webhook_claim('t', 10, 30)")
+        token = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT pggit.webhook_record_attempt(%s, %s, 1, now(), 12.5, 500, NULL, '{}',"
+            " 'boom', 'retry', now() + interval '5 s', interval '5 days', 't')",
+            [delivery.pk, token],
+        )
+
+    response = user_client.get(f"/api/v1/webhook-deliveries/{delivery.pk}")
+
+    body = response.json()
+    assert body["payload"]["id"] == event_id
+    assert body["attempt_count"] == 1
+    assert body["last_status_code"] == 500
+    assert [
+        (a["number"], a["status_code"], a["duration_ms"], a["response_excerpt"])
+        for a in body["attempts"]
+    ] == [(1, 500, 12.5, "boom")]
+
+
+def test_redeliver_requeues_and_refuses_while_sending(staff_client):
+    endpoint = make(event_types=["commit.created"])
+    emit("commit.created")
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pggit.webhook_claim('t', 10, 30)")
+
+    busy = staff_client.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pggit.webhook_deliveries SET status = 'failed' WHERE id = %s", [delivery.pk]
+        )
+    requeued = staff_client.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver/")
+
+    assert busy.status_code == 409
+    assert busy.json()["code"] == "delivery_in_progress"
+    assert requeued.status_code == 202
+    assert requeued.json()["status"] == "pending"
+
+
+def test_redeliver_of_an_unknown_delivery_is_a_404(staff_client):
+    response = staff_client.post("/api/v1/webhook-deliveries/999999/redeliver")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "delivery_not_found"
+
+
+def test_replay_requeues_failed_deliveries_since_a_time(staff_client):
+    endpoint = make(event_types=["commit.created"])
+    for _ in range(3):
+        emit("commit.created")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE pggit.webhook_deliveries SET status = 'failed' WHERE endpoint_id = %s",
+            [endpoint.pk],
+        )
+        cursor.execute(
+            "UPDATE pggit.webhook_deliveries SET created_at = now() - interval '2 days'"
+            " WHERE id = (SELECT min(id) FROM pggit.webhook_deliveries WHERE endpoint_id = %s)",
+            [endpoint.pk],
+        )
+
+    since = (timezone.now() - timedelta(days=1)).isoformat()
+
+    response = staff_client.post(
+        f"/api/v1/webhooks/{endpoint.pk}/replay", {"since": since}, format="json"
+    )
+    statuses = Counter(WebhookDelivery.objects.filter(endpoint=endpoint).values_list("status"))
+
+    assert response.status_code == 202
+    assert response.json() == {"requeued": 2}
+    assert statuses == Counter({("pending",): 2, ("failed",): 1})
+
+
+def test_replay_needs_a_valid_time(staff_client):
+    endpoint = make()
+
+    response = staff_client.post(
+        f"/api/v1/webhooks/{endpoint.pk}/replay", {"since": "yesterday"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["since"]
+
+
+def test_the_delivery_list_of_all_endpoints_filters_by_status(user_client):
+    endpoint = make(event_types=["commit.created"])
+    emit("commit.created")
+
+    pending = user_client.get("/api/v1/webhook-deliveries?status=pending").json()
+    delivered = user_client.get("/api/v1/webhook-deliveries?status=delivered").json()
+
+    assert [item["webhook"] for item in pending["items"]] == [endpoint.pk]
+    assert delivered["total"] == 0

@@ -1,0 +1,174 @@
+"""SSRF rules (API.md, Webhooks: URL) on save and at delivery, after name resolution.
+
+Names like ``hooks.example.test`` are resolved through a table installed with
+``webhooks.targets.set_resolver`` (fixture ``resolver``): the test decides what the name resolves
+to at save time and at delivery time, as a DNS server under an attacker's control would.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.webhooks.conftest import create_endpoint, emit
+from webhooks import services
+from webhooks.delivery.worker import deliver_until_idle
+from webhooks.models import WebhookAttempt, WebhookDelivery
+from webhooks.targets import refusal_reason
+
+PUBLIC_ADDRESS = "93.184.216.34"
+
+
+def create_body(url: str) -> dict:
+    return {"name": "hook", "url": url, "event_types": ["*"]}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000/hook",
+        "http://10.1.2.3/hook",
+        "http://192.168.0.10/hook",
+        "http://[::1]/hook",
+        "http://[fd00::1]/hook",
+    ],
+)
+def test_private_and_loopback_urls_are_refused_on_save(staff_client, settings, url):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+
+    response = staff_client.post("/api/v1/webhooks", create_body(url), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert "WEBHOOK_ALLOW_PRIVATE_TARGETS is off" in response.json()["errors"]["url"][0]
+
+
+def test_loopback_url_is_accepted_when_private_targets_are_allowed(staff_client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+    response = staff_client.post(
+        "/api/v1/webhooks", create_body("http://127.0.0.1:9000/hook"), format="json"
+    )
+
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("http://[fe80::1]/hook", "link-local"),
+        ("http://[::ffff:169.254.169.254]/hook", "link-local"),
+        ("http://224.0.0.1/hook", "multicast"),
+        ("http://0.0.0.0/hook", "unspecified"),
+    ],
+)
+def test_link_local_multicast_and_unspecified_are_always_refused(
+    staff_client, settings, url, reason
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+
+    response = staff_client.post("/api/v1/webhooks", create_body(url), format="json")
+
+    assert response.status_code == 400
+    assert reason in response.json()["errors"]["url"][0]
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/x", "file:///etc/passwd", "http:///nohost"])
+def test_only_http_urls_with_a_host_are_accepted(staff_client, url):
+    response = staff_client.post("/api/v1/webhooks", create_body(url), format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["url"]
+
+
+def test_a_name_that_resolves_to_a_private_address_is_refused_on_save(
+    staff_client, settings, resolver
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    resolver["internal.example.test"] = [PUBLIC_ADDRESS, "10.0.0.7"]
+
+    response = staff_client.post(
+        "/api/v1/webhooks", create_body("https://internal.example.test/hook"), format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"]["url"] == [
+        "internal.example.test resolves to 10.0.0.7: a private address is refused "
+        "(WEBHOOK_ALLOW_PRIVATE_TARGETS is off)"
+    ]
+
+
+def test_a_name_that_does_not_resolve_yet_is_accepted_on_save(staff_client, resolver):
+    response = staff_client.post(
+        "/api/v1/webhooks", create_body("https://not-yet.example.test/hook"), format="json"
+    )
+
+    assert response.status_code == 201
+
+
+def test_ipv4_mapped_loopback_is_treated_as_loopback():
+    assert refusal_reason("::ffff:127.0.0.1", allow_private=True) is None
+    assert "loopback" in refusal_reason("::ffff:127.0.0.1", allow_private=False)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
+def test_a_name_rebound_to_a_private_address_after_save_is_refused_at_delivery(
+    receiver, resolver, settings
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    resolver["hooks.example.test"] = [PUBLIC_ADDRESS]
+    create_endpoint(receiver.url(host="hooks.example.test"))
+    resolver["hooks.example.test"] = ["127.0.0.1"]  # DNS rebinding
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    assert receiver.received() == []
+    attempt = WebhookAttempt.objects.get()
+    assert attempt.status_code is None
+    assert attempt.error == (
+        "refused: hooks.example.test resolves to 127.0.0.1: a loopback address is refused "
+        "(WEBHOOK_ALLOW_PRIVATE_TARGETS is off)"
+    )
+    assert WebhookDelivery.objects.get().status == "pending"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
+def test_localhost_is_refused_at_delivery_once_private_targets_are_disallowed(receiver, settings):
+    create_endpoint(receiver.url(host="localhost"))  # accepted: private targets allowed
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    assert receiver.received() == []
+    assert WebhookAttempt.objects.get().error.startswith("refused: localhost resolves to ")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
+def test_delivery_connects_to_the_checked_address_and_keeps_the_host_name(receiver, resolver):
+    resolver["hooks.example.test"] = ["127.0.0.1"]
+    create_endpoint(receiver.url(host="hooks.example.test"))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    [request] = receiver.received()
+    assert request.headers["host"] == f"hooks.example.test:{receiver.port}"
+
+
+def test_changing_the_url_applies_the_same_rules(staff_client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    endpoint = services.webhook_create(
+        name="hook", url="https://hooks.example.com/x", event_types=["*"]
+    ).endpoint
+
+    response = staff_client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}", {"url": "http://169.254.169.254/"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert "link-local" in response.json()["errors"]["url"][0]

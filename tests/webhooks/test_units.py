@@ -1,0 +1,102 @@
+"""Retry schedule, Retry-After parsing, signing helpers and secret encryption."""
+# ruff: noqa: S311 (seeded generators make the jitter reproducible; nothing cryptographic)
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from standardwebhooks import Webhook
+
+from webhooks.choices import AttemptOutcome
+from webhooks.crypto import (
+    SecretUnreadable,
+    secret_decrypt,
+    secret_encrypt,
+    secret_generate,
+    secret_reencrypt,
+)
+from webhooks.delivery.outcome import decide, parse_retry_after, retry_delay
+from webhooks.signing import redacted, signed_headers
+
+NOW = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+
+
+def test_the_default_schedule_without_jitter():
+    rng = random.Random(1)
+    delays = [retry_delay(n, SCHEDULE, 0, rng) for n in range(1, 9)]
+
+    assert delays == [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0, None]
+
+
+def test_jitter_stays_within_its_fraction():
+    rng = random.Random(7)
+    delays = [retry_delay(2, SCHEDULE, 0.2, rng) for _ in range(500)]
+
+    assert min(delays) >= 240.0
+    assert max(delays) <= 360.0
+    assert len(set(delays)) > 400
+
+
+@pytest.mark.parametrize(
+    ("header", "seconds"),
+    [
+        ("120", 120.0),
+        ("Wed, 01 Jan 2025 12:01:00 GMT", 60.0),
+        ("Wed, 01 Jan 2025 11:00:00 GMT", 0.0),
+        ("999999999", 86400.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_retry_after_parsing(header, seconds):
+    assert parse_retry_after(header, NOW) == seconds
+
+
+def test_decisions_per_status():
+    def outcome(status, attempt=1, retry_after=None):
+        return decide(
+            status_code=status,
+            retry_after=retry_after,
+            round_attempts=attempt,
+            schedule=SCHEDULE,
+            jitter=0,
+            now=NOW,
+            rng=random.Random(0),
+        )
+
+    assert outcome(204).outcome == AttemptOutcome.DELIVERED
+    assert outcome(410).outcome == AttemptOutcome.GONE
+    assert outcome(500).next_attempt_at == NOW + timedelta(seconds=5)
+    assert outcome(None, attempt=2).next_attempt_at == NOW + timedelta(seconds=300)
+    assert outcome(429, retry_after="60").next_attempt_at == NOW + timedelta(seconds=60)
+    assert outcome(500, retry_after="60").next_attempt_at == NOW + timedelta(seconds=5)
+    assert outcome(500, attempt=8).outcome == AttemptOutcome.FAILED
+    assert outcome(301).outcome == AttemptOutcome.RETRY
+
+
+def test_signed_headers_verify_and_the_stored_copy_is_redacted():
+    secret = secret_generate()
+    timestamp = int(datetime.now(tz=UTC).timestamp())
+    headers = signed_headers(msg_id="42", timestamp=timestamp, body='{"a":1}', secrets=[secret])
+
+    assert Webhook(secret).verify('{"a":1}', headers) == {"a": 1}
+    assert redacted(headers)["webhook-signature"] == "[redacted]"
+    assert redacted(headers)["webhook-id"] == "42"
+
+
+def test_secrets_round_trip_and_survive_a_key_rotation(settings):
+    old_key = settings.WEBHOOK_ENCRYPTION_KEYS[0]
+    token = secret_encrypt("whsec_abc")
+    settings.WEBHOOK_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+
+    rotated = secret_reencrypt(token)
+    settings.WEBHOOK_ENCRYPTION_KEYS = settings.WEBHOOK_ENCRYPTION_KEYS[:1]
+
+    assert secret_decrypt(rotated) == "whsec_abc"
+    with pytest.raises(SecretUnreadable):
+        secret_decrypt(token)

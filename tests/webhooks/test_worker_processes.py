@@ -1,0 +1,138 @@
+"""Worker processes against the test database: a crash with kill -9, two workers in parallel,
+graceful SIGTERM. Events are emitted and committed here; the workers deliver them to a receiver
+on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from django.db import connection
+
+from tests.webhooks.conftest import create_endpoint
+from tests.webhooks.receiver import Reply
+from tests.webhooks.workers import WorkerProcess, wait_for
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings"),
+]
+
+
+def emit_many(count: int, event_type: str = "commit.created") -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pggit.emit_event(%s, jsonb_build_object('n', n)) FROM generate_series(1, %s) n",
+            [event_type, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def statuses() -> Counter:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status, count(*) FROM pggit.webhook_deliveries GROUP BY status")
+        return Counter(dict(cursor.fetchall()))
+
+
+def delivered_without_a_2xx() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pggit.webhook_deliveries d WHERE d.status = 'delivered'"
+            " AND NOT EXISTS (SELECT 1 FROM pggit.webhook_attempts a WHERE a.delivery_id = d.id"
+            "                 AND a.status_code BETWEEN 200 AND 299)"
+        )
+        return cursor.fetchone()[0]
+
+
+def live_workers() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pggit.webhook_workers WHERE stopped_at IS NULL")
+        return cursor.fetchone()[0]
+
+
+@pytest.fixture
+def workers():
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, **env: str) -> WorkerProcess:
+        worker = WorkerProcess(*args, **env)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop_quietly()
+
+
+def test_after_kill_9_and_a_restart_every_delivery_arrives(receiver, workers):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", *[Reply(200, delay=0.5)] * 400)  # slow: hundreds stay in flight
+    event_ids = emit_many(400)
+
+    first = workers("--concurrency", "300", "--lease-seconds", "3")
+    wait_for(lambda: len(receiver.received()) >= 250, 30, "hundreds of deliveries in flight")
+    first.kill()
+    in_flight = statuses()["delivering"]
+    wrongly_delivered = delivered_without_a_2xx()
+
+    second = workers("--concurrency", "100", "--poll-seconds", "0.2")
+    wait_for(lambda: statuses()["delivered"] == 400, 60, "every delivery to be delivered")
+    assert second.terminate() == 0
+
+    assert in_flight >= 100  # the crash really interrupted deliveries in flight
+    assert wrongly_delivered == 0
+    assert delivered_without_a_2xx() == 0
+    received_ids = {int(request.headers["webhook-id"]) for request in receiver.received()}
+    assert received_ids == set(event_ids)
+
+
+def test_two_workers_in_parallel_never_send_the_same_attempt_twice(receiver, workers):
+    create_endpoint(receiver.url())
+    workers("--concurrency", "50")
+    workers("--concurrency", "50")
+    wait_for(lambda: live_workers() == 2, 30, "both workers to beat")
+
+    event_ids = emit_many(600)
+    wait_for(lambda: statuses()["delivered"] == 600, 60, "every delivery to be delivered")
+
+    sent = Counter(int(request.headers["webhook-id"]) for request in receiver.received())
+    assert sent == Counter({event_id: 1 for event_id in event_ids})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT worker), array_agg(DISTINCT error)"
+            " FROM pggit.webhook_attempts"
+        )
+        attempts, by_workers, errors = cursor.fetchone()
+    assert (attempts, by_workers, errors) == (600, 2, [None])
+
+
+def test_sigterm_lets_attempts_in_flight_finish(receiver, workers):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", *[Reply(200, delay=1.5)] * 10)
+    emit_many(10)
+    worker = workers("--concurrency", "10")
+    wait_for(lambda: len(receiver.received()) == 10, 30, "ten deliveries in flight")
+
+    exit_code = worker.terminate()
+
+    assert exit_code == 0, worker.output()
+    assert statuses() == Counter({"delivered": 10})
+    assert live_workers() == 0
+
+
+def test_sigterm_after_the_grace_records_interrupted_attempts_for_a_retry(receiver, workers):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(200, delay=5))
+    emit_many(1)
+    worker = workers("--grace-seconds", "0.5")
+    wait_for(lambda: len(receiver.received()) == 1, 30, "the delivery in flight")
+
+    assert worker.terminate() == 0, worker.output()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status, attempt_count FROM pggit.webhook_deliveries")
+        assert cursor.fetchone() == ("pending", 1)
+        cursor.execute("SELECT error FROM pggit.webhook_attempts")
+        assert cursor.fetchone() == (
+            "interrupted: the worker stopped before the receiver answered",
+        )
