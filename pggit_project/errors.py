@@ -80,6 +80,10 @@ ENGINE_CONFLICT_CODES = frozenset(
         "UNRESOLVED_CONFLICTS",
         "MERGE_IN_PROGRESS",
         "ALREADY_MERGED",
+        "BRANCH_IS_HEAD",
+        "CAPTURE_DISABLED",
+        "APPLY_FAILED",
+        "APPLY_VERIFY_FAILED",
     }
 )
 ENGINE_SUFFIX_STATUS: tuple[tuple[str, int], ...] = (
