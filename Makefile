@@ -11,7 +11,7 @@ PORT ?= 8000
 DJANGO_DEBUG ?= 1
 export DJANGO_DEBUG
 
-.PHONY: install run test lint format schema schema-check bench migrate superuser lock clean
+.PHONY: install run test lint format schema schema-check bench migrate superuser lock clean worker
 
 install: $(STAMP)
 
@@ -43,6 +43,9 @@ schema-check: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+worker: install
+	$(BIN)/python manage.py deliver_webhooks
 
 migrate: install
 	$(BIN)/python manage.py migrate
