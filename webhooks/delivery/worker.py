@@ -36,7 +36,7 @@ from webhooks.conf import WebhookSettings, webhook_settings
 from webhooks.delivery import store
 from webhooks.delivery.outcome import Decision, decide
 from webhooks.delivery.sender import AttemptResult, Job, send_attempt
-from webhooks.delivery.transport import delivery_client
+from webhooks.delivery.transport import DeliveryClients
 
 logger = logging.getLogger(__name__)
 
@@ -90,10 +90,10 @@ class DeliveryWorker:
         claim_conn = await store.connect()
         record_conn = await store.connect()
         listen_conn = await store.connect()
-        client = delivery_client(
+        clients = DeliveryClients(
             allow_private=self.config.allow_private_targets,
             timeout=self.config.timeout_seconds,
-            max_connections=self.options.concurrency,
+            concurrency=self.options.concurrency,
         )
         helpers: list[asyncio.Task] = []
         try:
@@ -104,7 +104,7 @@ class DeliveryWorker:
                 asyncio.create_task(self._heartbeat_loop(claim_conn)),
             ]
             logger.info("worker %s started (concurrency %s)", self.name, self.options.concurrency)
-            await self._claim_loop(claim_conn, client)
+            await self._claim_loop(claim_conn, clients)
             await self._drain()
             await self._results.join()
         finally:
@@ -112,7 +112,7 @@ class DeliveryWorker:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
             await self._beat(claim_conn, stopped=True)
-            await client.aclose()
+            await clients.aclose()
             for conn in (claim_conn, record_conn, listen_conn):
                 await conn.close()
             logger.info("worker %s stopped after %s attempts", self.name, self.attempts)
@@ -125,7 +125,7 @@ class DeliveryWorker:
         threshold = max(1, self.options.concurrency // 4)
         return free if free >= threshold or not self._in_flight else 0
 
-    async def _claim_loop(self, conn: psycopg.AsyncConnection, client: httpx.AsyncClient) -> None:
+    async def _claim_loop(self, conn: psycopg.AsyncConnection, clients: DeliveryClients) -> None:
         while not self._stopping.is_set():
             self._wakeup.clear()
             size = self._claim_size()
@@ -135,7 +135,7 @@ class DeliveryWorker:
                     conn, worker=self.name, limit=size, lease_seconds=self.lease_seconds
                 )
                 for job in jobs:
-                    self._start(job, client)
+                    self._start(job, clients.for_delivery(job.delivery_id))
             if self.options.until_idle and not jobs and not self._in_flight:
                 return
             if size and len(jobs) == size:
