@@ -182,6 +182,11 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["pggit_project.openapi.strip_optional_slash"],
+    # Choice sets whose field names repeat across apps ("status") get explicit component names.
+    "ENUM_NAME_OVERRIDES": {
+        "WebhookDeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
+        "WebhookHealthStatusEnum": "webhooks.choices.EndpointHealth",
+    },
 }
 
 # --- logging ----------------------------------------------------------------------------------

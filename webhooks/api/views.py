@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from pggit_project.errors import DomainError
@@ -13,10 +20,17 @@ from pggit_project.permissions import ModelPermissionsForChanges
 from webhooks import selectors, services
 from webhooks.api import serializers as s
 from webhooks.api.filters import DeliveryFilter, WebhookFilter
+from webhooks.choices import DeliveryStatus
+from webhooks.constants import EVENT_TYPES
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Conflicts with the current state.")
 CHANGE_ENDPOINT = ["webhooks.change_webhookendpoint"]
+DELIVERY_FILTER_PARAMETERS = [
+    OpenApiParameter("status", str, enum=[choice.value for choice in DeliveryStatus]),
+    OpenApiParameter("event_type", str, enum=list(EVENT_TYPES)),
+    OpenApiParameter("since", OpenApiTypes.DATETIME, description="Created at or after."),
+]
 
 
 def actor_of(request) -> str:
@@ -134,20 +148,16 @@ class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     @extend_schema(
         summary="Deliveries of this endpoint, newest first",
-        filters=True,
+        parameters=DELIVERY_FILTER_PARAMETERS,
         responses=s.DeliverySerializer(many=True),
     )
-    @action(
-        detail=True,
-        methods=["get"],
-        serializer_class=s.DeliverySerializer,
-        filterset_class=DeliveryFilter,
-        ordering_fields=["created_at", "id"],
-        ordering=["-created_at", "-id"],
-    )
+    @action(detail=True, methods=["get"], serializer_class=s.DeliverySerializer, filter_backends=[])
     def deliveries(self, request, pk=None):
         self.get_object()
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        filtered = DeliveryFilter(request.query_params, queryset=self.get_queryset())
+        if not filtered.is_valid():
+            raise ValidationError(filtered.errors)
+        page = self.paginate_queryset(filtered.qs.order_by("-created_at", "-id"))
         return self.get_paginated_response(s.DeliverySerializer(page, many=True).data)
 
     @extend_schema(
