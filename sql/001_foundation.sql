@@ -37,6 +37,8 @@ INSERT INTO pggit.config (key, value, description) VALUES
      'lenient: a capture failure is recorded and the DDL succeeds; strict: a capture failure aborts the DDL.'),
     ('auto_commit', 'false',
      'When true, each DDL transaction becomes its own commit.'),
+    ('capture_sync', 'false',
+     'When true, capture reads canonical definitions during each DDL statement (slower DDL); by default they are read when the working state is next needed (status, commit, checkout...).'),
     ('excluded_schemas', '["pggit_console"]',
      'Schemas never tracked besides pggit*, pg_catalog, information_schema and pg_toast (pggit_console holds the console''s own tables).')
 ON CONFLICT (key) DO NOTHING;
@@ -79,7 +81,7 @@ BEGIN
         PERFORM pggit.raise_error('CONFIG_UNKNOWN_KEY', format('unknown configuration key %L', p_key),
                                   'SELECT key FROM pggit.config lists the keys');
     END IF;
-    IF p_key IN ('capture_enabled', 'auto_commit') AND jsonb_typeof(p_value) <> 'boolean' THEN
+    IF p_key IN ('capture_enabled', 'auto_commit', 'capture_sync') AND jsonb_typeof(p_value) <> 'boolean' THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', format('%s takes a boolean', p_key));
     END IF;
     IF p_key = 'capture_mode' AND p_value NOT IN ('"lenient"'::jsonb, '"strict"'::jsonb) THEN

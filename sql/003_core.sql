@@ -110,7 +110,11 @@ CREATE TABLE IF NOT EXISTS pggit.ddl_log (
     query_id          bigint REFERENCES pggit.ddl_queries (id),
     statement         text,
     command_tag       text NOT NULL,
-    objects           jsonb NOT NULL DEFAULT '[]',
+    targets           jsonb NOT NULL DEFAULT '[]',  -- what the statement named: [{type, identity}]
+    anchors           jsonb NOT NULL DEFAULT '[]',  -- catalog rows to re-read: [[classid, objid]]
+    objects           jsonb NOT NULL DEFAULT '[]',  -- definitions it changed: [{key, change, blob}]
+    flushed_at        timestamptz,                  -- when its anchors were re-read
+    capture_ms        double precision,             -- time the synchronous capture took
     role_name         text NOT NULL DEFAULT current_user,
     session_role      text NOT NULL DEFAULT session_user,
     application_name  text,
@@ -125,6 +129,7 @@ CREATE TABLE IF NOT EXISTS pggit.ddl_log (
 );
 CREATE INDEX IF NOT EXISTS ddl_log_captured_at_idx ON pggit.ddl_log (captured_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS ddl_log_uncommitted_idx ON pggit.ddl_log (id) WHERE commit_id IS NULL;
+CREATE INDEX IF NOT EXISTS ddl_log_unflushed_idx ON pggit.ddl_log (id) WHERE flushed_at IS NULL;
 
 -- Working changes: one row per object whose live definition differs from HEAD's tree.
 CREATE TABLE IF NOT EXISTS pggit.working (
@@ -260,14 +265,18 @@ $$;
 
 CREATE OR REPLACE FUNCTION pggit.head()
 RETURNS TABLE (branch text, commit_hash text, tree_hash text, object_count integer, clean boolean)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
+BEGIN
+    PERFORM pggit.capture_flush();
+    RETURN QUERY
     SELECT b.name, c.hash, c.tree_hash, t.object_count, NOT EXISTS (SELECT 1 FROM pggit.working)
       FROM pggit.head h
       JOIN pggit.branches b ON b.id = h.branch_id
       JOIN pggit.commits c ON c.hash = b.head_commit
-      JOIN pggit.trees t ON t.hash = c.tree_hash
+      JOIN pggit.trees t ON t.hash = c.tree_hash;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.active_branch(p_name text)
@@ -520,9 +529,11 @@ BEGIN
     SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)), '[]') INTO v_anchors
       FROM (SELECT anchor_classid AS classid, anchor_objid AS objid FROM pggit.live_objects()
             UNION SELECT anchor_classid, anchor_objid FROM pggit.live_state) a;
-    INSERT INTO pggit.ddl_log (statement, command_tag, application_name, client_addr, actor, branch)
+    PERFORM pggit.capture_flush();
+    INSERT INTO pggit.ddl_log (statement, command_tag, application_name, client_addr, actor, branch,
+                               flushed_at)
     VALUES (p_reason, 'RESCAN', current_setting('application_name', true), inet_client_addr(),
-            pggit.current_actor(), (pggit.head_branch()).name)
+            pggit.current_actor(), (pggit.head_branch()).name, clock_timestamp())
     RETURNING id INTO v_ddl_id;
     v_changes := pggit.apply_live_changes(v_anchors, true, v_ddl_id);
     UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
@@ -571,6 +582,14 @@ BEGIN
     IF v_anchors IS NOT NULL THEN
         PERFORM pggit.pending_anchors_push(v_anchors);
     END IF;
+    PERFORM set_config('pggit.pending_dropped',
+        (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
+         || coalesce((SELECT jsonb_agg(jsonb_build_object('type', d.object_type, 'identity',
+                          d.object_identity, 'change', 'dropped'))
+                        FROM pg_event_trigger_dropped_objects() d
+                       WHERE d.original AND (d.schema_name IS NULL
+                                             OR pggit.is_tracked_schema(d.schema_name))), '[]'))::text,
+        true);
 EXCEPTION WHEN OTHERS THEN
     PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'sql_drop');
 END;
@@ -628,11 +647,13 @@ DECLARE
 BEGIN
     IF v_state = 'off' THEN
         PERFORM set_config('pggit.pending_anchors', '', true);
+        PERFORM set_config('pggit.pending_dropped', '', true);
         RETURN;
     END IF;
     PERFORM pggit.capture_command(v_state, v_tag);
 EXCEPTION WHEN OTHERS THEN
     PERFORM set_config('pggit.pending_anchors', '', true);
+    PERFORM set_config('pggit.pending_dropped', '', true);
     IF v_state = 'engine' THEN
         RAISE;  -- the engine's own apply step must never go unrecorded
     END IF;
@@ -640,59 +661,149 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
+-- What a DDL command touched, from one read of pg_event_trigger_ddl_commands(): the identities it
+-- named (for the audit row and the event) and the catalog rows to re-read, resolved cheaply to
+-- the row that owns them (an index, constraint, trigger, policy, default or rewrite rule to its
+-- table; a domain constraint to its domain). Only tracked schemas; never members of extensions.
+CREATE OR REPLACE FUNCTION pggit.command_capture(OUT anchors jsonb, OUT targets jsonb)
+LANGUAGE plpgsql  -- not sql: PL/pgSQL keeps the plan across calls (this runs on every DDL)
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    WITH cmd AS (
+        SELECT c.* FROM pg_event_trigger_ddl_commands() c
+          LEFT JOIN pg_namespace n ON c.classid = 'pg_namespace'::regclass AND n.oid = c.objid
+         WHERE NOT c.in_extension
+           AND pggit.is_tracked_schema(coalesce(c.schema_name, n.nspname, 'public'))
+    )
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(
+               CASE WHEN con.contypid <> 0 THEN 'pg_type'::regclass::oid
+                    WHEN i.indrelid IS NOT NULL OR con.oid IS NOT NULL OR tg.oid IS NOT NULL
+                         OR pol.oid IS NOT NULL OR ad.oid IS NOT NULL OR rw.oid IS NOT NULL
+                    THEN 'pg_class'::regclass::oid
+                    ELSE c.classid END,
+               coalesce(i.indrelid, nullif(con.conrelid, 0), nullif(con.contypid, 0), tg.tgrelid,
+                        pol.polrelid, ad.adrelid, rw.ev_class, c.objid))),
+           coalesce(jsonb_agg(jsonb_build_object('type', c.object_type, 'identity', c.object_identity,
+                                                 'change', lower(split_part(c.command_tag, ' ', 1))))
+                    FILTER (WHERE c.object_identity IS NOT NULL), '[]')
+      INTO anchors, targets
+      FROM cmd c
+      LEFT JOIN pg_index i ON c.classid = 'pg_class'::regclass AND i.indexrelid = c.objid
+      LEFT JOIN pg_constraint con ON c.classid = 'pg_constraint'::regclass AND con.oid = c.objid
+      LEFT JOIN pg_trigger tg ON c.classid = 'pg_trigger'::regclass AND tg.oid = c.objid
+      LEFT JOIN pg_policy pol ON c.classid = 'pg_policy'::regclass AND pol.oid = c.objid
+      LEFT JOIN pg_attrdef ad ON c.classid = 'pg_attrdef'::regclass AND ad.oid = c.objid
+      LEFT JOIN pg_rewrite rw ON c.classid = 'pg_rewrite'::regclass AND rw.oid = c.objid;
+END;
+$$;
+
+-- Capture, synchronous part (runs inside the user's DDL, so it stays cheap): one audit row with
+-- the statement, who ran it and the catalog rows it touched, a ddl.captured event, the timing.
+-- Reading the canonical definitions of those rows is deferred to pggit.capture_flush(), which
+-- every reader of the working state calls first (status, commit, checkout, ...), batching and
+-- de-duplicating the work of many statements. capture_sync (or auto_commit) flushes at once.
 CREATE OR REPLACE FUNCTION pggit.capture_command(p_state text, p_tag text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
+    v_started timestamptz := clock_timestamp();
     v_anchors jsonb;
+    v_targets jsonb;
     v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
+    v_dropped jsonb := coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb;
+    v_actor text := pggit.current_actor();
+    v_statement text := nullif(current_setting('pggit.statement', true), '');
     v_ddl_id bigint;
-    v_changes jsonb;
     v_branch text;
-    v_is_alter boolean := p_tag LIKE 'ALTER %' OR p_tag LIKE 'COMMENT%';
 BEGIN
-    SELECT jsonb_agg(DISTINCT jsonb_build_array(a.anchor_classid, a.anchor_objid)) INTO v_anchors
-      FROM pg_event_trigger_ddl_commands() c,
-           LATERAL pggit.anchor_of(c.classid, c.objid) a
-     WHERE NOT c.in_extension AND a.anchor_objid IS NOT NULL;
+    SELECT c.anchors, c.targets || v_dropped INTO v_anchors, v_targets FROM pggit.command_capture() c;
     IF v_pending IS NOT NULL THEN
         v_anchors := coalesce(v_anchors, '[]') || v_pending::jsonb;
         PERFORM set_config('pggit.pending_anchors', '', true);
     END IF;
-    IF v_anchors IS NULL THEN
+    PERFORM set_config('pggit.pending_dropped', '', true);
+    IF v_anchors IS NULL AND jsonb_array_length(v_dropped) = 0 THEN
         RETURN;  -- nothing tracked was touched
     END IF;
-    IF v_is_alter THEN
-        -- renames and alterations change the text of objects that refer to these anchors
-        SELECT v_anchors || coalesce(jsonb_agg(DISTINCT jsonb_build_array(d.classid, d.objid)), '[]')
-          INTO v_anchors
-          FROM jsonb_array_elements(v_anchors) a,
-               LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d;
-    END IF;
-    v_branch := (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id);
-    INSERT INTO pggit.ddl_log (query_id, statement, command_tag, application_name, client_addr,
-                               actor, branch, engine_operation)
-    VALUES (CASE WHEN current_setting('pggit.statement', true) IS NULL
-                   OR current_setting('pggit.statement', true) = '' THEN pggit.capture_query_id() END,
-            nullif(current_setting('pggit.statement', true), ''), p_tag,
-            current_setting('application_name', true), inet_client_addr(), pggit.current_actor(),
-            v_branch, nullif(current_setting('pggit.operation', true), ''))
+    SELECT b.name INTO v_branch FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id;
+    INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors, application_name,
+                               client_addr, actor, branch, engine_operation)
+    VALUES (CASE WHEN v_statement IS NULL THEN pggit.capture_query_id() END, v_statement, p_tag,
+            v_targets, coalesce(v_anchors, '[]'), current_setting('application_name', true),
+            inet_client_addr(), v_actor, v_branch,
+            nullif(current_setting('pggit.operation', true), ''))
     RETURNING id INTO v_ddl_id;
-    v_changes := pggit.apply_live_changes(v_anchors, p_state = 'on', v_ddl_id);
-    UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
-    IF p_state = 'on' AND jsonb_array_length(v_changes) > 0 THEN
+    IF p_state = 'on' THEN
         PERFORM pggit.emit_event('ddl.captured', jsonb_build_object(
-            'ddl_id', v_ddl_id, 'command_tag', p_tag, 'branch', v_branch,
-            'role', current_user, 'actor', pggit.current_actor(),
-            'application_name', current_setting('application_name', true),
-            'objects', (SELECT jsonb_agg(jsonb_build_object('key', o->'key', 'change', o->'change'))
-                          FROM jsonb_array_elements(v_changes) o)));
+            'ddl_id', v_ddl_id, 'command_tag', p_tag, 'branch', v_branch, 'role', current_user,
+            'actor', v_actor, 'application_name', current_setting('application_name', true),
+            'objects', v_targets));
         IF coalesce((pggit.config_get('auto_commit'))::boolean, false) THEN
+            PERFORM pggit.capture_flush();
             PERFORM pggit.auto_commit(v_ddl_id);
+        ELSIF coalesce((pggit.config_get('capture_sync'))::boolean, false) THEN
+            PERFORM pggit.capture_flush();
         END IF;
     END IF;
+    -- the operation log gets one 'capture' row per flush (see capture_flush); each statement's own
+    -- capture time stays on its audit row
+    UPDATE pggit.ddl_log SET capture_ms = extract(epoch FROM clock_timestamp() - v_started) * 1000.0
+     WHERE id = v_ddl_id;
+END;
+$$;
+
+-- Capture, deferred part: re-reads the catalog rows of every captured statement not flushed yet
+-- (each row once, attributed to the last statement that touched it), updates the live state and,
+-- for users' statements, the working changes. Returns how many statements it flushed.
+CREATE OR REPLACE FUNCTION pggit.capture_flush()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_ids bigint[];
+    v_objects integer := 0;
+    g record;
+BEGIN
+    IF current_setting('transaction_read_only') = 'on' THEN
+        RETURN 0;
+    END IF;
+    SELECT array_agg(id ORDER BY id) INTO v_ids
+      FROM (SELECT id FROM pggit.ddl_log WHERE flushed_at IS NULL ORDER BY id FOR UPDATE) l;
+    IF v_ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    -- anchors of each statement; after ALTER/COMMENT also the anchors whose text names them
+    FOR g IN
+        WITH touched AS (
+            SELECT l.id, l.engine_operation IS NULL AS record, a.value AS anchor
+              FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a
+             WHERE l.id = ANY (v_ids)
+            UNION ALL
+            SELECT l.id, l.engine_operation IS NULL, jsonb_build_array(d.classid, d.objid)
+              FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a,
+                   LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d
+             WHERE l.id = ANY (v_ids)
+               AND (l.command_tag LIKE 'ALTER %' OR l.command_tag LIKE 'COMMENT%')
+        ), last_touch AS (
+            SELECT DISTINCT ON (anchor) anchor, id, record FROM touched ORDER BY anchor, id DESC
+        )
+        SELECT id, record, jsonb_agg(anchor) AS anchors FROM last_touch GROUP BY id, record ORDER BY id
+    LOOP
+        UPDATE pggit.ddl_log SET objects = pggit.apply_live_changes(g.anchors, g.record, g.id)
+         WHERE id = g.id
+        RETURNING v_objects + jsonb_array_length(objects) INTO v_objects;
+    END LOOP;
+    UPDATE pggit.ddl_log SET flushed_at = clock_timestamp() WHERE id = ANY (v_ids);
+    PERFORM pggit.record_operation('capture', v_started, v_objects, cardinality(v_ids),
+        (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id), true, NULL,
+        jsonb_build_object('statements', cardinality(v_ids),
+            'capture_ms', (SELECT sum(capture_ms) FROM pggit.ddl_log WHERE id = ANY (v_ids))));
+    RETURN cardinality(v_ids);
 END;
 $$;
 
@@ -768,9 +879,12 @@ $$;
 CREATE OR REPLACE FUNCTION pggit.status()
 RETURNS TABLE (object_type text, schema_name text, object_name text, change_type text,
                statement text, actor text, captured_at timestamptz, object_key text)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
+BEGIN
+    PERFORM pggit.capture_flush();
+    RETURN QUERY
     SELECT w.kind, w.schema_name, w.object_name,
            CASE WHEN w.base_blob IS NULL THEN 'ADDED' WHEN w.new_blob IS NULL THEN 'REMOVED'
                 ELSE 'MODIFIED' END,
@@ -778,7 +892,8 @@ AS $$
       FROM pggit.working w
       LEFT JOIN pggit.ddl_log l ON l.id = w.ddl_id
       LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id
-     ORDER BY w.captured_at, w.object_key
+     ORDER BY w.captured_at, w.object_key;
+END;
 $$;
 
 -- HEAD's tree with the working changes applied (= the live schema as capture knows it).
@@ -823,6 +938,7 @@ BEGIN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a commit message is required');
     END IF;
     PERFORM pggit.engine_lock('commit');
+    PERFORM pggit.capture_flush();
     v_branch := pggit.head_branch();
     PERFORM 1 FROM pggit.working FOR UPDATE;
     IF NOT FOUND THEN

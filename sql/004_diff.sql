@@ -365,6 +365,7 @@ BEGIN
     PERFORM set_config('pggit.statement', '', true);
     PERFORM set_config('pggit.operation', '', true);
     PERFORM set_config('pggit.capture', '', true);
+    PERFORM pggit.capture_flush();  -- live_state follows what was applied
     -- proof: what capture now knows of the live schema must be exactly the target tree
     SELECT string_agg(d.change || ' ' || d.object_key, ', ') INTO v_mismatch
       FROM (SELECT * FROM pggit.tree_diff(pggit.live_state_tree(), p_to) LIMIT 10) d;
@@ -394,6 +395,7 @@ DECLARE
     v_done text[];
 BEGIN
     PERFORM pggit.engine_lock('checkout');
+    PERFORM pggit.capture_flush();
     v_target := pggit.active_branch(p_branch);
     v_head := pggit.head_branch();
     SELECT count(*) INTO v_pending FROM pggit.working;

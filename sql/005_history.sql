@@ -182,7 +182,8 @@ $$;
 
 -- The raw DDL audit trail: every captured statement with who ran it.
 CREATE OR REPLACE VIEW pggit.audit_log AS
-SELECT l.id, l.captured_at, l.command_tag, coalesce(l.statement, q.query) AS statement, l.objects,
+SELECT l.id, l.captured_at, l.command_tag, coalesce(l.statement, q.query) AS statement, l.targets,
+       l.objects,
        l.role_name, l.session_role, l.application_name, l.client_addr, l.actor, l.branch,
        l.engine_operation, l.txid, l.backend_pid, c.hash AS commit_hash
   FROM pggit.ddl_log l

@@ -157,6 +157,7 @@ class AuditEntry(ReadOnlyModel):
     captured_at = models.DateTimeField()
     command_tag = models.TextField()
     statement = models.TextField(null=True)
+    targets = models.JSONField()
     touched_objects = models.JSONField(db_column="objects")
     role_name = models.TextField()
     session_role = models.TextField()

@@ -159,6 +159,7 @@ class AuditEntrySerializer(serializers.Serializer):
     captured_at = serializers.DateTimeField()
     command_tag = serializers.CharField()
     statement = serializers.CharField(allow_null=True)
+    targets = serializers.JSONField()
     objects = serializers.JSONField(source="touched_objects")
     role_name = serializers.CharField()
     session_role = serializers.CharField()

@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                 ("captured_at", models.DateTimeField()),
                 ("command_tag", models.TextField()),
                 ("statement", models.TextField(null=True)),
+                ("targets", models.JSONField()),
                 ("touched_objects", models.JSONField(db_column="objects")),
                 ("role_name", models.TextField()),
                 ("session_role", models.TextField()),
