@@ -19,7 +19,6 @@ SYNTHESIZE = """
 DO $$
 DECLARE
     v_branch bigint := (SELECT branch_id FROM pggit.head);
-    v_entries jsonb := pggit.commit_tree((pggit.head_branch()).head_commit);
     v_head text;
     v_blob text;
 BEGIN
@@ -27,10 +26,9 @@ BEGIN
         v_blob := pggit.blob_put(ROW('table:public.synthetic_' || (i %% 50), 'table', 'public',
             'synthetic_' || (i %% 50), NULL, 'CREATE TABLE public.synthetic_' || (i %% 50)
             || ' (v' || i || ' integer);', '{"deps": []}', 0, 0)::pggit.catalog_object);
-        v_entries := v_entries
-            || jsonb_build_object('table:public.synthetic_' || (i %% 50), v_blob);
         v_head := (pggit.head_branch()).head_commit;
-        PERFORM pggit.commit_create(v_branch, v_entries, ARRAY[v_head],
+        PERFORM pggit.commit_create(v_branch,
+            jsonb_build_object('table:public.synthetic_' || (i %% 50), v_blob), ARRAY[v_head],
             'synthetic commit ' || i, CASE WHEN i %% 10 = 0 THEN 'rare-author' ELSE 'bot' END);
     END LOOP;
 END $$;

@@ -14,8 +14,17 @@ CREATE TABLE IF NOT EXISTS pggit.blobs (
     meta        jsonb NOT NULL DEFAULT '{}'
 );
 
--- A tree: the set of (object key -> blob hash) at a commit. Trees are content-addressed, so two
--- commits with the same schema share one row. hash = sha256 of the sorted "key blob" lines.
+-- A tree: the set of (object key -> blob hash) at a commit, stored in two levels so that a commit
+-- changing one object writes one small subtree, not the whole schema. Objects fall into one of 256
+-- shards (the first two hex digits of md5(key)); a subtree holds one shard's entries, the tree
+-- maps shard -> subtree hash. Both are content-addressed (commits with the same schema share
+-- rows). subtree hash = sha256 of its sorted "key blob" lines; tree hash = sha256 of its sorted
+-- "shard subtree" lines.
+CREATE TABLE IF NOT EXISTS pggit.subtrees (
+    hash     text PRIMARY KEY,
+    entries  jsonb NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS pggit.trees (
     hash          text PRIMARY KEY,
     entries       jsonb NOT NULL,
@@ -186,7 +195,14 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.tree_hash_of(p_entries jsonb)
+CREATE OR REPLACE FUNCTION pggit.tree_shard(p_key text)
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog
+AS $$ SELECT left(md5(p_key), 2) $$;
+
+-- sha256 of the sorted "key value" lines of a JSON object (the hash of a subtree or a tree).
+CREATE OR REPLACE FUNCTION pggit.entries_hash(p_entries jsonb)
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog
@@ -195,19 +211,103 @@ AS $$
       FROM jsonb_each_text(p_entries)
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.tree_put(p_entries jsonb)
+-- The hash the tree of a full {key: blob} map has (without storing anything).
+CREATE OR REPLACE FUNCTION pggit.tree_hash_of(p_entries jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT pggit.entries_hash(coalesce(jsonb_object_agg(shard, pggit.entries_hash(sub)), '{}'))
+      FROM (SELECT pggit.tree_shard(key) AS shard, jsonb_object_agg(key, value) AS sub
+              FROM jsonb_each(p_entries) GROUP BY 1) s
+$$;
+
+-- Stores subtrees given as {shard: {key: blob}} plus the unchanged shards of a base tree; returns
+-- the new tree's hash.
+CREATE OR REPLACE FUNCTION pggit.tree_store(p_base_shards jsonb, p_new_shards jsonb, p_object_count integer)
 RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_hash text := pggit.tree_hash_of(p_entries);
+    v_shards jsonb := coalesce(p_base_shards, '{}');
+    r record;
+    v_sub text;
+    v_hash text;
 BEGIN
-    INSERT INTO pggit.trees (hash, entries, object_count)
-    VALUES (v_hash, p_entries, (SELECT count(*) FROM jsonb_object_keys(p_entries)))
+    FOR r IN SELECT key AS shard, value AS sub FROM jsonb_each(coalesce(p_new_shards, '{}')) LOOP
+        IF r.sub = '{}'::jsonb THEN
+            v_shards := v_shards - r.shard;
+            CONTINUE;
+        END IF;
+        v_sub := pggit.entries_hash(r.sub);
+        INSERT INTO pggit.subtrees (hash, entries) VALUES (v_sub, r.sub) ON CONFLICT (hash) DO NOTHING;
+        v_shards := v_shards || jsonb_build_object(r.shard, v_sub);
+    END LOOP;
+    v_hash := pggit.entries_hash(v_shards);
+    INSERT INTO pggit.trees (hash, entries, object_count) VALUES (v_hash, v_shards, p_object_count)
     ON CONFLICT (hash) DO NOTHING;
     RETURN v_hash;
 END;
+$$;
+
+-- Stores a full {key: blob} map as a tree; returns its hash.
+CREATE OR REPLACE FUNCTION pggit.tree_put(p_entries jsonb)
+RETURNS text
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT pggit.tree_store('{}', coalesce(jsonb_object_agg(shard, sub), '{}'),
+                            coalesce(sum(n), 0)::integer)
+      FROM (SELECT pggit.tree_shard(key) AS shard, jsonb_object_agg(key, value) AS sub, count(*) AS n
+              FROM jsonb_each(coalesce(p_entries, '{}')) GROUP BY 1) s
+$$;
+
+-- A tree with changes applied ({key: blob}, a JSON null removes the key), touching only the
+-- shards the changes fall into; returns the new tree's hash.
+CREATE OR REPLACE FUNCTION pggit.tree_apply(p_tree text, p_changes jsonb)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_tree pggit.trees;
+    v_new jsonb;
+    v_delta integer;
+BEGIN
+    SELECT * INTO v_tree FROM pggit.trees WHERE hash = p_tree;
+    WITH ch AS (
+        SELECT pggit.tree_shard(key) AS shard, key, value FROM jsonb_each(p_changes)
+    ), touched AS (
+        SELECT DISTINCT shard FROM ch
+    ), merged AS (
+        SELECT t.shard,
+               (coalesce(st.entries, '{}')
+                  - coalesce((SELECT array_agg(key) FROM ch WHERE ch.shard = t.shard), '{}'))
+               || coalesce((SELECT jsonb_object_agg(key, value) FROM ch
+                             WHERE ch.shard = t.shard AND jsonb_typeof(value) <> 'null'), '{}') AS sub,
+               (SELECT count(*) FROM jsonb_object_keys(coalesce(st.entries, '{}'))) AS before
+          FROM touched t
+          LEFT JOIN pggit.subtrees st ON st.hash = v_tree.entries->>t.shard
+    )
+    SELECT jsonb_object_agg(shard, sub),
+           sum((SELECT count(*) FROM jsonb_object_keys(sub)) - before)::integer
+      INTO v_new, v_delta
+      FROM merged;
+    RETURN pggit.tree_store(v_tree.entries, v_new, v_tree.object_count + coalesce(v_delta, 0));
+END;
+$$;
+
+-- The full {key: blob} map of a tree.
+CREATE OR REPLACE FUNCTION pggit.tree_entries(p_tree text)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}')
+      FROM pggit.trees t, jsonb_each_text(t.entries) s
+      JOIN pggit.subtrees st ON st.hash = s.value, jsonb_each(st.entries) e
+     WHERE t.hash = p_tree
 $$;
 
 -- The text a commit hash covers: parents, tree and metadata. verify() recomputes it.
@@ -349,7 +449,7 @@ CREATE OR REPLACE FUNCTION pggit.commit_tree(p_hash text)
 RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
-AS $$ SELECT t.entries FROM pggit.commits c JOIN pggit.trees t ON t.hash = c.tree_hash WHERE c.hash = p_hash $$;
+AS $$ SELECT pggit.tree_entries(c.tree_hash) FROM pggit.commits c WHERE c.hash = p_hash $$;
 
 ------------------------------------------------------------------------------------------------
 -- Live state maintenance (capture's memory of the live schema)
@@ -834,10 +934,31 @@ AS $$
     SELECT b.kind, b.schema_name, b.object_name FROM pggit.blobs b WHERE b.hash = p_blob
 $$;
 
--- Creates a commit on a branch from a full tree and moves the branch to it. The single place that
--- writes commits: commit, merge, revert, reset and undo all go through it.
+-- One object's blob in a tree (NULL when the tree does not have it).
+CREATE OR REPLACE FUNCTION pggit.tree_lookup(p_tree text, p_key text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT st.entries->>p_key FROM pggit.trees t
+      JOIN pggit.subtrees st ON st.hash = t.entries->>pggit.tree_shard(p_key)
+     WHERE t.hash = p_tree
+$$;
+
+-- The changes ({key: new blob, or JSON null when removed}) that turn tree p_from into p_to.
+CREATE OR REPLACE FUNCTION pggit.tree_changes_map(p_from jsonb, p_to jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(jsonb_object_agg(object_key, new_blob), '{}') FROM pggit.tree_diff(p_from, p_to)
+$$;
+
+-- Creates a commit on a branch and moves the branch to it: the first parent's tree with p_changes
+-- ({key: new blob, or JSON null to remove}) applied. The single place that writes commits:
+-- commit, auto-commit, merge, revert, reset and undo all go through it.
 CREATE OR REPLACE FUNCTION pggit.commit_create(
-    p_branch_id bigint, p_entries jsonb, p_parents text[], p_message text, p_author text,
+    p_branch_id bigint, p_changes jsonb, p_parents text[], p_message text, p_author text,
     p_kind text DEFAULT 'commit')
 RETURNS pggit.commits
 LANGUAGE plpgsql
@@ -845,13 +966,16 @@ SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
     v_branch pggit.branches;
-    v_tree text := pggit.tree_put(p_entries);
+    v_parent_tree text := (SELECT tree_hash FROM pggit.commits WHERE hash = p_parents[1]);
+    v_tree text;
     v_now timestamptz := clock_timestamp();
     v_committer text := pggit.current_actor();
     v_author text := coalesce(nullif(btrim(p_author), ''), v_committer);
     v_commit pggit.commits;
 BEGIN
     SELECT * INTO v_branch FROM pggit.branches WHERE id = p_branch_id FOR UPDATE;
+    v_tree := CASE WHEN v_parent_tree IS NULL THEN pggit.tree_put(jsonb_strip_nulls(p_changes))
+                   ELSE pggit.tree_apply(v_parent_tree, p_changes) END;
     INSERT INTO pggit.commits (hash, parents, tree_hash, branch, author, committer, message,
                                committed_at, kind)
     VALUES (pggit.sha256_hex(pggit.commit_payload(p_parents, v_tree, v_branch.name, v_author,
@@ -860,11 +984,14 @@ BEGIN
     RETURNING * INTO v_commit;
     INSERT INTO pggit.commit_changes (commit_id, object_key, kind, schema_name, object_name, change,
                                       old_blob, new_blob)
-    SELECT v_commit.id, d.object_key, n.kind, n.schema_name, n.object_name, d.change,
-           d.old_blob, d.new_blob
-      FROM pggit.tree_diff(CASE WHEN p_parents = '{}' THEN NULL
-                                ELSE pggit.commit_tree(p_parents[1]) END, p_entries) d,
-           LATERAL pggit.object_names(d.object_key, coalesce(d.new_blob, d.old_blob)) n;
+    SELECT v_commit.id, c.key, n.kind, n.schema_name, n.object_name,
+           CASE WHEN c.old_blob IS NULL THEN 'ADDED' WHEN c.value IS NULL THEN 'REMOVED'
+                ELSE 'MODIFIED' END,
+           c.old_blob, c.value
+      FROM (SELECT e.key, e.value, pggit.tree_lookup(v_parent_tree, e.key) AS old_blob
+              FROM jsonb_each_text(p_changes) e) c,
+           LATERAL pggit.object_names(c.key, coalesce(c.value, c.old_blob)) n
+     WHERE c.old_blob IS DISTINCT FROM c.value;
     GET DIAGNOSTICS v_commit.change_count = ROW_COUNT;
     UPDATE pggit.commits SET change_count = v_commit.change_count WHERE id = v_commit.id;
     UPDATE pggit.branches SET head_commit = v_commit.hash, updated_at = v_now WHERE id = p_branch_id;
@@ -875,6 +1002,13 @@ BEGIN
     RETURN v_commit;
 END;
 $$;
+
+-- The working changes as commit changes: {key: new blob, or JSON null when removed}.
+CREATE OR REPLACE FUNCTION pggit.working_changes_map()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$ SELECT coalesce(jsonb_object_agg(object_key, new_blob), '{}') FROM pggit.working $$;
 
 CREATE OR REPLACE FUNCTION pggit.status()
 RETURNS TABLE (object_type text, schema_name text, object_name text, change_type text,
@@ -894,18 +1028,6 @@ BEGIN
       LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id
      ORDER BY w.captured_at, w.object_key;
 END;
-$$;
-
--- HEAD's tree with the working changes applied (= the live schema as capture knows it).
-CREATE OR REPLACE FUNCTION pggit.working_tree()
-RETURNS jsonb
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pggit
-AS $$
-    SELECT (pggit.commit_tree((pggit.head_branch()).head_commit)
-              - coalesce((SELECT array_agg(object_key) FROM pggit.working WHERE new_blob IS NULL), '{}'))
-           || coalesce((SELECT jsonb_object_agg(object_key, new_blob) FROM pggit.working
-                         WHERE new_blob IS NOT NULL), '{}')
 $$;
 
 -- Serialises the operations that move HEAD or rewrite the live schema. The loser gets an error at
@@ -945,8 +1067,8 @@ BEGIN
         PERFORM pggit.raise_error('NOTHING_TO_COMMIT',
             format('nothing to commit on %s: the schema equals HEAD', v_branch.name));
     END IF;
-    v_commit := pggit.commit_create(v_branch.id, pggit.working_tree(), ARRAY[v_branch.head_commit],
-                                    btrim(p_message), p_author, 'commit');
+    v_commit := pggit.commit_create(v_branch.id, pggit.working_changes_map(),
+                                    ARRAY[v_branch.head_commit], btrim(p_message), p_author, 'commit');
     UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
     DELETE FROM pggit.working;
     PERFORM pggit.record_operation('commit', v_started, v_commit.change_count, 0, v_branch.name);
@@ -966,22 +1088,23 @@ DECLARE
     v_prev pggit.commits;
     v_parents text[] := ARRAY[v_branch.head_commit];
     v_commit pggit.commits;
-    v_entries jsonb;
+    v_changes jsonb := pggit.working_changes_map();
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pggit.working) THEN
         RETURN;
     END IF;
-    v_entries := pggit.working_tree();
     SELECT * INTO v_prev FROM pggit.commits WHERE hash = v_branch.head_commit;
     IF v_prev.kind = 'auto' AND v_prev.txid = pg_current_xact_id() THEN
         v_parents := v_prev.parents;
+        v_changes := coalesce((SELECT jsonb_object_agg(object_key, new_blob) FROM pggit.commit_changes
+                                WHERE commit_id = v_prev.id), '{}') || v_changes;
         UPDATE pggit.branches SET head_commit = v_prev.parents[1] WHERE id = v_branch.id;
         UPDATE pggit.ddl_log SET commit_id = NULL WHERE commit_id = v_prev.id;
         DELETE FROM pggit.events WHERE type = 'commit.created' AND data->>'hash' = v_prev.hash
                                    AND txid = pg_current_xact_id();
         DELETE FROM pggit.commits WHERE id = v_prev.id;
     END IF;
-    v_commit := pggit.commit_create(v_branch.id, v_entries, v_parents,
+    v_commit := pggit.commit_create(v_branch.id, v_changes, v_parents,
         'auto-commit: ' || coalesce((SELECT string_agg(DISTINCT command_tag, ', ') FROM pggit.ddl_log
                                       WHERE commit_id IS NULL AND txid = pg_current_xact_id()), 'DDL'),
         NULL, 'auto');

@@ -144,7 +144,7 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
     WITH target AS (
-        SELECT c.id, t.entries FROM pggit.commits c JOIN pggit.trees t ON t.hash = c.tree_hash
+        SELECT c.id, pggit.tree_entries(c.tree_hash) AS entries FROM pggit.commits c
          WHERE c.hash = pggit.resolve_ref(p_ref)
     )
     SELECT b.kind, b.schema_name, b.object_name, e.key, lc.hash, lc.author, lc.committed_at, lc.message
@@ -225,7 +225,10 @@ BEGIN
         UNION ALL
         SELECT jsonb_build_object('commit', c.hash, 'reason', 'tree ' || c.tree_hash || ' does not match its entries')
           FROM pggit.commits c JOIN pggit.trees t ON t.hash = c.tree_hash
-         WHERE t.hash <> pggit.tree_hash_of(t.entries)
+         WHERE t.hash <> pggit.entries_hash(t.entries)
+            OR EXISTS (SELECT 1 FROM jsonb_each_text(t.entries) s
+                        WHERE s.value IN (SELECT st.hash FROM pggit.subtrees st
+                                           WHERE st.hash <> pggit.entries_hash(st.entries)))
         UNION ALL
         SELECT jsonb_build_object('commit', c.hash, 'reason', 'parent ' || p || ' is missing')
           FROM pggit.commits c, unnest(c.parents) p

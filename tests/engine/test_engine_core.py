@@ -250,9 +250,8 @@ def test_verify_detects_a_tampered_commit_and_a_tampered_tree(engine_db: EngineD
     assert breaks == [{"commit": tampered, "reason": "hash does not match the commit content"}]
     engine_db.run("UPDATE pggit.commits SET message = 'ledger' WHERE hash = %s", (tampered,))
     engine_db.run(
-        "UPDATE pggit.trees SET entries = entries - 'table:public.ledger' "
-        "WHERE hash = (SELECT tree_hash FROM pggit.commits WHERE hash = %s)",
-        (tampered,),
+        "UPDATE pggit.subtrees SET entries = entries - 'table:public.ledger' "
+        "WHERE entries ? 'table:public.ledger'"
     )
     ok, _, breaks = engine_db.rows("SELECT ok, checked, breaks FROM pggit.verify()")[0]
     assert ok is False
