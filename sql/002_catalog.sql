@@ -4,12 +4,13 @@
 -- anchors and dependencies; DDL generation (create, drop, in-place alter, data-loss detection).
 -- The interface is described in docs/engine-internals.md ("Catalog functions", "DDL generation").
 --
--- Structure: one view per object kind (pggit._o_<kind>) holds the whole per-kind definition code.
--- pggit._objects unions them, pggit._live adds the comments. live_objects() reads pggit._live as a
--- whole; anchor_objects() reads the same view filtered on one anchor (the filter is pushed down into
--- every per-kind query, so it costs a few index probes). The views are internal: read them only
--- through the functions below, which pin search_path so that every non-pg_catalog name comes out
--- schema-qualified.
+-- Structure: one view per object kind (pggit._o_<kind>) holds the whole per-kind definition code;
+-- pggit._object_rows() adds an object's comments (the one place comments are built).
+-- pggit._objects unions the per-kind views, pggit._live_ext/_live add the comments. live_objects()
+-- reads pggit._live as a whole; anchor_objects() reads only the per-kind views an anchor can have
+-- objects in, each filtered on the anchor's oid (index probes on the owning catalog), through the
+-- same _object_rows(). The views are internal: read them only through the functions below, which
+-- pin search_path so that every non-pg_catalog name comes out schema-qualified.
 
 DO $$
 BEGIN
@@ -179,7 +180,9 @@ END;
 $$;
 
 -- pg_depend rows (normal and automatic) with the key of what they point at. References to a
--- schema are left out (every object adds its own schema's key).
+-- schema are left out (every object adds its own schema's key). Always filter it on classid and
+-- objid (= or = ANY (ARRAY(...))), never join it to another catalog: a join lets the planner, with
+-- poor statistics, scan every row of a classid and call _ref_key() on each before joining.
 CREATE OR REPLACE VIEW pggit._depkeys AS
 SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
        pggit._ref_key(d.refclassid, d.refobjid) AS key
@@ -338,9 +341,9 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                              WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
                                AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
                             UNION ALL
-                            SELECT dk.key FROM pg_attrdef ad
-                              JOIN pggit._depkeys dk ON dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
-                             WHERE ad.adrelid = c.oid
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_attrdef'::regclass
+                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
                                AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
                             UNION ALL
                             SELECT jsonb_array_elements_text(own.keys)) s(k)
@@ -478,9 +481,9 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
                             UNION ALL
-                            SELECT dk.key FROM pg_rewrite r
-                              JOIN pggit._depkeys dk ON dk.classid = 'pg_rewrite'::regclass AND dk.objid = r.oid
-                             WHERE r.ev_class = c.oid AND dk.deptype = 'n') s(k)
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
+                               AND dk.objid = ANY (ARRAY(SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid))) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname,
            'options', to_jsonb(coalesce(opts.list, '{}')),
@@ -789,9 +792,10 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
                             SELECT dk.key FROM pggit._depkeys dk
                              WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
                             UNION ALL
-                            SELECT dk.key FROM pg_constraint con
-                              JOIN pggit._depkeys dk ON dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
-                             WHERE con.contypid = t.oid) s(k)
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_constraint'::regclass
+                               AND dk.objid = ANY (ARRAY(SELECT con.oid FROM pg_constraint con
+                                                          WHERE con.contypid = t.oid))) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname, 'base_type', k.base, 'collation', k.collation, 'default', k.default_expr,
            'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]')) AS meta,
@@ -837,39 +841,60 @@ UNION ALL SELECT * FROM pggit._o_composite
 UNION ALL SELECT * FROM pggit._o_range
 UNION ALL SELECT * FROM pggit._o_domain;
 
--- Every object followed by its comment and the comments on its columns (tables, views,
--- materialized views and composite types). owner_* are the kind and anchor of the object the row
--- comes from (the object itself or the commented object): anchor lookups filter on them, which the
--- planner pushes down into the per-kind views.
+-- One object row (the columns of the per-kind views) followed by its comment and the comments on
+-- its columns (tables, views, materialized views and composite types). The one place comments are
+-- built: live_objects() applies it to every object (pggit._live_ext), anchor_objects() to the
+-- objects of one anchor (pggit._anchor_rows). A plain SQL set-returning function (no SET clause,
+-- not STRICT) so that the planner inlines it as a lateral subquery wherever it is used: the
+-- description lookups stay index probes on the object's own row.
+CREATE OR REPLACE FUNCTION pggit._object_rows(
+    p_object_key text, p_kind text, p_schema_name text, p_object_name text, p_parent_name text,
+    p_definition text, p_meta jsonb, p_anchor_classid oid, p_anchor_objid oid,
+    p_classid oid, p_objid oid, p_relid oid, p_qname text, p_comment_target text)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE sql STABLE
+AS $$
+    SELECT p_object_key, p_kind, p_schema_name, p_object_name, p_parent_name, p_definition, p_meta,
+           p_anchor_classid, p_anchor_objid
+    UNION ALL
+    SELECT 'comment:' || p_object_key, 'comment'::text, p_schema_name, p_object_name, p_object_key,
+           'COMMENT ON ' || p_comment_target || ' IS ' || pg_catalog.quote_literal(d.description) || ';',
+           pg_catalog.jsonb_build_object('deps', pg_catalog.jsonb_build_array(p_object_key),
+                                         'target', p_comment_target, 'target_key', p_object_key,
+                                         'comment', d.description),
+           p_anchor_classid, p_anchor_objid
+      FROM pg_catalog.pg_description d
+     WHERE d.objoid = p_objid AND d.classoid = p_classid AND d.objsubid = 0
+    UNION ALL
+    SELECT 'comment:column:' || p_schema_name || '.' || p_object_name || '.' || a.attname, 'comment'::text,
+           p_schema_name, p_object_name || '.' || a.attname,
+           'column:' || p_schema_name || '.' || p_object_name || '.' || a.attname,
+           'COMMENT ON COLUMN ' || p_qname || '.' || pg_catalog.quote_ident(a.attname) || ' IS '
+             || pg_catalog.quote_literal(d.description) || ';',
+           pg_catalog.jsonb_build_object(
+               'deps', pg_catalog.jsonb_build_array(p_object_key),
+               'target', 'COLUMN ' || p_qname || '.' || pg_catalog.quote_ident(a.attname),
+               'target_key', 'column:' || p_schema_name || '.' || p_object_name || '.' || a.attname,
+               'comment', d.description),
+           p_anchor_classid, p_anchor_objid
+      FROM pg_catalog.pg_description d
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid AND NOT a.attisdropped
+     WHERE p_relid IS NOT NULL AND d.objoid = p_relid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid > 0
+$$;
+
+-- Every object followed by its comment and the comments on its columns. owner_* are the kind and
+-- anchor of the object the row comes from (the object itself or the commented object). The text
+-- columns keep the "C" collation the per-kind views give them (names are of type name).
 CREATE OR REPLACE VIEW pggit._live_ext AS
-SELECT o.kind AS owner_kind, o.anchor_classid AS owner_classid, o.anchor_objid AS owner_objid, x.*
+SELECT o.kind AS owner_kind, o.anchor_classid AS owner_classid, o.anchor_objid AS owner_objid,
+       x.object_key COLLATE "C" AS object_key, x.kind, x.schema_name COLLATE "C" AS schema_name,
+       x.object_name COLLATE "C" AS object_name, x.parent_name COLLATE "C" AS parent_name,
+       x.definition COLLATE "C" AS definition, x.meta, x.anchor_classid, x.anchor_objid
   FROM pggit._objects o
- CROSS JOIN LATERAL (
-    SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition, o.meta,
-           o.anchor_classid, o.anchor_objid
-    UNION ALL
-    SELECT 'comment:' || o.object_key, 'comment'::text, o.schema_name, o.object_name, o.object_key,
-           'COMMENT ON ' || o.comment_target || ' IS ' || quote_literal(d.description) || ';',
-           jsonb_build_object('deps', jsonb_build_array(o.object_key), 'target', o.comment_target,
-                              'target_key', o.object_key, 'comment', d.description),
-           o.anchor_classid, o.anchor_objid
-      FROM pg_description d
-     WHERE d.objoid = o.objid AND d.classoid = o.classid AND d.objsubid = 0
-    UNION ALL
-    SELECT 'comment:column:' || o.schema_name || '.' || o.object_name || '.' || a.attname, 'comment'::text,
-           o.schema_name, o.object_name || '.' || a.attname,
-           'column:' || o.schema_name || '.' || o.object_name || '.' || a.attname,
-           'COMMENT ON COLUMN ' || o.qname || '.' || quote_ident(a.attname) || ' IS '
-             || quote_literal(d.description) || ';',
-           jsonb_build_object('deps', jsonb_build_array(o.object_key),
-                              'target', 'COLUMN ' || o.qname || '.' || quote_ident(a.attname),
-                              'target_key', 'column:' || o.schema_name || '.' || o.object_name || '.' || a.attname,
-                              'comment', d.description),
-           o.anchor_classid, o.anchor_objid
-      FROM pg_description d
-      JOIN pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid AND NOT a.attisdropped
-     WHERE o.relid IS NOT NULL AND d.objoid = o.relid AND d.classoid = 'pg_class'::regclass AND d.objsubid > 0
- ) x;
+ CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                       o.definition, o.meta, o.anchor_classid, o.anchor_objid,
+                                       o.classid, o.objid, o.relid, o.qname, o.comment_target) x;
 
 CREATE OR REPLACE VIEW pggit._live AS
 SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition, l.meta,
@@ -934,12 +959,15 @@ END;
 $$;
 
 -- True when a candidate anchor lives in a tracked schema and is not a member of an extension.
+-- PL/pgSQL rather than SQL so that its plan is cached for the session (a non-inlined SQL function
+-- is planned again in every transaction).
 CREATE OR REPLACE FUNCTION pggit._anchor_tracked(p_classid oid, p_objid oid)
 RETURNS boolean
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT EXISTS (
+BEGIN
+    RETURN EXISTS (
                SELECT 1 FROM pggit._ns n
                 WHERE n.oid = CASE p_classid
                     WHEN 'pg_namespace'::regclass THEN p_objid
@@ -949,7 +977,8 @@ AS $$
                     WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
                 END)
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
-                        WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e')
+                        WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+END;
 $$;
 
 -- The anchor of a relation (pg_class row).
@@ -1033,7 +1062,9 @@ DECLARE
     v_rel oid;
     v_owner record;
 BEGIN
-    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    IF p_classid IS NULL OR p_objid IS NULL THEN   -- tested here: a PERFORM on every call costs a query
+        PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    END IF;
     CASE p_classid
     WHEN 'pg_class'::regclass THEN
         SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(p_objid) a;
@@ -1092,8 +1123,13 @@ SET search_path = pg_catalog, pggit
 SET jit = off
 AS $$ SELECT * FROM pggit._live $$;
 
--- The objects of one anchor, read through the same views as live_objects(). The anchor class is
--- a literal in each branch so that the planner drops the per-kind queries of other classes.
+-- The objects of one anchor, read through the same per-kind views and the same comment function
+-- (_object_rows) as live_objects(). Each statement reads one per-kind view filtered on the anchor's
+-- oid, which the planner turns into index probes on the owning catalog (pg_class.oid,
+-- pg_constraint.conrelid, pg_index.indrelid, pg_trigger.tgrelid, pg_policy.polrelid, pg_type.oid,
+-- pg_proc.oid...): nothing is computed for other objects. The plans are generic and cached for
+-- the session; the kinds hanging off a table are read only when the table has rows of that kind,
+-- so the first call of a session plans only the views it needs.
 CREATE OR REPLACE FUNCTION pggit._anchor_rows(p_classid oid, p_objid oid)
 RETURNS SETOF pggit.catalog_object
 LANGUAGE plpgsql STABLE
@@ -1108,44 +1144,122 @@ BEGIN
     WHEN 'pg_class'::regclass THEN
         SELECT relkind INTO v_relkind FROM pg_class WHERE oid = p_objid;
         IF v_relkind IN ('r', 'p') THEN
-            RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                                l.meta, l.anchor_classid, l.anchor_objid
-                           FROM pggit._live_ext l
-                          WHERE l.owner_classid = 'pg_class'::regclass::oid AND l.owner_objid = p_objid
-                            AND l.owner_kind IN ('table', 'constraint', 'index', 'trigger', 'policy');
+            RETURN QUERY SELECT x.* FROM pggit._o_table o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+            IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_constraint o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_index o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_trigger o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_policy o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
         ELSIF v_relkind IN ('v', 'm') THEN
-            RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                                l.meta, l.anchor_classid, l.anchor_objid
-                           FROM pggit._live_ext l
-                          WHERE l.owner_classid = 'pg_class'::regclass::oid AND l.owner_objid = p_objid
-                            AND l.owner_kind IN ('view', 'materialized_view', 'index', 'trigger');
+            RETURN QUERY SELECT x.* FROM pggit._o_view o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+            IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_index o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_trigger o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
         ELSIF v_relkind = 'S' THEN
-            RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                                l.meta, l.anchor_classid, l.anchor_objid
-                           FROM pggit._live_ext l
-                          WHERE l.owner_classid = 'pg_class'::regclass::oid AND l.owner_objid = p_objid
-                            AND l.owner_kind = 'sequence';
+            RETURN QUERY SELECT x.* FROM pggit._o_sequence o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
         END IF;
     WHEN 'pg_type'::regclass THEN
-        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                            l.meta, l.anchor_classid, l.anchor_objid
-                       FROM pggit._live_ext l
-                      WHERE l.owner_classid = 'pg_type'::regclass::oid AND l.owner_objid = p_objid;
+        -- one type is of one kind: read only its view
+        CASE (SELECT typtype FROM pg_type WHERE oid = p_objid)
+        WHEN 'e' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_enum o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        WHEN 'c' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_composite o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        WHEN 'r' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_range o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        WHEN 'd' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_domain o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        ELSE
+            RETURN;
+        END CASE;
     WHEN 'pg_proc'::regclass THEN
-        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                            l.meta, l.anchor_classid, l.anchor_objid
-                       FROM pggit._live_ext l
-                      WHERE l.owner_classid = 'pg_proc'::regclass::oid AND l.owner_objid = p_objid;
+        IF (SELECT prokind FROM pg_proc WHERE oid = p_objid) = 'a' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_aggregate o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        ELSE
+            RETURN QUERY SELECT x.* FROM pggit._o_function o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        END IF;
     WHEN 'pg_namespace'::regclass THEN
-        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                            l.meta, l.anchor_classid, l.anchor_objid
-                       FROM pggit._live_ext l
-                      WHERE l.owner_classid = 'pg_namespace'::regclass::oid AND l.owner_objid = p_objid;
+        RETURN QUERY SELECT x.* FROM pggit._o_schema o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
     WHEN 'pg_extension'::regclass THEN
-        RETURN QUERY SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-                            l.meta, l.anchor_classid, l.anchor_objid
-                       FROM pggit._live_ext l
-                      WHERE l.owner_classid = 'pg_extension'::regclass::oid AND l.owner_objid = p_objid;
+        RETURN QUERY SELECT x.* FROM pggit._o_extension o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
     ELSE
         RETURN;
     END CASE;
@@ -1161,7 +1275,9 @@ DECLARE
     v_anchor record;
     v_owner oid;
 BEGIN
-    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    IF p_classid IS NULL OR p_objid IS NULL THEN   -- tested here: a PERFORM on every call costs a query
+        PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    END IF;
     SELECT * INTO v_anchor FROM pggit.anchor_of(p_classid, p_objid);
     IF v_anchor.anchor_classid IS NULL THEN
         RETURN;
@@ -1186,11 +1302,14 @@ CREATE OR REPLACE FUNCTION pggit.anchor_dependents(p_classid oid, p_objid oid)
 RETURNS TABLE (classid oid, objid oid)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_anchor record;
 BEGIN
-    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    IF p_classid IS NULL OR p_objid IS NULL THEN   -- tested here: a PERFORM on every call costs a query
+        PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    END IF;
     SELECT * INTO v_anchor FROM pggit.anchor_of(p_classid, p_objid);
     IF v_anchor.anchor_classid IS NULL THEN
         RETURN;
@@ -1221,6 +1340,17 @@ BEGIN
     SELECT DISTINCT a.anchor_classid, a.anchor_objid
       FROM rows
       JOIN pg_depend d ON d.refclassid = rows.c AND d.refobjid = rows.o AND d.deptype IN ('n', 'a')
+           -- parts of the anchor relation itself (its defaults, constraints, indexes, triggers,
+           -- policies, rules), whose anchor_of() is the anchor: skipped without calling it
+           AND (v_anchor.anchor_classid <> 'pg_class'::regclass
+                OR CASE d.classid
+                   WHEN 'pg_attrdef'::regclass THEN (SELECT x.adrelid FROM pg_attrdef x WHERE x.oid = d.objid)
+                   WHEN 'pg_constraint'::regclass THEN (SELECT x.conrelid FROM pg_constraint x WHERE x.oid = d.objid)
+                   WHEN 'pg_class'::regclass THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objid)
+                   WHEN 'pg_trigger'::regclass THEN (SELECT x.tgrelid FROM pg_trigger x WHERE x.oid = d.objid)
+                   WHEN 'pg_policy'::regclass THEN (SELECT x.polrelid FROM pg_policy x WHERE x.oid = d.objid)
+                   WHEN 'pg_rewrite'::regclass THEN (SELECT x.ev_class FROM pg_rewrite x WHERE x.oid = d.objid)
+                   END IS DISTINCT FROM v_anchor.anchor_objid)
      CROSS JOIN LATERAL pggit.anchor_of(d.classid, d.objid) a
      WHERE a.anchor_objid IS NOT NULL
        AND (a.anchor_classid, a.anchor_objid) IS DISTINCT FROM (v_anchor.anchor_classid, v_anchor.anchor_objid);
