@@ -20,7 +20,7 @@ def start_up(tmp_path, **env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WEBHOOK_"))}
     clean.update(DJANGO_SETTINGS_MODULE="pggit_project.settings", PGGIT_DATA_DIR=str(tmp_path))
     clean.update(env)
-    return subprocess.run(  # noqa: S603
+    return subprocess.run(
         [sys.executable, "-c", PROBE],
         capture_output=True,
         text=True,
