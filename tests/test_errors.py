@@ -123,3 +123,10 @@ def test_admin_csrf_failure_is_403_in_the_error_shape(staff_user):
     response = client.post("/admin/login/", {"username": "operator", "password": "x"})
     body = assert_error_shape(response, 403, "csrf_failed")
     assert body["detail"] == "CSRF verification failed."
+
+
+def test_body_over_the_upload_limit_is_413(user_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = user_client.post("/t/echo", {"name": "x" * 2000, "count": 1})
+    body = assert_error_shape(response, 413, "request_too_large")
+    assert body["detail"] == "The request body is too large."

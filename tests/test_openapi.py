@@ -27,3 +27,9 @@ def test_schema_documents_paths_without_trailing_slash_and_the_error_shape(tmp_p
     assert "  /api/v1/auth/token:\n" in text
     assert "  /api/v1/auth/token/:\n" not in text
     assert "$ref: '#/components/schemas/Error'" in text
+
+
+def test_swagger_ui_and_redoc_are_served_to_authenticated_users(user_client, api_client):
+    for path in ("/api/schema/swagger-ui", "/api/schema/redoc/"):
+        assert user_client.get(path).status_code == 200
+        assert api_client.get(path).status_code == 401
