@@ -88,11 +88,16 @@ BEGIN
          LIMIT p_limit OFFSET coalesce(p_offset, 0);
         RETURN;
     END IF;
+    -- the walk is written out here (not a call to first_parent_walk) so that LIMIT stops it early
     RETURN QUERY
+    WITH RECURSIVE walk AS (
+        SELECT c.* FROM pggit.commits c WHERE c.hash = pggit.resolve_ref(p_branch)
+        UNION ALL
+        SELECT c.* FROM walk w JOIN pggit.commits c ON c.hash = w.parents[1]
+    )
     SELECT c.hash, left(c.hash, 12), c.parents, c.branch, c.author, c.committer, c.message,
            c.committed_at, c.kind, c.change_count
-      FROM pggit.first_parent_walk(pggit.resolve_ref(p_branch)) w
-      JOIN pggit.commits c ON c.hash = w.hash
+      FROM walk c
      WHERE (p_author IS NULL OR c.author = p_author)
        AND (p_since IS NULL OR c.committed_at >= p_since)
        AND (p_until IS NULL OR c.committed_at <= p_until)
