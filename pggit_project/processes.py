@@ -36,6 +36,7 @@ def dev_processes(*, bind: str, port: int, manage_py: Path) -> list[Process]:
             [python, "-m", "daphne", "-b", bind, "-p", str(port), "pggit_project.asgi:application"],
         ),
         Process("listener", [python, str(manage_py), "pggit_listen"]),
+        Process("scheduler", [python, str(manage_py), "pggit_scheduler"]),
         Process("worker", [python, str(manage_py), "deliver_webhooks"]),
     ]
 

@@ -53,6 +53,10 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
+# Monitoring scheduler (manage.py pggit_scheduler): how often baselines are recalculated and
+# alerts evaluated (anomalies, automatic resolution, silence expiry).
+PGGIT_BASELINE_INTERVAL_SECONDS = env_int("PGGIT_BASELINE_INTERVAL_SECONDS", 300)
+PGGIT_EVALUATE_INTERVAL_SECONDS = env_int("PGGIT_EVALUATE_INTERVAL_SECONDS", 60)
 
 DATABASES = {
     "default": backends.database_config(

@@ -144,8 +144,8 @@ def test_a_new_silence_silences_firing_alerts_and_its_end_makes_them_fire_again(
     assert alert_events() == [("alert.fired", alert_id), ("alert.fired", alert_id)]
     assert (
         value(
-            "SELECT data->>'unsilenced' FROM pggit.events WHERE type = 'alert.fired' ORDER BY id DESC"
-            " LIMIT 1"
+            "SELECT data->>'unsilenced' FROM pggit.events WHERE type = 'alert.fired'"
+            " ORDER BY id DESC LIMIT 1"
         )
         == "true"
     )
