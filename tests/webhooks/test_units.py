@@ -100,3 +100,25 @@ def test_secrets_round_trip_and_survive_a_key_rotation(settings):
     assert secret_decrypt(rotated) == "whsec_abc"
     with pytest.raises(SecretUnreadable):
         secret_decrypt(token)
+
+
+@pytest.mark.django_db
+def test_reencrypt_command_moves_secrets_to_the_newest_key(settings):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from webhooks import services
+    from webhooks.models import WebhookEndpoint
+
+    old_key = settings.WEBHOOK_ENCRYPTION_KEYS[0]
+    created = services.webhook_create(name="x", url="https://hooks.example.com/", event_types=["*"])
+    settings.WEBHOOK_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), old_key]
+    out = StringIO()
+
+    call_command("webhook_reencrypt_secrets", stdout=out)
+    settings.WEBHOOK_ENCRYPTION_KEYS = settings.WEBHOOK_ENCRYPTION_KEYS[:1]
+
+    endpoint = WebhookEndpoint.objects.get(pk=created.endpoint.pk)
+    assert secret_decrypt(endpoint.secret_encrypted) == created.secret
+    assert out.getvalue() == "Re-encrypted the secrets of 1 webhook endpoint(s).\n"
