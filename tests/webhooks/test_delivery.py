@@ -146,6 +146,7 @@ def test_410_fails_the_delivery_and_disables_the_endpoint(receiver):
     assert disabled_events(endpoint.pk) == [
         {"webhook_id": endpoint.pk, "name": "receiver", "reason": endpoint.disabled_reason}
     ]
+    assert alerts_for(endpoint.pk) == [("webhooks", "error", "firing")]
 
 
 def test_a_redirect_is_not_followed(receiver):
@@ -219,7 +220,7 @@ def test_an_endpoint_failing_for_five_days_is_disabled_with_an_event(receiver):
     assert endpoint.disabled_reason.startswith("failing continuously since ")
     assert WebhookDelivery.objects.get(event_type="commit.created").status == "cancelled"
     assert [event["webhook_id"] for event in disabled_events(endpoint.pk)] == [endpoint.pk]
-    assert alerts_for(endpoint.pk) in ([], [("webhooks", "error")])
+    assert alerts_for(endpoint.pk) == [("webhooks", "error", "firing")]
 
 
 def test_a_success_ends_the_failure_streak(receiver):
@@ -247,16 +248,13 @@ def disabled_events(endpoint_id: int) -> list[dict]:
         return [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in cursor]
 
 
-def alerts_for(endpoint_id: int) -> list[tuple[str, str]]:
-    """The alerts raised for the endpoint, when the alert engine is installed."""
+def alerts_for(endpoint_id: int) -> list[tuple[str, str, str]]:
+    """The alerts raised for the endpoint (by the alert engine, sql/011_alerts.sql)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass('pggit.alerts') IS NOT NULL")
-        if not cursor.fetchone()[0]:
-            return []
         cursor.execute(
-            "SELECT source, severity FROM pggit.alerts WHERE fingerprint = %s",
+            "SELECT source, severity, status FROM pggit.alerts WHERE fingerprint = %s",
             [f"webhooks:endpoint_disabled:{endpoint_id}"],
         )
         return list(cursor.fetchall())
