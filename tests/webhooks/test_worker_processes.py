@@ -136,3 +136,24 @@ def test_sigterm_after_the_grace_records_interrupted_attempts_for_a_retry(receiv
         assert cursor.fetchone() == (
             "interrupted: the worker stopped before the receiver answered",
         )
+
+
+def test_a_worker_survives_the_database_dropping_its_connections(receiver, workers):
+    create_endpoint(receiver.url())
+    worker = workers("--poll-seconds", "0.2")
+    wait_for(lambda: live_workers() == 1, 30, "the worker to beat")
+    emit_many(5)
+    wait_for(lambda: statuses()["delivered"] == 5, 30, "the first deliveries")
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        terminated = cursor.fetchone()[0]
+    emit_many(5)
+    wait_for(lambda: statuses()["delivered"] == 10, 30, "deliveries after the reconnection")
+
+    assert terminated >= 3
+    assert worker.process.poll() is None
+    assert worker.terminate() == 0, worker.output()

@@ -74,6 +74,8 @@ class DeliveryWorker:
         self._stopping: asyncio.Event | None = None
         self._wakeup: asyncio.Event | None = None
         self._results: asyncio.Queue[tuple[AttemptResult, Decision]] | None = None
+        self._claim_conn: psycopg.AsyncConnection | None = None
+        self._beat_conn: psycopg.AsyncConnection | None = None
 
     # --- control ---------------------------------------------------------------------------
 
@@ -87,9 +89,8 @@ class DeliveryWorker:
     async def run(self) -> None:
         self._stopping, self._wakeup = asyncio.Event(), asyncio.Event()
         self._results = asyncio.Queue()
-        claim_conn = await store.connect()
+        self._claim_conn = await store.connect()
         record_conn = await store.connect()
-        listen_conn = await store.connect()
         clients = DeliveryClients(
             allow_private=self.config.allow_private_targets,
             timeout=self.config.timeout_seconds,
@@ -97,24 +98,24 @@ class DeliveryWorker:
         )
         helpers: list[asyncio.Task] = []
         try:
-            await listen_conn.execute(f"LISTEN {constants.DELIVERY_CHANNEL}")
             helpers = [
-                asyncio.create_task(self._listen(listen_conn)),
+                asyncio.create_task(self._listen()),
                 asyncio.create_task(self._record_loop(record_conn)),
-                asyncio.create_task(self._heartbeat_loop(claim_conn)),
+                asyncio.create_task(self._heartbeat_loop()),
             ]
             logger.info("worker %s started (concurrency %s)", self.name, self.options.concurrency)
-            await self._claim_loop(claim_conn, clients)
+            await self._claim_loop(clients)
             await self._drain()
             await self._results.join()
         finally:
             for task in helpers:
                 task.cancel()
             await asyncio.gather(*helpers, return_exceptions=True)
-            await self._beat(claim_conn, stopped=True)
+            await self._beat(stopped=True)
             await clients.aclose()
-            for conn in (claim_conn, record_conn, listen_conn):
-                await conn.close()
+            for conn in (self._claim_conn, record_conn, self._beat_conn):
+                if conn is not None:
+                    await conn.close()
             logger.info("worker %s stopped after %s attempts", self.name, self.attempts)
 
     # --- claiming --------------------------------------------------------------------------
@@ -125,15 +126,22 @@ class DeliveryWorker:
         threshold = max(1, self.options.concurrency // 4)
         return free if free >= threshold or not self._in_flight else 0
 
-    async def _claim_loop(self, conn: psycopg.AsyncConnection, clients: DeliveryClients) -> None:
+    async def _claim_loop(self, clients: DeliveryClients) -> None:
         while not self._stopping.is_set():
             self._wakeup.clear()
             size = self._claim_size()
             jobs = []
             if size:
-                jobs = await store.claim(
-                    conn, worker=self.name, limit=size, lease_seconds=self.lease_seconds
-                )
+                try:
+                    jobs = await store.claim(
+                        self._claim_conn,
+                        worker=self.name,
+                        limit=size,
+                        lease_seconds=self.lease_seconds,
+                    )
+                except psycopg.OperationalError as exc:
+                    await self._reconnect(exc)
+                    continue
                 for job in jobs:
                     self._start(job, clients.for_delivery(job.delivery_id))
             if self.options.until_idle and not jobs and not self._in_flight:
@@ -142,6 +150,19 @@ class DeliveryWorker:
                 continue  # there may be more due right now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.options.poll_seconds)
+
+    async def _reconnect(self, exc: Exception) -> None:
+        """A fresh claim connection after the database went away (retried until it is back)."""
+        logger.warning("worker %s: database unavailable (%s); reconnecting", self.name, exc)
+        await self._claim_conn.close()
+        while True:
+            await asyncio.sleep(self.options.poll_seconds)
+            try:
+                self._claim_conn = await store.connect()
+                return
+            except psycopg.OperationalError:
+                if self._stopping.is_set():
+                    raise
 
     def _start(self, job: Job, client: httpx.AsyncClient) -> None:
         task = asyncio.create_task(self._attempt(job, client))
@@ -239,14 +260,27 @@ class DeliveryWorker:
         )
         return conn
 
-    async def _listen(self, conn: psycopg.AsyncConnection) -> None:
-        async for _ in conn.notifies():
-            self._wakeup.set()
+    async def _listen(self) -> None:
+        """Wake the claim loop on every NOTIFY of the fan-out; reconnect when the link breaks
+        (meanwhile the poll interval still finds due deliveries)."""
+        while True:
+            try:
+                async with await store.connect() as conn:
+                    await conn.execute(f"LISTEN {constants.DELIVERY_CHANNEL}")
+                    self._wakeup.set()  # anything emitted while not listening
+                    async for _ in conn.notifies():
+                        self._wakeup.set()
+            except psycopg.OperationalError as exc:
+                logger.warning("worker %s: LISTEN connection lost (%s)", self.name, exc)
+                await asyncio.sleep(self.options.poll_seconds)
 
-    async def _beat(self, conn: psycopg.AsyncConnection, *, stopped: bool = False) -> None:
+    async def _beat(self, *, stopped: bool = False) -> None:
+        """Record the heartbeat on the worker's own connection (reopened when it broke)."""
         try:
+            if self._beat_conn is None or self._beat_conn.closed or self._beat_conn.broken:
+                self._beat_conn = await store.connect()
             await store.heartbeat(
-                conn,
+                self._beat_conn,
                 worker=self.name,
                 hostname=socket.gethostname(),
                 pid=os.getpid(),
@@ -257,9 +291,9 @@ class DeliveryWorker:
         except psycopg.Error as exc:
             logger.warning("worker %s: heartbeat failed: %s", self.name, exc)
 
-    async def _heartbeat_loop(self, conn: psycopg.AsyncConnection) -> None:
+    async def _heartbeat_loop(self) -> None:
         while True:
-            await self._beat(conn)
+            await self._beat()
             await asyncio.sleep(self.options.heartbeat_seconds)
 
 
