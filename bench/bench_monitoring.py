@@ -87,11 +87,41 @@ def commit_overhead(commits: int) -> list[tuple[str, float, str]]:
     ]
 
 
+RECORD_LOOP = (
+    "DO $$ BEGIN FOR i IN 1..{n} LOOP"
+    " PERFORM pggit.record_operation('commit', clock_timestamp(), 1, 0, 'main');"
+    " END LOOP; END $$"
+)
+
+
+def per_record(commit_ms: float, n: int = 10_000) -> list[tuple[str, float, str]]:
+    """Server-side cost of one recording, with and without the monitoring trigger (a baseline
+    in place, runs within it), and what the two recordings of a commit (its capture flush and
+    itself) are of a commit's median time. Less exposed to machine noise than commit timings."""
+    with scratch("mon_record") as name:
+        install_engine(db_url(name))
+        db = EngineDB(name)
+        db.run(
+            "INSERT INTO pggit.perf_baselines VALUES ('commit', 100, 1, 0, 1, 1, 1, 1, 10000,"
+            " now(), now(), now())"
+        )
+        loop = RECORD_LOOP.format(n=n)
+        with_trigger = _timed_ms(db, loop) * 1000 / n
+        db.run("ALTER TABLE pggit.operations DISABLE TRIGGER operations_monitor")
+        without_trigger = _timed_ms(db, loop) * 1000 / n
+        db.close()
+    return [
+        ("one recording with the monitoring trigger", with_trigger, "us"),
+        ("one recording without the trigger", without_trigger, "us"),
+        ("2 recordings of a commit vs its median time", 2 * with_trigger / 10 / commit_ms, "%"),
+    ]
+
+
 def _timed_ms(db: EngineDB, query: str) -> float:
     samples = []
     for _ in range(3):
         started = time.perf_counter()
-        db.rows(query)
+        db.run(query)
         samples.append((time.perf_counter() - started) * 1000.0)
     return statistics.median(samples)
 
@@ -125,7 +155,8 @@ def evaluation(rows: int) -> list[tuple[str, float, str]]:
 
 
 def run(commits: int = COMMITS, rows: int = ROWS) -> list[tuple[str, float, str]]:
-    return commit_overhead(commits) + evaluation(rows)
+    commit = commit_overhead(commits)
+    return commit + per_record(commit[0][1]) + evaluation(rows)
 
 
 if __name__ == "__main__":
