@@ -8,11 +8,13 @@ class CachemgmtConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import setting_changed
 
+        from cachemgmt.constants import INVALIDATE_CHANNEL
         from cachemgmt.health import register_cache_checks
         from cachemgmt.runtime import forget_store
-        from cachemgmt.services import cache_apply_events, cache_resync
-        from pggit_project.events import register_event_handler
+        from cachemgmt.services import cache_apply_events, cache_apply_notice, cache_resync
+        from pggit_project.events import register_channel_handler, register_event_handler
 
         register_cache_checks()
         setting_changed.connect(forget_store, dispatch_uid="cachemgmt_forget_store")
         register_event_handler("cache", handle=cache_apply_events, resync=cache_resync)
+        register_channel_handler(INVALIDATE_CHANNEL, cache_apply_notice)

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -91,7 +92,7 @@ def cached_response(
     def decorator(method: Callable) -> Callable:
         @functools.wraps(method)
         def wrapper(view, request, *args: Any, **kwargs: Any):
-            if request.method not in CACHEABLE_METHODS:
+            if request.method not in CACHEABLE_METHODS or not settings.PGGIT_CACHE_ENABLED:
                 return method(view, request, *args, **kwargs)
             store = get_store()
             # Inside a transaction an answer may show uncommitted writes (or be rolled back):

@@ -18,7 +18,7 @@ import logging
 import threading
 
 from cachemgmt.constants import INVALIDATE_CHANNEL
-from cachemgmt.namespaces import NAMESPACES, namespaces_for_event, unknown_namespaces
+from cachemgmt.namespaces import NAMESPACES, namespaces_for_event
 from cachemgmt.store import CacheStore
 from pggit_project.events import Event
 
@@ -64,16 +64,17 @@ class LocalFollower:
 
         if channel != INVALIDATE_CHANNEL:
             return
+        from cachemgmt.services import parse_notice
+
         try:
-            notice = json.loads(payload)
-            names = [str(name) for name in notice["ns"]]
-            origin = notice.get("origin")
-        except (ValueError, KeyError, TypeError):
-            logger.warning("cache follower ignored a malformed invalidation notice")
-            return
+            origin = json.loads(payload).get("origin")
+        except (ValueError, AttributeError):
+            origin = None
         if origin == PROCESS_TOKEN:
             return
-        self.store.bump([name for name in names if not unknown_namespaces([name])])
+        names = parse_notice(payload)
+        if names:
+            self.store.bump(names)
 
 
 def attach_local_follower(store: CacheStore) -> None:

@@ -68,8 +68,10 @@ WARM_PATHS: tuple[str, ...] = (
 
 
 def namespaces_for_event(event_type: str) -> tuple[str, ...]:
-    """The namespaces an event of ``event_type`` makes stale."""
-    return EVENT_NAMESPACES.get(event_type, UNKNOWN_EVENT_NAMESPACES)
+    """The namespaces an event of ``event_type`` makes stale (the dashboard lists recent events,
+    so every event makes it stale)."""
+    names = EVENT_NAMESPACES.get(event_type, UNKNOWN_EVENT_NAMESPACES)
+    return names if "dashboard" in names else (*names, "dashboard")
 
 
 def unknown_namespaces(names: list[str]) -> list[str]:

@@ -78,6 +78,31 @@ def cache_apply_events(events: list[Event]) -> None:
     logger.info("cache: events %s..%s bumped %s", events[0].id, events[-1].id, names)
 
 
+def cache_apply_notice(payload: str) -> None:
+    """Listener handler of ``pggit_cache`` notices (Redis mode): bump the namespaces named.
+
+    Notices come from the change triggers of sql/030_cache.sql (worker, engine, psql writes that
+    have no outbox event) and, without Redis, from ``cache_invalidate`` in other processes — the
+    web processes apply those themselves then (``cachemgmt.local_events``).
+    """
+    store = get_store()
+    if store.mode == "local":
+        return
+    names = parse_notice(payload)
+    if names:
+        store.bump(names)
+
+
+def parse_notice(payload: str) -> list[str]:
+    """The known namespaces named by a ``pggit_cache`` notice (malformed: none, logged)."""
+    try:
+        names = [str(name) for name in json.loads(payload)["ns"]]
+    except (ValueError, KeyError, TypeError):
+        logger.warning("cache: ignored a malformed pggit_cache notice")
+        return []
+    return [name for name in names if name in NAMESPACES]
+
+
 def cache_resync() -> None:
     """Listener handler: notifications may have been missed, so every namespace is bumped."""
     store = get_store()

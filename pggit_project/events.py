@@ -46,6 +46,9 @@ class EventHandler:
 
 
 _handlers: dict[str, EventHandler] = {}
+# Other NOTIFY channels the listener follows, e.g. ``pggit_cache`` (change announcements that are
+# not outbox events): channel -> handle(payload).
+_channel_handlers: dict[str, Callable[[str], None]] = {}
 
 
 def register_event_handler(
@@ -56,6 +59,25 @@ def register_event_handler(
 ) -> None:
     """Register (or replace) the handler ``name``."""
     _handlers[name] = EventHandler(name=name, handle=handle, resync=resync)
+
+
+def register_channel_handler(channel: str, handle: Callable[[str], None]) -> None:
+    """Also LISTEN on ``channel`` and pass each notification's payload to ``handle``."""
+    _channel_handlers[channel] = handle
+
+
+def registered_channels() -> tuple[str, ...]:
+    return tuple(_channel_handlers)
+
+
+def dispatch_channel_message(channel: str, payload: str) -> None:
+    handle = _channel_handlers.get(channel)
+    if handle is None:
+        return
+    try:
+        handle(payload)
+    except Exception:
+        logger.exception("handler of channel %s failed", channel)
 
 
 def registered_event_handlers() -> list[EventHandler]:

@@ -19,6 +19,7 @@ from alerts.api import serializers as s
 from alerts.api.filters import AlertFilter, OperationMetricFilter
 from alerts.constants import MAX_BIGINT, PERFORMANCE_WINDOW_HOURS
 from alerts.models import Alert, AlertSilence, OperationRecord
+from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
 from pggit_project.openapi import ErrorSerializer
 from pggit_project.permissions import ModelPermissionsForChanges
@@ -46,10 +47,14 @@ def get_or_404(queryset, raw_id: str, what: str):
     return found
 
 
-class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class AlertViewSet(
+    CachedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Alerts: list (filters), detail (with history), acknowledge (one or many), resolve, test,
     stats."""
 
+    cache_namespace = "alerts"
+    cache_invalidates = ("dashboard", "performance")
     queryset = Alert.objects.all()
     serializer_class = s.AlertSerializer
     permission_classes = [ModelPermissionsForChanges]
@@ -81,6 +86,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses=s.BatchAcknowledgeResultSerializer,
         description="Acknowledges every firing or silenced alert of `alert_ids`; unknown ids are "
         "reported in `not_found`, not an error.",
+        operation_id="alerts_acknowledge_many",
     )
     @action(detail=False, methods=["post"], url_path="acknowledge", filter_backends=[])
     def acknowledge_many(self, request):
@@ -213,6 +219,7 @@ class OperationSummaryView(APIView):
         responses=s.OperationSummaryListSerializer,
         operation_id="performance_operations_list",
     )
+    @cached_response(namespace="performance")
     def get(self, request):
         raw = request.query_params.get("hours", str(PERFORMANCE_WINDOW_HOURS))
         try:
@@ -277,5 +284,6 @@ class DashboardView(APIView):
     """Overview, performance, webhooks, alerts and recent events in one response."""
 
     @extend_schema(responses={200: dict}, operation_id="dashboard_retrieve")
+    @cached_response(namespace="dashboard", depends_on=("alerts", "webhooks", "performance"))
     def get(self, request):
         return Response(dashboard.dashboard_get())

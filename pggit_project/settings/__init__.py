@@ -53,6 +53,8 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 DATABASE_URL = env_str("DATABASE_URL")
 REDIS_URL = env_str("REDIS_URL")
 LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
+# Response cache of the read endpoints (cachemgmt); off: every read goes to the database.
+PGGIT_CACHE_ENABLED = env_bool("PGGIT_CACHE_ENABLED", default=True)
 # Monitoring scheduler (manage.py pggit_scheduler): how often baselines are recalculated and
 # alerts evaluated (anomalies, automatic resolution, silence expiry).
 PGGIT_BASELINE_INTERVAL_SECONDS = env_int("PGGIT_BASELINE_INTERVAL_SECONDS", 300)
@@ -190,6 +192,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "WebhookDeliveryStatusEnum": "webhooks.choices.DeliveryStatus",
         "WebhookHealthStatusEnum": "webhooks.choices.EndpointHealth",
+        "AlertStatusEnum": "alerts.choices.AlertStatus",
+        "AlertSeverityEnum": "alerts.choices.Severity",
     },
 }
 

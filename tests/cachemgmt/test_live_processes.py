@@ -133,3 +133,40 @@ def test_one_listener_is_active_and_a_standby_takes_over(live):
     first.stop()
     wait_for(lambda: "is the active listener" in second.log(), what="the standby to take over")
     assert holders() == 1
+
+
+def test_a_webhook_health_change_by_the_worker_refreshes_the_cached_list(live):
+    live.listener()
+    server = live.server("web").client()
+    wait_for(
+        lambda: server.get("/health/deep").json()["checks"]["listener"]["status"] == "healthy",
+        what="the listener to become active",
+    )
+    created = server.post(
+        "/api/v1/webhooks",
+        json={"name": "receiver", "url": "https://hooks.example.com/in", "event_types": ["*"]},
+    )
+    assert created.status_code == 201
+    assert [server.get("/api/v1/webhooks").headers["X-Cache"] for _ in range(2)] == [
+        "miss",
+        "hit-l1",
+    ]
+    generation = server.get("/api/v1/cache/stats").json()["namespaces"]["webhooks"]["generation"]
+
+    with live.database.connect() as conn:  # what the delivery worker records after an attempt
+        conn.execute(
+            "SELECT pggit.webhook_endpoint_account(%s, false, interval '5 days')",
+            (created.json()["id"],),
+        )
+    wait_for(
+        lambda: (
+            server.get("/api/v1/cache/stats").json()["namespaces"]["webhooks"]["generation"]
+            > generation
+        ),
+        what="the change announcement to bump the webhooks namespace",
+    )
+    fresh = server.get("/api/v1/webhooks")
+    assert fresh.headers["X-Cache"] == "miss"
+    [endpoint] = [item for item in fresh.json()["items"] if item["name"] == "receiver"]
+    assert endpoint["health"]["failed_deliveries"] == 1
+    assert endpoint["health"]["consecutive_failures"] == 1

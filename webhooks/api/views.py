@@ -14,6 +14,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from cachemgmt.decorators import CachedViewSetMixin
 from pggit_project.errors import DomainError
 from pggit_project.openapi import ErrorSerializer
 from pggit_project.permissions import ModelPermissionsForChanges
@@ -48,9 +49,13 @@ def _with_secret(result: services.EndpointWithSecret):
     retrieve=extend_schema(summary="Get a webhook endpoint"),
     destroy=extend_schema(summary="Delete a webhook endpoint (with its deliveries)"),
 )
-class WebhookViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class WebhookViewSet(
+    CachedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
     """Webhook endpoints: CRUD, secret rotation, test event, deliveries, replay."""
 
+    cache_namespace = "webhooks"
+    cache_invalidates = ("dashboard",)
     queryset = WebhookEndpoint.objects.all()
     serializer_class = s.WebhookSerializer
     permission_classes = [ModelPermissionsForChanges]

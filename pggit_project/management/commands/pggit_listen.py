@@ -14,7 +14,13 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from pggit_project.events import dispatch_events, registered_event_handlers, resync_handlers
+from pggit_project.events import (
+    dispatch_channel_message,
+    dispatch_events,
+    registered_channels,
+    registered_event_handlers,
+    resync_handlers,
+)
 from pggit_project.listener import EventListener
 
 
@@ -34,6 +40,8 @@ class Command(BaseCommand):
         listener = EventListener(
             on_events=dispatch_events,
             on_connected=resync_handlers,
+            on_message=dispatch_channel_message,
+            extra_channels=registered_channels(),
             leader=True,
             stop=stop,
             name="pggit_listen",
