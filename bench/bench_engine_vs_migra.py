@@ -22,11 +22,22 @@ import time
 
 import psycopg
 from _engine import EngineDB, create_tables, db_url, install_engine, report, scratch, timed
+from psycopg.conninfo import conninfo_to_dict
 
 TABLES = 10_000
 
 
+def sqlalchemy_url(conninfo: str) -> str:
+    """migra wants postgresql://user@host:port/db (it runs on SQLAlchemy), not libpq keywords."""
+    p = conninfo_to_dict(conninfo)
+    user, host, port = p.get("user", "postgres"), p.get("host", "127.0.0.1"), p.get("port", 5432)
+    if host.startswith("/"):  # a unix socket directory
+        return f"postgresql://{user}@/{p['dbname']}?host={host}&port={port}"
+    return f"postgresql://{user}@{host}:{port}/{p['dbname']}"
+
+
 def migra_seconds(migra: str, url_from: str, url_to: str) -> float:
+    url_from, url_to = sqlalchemy_url(url_from), sqlalchemy_url(url_to)
     started = time.perf_counter()
     # migra exits 2 when the schemas differ (and prints the script)
     result = subprocess.run(  # noqa: S603 - the benchmark runs the executable it was given
