@@ -8,7 +8,8 @@ schema, its live schema the changed one: catalogs read, script generated). migra
 `migra <base> <changed>` (it reads both catalogs and prints the script).
 
 migra is not a pgGit dependency: install it in a separate environment and pass its executable,
-e.g. `python3 -m venv /tmp/migra && /tmp/migra/bin/pip install migra psycopg2-binary`, then
+e.g. `python3 -m venv /tmp/migra && /tmp/migra/bin/pip install migra psycopg2-binary "sqlalchemy<2"`
+(migra predates SQLAlchemy 2), then
     python bench/bench_engine_vs_migra.py /tmp/migra/bin/migra [tables]
 Without the executable only pgGit's figure is printed.
 """
