@@ -413,6 +413,9 @@ BEGIN
         PERFORM pggit.raise_error('INVALID_REF', 'a ref is required (branch, commit hash, HEAD or WORKING)');
     END IF;
     IF p_ref ~ '~[0-9]+$' THEN
+        IF p_ref !~ '~[0-9]{1,9}$' THEN
+            PERFORM pggit.raise_error('INVALID_REF', format('%L walks back too far', p_ref));
+        END IF;
         v_base := substring(p_ref FROM '^(.*)~[0-9]+$');
         v_steps := substring(p_ref FROM '~([0-9]+)$')::integer;
     END IF;

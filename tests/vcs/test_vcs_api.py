@@ -264,3 +264,17 @@ def test_objects_schema_audit_verify_and_events(staff_client):
     assert staff_client.get(f"/api/v1/events?after={last_id}").json()["items"] == []
     bad = staff_client.get("/api/v1/events?after=x")
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid")
+
+
+def test_malformed_refs_are_client_errors_never_500(staff_client):
+    cases = {
+        "/api/v1/commits/HEAD~99999999999": (400, "invalid_ref"),
+        "/api/v1/commits/HEAD~5": (404, "ref_not_found"),
+        "/api/v1/diff?from=HEAD&to=WORKING~1": (400, "invalid_ref"),
+        "/api/v1/schema?at=2024-13-45": (400, "invalid_ref"),
+        "/api/v1/schema?at=1999-01-01T00:00:00Z": (404, "ref_not_found"),
+        "/api/v1/commits?branch=HEAD~99999999999": (400, "invalid_ref"),
+    }
+    for url, (status_code, code) in cases.items():
+        response = staff_client.get(url)
+        assert (response.status_code, response.json()["code"]) == (status_code, code), url
