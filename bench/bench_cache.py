@@ -134,7 +134,7 @@ def run() -> list[tuple[str, float, str]]:
             results += [(f"{label} 80/20 read/write mix", rps, "req/s"), ("  p99", p99, "ms")]
             results.append(("  non-2xx", errors, "answers"))
         finally:
-            server.terminate()
+            server.kill()  # daphne waits for open keep-alive connections on SIGTERM
             server.wait(timeout=10)
     return results
 
