@@ -15,20 +15,10 @@ from django.utils.html import format_html, format_html_join
 from alerts import charts, selectors, services
 from alerts.constants import OCCURRENCE_HISTORY_LIMIT, TREND_WINDOW_HOURS
 from alerts.models import Alert, AlertSilence, OperationRecord, PerformanceBaseline
+from pggit_project.admin import ReadOnlyAdmin
 from pggit_project.errors import DomainError
 
 BULK_SILENCE = timedelta(hours=24)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Alert)

@@ -10,19 +10,11 @@ from django.template.response import TemplateResponse
 from cachemgmt.models import CacheControl
 from cachemgmt.selectors import cache_stats
 from cachemgmt.services import cache_invalidate, cache_warm
+from pggit_project.admin import ReadOnlyAdmin
 
 
 @admin.register(CacheControl)
-class CacheControlAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
+class CacheControlAdmin(ReadOnlyAdmin):
     def changelist_view(self, request, extra_context=None):
         if not self.has_view_permission(request):
             raise PermissionDenied

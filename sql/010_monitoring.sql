@@ -158,8 +158,13 @@ $$;
 
 -- Engine operations record themselves when they end, so an operation that ran inside another one
 -- (a capture during a checkout) is recorded first. The transaction keeps a stack of its recorded
--- top-level spans ("id@start-epoch", comma-separated, in pggit.trace_stack); a new span adopts the
--- spans on top of the stack that started at or after it did. Work is O(1) per span amortised.
+-- top-level spans in pggit.trace_stack, newest first ("|id@start-epoch", comma-separated), so
+-- reading and popping its top costs the same however many spans the transaction recorded; a new
+-- span adopts the spans on top of the stack that started at or after it did. A value this
+-- function did not write (a client that set pggit.trace_stack) is dropped: the stack starts
+-- afresh. The stack is cut back to its newest ~1,000 characters (~35 spans) when it passes 2,000,
+-- once in a while rather than at every record; spans cut off are finished siblings that stay
+-- unlinked to an enclosing span.
 CREATE OR REPLACE FUNCTION pggit.trace_link(p_id bigint, p_started_at timestamptz)
 RETURNS void
 LANGUAGE plpgsql
@@ -169,21 +174,35 @@ DECLARE
     v_stack text := coalesce(current_setting('pggit.trace_stack', true), '');
     v_start double precision := extract(epoch FROM p_started_at);
     v_top text;
+    v_comma integer;
     v_children bigint[] := '{}';
 BEGIN
+    IF v_stack <> '' AND left(v_stack, 1) <> '|' THEN
+        v_stack := '';  -- not a stack this function wrote: start afresh
+    END IF;
     LOOP
         EXIT WHEN v_stack = '';
-        v_top := substring(v_stack FROM '[^,]*$');
+        v_comma := position(',' IN v_stack);
+        v_top := substr(v_stack, 2, CASE WHEN v_comma = 0 THEN length(v_stack) ELSE v_comma - 2 END);
+        IF v_top !~ '^[0-9]+@[0-9.]+$' THEN
+            v_stack := '';
+            EXIT;
+        END IF;
         EXIT WHEN split_part(v_top, '@', 2)::double precision < v_start;
         v_children := v_children || split_part(v_top, '@', 1)::bigint;
-        v_stack := left(v_stack, greatest(length(v_stack) - length(v_top) - 1, 0));
+        v_stack := CASE WHEN v_comma = 0 THEN '' ELSE substr(v_stack, v_comma + 1) END;
     END LOOP;
     IF cardinality(v_children) > 0 THEN
         UPDATE pggit.operations SET parent_id = p_id
          WHERE id = ANY (v_children) AND parent_id IS NULL;
     END IF;
-    PERFORM set_config('pggit.trace_stack',
-        CASE WHEN v_stack = '' THEN '' ELSE v_stack || ',' END || p_id || '@' || v_start, true);
+    -- entries are "|id@epoch", newest first
+    v_stack := '|' || p_id || '@' || v_start || CASE WHEN v_stack = '' THEN '' ELSE ',' || v_stack END;
+    IF length(v_stack) > 2000 THEN
+        v_stack := left(v_stack, 1000);
+        v_stack := left(v_stack, length(v_stack) - position(',' IN reverse(v_stack)));
+    END IF;
+    PERFORM set_config('pggit.trace_stack', v_stack, true);
 END;
 $$;
 
@@ -265,18 +284,30 @@ BEGIN
 END;
 $$;
 
--- Every recorded operation: link it into its trace, judge it. Monitoring never makes the engine
--- operation fail: an error here is reported as a WARNING and the operation stands.
+-- Every recorded operation: link it into its trace, judge it. The common case (a successful run
+-- within its threshold, or without a baseline) is one primary-key lookup with no subtransaction;
+-- only a run that raises an alert enters the guarded block: monitoring never makes the engine
+-- operation fail (an error there is reported as a WARNING and the operation stands). The trigger
+-- is AFTER INSERT: the trace links children to the new row, which the foreign key needs to exist.
 CREATE OR REPLACE FUNCTION pggit.on_operation_recorded()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
+DECLARE
+    v_threshold double precision;
 BEGIN
-    BEGIN
-        IF NEW.parent_id IS NULL THEN
-            PERFORM pggit.trace_link(NEW.id, NEW.started_at);
+    IF NEW.parent_id IS NULL THEN
+        PERFORM pggit.trace_link(NEW.id, NEW.started_at);
+    END IF;
+    IF NEW.success THEN
+        SELECT b.threshold_ms INTO v_threshold FROM pggit.perf_baselines b
+         WHERE b.operation = NEW.operation;
+        IF v_threshold IS NULL OR NEW.duration_ms <= v_threshold THEN
+            RETURN NULL;
         END IF;
+    END IF;
+    BEGIN
         PERFORM pggit.perf_check_run(NEW);
     EXCEPTION WHEN OTHERS THEN
         RAISE WARNING 'pgGit: monitoring of operation % (%) failed: %', NEW.id, NEW.operation, SQLERRM;

@@ -413,7 +413,10 @@ $$;
 --   slow_operation:<op>   alert_resolve_after_runs later runs of <op>, none slow (a slow one
 --                         would have moved last_seen_at);
 --   operation_failed:<op> a later successful run of <op>;
---   capture_failure:<tag> a later successful capture of a <tag> statement.
+--   capture_failure:<tag> a later captured <tag> statement (a row of pggit.ddl_log after the
+--                         alert was last seen: capture writes a synchronous audit row per
+--                         statement there, and its batched 'capture' operation carries no
+--                         command tag).
 -- Anomalies clear in pggit.perf_detect_anomalies; other sources are resolved by hand.
 CREATE OR REPLACE FUNCTION pggit.alert_condition_cleared(a pggit.alerts)
 RETURNS boolean
@@ -434,9 +437,8 @@ BEGIN
         RETURN EXISTS (SELECT 1 FROM pggit.operations o WHERE o.operation = v_arg
                           AND o.started_at > a.last_seen_at AND o.success);
     ELSIF v_kind = 'capture_failure' THEN
-        RETURN EXISTS (SELECT 1 FROM pggit.operations o WHERE o.operation = 'capture'
-                          AND o.started_at > a.last_seen_at AND o.success
-                          AND o.details->>'command_tag' = v_arg);
+        RETURN EXISTS (SELECT 1 FROM pggit.ddl_log l
+                        WHERE l.captured_at > a.last_seen_at AND l.command_tag = v_arg);
     END IF;
     RETURN false;
 END;

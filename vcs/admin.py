@@ -6,18 +6,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html_join
 
+from pggit_project.admin import ReadOnlyAdmin
 from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Branch)
