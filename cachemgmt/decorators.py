@@ -22,7 +22,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.http import HttpResponse
 
-from cachemgmt.constants import BYPASS, CACHE_STATUS_HEADER, MISS, UNSTORED_HEADERS
+from cachemgmt.constants import BYPASS, CACHE_STATUS_HEADER, HIT_L1, MISS, UNSTORED_HEADERS
 from cachemgmt.l1 import Entry
 from cachemgmt.namespaces import NAMESPACES
 from cachemgmt.runtime import get_store
@@ -32,11 +32,20 @@ CACHEABLE_METHODS = ("GET", "HEAD")
 
 def request_digest(request, *, vary_on_user: bool) -> str:
     """What makes two requests share an entry: path (no trailing slash), sorted query, format."""
-    query = "&".join(f"{k}={v}" for k, v in sorted(request.GET.lists()))
     renderer = getattr(request, "accepted_renderer", None)
-    media_type = getattr(renderer, "media_type", "")
-    user = str(request.user.pk) if vary_on_user else "*"
-    raw = f"{request.path.rstrip('/')}?{query}|{media_type}|{user}"
+    return digest_of(
+        request.path,
+        request.GET,
+        getattr(renderer, "media_type", ""),
+        str(request.user.pk) if vary_on_user else "*",
+    )
+
+
+def digest_of(path: str, query, media_type: str, user: str) -> str:
+    """``request_digest`` from its parts (``query``: a ``QueryDict``); the early hit path
+    (``cachemgmt.hitpath``) computes it before any view runs."""
+    query_text = "&".join(f"{k}={v}" for k, v in sorted(query.lists()))
+    raw = f"{path.rstrip('/')}?{query_text}|{media_type}|{user}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
@@ -54,7 +63,7 @@ def _entry_from(response, ttl: int) -> Entry:
     )
 
 
-def _response_from(entry: Entry, outcome: str) -> HttpResponse:
+def response_from(entry: Entry, outcome: str) -> HttpResponse:
     response = HttpResponse(entry.body, status=entry.status)
     for name, value in entry.headers:
         response[name] = value
@@ -95,22 +104,29 @@ def cached_response(
             if request.method not in CACHEABLE_METHODS or not settings.PGGIT_CACHE_ENABLED:
                 return method(view, request, *args, **kwargs)
             store = get_store()
+            digest = request_digest(request, vary_on_user=vary_on_user)
             # Inside a transaction an answer may show uncommitted writes (or be rolled back):
             # it is neither served from nor stored in the shared cache.
-            generations = None if connection.in_atomic_block else store.generations(names)
+            if connection.in_atomic_block:
+                generations = None
+            else:
+                confirmed = store.l1_hit(namespace, names, digest)  # one Redis round trip
+                if confirmed is not None:
+                    hit = response_from(confirmed[0], HIT_L1)
+                    hit.cache_key = confirmed[1]
+                    return hit
+                generations = store.generations(names)
             if generations is None:
                 store.record(namespace, BYPASS)
                 response = method(view, request, *args, **kwargs)
                 response[CACHE_STATUS_HEADER] = BYPASS
                 return response
-            key = store.keys.entry(
-                namespace, generations, request_digest(request, vary_on_user=vary_on_user)
-            )
+            key = store.keys.entry(namespace, generations, digest)
             found = store.lookup(key)
             if found is not None:
                 entry, layer = found
                 store.record(namespace, f"hit-{layer}")
-                hit = _response_from(entry, f"hit-{layer}")
+                hit = response_from(entry, f"hit-{layer}")
                 hit.cache_key = key
                 return hit
             store.record(namespace, MISS)
@@ -122,6 +138,8 @@ def cached_response(
             return response
 
         wrapper.cache_namespace = namespace
+        wrapper.cache_names = names
+        wrapper.cache_vary_on_user = vary_on_user
         wrapper.cache_ttl = lifetime
         wrapper.pggit_cached = True
         return wrapper

@@ -30,6 +30,7 @@ class RedisUnavailable(Exception):
 class RedisLink:
     def __init__(self, get_client: Callable[[], Any]) -> None:
         self._get_client = get_client
+        self._client: Any = None  # kept once obtained: looking it up costs more than a hit
         self._lock = threading.Lock()
         self._down_until = 0.0
         self._down_since: float | None = None
@@ -47,12 +48,15 @@ class RedisLink:
         if not self.available:
             raise RedisUnavailable
         try:
-            client = self._get_client()
+            client = self._client
+            if client is None:
+                client = self._client = self._get_client()
             if self._down_since is not None:
                 # Recover before the operation: generations read now must already be bumped.
                 self._recover(client)
             return operation(client)
         except RedisError as exc:
+            self._client = None
             self._failed(exc)
             raise RedisUnavailable from None
 

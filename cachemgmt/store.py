@@ -67,6 +67,32 @@ def decode_entry(blob: bytes) -> Entry:
     return Entry(status=int(meta["s"]), headers=headers, body=body, expires_at=float(meta["x"]))
 
 
+# One round trip for an L1 hit: confirm that the generations the L1 key embeds are still the
+# current ones and, only if so, count the hit. KEYS: the generation keys, then the stats hash.
+# ARGV: the expected generations (one per generation key), then the counter fields. Answers 1
+# (confirmed and counted) or the current generations (nothing counted).
+CONFIRM_HIT_SCRIPT = """
+local n = #KEYS - 1
+local current = redis.call('MGET', unpack(KEYS, 1, n))
+for i = 1, n do
+  if current[i] ~= ARGV[i] then return current end
+end
+for i = n + 1, #ARGV do
+  redis.call('HINCRBY', KEYS[n + 1], ARGV[i], 1)
+end
+return 1
+"""
+
+
+def counter_fields(namespace: str, outcome: str) -> list[str]:
+    """The stats fields one lookup increments (``hit-l1``, ``hit-l2`` or ``miss``)."""
+    kind = "misses" if outcome == "miss" else "hits"
+    fields = [kind, f"ns:{namespace}:{kind}"]
+    if kind == "hits":
+        fields.append(f"hits_{outcome[-2:]}")
+    return fields
+
+
 class CacheStore:
     """See the module docstring. One instance per process (``cachemgmt.runtime.get_store``)."""
 
@@ -77,6 +103,9 @@ class CacheStore:
         self._lock = threading.Lock()
         self._local_gens: dict[str, int] = {}
         self._local_counts: Counter[str] = Counter()
+        # Generations last read from Redis, per tuple of names: the L1 key an L1 hit is tried with.
+        self._known_gens: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self._confirm_script: Any = None
         self.bypassed = 0
         self.local_last_event_id: int | None = None
         self.local_ready = threading.Event()
@@ -113,7 +142,9 @@ class CacheStore:
                     pipe.set(self.keys.gen(name), fresh_generation(), nx=True)
             pipe.execute()
             values = client.mget([self.keys.gen(n) for n in names])
-        return tuple(int(v) for v in values)
+        generations = tuple(int(v) for v in values)
+        self._known_gens[names] = generations
+        return generations
 
     def bump(self, names: list[str]) -> None:
         """Make every entry of ``names`` unreachable (raises ``RedisUnavailable`` in Redis mode)."""
@@ -135,6 +166,53 @@ class CacheStore:
         self._bump_in(client, list(NAMESPACES))
 
     # --- entries ------------------------------------------------------------------------------
+    def l1_hit(
+        self, namespace: str, names: tuple[str, ...], digest: str
+    ) -> tuple[Entry, str] | None:
+        """An L1 hit confirmed current and counted in at most one Redis round trip, or ``None``.
+
+        ``names`` are the entry's namespaces (``namespace`` first). The L1 key is built from the
+        generations last read for ``names``; Redis then checks, atomically with counting the hit,
+        that they are still the current ones. ``None`` (nothing counted): no such L1 entry, the
+        generations moved on, or the cache is unusable — the caller takes the ordinary path.
+        """
+        if self.redis is None:
+            generations = self.generations(names)
+            if generations is None:
+                return None
+            key = self.keys.entry(namespace, generations, digest)
+            entry = self.l1.get(key)
+            if entry is None:
+                return None
+            self.record(namespace, "hit-l1")
+            return entry, key
+        generations = self._known_gens.get(names)
+        if generations is None:
+            return None
+        key = self.keys.entry(namespace, generations, digest)
+        entry = self.l1.get(key)
+        if entry is None:
+            return None
+        gen_keys = [self.keys.gen(n) for n in names]
+        fields = counter_fields(namespace, "hit-l1")
+
+        def confirm(client: Any) -> Any:
+            if self._confirm_script is None:
+                self._confirm_script = client.register_script(CONFIRM_HIT_SCRIPT)
+            return self._confirm_script(
+                keys=[*gen_keys, self.keys.stats], args=[*generations, *fields], client=client
+            )
+
+        try:
+            answer = self.redis.call(confirm)
+        except RedisUnavailable:
+            return None
+        if answer == 1:
+            return entry, key
+        if isinstance(answer, list) and all(value is not None for value in answer):
+            self._known_gens[names] = tuple(int(value) for value in answer)
+        return None
+
     def lookup(self, key: str) -> tuple[Entry, str] | None:
         entry = self.l1.get(key)
         if entry is not None:
@@ -177,10 +255,7 @@ class CacheStore:
             with self._lock:
                 self.bypassed += 1
             return
-        kind = "misses" if outcome == "miss" else "hits"
-        fields = [kind, f"ns:{namespace}:{kind}"]
-        if kind == "hits":
-            fields.append(f"hits_{outcome[-2:]}")
+        fields = counter_fields(namespace, outcome)
         if self.redis is None:
             with self._lock:
                 self._local_counts.update(fields)

@@ -1,0 +1,329 @@
+"""The early hit path: cache hits answered at the ASGI level, before Django and DRF run.
+
+``CacheHitApp`` wraps the HTTP application (``pggit_project.asgi``). For a ``GET`` of a cached
+endpoint it answers, on the event loop and without a database query, when *everything* below holds;
+otherwise it hands the request, untouched, to the ordinary path (Django, DRF, ``@cached_response``),
+which answers exactly as it would without this layer:
+
+- the view is a ``@cached_response``/``CachedViewSetMixin`` handler whose authorisation for a
+  ``GET`` is the project's default: ``JWTAuthentication`` only, ``IsAuthenticated`` or
+  ``ModelPermissionsForChanges`` only (both: any active user may read), no throttles, JSON renderer
+  only, no versioning, and none of DRF's request-handling hooks overridden;
+- the request has no body, no cookie, no ``?format=``, an ``Accept`` the JSON renderer answers
+  with plain ``application/json``, and a ``Bearer`` token that SimpleJWT's own token classes
+  validate (signature, expiry, type);
+- the token's user exists and is active (``UserStates``: an in-process map, 5 s TTL, emptied for a
+  user by ``post_save``/``post_delete`` of it in this process);
+- L1 holds the entry under the generations last read, and Redis confirms them current while
+  counting the hit (``CacheStore.l1_hit``: one round trip);
+- an ordinary answer of this view was seen before (``_templates``): the headers Django, DRF and the
+  middleware add around a stored entry (``Allow``, ``Vary``, the security headers...) are copied
+  from it, so a hit here is byte-identical to a hit through the ordinary path, with its own
+  ``X-Request-ID`` and ``X-Cache: hit-l1``.
+
+Any doubt (an invalid token, an unknown user, a miss, an error) means the ordinary path answers:
+it then does its own authentication (401 with ``WWW-Authenticate``), lookups and counting.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.http import QueryDict
+from django.urls import Resolver404, resolve
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSetMixin
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, MISS
+from cachemgmt.decorators import digest_of, response_from
+from cachemgmt.runtime import get_store
+from pggit_project.constants import REQUEST_ID_HEADER
+from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.request_id import bind_request_id, choose_request_id
+
+logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("pggit.access")
+
+# How long this process trusts what it read about a user (exists, active, staff). Changes made
+# through Django in this process apply at once (signals); others within this many seconds.
+USER_STATE_TTL_SECONDS = 5.0
+
+# Permissions that let any authenticated (hence existing and active) user read.
+READ_FOR_ANY_USER = (IsAuthenticated, ModelPermissionsForChanges)
+ACCEPTED = (None, b"*/*", b"application/json")
+# DRF's request-handling steps: when a view overrides one, its reads take the ordinary path.
+HOOKS = (
+    "dispatch",
+    "initialize_request",
+    "initial",
+    "perform_authentication",
+    "check_permissions",
+    "check_throttles",
+    "determine_version",
+    "perform_content_negotiation",
+    "get_authenticators",
+    "get_permissions",
+    "get_throttles",
+    "get_renderers",
+    "get_content_negotiator",
+)
+_OUTCOMES = {MISS.encode(), HIT_L1.encode(), HIT_L2.encode()}
+_CACHE_HEADER = CACHE_STATUS_HEADER.lower().encode()
+_REQUEST_ID_HEADER = REQUEST_ID_HEADER.lower().encode()
+
+
+class UserStates:
+    """user id (the token's claim) → (active, staff), each read trusted for ``ttl`` seconds."""
+
+    def __init__(self, ttl: float = USER_STATE_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._states: dict[str, tuple[bool, bool, float]] = {}
+        self._lock = threading.Lock()
+        self._epoch = 0  # bumped by every forget: a read that overlapped one is not kept
+
+    def get(self, user_id: Any) -> tuple[bool, bool] | None:
+        state = self._states.get(str(user_id))
+        if state is None or state[2] <= time.monotonic():
+            return None
+        return state[0], state[1]
+
+    def load(self, user_id: Any) -> tuple[bool, bool] | None:
+        """Read the user from the database (``None``: no such user) and remember it."""
+        with self._lock:
+            epoch = self._epoch
+        row = (
+            get_user_model()
+            .objects.filter(**{jwt_settings.USER_ID_FIELD: user_id})
+            .values_list("is_active", "is_staff")
+            .first()
+        )
+        if row is None:
+            return None
+        state = (bool(row[0]), bool(row[1]))
+        with self._lock:
+            if epoch == self._epoch:
+                self._states[str(user_id)] = (*state, time.monotonic() + self.ttl)
+        return state
+
+    def forget(self, user_id: Any) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._states.pop(str(user_id), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._states.clear()
+
+
+user_states = UserStates()
+
+
+def forget_user(sender, instance, **kwargs) -> None:
+    """``post_save``/``post_delete`` receiver of the user model."""
+    user_states.forget(getattr(instance, jwt_settings.USER_ID_FIELD))
+
+
+class _Plan:
+    __slots__ = (
+        "digest_parts",
+        "names",
+        "namespace",
+        "request_id",
+        "scheme",
+        "token",
+        "vary_on_user",
+        "view",
+    )
+
+
+# view function → (namespace, names, vary_on_user), or None when its reads take the ordinary path.
+_eligible: dict[Any, tuple[str, tuple[str, ...], bool] | None] = {}
+# (view function, scheme) → the headers of its last ordinary cached answer, X-Cache removed.
+_templates: dict[tuple[Any, str], list[tuple[bytes, bytes]]] = {}
+_authenticator = JWTAuthentication()
+
+
+def _setting(view_function, cls, name: str):
+    initkwargs = getattr(view_function, "initkwargs", None) or {}
+    return initkwargs[name] if name in initkwargs else getattr(cls, name, None)
+
+
+def _eligibility(view_function) -> tuple[str, tuple[str, ...], bool] | None:
+    cls = getattr(view_function, "cls", None)
+    if cls is None or not issubclass(cls, APIView):
+        return None
+    actions = getattr(view_function, "actions", None)
+    handler_name = actions.get("get") if actions else "get"
+    handler = getattr(cls, handler_name or "", None)
+    if not getattr(handler, "pggit_cached", False):
+        return None
+    for hook in HOOKS:
+        found = getattr(cls, hook, None)
+        if found not in (getattr(APIView, hook, None), getattr(ViewSetMixin, hook, None)):
+            return None
+    authentication = list(_setting(view_function, cls, "authentication_classes") or ())
+    permissions = list(_setting(view_function, cls, "permission_classes") or ())
+    if authentication != [JWTAuthentication] or not permissions:
+        return None
+    if any(permission not in READ_FOR_ANY_USER for permission in permissions):
+        return None
+    if list(_setting(view_function, cls, "throttle_classes") or ()):
+        return None
+    if list(_setting(view_function, cls, "renderer_classes") or ()) != [JSONRenderer]:
+        return None
+    if _setting(view_function, cls, "versioning_class") is not None:
+        return None
+    if _setting(view_function, cls, "content_negotiation_class") is not DefaultContentNegotiation:
+        return None
+    return handler.cache_namespace, handler.cache_names, handler.cache_vary_on_user
+
+
+def _process_settings_allow() -> bool:
+    return (
+        settings.PGGIT_CACHE_ENABLED
+        and not settings.DATABASES["default"].get("ATOMIC_REQUESTS")
+        and getattr(settings, "FORCE_SCRIPT_NAME", None) is None
+        and jwt_settings.CHECK_USER_IS_ACTIVE
+        and not jwt_settings.CHECK_REVOKE_TOKEN
+        and "rest_framework_simplejwt.token_blacklist" not in settings.INSTALLED_APPS
+    )
+
+
+def _plan(scope: dict[str, Any]) -> _Plan | None:
+    """What the early path needs of this request, or ``None`` when it must not try."""
+    if scope.get("method") != "GET" or scope.get("root_path") or not _process_settings_allow():
+        return None
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name in headers:
+            return None  # a repeated header: let Django decide how it combines
+        headers[name] = value
+    if b"cookie" in headers or b"transfer-encoding" in headers:
+        return None
+    if headers.get(b"content-length", b"0") != b"0" or headers.get(b"accept") not in ACCEPTED:
+        return None
+    parts = headers.get(b"authorization", b"").split()
+    if len(parts) != 2 or parts[0] not in AUTH_HEADER_TYPE_BYTES:
+        return None
+    query = QueryDict(scope.get("query_string", b"").decode())
+    if "format" in query:
+        return None
+    path = scope["path"]
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return None
+    view_function = match.func
+    if view_function not in _eligible:
+        _eligible[view_function] = _eligibility(view_function)
+    eligible = _eligible[view_function]
+    if eligible is None:
+        return None
+    plan = _Plan()
+    plan.namespace, plan.names, plan.vary_on_user = eligible
+    plan.view = view_function
+    plan.token = parts[1]
+    plan.digest_parts = (path, query, JSONRenderer.media_type)
+    plan.scheme = scope.get("scheme", "http")
+    plan.request_id = headers.get(_REQUEST_ID_HEADER, b"").decode("latin-1") or None
+    return plan
+
+
+async def _try_hit(plan: _Plan) -> tuple[list[tuple[bytes, bytes]], bytes, str] | None:
+    """The hit's headers, body and request id, or ``None`` (the ordinary path answers)."""
+    template = _templates.get((plan.view, plan.scheme))
+    if template is None:
+        return None
+    try:
+        token = _authenticator.get_validated_token(plan.token)
+        user_id = token[jwt_settings.USER_ID_CLAIM]
+    except Exception:
+        return None
+    state = user_states.get(user_id)
+    if state is None:
+        state = await sync_to_async(user_states.load)(user_id)
+    if state is None or not state[0]:
+        return None
+    user = str(user_id) if plan.vary_on_user else "*"
+    digest = digest_of(*plan.digest_parts, user)
+    confirmed = get_store().l1_hit(plan.namespace, plan.names, digest)
+    if confirmed is None:
+        return None
+    # From here on the hit is counted: the answer is built from values already at hand.
+    entry = confirmed[0]
+    request_id = choose_request_id(plan.request_id)
+    response = response_from(entry, HIT_L1)
+    headers = [(name.encode("ascii"), value.encode("latin-1")) for name, value in response.items()]
+    present = {name.lower() for name, _ in headers}
+    for name, value in template:
+        lowered = name.lower()
+        if lowered == b"content-length":
+            value = str(len(entry.body)).encode()
+        elif lowered == _REQUEST_ID_HEADER:
+            value = request_id.encode()
+        elif lowered in present:
+            continue
+        headers.append((name, value))
+    return headers, entry.body, request_id
+
+
+def _learning(plan: _Plan, send):
+    """``send`` that remembers the headers of an ordinary cached answer of ``plan.view``."""
+
+    async def learning_send(message: dict[str, Any]) -> None:
+        if message.get("type") == "http.response.start" and message.get("status") == 200:
+            headers = [(bytes(name), bytes(value)) for name, value in message.get("headers", ())]
+            names = {name.lower() for name, _ in headers}
+            outcome = next((v for n, v in headers if n.lower() == _CACHE_HEADER), None)
+            if outcome in _OUTCOMES and {b"content-length", _REQUEST_ID_HEADER} <= names:
+                _templates[(plan.view, plan.scheme)] = [
+                    (name, value) for name, value in headers if name.lower() != _CACHE_HEADER
+                ]
+        await send(message)
+
+    return learning_send
+
+
+class CacheHitApp:
+    """ASGI middleware: answers cache hits early (see the module docstring), else ``app``."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope.get("type") != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        try:
+            plan = _plan(scope)
+            hit = await _try_hit(plan) if plan is not None else None
+        except Exception:
+            logger.exception("cache: the early hit path failed; the ordinary path answers")
+            plan = hit = None
+        if hit is None:
+            await self.app(scope, receive, _learning(plan, send) if plan is not None else send)
+            return
+        headers, body, request_id = hit
+        bind_request_id(request_id)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            access_logger.info(
+                "GET %s 200 %.1fms", scope["path"], (time.monotonic() - started) * 1000
+            )
+        finally:
+            bind_request_id(None)

@@ -1,0 +1,222 @@
+"""The early hit path (``cachemgmt.hitpath``) through the real ASGI application.
+
+Requests go through ``pggit_project.asgi.application`` as daphne calls it. A request carrying a
+cookie never takes the early path (``_plan``), which gives the ordinary answer to compare with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+
+from cachemgmt import hitpath
+from pggit_project.asgi import application
+from tests.conftest import bearer
+from webhooks import services
+
+WEBHOOKS = "/api/v1/webhooks"
+ORDINARY = [(b"cookie", b"flavour=ordinary")]  # a cookie: the early path steps aside
+
+
+@pytest.fixture
+def hits(redis_cache, user):
+    """Committed webhook endpoints, a clean early path, and the reader's bearer header."""
+    for number in range(3):
+        services.webhook_create(
+            name=f"hitpath-{number}",
+            url=f"https://hooks.example.com/{number}",
+            event_types=["*"],
+            actor="test",
+        )
+    hitpath.user_states.clear()
+    hitpath._templates.clear()
+    yield bearer(user).encode()
+    hitpath.user_states.clear()
+    hitpath._templates.clear()
+
+
+def get(path: str, authorization: bytes | None, extra: list | None = None):
+    """(status, headers as a list of (name, value) str pairs, body) of one ASGI GET."""
+    headers = [(b"host", b"localhost")]
+    if authorization is not None:
+        headers.append((b"authorization", authorization))
+    headers += extra or []
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+    async def run():
+        messages = []
+        delivered = False
+
+        async def receive():
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await asyncio.Event().wait()  # no disconnect; cancelled once the answer is sent
+
+        async def send(message):
+            messages.append(message)
+
+        await application(scope, receive, send)
+        return messages
+
+    messages = async_to_sync(run)()
+    start = next(m for m in messages if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
+    pairs = [(bytes(n).decode(), bytes(v).decode()) for n, v in start["headers"]]
+    return start["status"], pairs, body
+
+
+def header(pairs, name: str) -> str | None:
+    return next((v for n, v in pairs if n.lower() == name.lower()), None)
+
+
+def without_request_id(pairs):
+    return [(n, "<id>" if n.lower() == "x-request-id" else v) for n, v in pairs]
+
+
+def warm(authorization: bytes) -> None:
+    """A miss through the ordinary path (it stores the entry and teaches the early path), then
+    one early hit (it reads the user's state)."""
+    assert header(get(WEBHOOKS, authorization)[1], "X-Cache") == "miss"
+    assert header(get(WEBHOOKS, authorization)[1], "X-Cache") == "hit-l1"
+
+
+def test_an_early_hit_is_byte_identical_to_an_ordinary_hit_and_makes_no_query(
+    hits, django_assert_num_queries
+):
+    miss = get(WEBHOOKS, hits)
+    ordinary = get(WEBHOOKS, hits, ORDINARY)
+    with django_assert_num_queries(1):  # the token's user, once per USER_STATE_TTL_SECONDS
+        get(WEBHOOKS, hits)
+    with django_assert_num_queries(0):
+        early = get(WEBHOOKS, hits)
+
+    assert header(miss[1], "X-Cache") == "miss"
+    assert header(ordinary[1], "X-Cache") == header(early[1], "X-Cache") == "hit-l1"
+    assert early[0] == ordinary[0] == 200
+    assert early[2] == ordinary[2] == miss[2]
+    assert without_request_id(early[1]) == without_request_id(ordinary[1])
+    assert header(early[1], "X-Request-ID") != header(ordinary[1], "X-Request-ID")
+    assert header(early[1], "Content-Length") == str(len(miss[2]))
+
+
+def test_the_early_hit_echoes_a_well_formed_client_request_id(hits):
+    warm(hits)
+    status, pairs, _ = get(WEBHOOKS, hits, [(b"x-request-id", b"client-chosen-id-42")])
+    assert (status, header(pairs, "X-Cache")) == (200, "hit-l1")
+    assert header(pairs, "X-Request-ID") == "client-chosen-id-42"
+
+
+def test_early_hits_are_counted_exactly(hits, user_client):
+    warm(hits)
+    get(WEBHOOKS, hits)
+    body = user_client.get("/api/v1/cache/stats").json()
+    assert (body["hits"], body["misses"]) == (2, 1)
+    assert (body["layers"]["l1"]["hits"], body["layers"]["l2"]["hits"]) == (2, 0)
+    assert body["namespaces"]["webhooks"]["hits"] == 2
+
+
+def assert_refused_like_the_ordinary_path(authorization: bytes | None) -> None:
+    early = get(WEBHOOKS, authorization)
+    ordinary = get(WEBHOOKS, authorization, ORDINARY)
+    assert early[0] == ordinary[0] == 401
+    assert header(early[1], "WWW-Authenticate").startswith("Bearer")
+    early_id, ordinary_id = header(early[1], "X-Request-ID"), header(ordinary[1], "X-Request-ID")
+    assert early[2].replace(early_id.encode(), b"<id>") == ordinary[2].replace(
+        ordinary_id.encode(), b"<id>"
+    )
+    assert without_request_id(early[1]) == without_request_id(ordinary[1])
+    assert header(early[1], "X-Cache") is None
+
+
+def test_an_expired_token_is_refused_although_the_entry_is_cached(hits, user):
+    warm(hits)
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=-5))
+    assert_refused_like_the_ordinary_path(f"Bearer {token}".encode())
+
+
+def test_a_forged_token_is_refused(hits, user):
+    warm(hits)
+    header_part, payload, signature = str(AccessToken.for_user(user)).split(".")
+    forged = "A" if signature[0] != "A" else "B"
+    assert_refused_like_the_ordinary_path(
+        f"Bearer {header_part}.{payload}.{forged}{signature[1:]}".encode()
+    )
+    assert_refused_like_the_ordinary_path(None)
+    assert_refused_like_the_ordinary_path(b"Bearer not-a-token")
+
+
+def test_a_user_made_inactive_in_this_process_is_refused_at_once(hits, user):
+    warm(hits)
+    user.is_active = False
+    user.save()
+    assert_refused_like_the_ordinary_path(hits)
+
+
+def test_a_user_deleted_in_this_process_is_refused_at_once(hits, user):
+    warm(hits)
+    user.delete()
+    assert_refused_like_the_ordinary_path(hits)
+
+
+def test_a_change_the_signals_miss_applies_within_the_ttl(hits, user, monkeypatch):
+    warm(hits)
+    monkeypatch.setattr(hitpath.user_states, "ttl", 0.2)
+    hitpath.user_states.forget(user.pk)
+    assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"  # state read again, 0.2 s
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)  # no signal
+    time.sleep(0.25)
+    assert_refused_like_the_ordinary_path(hits)
+
+
+def test_a_bump_sends_the_next_read_to_the_ordinary_path(hits):
+    warm(hits)
+    before = json.loads(get(WEBHOOKS, hits)[2])["total"]
+    services.webhook_create(
+        name="hitpath-new", url="https://hooks.example.com/new", event_types=["*"], actor="test"
+    )
+    from cachemgmt.services import cache_invalidate
+
+    cache_invalidate(namespaces=["webhooks"])
+    status, pairs, body = get(WEBHOOKS, hits)
+    assert (status, header(pairs, "X-Cache")) == (200, "miss")
+    assert json.loads(body)["total"] == before + 1
+
+
+def test_a_stale_generation_is_not_served_and_not_counted(hits):
+    from cachemgmt.runtime import get_store
+
+    warm(hits)
+    store = get_store()
+    before = store.counters()
+    names = ("webhooks",)
+    known = store._known_gens[names]
+    digest = next(iter(store.l1._entries)).rsplit(":", 1)[1]
+    assert store.l1_hit("webhooks", names, digest) is not None
+    store.bump(["webhooks"])
+    assert store.l1_hit("webhooks", names, digest) is None
+    assert store._known_gens[names] == (known[0] + 1,)
+    after = store.counters()
+    assert after["hits"] == before["hits"] + 1
