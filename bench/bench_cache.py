@@ -73,7 +73,11 @@ def _server(cache_enabled: bool, port: int) -> subprocess.Popen:
     env["DJANGO_LOG_LEVEL"] = "WARNING"
     argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
     server = subprocess.Popen(  # noqa: S603 (our own argv)
-        [*argv, "pggit_project.asgi:application"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL
+        [*argv, "pggit_project.asgi:application"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,  # daphne's access log: one line per request
+        stderr=subprocess.DEVNULL,
     )
     import httpx
 

@@ -27,6 +27,7 @@ it then does its own authentication (401 with ``WWW-Authenticate``), lookups and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -153,6 +154,8 @@ _eligible: dict[Any, tuple[str, tuple[str, ...], bool] | None] = {}
 # (view function, scheme) → the headers of its last ordinary cached answer, X-Cache removed.
 _templates: dict[tuple[Any, str], list[tuple[bytes, bytes]]] = {}
 _authenticator = JWTAuthentication()
+# (event loop, user id) → the read of that user's state in progress.
+_loading: dict[tuple[int, str], asyncio.Task] = {}
 
 
 def _setting(view_function, cls, name: str):
@@ -242,6 +245,21 @@ def _plan(scope: dict[str, Any]) -> _Plan | None:
     return plan
 
 
+async def _user_state(user_id: Any) -> tuple[bool, bool] | None:
+    """The user's state; when it must be read, concurrent requests share one query."""
+    state = user_states.get(user_id)
+    if state is not None:
+        return state
+    loop = asyncio.get_running_loop()
+    key = (id(loop), str(user_id))
+    loading = _loading.get(key)
+    if loading is None or loading.get_loop() is not loop:
+        loading = loop.create_task(sync_to_async(user_states.load)(user_id))
+        _loading[key] = loading
+        loading.add_done_callback(lambda _task: _loading.pop(key, None))
+    return await asyncio.shield(loading)
+
+
 async def _try_hit(plan: _Plan) -> tuple[list[tuple[bytes, bytes]], bytes, str] | None:
     """The hit's headers, body and request id, or ``None`` (the ordinary path answers)."""
     template = _templates.get((plan.view, plan.scheme))
@@ -252,9 +270,7 @@ async def _try_hit(plan: _Plan) -> tuple[list[tuple[bytes, bytes]], bytes, str] 
         user_id = token[jwt_settings.USER_ID_CLAIM]
     except Exception:
         return None
-    state = user_states.get(user_id)
-    if state is None:
-        state = await sync_to_async(user_states.load)(user_id)
+    state = await _user_state(user_id)
     if state is None or not state[0]:
         return None
     user = str(user_id) if plan.vary_on_user else "*"

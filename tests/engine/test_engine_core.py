@@ -71,9 +71,7 @@ def test_ddl_is_announced_in_the_outbox_in_the_same_transaction(engine_db: Engin
     ]
     assert event_type == "ddl.captured"
     assert data["command_tag"] == "CREATE TABLE"
-    assert data["objects"] == [
-        {"type": "table", "identity": "public.real_one", "change": "create"}
-    ]
+    assert data["objects"] == [{"type": "table", "identity": "public.real_one", "change": "create"}]
 
 
 def test_branch_create_delete_rename_and_their_refusals(engine_db: EngineDB):
