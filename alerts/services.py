@@ -14,7 +14,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from alerts.choices import Severity
-from alerts.constants import ALERT_CONFLICT_CODES, TEST_ALERT_SOURCE
+from alerts.constants import ALERT_CONFLICT_CODES, MAX_BIGINT, TEST_ALERT_SOURCE
 from alerts.models import Alert, AlertSilence, PerformanceBaseline
 from alerts.selectors import json_value
 from pggit_project.errors import EngineError, engine_error_from
@@ -117,15 +117,19 @@ _OUTCOME_LISTS = {
 def alert_acknowledge_many(
     *, alert_ids: Iterable[int], actor: str, note: str | None = None
 ) -> BatchAcknowledgement:
-    """Acknowledges every acknowledgeable id; unknown ids are reported, not an error."""
+    """Acknowledges every acknowledgeable id; unknown ids (including integers no alert id can be:
+    below 1 or beyond bigint) are reported in ``not_found``, not an error."""
+    distinct = set(alert_ids)
+    storable = sorted(i for i in distinct if 1 <= i <= MAX_BIGINT)
     rows = _call(
         "SELECT alert_id, outcome FROM pggit.alert_acknowledge_many(%s::bigint[], %s, %s)",
-        [list(alert_ids), actor, note],
+        [storable, actor, note],
         actor=actor,
     )
     result = BatchAcknowledgement()
     for alert_id, outcome in rows:
         getattr(result, _OUTCOME_LISTS[outcome]).append(alert_id)
+    result.not_found = sorted([*result.not_found, *distinct.difference(storable)])
     return result
 
 

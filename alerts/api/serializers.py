@@ -8,7 +8,6 @@ from rest_framework import serializers
 from alerts.choices import MatcherOp
 from alerts.constants import (
     MAX_BATCH_IDS,
-    MAX_BIGINT,
     SILENCE_MATCHER_DETAILS_PREFIX,
     SILENCE_MATCHER_NAMES,
 )
@@ -75,9 +74,10 @@ class NoteSerializer(serializers.Serializer):
 
 class BatchAcknowledgeSerializer(NoteSerializer):
     alert_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=MAX_BIGINT),
+        child=serializers.IntegerField(),
         allow_empty=False,
         max_length=MAX_BATCH_IDS,
+        help_text="Alert ids (integers). Ids no alert has are reported in `not_found`.",
     )
 
 

@@ -165,32 +165,74 @@ def test_changing_alerts_needs_the_permission(user_client):
     assert response.status_code == 403
 
 
-def test_batch_acknowledge_with_known_unknown_and_already_acknowledged_ids(staff_client):
+def test_batch_acknowledge_with_known_unknown_and_already_acknowledged_ids(
+    staff_client, staff_user
+):
     firing = raise_alert("a:1")
-    silenced_too = raise_alert("a:2")
+    sql(
+        'SELECT pggit.alert_silence_create(\'[{"name": "fingerprint", "value": "a:2"}]\','
+        " now() + interval '1 hour')"
+    )
+    silenced = raise_alert("a:2")
     already = raise_alert("a:3")
     resolved = raise_alert("a:4")
-    sql("SELECT pggit.alert_acknowledge(%s, 'someone')", [already])
+    sql("SELECT pggit.alert_acknowledge(%s, 'someone', 'first')", [already])
     sql("SELECT pggit.alert_resolve(%s, 'someone')", [resolved])
+    events_before = alert_events()
     response = staff_client.post(
         "/api/v1/alerts/acknowledge",
-        {"alert_ids": [firing, silenced_too, already, resolved, 777777, firing], "note": "batch"},
+        {"alert_ids": [silenced, firing, already, resolved, 777777, firing], "note": "batch"},
     )
     assert response.status_code == 200
     assert response.json() == {
-        "acknowledged": [firing, silenced_too],
+        "acknowledged": [firing, silenced],
         "not_found": [777777],
         "acknowledged_count": 2,
         "already_acknowledged": [already],
         "not_acknowledgeable": [resolved],
     }
-    assert value("SELECT acknowledged_by FROM pggit.alerts WHERE id = %s", [already]) == "someone"
-    assert value("SELECT note FROM pggit.alerts WHERE id = %s", [firing]) == "batch"
+    rows = sql(
+        "SELECT id, status, acknowledged_by, note FROM pggit.alerts WHERE id = ANY (%s) ORDER BY id",
+        [[firing, silenced, already, resolved]],
+    )
+    assert rows == [
+        (firing, "acknowledged", staff_user.username, "batch"),
+        (silenced, "acknowledged", staff_user.username, "batch"),
+        (already, "acknowledged", "someone", "first"),  # left as it was
+        (resolved, "resolved", None, None),
+    ]
+    # one announcement for the announced alert; the silenced one was never announced
+    assert alert_events() == [*events_before, ("alert.acknowledged", firing)]
+
+
+def test_batch_acknowledge_reports_ids_no_alert_can_have_as_not_found(staff_client):
+    firing = raise_alert("a:1")
+    unknown = firing + 1000
+    response = staff_client.post(
+        "/api/v1/alerts/acknowledge", {"alert_ids": [2**64, firing, 0, -3, str(unknown)]}
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "acknowledged": [firing],
+        "not_found": [-3, 0, unknown, 2**64],
+        "acknowledged_count": 1,
+        "already_acknowledged": [],
+        "not_acknowledgeable": [],
+    }
 
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"alert_ids": []}, {"alert_ids": ["x"]}, {"alert_ids": [0]}, {"alert_ids": 5}],
+    [
+        {},
+        {"alert_ids": []},
+        {"alert_ids": ["x"]},
+        {"alert_ids": [1.5]},
+        {"alert_ids": [None]},
+        {"alert_ids": [True]},
+        {"alert_ids": 5},
+        {"alert_ids": list(range(1, 1002))},
+    ],
 )
 def test_batch_acknowledge_validates_its_body(staff_client, body):
     response = staff_client.post("/api/v1/alerts/acknowledge", body)

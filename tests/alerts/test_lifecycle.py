@@ -212,3 +212,59 @@ def test_batch_acknowledge_reports_an_outcome_per_distinct_id():
         (resolved, "resolved"),
         (999999, "not_found"),
     ]
+
+
+def test_a_lower_severity_repeat_is_silenced_only_if_the_kept_severity_is():
+    silence([{"name": "severity", "op": "!=", "value": "critical"}])
+    alert_id = raise_alert("disk:full", "critical")
+    assert raise_alert("disk:full", "warning") == alert_id
+    row = alert_row(alert_id)
+    assert (row["status"], row["severity"], row["occurrences"], row["silence_id"]) == (
+        "firing",
+        "critical",
+        2,
+        None,
+    )
+    assert sql("SELECT severity, status, notified FROM pggit.alert_occurrences ORDER BY id") == [
+        ("critical", "firing", True),
+        ("warning", "firing", False),
+    ]
+    assert alert_events() == [("alert.fired", alert_id)]
+
+
+def test_an_acknowledged_alert_whose_severity_rises_under_a_silence_is_silenced():
+    alert_id = raise_alert("disk:full", "warning")
+    sql("SELECT pggit.alert_acknowledge(%s, 'operator')", [alert_id])
+    silence_id = silence([{"name": "fingerprint", "value": "disk:full"}])
+    raise_alert("disk:full", "critical")
+    row = alert_row(alert_id)
+    assert (row["status"], row["severity"], row["silence_id"], row["acknowledged_at"]) == (
+        "silenced",
+        "critical",
+        silence_id,
+        None,
+    )
+    assert alert_events() == [("alert.fired", alert_id), ("alert.acknowledged", alert_id)]
+    # when the silence ends the raised severity is announced
+    sql("SELECT pggit.alert_silence_delete(%s)", [silence_id])
+    assert alert_row(alert_id)["status"] == "firing"
+    assert alert_events() == [
+        ("alert.fired", alert_id),
+        ("alert.acknowledged", alert_id),
+        ("alert.fired", alert_id),
+    ]
+    assert (
+        value("SELECT data->>'severity' FROM pggit.events ORDER BY id DESC LIMIT 1") == "critical"
+    )
+
+
+def test_a_silenced_alert_raised_after_its_silence_ended_fires_and_is_announced():
+    silence_id = silence([{"name": "fingerprint", "value": "disk:full"}])
+    alert_id = raise_alert("disk:full")
+    # the silence ends, but no evaluation ran yet: the next raise finds it ended
+    sql("UPDATE pggit.alert_silences SET ends_at = starts_at + interval '1 microsecond'"
+        " WHERE id = %s", [silence_id])  # fmt: skip
+    raise_alert("disk:full")
+    row = alert_row(alert_id)
+    assert (row["status"], row["silence_id"], row["occurrences"]) == ("firing", None, 2)
+    assert alert_events() == [("alert.fired", alert_id)]
