@@ -192,7 +192,8 @@ def test_batch_acknowledge_with_known_unknown_and_already_acknowledged_ids(
         "not_acknowledgeable": [resolved],
     }
     rows = sql(
-        "SELECT id, status, acknowledged_by, note FROM pggit.alerts WHERE id = ANY (%s) ORDER BY id",
+        "SELECT id, status, acknowledged_by, note FROM pggit.alerts"
+        " WHERE id = ANY (%s) ORDER BY id",
         [[firing, silenced, already, resolved]],
     )
     assert rows == [
