@@ -12,10 +12,10 @@ which answers exactly as it would without this layer:
 - the request has no body, no cookie, no ``?format=``, an ``Accept`` the JSON renderer answers
   with plain ``application/json``, and a ``Bearer`` token that SimpleJWT's own token classes
   validate (signature, expiry, type);
-- the token's user exists and is active (``UserStates``: an in-process map, 5 s TTL, emptied for a
-  user by ``post_save``/``post_delete`` of it in this process);
-- L1 holds the entry under the generations last read, and Redis confirms them current while
-  counting the hit (``CacheStore.l1_hit``: one round trip);
+- the token's user exists and is active (``UserStates``: what this process read of the user, used
+  only while the user-state generation it was read under is current);
+- L1 holds the entry under the generations last read, and Redis confirms them and the user-state
+  generation current while counting the hit (``CacheStore.l1_hit``: one round trip);
 - an ordinary answer of this view was seen before (``_templates``): the headers Django, DRF and the
   middleware add around a stored entry (``Allow``, ``Vary``, the security headers...) are copied
   from it, so a hit here is byte-identical to a hit through the ordinary path, with its own
@@ -28,6 +28,7 @@ it then does its own authentication (401 with ``WWW-Authenticate``), lookups and
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -36,6 +37,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.http import QueryDict
 from django.urls import Resolver404, resolve
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -48,6 +50,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, MISS
 from cachemgmt.decorators import digest_of, response_from
+from cachemgmt.redis_link import RedisUnavailable
 from cachemgmt.runtime import get_store
 from pggit_project.constants import REQUEST_ID_HEADER
 from pggit_project.permissions import ModelPermissionsForChanges
@@ -56,9 +59,9 @@ from pggit_project.request_id import bind_request_id, choose_request_id
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("pggit.access")
 
-# How long this process trusts what it read about a user (exists, active, staff). Changes made
-# through Django in this process apply at once (signals); others within this many seconds.
-USER_STATE_TTL_SECONDS = 5.0
+# How long this process keeps what it read about a user (exists, active, staff) at most. Whether
+# it is still true is checked on every hit (the user-state generation, see ``UserStates``).
+USER_STATE_TTL_SECONDS = 60.0
 
 # Permissions that let any authenticated (hence existing and active) user read.
 READ_FOR_ANY_USER = (IsAuthenticated, ModelPermissionsForChanges)
@@ -85,24 +88,36 @@ _REQUEST_ID_HEADER = REQUEST_ID_HEADER.lower().encode()
 
 
 class UserStates:
-    """user id (the token's claim) → (active, staff), each read trusted for ``ttl`` seconds."""
+    """user id (the token's claim) → (active, staff, user-state generation).
+
+    A state is read from the database after reading the user-state generation
+    (``CacheStore.user_generation``), and used only while that generation is current: every hit
+    checks it in its one Redis round trip. A user saved or deleted anywhere bumps it — through
+    Django (``post_save``/``post_delete``: at once, in every process) or by any other means
+    (``QuerySet.update()``, SQL: the trigger of sql/031_cache_users.sql announces it, and the
+    listener bumps it). ``ttl`` only bounds the memory a state is kept in.
+    """
 
     def __init__(self, ttl: float = USER_STATE_TTL_SECONDS) -> None:
         self.ttl = ttl
-        self._states: dict[str, tuple[bool, bool, float]] = {}
+        self._states: dict[str, tuple[bool, bool, int, float]] = {}
         self._lock = threading.Lock()
         self._epoch = 0  # bumped by every forget: a read that overlapped one is not kept
 
-    def get(self, user_id: Any) -> tuple[bool, bool] | None:
+    def get(self, user_id: Any) -> tuple[bool, bool, int] | None:
         state = self._states.get(str(user_id))
-        if state is None or state[2] <= time.monotonic():
+        if state is None or state[3] <= time.monotonic():
             return None
-        return state[0], state[1]
+        return state[0], state[1], state[2]
 
-    def load(self, user_id: Any) -> tuple[bool, bool] | None:
-        """Read the user from the database (``None``: no such user) and remember it."""
+    def load(self, user_id: Any) -> tuple[bool, bool, int] | None:
+        """Read the user from the database (``None``: no such user, or the user-state
+        generation is unknown just now) and remember it."""
         with self._lock:
             epoch = self._epoch
+        generation = get_store().user_generation()  # before the read: see the class docstring
+        if generation is None:
+            return None
         row = (
             get_user_model()
             .objects.filter(**{jwt_settings.USER_ID_FIELD: user_id})
@@ -111,7 +126,7 @@ class UserStates:
         )
         if row is None:
             return None
-        state = (bool(row[0]), bool(row[1]))
+        state = (bool(row[0]), bool(row[1]), generation)
         with self._lock:
             if epoch == self._epoch:
                 self._states[str(user_id)] = (*state, time.monotonic() + self.ttl)
@@ -132,8 +147,16 @@ user_states = UserStates()
 
 
 def forget_user(sender, instance, **kwargs) -> None:
-    """``post_save``/``post_delete`` receiver of the user model."""
+    """``post_save``/``post_delete`` receiver of the user model: forget the user here at once,
+    and make every process's user states stale once the change has committed."""
     user_states.forget(getattr(instance, jwt_settings.USER_ID_FIELD))
+    transaction.on_commit(_bump_users, using=kwargs.get("using"))
+
+
+def _bump_users() -> None:
+    # If Redis is unreachable, the first call that reaches it again bumps everything, users too.
+    with contextlib.suppress(RedisUnavailable):
+        get_store().bump_users()
 
 
 class _Plan:
@@ -245,7 +268,7 @@ def _plan(scope: dict[str, Any]) -> _Plan | None:
     return plan
 
 
-async def _user_state(user_id: Any) -> tuple[bool, bool] | None:
+async def _user_state(user_id: Any) -> tuple[bool, bool, int] | None:
     """The user's state; when it must be read, concurrent requests share one query."""
     state = user_states.get(user_id)
     if state is not None:
@@ -275,7 +298,13 @@ async def _try_hit(plan: _Plan) -> tuple[list[tuple[bytes, bytes]], bytes, str] 
         return None
     user = str(user_id) if plan.vary_on_user else "*"
     digest = digest_of(*plan.digest_parts, user)
-    confirmed = get_store().l1_hit(plan.namespace, plan.names, digest)
+    confirmed = get_store().l1_hit(
+        plan.namespace,
+        plan.names,
+        digest,
+        user_generation=state[2],
+        on_user_change=user_states.clear,
+    )
     if confirmed is None:
         return None
     # From here on the hit is counted: the answer is built from values already at hand.

@@ -4,8 +4,10 @@ A separate listener process cannot reach another process's memory, so a process 
 responses runs a daemon thread with its own ``LISTEN pggit_events, pggit_cache`` connection:
 - an outbox event bumps the namespaces it maps to (``cachemgmt.namespaces``), at once;
 - a ``pggit_cache`` notice (sent by ``cache_invalidate`` in another process, e.g. the webhook
-  worker) bumps the namespaces it names;
-- on every (re)connect all namespaces are bumped, since notices may have been missed.
+  worker, or by a change trigger) bumps the namespaces it names, and the user-state generation
+  when it says that users changed;
+- on every (re)connect all namespaces and the user-state generation are bumped, since notices may
+  have been missed.
 Until the thread is connected (and while it reconnects) the store answers "cannot trust the cache"
 and requests go to the database. The thread starts with the first cached read, not at import, so
 management commands that never read through the cache open no extra connection.
@@ -58,6 +60,7 @@ class LocalFollower:
 
     def on_connected(self) -> None:
         self.store.bump(list(NAMESPACES))
+        self.store.bump_users()
 
     def on_message(self, channel: str, payload: str) -> None:
         from cachemgmt.runtime import PROCESS_TOKEN
@@ -72,9 +75,11 @@ class LocalFollower:
             origin = None
         if origin == PROCESS_TOKEN:
             return
-        names = parse_notice(payload)
+        names, users = parse_notice(payload)
         if names:
             self.store.bump(names)
+        if users:
+            self.store.bump_users()
 
 
 def attach_local_follower(store: CacheStore) -> None:

@@ -88,19 +88,24 @@ def cache_apply_notice(payload: str) -> None:
     store = get_store()
     if store.mode == "local":
         return
-    names = parse_notice(payload)
+    names, users = parse_notice(payload)
     if names:
         store.bump(names)
+    if users:
+        store.bump_users()
 
 
-def parse_notice(payload: str) -> list[str]:
-    """The known namespaces named by a ``pggit_cache`` notice (malformed: none, logged)."""
+def parse_notice(payload: str) -> tuple[list[str], bool]:
+    """The known namespaces named by a ``pggit_cache`` notice, and whether it says that users
+    changed (``"users": true``, sent by sql/031_cache_users.sql). Malformed: nothing, logged."""
     try:
-        names = [str(name) for name in json.loads(payload)["ns"]]
-    except (ValueError, KeyError, TypeError):
+        notice = json.loads(payload)
+        names = [str(name) for name in notice["ns"]]
+        users = notice.get("users") is True
+    except (ValueError, KeyError, TypeError, AttributeError):
         logger.warning("cache: ignored a malformed pggit_cache notice")
-        return []
-    return [name for name in names if name in NAMESPACES]
+        return [], False
+    return [name for name in names if name in NAMESPACES], users
 
 
 def cache_resync() -> None:
@@ -109,7 +114,8 @@ def cache_resync() -> None:
     if store.mode == "local":
         return
     store.bump(list(NAMESPACES))
-    logger.info("cache: every namespace bumped (listener (re)connected)")
+    store.bump_users()
+    logger.info("cache: every namespace and the user states bumped (listener (re)connected)")
 
 
 def cache_warm(*, user) -> dict[str, Any]:

@@ -35,6 +35,9 @@ class Keys:
         self.prefix = f"{KEY_PREFIX}{database}:"
         self.stats = f"{self.prefix}stats"
         self.listener = f"{self.prefix}listener"
+        # The user-state generation: bumped whenever a user is saved or deleted, however (see
+        # ``cachemgmt.hitpath``); the early hit path checks it with the namespaces' generations.
+        self.users = f"{self.prefix}usergen"
 
     def gen(self, namespace: str) -> str:
         return f"{self.prefix}gen:{namespace}"
@@ -102,6 +105,7 @@ class CacheStore:
         self.l1 = LocalLRU(max_entries=L1_MAX_ENTRIES, max_bytes=L1_MAX_BYTES)
         self._lock = threading.Lock()
         self._local_gens: dict[str, int] = {}
+        self._local_user_gen = fresh_generation()
         self._local_counts: Counter[str] = Counter()
         # Generations last read from Redis, per tuple of names: the L1 key an L1 hit is tried with.
         self._known_gens: dict[tuple[str, ...], tuple[int, ...]] = {}
@@ -164,10 +168,51 @@ class CacheStore:
 
     def _bump_all_in(self, client: Any) -> None:
         self._bump_in(client, list(NAMESPACES))
+        self._bump_users_in(client)
+
+    # --- the user-state generation ------------------------------------------------------------
+    def user_generation(self) -> int | None:
+        """The current user-state generation (``None``: Redis unreachable just now)."""
+        if self.redis is None:
+            with self._lock:
+                return self._local_user_gen
+
+        def read(client: Any) -> int:
+            value = client.get(self.keys.users)
+            if value is None:
+                client.set(self.keys.users, fresh_generation(), nx=True)
+                value = client.get(self.keys.users)
+            return int(value)
+
+        try:
+            return self.redis.call(read)
+        except RedisUnavailable:
+            return None
+
+    def bump_users(self) -> None:
+        """Some user changed: every process's remembered user states are stale (raises
+        ``RedisUnavailable`` in Redis mode; the recovery bump then covers it)."""
+        if self.redis is None:
+            with self._lock:
+                self._local_user_gen += 1
+            return
+        self.redis.call(self._bump_users_in)
+
+    def _bump_users_in(self, client: Any) -> None:
+        pipe = client.pipeline(transaction=False)
+        pipe.set(self.keys.users, fresh_generation(), nx=True)
+        pipe.incr(self.keys.users)
+        pipe.execute()
 
     # --- entries ------------------------------------------------------------------------------
     def l1_hit(
-        self, namespace: str, names: tuple[str, ...], digest: str
+        self,
+        namespace: str,
+        names: tuple[str, ...],
+        digest: str,
+        *,
+        user_generation: int | None = None,
+        on_user_change: Callable[[], None] | None = None,
     ) -> tuple[Entry, str] | None:
         """An L1 hit confirmed current and counted in at most one Redis round trip, or ``None``.
 
@@ -175,10 +220,17 @@ class CacheStore:
         generations last read for ``names``; Redis then checks, atomically with counting the hit,
         that they are still the current ones. ``None`` (nothing counted): no such L1 entry, the
         generations moved on, or the cache is unusable — the caller takes the ordinary path.
+
+        ``user_generation``: the user-state generation the caller's knowledge of the user was read
+        under; it is checked in the same round trip (and ``on_user_change`` called if it moved).
         """
         if self.redis is None:
             generations = self.generations(names)
             if generations is None:
+                return None
+            if user_generation is not None and user_generation != self.user_generation():
+                if on_user_change is not None:
+                    on_user_change()
                 return None
             key = self.keys.entry(namespace, generations, digest)
             entry = self.l1.get(key)
@@ -194,13 +246,17 @@ class CacheStore:
         if entry is None:
             return None
         gen_keys = [self.keys.gen(n) for n in names]
+        expected: list[int] = list(generations)
+        if user_generation is not None:
+            gen_keys.append(self.keys.users)
+            expected.append(user_generation)
         fields = counter_fields(namespace, "hit-l1")
 
         def confirm(client: Any) -> Any:
             if self._confirm_script is None:
                 self._confirm_script = client.register_script(CONFIRM_HIT_SCRIPT)
             return self._confirm_script(
-                keys=[*gen_keys, self.keys.stats], args=[*generations, *fields], client=client
+                keys=[*gen_keys, self.keys.stats], args=[*expected, *fields], client=client
             )
 
         try:
@@ -209,8 +265,14 @@ class CacheStore:
             return None
         if answer == 1:
             return entry, key
-        if isinstance(answer, list) and all(value is not None for value in answer):
-            self._known_gens[names] = tuple(int(value) for value in answer)
+        if not isinstance(answer, list):
+            return None
+        current = answer[: len(names)]
+        if all(value is not None for value in current):
+            self._known_gens[names] = tuple(int(value) for value in current)
+        moved = user_generation is not None and answer[-1] != str(user_generation).encode()
+        if moved and on_user_change is not None:
+            on_user_change()
         return None
 
     def lookup(self, key: str) -> tuple[Entry, str] | None:

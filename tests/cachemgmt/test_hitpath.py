@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import timedelta
 
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from cachemgmt import hitpath
+from cachemgmt.runtime import get_store
+from cachemgmt.services import cache_apply_notice
 from pggit_project.asgi import application
+from pggit_project.listener import connect
 from tests.conftest import bearer
 from webhooks import services
 
@@ -107,7 +110,7 @@ def test_an_early_hit_is_byte_identical_to_an_ordinary_hit_and_makes_no_query(
 ):
     miss = get(WEBHOOKS, hits)
     ordinary = get(WEBHOOKS, hits, ORDINARY)
-    with django_assert_num_queries(1):  # the token's user, once per USER_STATE_TTL_SECONDS
+    with django_assert_num_queries(1):  # the token's user, once per user-state generation
         get(WEBHOOKS, hits)
     with django_assert_num_queries(0):
         early = get(WEBHOOKS, hits)
@@ -181,14 +184,36 @@ def test_a_user_deleted_in_this_process_is_refused_at_once(hits, user):
     assert_refused_like_the_ordinary_path(hits)
 
 
-def test_a_change_the_signals_miss_applies_within_the_ttl(hits, user, monkeypatch):
+def test_a_user_changed_in_another_process_is_refused_at_once(hits, user):
     warm(hits)
-    monkeypatch.setattr(hitpath.user_states, "ttl", 0.2)
-    hitpath.user_states.forget(user.pk)
-    assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"  # state read again, 0.2 s
-    get_user_model().objects.filter(pk=user.pk).update(is_active=False)  # no signal
-    time.sleep(0.25)
+    get_user_model().objects.filter(pk=user.pk).update(is_active=False)  # no signal here
+    get_store().bump_users()  # what the other process's post_save does once it has committed
     assert_refused_like_the_ordinary_path(hits)
+
+
+def test_a_user_deactivated_by_sql_is_announced_and_then_refused(hits, user):
+    warm(hits)
+    with connect() as conn:
+        conn.execute("LISTEN pggit_cache")
+        users = get_user_model().objects.filter(pk=user.pk)
+        users.update(last_login=timezone.now())  # not part of the user's state: no notice
+        users.update(is_active=False)  # QuerySet.update: no signal, only the trigger
+        notes = [(n.channel, n.payload) for n in conn.notifies(timeout=10, stop_after=1)]
+    assert notes == [("pggit_cache", '{"ns": [], "users": true}')]
+    cache_apply_notice(notes[0][1])  # what the listener does with it
+    assert_refused_like_the_ordinary_path(hits)
+
+
+def test_after_a_user_change_other_users_are_read_again_once_and_still_hit(
+    hits, user, django_assert_num_queries
+):
+    warm(hits)
+    get_store().bump_users()
+    assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"  # this one learns the change
+    with django_assert_num_queries(1):  # the user's state, read under the new generation
+        assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"
+    with django_assert_num_queries(0):
+        assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"
 
 
 def test_a_bump_sends_the_next_read_to_the_ordinary_path(hits):
@@ -206,8 +231,6 @@ def test_a_bump_sends_the_next_read_to_the_ordinary_path(hits):
 
 
 def test_a_stale_generation_is_not_served_and_not_counted(hits):
-    from cachemgmt.runtime import get_store
-
     warm(hits)
     store = get_store()
     before = store.counters()
