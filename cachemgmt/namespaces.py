@@ -67,6 +67,40 @@ WARM_PATHS: tuple[str, ...] = (
 )
 
 
+_VCS_WRITE = (*_VCS_HISTORY, "merges", "rollbacks", "audit", "performance")
+_ALERTS_WRITE = ("alerts", "dashboard", "performance")
+_WEBHOOKS_WRITE = ("webhooks", "dashboard")
+
+# A successful unsafe request (POST/PUT/PATCH/DELETE answered below 400) bumps, once it has
+# committed, the namespaces of the first prefix its path starts with
+# (``cachemgmt.middleware.InvalidateAfterWritesMiddleware``), before its answer leaves: a read
+# that follows the answer, through any process, is fresh without waiting for the listener. A path
+# no prefix matches (the admin, a new endpoint) bumps every namespace.
+WRITE_PATH_NAMESPACES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("/api/v1/auth/", ()),
+    ("/api/v1/cache/", ()),  # warm and invalidate do their own bookkeeping
+    ("/admin/login/", ()),
+    ("/admin/logout/", ()),
+    ("/api/v1/webhooks", _WEBHOOKS_WRITE),
+    ("/api/v1/webhook-deliveries", _WEBHOOKS_WRITE),
+    ("/api/v1/alerts", _ALERTS_WRITE),
+    ("/api/v1/alert-silences", _ALERTS_WRITE),
+    ("/api/v1/performance", ("performance", "dashboard")),
+    ("/api/v1/branches", _VCS_WRITE),
+    ("/api/v1/commits", _VCS_WRITE),
+    ("/api/v1/merges", _VCS_WRITE),
+    ("/api/v1/reverts", _VCS_WRITE),
+    ("/api/v1/resets", _VCS_WRITE),
+)
+
+
+def namespaces_for_write(path: str) -> tuple[str, ...]:
+    for prefix, names in WRITE_PATH_NAMESPACES:
+        if path.startswith(prefix):
+            return names
+    return tuple(NAMESPACES)
+
+
 def namespaces_for_event(event_type: str) -> tuple[str, ...]:
     """The namespaces an event of ``event_type`` makes stale (the dashboard lists recent events,
     so every event makes it stale)."""

@@ -4,10 +4,13 @@ commits from psql, Redis stopped mid-run, and the no-Redis mode."""
 from __future__ import annotations
 
 import subprocess
+import sys
 
+import httpx
 import pytest
+import redis
 
-from tests.cachemgmt.live import free_port, wait_for
+from tests.cachemgmt.live import ROOT, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -170,3 +173,118 @@ def test_a_webhook_health_change_by_the_worker_refreshes_the_cached_list(live):
     [endpoint] = [item for item in fresh.json()["items"] if item["name"] == "receiver"]
     assert endpoint["health"]["failed_deliveries"] == 1
     assert endpoint["health"]["consecutive_failures"] == 1
+
+
+def cached_twice(client, path: str) -> bool:
+    """Whether ``path`` is now cached on ``client``'s server (a miss or a hit, then a hit)."""
+    return [client.get(path).headers["X-Cache"] for _ in range(2)][1] == "hit-l1"
+
+
+def fresh(client, path: str):
+    response = client.get(path)
+    assert response.headers["X-Cache"] == "miss", path
+    return response
+
+
+def test_every_cached_endpoint_is_fresh_on_the_other_server_right_after_an_api_write(live):
+    """No listener runs: freshness here comes from the writes' own bumps, not from events."""
+    a, b = live.server("a").client(), live.server("b").client()
+    webhooks, alerts, commits = "/api/v1/webhooks", "/api/v1/alerts", "/api/v1/commits"
+    dashboard, performance = "/api/v1/dashboard", "/api/v1/performance/operations"
+
+    created = a.post(webhooks, json={"name": "fresh", "url": "https://hooks.example.com/in"})
+    assert created.status_code == 201
+    detail = f"{webhooks}/{created.json()['id']}"
+    for path in (webhooks, detail, dashboard):
+        assert cached_twice(b, path), path
+    board = b.get(dashboard).json()
+    assert a.patch(detail, json={"description": "changed"}).status_code == 200
+    assert fresh(b, detail).json()["description"] == "changed"
+    assert [i["description"] for i in fresh(b, webhooks).json()["items"]] == ["changed"]
+    assert cached_twice(b, detail)
+    assert a.patch(detail, json={"is_active": False}).status_code == 200
+    assert fresh(b, dashboard).json()["webhooks"]["endpoints"] == {
+        **board["webhooks"]["endpoints"],
+        "active": 0,
+        "disabled": 1,
+    }
+    assert a.delete(detail).status_code == 204
+    gone = b.get(detail)
+    assert (gone.status_code, gone.json()["code"]) == (404, "webhook_not_found")
+    assert fresh(b, webhooks).json()["total"] == 0
+
+    fired = a.post("/api/v1/alerts/test")
+    assert fired.status_code == 201
+    alert = f"{alerts}/{fired.json()['id']}"
+    for path in (alerts, alert, dashboard):
+        assert cached_twice(b, path), path
+    assert a.post(f"{alert}/acknowledge", json={"note": "seen"}).status_code == 200
+    assert fresh(b, alert).json()["status"] == "acknowledged"
+    listed = {i["id"]: i["status"] for i in fresh(b, alerts).json()["items"]}
+    assert listed[fired.json()["id"]] == "acknowledged"
+    assert fresh(b, dashboard).json()["alerts"]["by_status"]["acknowledged"] == 1
+    assert a.post(f"{alert}/resolve", json={}).status_code == 200
+    assert fresh(b, alert).json()["status"] == "resolved"
+
+    for path in (commits, f"{commits}/HEAD", performance):
+        assert cached_twice(b, path), path
+    runs_before = {op["operation"]: op["runs"] for op in b.get(performance).json()["operations"]}
+    with live.database.connect() as conn:
+        conn.execute("CREATE TABLE public.fresh_after_write (id integer)")
+    committed = a.post(commits, json={"message": "through server a"})
+    assert committed.status_code == 201
+    assert fresh(b, commits).json()["items"][0]["hash"] == committed.json()["hash"]
+    assert fresh(b, f"{commits}/HEAD").json()["hash"] == committed.json()["hash"]
+    runs_after = {op["operation"]: op["runs"] for op in fresh(b, performance).json()["operations"]}
+    assert runs_after["commit"] == runs_before.get("commit", 0) + 1
+
+
+SET_ACTIVE = "UPDATE pggit_console.auth_user SET is_active = %s WHERE username = 'reader'"
+
+
+def test_a_user_deactivated_anywhere_stops_being_served_by_every_server(live):
+    live.listener()
+    server = live.server("web")
+    client = server.client()
+    wait_for(
+        lambda: client.get("/health/deep").json()["checks"]["listener"]["status"] == "healthy",
+        what="the listener to become active",
+    )
+    manage = [sys.executable, str(ROOT / "manage.py"), "shell", "-c"]
+    create = (
+        "from django.contrib.auth import get_user_model; "
+        "get_user_model().objects.create_user('reader', password='reader-password-1')"
+    )
+    subprocess.run([*manage, create], env=live.database.env, cwd=ROOT, check=True)
+    token = httpx.post(
+        f"{server.base_url}/api/v1/auth/token",
+        json={"username": "reader", "password": "reader-password-1"},
+    ).json()["access"]
+    reader = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"})
+    assert [reader.get("/api/v1/branches").headers["X-Cache"] for _ in range(3)] == [
+        "miss",
+        "hit-l1",
+        "hit-l1",
+    ]
+
+    # Through Django in another process: refused as soon as that process has saved.
+    deactivate = (
+        "from django.contrib.auth import get_user_model; "
+        "u = get_user_model().objects.get(username='reader'); u.is_active = False; u.save()"
+    )
+    subprocess.run([*manage, deactivate], env=live.database.env, cwd=ROOT, check=True)
+    assert reader.get("/api/v1/branches").status_code == 401
+
+    # By SQL: refused once the listener has applied the trigger's announcement.
+    with live.database.connect() as conn:
+        conn.execute(SET_ACTIVE, (True,))
+    assert reader.get("/api/v1/branches").status_code == 200
+    assert reader.get("/api/v1/branches").headers["X-Cache"] == "hit-l1"
+    generation = redis.Redis.from_url(live.database.env["REDIS_URL"])
+    key = f"pggit:cache:{live.database.name}:usergen"
+    before = generation.get(key)
+    with live.database.connect() as conn:
+        conn.execute(SET_ACTIVE, (False,))
+    wait_for(lambda: generation.get(key) != before, what="the listener to bump the user states")
+    refused = reader.get("/api/v1/branches")
+    assert (refused.status_code, refused.headers.get("X-Cache")) == (401, None)
