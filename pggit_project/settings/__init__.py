@@ -109,13 +109,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cachemgmt.middleware.InvalidateAfterWritesMiddleware",  # innermost: after the view's commit
 ]
 
 ROOT_URLCONF = "pggit_project.urls"
 ASGI_APPLICATION = "pggit_project.asgi.application"
 WSGI_APPLICATION = "pggit_project.wsgi.application"
 # Routes answer with and without a trailing slash themselves; never redirect (a POST would be lost).
-    "cachemgmt.middleware.InvalidateAfterWritesMiddleware",  # innermost: after the view's commit
 APPEND_SLASH = False
 CSRF_FAILURE_VIEW = "pggit_project.handlers.csrf_failure"
 
