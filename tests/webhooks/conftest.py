@@ -31,16 +31,22 @@ def webhook_settings(settings):
     return settings
 
 
-@pytest.fixture
-def clean_webhook_tables(transactional_db) -> Iterator[None]:
-    """Transactional tests commit: the pggit webhook tables are emptied afterwards (Django's
-    flush only empties the tables of managed models)."""
-    yield
+def _truncate_webhook_tables() -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE pggit.webhook_endpoints, pggit.webhook_deliveries, pggit.webhook_attempts,"
             " pggit.webhook_workers"
         )
+
+
+@pytest.fixture
+def clean_webhook_tables(transactional_db) -> Iterator[None]:
+    """Transactional tests commit, and Django's flush only empties the tables of managed models:
+    the pggit webhook tables are emptied before the test (other apps' transactional tests may
+    leave endpoints behind, whose deliveries a worker here would try to send) and after it."""
+    _truncate_webhook_tables()
+    yield
+    _truncate_webhook_tables()
 
 
 @pytest.fixture

@@ -7,10 +7,14 @@ to at save time and at delivery time, as a DNS server under an attacker's contro
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import Counter
+
 import pytest
 
 from tests.webhooks.conftest import create_endpoint, emit
-from webhooks import services
+from webhooks import services, targets
 from webhooks.delivery.worker import deliver_until_idle
 from webhooks.models import WebhookAttempt, WebhookDelivery
 from webhooks.targets import refusal_reason
@@ -172,3 +176,73 @@ def test_changing_the_url_applies_the_same_rules(staff_client, settings):
 
     assert response.status_code == 400
     assert "link-local" in response.json()["errors"]["url"][0]
+
+
+@pytest.fixture
+def slow_names(resolver):
+    """Names ``slow-<n>.example.test`` whose lookups hang (as with an unresponsive DNS server)
+    once ``hang`` is set, until the test ends; ``shared.*`` lookups take 0.3 s; names come from
+    the ``resolver`` table. Lookups are counted per name."""
+    release = threading.Event()
+    state = {"hang": False, "lookups": Counter()}
+
+    def resolve(host: str, port: int) -> list[str]:
+        state["lookups"][host] += 1
+        if host.startswith("slow-") and state["hang"]:
+            release.wait(30)
+        if host.startswith("shared."):
+            time.sleep(0.3)
+        if host not in resolver:
+            raise OSError(f"{host} does not resolve")
+        return list(resolver[host])
+
+    previous = targets.set_resolver(resolve)
+    yield state
+    release.set()
+    targets.set_resolver(previous)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
+def test_hanging_name_lookups_do_not_hold_up_deliveries_to_other_endpoints(
+    receiver, resolver, slow_names, settings
+):
+    settings.WEBHOOK_TIMEOUT_SECONDS = 1
+    settings.WEBHOOK_RETRY_SCHEDULE = []
+    for n in range(12):  # more hanging lookups than asyncio's default executor has threads
+        create_endpoint(receiver.url(host=f"slow-{n}.example.test"), name=f"slow-{n}")
+    resolver["fast.example.test"] = ["127.0.0.1"]
+    create_endpoint(receiver.url("/named", host="fast.example.test"), name="named")
+    create_endpoint(receiver.url("/literal"), name="literal")
+    slow_names["hang"] = True
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    assert sorted(r.path for r in receiver.received()) == ["/literal", "/named"]
+    outcomes = {
+        d.endpoint.name: (d.status, d.attempt_count, d.last_status_code, d.last_error)
+        for d in WebhookDelivery.objects.select_related("endpoint")
+    }
+    assert outcomes.pop("literal") == ("delivered", 1, 200, None)
+    assert outcomes.pop("named") == ("delivered", 1, 200, None)
+    assert set(outcomes.values()) == {("failed", 1, None, "timeout: no complete answer within 1 s")}
+    assert len(outcomes) == 12
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
+def test_deliveries_to_one_host_in_flight_together_share_one_name_lookup(
+    receiver, resolver, slow_names
+):
+    resolver["shared.example.test"] = ["127.0.0.1"]
+    create_endpoint(receiver.url(host="shared.example.test"))
+    slow_names["lookups"].clear()
+    for _ in range(5):
+        emit("commit.created")
+
+    deliver_until_idle()
+
+    assert len(receiver.received()) == 5
+    assert slow_names["lookups"] == Counter({"shared.example.test": 1})
+    assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["delivered"] * 5

@@ -6,6 +6,12 @@ host, refuses the target when any address is refused (``webhooks.targets``), the
 checked address. TLS still uses the URL's host name for SNI and certificate verification (httpcore
 takes it from the request, not from the socket). Proxies from the environment are ignored and
 redirects are never followed (``delivery_client``).
+
+Names are resolved by ``AddressResolver``: IP literals without a thread, names with the system
+resolver (``getaddrinfo``, so /etc/hosts and search domains apply) on threads of the worker's
+own, one per in-flight delivery at most, and a name looked up by several deliveries at once is
+resolved once for all of them. A slow DNS answer for one endpoint therefore never delays the
+deliveries to others (asyncio's default executor has only ``cpu_count + 4`` threads).
 """
 
 from __future__ import annotations
@@ -13,21 +19,69 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpcore
 import httpx
 
-from webhooks.targets import check_addresses, resolve_host
+from webhooks.targets import check_addresses, literal_address, resolve_host
 
 CONNECTIONS_PER_POOL = 16
+
+
+class AddressResolver:
+    """Resolves the hosts of one worker's deliveries (see the module docstring).
+
+    ``max_threads`` should be the worker's concurrency: every delivery in flight then has a
+    thread for its lookup, however long other lookups take. A lookup abandoned by its delivery
+    (timeout) keeps its thread until ``getaddrinfo`` returns, and a later delivery to the same
+    host joins it instead of taking another thread.
+    """
+
+    def __init__(self, *, max_threads: int) -> None:
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, max_threads), thread_name_prefix="webhook-resolver"
+        )
+        self._lookups: dict[tuple[str, int], asyncio.Future[list[str]]] = {}
+
+    async def resolve(self, host: str, port: int, timeout: float | None) -> list[str]:
+        """The addresses of ``host``; ``OSError`` when it does not resolve, ``TimeoutError``."""
+        literal = literal_address(host)
+        if literal is not None:
+            return [str(literal)]
+        key = (host, port)
+        lookup = self._lookups.get(key)
+        if lookup is None:
+            loop = asyncio.get_running_loop()
+            lookup = loop.run_in_executor(self._executor, resolve_host, host, port)
+            self._lookups[key] = lookup
+            lookup.add_done_callback(lambda done: self._finished(key, done))
+        return list(await asyncio.wait_for(asyncio.shield(lookup), timeout))
+
+    def _finished(self, key: tuple[str, int], lookup: asyncio.Future[list[str]]) -> None:
+        if self._lookups.get(key) is lookup:
+            del self._lookups[key]
+        if not lookup.cancelled():
+            lookup.exception()  # retrieved: nobody may be waiting any more (all timed out)
+
+    def close(self) -> None:
+        """Stop without waiting for lookups still running (their answers are not needed)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 class GuardedBackend(httpcore.AsyncNetworkBackend):
     """A network backend that only connects to addresses the SSRF rules allow."""
 
-    def __init__(self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None):
+    def __init__(
+        self,
+        *,
+        allow_private: bool,
+        resolver: AddressResolver,
+        inner: httpcore.AsyncNetworkBackend | None = None,
+    ):
         self.allow_private = allow_private
+        self.resolver = resolver
         self.inner = inner or httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -39,8 +93,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.AsyncNetworkStream:
         try:
-            addresses = await asyncio.wait_for(asyncio.to_thread(resolve_host, host, port), timeout)
-        except (OSError, TimeoutError) as exc:
+            addresses = await self.resolver.resolve(host, port, timeout)
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(f"no address for {host} within {timeout:g} s") from exc
+        except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
         check_addresses(host, addresses, allow_private=self.allow_private)
         last_error: Exception | None = None
@@ -68,7 +124,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """``AsyncHTTPTransport`` whose connection pool uses ``GuardedBackend``."""
 
-    def __init__(self, *, allow_private: bool, max_connections: int) -> None:
+    def __init__(
+        self, *, allow_private: bool, max_connections: int, resolver: AddressResolver
+    ) -> None:
         super().__init__(trust_env=False)
         # httpx does not take a network backend, so its pool is rebuilt around ours (same
         # defaults as httpx's, HTTP/1.1 only).
@@ -79,16 +137,18 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
             keepalive_expiry=5.0,
             http1=True,
             http2=False,
-            network_backend=GuardedBackend(allow_private=allow_private),
+            network_backend=GuardedBackend(allow_private=allow_private, resolver=resolver),
         )
 
 
 def delivery_client(
-    *, allow_private: bool, timeout: float, max_connections: int
+    *, allow_private: bool, timeout: float, max_connections: int, resolver: AddressResolver
 ) -> httpx.AsyncClient:
     """A client with the guarded transport, no redirects, no environment proxies."""
     return httpx.AsyncClient(
-        transport=GuardedTransport(allow_private=allow_private, max_connections=max_connections),
+        transport=GuardedTransport(
+            allow_private=allow_private, max_connections=max_connections, resolver=resolver
+        ),
         timeout=httpx.Timeout(timeout),
         follow_redirects=False,
         trust_env=False,
@@ -106,8 +166,14 @@ class DeliveryClients:
     def __init__(self, *, allow_private: bool, timeout: float, concurrency: int) -> None:
         shards = max(1, math.ceil(concurrency / CONNECTIONS_PER_POOL))
         per_pool = math.ceil(concurrency / shards)
+        self.resolver = AddressResolver(max_threads=concurrency)
         self.clients = [
-            delivery_client(allow_private=allow_private, timeout=timeout, max_connections=per_pool)
+            delivery_client(
+                allow_private=allow_private,
+                timeout=timeout,
+                max_connections=per_pool,
+                resolver=self.resolver,
+            )
             for _ in range(shards)
         ]
 
@@ -117,3 +183,4 @@ class DeliveryClients:
     async def aclose(self) -> None:
         for client in self.clients:
             await client.aclose()
+        self.resolver.close()
