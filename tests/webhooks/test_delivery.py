@@ -6,13 +6,14 @@ import base64
 import hashlib
 import hmac
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks import Webhook
 
 from tests.webhooks.conftest import create_endpoint, emit
 from tests.webhooks.receiver import Reply
+from webhooks.choices import AttemptOutcome
 from webhooks.delivery.worker import deliver_until_idle
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -258,3 +259,62 @@ def alerts_for(endpoint_id: int) -> list[tuple[str, str, str]]:
             [f"webhooks:endpoint_disabled:{endpoint_id}"],
         )
         return list(cursor.fetchall())
+
+
+def test_a_nul_in_the_answer_is_stored_replaced_and_the_delivery_recorded(receiver):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(200, body="ok\x00done"))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.attempt_count) == ("delivered", 1)
+    assert WebhookAttempt.objects.get().response_excerpt == "ok\ufffddone"
+    assert len(receiver.received()) == 1
+
+
+def test_a_result_the_database_refuses_does_not_lose_the_rest_of_its_batch(receiver):
+    import asyncio
+
+    from webhooks.delivery import store
+    from webhooks.delivery.outcome import Decision
+    from webhooks.delivery.sender import AttemptResult
+    from webhooks.delivery.worker import DeliveryWorker
+
+    create_endpoint(receiver.url())
+    for _ in range(3):
+        emit("commit.created")
+
+    async def claim_and_record() -> None:
+        worker = DeliveryWorker()
+        conn = await store.connect()
+        try:
+            jobs = await store.claim(conn, worker=worker.name, limit=10, lease_seconds=60)
+            now = datetime.now(tz=UTC)
+            batch = [
+                (
+                    AttemptResult(
+                        job=job,
+                        started_at=now,
+                        duration_ms=1.0,
+                        status_code=200,
+                        error=None,
+                        # jsonb refuses \u0000: the database cannot take this result
+                        request_headers={"x-poison": "\x00"} if n == 1 else {},
+                        response_excerpt="",
+                        retry_after=None,
+                    ),
+                    Decision(AttemptOutcome.DELIVERED),
+                )
+                for n, job in enumerate(jobs)
+            ]
+            await worker._record_batch(conn, batch)
+        finally:
+            await conn.close()
+
+    asyncio.run(claim_and_record())
+
+    statuses = list(WebhookDelivery.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == ["delivered", "delivering", "delivered"]
+    assert WebhookAttempt.objects.count() == 2

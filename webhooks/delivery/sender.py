@@ -44,6 +44,11 @@ class AttemptResult:
     retry_after: str | None
 
 
+def storable(text: str) -> str:
+    """``text`` as a PostgreSQL text value: NUL characters (refused by PostgreSQL) replaced."""
+    return text.replace("\x00", "\ufffd")
+
+
 async def _read_excerpt(response: httpx.Response) -> str:
     """At most RESPONSE_EXCERPT_CHARS of the body: a huge answer is never downloaded whole."""
     collected = b""
@@ -51,7 +56,7 @@ async def _read_excerpt(response: httpx.Response) -> str:
         collected += chunk
         if len(collected) >= RESPONSE_EXCERPT_CHARS:
             break
-    return collected[:RESPONSE_EXCERPT_CHARS].decode("utf-8", errors="replace")
+    return storable(collected[:RESPONSE_EXCERPT_CHARS].decode("utf-8", errors="replace"))
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
@@ -104,11 +109,11 @@ async def send_attempt(client: httpx.AsyncClient, job: Job, *, timeout: float) -
                 excerpt = await _read_excerpt(response)
                 if response.is_redirect:
                     location = response.headers.get("location", "")
-                    error = f"redirect to {location!r} not followed"[:ERROR_CHARS]
+                    error = storable(f"redirect to {location!r} not followed")[:ERROR_CHARS]
             finally:
                 await response.aclose()
     except (httpx.HTTPError, TargetRefused, TimeoutError, OSError) as exc:
-        error = _describe(exc, timeout)[:ERROR_CHARS]
+        error = storable(_describe(exc, timeout))[:ERROR_CHARS]
     return AttemptResult(
         job=job,
         started_at=started_at,

@@ -239,7 +239,9 @@ class DeliveryWorker:
     async def _record_batch(
         self, conn: psycopg.AsyncConnection, batch: list[tuple[AttemptResult, Decision]]
     ) -> psycopg.AsyncConnection:
-        """Record ``batch``; on database errors retry on a fresh connection, then give up.
+        """Record ``batch``; when the connection fails, retry on a fresh one, then give up.
+        When the database refuses the batch's data, record its results one by one so that one
+        result it cannot take does not lose the others.
 
         Giving up loses nothing that matters: the claims' leases expire and the deliveries are
         sent again (at least once).
@@ -250,11 +252,24 @@ class DeliveryWorker:
                     conn, batch, disable_after=self.config.disable_after, worker=self.name
                 )
                 return conn
-            except psycopg.Error as exc:
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 logger.warning("worker %s: recording failed (%s); retrying", self.name, exc)
                 await asyncio.sleep(min(2**retry, 10))
                 if conn.closed or conn.broken:
                     conn = await store.connect()
+            except psycopg.Error as exc:
+                if len(batch) == 1:
+                    logger.error(
+                        "worker %s: the result of delivery %s cannot be recorded (%s); its lease "
+                        "will expire",
+                        self.name,
+                        batch[0][0].job.delivery_id,
+                        exc,
+                    )
+                    return conn
+                for item in batch:
+                    conn = await self._record_batch(conn, [item])
+                return conn
         logger.error(
             "worker %s: dropped %s results; their leases will expire", self.name, len(batch)
         )
