@@ -4,9 +4,12 @@ Run alone (``DATABASE_URL`` of a migrated database, ``REDIS_URL``, ``wrk`` insta
 
     DATABASE_URL=... REDIS_URL=... DJANGO_DEBUG=1 .venv/bin/python bench/bench_cache.py
 
-One daphne process on 127.0.0.1 per configuration (cache on: ``PGGIT_CACHE_ENABLED=1``; off:
-``=0``), ``wrk -t4 -c32 -d10s --latency`` per path. The mix: 4 reads of the webhook list for each
-PATCH of one endpoint's description through the API (each PATCH bumps the ``webhooks`` namespace).
+One server process on 127.0.0.1 per configuration (cache on: ``PGGIT_CACHE_ENABLED=1``; off:
+``=0``): uvicorn as ``make run`` starts it (``BENCH_SERVER=daphne`` for daphne). Per path a warm-up
+run (``wrk -t4 -c32 -d3s``, not reported: the server's first answers to a path fill its cache and
+its lazily built state), then the measured ``wrk -t4 -c32 -d10s --latency``. The mix: 4 reads of
+the webhook list for each PATCH of one endpoint's description through the API (each PATCH bumps
+the ``webhooks`` namespace).
 Seeds 50 webhook endpoints and 50 alerts in the database it is pointed at (names ``bench-cache-*``).
 """
 
@@ -24,6 +27,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DURATION = os.environ.get("BENCH_DURATION", "10s")
+WARM_UP = "3s"
+SERVER = os.environ.get("BENCH_SERVER", "uvicorn")
 CONNECTIONS = 32
 MIX_SCRIPT = """
 local counter = 0
@@ -71,9 +76,14 @@ def _seed() -> tuple[str, int]:
 def _server(cache_enabled: bool, port: int) -> subprocess.Popen:
     env = {**os.environ, "PGGIT_CACHE_ENABLED": "1" if cache_enabled else "0"}
     env["DJANGO_LOG_LEVEL"] = "WARNING"
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
+    from pggit_project.processes import ASGI_APP, web_server_options
+
+    if SERVER == "daphne":
+        argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), ASGI_APP]
+    else:
+        argv = [sys.executable, "-m", "uvicorn", *web_server_options("127.0.0.1", port), ASGI_APP]
     server = subprocess.Popen(  # noqa: S603 (our own argv)
-        [*argv, "pggit_project.asgi:application"],
+        argv,
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,  # daphne's access log: one line per request
@@ -92,7 +102,11 @@ def _server(cache_enabled: bool, port: int) -> subprocess.Popen:
 
 
 def _wrk(url: str, auth: str, script: str | None = None) -> tuple[float, float, int]:
-    """Requests/s, p99 in ms, and non-2xx answers of one wrk run."""
+    """Requests/s, p99 in ms, and non-2xx answers of one wrk run, after a warm-up run."""
+    warm_up = ["wrk", "-t4", f"-c{CONNECTIONS}", f"-d{WARM_UP}", "-H", f"Authorization: {auth}"]
+    if script:
+        warm_up += ["-s", script]
+    subprocess.run([*warm_up, url], capture_output=True, check=True)  # noqa: S603
     argv = [
         "wrk",
         "-t4",
@@ -138,7 +152,7 @@ def run() -> list[tuple[str, float, str]]:
             results += [(f"{label} 80/20 read/write mix", rps, "req/s"), ("  p99", p99, "ms")]
             results.append(("  non-2xx", errors, "answers"))
         finally:
-            server.kill()  # daphne waits for open keep-alive connections on SIGTERM
+            server.kill()  # servers wait for open keep-alive connections on SIGTERM
             server.wait(timeout=10)
     return results
 

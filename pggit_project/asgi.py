@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the Channels URL router.
 
-Run with ``daphne pggit_project.asgi:application`` (or uvicorn); ``make run`` does it for you.
+Run with ``uvicorn pggit_project.asgi:application`` (or daphne); ``make run`` does it for you
+(options: ``pggit_project.processes.web_server_options``).
 """
 
 import os

@@ -27,14 +27,30 @@ class Process:
     argv: list[str]
 
 
+ASGI_APP = "pggit_project.asgi:application"
+
+
+def web_server_options(bind: str, port: int) -> list[str]:
+    """uvicorn's options for the web process: the application logs every request itself (with its
+    request id), so uvicorn's own access log is off; client addresses are the connection's (never
+    taken from X-Forwarded-For here); the ASGI lifespan protocol is not used."""
+    return [
+        "--host",
+        bind,
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--lifespan",
+        "off",
+    ]
+
+
 def dev_processes(*, bind: str, port: int, manage_py: Path) -> list[Process]:
     """The processes of a development run, in start order."""
     python = sys.executable
     return [
-        Process(
-            "web",
-            [python, "-m", "daphne", "-b", bind, "-p", str(port), "pggit_project.asgi:application"],
-        ),
+        Process("web", [python, "-m", "uvicorn", *web_server_options(bind, port), ASGI_APP]),
         Process("listener", [python, str(manage_py), "pggit_listen"]),
         Process("scheduler", [python, str(manage_py), "pggit_scheduler"]),
         Process("worker", [python, str(manage_py), "deliver_webhooks"]),

@@ -18,15 +18,19 @@ def test_when_one_process_exits_the_others_are_stopped_and_its_code_returned():
     assert time.monotonic() - started < 15
 
 
-def test_dev_processes_run_daphne_on_the_given_address(tmp_path):
+def test_dev_processes_run_uvicorn_on_the_given_address(tmp_path):
     web = dev_processes(bind="127.0.0.1", port=8123, manage_py=tmp_path / "manage.py")[0]
     assert web.name == "web"
     assert web.argv[1:] == [
         "-m",
-        "daphne",
-        "-b",
+        "uvicorn",
+        "--host",
         "127.0.0.1",
-        "-p",
+        "--port",
         "8123",
+        "--no-access-log",
+        "--no-proxy-headers",
+        "--lifespan",
+        "off",
         "pggit_project.asgi:application",
     ]

@@ -1,8 +1,8 @@
-"""Real server processes for the cache tests: a database of their own, daphne, the listener.
+"""Real server processes for the cache tests: a database of their own, uvicorn, the listener.
 
 The processes share the configured Redis with each other (and with the test process, in another
 keyspace: cache keys are prefixed with the database name). Nothing here is mocked: the servers
-are ``daphne pggit_project.asgi:application`` and ``manage.py pggit_listen``, as ``make run``
+are ``uvicorn pggit_project.asgi:application`` and ``manage.py pggit_listen``, as ``make run``
 starts them.
 """
 
@@ -20,6 +20,8 @@ import dj_database_url
 import httpx
 import psycopg
 from django.conf import settings
+
+from pggit_project.processes import ASGI_APP, web_server_options
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "live-servers-password-1"
@@ -121,8 +123,8 @@ def _spawn(argv: list[str], env: dict[str, str], log_path: Path) -> subprocess.P
 
 def start_server(env: dict[str, str], log_path: Path) -> Process:
     port = free_port()
-    argv = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port)]
-    popen = _spawn([*argv, "pggit_project.asgi:application"], env, log_path)
+    argv = [sys.executable, "-m", "uvicorn", *web_server_options("127.0.0.1", port), ASGI_APP]
+    popen = _spawn(argv, env, log_path)
     process = Process(popen=popen, log_path=log_path, base_url=f"http://127.0.0.1:{port}")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -1,6 +1,6 @@
 """The early hit path (``cachemgmt.hitpath``) through the real ASGI application.
 
-Requests go through ``pggit_project.asgi.application`` as daphne calls it. A request carrying a
+Requests go through ``pggit_project.asgi.application`` as the server calls it. A request carrying a
 cookie never takes the early path (``_plan``), which gives the ordinary answer to compare with.
 """
 
