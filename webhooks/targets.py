@@ -17,14 +17,21 @@ Name resolution goes through ``resolve_host``, whose resolver can be replaced
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from collections.abc import Callable
-from urllib.parse import SplitResult, urlsplit
+
+import httpx
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
 MAX_URL_LENGTH = 2000
+# Dot-separated labels of 1 to 63 letters, digits, "-" (not first or last) and "_"; a final dot.
+_HOST_NAME = re.compile(
+    r"(?:[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.)*"
+    r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?"
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -107,21 +114,40 @@ def check_addresses(host: str, addresses: list[str], *, allow_private: bool) -> 
             raise TargetRefused(f"{host} resolves to {address}: {reason}")
 
 
-def parse_target(url: str) -> tuple[SplitResult, str, int]:
-    """The split URL, its host and port; ``TargetRefused`` when it is not an http(s) URL."""
+def parse_target(url: str) -> tuple[httpx.URL, str, int]:
+    """The URL as the delivery client reads it (httpx), its host and port; ``TargetRefused``
+    when it is not an http(s) URL a webhook can be sent to.
+
+    Parsing with the client's own parser means the host checked is the host connected to (other
+    parsers read e.g. ``http://a.example\\@b.example/`` differently). Refused besides: user info
+    (credentials in the URL would be shown to every reader of the endpoint; receivers
+    authenticate deliveries by their signature), a fragment (never sent), port 0 or above 65535,
+    and host names that are not dot-separated labels of letters, digits, ``-`` and ``_``.
+    """
     if len(url) > MAX_URL_LENGTH:
         raise TargetRefused(f"the URL is longer than {MAX_URL_LENGTH} characters")
     try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError) as exc:
         raise TargetRefused(f"the URL cannot be parsed: {exc}") from None
-    if parts.scheme not in DEFAULT_PORTS:
+    if parsed.scheme not in DEFAULT_PORTS:
         raise TargetRefused("only http and https URLs are accepted")
-    host = parts.hostname
+    host = parsed.raw_host.decode("ascii")
     if not host:
         raise TargetRefused("the URL has no host")
-    return parts, host, port or DEFAULT_PORTS[parts.scheme]
+    if parsed.userinfo:
+        raise TargetRefused(
+            "a user name or password in the URL is not accepted (it would be shown to everyone "
+            "who can read the endpoint; receivers verify the signature instead)"
+        )
+    if parsed.fragment or url.rstrip().endswith("#"):
+        raise TargetRefused("a URL fragment (#...) is never sent; remove it")
+    port = parsed.port
+    if port is not None and not 1 <= port <= 65535:
+        raise TargetRefused(f"port {port} is not a TCP port (1 to 65535)")
+    if literal_address(host) is None and not _HOST_NAME.fullmatch(host):
+        raise TargetRefused(f"{host!r} is not a valid host name")
+    return parsed, host, port or DEFAULT_PORTS[parsed.scheme]
 
 
 def check_url_on_save(url: str, *, allow_private: bool) -> None:

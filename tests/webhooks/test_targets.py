@@ -85,6 +85,59 @@ def test_only_http_urls_with_a_host_are_accepted(staff_client, url):
     assert list(response.json()["errors"]) == ["url"]
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "https://user:pass@hooks.example.com/x",
+            "a user name or password in the URL is not accepted (it would be shown to everyone "
+            "who can read the endpoint; receivers verify the signature instead)",
+        ),
+        # read by the client as user info "hooks.example.com\\" before the host 169.254.169.254
+        (
+            "http://hooks.example.com\\@169.254.169.254/",
+            "a user name or password in the URL is not accepted (it would be shown to everyone "
+            "who can read the endpoint; receivers verify the signature instead)",
+        ),
+        ("https://hooks.example.com/x#part", "a URL fragment (#...) is never sent; remove it"),
+        ("https://hooks.example.com:0/x", "port 0 is not a TCP port (1 to 65535)"),
+        ("https://hooks.example.com:70000/x", "port 70000 is not a TCP port (1 to 65535)"),
+        ("https://hooks..example.com/x", "'hooks..example.com' is not a valid host name"),
+        ("https://exa mple.com/x", "'exa%20mple.com' is not a valid host name"),
+        ("https://-hooks.example.com/x", "'-hooks.example.com' is not a valid host name"),
+    ],
+)
+def test_urls_a_webhook_cannot_be_sent_to_as_given_are_refused_with_the_reason(
+    staff_client, url, message
+):
+    response = staff_client.post("/api/v1/webhooks", create_body(url), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert response.json()["errors"] == {"url": [message]}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://hooks.example.com:8443/in?source=pggit",
+        "https://my_service.internal/in",
+        "https://bücher.example/in",
+        "https://hooks.example.com./in",
+    ],
+)
+def test_ports_queries_underscores_and_international_names_are_accepted(
+    staff_client, resolver, url
+):
+    resolver["hooks.example.com"] = resolver["hooks.example.com."] = [PUBLIC_ADDRESS]
+    resolver["xn--bcher-kva.example"] = resolver["my_service.internal"] = [PUBLIC_ADDRESS]
+
+    response = staff_client.post("/api/v1/webhooks", create_body(url), format="json")
+
+    assert response.status_code == 201
+    assert response.json()["url"] == url
+
+
 def test_a_name_that_resolves_to_a_private_address_is_refused_on_save(
     staff_client, settings, resolver
 ):
