@@ -6,17 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.filters import OrderingFilter
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts import dashboard, selectors, services
 from alerts.api import serializers as s
-from alerts.api.filters import AlertFilter, OperationMetricFilter
+from alerts.api.filters import AlertFilter, OperationMetricFilter, StrictOrderingFilter
 from alerts.constants import MAX_BIGINT, PERFORMANCE_WINDOW_HOURS
 from alerts.models import Alert, AlertSilence, OperationRecord
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
@@ -64,6 +64,7 @@ class AlertViewSet(
         "resolve": ["alerts.change_alert"],
         "fire_test": ["alerts.add_alert"],
     }
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = AlertFilter
     ordering_fields = ["last_seen_at", "first_seen_at", "occurrences", "id"]
     ordering = ["-last_seen_at", "-id"]
@@ -151,7 +152,7 @@ class AlertSilenceViewSet(viewsets.ModelViewSet):
     queryset = AlertSilence.objects.all()
     serializer_class = s.AlertSilenceSerializer
     permission_classes = [ModelPermissionsForChanges]
-    filter_backends = [OrderingFilter]
+    filter_backends = [StrictOrderingFilter]
     ordering_fields = ["ends_at", "starts_at", "id"]
     ordering = ["-ends_at", "-id"]
     lookup_value_regex = ID_PATTERN
@@ -238,6 +239,7 @@ class OperationMetricViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = OperationRecord.objects.all()
     serializer_class = s.OperationMetricSerializer
+    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
     filterset_class = OperationMetricFilter
     ordering_fields = ["started_at", "duration_ms", "id"]
     ordering = ["-started_at", "-id"]

@@ -83,6 +83,24 @@ def test_alert_list_refuses_unknown_filter_values(user_client, query):
     assert response.json()["code"] == "invalid"
 
 
+def test_alert_list_orders_by_a_requested_field_with_the_id_breaking_ties(
+    user_client, three_alerts
+):
+    raise_alert("disk:full", "critical", source="storage")  # 2 occurrences
+    response = user_client.get("/api/v1/alerts?ordering=-occurrences")
+    assert response.status_code == 200
+    assert ids_of(response) == [three_alerts[k] for k in ("critical", "info", "warning")]
+
+
+@pytest.mark.parametrize("ordering", ["severity", "-bogus", "occurrences,nope"])
+def test_alert_list_refuses_an_unknown_ordering(user_client, ordering):
+    response = user_client.get("/api/v1/alerts", {"ordering": ordering})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert body["errors"]["ordering"][0].startswith("Unknown ordering")
+
+
 def test_alert_detail_has_the_occurrence_history(user_client):
     alert_id = raise_alert("disk:full", "warning")
     raise_alert("disk:full", "error")

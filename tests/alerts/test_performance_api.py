@@ -98,3 +98,26 @@ def test_a_slow_run_shows_in_the_summary_as_slow(user_client):
     record("commit", 80)
     [row] = user_client.get("/api/v1/performance/operations").json()["operations"]
     assert (row["runs"], row["slow_runs"], row["threshold_ms"]) == (51, 1, 50.0)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("success=false", 1), ("success=true", 2), ("success=0", 1), ("root=true", 3)],
+)
+def test_metrics_boolean_filters(user_client, query, expected):
+    seed_runs("diff", [10.0, 20.0])
+    record("diff", 7, success=False, error="boom")
+    response = user_client.get(f"/api/v1/performance/metrics?{query}")
+    assert response.status_code == 200
+    assert response.json()["total"] == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("success=maybe", "success"), ("root=yes", "root"), ("ordering=operation", "ordering")],
+)
+def test_metrics_refuse_bad_filter_values_instead_of_ignoring_them(user_client, query, field):
+    seed_runs("diff", [10.0])
+    response = user_client.get(f"/api/v1/performance/metrics?{query}")
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
