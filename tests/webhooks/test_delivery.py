@@ -318,3 +318,61 @@ def test_a_result_the_database_refuses_does_not_lose_the_rest_of_its_batch(recei
     statuses = list(WebhookDelivery.objects.order_by("id").values_list("status", flat=True))
     assert statuses == ["delivered", "delivering", "delivered"]
     assert WebhookAttempt.objects.count() == 2
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_as_an_http_date_is_honoured(receiver, status):
+    from email.utils import format_datetime
+
+    create_endpoint(receiver.url())
+    when = (datetime.now(tz=UTC) + timedelta(minutes=10)).replace(microsecond=0)
+    receiver.script("/hook", Reply(status, headers={"Retry-After": format_datetime(when, True)}))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.status, delivery.last_status_code) == ("pending", status)
+    assert delivery.next_attempt_at == when
+
+
+def test_retry_after_on_a_500_is_not_what_schedules_the_retry(receiver, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [30]
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(500, headers={"Retry-After": "3600"}))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    delivery = WebhookDelivery.objects.get()
+    wait = delivery.next_attempt_at - WebhookAttempt.objects.get().started_at
+    assert delivery.status == "pending"
+    assert timedelta(seconds=30) <= wait < timedelta(seconds=32)
+
+
+def test_the_disabled_endpoint_event_reaches_other_subscribers_but_not_the_disabled_one(
+    receiver,
+):
+    gone = create_endpoint(receiver.url("/gone"), name="gone")
+    create_endpoint(receiver.url("/ops"), event_types=["webhook.endpoint_disabled"], name="ops")
+    receiver.script("/gone", Reply(410))
+    emit("commit.created")
+
+    deliver_until_settled()
+
+    [notice] = receiver.received("/ops")
+    body = json.loads(notice.body)
+    assert body["type"] == "webhook.endpoint_disabled"
+    assert body["data"]["webhook_id"] == gone.endpoint.pk
+    assert [json.loads(r.body)["type"] for r in receiver.received("/gone")] == ["commit.created"]
+
+
+def test_an_endpoint_created_after_an_event_does_not_receive_it(receiver):
+    create_endpoint(receiver.url("/early"), name="early")
+    emit("commit.created")
+    create_endpoint(receiver.url("/late"), name="late")
+
+    deliver_until_idle()
+
+    assert [r.path for r in receiver.received()] == ["/early"]
+    assert WebhookDelivery.objects.get().endpoint.name == "early"

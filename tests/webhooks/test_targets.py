@@ -299,3 +299,22 @@ def test_deliveries_to_one_host_in_flight_together_share_one_name_lookup(
     assert len(receiver.received()) == 5
     assert slow_names["lookups"] == Counter({"shared.example.test": 1})
     assert list(WebhookDelivery.objects.values_list("status", flat=True)) == ["delivered"] * 5
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
+def test_a_name_resolving_to_link_local_is_refused_at_delivery_with_private_targets_allowed(
+    receiver, resolver
+):
+    resolver["hooks.example.test"] = ["127.0.0.1"]
+    create_endpoint(receiver.url(host="hooks.example.test"))
+    resolver["hooks.example.test"] = ["127.0.0.1", "169.254.169.254"]
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    assert receiver.received() == []
+    assert WebhookAttempt.objects.get().error == (
+        "refused: hooks.example.test resolves to 169.254.169.254: a link-local address "
+        "(e.g. cloud metadata) is never a webhook target"
+    )
