@@ -9,6 +9,7 @@ handler400/403/404/500) and ``pggit_project.middleware.JsonErrorMiddleware`` (an
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,8 +192,9 @@ def _api_exception_body(exc: drf_exceptions.APIException) -> ErrorBody:
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
         body.headers["WWW-Authenticate"] = auth_header
-    if getattr(exc, "wait", None):
-        body.headers["Retry-After"] = str(int(exc.wait))
+    if getattr(exc, "wait", None) is not None:
+        # whole seconds, rounded up: retrying after a rounded-down wait would be refused again
+        body.headers["Retry-After"] = str(max(1, math.ceil(exc.wait)))
     return body
 
 

@@ -1,9 +1,17 @@
-"""Request ids and the JSON error shape for everything outside DRF."""
+"""Request ids, the JSON error shape for everything outside DRF, and early checks of API input."""
 
 from __future__ import annotations
 
+import io
 import logging
 import time
+
+from django.core.exceptions import RequestDataTooBig
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
+from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from pggit_project.constants import REQUEST_ID_HEADER
 from pggit_project.errors import body_for_status, error_for_exception, error_response
@@ -74,3 +82,71 @@ class JsonErrorMiddleware:
 
     def process_exception(self, request, exception):
         return error_response(error_for_exception(exception))
+
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+NUL = "\x00"
+
+
+class ApiInputMiddleware:
+    """Input no view can use is refused before any view runs, in the error shape.
+
+    - A NUL character in the path or the query string is a 400 (PostgreSQL text cannot hold it).
+    - The body of a POST/PUT/PATCH to an API view is parsed up front, so that a view that reads
+      none of it still refuses what DRF would refuse: a media type its parsers do not take (415),
+      malformed JSON (400 ``parse_error``), and a JSON body that is not an object (400
+      ``invalid``: every body of the API is an object). Authentication and permissions run later,
+      in the view; DRF parses the body again from the bytes read here.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if NUL in request.path_info or any(
+            NUL in key or any(NUL in value for value in values)
+            for key, values in request.GET.lists()
+        ):
+            return error_response(body_for_status(400, "The URL contains a NUL character."))
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        view_class = getattr(view_func, "cls", None)
+        if request.method not in BODY_METHODS or not (
+            isinstance(view_class, type) and issubclass(view_class, APIView)
+        ):
+            return None
+        try:
+            body = request.body
+        except RequestDataTooBig as exc:
+            return error_response(error_for_exception(exc))
+        if not body:
+            return None
+        try:
+            parser, data = self._parse(request, view_class, body)
+        except drf_exceptions.APIException as exc:
+            return error_response(error_for_exception(exc))
+        if isinstance(parser, JSONParser) and not isinstance(data, dict):
+            kind = "null" if data is None else type(data).__name__
+            return error_response(
+                error_for_exception(
+                    drf_exceptions.ValidationError(
+                        {
+                            api_settings.NON_FIELD_ERRORS_KEY: [
+                                f"The body must be a JSON object; got {kind}."
+                            ]
+                        }
+                    )
+                )
+            )
+        return None
+
+    @staticmethod
+    def _parse(request, view_class, body: bytes):
+        """(the parser DRF would pick, the parsed body); raises DRF's 415 and parse errors."""
+        parsers = [parser() for parser in view_class.parser_classes]
+        parser = DefaultContentNegotiation().select_parser(request, parsers)
+        if parser is None:
+            raise drf_exceptions.UnsupportedMediaType(request.META.get("CONTENT_TYPE", ""))
+        context = {"request": request, "encoding": request.encoding or "utf-8"}
+        return parser, parser.parse(io.BytesIO(body), request.content_type, context)

@@ -1,7 +1,8 @@
 """OpenAPI generation (drf-spectacular): the error shape on every operation, clean paths.
 
 ``AutoSchema`` documents the project's error responses next to each operation's own responses:
-400 for bodies and lists, 401/403 for protected operations, 404 for paths with an id. Views
+400 for bodies and lists, 401/403 for protected operations, 404 for paths with an id, 429 for
+throttled operations. Views
 declare only their success responses and their domain-specific errors (e.g. 409).
 """
 
@@ -34,6 +35,7 @@ ERROR_DESCRIPTIONS = {
     "401": "Missing, invalid or expired token (`WWW-Authenticate: Bearer`).",
     "403": "The user lacks the permission for this operation.",
     "404": "No such object.",
+    "429": "Too many requests: retry after `Retry-After` seconds.",
 }
 
 
@@ -52,6 +54,8 @@ class AutoSchema(SpectacularAutoSchema):
                 codes.append("403")
         if "{" in self.path:
             codes.append("404")
+        if self.view.get_throttles():
+            codes.append("429")
         return codes
 
     def _get_response_bodies(self, direction="response"):

@@ -8,9 +8,10 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView, TokenVerifyView
+from rest_framework_simplejwt.views import TokenRefreshView, TokenVerifyView
 
 from pggit_project.routers import optional_slash
+from pggit_project.throttling import ThrottledTokenObtainPairView
 from pggit_project.views import DeepHealthView, LivenessView
 
 admin.site.site_header = "pgGit console"
@@ -23,7 +24,7 @@ handler404 = "pggit_project.handlers.page_not_found"
 handler500 = "pggit_project.handlers.server_error"
 
 api_v1 = [
-    optional_slash("auth/token", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    optional_slash("auth/token", ThrottledTokenObtainPairView.as_view(), name="token_obtain_pair"),
     optional_slash("auth/token/refresh", TokenRefreshView.as_view(), name="token_refresh"),
     optional_slash("auth/token/verify", TokenVerifyView.as_view(), name="token_verify"),
     path("", include("vcs.api.urls")),

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from pggit_project.throttling import TokenRateThrottle
+
 PASSWORD = "correct-horse-battery-staple"
+
+
+TEST_CLIENT_ADDRESS = "127.0.0.1"
+
+
+@pytest.fixture(autouse=True)
+def uncounted_token_requests():
+    """Each test starts with no token request counted against the test client's address."""
+    cache.delete(TokenRateThrottle.cache_format % {"scope": "token", "ident": TEST_CLIENT_ADDRESS})
 
 
 @pytest.fixture

@@ -10,6 +10,68 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 BEARER_CHALLENGE = 'Bearer realm="api"'
+PROTECTED = "/api/v1/status"  # an ordinary API endpoint: any authenticated user may read it
+
+
+def test_unsupported_authorization_scheme_is_401_with_bearer_challenge(api_client, user):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Basic {PASSWORD}")
+    response = api_client.get(PROTECTED)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == BEARER_CHALLENGE
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_expired_token_is_refused_by_the_openapi_schema_too(api_client, user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = api_client.get("/api/schema")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == BEARER_CHALLENGE
+
+
+def throttle_token_requests(settings, rate: str) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"token": rate},
+    }
+
+
+def test_token_requests_past_the_rate_are_429_with_retry_after(api_client, user, settings):
+    throttle_token_requests(settings, "3/minute")
+    wrong = {"username": "reader", "password": "guess"}
+    statuses = [api_client.post("/api/v1/auth/token", wrong).status_code for _ in range(3)]
+    assert statuses == [401, 401, 401]
+
+    refused = api_client.post("/api/v1/auth/token", {"username": "reader", "password": PASSWORD})
+    assert refused.status_code == 429
+    wait = int(refused["Retry-After"])
+    assert 1 <= wait <= 60
+    assert refused.json() == {
+        "detail": f"Request was throttled. Expected available in {wait} seconds.",
+        "code": "throttled",
+        "request_id": refused["X-Request-ID"],
+    }
+
+
+def test_token_throttle_counts_per_address_and_ignores_forwarded_for(api_client, user, settings):
+    throttle_token_requests(settings, "1/minute")
+    wrong = {"username": "reader", "password": "guess"}
+    assert api_client.post("/api/v1/auth/token", wrong).status_code == 401
+    spoofed = api_client.post("/api/v1/auth/token", wrong, HTTP_X_FORWARDED_FOR="203.0.113.7")
+    assert spoofed.status_code == 429
+    elsewhere = api_client.post("/api/v1/auth/token", wrong, REMOTE_ADDR="198.51.100.20")
+    assert elsewhere.status_code == 401
+
+
+def test_token_refresh_and_verify_are_not_throttled(api_client, user, settings):
+    throttle_token_requests(settings, "1/minute")
+    refresh = str(RefreshToken.for_user(user))
+    statuses = {
+        api_client.post("/api/v1/auth/token/refresh", {"refresh": refresh}).status_code
+        for _ in range(3)
+    }
+    assert statuses == {200}
 
 
 def test_token_is_obtained_with_username_and_password(api_client, user):
@@ -58,16 +120,60 @@ def test_verify_accepts_a_valid_token_and_refuses_a_forged_one(api_client, user)
     assert forged.json()["code"] == "token_not_valid"
 
 
-def test_access_token_authenticates_api_requests(user_client):
-    response = user_client.get("/health/deep")
-    assert response.status_code == 200
+def test_obtained_token_is_used_then_refreshed_and_the_new_one_is_used(api_client, user):
+    assert api_client.get(PROTECTED).status_code == 401
+    pair = api_client.post(
+        "/api/v1/auth/token", {"username": "reader", "password": PASSWORD}, format="json"
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    first = api_client.get(PROTECTED)
+    assert first.status_code == 200
+    assert first.json()["branch"] == "main"
+
+    api_client.credentials()
+    refreshed = api_client.post(
+        "/api/v1/auth/token/refresh", {"refresh": pair["refresh"]}, format="json"
+    )
+    assert refreshed.status_code == 200
+    assert list(refreshed.json()) == ["access"]
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
+    assert api_client.get(PROTECTED).status_code == 200
+
+
+def test_token_of_a_deactivated_user_is_refused(api_client, user):
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {AccessToken.for_user(user)}")
+    user.is_active = False
+    user.save()
+    response = api_client.get(PROTECTED)
+    assert response.status_code == 401
+    assert response.json()["code"] == "user_inactive"
+
+
+def test_forged_or_expired_refresh_token_is_401(api_client, user):
+    expired = RefreshToken.for_user(user)
+    expired.set_exp(lifetime=-timedelta(seconds=1))
+    for refresh in (str(expired), str(RefreshToken.for_user(user))[:-4] + "AAAA"):
+        response = api_client.post(
+            "/api/v1/auth/token/refresh", {"refresh": refresh}, format="json"
+        )
+        assert response.status_code == 401
+        assert response["WWW-Authenticate"] == BEARER_CHALLENGE
+        assert response.json()["code"] == "token_not_valid"
+
+
+def test_verify_refuses_an_expired_token(api_client, user):
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    response = api_client.post("/api/v1/auth/token/verify", {"token": str(token)}, format="json")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
 
 
 def test_expired_access_token_is_401_with_bearer_challenge(api_client, user):
     token = AccessToken.for_user(user)
     token.set_exp(lifetime=-timedelta(seconds=1))
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    response = api_client.get("/api/schema")
+    response = api_client.get(PROTECTED)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == BEARER_CHALLENGE
     assert response.json()["code"] == "token_not_valid"
@@ -77,7 +183,7 @@ def test_token_signed_with_another_key_is_401(api_client, user):
     claims = dict(AccessToken.for_user(user).payload)
     forged = jwt.encode(claims, "a-different-signing-key-of-sufficient-length", algorithm="HS256")
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
-    response = api_client.get("/api/schema")
+    response = api_client.get(PROTECTED)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == BEARER_CHALLENGE
     assert response.json()["code"] == "token_not_valid"
@@ -85,13 +191,13 @@ def test_token_signed_with_another_key_is_401(api_client, user):
 
 def test_refresh_token_is_refused_as_an_access_token(api_client, user):
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user)}")
-    response = api_client.get("/api/schema")
+    response = api_client.get(PROTECTED)
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
 
 
 def test_missing_token_is_401_with_bearer_challenge(api_client):
-    response = api_client.get("/api/schema")
+    response = api_client.get(PROTECTED)
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == BEARER_CHALLENGE
     assert response.json() == {

@@ -130,3 +130,47 @@ def test_body_over_the_upload_limit_is_413(user_client, settings):
     response = user_client.post("/t/echo", {"name": "x" * 2000, "count": 1})
     body = assert_error_shape(response, 413, "request_too_large")
     assert body["detail"] == "The request body is too large."
+
+
+def test_malformed_json_is_400_even_for_a_view_that_ignores_its_body(staff_client):
+    response = staff_client.generic("POST", "/t/guarded", '{"a": ', content_type="application/json")
+    body = assert_error_shape(response, 400, "parse_error")
+    assert body["detail"] == ("JSON parse error - Expecting value: line 1 column 7 (char 6)")
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"), [("[]", "list"), ('"text"', "str"), ("42", "int"), ("null", "null")]
+)
+def test_json_body_that_is_not_an_object_is_400(staff_client, raw, kind):
+    response = staff_client.generic("POST", "/t/guarded", raw, content_type="application/json")
+    body = assert_error_shape(response, 400, "invalid")
+    assert body["errors"] == {"non_field_errors": [f"The body must be a JSON object; got {kind}."]}
+
+
+def test_empty_body_of_a_view_that_ignores_it_is_accepted(staff_client):
+    response = staff_client.generic("POST", "/t/guarded", "", content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"changed": True}
+
+
+def test_form_body_is_415_even_for_a_view_that_ignores_its_body(staff_client):
+    response = staff_client.post(
+        "/t/guarded", "a=1", content_type="application/x-www-form-urlencoded"
+    )
+    body = assert_error_shape(response, 415, "unsupported_media_type")
+    assert (
+        body["detail"] == 'Unsupported media type "application/x-www-form-urlencoded" in request.'
+    )
+
+
+@pytest.mark.parametrize("url", ["/t/echo%00", "/t/echo?name=a%00b", "/t/echo?a%00=1"])
+def test_nul_character_in_the_url_is_400(user_client, url):
+    response = user_client.get(url)
+    body = assert_error_shape(response, 400, "bad_request")
+    assert body["detail"] == "The URL contains a NUL character."
+
+
+def test_nul_character_in_a_json_string_is_a_validation_error(user_client):
+    response = user_client.post("/t/echo", {"name": "a\x00b", "count": 1})
+    body = assert_error_shape(response, 400, "invalid")
+    assert body["errors"] == {"name": ["Null characters are not allowed."]}

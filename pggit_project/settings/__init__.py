@@ -14,6 +14,7 @@ from pggit_project.settings.environment import (
     env_bool,
     env_int,
     env_list,
+    env_rate,
     env_str,
     fernet_keys,
     required_secret,
@@ -71,6 +72,10 @@ CACHES = backends.cache_config(REDIS_URL)
 CHANNEL_LAYERS = backends.channel_layer_config(REDIS_URL)
 PGGIT_BACKENDS_DESCRIPTION = backends.describe_backends(DATABASE_URL, REDIS_URL, PGGIT_DATA_DIR)
 
+# Token requests (username + password) per client address: "<count>/<second|minute|hour|day>".
+PGGIT_TOKEN_RATE = env_rate("PGGIT_TOKEN_RATE", "20/minute")
+DJANGO_NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0, minimum=0)
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1)),
@@ -102,6 +107,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "pggit_project.middleware.RequestIdMiddleware",
     "pggit_project.middleware.JsonErrorMiddleware",
+    "pggit_project.middleware.ApiInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -172,6 +178,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "pggit_project.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pggit_project.errors.api_exception_handler",
+    # Only the token endpoint is throttled (password guessing); see pggit_project/throttling.py.
+    "DEFAULT_THROTTLE_RATES": {"token": PGGIT_TOKEN_RATE},
+    # Proxies in front of the server: the client's address is taken from X-Forwarded-For only
+    # past that many hops, so a client cannot choose its own address by sending the header.
+    "NUM_PROXIES": DJANGO_NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 

@@ -62,6 +62,21 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+RATE_PERIODS = ("second", "minute", "hour", "day")
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate ``<count>/<period>`` (period: second, minute, hour or day)."""
+    raw = env_str(name) or default
+    count, _, period = raw.partition("/")
+    if not (count.isdigit() and int(count) >= 1 and period in RATE_PERIODS):
+        raise ImproperlyConfigured(
+            f"{name} must be <count>/<period> with a count of at least 1 and a period of "
+            f"{', '.join(RATE_PERIODS)} (e.g. 20/minute); got {raw!r}."
+        )
+    return raw
+
+
 def _dev_secrets(data_dir: Path) -> dict[str, str]:
     """Development-only secrets, generated once and kept under the data directory.
 
