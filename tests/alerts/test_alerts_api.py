@@ -3,12 +3,12 @@ alert, stats, silences."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
-from tests.alerts.helpers import alert_events, raise_alert, sql, value
+from tests.alerts.helpers import alert_events, alert_row, raise_alert, sql, value
 
 pytestmark = pytest.mark.django_db
 
@@ -284,6 +284,28 @@ def test_the_test_alert_goes_through_the_pipeline(staff_client, staff_user):
     assert value("SELECT actor FROM pggit.events ORDER BY id DESC LIMIT 1") == staff_user.username
 
 
+def test_the_test_alert_reaches_the_webhooks_subscribed_to_alert_events(staff_client):
+    sql(
+        "INSERT INTO pggit.webhook_endpoints (name, url, event_types, secret_encrypted,"
+        " secret_hint) VALUES"
+        " ('alerts', 'https://alerts.example.com/hook', '{alert.fired}', '\\x00', 'whsec_…ab'),"
+        " ('all', 'https://all.example.com/hook', '{*}', '\\x00', 'whsec_…cd'),"
+        " ('commits', 'https://commits.example.com/hook', '{commit.created}', '\\x00',"
+        " 'whsec_…ef')"
+    )
+    alert = staff_client.post("/api/v1/alerts/test").json()
+    event_id = value("SELECT id FROM pggit.events WHERE type = 'alert.fired'")
+    rows = sql(
+        "SELECT e.name, d.event_id, d.event_type, d.status, d.payload->'data'->>'alert_id',"
+        " d.payload->'data'->>'source' FROM pggit.webhook_deliveries d"
+        " JOIN pggit.webhook_endpoints e ON e.id = d.endpoint_id ORDER BY e.name"
+    )
+    assert rows == [
+        ("alerts", event_id, "alert.fired", "pending", str(alert["id"]), "test"),
+        ("all", event_id, "alert.fired", "pending", str(alert["id"]), "test"),
+    ]
+
+
 def test_stats_summary_counts_exactly(user_client, three_alerts):
     raise_alert("disk:full", "critical", source="storage")  # a repeat: occurrences, not a row
     resolved = raise_alert("gone:1", "error")
@@ -301,8 +323,8 @@ def test_stats_summary_counts_exactly(user_client, three_alerts):
     response = user_client.get("/api/v1/alerts/stats/summary")
     assert response.status_code == 200
     body = response.json()
-    oldest_open_since = body.pop("oldest_open_since")
-    assert oldest_open_since is not None
+    oldest_open_since = datetime.fromisoformat(body.pop("oldest_open_since"))
+    assert oldest_open_since == alert_row(three_alerts["warning"])["first_seen_at"]
     assert body == {
         "total": 4,
         "open": 3,
