@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
+import pytest
 from django.db import connection
 from django.utils import timezone
 
@@ -332,3 +333,83 @@ def test_the_delivery_list_of_all_endpoints_filters_by_status(user_client):
 
     assert [item["webhook"] for item in pending["items"]] == [endpoint.pk]
     assert delivered["total"] == 0
+
+
+def test_is_active_filter_refuses_a_value_it_does_not_know(user_client):
+    make("on")
+    services.webhook_disable(endpoint_id=make("off").pk)
+
+    refused = user_client.get("/api/v1/webhooks?is_active=no")
+    off = user_client.get("/api/v1/webhooks?is_active=0").json()
+    on = user_client.get("/api/v1/webhooks?is_active=true").json()
+
+    assert refused.status_code == 400
+    assert (refused.json()["code"], list(refused.json()["errors"])) == ("invalid", ["is_active"])
+    assert [item["name"] for item in off["items"]] == ["off"]
+    assert [item["name"] for item in on["items"]] == ["on"]
+
+
+def test_a_secret_in_a_create_or_change_body_is_refused_not_ignored(staff_client):
+    endpoint = make()
+    expected = {"secret": ["The secret cannot be set here; use POST .../rotate-secret."]}
+
+    changed = staff_client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}", {"secret": "whsec_x", "name": "new"}, format="json"
+    )
+    created = staff_client.post(
+        "/api/v1/webhooks", {"name": "x", "url": URL, "secret": "whsec_x"}, format="json"
+    )
+
+    assert (changed.status_code, changed.json()["errors"]) == (400, expected)
+    assert (created.status_code, created.json()["errors"]) == (400, expected)
+    after = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (after.name, after.secret_hint) == ("ci", endpoint.secret_hint)
+    assert WebhookEndpoint.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("get", "", None),
+        ("put", "", {"name": "x"}),
+        ("patch", "", {"name": "x"}),
+        ("delete", "", None),
+        ("post", "/rotate-secret", None),
+        ("post", "/test", None),
+        ("get", "/deliveries", None),
+        ("post", "/replay", {"since": "2025-01-01T00:00:00Z"}),
+        ("post", "/replay", {}),
+    ],
+)
+def test_every_action_on_an_unknown_webhook_is_the_same_404(staff_client, method, path, body):
+    response = getattr(staff_client, method)(f"/api/v1/webhooks/999999{path}", body, format="json")
+
+    assert response.status_code == 404
+    body = response.json()
+    assert (body["detail"], body["code"]) == ("No webhook 999999.", "webhook_not_found")
+    assert set(body) == {"detail", "code", "request_id"}
+
+
+def test_redeliver_of_a_delivery_of_a_disabled_endpoint_is_a_conflict(staff_client):
+    endpoint = make(event_types=["commit.created"])
+    emit("commit.created")
+    services.webhook_disable(endpoint_id=endpoint.pk)
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+
+    response = staff_client.post(f"/api/v1/webhook-deliveries/{delivery.pk}/redeliver")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "webhook_disabled"
+    assert WebhookDelivery.objects.get(pk=delivery.pk).status == "cancelled"
+
+
+def test_replay_of_a_disabled_endpoint_is_a_conflict(staff_client):
+    endpoint = make()
+    services.webhook_disable(endpoint_id=endpoint.pk)
+
+    response = staff_client.post(
+        f"/api/v1/webhooks/{endpoint.pk}/replay", {"since": "2025-01-01T00:00:00Z"}, format="json"
+    )
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "webhook_disabled"

@@ -1,20 +1,34 @@
-"""Query filters of the webhooks lists (django-filter)."""
+"""Query filters of the webhooks lists (django-filter). A bad filter value is a 400, never
+silently ignored."""
 
 from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from webhooks.choices import DeliveryStatus
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """``true``/``false`` (or ``1``/``0``); anything else is a 400 (django-filter's BooleanFilter
+    ignores a value it does not know, so ``?is_active=no`` listed every endpoint)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(v, v) for v in ("true", "false", "1", "0")])
+        kwargs.setdefault("coerce", lambda raw: raw in ("true", "1"))
+        super().__init__(*args, **kwargs)
+
+
 class WebhookFilter(django_filters.FilterSet):
     """is_active; event_type (endpoints that receive it, "*" included); search (name, url,
     description)."""
 
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     event_type = django_filters.ChoiceFilter(
         choices=[(name, name) for name in EVENT_TYPES], method="filter_event_type"
     )

@@ -76,6 +76,13 @@ class WebhookInputSerializer(serializers.Serializer):
         help_text='Event types to receive; `["*"]` (the default) means all.',
     )
 
+    def validate(self, attrs):
+        if isinstance(self.initial_data, dict) and "secret" in self.initial_data:
+            raise serializers.ValidationError(
+                {"secret": ["The secret cannot be set here; use POST .../rotate-secret."]}
+            )
+        return attrs
+
 
 class AttemptSerializer(serializers.ModelSerializer):
     class Meta:

@@ -172,6 +172,7 @@ class WebhookViewSet(
     )
     @action(detail=True, methods=["post"])
     def replay(self, request, pk=None):
+        self.get_object()
         data = s.ReplayInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         count = services.webhook_replay(
