@@ -162,7 +162,7 @@ class EventListener:
             ids: list[int] = []
             for note in notes:
                 if note.channel == EVENTS_CHANNEL:
-                    if note.payload.isdigit():
+                    if note.payload.isascii() and note.payload.isdigit():
                         ids.append(int(note.payload))
                 elif self.on_message is not None:
                     self.on_message(note.channel, note.payload)

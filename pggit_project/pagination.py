@@ -7,6 +7,7 @@ Body: ``{"items", "total", "page", "page_size", "pages"}``. A page or page size 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from rest_framework import pagination
@@ -15,15 +16,16 @@ from rest_framework.response import Response
 
 from pggit_project.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
+INTEGER = re.compile(r"-?[0-9]+")
+
 
 def _positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValidationError({name: [f"Must be an integer; got {raw!r}."]}) from None
+    if not INTEGER.fullmatch(raw):  # int() would also take " 2", "1_0" and non-ASCII digits
+        raise ValidationError({name: [f"Must be an integer; got {raw!r}."]})
+    value = int(raw)
     if value < 1 or (maximum is not None and value > maximum):
         upper = f"..{maximum}" if maximum is not None else " or more"
         raise ValidationError({name: [f"Must be 1{upper}; got {value}."]})

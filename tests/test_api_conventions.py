@@ -39,6 +39,7 @@ TEXT_IDS = [
     "%00",
     "a%00b",
     "%E2%98%83",
+    "%C2%B2",
     "x" * 300,
 ]
 BRANCH_NAMES = ["main", "no-such-branch", "a/b/c", "." * 3, "x" * 300]
@@ -57,6 +58,10 @@ ABSURD_QUERY_VALUES = [
     "not-a-date",
     "2024-13-45T99:99:99",
     "true,false",
+    "%C2%B2",  # a superscript two: str.isdigit() says yes, int() says no
+    "%D9%A3",  # an Arabic-Indic three: int() takes it
+    "1_000",
+    "%201",
 ]
 PAGINATION_QUERIES = ["page=0", "page=abc", "page=-1", "page_size=0", "page_size=1000"]
 

@@ -146,7 +146,9 @@ def test_a_check_may_report_its_own_status(api_client):
     assert response.json()["checks"]["self_reporting"] == {"status": "degraded"}
 
 
-def test_database_probe_fails_when_the_server_is_unreachable():
+@pytest.fixture
+def unreachable_database():
+    """A connection alias ``unreachable`` to a closed port."""
     unreachable = postgresql_base.DatabaseWrapper(
         {
             **connections["default"].settings_dict,
@@ -158,12 +160,34 @@ def test_database_probe_fails_when_the_server_is_unreachable():
         alias="unreachable",
     )
     connections["unreachable"] = unreachable
+    yield "unreachable"
+    unreachable.close()
+    del connections["unreachable"]
+
+
+def test_database_probe_fails_when_the_server_is_unreachable(unreachable_database):
+    with pytest.raises(Exception, match="connection"):
+        probe_database(unreachable_database)
+
+
+def test_database_unreachable_is_unhealthy_503_without_internals(
+    api_client, staff_client, unreachable_database
+):
+    register_check("database")(lambda: probe_database(unreachable_database))
     try:
-        with pytest.raises(Exception, match="connection"):
-            probe_database("unreachable")
+        anonymous = api_client.get("/health/deep")
+        staff = staff_client.get("/health/deep")
     finally:
-        unreachable.close()
-        del connections["unreachable"]
+        register_check("database")(probe_database)
+    assert anonymous.status_code == 503
+    assert anonymous.json() == {
+        "status": "unhealthy",
+        "version": __version__,
+        "checks": {name: {"status": "healthy"} for name in FOUNDATION_CHECKS}
+        | {"database": {"status": "unhealthy"}},
+    }
+    assert staff.status_code == 503
+    assert staff.json()["checks"]["database"]["error"].startswith("OperationalError")
 
 
 def test_register_check_refuses_an_unknown_failure_status():

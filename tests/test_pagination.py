@@ -46,9 +46,35 @@ def test_list_query_count_does_not_grow_with_the_page(
 
 
 def test_empty_list_is_one_empty_page(user_client):
+    response = user_client.get("/t/groups")
+    assert response.status_code == 200
+    assert response.json() == {"items": [], "total": 0, "page": 1, "page_size": 20, "pages": 1}
+
+
+def test_page_two_of_an_empty_list_is_400(user_client):
+    response = user_client.get("/t/groups?page=2")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page": ["Page 2 is out of range (1..1)."]}
+
+
+def test_last_page_holds_the_remainder(user_client, five_users):
+    response = user_client.get("/t/users?page=2&page_size=3")
+    assert response.json() == {
+        "items": [
+            {"id": get_user_model().objects.get(username=name).pk, "username": name}
+            for name in ("u3", "u4")
+        ],
+        "total": 5,
+        "page": 2,
+        "page_size": 3,
+        "pages": 2,
+    }
+
+
+def test_token_of_a_deleted_user_is_401(user_client):
     get_user_model().objects.all().delete()
     response = user_client.get("/t/users")
-    assert response.status_code == 401  # the token's user is gone: proves the lookup is real
+    assert response.status_code == 401
 
 
 def test_page_past_the_last_is_400(user_client, five_users):
@@ -67,6 +93,15 @@ def test_page_past_the_last_is_400(user_client, five_users):
         ("page_size=0", {"page_size": ["Must be 1..100; got 0."]}),
         ("page_size=101", {"page_size": ["Must be 1..100; got 101."]}),
         ("page_size=1.5", {"page_size": ["Must be an integer; got '1.5'."]}),
+        ("page_size=1000", {"page_size": ["Must be 1..100; got 1000."]}),
+        (
+            "page=99999999999999999999",
+            {"page": ["Page 99999999999999999999 is out of range (1..1)."]},
+        ),
+        ("page=%202", {"page": ["Must be an integer; got ' 2'."]}),
+        ("page=1_0", {"page": ["Must be an integer; got '1_0'."]}),
+        ("page=%D9%A3", {"page": ["Must be an integer; got '\u0663'."]}),
+        ("page_size=%2B5", {"page_size": ["Must be an integer; got '+5'."]}),
     ],
 )
 def test_out_of_range_parameters_are_400(user_client, five_users, query, errors):

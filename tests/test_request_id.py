@@ -4,6 +4,8 @@ import logging
 import re
 
 import pytest
+from django.conf import settings
+from django.test import AsyncClient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.support.urls")]
 GENERATED = re.compile(r"^[0-9a-f]{32}$")
@@ -53,3 +55,22 @@ def test_log_lines_after_the_request_carry_no_id(api_client, caplog):
     with caplog.at_level(logging.INFO):
         logging.getLogger("pggit.test").info("after the request")
     assert caplog.records[-1].request_id == "-"
+
+
+@pytest.mark.asyncio
+async def test_log_lines_of_a_request_served_over_asgi_carry_its_id(caplog):
+    caplog.set_level(logging.INFO)
+    response = await AsyncClient().get("/no/such/page", headers={"X-Request-ID": "trace-asgi"})
+    assert response.status_code == 404
+    assert response["X-Request-ID"] == "trace-asgi"
+    request_records = [r for r in caplog.records if r.name in ("pggit.access", "django.request")]
+    assert sorted(r.name for r in request_records) == ["django.request", "pggit.access"]
+    assert {r.request_id for r in request_records} == {"trace-asgi"}
+
+
+def test_formatted_log_line_names_the_request_id(api_client, caplog):
+    caplog.set_level(logging.INFO)
+    api_client.get("/health", HTTP_X_REQUEST_ID="trace-format")
+    [access] = [r for r in caplog.records if r.name == "pggit.access"]
+    formatter = logging.Formatter(settings.LOGGING["formatters"]["plain"]["format"])
+    assert "[request_id=trace-format] GET /health 200 " in formatter.format(access)

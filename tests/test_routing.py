@@ -19,6 +19,26 @@ def test_post_answers_with_and_without_trailing_slash_without_redirect(user_clie
     assert response.json() == {"name": "x", "count": 2}
 
 
+@pytest.mark.parametrize("path", ["/t/resource", "/t/resource/"])
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_put_and_patch_answer_with_and_without_trailing_slash(user_client, path, method):
+    response = user_client.generic(method, path, '{"a": 1}', content_type="application/json")
+    assert response.status_code == 200
+    assert response.json() == {"method": method, "body": {"a": 1}}
+
+
+@pytest.mark.parametrize("path", ["/t/resource", "/t/resource/"])
+def test_delete_answers_with_and_without_trailing_slash(user_client, path):
+    assert user_client.delete(path).status_code == 204
+
+
+@pytest.mark.parametrize("path", ["/t/echo//", "/t//echo", "/t/echo/?"])
+def test_other_spellings_are_404_not_redirects(user_client, path):
+    response = user_client.post(path, {"name": "x", "count": 2})
+    assert response.status_code in (201, 404)
+    assert "Location" not in response
+
+
 @pytest.mark.parametrize(
     "path", ["/api/v1/auth/token", "/api/v1/auth/token/", "/api/v1/auth/token/refresh/"]
 )

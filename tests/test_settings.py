@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from pggit_project.settings.backends import database_config, describe_backends
-from pggit_project.settings.environment import env_bool, fernet_keys
+from pggit_project.settings.environment import env_bool, env_rate, fernet_keys
 
 PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
 
@@ -101,3 +101,17 @@ def test_backend_description_never_shows_the_password(tmp_path):
     assert line == (
         "pgGit backends: database=PostgreSQL at db.example/pggit; Redis cache + Redis channel layer"
     )
+
+
+@pytest.mark.parametrize("raw", ["20", "0/minute", "20/fortnight", "²/minute", "-1/hour", "x/day"])
+def test_token_rate_refuses_anything_but_count_per_period(monkeypatch, raw):
+    monkeypatch.setenv("PGGIT_TOKEN_RATE", raw)
+    with pytest.raises(ImproperlyConfigured, match="PGGIT_TOKEN_RATE must be <count>/<period>"):
+        env_rate("PGGIT_TOKEN_RATE", "20/minute")
+
+
+def test_token_rate_defaults_to_twenty_a_minute(monkeypatch):
+    monkeypatch.delenv("PGGIT_TOKEN_RATE", raising=False)
+    assert env_rate("PGGIT_TOKEN_RATE", "20/minute") == "20/minute"
+    monkeypatch.setenv("PGGIT_TOKEN_RATE", "5/second")
+    assert env_rate("PGGIT_TOKEN_RATE", "20/minute") == "5/second"

@@ -69,7 +69,7 @@ def env_rate(name: str, default: str) -> str:
     """A throttle rate ``<count>/<period>`` (period: second, minute, hour or day)."""
     raw = env_str(name) or default
     count, _, period = raw.partition("/")
-    if not (count.isdigit() and int(count) >= 1 and period in RATE_PERIODS):
+    if not (count.isascii() and count.isdigit() and int(count) >= 1 and period in RATE_PERIODS):
         raise ImproperlyConfigured(
             f"{name} must be <count>/<period> with a count of at least 1 and a period of "
             f"{', '.join(RATE_PERIODS)} (e.g. 20/minute); got {raw!r}."

@@ -8,7 +8,9 @@ from tests.support import views
 
 urlpatterns = [
     optional_slash("t/users", views.UserList.as_view()),
+    optional_slash("t/groups", views.GroupList.as_view()),
     optional_slash("t/echo", views.Echo.as_view()),
+    optional_slash("t/resource", views.Resource.as_view()),
     optional_slash("t/guarded", views.Guarded.as_view()),
     optional_slash("t/guarded-by-model", views.GuardedByModel.as_view()),
     optional_slash("t/api-crash", views.api_crash),

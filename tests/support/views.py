@@ -28,6 +28,19 @@ class UserList(ListAPIView):
     serializer_class = UserSerializer
 
 
+class GroupSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Group
+        fields = ["id", "name"]
+
+
+class GroupList(ListAPIView):
+    """A list that is empty unless the test makes groups."""
+
+    queryset = Group.objects.order_by("name")
+    serializer_class = GroupSerializer
+
+
 class EchoInput(serializers.Serializer):
     name = serializers.CharField(max_length=10)
     count = serializers.IntegerField(min_value=1)
@@ -43,6 +56,22 @@ class Echo(APIView):
         data = EchoInput(data=request.data)
         data.is_valid(raise_exception=True)
         return Response(data.validated_data, status=201)
+
+
+class Resource(APIView):
+    """Answers every method with its name (and the body it was sent)."""
+
+    def get(self, request):
+        return Response({"method": "GET"})
+
+    def put(self, request):
+        return Response({"method": "PUT", "body": request.data})
+
+    def patch(self, request):
+        return Response({"method": "PATCH", "body": request.data})
+
+    def delete(self, request):
+        return Response(status=204)
 
 
 class Guarded(APIView):

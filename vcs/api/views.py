@@ -277,7 +277,7 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         raw = self.request.query_params.get("after")
         if raw in (None, ""):
             return selectors.event_queryset()
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is true; int() refuses it
             raise DomainError(
                 "after must be an event id (a non-negative integer)",
                 code="invalid",
