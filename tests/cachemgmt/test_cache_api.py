@@ -168,3 +168,22 @@ def test_answers_inside_a_transaction_are_neither_served_nor_stored(redis_cache,
         assert user_client.get(BRANCHES)["X-Cache"] == "bypass"
     assert user_client.get(BRANCHES)["X-Cache"] == "hit-l1"
     assert stats(user_client)["bypassed"] == 1
+
+
+def test_warmed_entries_are_byte_identical_to_ordinary_answers(
+    redis_cache, staff_client, user_client
+):
+    paths = (BRANCHES, COMMITS, "/api/v1/webhooks", "/api/v1/alerts")
+    assert staff_client.post("/api/v1/cache/warm").status_code == 200
+    warmed = {path: user_client.get(path) for path in paths}
+    assert {path: r["X-Cache"] for path, r in warmed.items()} == dict.fromkeys(paths, "hit-l1")
+    staff_client.post("/api/v1/cache/invalidate")
+    ordinary = {path: user_client.get(path) for path in paths}
+    assert {path: r["X-Cache"] for path, r in ordinary.items()} == dict.fromkeys(paths, "miss")
+    for path in paths:
+        assert warmed[path].content == ordinary[path].content, path
+        assert [
+            (k, v) for k, v in warmed[path].items() if k not in ("X-Request-ID", "X-Cache")
+        ] == [(k, v) for k, v in ordinary[path].items() if k not in ("X-Request-ID", "X-Cache")], (
+            path
+        )
