@@ -2,89 +2,171 @@
 1,000,000 recorded operations.
 
 Targets (issue 4): recording adds < 5 % to a commit; evaluation over 1,000,000 metric rows < 1 s.
-Usage: python bench/bench_monitoring.py [commits] [rows]
+Usage: python bench/bench_monitoring.py [rounds] [rows]
+
+The commit A/B is built to survive a noisy, shared machine: each configuration lives in its own
+copy of one database (nothing is switched during the measurement, so no DDL re-plans anything),
+and the configurations are interleaved commit by commit (one commit in each, in a shuffled order,
+per round), so a burst of load hits every configuration alike. The overhead is the median of the
+per-round paired differences over the median commit, with a bootstrap 95 % confidence interval;
+an A/A pair (two identical as-shipped copies) shows how much of a difference noise alone makes.
 """
 
 from __future__ import annotations
 
+import gc
+import random
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from _engine import EngineDB, create_tables, db_url, install_engine, report, scratch
 
-COMMITS = 40
+from tests.engine.enginedb import clone_database, drop_database
+
+ROUNDS = 300
 ROWS = 1_000_000
 TABLES = 1_000
+WARM_UP_COMMITS = 30
+BOOTSTRAP_RESAMPLES = 2_000
+SEED = 7
 OPERATIONS = ("capture", "commit", "checkout", "diff", "diff_script", "branch_create", "merge",
               "revert")  # fmt: skip
 
-# Recording switched off: record_operation does nothing (only in the scratch database).
+# Recording switched off: record_operation does nothing (only in a scratch database).
 RECORDING_OFF = """
-ALTER FUNCTION pggit.record_operation(text, timestamptz, integer, integer, text, boolean, text,
-    jsonb, bigint) RENAME TO record_operation_bench_saved;
+DROP FUNCTION pggit.record_operation(text, timestamptz, integer, integer, text, boolean, text,
+    jsonb, bigint);
 CREATE FUNCTION pggit.record_operation(text, timestamptz, integer DEFAULT 0, integer DEFAULT 0,
     text DEFAULT NULL, boolean DEFAULT true, text DEFAULT NULL, jsonb DEFAULT '{}',
     bigint DEFAULT NULL) RETURNS bigint LANGUAGE sql AS 'SELECT NULL::bigint';
 """
-RECORDING_ON = """
-DROP FUNCTION pggit.record_operation(text, timestamptz, integer, integer, text, boolean, text,
-    jsonb, bigint);
-ALTER FUNCTION pggit.record_operation_bench_saved(text, timestamptz, integer, integer, text,
-    boolean, text, jsonb, bigint) RENAME TO record_operation;
-"""
+TRIGGER_OFF = "ALTER TABLE pggit.operations DISABLE TRIGGER operations_monitor"
+# the cache's change announcement on pggit.operations (sql/030_cache.sql), a pg_notify per
+# recording statement, delivered at commit
+CACHE_NOTIFY_OFF = "ALTER TABLE pggit.operations DISABLE TRIGGER cache_announce_change"
 
-
-def _commit_ms(db: EngineDB, n: int) -> float:
-    db.run(f"CREATE TABLE public.bench_m{n} (a integer)")
-    started = time.perf_counter()
-    db.run("SELECT pggit.commit('bench')")
-    return (time.perf_counter() - started) * 1000.0
-
-
+# configuration -> the SQL that makes a copy of the database that configuration
 CONFIGS = {
-    "on": ("", ""),
-    "trigger_off": (
-        "ALTER TABLE pggit.operations DISABLE TRIGGER operations_monitor",
-        "ALTER TABLE pggit.operations ENABLE TRIGGER operations_monitor",
-    ),
-    "off": (RECORDING_OFF, RECORDING_ON),
+    "shipped": "",
+    "shipped_again": "",  # the A/A control
+    "trigger_off": TRIGGER_OFF,
+    "cache_notify_off": CACHE_NOTIFY_OFF,
+    "recording_off": RECORDING_OFF,
 }
 
 
-def commit_overhead(commits: int) -> list[tuple[str, float, str]]:
-    """Median commit time with recording (+ the monitoring trigger, with baselines in place),
-    with the trigger off, and without recording. The configurations take turns in blocks (each
-    block starts with two unmeasured commits, so no block pays for the switch's re-planning)."""
-    samples: dict[str, list[float]] = {name: [] for name in CONFIGS}
-    with scratch("mon_commit") as name:
-        url = db_url(name)
+# The commit timed inside the server too: without the client round trip and the transaction's
+# WAL flush (which recording does not change), so the relative overhead it shows is the larger one.
+TIMED_COMMIT = """
+CREATE FUNCTION public.bench_timed_commit() RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE
+    t timestamptz := clock_timestamp();
+BEGIN
+    PERFORM pggit.commit('bench');
+    RETURN extract(epoch FROM clock_timestamp() - t) * 1000.0;
+END;
+$$;
+"""
+
+
+def _commit_ms(db: EngineDB, n: int) -> tuple[float, float]:
+    """One commit of one new table: (client-side ms, server-side ms)."""
+    db.run(f"CREATE TABLE public.bench_m{n} (a integer)")
+    started = time.perf_counter()
+    server_ms = db.one("SELECT public.bench_timed_commit()")
+    return (time.perf_counter() - started) * 1000.0, server_ms
+
+
+def paired_overhead(
+    rounds: Sequence[dict[str, float]], config: str, reference: str, *, seed: int = SEED
+) -> tuple[float, float, float]:
+    """The overhead of ``config`` over ``reference`` in % of the reference's median: the median
+    of the per-round differences, and its bootstrap 95 % interval (rounds resampled)."""
+
+    def estimate(sample: Sequence[dict[str, float]]) -> float:
+        diffs = [r[config] - r[reference] for r in sample]
+        return statistics.median(diffs) / statistics.median(r[reference] for r in sample) * 100
+
+    rng = random.Random(seed)  # noqa: S311 (a reproducible order, not a secret)
+    boots = sorted(estimate(rng.choices(rounds, k=len(rounds))) for _ in range(BOOTSTRAP_RESAMPLES))
+    low = boots[int(0.025 * BOOTSTRAP_RESAMPLES)]
+    high = boots[int(0.975 * BOOTSTRAP_RESAMPLES) - 1]
+    return estimate(rounds), low, high
+
+
+def interleaved(
+    runners: dict[str, Callable[[], Any]], rounds: int, *, seed: int = SEED
+) -> list[dict[str, Any]]:
+    """``rounds`` rounds; in each, every runner once, in a shuffled order."""
+    rng = random.Random(seed)  # noqa: S311 (a reproducible order, not a secret)
+    names = list(runners)
+    results = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            rng.shuffle(names)
+            results.append({name: runners[name]() for name in names})
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return results
+
+
+def commit_overhead(rounds: int) -> list[tuple[str, float, str]]:
+    """Median commit time per configuration (1,000 tables, baselines in place so the monitoring
+    trigger does its real work), and the paired overheads against recording off."""
+    with scratch("mon_commit") as template:
+        url = db_url(template)
         create_tables(url, TABLES)
         install_engine(url)
-        db = EngineDB(name)
-        counter = iter(range(1_000_000))
-        for _ in range(30):  # warm up, and give commit and capture a baseline
-            _commit_ms(db, next(counter))
-        db.run("SELECT count(*) FROM pggit.perf_baselines_recalculate()")
-        block = 10
-        for _ in range(max(1, commits // block)):
-            for config, (enter, leave) in CONFIGS.items():
-                if enter:
-                    db.run(enter)
-                for _ in range(2):
+        with EngineDB(template).conn as conn:
+            conn.execute(TIMED_COMMIT)
+        dbs: dict[str, EngineDB] = {}
+        try:
+            for config, setup in CONFIGS.items():
+                name = f"{template}_{config}"
+                clone_database(template, name)
+                dbs[config] = EngineDB(name)
+                if setup:
+                    dbs[config].run(setup)
+            counter = iter(range(10_000_000))
+            for db in dbs.values():  # warm up, and give commit and capture a baseline
+                for _ in range(WARM_UP_COMMITS):
                     _commit_ms(db, next(counter))
-                samples[config].extend(_commit_ms(db, next(counter)) for _ in range(block))
-                if leave:
-                    db.run(leave)
-        db.close()
-    on, trigger_off, off = (statistics.median(samples[c]) for c in ("on", "trigger_off", "off"))
-    return [
-        ("commit with recording and monitoring (median)", on, "ms"),
-        ("commit with recording, monitoring trigger off", trigger_off, "ms"),
-        ("commit without metric recording (median)", off, "ms"),
-        ("recording + monitoring overhead on a commit", (on - off) / off * 100, "%"),
-        ("monitoring trigger overhead on a commit", (on - trigger_off) / off * 100, "%"),
-    ]
+                db.run("SELECT count(*) FROM pggit.perf_baselines_recalculate()")
+            runners = {
+                config: (lambda db=db: _commit_ms(db, next(counter))) for config, db in dbs.items()
+            }
+            pairs = interleaved(runners, rounds)
+        finally:
+            for db in dbs.values():
+                db.close()
+                drop_database(db.name)
+    results: list[tuple[str, float, str]] = []
+    for side, index in (("client", 0), ("server", 1)):
+        measured = [{config: times[index] for config, times in r.items()} for r in pairs]
+        results += [
+            (f"commit, {config}, {side}-side (median of {rounds})",
+             statistics.median(r[config] for r in measured), "ms")
+            for config in CONFIGS
+        ]  # fmt: skip
+        for label, config, reference in (
+            ("recording + monitoring overhead", "shipped", "recording_off"),
+            ("monitoring trigger overhead", "shipped", "trigger_off"),
+            ("cache announcement overhead", "shipped", "cache_notify_off"),
+            ("A/A control (identical copies)", "shipped_again", "shipped"),
+        ):
+            value, low, high = paired_overhead(measured, config, reference)
+            results += [
+                (f"{label}, {side}-side", value, "%"),
+                (f"{label}, {side}-side, 95% CI low", low, "%"),
+                (f"{label}, {side}-side, 95% CI high", high, "%"),
+            ]
+    return results
 
 
 RECORD_LOOP = (
@@ -92,24 +174,35 @@ RECORD_LOOP = (
     " PERFORM pggit.record_operation('commit', clock_timestamp(), 1, 0, 'main');"
     " END LOOP; END $$"
 )
+BASELINE_ROW = (
+    "INSERT INTO pggit.perf_baselines VALUES ('commit', 100, 1, 0, 1, 1, 1, 1, 10000,"
+    " now(), now(), now())"
+)
 
 
-def per_record(commit_ms: float, n: int = 10_000) -> list[tuple[str, float, str]]:
-    """Server-side cost of one recording, with and without the monitoring trigger (a baseline
-    in place, runs within it), and what the two recordings of a commit (its capture flush and
-    itself) are of a commit's median time. Less exposed to machine noise than commit timings."""
-    with scratch("mon_record") as name:
-        install_engine(db_url(name))
-        db = EngineDB(name)
-        db.run(
-            "INSERT INTO pggit.perf_baselines VALUES ('commit', 100, 1, 0, 1, 1, 1, 1, 10000,"
-            " now(), now(), now())"
-        )
-        loop = RECORD_LOOP.format(n=n)
-        with_trigger = _timed_ms(db, loop) * 1000 / n
-        db.run("ALTER TABLE pggit.operations DISABLE TRIGGER operations_monitor")
-        without_trigger = _timed_ms(db, loop) * 1000 / n
-        db.close()
+def per_record(commit_ms: float, n: int = 10_000, rounds: int = 15) -> list[tuple[str, float, str]]:
+    """Server-side cost of one recording with and without the monitoring trigger (a baseline in
+    place, runs within it; two databases, interleaved loops of ``n`` recordings), and what the two
+    recordings of a commit (its capture flush and itself) are of a commit's median time."""
+    loop = RECORD_LOOP.format(n=n)
+    with scratch("mon_record") as with_name, scratch("mon_record_off") as without_name:
+        dbs = {}
+        for key, name in (("with", with_name), ("without", without_name)):
+            install_engine(db_url(name))
+            dbs[key] = EngineDB(name)
+            dbs[key].run(BASELINE_ROW)
+        dbs["without"].run(TRIGGER_OFF)
+
+        def timed_loop(db: EngineDB) -> float:
+            started = time.perf_counter()
+            db.run(loop)
+            return (time.perf_counter() - started) * 1000.0 * 1000.0 / n  # µs per recording
+
+        measured = interleaved({k: (lambda db=db: timed_loop(db)) for k, db in dbs.items()}, rounds)
+        for db in dbs.values():
+            db.close()
+    with_trigger = statistics.median(r["with"] for r in measured)
+    without_trigger = statistics.median(r["without"] for r in measured)
     return [
         ("one recording with the monitoring trigger", with_trigger, "us"),
         ("one recording without the trigger", without_trigger, "us"),
@@ -154,9 +247,10 @@ def evaluation(rows: int) -> list[tuple[str, float, str]]:
     ]
 
 
-def run(commits: int = COMMITS, rows: int = ROWS) -> list[tuple[str, float, str]]:
-    commit = commit_overhead(commits)
-    return commit + per_record(commit[0][1]) + evaluation(rows)
+def run(rounds: int = ROUNDS, rows: int = ROWS) -> list[tuple[str, float, str]]:
+    commit = commit_overhead(rounds)
+    shipped_client_ms = commit[0][1]
+    return commit + per_record(shipped_client_ms) + evaluation(rows)
 
 
 if __name__ == "__main__":
