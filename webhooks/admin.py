@@ -12,6 +12,7 @@ from django.utils import timezone
 from pggit_project.errors import DomainError
 from webhooks import services
 from webhooks.api.serializers import EVENT_TYPE_CHOICES
+from webhooks.crypto import secret_is_valid
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -33,6 +34,15 @@ class WebhookEndpointForm(forms.ModelForm):
         model = WebhookEndpoint
         fields = ["name", "url", "description", "is_active", "event_types"]
         widgets = {"name": forms.TextInput, "url": forms.URLInput(attrs={"size": 80})}
+
+    def clean_new_secret(self) -> str:
+        secret = self.cleaned_data.get("new_secret") or ""
+        if secret and not secret_is_valid(secret):
+            raise forms.ValidationError(
+                "A secret is whsec_ followed by base64 of 24 to 64 bytes (leave blank to keep "
+                "the current one)."
+            )
+        return secret
 
     def clean_url(self) -> str:
         url = self.cleaned_data["url"]
@@ -100,12 +110,10 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
                     endpoint_id=obj.pk, secret=data["new_secret"], actor=actor
                 )
             return
-        created = services.webhook_create(**fields, actor=actor)
+        secret = data.get("new_secret") or None
+        created = services.webhook_create(**fields, secret=secret, actor=actor)
         obj.pk = created.endpoint.pk
-        secret = data.get("new_secret")
-        if secret:
-            services.webhook_rotate_secret(endpoint_id=obj.pk, secret=secret, actor=actor)
-        else:
+        if secret is None:
             messages.warning(request, f"Signing secret (shown only now, copy it): {created.secret}")
 
     def delete_model(self, request, obj) -> None:
@@ -148,9 +156,13 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     @admin.action(description="Rotate the signing secret", permissions=["change"])
     def rotate_secret(self, request, queryset) -> None:
         for obj in queryset:
-            result = services.webhook_rotate_secret(
-                endpoint_id=obj.pk, actor=request.user.get_username()
-            )
+            try:
+                result = services.webhook_rotate_secret(
+                    endpoint_id=obj.pk, actor=request.user.get_username()
+                )
+            except DomainError as exc:
+                messages.error(request, f"{obj}: {exc.detail}")
+                continue
             messages.warning(
                 request, f"{obj}: new signing secret (shown only now): {result.secret}"
             )

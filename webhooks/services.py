@@ -30,6 +30,7 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 from webhooks.targets import TargetRefused, check_url_on_save
 
 UPDATABLE_FIELDS = ("name", "url", "description", "is_active", "event_types")
+SECRET_FORMAT = "A secret is whsec_ followed by base64 of 24 to 64 bytes."  # noqa: S105 (a message)
 
 
 class WebhookNotFound(DomainError):
@@ -109,12 +110,17 @@ def webhook_create(
     event_types: list[str],
     description: str = "",
     is_active: bool = True,
+    secret: str | None = None,
     actor: str | None = None,
 ) -> EndpointWithSecret:
-    """Create an endpoint with a new signing secret (returned once, here)."""
+    """Create an endpoint with a new signing secret (returned once, here): generated, or the
+    given ``whsec_`` secret (the admin lets an operator bring one)."""
     webhook_validate_url(url=url)
     event_types = webhook_validate_event_types(event_types=event_types)
-    secret = secret_generate()
+    if secret is None:
+        secret = secret_generate()
+    elif not secret_is_valid(secret):
+        raise _invalid("secret", SECRET_FORMAT)
     with _sql(actor=actor) as cursor:
         cursor.execute(
             "INSERT INTO pggit.webhook_endpoints"
@@ -209,7 +215,7 @@ def webhook_rotate_secret(
     if secret is None:
         secret = secret_generate()
     elif not secret_is_valid(secret):
-        raise _invalid("secret", "A secret is whsec_ followed by base64 of 24 to 64 bytes.")
+        raise _invalid("secret", SECRET_FORMAT)
     expires_at = timezone.now() + webhook_settings().secret_overlap
     with _sql(actor=actor) as cursor:
         cursor.execute(

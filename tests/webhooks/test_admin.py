@@ -124,3 +124,109 @@ def test_redeliver_action_requeues_a_failed_delivery(admin_client_):
     )
 
     assert WebhookDelivery.objects.get().status == "pending"
+
+
+GIVEN_SECRET = "whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY"  # 24 bytes
+
+
+def test_adding_an_endpoint_with_a_given_secret_signs_with_that_secret_only(admin_client_):
+    response = admin_client_.post(
+        "/admin/webhooks/webhookendpoint/add/",
+        {
+            "name": "ci",
+            "url": URL,
+            "is_active": "on",
+            "event_types": ["*"],
+            "new_secret": GIVEN_SECRET,
+        },
+        follow=True,
+    )
+
+    endpoint = WebhookEndpoint.objects.get()
+    assert endpoint.secret_hint == f"whsec_...{GIVEN_SECRET[-4:]}"
+    assert (endpoint.previous_secret_encrypted, endpoint.previous_secret_expires_at) == (None, None)
+    assert not any(m.startswith("Signing secret") for m in messages_of(response))
+
+
+def test_a_malformed_written_secret_is_a_form_error_and_changes_nothing(admin_client_):
+    endpoint = make()
+
+    response = admin_client_.post(
+        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+        {
+            "name": "renamed",
+            "url": URL,
+            "is_active": "on",
+            "event_types": ["*"],
+            "new_secret": "hunter2",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["new_secret"] == [
+        "A secret is whsec_ followed by base64 of 24 to 64 bytes (leave blank to keep the "
+        "current one)."
+    ]
+    after = WebhookEndpoint.objects.get()
+    assert (after.name, after.secret_hint) == ("ci", endpoint.secret_hint)
+
+
+def test_rotate_action_shows_the_new_secret_once(admin_client_):
+    endpoint = make()
+
+    response = admin_client_.post(
+        "/admin/webhooks/webhookendpoint/",
+        {"action": "rotate_secret", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+
+    [message] = messages_of(response)
+    after = WebhookEndpoint.objects.get()
+    assert message.startswith("ci: new signing secret (shown only now): whsec_")
+    assert message.endswith(after.secret_hint[-4:])
+    assert after.previous_secret_encrypted is not None
+
+
+def test_replay_action_requeues_the_failed_deliveries_of_the_last_day(admin_client_):
+    endpoint = make()
+    emit()
+    emit()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE pggit.webhook_deliveries SET status = 'failed'")
+        cursor.execute(
+            "UPDATE pggit.webhook_deliveries SET created_at = now() - interval '2 days'"
+            " WHERE id = (SELECT min(id) FROM pggit.webhook_deliveries)"
+        )
+
+    response = admin_client_.post(
+        "/admin/webhooks/webhookendpoint/",
+        {"action": "replay_day", "_selected_action": [endpoint.pk]},
+        follow=True,
+    )
+
+    assert messages_of(response) == ["ci: 1 deliveries queued again."]
+    statuses = WebhookDelivery.objects.order_by("id").values_list("status", flat=True)
+    assert list(statuses) == ["failed", "pending"]
+
+
+def test_a_delivery_page_shows_its_attempts_with_the_signature_redacted(admin_client_):
+    make()
+    emit()
+    delivery = WebhookDelivery.objects.get()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT claim_token FROM pggit.webhook_claim('w', 10, 30)")
+        token = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT pggit.webhook_record_attempt(%s, %s, 1, now(), 12.5, 503, NULL,"
+            """ '{"webhook-signature": "[redacted]"}', 'receiver says busy', 'retry', now(),"""
+            " interval '5 days', 'w')",
+            [delivery.pk, token],
+        )
+
+    page = admin_client_.get(f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/")
+
+    assert page.status_code == 200
+    content = page.content.decode()
+    assert "receiver says busy" in content
+    assert "[redacted]" in content
+    assert "503" in content
