@@ -20,13 +20,24 @@ def admin_client() -> Client:
     return client
 
 
-def test_alert_changelist_filters_by_status(admin_client):
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("status__exact=firing", ["a:1", "a:3"]),
+        ("status__exact=acknowledged", ["a:2"]),
+        ("severity__exact=critical", ["a:1"]),
+        ("source__exact=storage", ["a:3"]),
+        ("severity__exact=warning&source__exact=performance", ["a:2"]),
+    ],
+)
+def test_alert_changelist_filters_by_state_severity_and_source(admin_client, query, expected):
     raise_alert("a:1", "critical")
     acknowledged = raise_alert("a:2")
+    raise_alert("a:3", "error", source="storage")
     sql("SELECT pggit.alert_acknowledge(%s, 'x')", [acknowledged])
-    response = admin_client.get("/admin/alerts/alert/?status__exact=firing")
+    response = admin_client.get(f"/admin/alerts/alert/?{query}")
     assert response.status_code == 200
-    assert response.context["cl"].result_count == 1
+    assert sorted(a.fingerprint for a in response.context["cl"].result_list) == expected
 
 
 def test_bulk_acknowledge_resolve_and_silence_go_through_the_engine(admin_client):
@@ -42,6 +53,47 @@ def test_bulk_acknowledge_resolve_and_silence_go_through_the_engine(admin_client
     ]
     assert value("SELECT matchers->0->>'value' FROM pggit.alert_silences") == "a:2"
     assert [kind for kind, _ in alert_events()].count("alert.acknowledged") == 2
+
+
+def test_bulk_actions_report_what_they_did_and_skip_what_they_cannot(admin_client):
+    firing = raise_alert("a:1")
+    acknowledged = raise_alert("a:2")
+    resolved = raise_alert("a:3")
+    sql("SELECT pggit.alert_acknowledge(%s, 'x')", [acknowledged])
+    sql("SELECT pggit.alert_resolve(%s, 'x')", [resolved])
+    url = "/admin/alerts/alert/"
+    selected = [firing, acknowledged, resolved]
+    response = admin_client.post(
+        url, {"action": "acknowledge", "_selected_action": selected}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == [
+        "1 alert(s) acknowledged.",
+        f"Not acknowledgeable (already acknowledged or resolved): {[acknowledged, resolved]}",
+    ]
+    response = admin_client.post(
+        url, {"action": "resolve", "_selected_action": selected}, follow=True
+    )
+    assert [str(m) for m in response.context["messages"]] == ["2 alert(s) resolved."]
+    assert sql("SELECT id, status, resolved_by FROM pggit.alerts ORDER BY id") == [
+        (firing, "resolved", "admin"),
+        (acknowledged, "resolved", "admin"),
+        (resolved, "resolved", "x"),
+    ]
+
+
+def test_bulk_actions_need_the_change_permission():
+    from django.contrib.auth.models import Permission
+
+    alert_id = raise_alert("a:1")
+    viewer = get_user_model().objects.create_user("viewer", password="pw-viewer-1!", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_alert"))
+    client = Client()
+    client.force_login(viewer)
+    response = client.get("/admin/alerts/alert/")
+    assert response.status_code == 200
+    assert response.context["action_form"] is None  # no action is offered
+    client.post("/admin/alerts/alert/", {"action": "resolve", "_selected_action": [alert_id]})
+    assert value("SELECT status FROM pggit.alerts") == "firing"
 
 
 def test_alert_page_shows_the_occurrence_history(admin_client):
