@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from django.db import connection
@@ -176,7 +177,7 @@ def shape_problem(response) -> str | None:
     if "X-Request-ID" not in response:
         return "no X-Request-ID"
     if status < 400:
-        return None
+        return timestamp_problem(response.json())
     body = response.json()
     if not isinstance(body, dict):
         return "an error body that is not an object"
@@ -192,6 +193,28 @@ def shape_problem(response) -> str | None:
         return "errors outside a 400/409"
     if status == 401 and response.get("WWW-Authenticate", "").split(" ")[0] != "Bearer":
         return "a 401 without WWW-Authenticate: Bearer"
+    return None
+
+
+def timestamp_problem(value, key: str = "") -> str | None:
+    """A ``*_at`` value in ``value`` (recursively) that is not ISO 8601 with an offset, or None."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found = timestamp_problem(item, name)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for item in value:
+            found = timestamp_problem(item, key)
+            if found:
+                return found
+    elif key.endswith("_at") and isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return f"{key}={value!r} is not ISO 8601"
+        if parsed.utcoffset() is None:
+            return f"{key}={value!r} has no offset"
     return None
 
 
@@ -404,4 +427,22 @@ def test_no_route_redirects_and_the_slash_changes_nothing(route, staff_recorder,
                 assert slashed.status_code == bare.status_code, describe(method, path, slashed)
             else:  # a write may change state; both forms reach the view
                 assert slashed.status_code != 404 or bare.status_code == 404
+    staff_recorder.assert_clean()
+
+
+def test_timestamp_check_finds_a_naive_or_malformed_time():
+    assert timestamp_problem({"items": [{"created_at": "2024-01-01T00:00:00Z"}]}) is None
+    assert timestamp_problem({"items": [{"created_at": "2024-01-01T00:00:00"}]}) == (
+        "created_at='2024-01-01T00:00:00' has no offset"
+    )
+    assert timestamp_problem({"a": {"seen_at": "yesterday"}}) == (
+        "seen_at='yesterday' is not ISO 8601"
+    )
+
+
+def test_timestamps_of_existing_objects_are_utc_with_an_offset(staff_recorder, existing):
+    alert = staff_recorder.send("get", f"/api/v1/alerts/{existing['/api/v1/alerts']}").json()
+    assert alert["first_seen_at"].endswith("Z")
+    webhook = staff_recorder.send("get", f"/api/v1/webhooks/{existing['/api/v1/webhooks']}")
+    assert webhook.json()["created_at"].endswith("Z")
     staff_recorder.assert_clean()
