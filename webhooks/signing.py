@@ -27,7 +27,8 @@ def signature_header(*, msg_id: str, timestamp: int, body: str, secrets: list[st
 
 
 def signed_headers(*, msg_id: str, timestamp: int, body: str, secrets: list[str]) -> dict[str, str]:
-    """The headers of one attempt: id, timestamp, signature(s), JSON content type."""
+    """The headers of one attempt: id, timestamp, signature(s), JSON content type, no
+    compression of the answer."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
@@ -36,6 +37,8 @@ def signed_headers(*, msg_id: str, timestamp: int, body: str, secrets: list[str]
         ),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
+        # the answer is kept as an excerpt: uncompressed, so that it reads as the receiver wrote it
+        "accept-encoding": "identity",
     }
 
 

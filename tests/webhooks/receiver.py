@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
-    body: str = "ok"
+    body: str | bytes = "ok"
     delay: float = 0.0
 
 
@@ -50,7 +50,7 @@ class Receiver:
                 reply = receiver._record(self.path, dict(self.headers.items()), body)
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = reply.body.encode()
+                payload = reply.body if isinstance(reply.body, bytes) else reply.body.encode()
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import hmac
 import json
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -376,3 +378,36 @@ def test_an_endpoint_created_after_an_event_does_not_receive_it(receiver):
 
     assert [r.path for r in receiver.received()] == ["/early"]
     assert WebhookDelivery.objects.get().endpoint.name == "early"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress)],
+)
+def test_a_compressed_answer_is_stored_decoded(receiver, encoding, compress):
+    create_endpoint(receiver.url())
+    answer = "upstream said no: " + "x" * 5000
+    receiver.script(
+        "/hook",
+        Reply(500, headers={"Content-Encoding": encoding}, body=compress(answer.encode())),
+    )
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    [request, *_] = receiver.received()
+    assert request.headers["accept-encoding"] == "identity"
+    attempt = WebhookAttempt.objects.order_by("number").first()
+    assert attempt.response_excerpt == answer[:1024]
+    assert attempt.request_headers["accept-encoding"] == "identity"
+
+
+def test_an_answer_in_an_encoding_not_decoded_is_not_stored_as_bytes(receiver):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", Reply(500, headers={"Content-Encoding": "br"}, body=b"\x8b\x02\x80"))
+    emit("commit.created")
+
+    deliver_until_idle()
+
+    attempt = WebhookAttempt.objects.order_by("number").first()
+    assert attempt.response_excerpt == "[br-encoded answer, not shown]"

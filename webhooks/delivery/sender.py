@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -49,14 +50,34 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
+def _decoded(raw: bytes, encoding: str) -> bytes | None:
+    """The start of a gzip/deflate body (at most RESPONSE_EXCERPT_CHARS, however much it
+    inflates); None for an encoding not decoded here."""
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    for wbits in (zlib.MAX_WBITS | 32, -zlib.MAX_WBITS):  # gzip or zlib header; raw deflate
+        try:
+            return zlib.decompressobj(wbits).decompress(raw, RESPONSE_EXCERPT_CHARS)
+        except zlib.error:
+            continue
+    return None
+
+
 async def _read_excerpt(response: httpx.Response) -> str:
-    """At most RESPONSE_EXCERPT_CHARS of the body: a huge answer is never downloaded whole."""
+    """At most RESPONSE_EXCERPT_CHARS of the body, decoded: a huge answer is never downloaded
+    (or inflated) whole. Identity is asked for; a gzip/deflate answer is decoded anyway."""
     collected = b""
     async for chunk in response.aiter_raw():
         collected += chunk
         if len(collected) >= RESPONSE_EXCERPT_CHARS:
             break
-    return storable(collected[:RESPONSE_EXCERPT_CHARS].decode("utf-8", errors="replace"))
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    body = _decoded(collected[:RESPONSE_EXCERPT_CHARS], encoding)
+    if body is None:
+        return f"[{encoding[:40]}-encoded answer, not shown]"
+    return storable(body[:RESPONSE_EXCERPT_CHARS].decode("utf-8", errors="replace"))
 
 
 def _describe(exc: BaseException, timeout: float) -> str:
