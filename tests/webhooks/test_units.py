@@ -122,3 +122,46 @@ def test_reencrypt_command_moves_secrets_to_the_newest_key(settings):
     endpoint = WebhookEndpoint.objects.get(pk=created.endpoint.pk)
     assert secret_decrypt(endpoint.secret_encrypted) == created.secret
     assert out.getvalue() == "Re-encrypted the secrets of 1 webhook endpoint(s).\n"
+
+
+def test_the_delivery_rules_default_to_api_md(settings):
+    from webhooks.conf import webhook_settings
+
+    for name in (
+        "WEBHOOK_RETRY_SCHEDULE",
+        "WEBHOOK_RETRY_JITTER",
+        "WEBHOOK_TIMEOUT_SECONDS",
+        "WEBHOOK_SECRET_OVERLAP_HOURS",
+        "WEBHOOK_DISABLE_AFTER_DAYS",
+    ):
+        delattr(settings, name)
+
+    rules = webhook_settings()
+
+    assert rules.retry_schedule == SCHEDULE  # 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+    assert rules.retry_jitter == 0.2
+    assert rules.timeout_seconds == 15
+    assert rules.secret_overlap == timedelta(hours=24)
+    assert rules.disable_after == timedelta(days=5)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("WEBHOOK_RETRY_SCHEDULE", ["5", "soon"], "WEBHOOK_RETRY_SCHEDULE must be numbers"),
+        ("WEBHOOK_RETRY_SCHEDULE", ["-5"], "WEBHOOK_RETRY_SCHEDULE delays must not be negative."),
+        ("WEBHOOK_RETRY_JITTER", "1", "WEBHOOK_RETRY_JITTER is a fraction below 1 (e.g. 0.2)."),
+        ("WEBHOOK_TIMEOUT_SECONDS", "-1", "WEBHOOK_TIMEOUT_SECONDS must not be negative"),
+        ("WEBHOOK_DISABLE_AFTER_DAYS", "five", "WEBHOOK_DISABLE_AFTER_DAYS must be a number"),
+    ],
+)
+def test_a_bad_delivery_setting_is_a_configuration_error_naming_it(settings, name, value, message):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from webhooks.conf import webhook_settings
+
+    setattr(settings, name, value)
+
+    with pytest.raises(ImproperlyConfigured) as raised:
+        webhook_settings()
+    assert str(raised.value).startswith(message)
