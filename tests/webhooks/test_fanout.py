@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 
 from webhooks import services
-from webhooks.models import WebhookDelivery
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 URL = "https://hooks.example.com/x"
 
@@ -92,3 +92,37 @@ def test_concurrent_claims_hand_each_delivery_to_one_worker():
     assert len(first) == 3
     assert len(second) == 2
     assert not set(first) & set(second)
+
+
+def test_a_result_from_a_lost_claim_is_kept_but_not_counted_in_the_endpoint_health():
+    endpoint = make("all", ["*"])
+    emit("commit.created")
+    record = (
+        "SELECT pggit.webhook_record_attempt(%s, %s, %s, now(), 5, 500, NULL, '{}', '',"
+        " 'retry', now() + interval '1 min', interval '5 days', %s)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT delivery_id, claim_token FROM pggit.webhook_claim('a', 1, 30)")
+        delivery_id, lost_token = cursor.fetchone()
+        # the lease of worker a runs out; worker b takes the delivery over
+        cursor.execute(
+            "UPDATE pggit.webhook_deliveries SET next_attempt_at = now() - interval '1 s'"
+        )
+        cursor.execute("SELECT claim_token FROM pggit.webhook_claim('b', 1, 30)")
+        current_token = cursor.fetchone()[0]
+        cursor.execute(record, [delivery_id, lost_token, 1, "a"])
+        lost = cursor.fetchone()[0]
+        cursor.execute(record, [delivery_id, current_token, 2, "b"])
+        current = cursor.fetchone()[0]
+
+    health = WebhookEndpoint.objects.get(pk=endpoint.pk)
+    assert (lost, current) == ("stale", "pending")
+    assert (health.total_deliveries, health.failed_deliveries, health.consecutive_failures) == (
+        1,
+        1,
+        1,
+    )
+    assert list(WebhookAttempt.objects.order_by("number").values_list("worker", flat=True)) == [
+        "a",
+        "b",
+    ]
