@@ -7,7 +7,13 @@ from datetime import timedelta
 
 from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -234,6 +240,15 @@ class OperationSummaryView(APIView):
         return Response(s.OperationSummaryListSerializer(body).data)
 
 
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "root", OpenApiTypes.BOOL, description="true: only spans without a parent."
+            )
+        ]
+    )
+)
 class OperationMetricViewSet(viewsets.ReadOnlyModelViewSet):
     """Recorded engine operations (newest first); the detail adds the trace it belongs to."""
 
