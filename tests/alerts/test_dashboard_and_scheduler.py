@@ -133,3 +133,29 @@ def test_a_failing_job_is_logged_and_the_loop_goes_on(caplog):
     scheduler.run_forever(jobs, stop)
     assert calls == ["failing", "last"]
     assert "job failing failed" in caplog.text
+
+
+def test_the_scheduler_runs_each_job_again_at_its_interval():
+    stop = threading.Event()
+    calls: list[str] = []
+
+    def often():
+        calls.append("often")
+        if calls.count("often") == 3:
+            stop.set()
+
+    def rarely():
+        calls.append("rarely")
+
+    jobs = [scheduler.Job("often", 0.01, often), scheduler.Job("rarely", 3600, rarely)]
+    scheduler.run_forever(jobs, stop)
+    assert calls == ["often", "rarely", "often", "often"]
+
+
+def test_scheduled_jobs_are_the_baselines_and_the_evaluation(settings):
+    settings.PGGIT_BASELINE_INTERVAL_SECONDS = 120
+    settings.PGGIT_EVALUATE_INTERVAL_SECONDS = 15
+    assert [(job.name, job.interval_seconds) for job in scheduler.scheduled_jobs()] == [
+        ("baselines", 120),
+        ("evaluate", 15),
+    ]
