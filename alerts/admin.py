@@ -142,20 +142,22 @@ class PerformanceBaselineAdmin(ReadOnlyAdmin):
         trends = selectors.operation_trends(
             since=timezone.now() - timedelta(hours=TREND_WINDOW_HOURS), bucket=timedelta(hours=1)
         )
-        trend_charts = [
-            (
-                operation,
-                charts.line_chart(
-                    f"{operation}: hourly p50 and p95",
-                    {
-                        "p50": [(p["bucket"], p["p50_ms"]) for p in points],
-                        "p95": [(p["bucket"], p["p95_ms"]) for p in points],
-                    },
-                ),
-                sum(p["runs"] for p in points),
-            )
-            for operation, points in trends.items()
-        ]
+        thresholds = dict(
+            selectors.baseline_queryset()
+            .filter(threshold_ms__isnull=False)
+            .values_list("operation", "threshold_ms")
+        )
+        trend_charts = []
+        for operation, points in trends.items():
+            series = {
+                "p50": [(p["bucket"], p["p50_ms"]) for p in points],
+                "p95": [(p["bucket"], p["p95_ms"]) for p in points],
+            }
+            if operation in thresholds:  # the slow-run threshold, across the chart
+                ends = (points[0]["bucket"], points[-1]["bucket"])
+                series["threshold"] = [(at, thresholds[operation]) for at in ends]
+            chart = charts.line_chart(f"{operation}: hourly p50 and p95", series)
+            trend_charts.append((operation, chart, sum(p["runs"] for p in points)))
         context = {
             **(extra_context or {}),
             "trend_charts": trend_charts,

@@ -123,3 +123,18 @@ def test_recalculate_button_recalculates(admin_client):
     response = admin_client.post("/admin/alerts/performancebaseline/recalculate/")
     assert response.status_code == 302
     assert value("SELECT count(*) FROM pggit.perf_baselines") == 1
+
+
+def test_performance_chart_draws_the_slow_run_threshold_when_there_is_one(admin_client):
+    seed_runs("commit", [10.0 + (i % 5) for i in range(50)], minutes_ago=120)
+    seed_runs("diff", [10.0, 20.0], minutes_ago=120)  # too few runs for a threshold
+    sql("SELECT count(*) FROM pggit.perf_baselines_recalculate()")
+    html = admin_client.get("/admin/alerts/performancebaseline/").content.decode()
+    commit_chart = html[
+        html.index("<title>commit:") : html.index("</svg>", html.index("<title>commit:"))
+    ]
+    diff_chart = html[html.index("<title>diff:") : html.index("</svg>", html.index("<title>diff:"))]
+    assert commit_chart.count("<polyline") == 3
+    assert ">threshold</text>" in commit_chart
+    assert diff_chart.count("<polyline") == 2
+    assert ">threshold</text>" not in diff_chart
