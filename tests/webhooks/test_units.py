@@ -49,6 +49,8 @@ def test_jitter_stays_within_its_fraction():
         ("Wed, 01 Jan 2025 11:00:00 GMT", 0.0),
         ("999999999", 86400.0),
         ("soon", None),
+        ("²", None),
+        ("١٢٠", None),
         ("", None),
         (None, None),
     ],

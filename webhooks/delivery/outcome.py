@@ -47,7 +47,8 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII only: str.isdigit() is also true of '²' and other digits float() refuses.
+    if value.isascii() and value.isdigit():
         seconds = float(value)
     else:
         try:
