@@ -70,7 +70,7 @@ BEGIN
                                         WHERE n.oid = d.objid) END,
                             'public') AS schema_name
               FROM pg_event_trigger_ddl_commands() d
-             WHERE NOT d.in_extension
+             WHERE NOT d.in_extension AND d.classid IS NOT NULL
         ), tracked AS (
             SELECT c.*,
                    coalesce(CASE c.classid
@@ -110,6 +110,11 @@ BEGIN
                            'type', t.object_type, 'identity', t.object_identity,
                            'change', lower(split_part(t.command_tag, ' ', 1)))), '[]')
                   FROM tracked t WHERE t.object_identity IS NOT NULL)
+               || (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'type', lower(d.object_type),
+                           'change', lower(split_part(d.command_tag, ' ', 1)))), '[]')
+                     FROM pg_event_trigger_ddl_commands() d
+                    WHERE d.classid IS NULL AND NOT d.in_extension)
           INTO v_cfg, v_branch, v_anchors, v_targets
           FROM cfg;
         IF current_setting('pggit.config_cache', true) IS DISTINCT FROM v_cfg::text THEN
@@ -124,7 +129,8 @@ BEGIN
         IF v_pending_dropped IS NOT NULL THEN
             v_targets := v_targets || v_pending_dropped::jsonb;
         END IF;
-        IF jsonb_array_length(v_anchors) = 0 AND v_pending_dropped IS NULL THEN
+        IF jsonb_array_length(v_anchors) = 0 AND v_pending_dropped IS NULL
+           AND v_tag NOT IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
             RETURN;  -- nothing tracked was touched
         END IF;
 
