@@ -1,0 +1,221 @@
+"""verify() over recorded changes and stored definitions, and argument checks of the public
+functions (sql/009_engine_checks.sql), driven from plain connections."""
+
+from __future__ import annotations
+
+from tests.engine.enginedb import EngineDB, engine_error
+
+
+def commit(db: EngineDB, message: str) -> str:
+    return db.one("SELECT pggit.commit(%s)", (message,))
+
+
+def verify(db: EngineDB) -> tuple[bool, int, list[dict]]:
+    return db.rows("SELECT ok, checked, breaks FROM pggit.verify()")[0]
+
+
+def blob_of(db: EngineDB, ref: str, key: str) -> str:
+    return db.one(
+        "SELECT pggit.tree_lookup(c.tree_hash, %s) FROM pggit.commits c "
+        "WHERE c.hash = pggit.resolve_ref(%s)",
+        (key, ref),
+    )
+
+
+def three_commits(db: EngineDB) -> tuple[str, str]:
+    """Root, then 'accounts' (adds a table), then 'ledger' (modifies it and adds another)."""
+    db.run("CREATE TABLE public.accounts (id integer)")
+    first = commit(db, "accounts")
+    db.run("ALTER TABLE public.accounts ADD COLUMN name text")
+    db.run("CREATE TABLE public.ledger (id integer)")
+    second = commit(db, "ledger")
+    return first, second
+
+
+def error_of(excinfo) -> tuple[str, str]:
+    return engine_error(excinfo), excinfo.value.diag.message_primary
+
+
+def test_verify_of_an_untampered_history_is_ok_and_counts_every_commit(engine_db: EngineDB):
+    three_commits(engine_db)
+    engine_db.run("SELECT pggit.branch_create('side')")
+    engine_db.run("SELECT * FROM pggit.checkout('side')")
+    engine_db.run("DROP TABLE public.ledger")
+    commit(engine_db, "drop ledger on side")
+    assert verify(engine_db) == (True, 4, [])
+
+
+def test_verify_detects_a_tampered_change_row(engine_db: EngineDB):
+    _, second = three_commits(engine_db)
+    old = blob_of(engine_db, f"{second}~1", "table:public.accounts")
+    new = blob_of(engine_db, second, "table:public.accounts")
+    engine_db.run(
+        "UPDATE pggit.commit_changes SET change = 'ADDED', old_blob = NULL "
+        "WHERE commit_id = (SELECT id FROM pggit.commits WHERE hash = %s) "
+        "AND object_key = 'table:public.accounts'",
+        (second,),
+    )
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {
+                "commit": second,
+                "reason": f"recorded change of table:public.accounts is ADDED none -> {new}, "
+                f"the trees say MODIFIED {old} -> {new}",
+            }
+        ],
+    )
+
+
+def test_verify_detects_a_deleted_change_row(engine_db: EngineDB):
+    _, second = three_commits(engine_db)
+    engine_db.run(
+        "DELETE FROM pggit.commit_changes "
+        "WHERE commit_id = (SELECT id FROM pggit.commits WHERE hash = %s) "
+        "AND object_key = 'table:public.ledger'",
+        (second,),
+    )
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {"commit": second, "reason": "change of table:public.ledger (ADDED) is not recorded"},
+            {"commit": second, "reason": "change_count 2 does not match its 1 recorded changes"},
+        ],
+    )
+
+
+def test_verify_detects_a_deleted_change_row_of_the_root_commit(engine_db: EngineDB):
+    root = engine_db.one("SELECT hash FROM pggit.commits WHERE kind = 'root'")
+    engine_db.run(
+        "DELETE FROM pggit.commit_changes WHERE commit_id = "
+        "(SELECT id FROM pggit.commits WHERE hash = %s) AND object_key = 'schema:public'",
+        (root,),
+    )
+    count = engine_db.one("SELECT change_count FROM pggit.commits WHERE hash = %s", (root,))
+    assert verify(engine_db) == (
+        False,
+        1,
+        [
+            {"commit": root, "reason": "change of schema:public (ADDED) is not recorded"},
+            {
+                "commit": root,
+                "reason": f"change_count {count} does not match its {count - 1} recorded changes",
+            },
+        ],
+    )
+
+
+def test_verify_detects_a_change_row_the_trees_do_not_have(engine_db: EngineDB):
+    first, second = three_commits(engine_db)
+    blob = blob_of(engine_db, second, "table:public.ledger")
+    engine_db.run(
+        "INSERT INTO pggit.commit_changes (commit_id, object_key, kind, schema_name, object_name, "
+        "change, new_blob) SELECT id, 'table:public.ledger', 'table', 'public', 'ledger', 'ADDED', "
+        "%s FROM pggit.commits WHERE hash = %s",
+        (blob, first),
+    )
+    engine_db.run("UPDATE pggit.commits SET change_count = 2 WHERE hash = %s", (first,))
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {
+                "commit": first,
+                "reason": "recorded change of table:public.ledger (ADDED) is not a difference "
+                "of the trees",
+            }
+        ],
+    )
+
+
+def test_verify_detects_a_change_row_renamed_away_from_its_definition(engine_db: EngineDB):
+    _, second = three_commits(engine_db)
+    engine_db.run(
+        "UPDATE pggit.commit_changes SET object_name = 'payments' "
+        "WHERE object_key = 'table:public.ledger'"
+    )
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {
+                "commit": second,
+                "reason": "recorded change of table:public.ledger names table public.payments, "
+                "its definition is table public.ledger",
+            }
+        ],
+    )
+
+
+def test_verify_detects_a_tampered_stored_definition(engine_db: EngineDB):
+    first, _ = three_commits(engine_db)
+    blob = blob_of(engine_db, first, "table:public.accounts")
+    engine_db.run(
+        "UPDATE pggit.blobs SET definition = 'CREATE TABLE public.accounts (id bigint);' "
+        "WHERE hash = %s",
+        (blob,),
+    )
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {
+                "commit": first,
+                "reason": f"definition of table:public.accounts does not match its hash {blob}",
+            }
+        ],
+    )
+
+
+def test_verify_detects_a_missing_parent(engine_db: EngineDB):
+    first, second = three_commits(engine_db)
+    engine_db.run("UPDATE pggit.ddl_log SET commit_id = NULL")
+    engine_db.run("DELETE FROM pggit.commits WHERE hash = %s", (first,))
+    assert verify(engine_db) == (
+        False,
+        2,
+        [{"commit": second, "reason": f"parent {first} is missing"}],
+    )
+
+
+def test_verify_detects_a_missing_subtree(engine_db: EngineDB):
+    _, second = three_commits(engine_db)
+    tree = engine_db.one("SELECT tree_hash FROM pggit.commits WHERE hash = %s", (second,))
+    shard = engine_db.one("SELECT pggit.tree_shard('table:public.ledger')")
+    subtree = engine_db.one("SELECT entries->>%s FROM pggit.trees WHERE hash = %s", (shard, tree))
+    engine_db.run("DELETE FROM pggit.subtrees WHERE hash = %s", (subtree,))
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {
+                "commit": second,
+                "reason": "recorded change of table:public.ledger (ADDED) is not a difference "
+                "of the trees",
+            },
+            {"commit": second, "reason": f"subtree {subtree} of tree {tree} is missing"},
+        ],
+    )
+
+
+def test_verify_tampered_tree_names_the_tree(engine_db: EngineDB):
+    _, second = three_commits(engine_db)
+    tree = engine_db.one("SELECT tree_hash FROM pggit.commits WHERE hash = %s", (second,))
+    engine_db.run(
+        "UPDATE pggit.subtrees SET entries = entries - 'table:public.ledger' "
+        "WHERE entries ? 'table:public.ledger'"
+    )
+    assert verify(engine_db) == (
+        False,
+        3,
+        [
+            {
+                "commit": second,
+                "reason": "recorded change of table:public.ledger (ADDED) is not a difference "
+                "of the trees",
+            },
+            {"commit": second, "reason": f"tree {tree} does not match its entries"},
+        ],
+    )
