@@ -137,3 +137,36 @@ BEGIN
 END;
 $$;
 
+-- An explicit NULL ref is refused (it used to mean HEAD); callers who want HEAD omit the argument.
+CREATE OR REPLACE FUNCTION pggit.branch_create(p_name text, p_from_ref text DEFAULT 'HEAD',
+                                               p_description text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_commit text;
+    v_parent text;
+BEGIN
+    PERFORM pggit.validate_branch_name(p_name);
+    IF p_from_ref IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'from_ref must not be NULL',
+                                  'give a branch, a commit or HEAD, or omit it for HEAD');
+    END IF;
+    IF EXISTS (SELECT 1 FROM pggit.branches WHERE name = p_name AND status <> 'DELETED') THEN
+        PERFORM pggit.raise_error('BRANCH_EXISTS', format('branch %L already exists', p_name));
+    END IF;
+    v_commit := pggit.resolve_ref(p_from_ref);
+    v_parent := CASE WHEN upper(p_from_ref) = 'HEAD' THEN (pggit.head_branch()).name
+                     ELSE (SELECT b.name FROM pggit.branches b
+                            WHERE b.name = p_from_ref AND b.status <> 'DELETED') END;
+    INSERT INTO pggit.branches (name, head_commit, parent_branch, base_commit, description)
+    VALUES (p_name, v_commit, v_parent, v_commit, p_description);
+    PERFORM pggit.emit_event('branch.created', jsonb_build_object(
+        'branch', p_name, 'commit', v_commit, 'from', p_from_ref));
+    PERFORM pggit.record_operation('branch_create', v_started, 0, 0, p_name);
+    RETURN v_commit;
+END;
+$$;
+

@@ -3,6 +3,9 @@ functions (sql/009_engine_checks.sql), driven from plain connections."""
 
 from __future__ import annotations
 
+import psycopg
+import pytest
+
 from tests.engine.enginedb import EngineDB, engine_error
 
 
@@ -219,3 +222,19 @@ def test_verify_tampered_tree_names_the_tree(engine_db: EngineDB):
             {"commit": second, "reason": f"tree {tree} does not match its entries"},
         ],
     )
+
+
+def test_branch_create_with_an_explicit_null_ref_is_an_invalid_argument(engine_db: EngineDB):
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.run("SELECT pggit.branch_create('feature', NULL)")
+    assert error_of(excinfo) == (
+        "INVALID_ARGUMENT",
+        "[PGGIT-INVALID_ARGUMENT] from_ref must not be NULL",
+    )
+    assert engine_db.rows("SELECT name FROM pggit.branches()") == [("main",)]
+    head = engine_db.one("SELECT commit_hash FROM pggit.head()")
+    assert engine_db.one("SELECT pggit.branch_create('feature')") == head
+    assert engine_db.rows("SELECT name, head, parent FROM pggit.branches()") == [
+        ("feature", head, "main"),
+        ("main", head, None),
+    ]
