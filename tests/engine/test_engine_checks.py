@@ -238,3 +238,40 @@ def test_branch_create_with_an_explicit_null_ref_is_an_invalid_argument(engine_d
         ("feature", head, "main"),
         ("main", head, None),
     ]
+
+
+def test_console_and_engine_schemas_are_never_tracked_even_with_no_exclusions(
+    engine_db: EngineDB,
+):
+    engine_db.run("SELECT pggit.config_set('excluded_schemas', '[]')")
+    audited = engine_db.one("SELECT coalesce(max(id), 0) FROM pggit.audit_log")
+    engine_db.run("CREATE SCHEMA pggit_console")
+    engine_db.run("CREATE TABLE pggit_console.django_session (session_key text PRIMARY KEY)")
+    engine_db.run("CREATE TABLE pggit.extra (a integer)")
+    engine_db.run("CREATE TABLE public.tracked (a integer)")
+    assert engine_db.rows("SELECT object_key, change_type FROM pggit.status()") == [
+        ("table:public.tracked", "ADDED")
+    ]
+    assert (
+        engine_db.one(
+            "SELECT count(*) FROM pggit.live_objects() "
+            "WHERE schema_name IN ('pggit', 'pggit_console')"
+        )
+        == 0
+    )
+    assert engine_db.rows(
+        "SELECT pggit.is_tracked_schema('pggit'), pggit.is_tracked_schema('pggit_console'), "
+        "pggit.is_tracked_schema('public')"
+    ) == [(False, False, True)]
+    assert engine_db.rows(
+        "SELECT statement FROM pggit.audit_log WHERE id > %s ORDER BY id", (audited,)
+    ) == [("CREATE TABLE public.tracked (a integer)",)]
+    commit(engine_db, "tracked")
+    assert engine_db.live_tree_hash() == engine_db.head_tree()
+    assert (
+        engine_db.one(
+            "SELECT count(*) FROM jsonb_object_keys(pggit.tree_entries("
+            "(SELECT tree_hash FROM pggit.head()))) k WHERE k LIKE '%%pggit%%'"
+        )
+        == 0
+    )
