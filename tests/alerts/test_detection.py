@@ -186,11 +186,12 @@ def test_a_commit_of_the_engine_is_recorded_and_traced_with_its_captures():
     sql("CREATE TABLE public.traced (id integer)")
     commit_hash = value("SELECT pggit.commit('add traced')")
     assert len(commit_hash) == 64
+    commit_id = value("SELECT id FROM pggit.operations WHERE operation = 'commit'")
     rows = sql(
-        "SELECT operation, object_count FROM pggit.operations"
-        " WHERE operation IN ('capture', 'commit') ORDER BY id"
+        "SELECT operation, depth, parent_id, object_count FROM pggit.operation_trace(%s)",
+        [commit_id],
     )
-    assert rows == [("capture", 1), ("commit", 1)]
+    assert rows == [("commit", 0, None, 1), ("capture", 1, commit_id, 1)]
 
 
 def test_the_trace_of_an_unknown_operation_is_an_engine_error():

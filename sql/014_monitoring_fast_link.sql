@@ -1,0 +1,323 @@
+-- pgGit engine, Phase 7 (part 4): cheaper trace links, and every engine operation recorded.
+--   * An operation that can contain others (commit, checkout, rescan) opens its span when it
+--     starts (pggit.trace_begin): its row id is allocated then and kept on a transaction-local
+--     stack of open spans (pggit.trace_open), so the operations recorded inside it (the capture
+--     flush of a commit, the captures of a checkout) are inserted with their parent_id at once.
+--     Linking a span no longer updates its children's rows (sql/010_monitoring.sql's
+--     trace_link did, with a foreign-key check per row: most of what recording added to a commit).
+--     A span recorded without trace_begin (an operation recorded from psql with
+--     pggit.record_operation, as before) still adopts the spans recorded before it that started at
+--     or after it did (pggit.trace_link), so the trace semantics are unchanged.
+--   * The foreign key on pggit.operations.parent_id is dropped: a child is now inserted before its
+--     parent's row exists. Integrity is kept otherwise: an open span's id comes from the table's
+--     own identity sequence and its row is inserted by the same transaction as its children (they
+--     commit or roll back together; a subtransaction that fails takes its set_config of the stack
+--     with it); an explicit p_parent_id must name a recorded operation; and deleting operations
+--     clears their children's parent_id (the foreign key's former ON DELETE SET NULL), by a
+--     statement-level trigger.
+--   * branch_delete, branch_rename, branch_protect and rescan record themselves like every other
+--     engine operation (latest definitions: sql/003_core.sql).
+-- Loaded by a Django migration of the alerts app; also runnable with psql after 001..013.
+
+DO $$
+DECLARE
+    v_name text;
+BEGIN
+    FOR v_name IN
+        SELECT c.conname FROM pg_constraint c
+         WHERE c.conrelid = 'pggit.operations'::regclass AND c.contype = 'f'
+           AND c.conkey = ARRAY[(SELECT a.attnum FROM pg_attribute a
+                                  WHERE a.attrelid = 'pggit.operations'::regclass
+                                    AND a.attname = 'parent_id')]
+    LOOP
+        EXECUTE format('ALTER TABLE pggit.operations DROP CONSTRAINT %I', v_name);
+    END LOOP;
+END;
+$$;
+
+-- What the dropped foreign key's ON DELETE SET NULL did, once per statement.
+CREATE OR REPLACE FUNCTION pggit.on_operations_deleted()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    UPDATE pggit.operations o SET parent_id = NULL
+      FROM deleted_operations d
+     WHERE o.parent_id = d.id;
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS operations_orphan_children ON pggit.operations;
+CREATE TRIGGER operations_orphan_children AFTER DELETE ON pggit.operations
+    REFERENCING OLD TABLE AS deleted_operations
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit.on_operations_deleted();
+
+-- Opens the span of an operation that starts now: allocates its row id and pushes
+-- "id:operation:start-microseconds" on pggit.trace_open (newest first, comma-separated). The
+-- operation's own pggit.record_operation(operation, started_at, ...) finds it on top, inserts
+-- its row with that id and pops it; any other recording meanwhile becomes its child. A value this
+-- function did not write is dropped (the stack starts afresh).
+CREATE OR REPLACE FUNCTION pggit.trace_begin(p_operation text, p_started_at timestamptz)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_open text := coalesce(current_setting('pggit.trace_open', true), '');
+    v_id bigint := nextval('pggit.operations_id_seq');
+BEGIN
+    IF v_open !~ '^([0-9]+:[a-z_]+:[0-9]+)(,[0-9]+:[a-z_]+:[0-9]+)*$' THEN
+        v_open := '';
+    END IF;
+    PERFORM set_config('pggit.trace_open',
+        v_id || ':' || p_operation || ':' || (extract(epoch FROM p_started_at) * 1000000)::bigint
+        || CASE WHEN v_open = '' THEN '' ELSE ',' || v_open END, true);
+    RETURN v_id;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.record_operation(
+    p_operation text, p_started_at timestamptz, p_object_count integer DEFAULT 0,
+    p_statement_count integer DEFAULT 0, p_branch text DEFAULT NULL, p_success boolean DEFAULT true,
+    p_error text DEFAULT NULL, p_details jsonb DEFAULT '{}', p_parent_id bigint DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_open text := current_setting('pggit.trace_open', true);
+    v_top text;
+    v_rest text;
+    v_id bigint;
+    v_parent bigint;
+BEGIN
+    IF v_open IS NOT NULL AND v_open <> '' THEN
+        v_top := split_part(v_open, ',', 1);
+        IF v_top ~ '^[0-9]+:[a-z_]+:[0-9]+$' THEN
+            v_rest := substr(v_open, length(v_top) + 2);
+            IF split_part(v_top, ':', 2) = p_operation
+               AND split_part(v_top, ':', 3)::bigint
+                   = (extract(epoch FROM p_started_at) * 1000000)::bigint THEN
+                -- the open span itself ends: its id, the enclosing open span as its parent
+                v_id := split_part(v_top, ':', 1)::bigint;
+                v_parent := nullif(split_part(v_rest, ':', 1), '')::bigint;
+                PERFORM set_config('pggit.trace_open', v_rest, true);
+            ELSE
+                v_parent := split_part(v_top, ':', 1)::bigint;
+            END IF;
+        END IF;
+    END IF;
+    IF p_parent_id IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM pggit.operations WHERE id = p_parent_id) THEN
+            PERFORM pggit.raise_error('OPERATION_NOT_FOUND',
+                format('no recorded operation %s to be the parent span', p_parent_id));
+        END IF;
+        v_parent := p_parent_id;
+    END IF;
+    INSERT INTO pggit.operations (id, operation, started_at, duration_ms, object_count,
+                                  statement_count, branch, success, error, details, parent_id)
+    OVERRIDING SYSTEM VALUE
+    VALUES (coalesce(v_id, nextval('pggit.operations_id_seq')), p_operation, p_started_at,
+            extract(epoch FROM clock_timestamp() - p_started_at) * 1000.0,
+            coalesce(p_object_count, 0), coalesce(p_statement_count, 0), p_branch, p_success, p_error,
+            coalesce(p_details, '{}'), v_parent)
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END;
+$$;
+
+------------------------------------------------------------------------------------------------
+-- Engine operations that open their span (children linked as they are recorded)
+------------------------------------------------------------------------------------------------
+
+-- sql/003_core.sql's commit, opening its span.
+CREATE OR REPLACE FUNCTION pggit.commit(p_message text, p_author text DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_branch pggit.branches;
+    v_commit pggit.commits;
+BEGIN
+    PERFORM pggit.trace_begin('commit', v_started);
+    IF p_message IS NULL OR btrim(p_message) = '' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a commit message is required');
+    END IF;
+    PERFORM pggit.engine_lock('commit');
+    PERFORM pggit.capture_flush();
+    v_branch := pggit.head_branch();
+    PERFORM 1 FROM pggit.working FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM pggit.raise_error('NOTHING_TO_COMMIT',
+            format('nothing to commit on %s: the schema equals HEAD', v_branch.name));
+    END IF;
+    v_commit := pggit.commit_create(v_branch.id, pggit.working_changes_map(),
+                                    ARRAY[v_branch.head_commit], btrim(p_message), p_author, 'commit');
+    UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
+    DELETE FROM pggit.working;
+    PERFORM pggit.record_operation('commit', v_started, v_commit.change_count, 0, v_branch.name);
+    RETURN v_commit.hash;
+END;
+$$;
+
+-- sql/004_diff.sql's checkout, opening its span.
+CREATE OR REPLACE FUNCTION pggit.checkout(p_branch text, p_force boolean DEFAULT false)
+RETURNS TABLE (branch text, commit_hash text, statements text[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_target pggit.branches;
+    v_head pggit.branches;
+    v_from jsonb;
+    v_to jsonb;
+    v_pending integer;
+    v_findings text;
+    v_done text[];
+BEGIN
+    PERFORM pggit.trace_begin('checkout', v_started);
+    PERFORM pggit.engine_lock('checkout');
+    PERFORM pggit.capture_flush();
+    v_target := pggit.active_branch(p_branch);
+    v_head := pggit.head_branch();
+    SELECT count(*) INTO v_pending FROM pggit.working;
+    IF v_pending > 0 AND NOT coalesce(p_force, false) THEN
+        PERFORM pggit.raise_error('WORKING_CHANGES',
+            format('%s uncommitted change(s) on %s would be lost', v_pending, v_head.name),
+            'commit them (SELECT pggit.commit(''message'')) or check out with force => true');
+    END IF;
+    v_from := pggit.live_state_tree();
+    v_to := pggit.commit_tree(v_target.head_commit);
+    SELECT string_agg(f.message, '; ') INTO v_findings FROM pggit.data_loss_findings(v_from, v_to) f;
+    IF v_findings IS NOT NULL AND NOT coalesce(p_force, false) THEN
+        PERFORM pggit.raise_error('DATA_LOSS', format('checkout of %s refused: %s', p_branch, v_findings),
+                                  'check out with force => true to destroy that data');
+    END IF;
+    v_done := pggit.apply_plan('checkout', v_from, v_to);
+    DELETE FROM pggit.working;
+    UPDATE pggit.head SET branch_id = v_target.id, moved_at = now(), moved_by = pggit.current_actor();
+    PERFORM pggit.emit_event('branch.checked_out', jsonb_build_object(
+        'branch', v_target.name, 'previous', v_head.name, 'commit', v_target.head_commit,
+        'statement_count', cardinality(v_done), 'forced', coalesce(p_force, false)));
+    PERFORM pggit.record_operation('checkout', v_started, (SELECT count(*) FROM pggit.tree_diff(v_from, v_to))::integer,
+                                   cardinality(v_done), v_target.name);
+    branch := v_target.name;
+    commit_hash := v_target.head_commit;
+    statements := v_done;
+    RETURN NEXT;
+END;
+$$;
+
+-- sql/003_core.sql's rescan, recorded (object_count: the changes it found), opening its span
+-- (its capture flush is its child).
+CREATE OR REPLACE FUNCTION pggit.rescan(p_reason text DEFAULT '(rescan)')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_anchors jsonb;
+    v_ddl_id bigint;
+    v_changes jsonb;
+    v_branch text;
+BEGIN
+    PERFORM pggit.trace_begin('rescan', v_started);
+    SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)), '[]') INTO v_anchors
+      FROM (SELECT anchor_classid AS classid, anchor_objid AS objid FROM pggit.live_objects()
+            UNION SELECT anchor_classid, anchor_objid FROM pggit.live_state) a;
+    PERFORM pggit.capture_flush();
+    v_branch := (pggit.head_branch()).name;
+    INSERT INTO pggit.ddl_log (statement, command_tag, application_name, client_addr, actor, branch,
+                               flushed_at)
+    VALUES (p_reason, 'RESCAN', current_setting('application_name', true), inet_client_addr(),
+            pggit.current_actor(), v_branch, clock_timestamp())
+    RETURNING id INTO v_ddl_id;
+    v_changes := pggit.apply_live_changes(v_anchors, true, v_ddl_id);
+    UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
+    IF jsonb_array_length(v_changes) = 0 THEN
+        DELETE FROM pggit.ddl_log WHERE id = v_ddl_id;
+    END IF;
+    PERFORM pggit.record_operation('rescan', v_started, jsonb_array_length(v_changes), 0, v_branch,
+        true, NULL, jsonb_build_object('reason', p_reason));
+    RETURN jsonb_array_length(v_changes);
+END;
+$$;
+
+------------------------------------------------------------------------------------------------
+-- Branch operations, recorded (sql/003_core.sql's definitions plus the recording)
+------------------------------------------------------------------------------------------------
+
+CREATE OR REPLACE FUNCTION pggit.branch_delete(p_name text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v pggit.branches := pggit.active_branch(p_name);
+BEGIN
+    IF v.name = 'main' THEN
+        PERFORM pggit.raise_error('PROTECTED', 'branch main cannot be deleted');
+    ELSIF v.protected THEN
+        PERFORM pggit.raise_error('PROTECTED', format('branch %L is protected', p_name),
+                                  format('SELECT pggit.branch_protect(%L, false) first', p_name));
+    ELSIF v.id = (SELECT branch_id FROM pggit.head) THEN
+        PERFORM pggit.raise_error('BRANCH_IS_HEAD', format('branch %L is checked out', p_name),
+                                  'check out another branch first');
+    END IF;
+    UPDATE pggit.branches SET status = 'DELETED', deleted_at = now(), updated_at = now()
+     WHERE id = v.id;
+    PERFORM pggit.emit_event('branch.deleted', jsonb_build_object('branch', p_name, 'commit', v.head_commit));
+    PERFORM pggit.record_operation('branch_delete', v_started, 0, 0, p_name, true, NULL,
+        jsonb_build_object('commit', v.head_commit));
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.branch_rename(p_old text, p_new text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v pggit.branches := pggit.active_branch(p_old);
+BEGIN
+    PERFORM pggit.validate_branch_name(p_new);
+    IF v.name = 'main' THEN
+        PERFORM pggit.raise_error('PROTECTED', 'branch main cannot be renamed');
+    ELSIF v.protected THEN
+        PERFORM pggit.raise_error('PROTECTED', format('branch %L is protected', p_old));
+    ELSIF EXISTS (SELECT 1 FROM pggit.branches WHERE name = p_new AND status <> 'DELETED') THEN
+        PERFORM pggit.raise_error('BRANCH_EXISTS', format('branch %L already exists', p_new));
+    END IF;
+    UPDATE pggit.branches SET name = p_new, updated_at = now() WHERE id = v.id;
+    UPDATE pggit.branches SET parent_branch = p_new WHERE parent_branch = p_old AND status <> 'DELETED';
+    PERFORM pggit.record_operation('branch_rename', v_started, 0, 0, p_new, true, NULL,
+        jsonb_build_object('from', p_old));
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.branch_protect(p_name text, p_protected boolean DEFAULT true)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v pggit.branches := pggit.active_branch(p_name);
+BEGIN
+    IF p_protected IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'protected must be true or false');
+    END IF;
+    UPDATE pggit.branches SET protected = p_protected, updated_at = now() WHERE id = v.id;
+    PERFORM pggit.record_operation('branch_protect', v_started, 0, 0, p_name, true, NULL,
+        jsonb_build_object('protected', p_protected));
+END;
+$$;
