@@ -1,6 +1,7 @@
 -- pgGit engine, part 9: stricter checks. verify() also proves each commit's recorded changes and
--- the stored definitions; branch_create refuses an explicit NULL ref; the public functions that take
--- trees or refs as arguments refuse malformed ones with INVALID_ARGUMENT instead of a raw error.
+-- the stored definitions; branch_create refuses an explicit NULL ref; migration_plan refuses
+-- malformed trees, and tree_entries a missing or unknown tree, with INVALID_ARGUMENT (they raised a
+-- raw error or read as the empty tree).
 -- Loaded by a Django migration (vcs 0010); runnable with psql after sql/001-008.
 
 -- Recomputes every commit's hash from its content and every tree's hash from its entries; checks
@@ -170,3 +171,138 @@ BEGIN
 END;
 $$;
 
+
+-- A tree given as an argument: NULL (the empty tree) or a JSON object whose values are strings.
+-- Raises INVALID_ARGUMENT naming the argument otherwise.
+CREATE OR REPLACE FUNCTION pggit.check_tree_argument(p_name text, p_tree jsonb)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_key text;
+BEGIN
+    IF p_tree IS NULL THEN
+        RETURN;
+    END IF;
+    IF jsonb_typeof(p_tree) <> 'object' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('%s must be a tree: a JSON object {object key: definition hash}, not %s %s',
+                   p_name, jsonb_typeof(p_tree), left(p_tree::text, 100)),
+            'SELECT pggit.tree_entries(tree_hash) gives the tree of a commit');
+    END IF;
+    v_key := jsonb_path_query_first(p_tree, '$.keyvalue() ? (@.value.type() != "string").key') #>> '{}';
+    IF v_key IS NOT NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('%s: the entry %L must be a definition hash (a string), not %s', p_name, v_key,
+                   p_tree->v_key));
+    END IF;
+END;
+$$;
+
+-- The steps that turn tree p_from into tree p_to (see sql/004_diff.sql); malformed trees and
+-- entries naming definitions that are not stored are refused with INVALID_ARGUMENT.
+CREATE OR REPLACE FUNCTION pggit.migration_plan(p_from jsonb, p_to jsonb)
+RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_changes jsonb;
+    v_unknown jsonb;
+    v_seeds text[];
+    v_closure text[];
+    v_actions jsonb;
+BEGIN
+    PERFORM pggit.check_tree_argument('from', p_from);
+    PERFORM pggit.check_tree_argument('to', p_to);
+    p_from := coalesce(p_from, '{}');
+    p_to := coalesce(p_to, '{}');
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'key', d.object_key, 'change', d.change,
+               'alter', CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
+                        to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END,
+               'destructive', d.change = 'MODIFIED' AND o.kind = 'table'
+                              AND pggit.table_change_is_destructive(o.meta, n.meta)))
+               FILTER (WHERE (d.old_blob IS NULL OR o.hash IS NOT NULL)
+                                            AND (d.new_blob IS NULL OR n.hash IS NOT NULL)), '[]'),
+           (array_agg(jsonb_build_array(CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+                                             THEN 'from' ELSE 'to' END, d.object_key,
+                                        CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+                                             THEN d.old_blob ELSE d.new_blob END)
+                      ORDER BY d.object_key)
+               FILTER (WHERE (d.old_blob IS NOT NULL AND o.hash IS NULL)
+                          OR (d.new_blob IS NOT NULL AND n.hash IS NULL)))[1]
+      INTO v_changes, v_unknown
+      FROM pggit.tree_diff(p_from, p_to) d
+      LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
+      LEFT JOIN pggit.blobs n ON n.hash = d.new_blob;
+    IF v_unknown IS NOT NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('%s: the entry %L names no stored definition (%s)', v_unknown->>0, v_unknown->>1,
+                   v_unknown->>2));
+    END IF;
+
+    -- seeds: removed objects, objects that cannot be altered in place, views over tables that
+    -- lose or retype a column
+    SELECT coalesce(array_agg(c->>'key'), '{}') INTO v_seeds
+      FROM jsonb_array_elements(v_changes) c
+     WHERE c->>'change' = 'REMOVED'
+        OR (c->>'change' = 'MODIFIED' AND jsonb_typeof(c->'alter') IS DISTINCT FROM 'array');
+    SELECT v_seeds || coalesce(array_agg(DISTINCT e.key), '{}') INTO v_seeds
+      FROM jsonb_array_elements(v_changes) c
+      JOIN jsonb_each_text(p_from) e ON true
+      JOIN pggit.blobs b ON b.hash = e.value AND b.kind IN ('view', 'materialized_view')
+     WHERE (c->>'destructive')::boolean AND b.meta->'deps' ? (c->>'key');
+    v_closure := pggit.recreate_closure(p_from, v_seeds);
+    v_closure := pggit.recreate_closure(p_from,
+        v_closure || pggit.owned_sequences(p_from, v_closure));
+
+    SELECT coalesce(jsonb_agg(a ORDER BY a->>'phase', a->>'key'), '[]') INTO v_actions FROM (
+        SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
+          FROM unnest(v_closure) k WHERE p_from ? k
+        UNION ALL
+        SELECT jsonb_build_object('phase', 'create', 'key', k, 'blob', p_to->>k)
+          FROM unnest(v_closure) k WHERE p_to ? k
+        UNION ALL
+        SELECT jsonb_build_object('phase', 'create', 'key', c->>'key', 'blob', p_to->>(c->>'key'))
+          FROM jsonb_array_elements(v_changes) c
+         WHERE c->>'change' = 'ADDED' AND NOT (c->>'key' = ANY (v_closure))
+        UNION ALL
+        SELECT jsonb_build_object('phase', 'alter', 'key', c->>'key', 'blob', p_to->>(c->>'key'),
+                                  'old_blob', p_from->>(c->>'key'), 'alter', c->'alter')
+          FROM jsonb_array_elements(v_changes) c
+         WHERE c->>'change' = 'MODIFIED' AND NOT (c->>'key' = ANY (v_closure))
+    ) s;
+
+    RETURN QUERY SELECT * FROM pggit.plan_order(v_actions);
+END;
+$$;
+
+-- The full {key: blob} map of a tree; NULL or an unknown tree is refused (it read as the empty
+-- tree).
+CREATE OR REPLACE FUNCTION pggit.tree_entries(p_tree text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_entries jsonb;
+BEGIN
+    IF p_tree IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a tree hash is required',
+                                  'SELECT tree_hash FROM pggit.head() gives HEAD''s');
+    END IF;
+    SELECT coalesce((SELECT jsonb_object_agg(e.key, e.value)
+                       FROM jsonb_each_text(t.entries) s
+                       JOIN pggit.subtrees st ON st.hash = s.value, jsonb_each(st.entries) e), '{}')
+      INTO v_entries
+      FROM pggit.trees t WHERE t.hash = p_tree;
+    IF NOT FOUND THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('no tree %L', p_tree),
+                                  'SELECT tree_hash FROM pggit.commits WHERE hash = ... gives a commit''s');
+    END IF;
+    RETURN v_entries;
+END;
+$$;

@@ -275,3 +275,86 @@ def test_console_and_engine_schemas_are_never_tracked_even_with_no_exclusions(
         )
         == 0
     )
+
+
+@pytest.mark.parametrize(
+    ("from_tree", "to_tree", "message"),
+    [
+        (
+            "[]",
+            "5",
+            "from must be a tree: a JSON object {object key: definition hash}, not array []",
+        ),
+        ("{}", "5", "to must be a tree: a JSON object {object key: definition hash}, not number 5"),
+        (
+            '"x"',
+            "{}",
+            'from must be a tree: a JSON object {object key: definition hash}, not string "x"',
+        ),
+        (
+            '{"table:public.a": 1}',
+            "{}",
+            "from: the entry 'table:public.a' must be a definition hash (a string), not 1",
+        ),
+        (
+            "{}",
+            '{"table:public.a": null}',
+            "to: the entry 'table:public.a' must be a definition hash (a string), not null",
+        ),
+        (
+            '{"table:public.a": "nope"}',
+            "{}",
+            "from: the entry 'table:public.a' names no stored definition (nope)",
+        ),
+        (
+            "{}",
+            '{"table:public.a": "nope"}',
+            "to: the entry 'table:public.a' names no stored definition (nope)",
+        ),
+    ],
+)
+def test_migration_plan_refuses_malformed_trees(engine_db: EngineDB, from_tree, to_tree, message):
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.rows(
+            "SELECT * FROM pggit.migration_plan(%s::jsonb, %s::jsonb)", (from_tree, to_tree)
+        )
+    assert error_of(excinfo) == ("INVALID_ARGUMENT", f"[PGGIT-INVALID_ARGUMENT] {message}")
+
+
+def test_migration_plan_of_real_trees_and_null_as_the_empty_tree(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.accounts (id integer)")
+    commit(engine_db, "accounts")
+    rows = engine_db.rows(
+        "SELECT phase, object_key, statement FROM pggit.migration_plan("
+        "pggit.commit_tree(pggit.resolve_ref('HEAD~1')), "
+        "pggit.commit_tree(pggit.resolve_ref('HEAD')))"
+    )
+    assert rows == [
+        ("create", "table:public.accounts", "CREATE TABLE public.accounts (\n    id integer\n);")
+    ]
+    assert engine_db.rows("SELECT * FROM pggit.migration_plan(NULL, NULL)") == []
+
+
+@pytest.mark.parametrize(
+    ("tree", "message"),
+    [(None, "a tree hash is required"), ("0" * 64, f"no tree '{'0' * 64}'")],
+)
+def test_tree_entries_of_no_tree_or_an_unknown_tree_is_an_invalid_argument(
+    engine_db: EngineDB, tree, message
+):
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.one("SELECT pggit.tree_entries(%s)", (tree,))
+    assert error_of(excinfo) == ("INVALID_ARGUMENT", f"[PGGIT-INVALID_ARGUMENT] {message}")
+
+
+def test_tree_entries_of_a_commit_tree_is_its_flat_map(engine_db: EngineDB):
+    engine_db.run("CREATE TABLE public.accounts (id integer)")
+    commit(engine_db, "accounts")
+    tree = engine_db.head_tree()
+    entries = engine_db.one("SELECT pggit.tree_entries(%s)", (tree,))
+    assert entries == dict(engine_db.rows("SELECT object_key, blob_hash FROM pggit.live_state"))
+    assert entries["table:public.accounts"] == blob_of(engine_db, "HEAD", "table:public.accounts")
+    assert (
+        engine_db.one("SELECT pggit.tree_hash_of(%s::jsonb)", (psycopg.types.json.Jsonb(entries),))
+        == tree
+    )
