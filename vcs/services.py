@@ -2,30 +2,94 @@
 
 The engine validates everything and raises stable codes; these services only pass arguments and
 the acting user, and shape the results.
+
+A failed engine operation rolls back with its transaction, the engine's own recording of it too
+(PostgreSQL has no autonomous transactions). So that failures through the API and the CLI are
+measured and can raise ``operation_failed`` alerts, each service records a failed run of its
+operation in a transaction of its own after the error (``recorded_failure``).
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from vcs.engine import fetch_one, fetch_value
+from django.db import DatabaseError
+
+from pggit_project.errors import EngineError
+from vcs.engine import engine_cursor, fetch_one, fetch_value
+
+logger = logging.getLogger(__name__)
+
+# The branch a failed run is recorded on when the service does not name one: HEAD's, as the
+# engine's commit records it.
+HEAD_BRANCH = "(SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id)"
+
+
+def _error_code(exc: Exception) -> str:
+    if isinstance(exc, EngineError):
+        return exc.engine_code
+    sqlstate = getattr(exc.__cause__, "sqlstate", None)
+    return f"SQLSTATE_{sqlstate}" if sqlstate else "DATABASE_ERROR"
+
+
+def _record_failed_run(
+    operation: str, elapsed_s: float, branch: str | None, actor: str, exc: Exception
+) -> None:
+    """One failed run of ``operation`` in pggit.operations (its own transaction): duration,
+    branch, actor, and the error with its code. A failure to record is logged, never raised."""
+    code = _error_code(exc)
+    detail = exc.detail if isinstance(exc, EngineError) else str(exc).split("\n", 1)[0]
+    try:
+        with engine_cursor(actor=actor) as cursor:
+            cursor.execute(
+                "SELECT pggit.record_operation(%s, clock_timestamp() - make_interval(secs => %s),"
+                f" 0, 0, coalesce(%s, {HEAD_BRANCH}), false, %s, %s::jsonb)",
+                [
+                    operation,
+                    elapsed_s,
+                    branch,
+                    f"[PGGIT-{code}] {detail}",
+                    json.dumps({"error_code": code, "recorded_by": "console"}),
+                ],
+            )
+    except (DatabaseError, EngineError):
+        logger.warning("could not record the failed %s run (%s)", operation, code, exc_info=True)
+
+
+@contextmanager
+def recorded_failure(operation: str, *, actor: str, branch: str | None = None) -> Iterator[None]:
+    """Runs an engine call; if it fails, records the failed run, then lets the error through."""
+    started = time.perf_counter()
+    try:
+        yield
+    except (EngineError, DatabaseError) as exc:
+        _record_failed_run(operation, time.perf_counter() - started, branch, actor, exc)
+        raise
 
 
 def commit_create(*, message: str, author: str | None, actor: str) -> str:
     """Commits the working changes on HEAD; returns the new commit's hash."""
-    return fetch_value("SELECT pggit.commit(%s, %s)", [message, author or actor], actor=actor)
+    with recorded_failure("commit", actor=actor):
+        return fetch_value("SELECT pggit.commit(%s, %s)", [message, author or actor], actor=actor)
 
 
 def branch_create(*, name: str, from_ref: str, actor: str, description: str | None = None) -> None:
-    fetch_value(
-        "SELECT pggit.branch_create(%s, %s, %s)",
-        [name, from_ref or "HEAD", description],
-        actor=actor,
-    )
+    with recorded_failure("branch_create", actor=actor, branch=name):
+        fetch_value(
+            "SELECT pggit.branch_create(%s, %s, %s)",
+            [name, from_ref or "HEAD", description],
+            actor=actor,
+        )
 
 
 def branch_delete(*, name: str, actor: str) -> None:
-    fetch_value("SELECT pggit.branch_delete(%s)", [name], actor=actor)
+    with recorded_failure("branch_delete", actor=actor, branch=name):
+        fetch_value("SELECT pggit.branch_delete(%s)", [name], actor=actor)
 
 
 def branch_update(
@@ -35,20 +99,23 @@ def branch_update(
     a protected branch refuses to be renamed."""
     current = name
     if new_name is not None and new_name != name:
-        fetch_value("SELECT pggit.branch_rename(%s, %s)", [name, new_name], actor=actor)
+        with recorded_failure("branch_rename", actor=actor, branch=new_name):
+            fetch_value("SELECT pggit.branch_rename(%s, %s)", [name, new_name], actor=actor)
         current = new_name
     if protected is not None:
-        fetch_value("SELECT pggit.branch_protect(%s, %s)", [current, protected], actor=actor)
+        with recorded_failure("branch_protect", actor=actor, branch=current):
+            fetch_value("SELECT pggit.branch_protect(%s, %s)", [current, protected], actor=actor)
     return current
 
 
 def branch_checkout(*, name: str, force: bool, actor: str) -> dict[str, Any]:
     """Checks a branch out: migrates the live schema to its tree and moves HEAD."""
-    row = fetch_one(
-        "SELECT branch, commit_hash, statements FROM pggit.checkout(%s, %s)",
-        [name, force],
-        actor=actor,
-    )
+    with recorded_failure("checkout", actor=actor, branch=name):
+        row = fetch_one(
+            "SELECT branch, commit_hash, statements FROM pggit.checkout(%s, %s)",
+            [name, force],
+            actor=actor,
+        )
     return {"branch": row["branch"], "commit": row["commit_hash"], "statements": row["statements"]}
 
 
