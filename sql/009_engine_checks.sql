@@ -10,14 +10,19 @@
 -- with the names of the definitions they point at, that change_count counts them, and that every
 -- definition in the history still hashes to its content hash. ok = no break found.
 --
--- Cost: set-based and proportional to what commits changed, not to the size of their trees. For
--- each commit, the shards its recorded changes fall into are compared entry by entry; the other
--- shards are compared as a whole (one jsonb comparison of the two shard maps without those shards)
--- and only a commit where they differ (a change row deleted) has all its differing shards expanded.
+-- Cost: set-based. The recorded-changes check follows what commits changed, not the size of their
+-- trees: for each commit, the shards its recorded changes fall into are compared entry by entry;
+-- the other shards are compared as a whole (one jsonb comparison of the two shard maps without
+-- those shards) and only a commit where they differ (a change row deleted) has all its differing
+-- shards expanded. Each tree's shard map is hashed once and each subtree once (the version of
+-- sql/005 recomputed a subtree's hash for every tree naming it).
 CREATE OR REPLACE FUNCTION pggit.verify()
 RETURNS TABLE (ok boolean, checked integer, breaks jsonb)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
+-- the query's estimated cost puts it above the JIT thresholds; compiling it cost about a second
+-- (1.1 s against 0.18 s at 2,000 commits) and saved nothing at 100,000
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -67,6 +72,13 @@ BEGIN
           FROM expected e
     ), recorded AS (
         SELECT cc.* FROM pggit.commit_changes cc WHERE cc.commit_id IN (SELECT id FROM pair)
+    ), bad_subtree AS MATERIALIZED (
+        -- each subtree's hash is recomputed once (not once per tree naming it)
+        SELECT st.hash FROM pggit.subtrees st WHERE st.hash <> pggit.entries_hash(st.entries)
+    ), missing_subtree AS MATERIALIZED (
+        SELECT r.hash
+          FROM (SELECT DISTINCT s.value AS hash FROM pggit.trees t, jsonb_each_text(t.entries) s) r
+         WHERE NOT EXISTS (SELECT 1 FROM pggit.subtrees st WHERE st.hash = r.hash)
     ), found AS (
         SELECT c.id, jsonb_build_object('commit', c.hash, 'reason', 'hash does not match the commit content') AS b
           FROM pggit.commits c
@@ -76,14 +88,15 @@ BEGIN
         SELECT c.id, jsonb_build_object('commit', c.hash, 'reason', 'tree ' || c.tree_hash || ' does not match its entries')
           FROM pggit.commits c JOIN pggit.trees t ON t.hash = c.tree_hash
          WHERE t.hash <> pggit.entries_hash(t.entries)
-            OR EXISTS (SELECT 1 FROM jsonb_each_text(t.entries) s
-                        WHERE s.value IN (SELECT st.hash FROM pggit.subtrees st
-                                           WHERE st.hash <> pggit.entries_hash(st.entries)))
+            OR (EXISTS (SELECT 1 FROM bad_subtree)
+                AND EXISTS (SELECT 1 FROM jsonb_each_text(t.entries) s
+                             WHERE s.value IN (SELECT b.hash FROM bad_subtree b)))
         UNION ALL
         SELECT c.id, jsonb_build_object('commit', c.hash, 'reason',
                    'subtree ' || s.value || ' of tree ' || c.tree_hash || ' is missing')
           FROM pggit.commits c JOIN pggit.trees t ON t.hash = c.tree_hash, jsonb_each_text(t.entries) s
-         WHERE NOT EXISTS (SELECT 1 FROM pggit.subtrees st WHERE st.hash = s.value)
+         WHERE EXISTS (SELECT 1 FROM missing_subtree)
+           AND s.value IN (SELECT m.hash FROM missing_subtree m)
         UNION ALL
         SELECT c.id, jsonb_build_object('commit', c.hash, 'reason', 'parent ' || p || ' is missing')
           FROM pggit.commits c, unnest(c.parents) p
