@@ -319,3 +319,53 @@ BEGIN
     RETURN v_entries;
 END;
 $$;
+
+-- The log as in sql/005_history.sql, with p_query a literal text: it was an ILIKE pattern, so % and
+-- _ in the searched text matched anything ('100%' found '100 tables'); now a case-insensitive
+-- substring of the message, as the console's ?q= is.
+CREATE OR REPLACE FUNCTION pggit.log(
+    p_branch text DEFAULT NULL, p_author text DEFAULT NULL, p_since timestamptz DEFAULT NULL,
+    p_until timestamptz DEFAULT NULL, p_object text DEFAULT NULL, p_query text DEFAULT NULL,
+    p_limit integer DEFAULT 50, p_offset integer DEFAULT 0)
+RETURNS TABLE (hash text, short_hash text, parents text[], branch text, author text, committer text,
+               message text, committed_at timestamptz, kind text, change_count integer)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF p_limit IS NULL OR p_limit < 1 OR p_limit > 10000 OR coalesce(p_offset, 0) < 0 THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'limit is 1..10000 and offset >= 0');
+    END IF;
+    IF p_branch IS NULL THEN
+        RETURN QUERY
+        SELECT c.hash, left(c.hash, 12), c.parents, c.branch, c.author, c.committer, c.message,
+               c.committed_at, c.kind, c.change_count
+          FROM pggit.commits c
+         WHERE (p_author IS NULL OR c.author = p_author)
+           AND (p_since IS NULL OR c.committed_at >= p_since)
+           AND (p_until IS NULL OR c.committed_at <= p_until)
+           AND (p_query IS NULL OR strpos(lower(c.message), lower(p_query)) > 0)
+           AND (p_object IS NULL OR pggit.commit_touches(c.id, p_object))
+         ORDER BY c.committed_at DESC, c.id DESC
+         LIMIT p_limit OFFSET coalesce(p_offset, 0);
+        RETURN;
+    END IF;
+    -- the walk is written out here (not a call to first_parent_walk) so that LIMIT stops it early
+    RETURN QUERY
+    WITH RECURSIVE walk AS (
+        SELECT c.* FROM pggit.commits c WHERE c.hash = pggit.resolve_ref(p_branch)
+        UNION ALL
+        SELECT c.* FROM walk w JOIN pggit.commits c ON c.hash = w.parents[1]
+    )
+    SELECT c.hash, left(c.hash, 12), c.parents, c.branch, c.author, c.committer, c.message,
+           c.committed_at, c.kind, c.change_count
+      FROM walk c
+     WHERE (p_author IS NULL OR c.author = p_author)
+       AND (p_since IS NULL OR c.committed_at >= p_since)
+       AND (p_until IS NULL OR c.committed_at <= p_until)
+       AND (p_query IS NULL OR strpos(lower(c.message), lower(p_query)) > 0)
+       AND (p_object IS NULL OR pggit.commit_touches(c.id, p_object))
+     LIMIT p_limit OFFSET coalesce(p_offset, 0);
+END;
+$$;

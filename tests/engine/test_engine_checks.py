@@ -358,3 +358,25 @@ def test_tree_entries_of_a_commit_tree_is_its_flat_map(engine_db: EngineDB):
         engine_db.one("SELECT pggit.tree_hash_of(%s::jsonb)", (psycopg.types.json.Jsonb(entries),))
         == tree
     )
+
+
+def test_log_search_is_a_literal_case_insensitive_text_not_a_pattern(engine_db: EngineDB):
+    messages = ("load 100% of rows", "load 100 tables", "add user_id", "add userXid")
+    for number, message in enumerate(messages):
+        engine_db.run(f"CREATE TABLE public.t{number} (a integer)")
+        commit(engine_db, message)
+
+    def found(query: str, branch: str | None = None) -> list[str]:
+        return [
+            r[0]
+            for r in engine_db.rows(
+                "SELECT message FROM pggit.log(p_branch => %s, p_query => %s)", (branch, query)
+            )
+        ]
+
+    assert found("100%") == ["load 100% of rows"]
+    assert found("USER_ID") == ["add user_id"]
+    assert found("%") == ["load 100% of rows"]
+    assert found("_", "main") == ["add user_id"]
+    assert found("\\") == []
+    assert found("LOAD 100") == ["load 100 tables", "load 100% of rows"]
