@@ -48,6 +48,9 @@ KINDS = [
         "ALTER TABLE public.child ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) "
         "REFERENCES public.parent (id) ON DELETE CASCADE",
         "constraint:public.child.child_parent_fk",
+        alter="ALTER TABLE public.child DROP CONSTRAINT child_parent_fk, "
+        "ADD CONSTRAINT child_parent_fk FOREIGN KEY (parent_id) REFERENCES public.parent (id) "
+        "ON DELETE SET NULL",
         drop="ALTER TABLE public.child DROP CONSTRAINT child_parent_fk",
         setup="CREATE TABLE public.parent (id integer PRIMARY KEY); "
         "CREATE TABLE public.child (id integer PRIMARY KEY, parent_id integer)",
@@ -57,6 +60,8 @@ KINDS = [
         "ALTER TABLE public.booking ADD CONSTRAINT booking_no_overlap "
         "EXCLUDE USING gist (during WITH &&)",
         "constraint:public.booking.booking_no_overlap",
+        alter="ALTER TABLE public.booking DROP CONSTRAINT booking_no_overlap, "
+        "ADD CONSTRAINT booking_no_overlap EXCLUDE USING gist (during WITH &&) WHERE (id > 0)",
         drop="ALTER TABLE public.booking DROP CONSTRAINT booking_no_overlap",
         setup="CREATE TABLE public.booking (id integer, during int4range)",
     ),
@@ -82,6 +87,8 @@ KINDS = [
         "materialized view",
         "CREATE MATERIALIZED VIEW public.mv AS SELECT id FROM public.t",
         "materialized_view:public.mv",
+        alter="DROP MATERIALIZED VIEW public.mv; "
+        "CREATE MATERIALIZED VIEW public.mv AS SELECT id, name FROM public.t WHERE id > 0",
         drop="DROP MATERIALIZED VIEW public.mv",
         setup="CREATE TABLE public.t (id integer NOT NULL, name text)",
     ),
@@ -107,6 +114,8 @@ KINDS = [
         "aggregate",
         "CREATE AGGREGATE public.total(integer) (SFUNC = int4pl, STYPE = integer, INITCOND = '0')",
         "function:public.total(integer)",
+        alter="CREATE OR REPLACE AGGREGATE public.total(integer) "
+        "(SFUNC = int4pl, STYPE = integer, INITCOND = '1')",
         drop="DROP AGGREGATE public.total(integer)",
     ),
     Kind(
@@ -139,6 +148,7 @@ KINDS = [
         "composite type",
         "CREATE TYPE public.pair AS (a integer, b text)",
         "type:public.pair",
+        alter="ALTER TYPE public.pair ADD ATTRIBUTE c date",
         drop="DROP TYPE public.pair",
     ),
     Kind(
@@ -182,6 +192,7 @@ KINDS = [
         "column comment",
         "COMMENT ON COLUMN public.t.name IS 'display name'",
         "comment:column:public.t.name",
+        alter="COMMENT ON COLUMN public.t.name IS 'full name'",
         drop="COMMENT ON COLUMN public.t.name IS NULL",
         setup="CREATE TABLE public.t (id integer NOT NULL, name text)",
     ),
