@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -22,11 +21,12 @@ from rest_framework.views import APIView
 
 from alerts import dashboard, selectors, services
 from alerts.api import serializers as s
-from alerts.api.filters import AlertFilter, OperationMetricFilter, StrictOrderingFilter
+from alerts.api.filters import AlertFilter, OperationMetricFilter
 from alerts.constants import MAX_BIGINT, PERFORMANCE_WINDOW_HOURS
 from alerts.models import Alert, AlertSilence, OperationRecord
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
+from pggit_project.filters import StrictDjangoFilterBackend, StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
 from pggit_project.permissions import ModelPermissionsForChanges
 
@@ -70,7 +70,7 @@ class AlertViewSet(
         "resolve": ["alerts.change_alert"],
         "fire_test": ["alerts.add_alert"],
     }
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [StrictDjangoFilterBackend, StrictOrderingFilter]
     filterset_class = AlertFilter
     ordering_fields = ["last_seen_at", "first_seen_at", "occurrences", "id"]
     ordering = ["-last_seen_at", "-id"]
@@ -254,7 +254,7 @@ class OperationMetricViewSet(viewsets.ReadOnlyModelViewSet):
 
     queryset = OperationRecord.objects.all()
     serializer_class = s.OperationMetricSerializer
-    filter_backends = [DjangoFilterBackend, StrictOrderingFilter]
+    filter_backends = [StrictDjangoFilterBackend, StrictOrderingFilter]
     filterset_class = OperationMetricFilter
     ordering_fields = ["started_at", "duration_ms", "id"]
     ordering = ["-started_at", "-id"]
@@ -276,7 +276,6 @@ class BaselineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.BaselineSerializer
     permission_classes = [ModelPermissionsForChanges]
     required_permissions = {"recalculate": ["alerts.change_performancebaseline"]}
-    filter_backends: list = []
 
     def get_queryset(self):
         return selectors.baseline_queryset()

@@ -172,9 +172,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "pggit_project.pagination.PageNumberPagination",
     "PAGE_SIZE": DEFAULT_PAGE_SIZE,
+    # Strict: a bad filter or ordering value is a 400 naming the parameter (see filters.py).
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
+        "pggit_project.filters.StrictDjangoFilterBackend",
+        "pggit_project.filters.StrictOrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "pggit_project.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "pggit_project.errors.api_exception_handler",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import django_filters
 
+from pggit_project.filters import StrictFilterSet
 from vcs import selectors
 from vcs.models import AuditEntry, Commit, LiveObject
 
 
-class CommitFilter(django_filters.FilterSet):
+class CommitFilter(StrictFilterSet):
     """branch (first-parent history of a ref), author, since/until, object (key or schema.name),
     q (text in the message)."""
 
@@ -30,7 +31,7 @@ class CommitFilter(django_filters.FilterSet):
         return queryset & selectors.commit_queryset(object_ref=value)
 
 
-class ObjectFilter(django_filters.FilterSet):
+class ObjectFilter(StrictFilterSet):
     object_type = django_filters.CharFilter(field_name="kind")
     schema = django_filters.CharFilter(field_name="schema_name")
     search = django_filters.CharFilter(field_name="object_key", lookup_expr="icontains")
@@ -40,7 +41,7 @@ class ObjectFilter(django_filters.FilterSet):
         fields = ["object_type", "schema", "search"]
 
 
-class AuditFilter(django_filters.FilterSet):
+class AuditFilter(StrictFilterSet):
     since = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="gte")
     until = django_filters.IsoDateTimeFilter(field_name="captured_at", lookup_expr="lte")
     role = django_filters.CharFilter(field_name="role_name")

@@ -53,7 +53,6 @@ class BranchViewSet(
     required_permissions = {"checkout": ["vcs.checkout_branch"]}
     lookup_field = "name"
     lookup_value_regex = BRANCH_NAME_PATTERN
-    filter_backends: list = []
 
     def get_queryset(self):
         return selectors.branch_queryset()
@@ -140,6 +139,7 @@ class CommitViewSet(
     cache_invalidates = ("branches", "status", "objects", "audit", "dashboard")
     permission_classes = [ModelPermissionsForChanges]
     filterset_class = CommitFilter
+    ordering_fields = ["committed_at", "author"]
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
 
@@ -175,6 +175,12 @@ class ObjectViewSet(viewsets.ReadOnlyModelViewSet):
     queryset = LiveObject.objects.all()
     serializer_class = s.ObjectSerializer
     filterset_class = ObjectFilter
+    ordering_fields = {
+        "id": "object_key",
+        "object_type": "kind",
+        "schema_name": "schema_name",
+        "object_name": "object_name",
+    }
     lookup_value_regex = r"[^/]+"
 
     def get_queryset(self):
@@ -195,7 +201,7 @@ class ObjectViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(s.ObjectDetailSerializer(obj).data)
 
     @extend_schema(responses=s.ObjectHistorySerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=None)
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def history(self, request, pk=None):
         obj = self.get_object()
         return Response(
@@ -250,6 +256,7 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = s.AuditEntrySerializer
     filterset_class = AuditFilter
+    ordering_fields = ["captured_at", "id"]
 
     def get_queryset(self):
         return selectors.audit_queryset()
@@ -267,7 +274,6 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The event outbox, oldest first, for clients catching up (``?after=<event id>``)."""
 
     serializer_class = s.EventSerializer
-    filter_backends: list = []
 
     @extend_schema(parameters=[OpenApiParameter("after", OpenApiTypes.INT)])
     def list(self, request, *args, **kwargs):

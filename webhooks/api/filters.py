@@ -5,26 +5,14 @@ from __future__ import annotations
 
 import django_filters
 from django.db.models import Q
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
+from pggit_project.filters import StrictBooleanFilter, StrictFilterSet
 from webhooks.choices import DeliveryStatus
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanFilter(django_filters.TypedChoiceFilter):
-    """``true``/``false`` (or ``1``/``0``); anything else is a 400 (django-filter's BooleanFilter
-    ignores a value it does not know, so ``?is_active=no`` listed every endpoint)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("choices", [(v, v) for v in ("true", "false", "1", "0")])
-        kwargs.setdefault("coerce", lambda raw: raw in ("true", "1"))
-        super().__init__(*args, **kwargs)
-
-
-class WebhookFilter(django_filters.FilterSet):
+class WebhookFilter(StrictFilterSet):
     """is_active; event_type (endpoints that receive it, "*" included); search (name, url,
     description)."""
 
@@ -49,7 +37,7 @@ class WebhookFilter(django_filters.FilterSet):
         )
 
 
-class DeliveryFilter(django_filters.FilterSet):
+class DeliveryFilter(StrictFilterSet):
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices)
     event_type = django_filters.ChoiceFilter(choices=[(name, name) for name in EVENT_TYPES])
     since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 
 from cachemgmt.decorators import CachedViewSetMixin
 from pggit_project.errors import DomainError
+from pggit_project.filters import StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
 from pggit_project.permissions import ModelPermissionsForChanges
 from webhooks import selectors, services
@@ -27,10 +28,18 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Conflicts with the current state.")
 CHANGE_ENDPOINT = ["webhooks.change_webhookendpoint"]
+DELIVERY_ORDERING_FIELDS = ["created_at", "id"]
+DELIVERY_ORDERING = ["-created_at", "-id"]
 DELIVERY_FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=[choice.value for choice in DeliveryStatus]),
     OpenApiParameter("event_type", str, enum=list(EVENT_TYPES)),
     OpenApiParameter("since", OpenApiTypes.DATETIME, description="Created at or after."),
+    OpenApiParameter(
+        "ordering",
+        str,
+        description="Comma-separated fields to order by, a leading - for descending: "
+        f"{', '.join(DELIVERY_ORDERING_FIELDS)}. Any other field is a 400.",
+    ),
 ]
 
 
@@ -162,7 +171,8 @@ class WebhookViewSet(
         filtered = DeliveryFilter(request.query_params, queryset=self.get_queryset())
         if not filtered.is_valid():
             raise ValidationError(filtered.errors)
-        page = self.paginate_queryset(filtered.qs.order_by("-created_at", "-id"))
+        ordering = StrictOrderingFilter(fields=DELIVERY_ORDERING_FIELDS, default=DELIVERY_ORDERING)
+        page = self.paginate_queryset(ordering.filter_queryset(request, filtered.qs, self))
         return self.get_paginated_response(s.DeliverySerializer(page, many=True).data)
 
     @extend_schema(
@@ -192,8 +202,8 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     required_permissions = {"redeliver": ["webhooks.change_webhookdelivery"]}
     filterset_class = DeliveryFilter
     lookup_value_regex = r"[0-9]{1,18}"
-    ordering_fields = ["created_at", "id"]
-    ordering = ["-created_at", "-id"]
+    ordering_fields = DELIVERY_ORDERING_FIELDS
+    ordering = DELIVERY_ORDERING
 
     def get_queryset(self):
         if self.action == "retrieve":

@@ -1,0 +1,140 @@
+"""Strict list filters for every API list: a bad query value is a 400 naming the parameter, never
+silently ignored.
+
+- ``StrictOrderingFilter`` (a default filter backend): ``?ordering=`` takes only the fields the view
+  names in ``ordering_fields`` (a list, or a dict of public name -> ORM field); an unknown field is
+  a 400 ``errors["ordering"]`` listing the allowed ones (DRF drops it and uses the default order).
+  A list without ``ordering_fields`` has a fixed order and refuses any ``?ordering=``. The primary
+  key breaks ties so pages never overlap or skip rows.
+- ``StrictBooleanFilter``: ``true``/``false``/``1``/``0`` only (django-filter's BooleanFilter treats
+  any other value as "no filter", so ``?is_active=maybe`` listed everything).
+- ``StrictFilterSet``: the base FilterSet of every list (``StrictDjangoFilterBackend``, the
+  other default backend, refuses any other); a boolean model field gets ``StrictBooleanFilter``.
+  Choice, date-time and number filters already refuse bad values; the backend makes that a 400
+  with ``errors`` keyed by parameter.
+"""
+
+from __future__ import annotations
+
+import django_filters
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework.exceptions import ValidationError
+from rest_framework.filters import OrderingFilter
+
+BOOLEAN_VALUES = ("true", "false", "1", "0")
+TRUE_VALUES = ("true", "1")
+
+
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """``true``/``false`` (or ``1``/``0``); any other value is a 400."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("choices", [(value, value) for value in BOOLEAN_VALUES])
+        kwargs.setdefault("coerce", lambda raw: raw in TRUE_VALUES)
+        super().__init__(*args, **kwargs)
+
+
+class StrictFilterSet(django_filters.FilterSet):
+    """Base FilterSet of the API lists: boolean model fields are filtered strictly."""
+
+    FILTER_DEFAULTS = {
+        **django_filters.FilterSet.FILTER_DEFAULTS,
+        models.BooleanField: {"filter_class": StrictBooleanFilter},
+    }
+
+
+class StrictDjangoFilterBackend(DjangoFilterBackend):
+    """django-filter's backend (bad values are a 400) over ``StrictFilterSet``s only, so no list
+    can bring back a lenient filter."""
+
+    filterset_base = StrictFilterSet
+    raise_exception = True
+
+    def get_filterset_class(self, view, queryset=None):
+        filterset_class = super().get_filterset_class(view, queryset)
+        if filterset_class is not None and not issubclass(filterset_class, StrictFilterSet):
+            raise ImproperlyConfigured(
+                f"{filterset_class.__name__} of {type(view).__name__} must extend "
+                "pggit_project.filters.StrictFilterSet"
+            )
+        return filterset_class
+
+
+class StrictOrderingFilter(OrderingFilter):
+    """DRF's ordering filter, except that only the view's declared fields are accepted and
+    anything else is a 400. ``fields``/``default`` override the view's ``ordering_fields`` and
+    ``ordering`` (for a list served by an action of a view about something else)."""
+
+    def __init__(self, fields=None, default=None):
+        self.fields = fields
+        self.default = default
+
+    def declared_fields(self, view) -> dict[str, str]:
+        """``{public name: ORM field}`` this list can be ordered by (empty: a fixed order)."""
+        fields = self.fields if self.fields is not None else getattr(view, "ordering_fields", None)
+        if not fields:
+            return {}
+        if fields == "__all__" or isinstance(fields, str):
+            raise TypeError("ordering_fields must name the fields (no '__all__')")
+        if isinstance(fields, dict):
+            return dict(fields)
+        return {name: name for name in fields}
+
+    def get_valid_fields(self, queryset, view, context=None):
+        return [(name, name) for name in self.declared_fields(view)]
+
+    def get_default_ordering(self, view):
+        if self.default is not None:
+            return list(self.default)
+        return super().get_default_ordering(view)
+
+    def get_ordering(self, request, queryset, view):
+        raw = request.query_params.get(self.ordering_param)
+        if raw is None or raw == "":
+            return self.get_default_ordering(view)
+        declared = self.declared_fields(view)
+        terms = [term.strip() for term in raw.split(",")]
+        unknown = [term for term in terms if term.removeprefix("-") not in declared]
+        if not declared:
+            raise ValidationError({self.ordering_param: ["This list has a fixed order."]})
+        if unknown:
+            shown = ", ".join(repr(term) for term in unknown)
+            raise ValidationError(
+                {
+                    self.ordering_param: [
+                        f"Unknown ordering field {shown}; use {', '.join(declared)} "
+                        "(a leading - for descending)."
+                    ]
+                }
+            )
+        ordering = []
+        for term in dict.fromkeys(terms):
+            descending = term.startswith("-")
+            field = declared[term.removeprefix("-")]
+            ordering.append(f"-{field}" if descending else field)
+        pk = queryset.model._meta.pk.name
+        if not any(term.removeprefix("-") in (pk, "pk") for term in ordering):
+            ordering.append(f"-{pk}" if ordering[0].startswith("-") else pk)
+        return ordering
+
+    def get_schema_operation_parameters(self, view):
+        declared = self.declared_fields(view)
+        if not declared:
+            return []
+        return [
+            {
+                "name": self.ordering_param,
+                "required": False,
+                "in": "query",
+                "description": (
+                    f"Comma-separated fields to order by, a leading - for descending: "
+                    f"{', '.join(declared)}. Any other field is a 400."
+                ),
+                "schema": {"type": "string"},
+            }
+        ]
