@@ -27,6 +27,12 @@ from rest_framework.filters import OrderingFilter
 
 BOOLEAN_VALUES = ("true", "false", "1", "0")
 TRUE_VALUES = ("true", "1")
+SHOWN_TERMS = 3  # unknown ordering terms quoted back in the error, each at most SHOWN_LENGTH
+SHOWN_LENGTH = 40
+
+
+def shorten(term: str) -> str:
+    return term if len(term) <= SHOWN_LENGTH else term[: SHOWN_LENGTH - 1] + "…"
 
 
 @extend_schema_field(OpenApiTypes.BOOL)
@@ -103,7 +109,9 @@ class StrictOrderingFilter(OrderingFilter):
         if not declared:
             raise ValidationError({self.ordering_param: ["This list has a fixed order."]})
         if unknown:
-            shown = ", ".join(repr(term) for term in unknown)
+            shown = ", ".join(repr(shorten(term)) for term in unknown[:SHOWN_TERMS])
+            if len(unknown) > SHOWN_TERMS:
+                shown += f" and {len(unknown) - SHOWN_TERMS} more"
             raise ValidationError(
                 {
                     self.ordering_param: [

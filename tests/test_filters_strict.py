@@ -9,7 +9,6 @@ import json
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.regex_helper import normalize
 from django_filters import FilterSet
 from rest_framework import mixins, viewsets
@@ -21,6 +20,7 @@ from pggit_project.filters import (
     StrictFilterSet,
     StrictOrderingFilter,
 )
+from tests.test_api_conventions import API_ROUTES
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -71,27 +71,13 @@ TIME_FILTERS = [
 BAD_TIMES = ["not-a-date", "2024-13-45T00:00:00Z", "2024-01-01T25:00:00Z", "yesterday"]
 
 
-def _walk(patterns, prefix: str = ""):
-    for pattern in patterns:
-        regex = pattern.pattern.regex.pattern.removeprefix("^").removesuffix(r"\Z")
-        regex = regex.removesuffix("$")
-        if isinstance(pattern, URLResolver):
-            yield from _walk(pattern.url_patterns, prefix + regex)
-        elif isinstance(pattern, URLPattern):
-            yield prefix + regex, pattern.callback
-
-
 def get_routes() -> list[str]:
     """Every GET route under /api/v1/ as a template (``{name}`` for each path parameter)."""
     templates = []
-    for regex, callback in _walk(get_resolver().url_patterns):
-        actions = getattr(callback, "actions", None) or {}
-        view_class = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
-        answers_get = "get" in actions if actions else hasattr(view_class, "get")
-        if not (regex.startswith("api/v1/") and answers_get):
-            continue
-        [(template, params)] = normalize(regex.replace("/?", ""))[:1]
-        templates.append("/" + template % {name: "{" + name + "}" for name in params})
+    for route in API_ROUTES:
+        if "get" in route.methods:
+            [(template, params)] = normalize(route.regex.replace("/?", ""))[:1]
+            templates.append("/" + template % {name: "{" + name + "}" for name in params})
     return sorted(set(templates))
 
 
@@ -190,6 +176,14 @@ def test_one_unknown_field_among_known_ones_is_refused_and_named(staff_client):
     assert assert_refused(response, "ordering") == [
         "Unknown ordering field '-secret', ''; use id, name, created_at (a leading - for "
         "descending)."
+    ]
+
+
+def test_a_long_ordering_is_quoted_back_shortened(staff_client):
+    response = staff_client.get("/api/v1/webhooks", {"ordering": ",".join(["x" * 50] * 5 + ["a"])})
+    assert assert_refused(response, "ordering") == [
+        f"Unknown ordering field '{'x' * 39}…', '{'x' * 39}…', '{'x' * 39}…' and 3 more; "
+        "use id, name, created_at (a leading - for descending)."
     ]
 
 
