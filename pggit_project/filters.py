@@ -11,12 +11,13 @@ silently ignored.
 - ``StrictFilterSet``: the base FilterSet of every list (``StrictDjangoFilterBackend``, the
   other default backend, refuses any other); a boolean model field gets ``StrictBooleanFilter``.
   Choice, date-time and number filters already refuse bad values; the backend makes that a 400
-  with ``errors`` keyed by parameter.
+  with ``errors`` keyed by parameter. A filter or ``ordering`` given twice is a 400 too.
 """
 
 from __future__ import annotations
 
 import django_filters
+from django import forms
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django_filters.rest_framework import DjangoFilterBackend
@@ -29,6 +30,7 @@ BOOLEAN_VALUES = ("true", "false", "1", "0")
 TRUE_VALUES = ("true", "1")
 SHOWN_TERMS = 3  # unknown ordering terms quoted back in the error, each at most SHOWN_LENGTH
 SHOWN_LENGTH = 40
+REPEATED = "Given more than once; give it once."
 
 
 def shorten(term: str) -> str:
@@ -45,13 +47,33 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+def repeated(query, name: str) -> bool:
+    """Whether ``name`` is given more than once in ``query`` (a QueryDict): only one value would
+    be used (the last), the others silently dropped."""
+    return hasattr(query, "getlist") and len(query.getlist(name)) > 1
+
+
 class StrictFilterSet(django_filters.FilterSet):
-    """Base FilterSet of the API lists: boolean model fields are filtered strictly."""
+    """Base FilterSet of the API lists: boolean model fields are filtered strictly, and a filter
+    given more than once is a 400 (it is not an "or" of the values)."""
 
     FILTER_DEFAULTS = {
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
     }
+
+    def get_form_class(self):
+        names = list(self.filters)
+
+        class StrictFilterForm(super().get_form_class()):
+            def clean(self):
+                cleaned = super().clean()
+                for name in names:
+                    if repeated(self.data, name):
+                        self.add_error(name, forms.ValidationError(REPEATED, code="repeated"))
+                return cleaned
+
+        return StrictFilterForm
 
 
 class StrictDjangoFilterBackend(DjangoFilterBackend):
@@ -100,6 +122,8 @@ class StrictOrderingFilter(OrderingFilter):
         return super().get_default_ordering(view)
 
     def get_ordering(self, request, queryset, view):
+        if repeated(request.query_params, self.ordering_param):
+            raise ValidationError({self.ordering_param: [REPEATED]})
         raw = request.query_params.get(self.ordering_param)
         if raw is None or raw == "":
             return self.get_default_ordering(view)

@@ -15,11 +15,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from pggit_project.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from pggit_project.filters import REPEATED, repeated
 
 INTEGER = re.compile(r"-?[0-9]+")
 
 
 def _positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
+    if repeated(request.query_params, name):
+        raise ValidationError({name: [REPEATED]})
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default

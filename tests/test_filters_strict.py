@@ -251,6 +251,30 @@ def test_the_deliveries_of_one_webhook_take_ordering(staff_client, filled):
     assert newest == sorted(newest, reverse=True)
 
 
+def test_a_parameter_given_twice_is_a_400_on_every_list(staff_client, list_paths, openapi_schema):
+    tried = set()
+    for template, path in list_paths.items():
+        for name, schema in query_parameters(openapi_schema, template).items():
+            tried.add((template, name))
+            value = {"boolean": "true", "integer": "1"}.get(schema.get("type"), "x")
+            value = schema.get("enum", [value])[0]
+            if schema.get("format") == "date-time":
+                value = "2024-01-01T00:00:00Z"
+            response = staff_client.get(f"{path}?{name}={value}&{name}={value}")
+            body = response.json()
+            assert (response.status_code, body["code"], body["errors"]) == (
+                400,
+                "invalid",
+                {name: ["Given more than once; give it once."]},
+            ), (template, name)
+        response = staff_client.get(f"{path}?ordering=id&ordering=-id")
+        assert response.json()["errors"] == {"ordering": ["Given more than once; give it once."]}
+    expected = {("/api/v1/events", "after"), ("/api/v1/webhooks", "page_size")}
+    expected |= {("/api/v1/commits", name) for name in ("branch", "author", "q", "ordering")}
+    expected |= set(BOOLEAN_FILTERS) | set(CHOICE_FILTERS) | set(TIME_FILTERS)
+    assert expected <= tried
+
+
 def test_the_boolean_filters_are_exactly_these(openapi_schema, list_paths):
     found = [
         (template, name)

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
+from pggit_project.filters import REPEATED, repeated
 from pggit_project.openapi import ErrorSerializer
 from pggit_project.permissions import ModelPermissionsForChanges
 from vcs import selectors, services
@@ -280,6 +281,10 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
+        if repeated(self.request.query_params, "after"):
+            raise DomainError(
+                "after is given more than once", code="invalid", errors={"after": [REPEATED]}
+            )
         raw = self.request.query_params.get("after")
         if raw in (None, ""):
             return selectors.event_queryset()
