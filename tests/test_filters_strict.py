@@ -21,6 +21,7 @@ from pggit_project.filters import (
     StrictOrderingFilter,
 )
 from tests.test_api_conventions import API_ROUTES
+from vcs.api.filters import OBJECT_KINDS
 from webhooks.models import WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
@@ -51,6 +52,7 @@ CHOICE_FILTERS = [
     ("/api/v1/alerts", "severity_filter"),
     ("/api/v1/alerts", "status"),
     ("/api/v1/alerts", "status_filter"),
+    ("/api/v1/objects", "object_type"),
     ("/api/v1/webhook-deliveries", "event_type"),
     ("/api/v1/webhook-deliveries", "status"),
     ("/api/v1/webhooks", "event_type"),
@@ -328,6 +330,21 @@ def test_a_choice_outside_its_enum_is_a_400(staff_client, list_paths, template, 
         assert assert_refused(response, name) == [
             f"Select a valid choice. {value} is not one of the available choices."
         ], value
+
+
+def test_object_types_are_the_engines_kinds(staff_client):
+    with connection.cursor() as cursor:
+        for kind in OBJECT_KINDS:
+            cursor.execute("SELECT pggit._kind_prefix(%s)", [kind])
+        cursor.execute("CREATE TABLE public.kind_target (id integer)")
+        cursor.execute("CREATE VIEW public.kind_view AS SELECT 1 AS one")
+    assert staff_client.post("/api/v1/commits", {"message": "kinds"}).status_code == 201
+    tables = staff_client.get("/api/v1/objects", {"object_type": "table"}).json()["items"]
+    assert [item["id"] for item in tables] == ["table:public.kind_target"]
+    views = staff_client.get("/api/v1/objects", {"object_type": "view"}).json()["items"]
+    assert [item["id"] for item in views] == ["view:public.kind_view"]
+    for kind in OBJECT_KINDS:
+        assert staff_client.get("/api/v1/objects", {"object_type": kind}).status_code == 200
 
 
 def test_the_time_filters_are_exactly_these(openapi_schema, list_paths):

@@ -8,6 +8,26 @@ from pggit_project.filters import StrictFilterSet
 from vcs import selectors
 from vcs.models import AuditEntry, Commit, LiveObject
 
+# The engine's object kinds (pggit._kind_prefix in sql/002_catalog.sql refuses any other).
+OBJECT_KINDS = (
+    "schema",
+    "extension",
+    "table",
+    "constraint",
+    "index",
+    "view",
+    "materialized_view",
+    "function",
+    "procedure",
+    "aggregate",
+    "trigger",
+    "sequence",
+    "type",
+    "domain",
+    "policy",
+    "comment",
+)
+
 
 class CommitFilter(StrictFilterSet):
     """branch (first-parent history of a ref), author, since/until, object (key or schema.name),
@@ -32,7 +52,11 @@ class CommitFilter(StrictFilterSet):
 
 
 class ObjectFilter(StrictFilterSet):
-    object_type = django_filters.CharFilter(field_name="kind")
+    """object_type (one of the engine's kinds; another is a 400), schema, search (in the key)."""
+
+    object_type = django_filters.ChoiceFilter(
+        field_name="kind", choices=[(kind, kind) for kind in OBJECT_KINDS]
+    )
     schema = django_filters.CharFilter(field_name="schema_name")
     search = django_filters.CharFilter(field_name="object_key", lookup_expr="icontains")
 
