@@ -10,8 +10,9 @@ silently ignored.
   any other value as "no filter", so ``?is_active=maybe`` listed everything).
 - ``StrictFilterSet``: the base FilterSet of every list (``StrictDjangoFilterBackend``, the
   other default backend, refuses any other); a boolean model field gets ``StrictBooleanFilter``.
-  Choice, date-time and number filters already refuse bad values; the backend makes that a 400
-  with ``errors`` keyed by parameter. A filter or ``ordering`` given twice is a 400 too.
+  Choice (naming the allowed values), date-time and number filters refuse bad values; the backend
+  makes that a 400 with ``errors`` keyed by parameter. A filter or ``ordering`` given twice is a
+  400 too.
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("choices", [(value, value) for value in BOOLEAN_VALUES])
         kwargs.setdefault("coerce", lambda raw: raw in TRUE_VALUES)
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": "Must be true or false (or 1 or 0); got %(value)r."},
+        )
         super().__init__(*args, **kwargs)
 
 
@@ -61,6 +66,21 @@ class StrictFilterSet(django_filters.FilterSet):
         **django_filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
     }
+
+    @classmethod
+    def get_filters(cls):
+        """The class's filters (built once, into ``base_filters``); a choice filter's error names
+        the allowed values."""
+        filters = super().get_filters()
+        for filter_ in filters.values():
+            choices = filter_.extra.get("choices")
+            if isinstance(filter_, django_filters.ChoiceFilter) and isinstance(choices, list):
+                allowed = ", ".join(str(value) for value, _ in choices)
+                filter_.extra.setdefault(
+                    "error_messages",
+                    {"invalid_choice": f"Must be one of {allowed}; got %(value)r."},
+                )
+        return filters
 
     def get_form_class(self):
         names = list(self.filters)
