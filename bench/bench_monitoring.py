@@ -35,8 +35,11 @@ SEED = 7
 OPERATIONS = ("capture", "commit", "checkout", "diff", "diff_script", "branch_create", "merge",
               "revert")  # fmt: skip
 
-# Recording switched off: record_operation does nothing (only in a scratch database).
+# Recording switched off: record_operation and trace_begin (an operation opening its span) do
+# nothing (only in a scratch database).
 RECORDING_OFF = """
+CREATE OR REPLACE FUNCTION pggit.trace_begin(p_operation text, p_started_at timestamptz)
+    RETURNS bigint LANGUAGE sql AS 'SELECT NULL::bigint';
 DROP FUNCTION pggit.record_operation(text, timestamptz, integer, integer, text, boolean, text,
     jsonb, bigint);
 CREATE FUNCTION pggit.record_operation(text, timestamptz, integer DEFAULT 0, integer DEFAULT 0,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, transaction
 
-from tests.alerts.helpers import sql, value
+from tests.alerts.helpers import seed_baseline, sql, value
 from tests.engine.enginedb import EngineDB, engine_db, engine_template  # noqa: F401
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +190,33 @@ def test_a_failed_branch_operation_records_nothing_from_sql():
     with pytest.raises(DatabaseError), transaction.atomic():
         sql("SELECT pggit.branch_delete('main')")
     assert operations() == []
+
+
+def test_a_slow_run_recorded_by_the_engine_raises_exactly_one_alert():
+    seed_baseline("commit")  # threshold 50 ms
+    op_id = value("SELECT pggit.record_operation('commit', clock_timestamp() - interval '200 ms')")
+    [(fingerprint, severity, occurrences, operation_id)] = sql(
+        "SELECT fingerprint, severity, occurrences, (details->>'operation_id')::bigint"
+        " FROM pggit.alerts"
+    )
+    assert (fingerprint, severity, occurrences, operation_id) == (
+        "slow_operation:commit",
+        "error",  # 200 ms > 3 x 50 ms
+        1,
+        op_id,
+    )
+    # within the threshold: judged, nothing raised
+    value("SELECT pggit.record_operation('commit', clock_timestamp())")
+    assert value("SELECT occurrences FROM pggit.alerts") == 1
+
+
+def test_a_row_inserted_directly_is_still_judged_and_linked_by_the_trigger():
+    seed_baseline("diff")
+    sql("DELETE FROM pggit.alerts")
+    child = value("SELECT pggit.record_operation('capture', clock_timestamp())")
+    parent = value(
+        "INSERT INTO pggit.operations (operation, started_at, duration_ms)"
+        " VALUES ('diff', now(), 500) RETURNING id"
+    )
+    assert value("SELECT parent_id FROM pggit.operations WHERE id = %s", [child]) == parent
+    assert sql("SELECT fingerprint, occurrences FROM pggit.alerts") == [("slow_operation:diff", 1)]
