@@ -32,6 +32,10 @@ TRUE_VALUES = ("true", "1")
 SHOWN_TERMS = 3  # unknown ordering terms quoted back in the error, each at most SHOWN_LENGTH
 SHOWN_LENGTH = 40
 REPEATED = "Given more than once; give it once."
+# No % in it: django-filter's translation to a DRF error formats messages with %.
+BAD_TIME = (
+    "Must be an ISO 8601 time such as 2024-01-31T12:00:00Z (in a URL, encode the + of an offset)."
+)
 
 
 def shorten(term: str) -> str:
@@ -70,12 +74,14 @@ class StrictFilterSet(django_filters.FilterSet):
     @classmethod
     def get_filters(cls):
         """The class's filters (built once, into ``base_filters``); a choice filter's error names
-        the allowed values."""
+        the allowed values, a time filter's the expected form."""
         filters = super().get_filters()
         for filter_ in filters.values():
+            if isinstance(filter_, django_filters.IsoDateTimeFilter):
+                filter_.extra.setdefault("error_messages", {"invalid": BAD_TIME})
             choices = filter_.extra.get("choices")
             if isinstance(filter_, django_filters.ChoiceFilter) and isinstance(choices, list):
-                allowed = ", ".join(str(value) for value, _ in choices)
+                allowed = ", ".join(str(value) for value, _ in choices).replace("%", "%%")
                 filter_.extra.setdefault(
                     "error_messages",
                     {"invalid_choice": f"Must be one of {allowed}; got %(value)r."},

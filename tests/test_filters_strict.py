@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import json
 
+import django_filters
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.http import QueryDict
 from django.utils.regex_helper import normalize
 from django_filters import FilterSet
+from django_filters.utils import translate_validation
 from rest_framework import mixins, viewsets
 from rest_framework.test import APIRequestFactory, force_authenticate
 
@@ -70,7 +73,13 @@ TIME_FILTERS = [
     ("/api/v1/webhook-deliveries", "since"),
     ("/api/v1/webhooks/{pk}/deliveries", "since"),
 ]
-BAD_TIMES = ["not-a-date", "2024-13-45T00:00:00Z", "2024-01-01T25:00:00Z", "yesterday"]
+BAD_TIMES = [
+    "not-a-date",
+    "2024-13-45T00:00:00Z",
+    "2024-01-01T25:00:00Z",
+    "yesterday",
+    "2024-01-01T00:00:00 02:00",  # an unencoded + arrives as a space
+]
 
 
 def get_routes() -> list[str]:
@@ -366,7 +375,10 @@ def test_the_time_filters_are_exactly_these(openapi_schema, list_paths):
 def test_a_malformed_time_is_a_400_naming_the_filter(staff_client, list_paths, template, name):
     for value in BAD_TIMES:
         response = staff_client.get(list_paths[template], {name: value})
-        assert assert_refused(response, name) == ["Enter a valid date/time."], value
+        assert assert_refused(response, name) == [
+            "Must be an ISO 8601 time such as 2024-01-31T12:00:00Z (in a URL, encode the + of an "
+            "offset)."
+        ], value
     for value in ("2024-01-01T00:00:00Z", "2024-01-01T00:00:00+02:00", "2024-01-01"):
         assert staff_client.get(list_paths[template], {name: value}).status_code == 200, value
 
@@ -431,3 +443,19 @@ def test_ordering_fields_must_be_named():
 
     with pytest.raises(TypeError, match="ordering_fields must name the fields"):
         StrictOrderingFilter().declared_fields(AllFields())
+
+
+class PercentFilter(StrictFilterSet):
+    name = django_filters.ChoiceFilter(choices=[("50%", "50%"), ("all", "all")])
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["name"]
+
+
+def test_a_choice_with_a_percent_sign_is_named_as_written():
+    filterset = PercentFilter(QueryDict("name=x"), queryset=WebhookEndpoint.objects.all())
+    assert filterset.is_valid() is False
+    assert translate_validation(filterset.errors).detail == {
+        "name": ["Must be one of 50%, all; got 'x'."]
+    }
