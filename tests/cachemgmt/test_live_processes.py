@@ -124,8 +124,10 @@ def test_one_listener_is_active_and_a_standby_takes_over(live):
     def holders() -> int:
         with live.database.connect() as conn:
             return conn.execute(
+                # pg_locks shows every database's locks: count this database's listeners only
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
                 " AND classid = 7067 AND objid = 1"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ).fetchone()[0]
 
     first = live.listener("first")
