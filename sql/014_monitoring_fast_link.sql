@@ -4,7 +4,7 @@
 --     stack of open spans (pggit.trace_open), so the operations recorded inside it (the capture
 --     flush of a commit, the captures of a checkout) are inserted with their parent_id at once.
 --     Linking a span no longer updates its children's rows (sql/010_monitoring.sql's
---     trace_link did, with a foreign-key check per row: most of what recording added to a commit).
+--     trace_link did, with a foreign-key check per row: 4-5 % of a 1,000-table commit).
 --     A span recorded without trace_begin (an operation recorded from psql with
 --     pggit.record_operation, as before) still adopts the spans recorded before it that started at
 --     or after it did (pggit.trace_link), so the trace semantics are unchanged.
@@ -15,8 +15,12 @@
 --     with it); an explicit p_parent_id must name a recorded operation; and deleting operations
 --     clears their children's parent_id (the foreign key's former ON DELETE SET NULL), by a
 --     statement-level trigger.
+--   * pggit.record_operation judges the run it records (the monitoring trigger now only judges and
+--     links rows inserted into pggit.operations directly) and, like trace_begin, has no
+--     SET search_path of its own (why it is safe: below).
 --   * branch_delete, branch_rename, branch_protect and rescan record themselves like every other
 --     engine operation (latest definitions: sql/003_core.sql).
+-- Measured in docs/benchmarks.md (Performance monitoring).
 -- Loaded by a Django migration of the alerts app; also runnable with psql after 001..013.
 
 DO $$
@@ -56,8 +60,8 @@ CREATE TRIGGER operations_orphan_children AFTER DELETE ON pggit.operations
 
 -- pggit.trace_begin and pggit.record_operation run inside every engine operation, so, unlike the
 -- engine's other functions, they carry no SET search_path: entering a function with its own
--- configuration is the largest part of what a recording costs (measured: ~30 us a call on a
--- commit after DDL, against ~3 us without). They are safe without it: they are not SECURITY
+-- configuration costs ~30 us a call inside a commit (after its DDL and capture work), against a
+-- few us without. They are safe without it: they are not SECURITY
 -- DEFINER (they run with the caller's rights), every table, sequence and function they name is
 -- schema-qualified, and pg_catalog is searched first for their operators and types unless a
 -- caller lists it explicitly after another schema (the engine's callers run with
@@ -87,8 +91,7 @@ $$;
 -- its row with that id and pops it; any other recording meanwhile becomes its child. An entry
 -- this function did not write is dropped when record_operation meets it (the stack starts
 -- afresh). A SQL function the planner inlines into its caller: no function call of its own.
-DROP FUNCTION IF EXISTS pggit.trace_begin(text, timestamptz);  -- was PL/pgSQL while in development
-CREATE FUNCTION pggit.trace_begin(p_operation text, p_started_at timestamptz)
+CREATE OR REPLACE FUNCTION pggit.trace_begin(p_operation text, p_started_at timestamptz)
 RETURNS bigint
 LANGUAGE sql
 AS $$
@@ -112,9 +115,9 @@ $$;
 --     or after it did (pggit.trace_link);
 -- and a top-level run is pushed on pggit.trace_stack (inline for an opened span: its children
 -- were linked as they were recorded).
--- No regular expressions on this path: the commit's capture work compiles enough of them to push
--- these out of PostgreSQL's small cache of compiled ones, and recompiling cost more than the rest
--- of a recording.
+-- No regular expressions on this path: inside a commit they were recompiled every time
+-- (apparently pushed out of PostgreSQL's small cache of compiled ones by the capture's), ~75 us a
+-- commit for two.
 -- The actor is computed inline rather than by the column default pggit.current_actor() (same
 -- value; a function call is a noticeable part of a recording's cost).
 CREATE OR REPLACE FUNCTION pggit.record_operation(
