@@ -220,3 +220,20 @@ def test_a_row_inserted_directly_is_still_judged_and_linked_by_the_trigger():
     )
     assert value("SELECT parent_id FROM pggit.operations WHERE id = %s", [child]) == parent
     assert sql("SELECT fingerprint, occurrences FROM pggit.alerts") == [("slow_operation:diff", 1)]
+
+
+def test_monitoring_errors_never_fail_a_run_recorded_by_the_engine():
+    seed_baseline("commit")
+    sql("UPDATE pggit.config SET value = '\"not a number\"' WHERE key = 'perf_slow_error_factor'")
+    op_id = value("SELECT pggit.record_operation('commit', clock_timestamp() - interval '200 ms')")
+    assert value("SELECT count(*) FROM pggit.operations WHERE id = %s", [op_id]) == 1
+    assert value("SELECT count(*) FROM pggit.alerts") == 0
+
+
+def test_an_explicit_parent_may_be_a_span_still_open():
+    span = value("SELECT pggit.trace_begin('checkout', '2026-01-01 10:00:00+00')")
+    child = value(
+        "SELECT pggit.record_operation('diff', clock_timestamp(), p_parent_id => %s)", [span]
+    )
+    assert value("SELECT pggit.record_operation('checkout', '2026-01-01 10:00:00+00')") == span
+    assert operations() == [(span, "checkout", None), (child, "diff", span)]
