@@ -87,6 +87,11 @@ ENGINE_CONFLICT_CODES = frozenset(
         "APPLY_VERIFY_FAILED",
     }
 )
+# Engine codes that mean an operation itself failed (its migration did not apply), as opposed to a
+# refusal of the request (bad input, an unknown name, working changes, data loss, a lock held...),
+# which the caller can act on: only these and database errors without an engine code are failures
+# the console records for monitoring (vcs.services.recorded_failure).
+ENGINE_FAILURE_CODES = frozenset({"APPLY_FAILED", "APPLY_VERIFY_FAILED"})
 ENGINE_SUFFIX_STATUS: tuple[tuple[str, int], ...] = (
     ("NOT_FOUND", 404),
     ("_EXISTS", 409),

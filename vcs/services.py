@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import DatabaseError
 
-from pggit_project.errors import EngineError
+from pggit_project.errors import ENGINE_FAILURE_CODES, EngineError
 from vcs.engine import engine_cursor, fetch_one, fetch_value
 
 logger = logging.getLogger(__name__)
@@ -63,12 +63,17 @@ def _record_failed_run(
 
 @contextmanager
 def recorded_failure(operation: str, *, actor: str, branch: str | None = None) -> Iterator[None]:
-    """Runs an engine call; if it fails, records the failed run, then lets the error through."""
+    """Runs an engine call; if it fails, records the failed run, then lets the error through.
+
+    A refusal (an engine code outside ``ENGINE_FAILURE_CODES``: a typo in a name, working changes,
+    data loss...) is answered to the caller and not recorded: it is no failure of the engine, and
+    recording it would raise an ``operation_failed`` alert for every user mistake."""
     started = time.perf_counter()
     try:
         yield
     except (EngineError, DatabaseError) as exc:
-        _record_failed_run(operation, time.perf_counter() - started, branch, actor, exc)
+        if not isinstance(exc, EngineError) or exc.engine_code in ENGINE_FAILURE_CODES:
+            _record_failed_run(operation, time.perf_counter() - started, branch, actor, exc)
         raise
 
 

@@ -1,6 +1,7 @@
 """Failed engine operations driven by the console (API, CLI): the engine's own recording rolls back
 with the failed transaction, so vcs.services records the failed run in a transaction of its own;
-it is measured and raises the operation_failed alert."""
+it is measured and raises the operation_failed alert. Refusals of a request (4xx: an unknown name,
+working changes, nothing to commit...) are no failure of the engine and are not recorded."""
 
 from __future__ import annotations
 
@@ -15,6 +16,11 @@ from tests.alerts.helpers import alert_events, sql, value
 pytestmark = pytest.mark.django_db
 
 RECORDED_BY_CONSOLE = {"recorded_by": "console"}
+APPLY_FAILED = (
+    "[PGGIT-APPLY_FAILED] checkout failed at step 1 (table:public.orders): cannot drop table"
+    " public.orders because other objects depend on it (hint: statement: DROP TABLE IF EXISTS"
+    " public.orders;)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +28,23 @@ def nothing_pending():
     """The test database's own setup DDL flushed and its recording dropped, so counts are exact."""
     sql("SELECT pggit.capture_flush()")
     sql("DELETE FROM pggit.operations")
+
+
+@pytest.fixture
+def checkout_that_cannot_apply(staff_client):
+    """Branch ``empty`` lacks table public.orders of main, which a view outside the tracked schemas
+    (pggit_* schemas are never tracked) depends on: checking ``empty`` out cannot drop the table."""
+    assert (
+        staff_client.post("/api/v1/branches", {"name": "empty"}, format="json").status_code == 201
+    )
+    sql("CREATE TABLE public.orders (id integer)")
+    assert (
+        staff_client.post("/api/v1/commits", {"message": "orders"}, format="json").status_code
+        == 201
+    )
+    sql("CREATE SCHEMA pggit_reports")
+    sql("CREATE VIEW pggit_reports.orders_v AS SELECT id FROM public.orders")
+    sql("DELETE FROM pggit.operations")  # the set-up's own successful runs
 
 
 def failed_runs() -> list[tuple]:
@@ -34,19 +57,18 @@ def failed_runs() -> list[tuple]:
     ]
 
 
-def test_a_refused_checkout_records_exactly_one_failed_run_with_its_code(staff_client):
-    staff_client.post("/api/v1/branches", {"name": "empty"}, format="json")
-    sql("CREATE TABLE public.orders (id integer)")
+def test_a_checkout_whose_migration_fails_records_exactly_one_failed_run(
+    staff_client, checkout_that_cannot_apply
+):
     response = staff_client.post("/api/v1/branches/empty/checkout", {}, format="json")
-    assert (response.status_code, response.json()["code"]) == (409, "working_changes")
+    assert (response.status_code, response.json()["code"]) == (409, "apply_failed")
     assert failed_runs() == [
         (
             "checkout",
             "empty",
             "operator",
-            "[PGGIT-WORKING_CHANGES] 1 uncommitted change(s) on main would be lost (hint: commit"
-            " them (SELECT pggit.commit('message')) or check out with force => true)",
-            {"error_code": "WORKING_CHANGES", **RECORDED_BY_CONSOLE},
+            APPLY_FAILED,
+            {"error_code": "APPLY_FAILED", **RECORDED_BY_CONSOLE},
         )
     ]
     [(duration_ms, parent_id)] = sql(
@@ -55,17 +77,18 @@ def test_a_refused_checkout_records_exactly_one_failed_run_with_its_code(staff_c
     assert duration_ms > 0
     assert parent_id is None
     # the engine's own recordings of that transaction (its capture flush) rolled back with it
-    assert value("SELECT count(*) FROM pggit.operations") == 2  # branch_create + the failure
+    assert value("SELECT count(*) FROM pggit.operations") == 1
     [(alert_id, fingerprint, severity, occurrences)] = sql(
         "SELECT id, fingerprint, severity, occurrences FROM pggit.alerts"
     )
     assert (fingerprint, severity, occurrences) == ("operation_failed:checkout", "error", 1)
     assert alert_events() == [("alert.fired", alert_id)]
+    # nothing of the checkout was applied: HEAD and the table are where they were
+    assert value("SELECT branch FROM pggit.head()") == "main"
+    assert value("SELECT to_regclass('public.orders') IS NOT NULL") is True
 
 
-def test_a_repeated_failure_bumps_the_alert_occurrences(staff_client):
-    staff_client.post("/api/v1/branches", {"name": "empty"}, format="json")
-    sql("CREATE TABLE public.orders (id integer)")
+def test_a_repeated_failure_bumps_the_alert_occurrences(staff_client, checkout_that_cannot_apply):
     for _ in range(2):
         assert staff_client.post("/api/v1/branches/empty/checkout", {}).status_code == 409
     assert [run[0] for run in failed_runs()] == ["checkout", "checkout"]
@@ -74,31 +97,29 @@ def test_a_repeated_failure_bumps_the_alert_occurrences(staff_client):
     ]
 
 
-def test_a_commit_with_nothing_to_commit_is_a_failed_run_on_the_head_branch(staff_client):
-    response = staff_client.post("/api/v1/commits", {"message": "empty"}, format="json")
-    assert (response.status_code, response.json()["code"]) == (409, "nothing_to_commit")
-    assert failed_runs() == [
-        (
-            "commit",
-            "main",
-            "operator",
-            "[PGGIT-NOTHING_TO_COMMIT] nothing to commit on main: the schema equals HEAD",
-            {"error_code": "NOTHING_TO_COMMIT", **RECORDED_BY_CONSOLE},
-        )
-    ]
-
-
-def test_failed_branch_operations_are_recorded_under_their_own_type(staff_client):
+def test_refusals_are_answered_and_neither_recorded_nor_alerted(staff_client):
+    assert (
+        staff_client.post("/api/v1/branches", {"name": "empty"}, format="json").status_code == 201
+    )
+    sql("CREATE TABLE public.orders (id integer)")
+    checkout = staff_client.post("/api/v1/branches/empty/checkout", {}, format="json")
+    assert (checkout.status_code, checkout.json()["code"]) == (409, "working_changes")
+    assert (
+        staff_client.post("/api/v1/commits", {"message": "orders"}, format="json").status_code
+        == 201
+    )
+    empty = staff_client.post("/api/v1/commits", {"message": "again"}, format="json")
+    assert (empty.status_code, empty.json()["code"]) == (409, "nothing_to_commit")
     assert staff_client.delete("/api/v1/branches/main").status_code == 409
-    renamed = staff_client.patch("/api/v1/branches/main", {"name": "trunk"}, format="json")
-    assert renamed.status_code == 409
-    created = staff_client.post("/api/v1/branches", {"name": "main"}, format="json")
-    assert created.status_code == 409
-    assert [(op, branch, details["error_code"]) for op, branch, _, _, details in failed_runs()] == [
-        ("branch_delete", "main", "PROTECTED"),
-        ("branch_rename", "trunk", "PROTECTED"),
-        ("branch_create", "main", "BRANCH_EXISTS"),
-    ]
+    assert (
+        staff_client.patch("/api/v1/branches/main", {"name": "trunk"}, format="json").status_code
+        == 409
+    )
+    assert staff_client.post("/api/v1/branches", {"name": "main"}, format="json").status_code == 409
+    assert staff_client.post("/api/v1/branches/nope/checkout", {}).status_code == 404
+    assert failed_runs() == []
+    assert value("SELECT count(*) FROM pggit.alerts") == 0
+    assert alert_events() == []
 
 
 def test_a_successful_operation_records_no_failure(staff_client):
@@ -111,10 +132,16 @@ def test_a_successful_operation_records_no_failure(staff_client):
     assert value("SELECT count(*) FROM pggit.alerts") == 0
 
 
-def test_a_failed_checkout_from_the_cli_is_recorded_with_its_actor():
+def test_a_failed_checkout_from_the_cli_is_recorded_with_its_actor(checkout_that_cannot_apply):
+    with pytest.raises(CommandError, match=r"\[apply_failed\]$"):
+        call_command("pggit", "checkout", "empty")
+    [(operation, branch, actor, error, details)] = failed_runs()
+    assert (operation, branch, actor) == ("checkout", "empty", f"{getpass.getuser()} (manage.py)")
+    assert error == APPLY_FAILED
+    assert details == {"error_code": "APPLY_FAILED", **RECORDED_BY_CONSOLE}
+
+
+def test_a_refused_checkout_from_the_cli_records_nothing():
     with pytest.raises(CommandError, match=r"\[branch_not_found\]$"):
         call_command("pggit", "checkout", "nope")
-    [(operation, branch, actor, error, details)] = failed_runs()
-    assert (operation, branch, actor) == ("checkout", "nope", f"{getpass.getuser()} (manage.py)")
-    assert error.startswith("[PGGIT-BRANCH_NOT_FOUND] ")
-    assert details == {"error_code": "BRANCH_NOT_FOUND", **RECORDED_BY_CONSOLE}
+    assert failed_runs() == []
