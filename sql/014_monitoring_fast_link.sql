@@ -135,6 +135,7 @@ DECLARE
     v_parent bigint;
     v_duration double precision;
     v_threshold double precision;
+    v_announced text;
     r pggit.operations;
 BEGIN
     IF v_open <> '' THEN
@@ -163,22 +164,28 @@ BEGIN
         END IF;
         v_parent := p_parent_id;
     END IF;
-    v_id := coalesce(v_id, pg_catalog.nextval('pggit.operations_id_seq'));
-    -- the monitoring trigger skips the row with this id: it is judged below
-    PERFORM pg_catalog.set_config('pggit.recording', v_id::text, true);
+    -- the id: the open span's, or a new one; written to pggit.recording in the same expression
+    -- (one statement fewer: inside a commit each statement costs several us), so the monitoring
+    -- trigger skips the row (it is judged below) and the cache's INSERT trigger stays silent
     INSERT INTO pggit.operations (id, operation, started_at, duration_ms, object_count,
                                   statement_count, branch, actor, success, error, details,
                                   parent_id)
     OVERRIDING SYSTEM VALUE
-    VALUES (v_id, p_operation, p_started_at,
+    VALUES (pg_catalog.set_config('pggit.recording',
+                coalesce(v_id, pg_catalog.nextval('pggit.operations_id_seq'))::text, true)::bigint,
+            p_operation, p_started_at,
             extract(epoch FROM pg_catalog.clock_timestamp() - p_started_at) * 1000.0,
             coalesce(p_object_count, 0), coalesce(p_statement_count, 0), p_branch,
             coalesce(nullif(pg_catalog.current_setting('pggit.actor', true), ''),
                      session_user::text),
             p_success, p_error, coalesce(p_details, '{}'), v_parent)
-    RETURNING duration_ms, (SELECT b.threshold_ms FROM pggit.perf_baselines b
-                             WHERE b.operation = p_operation)
-         INTO v_duration, v_threshold;
+    -- the cache's change announcement for performance summaries and the dashboard (what the
+    -- statement trigger of sql/030 sends for rows written otherwise, see sql/032), inside this
+    -- statement rather than as a trigger of its own; one per transaction reaches listeners
+    RETURNING id, duration_ms, (SELECT b.threshold_ms FROM pggit.perf_baselines b
+                                 WHERE b.operation = p_operation),
+              pg_catalog.pg_notify('pggit_cache', '{"ns": ["performance", "dashboard"]}')
+         INTO v_id, v_duration, v_threshold, v_announced;
     -- judged as the trigger judges a direct insert; only an alert enters the guarded block
     IF NOT p_success OR v_duration > v_threshold THEN
         SELECT * INTO r FROM pggit.operations WHERE id = v_id;
