@@ -1,4 +1,5 @@
--- pgGit engine, part 7: a cheaper synchronous capture (replaces on_ddl_command_end of 003_core.sql).
+-- pgGit engine, part 7: a cheaper synchronous capture (replaces on_ddl_command_end and on_sql_drop
+-- of 003_core.sql).
 -- Loaded by a Django migration; also runnable with psql (psql -f sql/007_capture.sql).
 --
 -- What capture records is unchanged: one audit row per DDL command in tracked schemas (statement,
@@ -22,7 +23,7 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_tx text := current_setting('pggit.capture', true);
     v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
-    v_pending_dropped text := nullif(current_setting('pggit.pending_dropped', true), '');
+    v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
     v_tag text := tg_tag;
     v_state text;
     v_cfg jsonb;
@@ -44,7 +45,7 @@ BEGIN
     IF v_pending IS NOT NULL THEN
         PERFORM set_config('pggit.pending_anchors', '', true);
     END IF;
-    IF v_pending_dropped IS NOT NULL THEN
+    IF current_setting('pggit.pending_dropped', true) <> '' THEN
         PERFORM set_config('pggit.pending_dropped', '', true);
     END IF;
     IF v_tx = 'off' THEN
@@ -64,10 +65,35 @@ BEGIN
                                             'capture_sync'))) AS v
         ), cmd AS (
             SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                   -- triggers, policies, rules and column defaults have no schema of their own
+                   -- (schema_name is NULL): theirs is their table's, so one on a table of an
+                   -- untracked schema (pggit's own, the console's, an excluded one) is untracked
                    coalesce(d.schema_name,
-                            CASE WHEN d.classid = 'pg_namespace'::regclass
-                                 THEN (SELECT n.nspname::text FROM pg_namespace n
-                                        WHERE n.oid = d.objid) END,
+                            CASE d.classid
+                                WHEN 'pg_namespace'::regclass THEN
+                                    (SELECT n.nspname::text FROM pg_namespace n
+                                      WHERE n.oid = d.objid)
+                                WHEN 'pg_trigger'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE t.oid = d.objid)
+                                WHEN 'pg_policy'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_policy p JOIN pg_class r ON r.oid = p.polrelid
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE p.oid = d.objid)
+                                WHEN 'pg_rewrite'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE w.oid = d.objid)
+                                WHEN 'pg_attrdef'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_attrdef a JOIN pg_class r ON r.oid = a.adrelid
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE a.oid = d.objid)
+                            END,
                             'public') AS schema_name
               FROM pg_event_trigger_ddl_commands() d
              WHERE NOT d.in_extension AND d.classid IS NOT NULL
@@ -238,3 +264,55 @@ $$;
 -- The audit row's statement text is written by capture in the same statement as the row (and
 -- never deleted); the foreign key's check cost a catalog-style lookup on every captured DDL.
 ALTER TABLE pggit.ddl_log DROP CONSTRAINT IF EXISTS ddl_log_query_id_fkey;
+
+
+-- sql/003_core.sql's sql_drop trigger, with the same rule for what is tracked: a dropped trigger,
+-- policy or rule has no schema_name of its own (its address_names start with its table's schema),
+-- and nothing is passed on when no dropped object is tracked (003 passed on an empty list, and the
+-- statement was then audited and announced with no objects: every DROP CONSTRAINT or DROP TRIGGER
+-- on pggit's own tables, as the migrations run them).
+CREATE OR REPLACE FUNCTION pggit.on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchors jsonb;
+    v_dropped jsonb;
+BEGIN
+    IF pggit.capture_state() = 'off' THEN
+        RETURN;
+    END IF;
+    -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
+    -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid)) INTO v_anchors
+      FROM pg_event_trigger_dropped_objects() d
+      JOIN pggit.live_state l
+        ON (l.anchor_classid = d.classid AND l.anchor_objid = d.objid)
+        OR (d.object_type = 'index' AND l.kind = 'index'
+            AND l.schema_name = d.address_names[1] AND l.object_name = d.address_names[2])
+        OR (d.object_type IN ('table constraint', 'trigger', 'policy')
+            AND l.kind = CASE d.object_type WHEN 'table constraint' THEN 'constraint' ELSE d.object_type END
+            AND l.schema_name = d.address_names[1] AND l.parent_name = d.address_names[2]
+            AND l.object_name = d.address_names[3]);
+    IF v_anchors IS NOT NULL THEN
+        PERFORM pggit.pending_anchors_push(v_anchors);
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('type', d.object_type, 'identity', d.object_identity,
+                                        'change', 'dropped'))
+      INTO v_dropped
+      FROM pg_event_trigger_dropped_objects() d,
+           LATERAL (SELECT coalesce(d.schema_name,
+                                    CASE WHEN d.object_type IN ('trigger', 'policy', 'rule')
+                                         THEN d.address_names[1] END) AS name) sch
+     WHERE d.original AND (sch.name IS NULL OR pggit.is_tracked_schema(sch.name));
+    IF v_dropped IS NOT NULL THEN
+        PERFORM set_config('pggit.pending_dropped',
+            (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
+             || v_dropped)::text,
+            true);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'sql_drop');
+END;
+$$;
