@@ -9,6 +9,7 @@ under an inter-process lock and stops the server when the last one exits.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import threading
@@ -84,6 +85,11 @@ def ensure_server(pgdata: Path, *, database: str | None = None) -> EmbeddedServe
             if pgdata.exists():
                 _forget_dead_processes(pgdata)
             handle = get_server(pgdata, cleanup_mode="stop")
+            # atexit runs last-registered first: before the library's own exit handler (registered
+            # by get_server) decides whether this process is the server's last user, drop the
+            # users that died without deregistering (a process ended by a signal, as uvicorn ends
+            # itself by re-raising the SIGTERM it handled), so the last one to exit stops it.
+            atexit.register(_forget_dead_processes, pgdata)
             info = handle.get_postmaster_info()
             server = EmbeddedServer(pgdata=pgdata, socket_dir=str(info.socket_dir), port=info.port)
             logger.info("embedded PostgreSQL ready (data in %s)", pgdata)
