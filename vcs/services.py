@@ -6,7 +6,8 @@ the acting user, and shape the results.
 A failed engine operation rolls back with its transaction, the engine's own recording of it too
 (PostgreSQL has no autonomous transactions). So that failures through the API and the CLI are
 measured and can raise ``operation_failed`` alerts, each service records a failed run of its
-operation in a transaction of its own after the error (``recorded_failure``).
+operation in a transaction of its own after the error (``recorded_failure``) — a real failure
+only, not a refusal of the request.
 """
 
 from __future__ import annotations
@@ -24,10 +25,6 @@ from pggit_project.errors import ENGINE_FAILURE_CODES, EngineError
 from vcs.engine import engine_cursor, fetch_one, fetch_value
 
 logger = logging.getLogger(__name__)
-
-# The branch a failed run is recorded on when the service does not name one: HEAD's, as the
-# engine's commit records it.
-HEAD_BRANCH = "(SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id)"
 
 
 def _error_code(exc: Exception) -> str:
@@ -48,7 +45,7 @@ def _record_failed_run(
         with engine_cursor(actor=actor) as cursor:
             cursor.execute(
                 "SELECT pggit.record_operation(%s, clock_timestamp() - make_interval(secs => %s),"
-                f" 0, 0, coalesce(%s, {HEAD_BRANCH}), false, %s, %s::jsonb)",
+                " 0, 0, coalesce(%s, (pggit.head_branch()).name), false, %s, %s::jsonb)",
                 [
                     operation,
                     elapsed_s,
