@@ -37,7 +37,7 @@ def seed_baseline(operation: str = "commit", runs: int = 50) -> None:
 
 
 def record(operation: str, duration_ms: float, *, success: bool = True, error: str | None = None):
-    """One run as the engine records it (the AFTER INSERT trigger judges it)."""
+    """One run inserted directly (judged = false: the AFTER INSERT trigger judges it)."""
     return value(
         "INSERT INTO pggit.operations (operation, started_at, duration_ms, success, error)"
         " VALUES (%s, clock_timestamp(), %s, %s, %s) RETURNING id",
