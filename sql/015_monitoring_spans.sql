@@ -18,6 +18,7 @@
 --     each statement's fixed cost (its plan's locks, its executor, its index entries) is paid on
 --     cold caches, and the two recordings were most of the monitoring's cost.
 --   * pggit.commit ends its span with pggit.record_span (latest definition: sql/014).
+--   * an index on pggit.operations.parent_id, for reading traces.
 -- Measured in docs/benchmarks.md (Performance monitoring).
 -- Loaded by a Django migration of the alerts app; also runnable with psql after 001..014.
 
@@ -26,6 +27,13 @@ ALTER TABLE pggit.operations ALTER COLUMN judged SET DEFAULT false;
 COMMENT ON COLUMN pggit.operations.judged IS
     'true: judged against its baseline when it was recorded (pggit.record_operation, '
     'pggit.record_span); false: inserted otherwise, judged by the operations_monitor trigger';
+
+-- A trace is read down its parent links (pggit.operation_trace, and the self time of each span)
+-- and deleting operations clears their children's parent_id (sql/014): without an index each
+-- of them scanned the whole table (~0.5 s for one trace among 1,000,000 runs). Not partial
+-- (WHERE parent_id IS NOT NULL): a partial index's predicate is prepared again at every INSERT,
+-- which measured no cheaper than the top-level rows' entries.
+CREATE INDEX IF NOT EXISTS operations_parent_idx ON pggit.operations (parent_id);
 
 -- Judges recorded runs against their baselines (the runs whose recording found them slow or
 -- failed). Monitoring never makes the engine operation fail: an error raising the alert is

@@ -191,3 +191,10 @@ def test_only_the_monitoring_trigger_fires_on_insert():
     assert "WHEN ((NOT new.judged))" in value(
         "SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = 'operations_monitor'"
     )
+
+
+def test_traces_are_read_down_an_index_of_parent_links():
+    assert value(
+        "SELECT indexdef FROM pg_indexes WHERE schemaname = 'pggit'"
+        " AND indexname = 'operations_parent_idx'"
+    ) == ("CREATE INDEX operations_parent_idx ON pggit.operations USING btree (parent_id)")
