@@ -1,5 +1,6 @@
 """Webhook delivery: signed deliveries per second from one worker to a local receiver, and the
-time from an outbox event to its first delivery attempt.
+time from an outbox event to its first delivery attempt, on an idle worker and with a backlog of
+due deliveries at dead endpoints (which the claim's turns across endpoints keep out of the way).
 
 A worker process (``manage.py deliver_webhooks``) and a receiver process (answers 204 over
 HTTP/1.1 keep-alive on 127.0.0.1) are started; events are ``webhook.test`` events aimed at the
@@ -19,6 +20,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 THROUGHPUT_EVENTS = 3000
+BACKLOG_ENDPOINTS = 50  # dead endpoints (an unresolvable host) ...
+BACKLOG_PER_ENDPOINT = 30  # ... each with this many deliveries due, before the latency is taken
 LATENCY_EVENTS = 300
 LATENCY_GAP_SECONDS = 0.02
 CONCURRENCY = 64
@@ -90,7 +93,7 @@ def _latencies_ms(endpoint_id: int) -> list[float]:
     for _ in range(LATENCY_EVENTS):
         _emit(endpoint_id, 1)
         time.sleep(LATENCY_GAP_SECONDS)
-    _wait_until(lambda: _count(endpoint_id, "delivered") == LATENCY_EVENTS, 60)
+    _wait_until(lambda: _count(endpoint_id, "delivered") == LATENCY_EVENTS, 180)
     rows = _sql(
         "SELECT extract(epoch FROM a.started_at - e.occurred_at) * 1000"
         " FROM pggit.webhook_deliveries d JOIN pggit.events e ON e.id = d.event_id"
@@ -99,6 +102,30 @@ def _latencies_ms(endpoint_id: int) -> list[float]:
         [endpoint_id],
     )
     return sorted(float(row[0]) for row in rows)
+
+
+def _backlog() -> list[int]:
+    """Dead endpoints with deliveries due since a minute ago (they fail at once and come due again
+    after the retry schedule's first delay); their ids."""
+    from webhooks import services
+
+    ids = [
+        services.webhook_create(
+            name=f"benchmark-dead-{i}",
+            url=f"http://dead-{i}.invalid/",
+            event_types=["merge.aborted"],
+        ).endpoint.pk
+        for i in range(BACKLOG_ENDPOINTS)
+    ]
+    _sql(
+        "INSERT INTO pggit.webhook_deliveries (endpoint_id, event_id, event_type, payload,"
+        " next_attempt_at)"
+        " SELECT e, pggit.emit_event('bench.backlog', '{}'), 'bench.backlog', '{}',"
+        " now() - interval '1 minute' + n * interval '1 ms'"
+        " FROM unnest(%s::bigint[]) e, generate_series(1, %s) n",
+        [ids, BACKLOG_PER_ENDPOINT],
+    )
+    return ids
 
 
 def _start_worker() -> subprocess.Popen:
@@ -137,16 +164,24 @@ def run() -> list[tuple[str, float, str]]:
         _sql("DELETE FROM pggit.webhook_deliveries WHERE endpoint_id = %s", [endpoint.pk])
         per_second = _throughput(endpoint.pk)
         latencies = _latencies_ms(endpoint.pk)
+        dead = _backlog()
+        behind_backlog = _latencies_ms(endpoint.pk)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         receiver.terminate()
         services.webhook_delete(endpoint_id=endpoint.pk)
+        for dead_id in locals().get("dead", []):
+            services.webhook_delete(endpoint_id=dead_id)
+    backlog = f"{BACKLOG_ENDPOINTS * BACKLOG_PER_ENDPOINT} due at dead endpoints"
     return [
         (f"signed deliveries/s (1 worker, {CONCURRENCY} in flight)", per_second, "/s"),
         ("event -> first attempt p50", statistics.median(latencies), "ms"),
         ("event -> first attempt p99", latencies[int(len(latencies) * 0.99) - 1], "ms"),
         ("event -> first attempt max", latencies[-1], "ms"),
+        (f"with {backlog}: p50", statistics.median(behind_backlog), "ms"),
+        (f"with {backlog}: p99", behind_backlog[int(len(behind_backlog) * 0.99) - 1], "ms"),
+        (f"with {backlog}: max", behind_backlog[-1], "ms"),
     ]
 
 

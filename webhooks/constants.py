@@ -34,6 +34,9 @@ USER_AGENT = "pgGit-Webhooks/1"
 
 # Worker defaults (overridable per process with the command's options).
 WORKER_CONCURRENCY = 64
+# attempts in flight to one endpoint, across all workers (half a worker's slots: an endpoint whose
+# attempts hang until the timeout leaves the other half to the rest)
+WORKER_PER_ENDPOINT = 32
 WORKER_POLL_SECONDS = 1.0
 WORKER_HEARTBEAT_SECONDS = 5.0
 # A claim's lease must outlast the request timeout plus recording; after it a crashed worker's

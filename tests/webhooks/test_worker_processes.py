@@ -69,13 +69,14 @@ def test_after_kill_9_and_a_restart_every_delivery_arrives(receiver, workers):
     receiver.script("/hook", *[Reply(200, delay=0.5)] * 400)  # slow: hundreds stay in flight
     event_ids = emit_many(400)
 
-    first = workers("--concurrency", "300", "--lease-seconds", "3")
+    # no cap per endpoint: this test wants hundreds in flight to its one endpoint
+    first = workers("--concurrency", "300", "--per-endpoint", "0", "--lease-seconds", "3")
     wait_for(lambda: len(receiver.received()) >= 250, 30, "hundreds of deliveries in flight")
     first.kill()
     in_flight = statuses()["delivering"]
     wrongly_delivered = delivered_without_a_2xx()
 
-    second = workers("--concurrency", "100", "--poll-seconds", "0.2")
+    second = workers("--concurrency", "100", "--per-endpoint", "0", "--poll-seconds", "0.2")
     wait_for(lambda: statuses()["delivered"] == 400, 60, "every delivery to be delivered")
     assert second.terminate() == 0
 
@@ -86,10 +87,32 @@ def test_after_kill_9_and_a_restart_every_delivery_arrives(receiver, workers):
     assert received_ids == set(event_ids)
 
 
+def test_workers_keep_at_most_the_cap_of_attempts_in_flight_to_one_endpoint(receiver, workers):
+    create_endpoint(receiver.url())
+    receiver.script("/hook", *[Reply(200, delay=0.3)] * 40)  # slow: attempts stay in flight
+    event_ids = emit_many(40)
+    workers("--concurrency", "50", "--per-endpoint", "4", "--poll-seconds", "0.1")
+    workers("--concurrency", "50", "--per-endpoint", "4", "--poll-seconds", "0.1")
+    most_in_flight = 0
+
+    def all_delivered() -> bool:
+        nonlocal most_in_flight
+        counts = statuses()
+        most_in_flight = max(most_in_flight, counts["delivering"])
+        return counts["delivered"] == 40
+
+    wait_for(all_delivered, 60, "every delivery to be delivered")
+    assert 1 <= most_in_flight <= 4  # two workers with 50 slots each, one endpoint capped at 4
+    received_ids = {int(request.headers["webhook-id"]) for request in receiver.received()}
+    assert received_ids == set(event_ids)
+
+
 def test_two_workers_in_parallel_never_send_the_same_attempt_twice(receiver, workers):
     create_endpoint(receiver.url())
-    workers("--concurrency", "50")
-    workers("--concurrency", "50")
+    # no cap per endpoint: with one endpoint, its cap (across workers) would let one worker alone
+    # take every delivery, and this test is about two workers claiming the same rows at once
+    workers("--concurrency", "50", "--per-endpoint", "0")
+    workers("--concurrency", "50", "--per-endpoint", "0")
     wait_for(lambda: live_workers() == 2, 30, "both workers to beat")
 
     event_ids = emit_many(600)

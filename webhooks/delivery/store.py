@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 # Keys of Django's connection parameters that are not libpq connection options.
 _NOT_CONNINFO = ("cursor_factory", "context", "prepare_threshold", "server_side_binding", "pool")
 
-CLAIM_SQL = "SELECT * FROM pggit.webhook_claim(%s, %s, %s)"
+CLAIM_SQL = "SELECT * FROM pggit.webhook_claim(%s, %s, %s, %s)"
 RECORD_SQL = (
     "SELECT pggit.webhook_record_attempt(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
@@ -68,10 +68,17 @@ def _job(row: dict[str, Any]) -> Job:
 
 
 async def claim(
-    conn: psycopg.AsyncConnection, *, worker: str, limit: int, lease_seconds: float
+    conn: psycopg.AsyncConnection,
+    *,
+    worker: str,
+    limit: int,
+    lease_seconds: float,
+    per_endpoint: int | None = None,
 ) -> list[Job]:
-    """Claim up to ``limit`` due deliveries (oldest due first), each with a lease."""
-    cursor = await conn.execute(CLAIM_SQL, (worker, limit, lease_seconds))
+    """Claim up to ``limit`` due deliveries, each with a lease: in turns across endpoints (the
+    oldest of each, then the next...), at most ``per_endpoint`` in flight per endpoint across all
+    workers (None: no cap); see sql/023_webhooks_fair_claim.sql."""
+    cursor = await conn.execute(CLAIM_SQL, (worker, limit, lease_seconds, per_endpoint))
     return [_job(row) for row in await cursor.fetchall()]
 
 

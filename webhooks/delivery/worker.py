@@ -6,7 +6,8 @@ claims to expire, after which they are claimed again (at least once; receivers d
 ``webhook-id``). A delivery is marked delivered only by recording a 2xx attempt.
 
 One asyncio loop runs four kinds of task:
-- the claim loop: claims as many deliveries as there are free slots, wakes on NOTIFY from the
+- the claim loop: claims as many deliveries as there are free slots (in turns across endpoints,
+  at most ``per_endpoint`` in flight per endpoint), wakes on NOTIFY from the
   fan-out trigger, on a freed slot, or every ``poll_seconds`` (retries that came due);
 - one task per attempt (``sender.send_attempt``), bounded by ``concurrency``;
 - the recorder: writes finished attempts in batches (one transaction per batch);
@@ -24,6 +25,7 @@ import os
 import random
 import secrets
 import socket
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -46,6 +48,7 @@ RECORD_RETRIES = 5
 @dataclass(frozen=True)
 class WorkerOptions:
     concurrency: int = constants.WORKER_CONCURRENCY
+    per_endpoint: int | None = constants.WORKER_PER_ENDPOINT  # in flight per endpoint; None: no cap
     poll_seconds: float = constants.WORKER_POLL_SECONDS
     heartbeat_seconds: float = constants.WORKER_HEARTBEAT_SECONDS
     grace_seconds: float = constants.WORKER_SHUTDOWN_GRACE_SECONDS
@@ -71,6 +74,7 @@ class DeliveryWorker:
         self.attempts = 0
         self._rng = random.Random()  # noqa: S311 (jitter, not cryptography)
         self._in_flight: set[asyncio.Task] = set()
+        self._last_claim = 0.0  # time.monotonic() of the last claim
         self._stopping: asyncio.Event | None = None
         self._wakeup: asyncio.Event | None = None
         self._results: asyncio.Queue[tuple[AttemptResult, Decision]] | None = None
@@ -121,10 +125,15 @@ class DeliveryWorker:
     # --- claiming --------------------------------------------------------------------------
 
     def _claim_size(self) -> int:
-        """How many to claim now: 0 while most slots are busy (claims come in batches)."""
+        """How many to claim now: 0 while most slots are busy (claims come in batches), unless
+        the last claim is ``poll_seconds`` old (slots held by slow attempts do not stop the
+        free ones from being used)."""
         free = self.options.concurrency - len(self._in_flight)
         threshold = max(1, self.options.concurrency // 4)
-        return free if free >= threshold or not self._in_flight else 0
+        if free >= threshold or not self._in_flight:
+            return free
+        overdue = time.monotonic() - self._last_claim >= self.options.poll_seconds
+        return free if overdue else 0
 
     async def _claim_loop(self, clients: DeliveryClients) -> None:
         while not self._stopping.is_set():
@@ -132,12 +141,14 @@ class DeliveryWorker:
             size = self._claim_size()
             jobs = []
             if size:
+                self._last_claim = time.monotonic()
                 try:
                     jobs = await store.claim(
                         self._claim_conn,
                         worker=self.name,
                         limit=size,
                         lease_seconds=self.lease_seconds,
+                        per_endpoint=self.options.per_endpoint,
                     )
                 except psycopg.OperationalError as exc:
                     await self._reconnect(exc)
@@ -146,7 +157,7 @@ class DeliveryWorker:
                     self._start(job, clients.for_delivery(job.delivery_id))
             if self.options.until_idle and not jobs and not self._in_flight:
                 return
-            if size and len(jobs) == size:
+            if jobs and self._claim_size():
                 continue  # there may be more due right now
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self.options.poll_seconds)
@@ -235,6 +246,8 @@ class DeliveryWorker:
             finally:
                 for _ in batch:
                     self._results.task_done()
+                # recorded attempts no longer count against their endpoint's cap in flight
+                self._wakeup.set()
 
     async def _record_batch(
         self, conn: psycopg.AsyncConnection, batch: list[tuple[AttemptResult, Decision]]

@@ -26,6 +26,13 @@ class Command(BaseCommand):
             help="Attempts in flight at once (default %(default)s).",
         )
         parser.add_argument(
+            "--per-endpoint",
+            type=int,
+            default=constants.WORKER_PER_ENDPOINT,
+            help="Attempts in flight at once to one endpoint, counted across all workers "
+            "(default %(default)s; 0: no cap).",
+        )
+        parser.add_argument(
             "--poll-seconds",
             type=float,
             default=constants.WORKER_POLL_SECONDS,
@@ -56,11 +63,15 @@ class Command(BaseCommand):
             if options[name] < 1:
                 self.stderr.write(f"--{name} must be at least 1")
                 raise SystemExit(2)
+        if options["per_endpoint"] < 0:
+            self.stderr.write("--per-endpoint must be 0 (no cap) or more")
+            raise SystemExit(2)
         # One INFO line per request would drown the worker's own log at hundreds per second.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         worker = DeliveryWorker(
             WorkerOptions(
                 concurrency=options["concurrency"],
+                per_endpoint=options["per_endpoint"] or None,
                 poll_seconds=options["poll_seconds"],
                 lease_seconds=options["lease_seconds"],
                 grace_seconds=options["grace_seconds"],
