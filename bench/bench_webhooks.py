@@ -104,19 +104,20 @@ def _latencies_ms(endpoint_id: int) -> list[float]:
     return sorted(float(row[0]) for row in rows)
 
 
-def _backlog() -> list[int]:
-    """Dead endpoints with deliveries due since a minute ago (they fail at once and come due again
-    after the retry schedule's first delay); their ids."""
+def _backlog(ids: list[int]) -> None:
+    """Dead endpoints (appended to ``ids`` as they are made, for the clean-up) with deliveries
+    due since a minute ago: they fail (an unresolvable host) and come due again after the retry
+    schedule's first delay."""
     from webhooks import services
 
-    ids = [
-        services.webhook_create(
-            name=f"benchmark-dead-{i}",
-            url=f"http://dead-{i}.invalid/",
-            event_types=["merge.aborted"],
-        ).endpoint.pk
-        for i in range(BACKLOG_ENDPOINTS)
-    ]
+    for i in range(BACKLOG_ENDPOINTS):
+        ids.append(
+            services.webhook_create(
+                name=f"benchmark-dead-{i}",
+                url=f"http://dead-{i}.invalid/",
+                event_types=["merge.aborted"],
+            ).endpoint.pk
+        )
     _sql(
         "INSERT INTO pggit.webhook_deliveries (endpoint_id, event_id, event_type, payload,"
         " next_attempt_at)"
@@ -125,7 +126,6 @@ def _backlog() -> list[int]:
         " FROM unnest(%s::bigint[]) e, generate_series(1, %s) n",
         [ids, BACKLOG_PER_ENDPOINT],
     )
-    return ids
 
 
 def _start_worker() -> subprocess.Popen:
@@ -158,20 +158,21 @@ def run() -> list[tuple[str, float, str]]:
         name="benchmark", url=f"http://127.0.0.1:{port}/", event_types=["webhook.test"]
     ).endpoint
     worker = _start_worker()
+    dead: list[int] = []
     try:
         _emit(endpoint.pk, 50)  # warm up: worker start, connections
         _wait_until(lambda: _count(endpoint.pk, "delivered") == 50, 60)
         _sql("DELETE FROM pggit.webhook_deliveries WHERE endpoint_id = %s", [endpoint.pk])
         per_second = _throughput(endpoint.pk)
         latencies = _latencies_ms(endpoint.pk)
-        dead = _backlog()
+        _backlog(dead)
         behind_backlog = _latencies_ms(endpoint.pk)
     finally:
         worker.terminate()
         worker.wait(timeout=30)
         receiver.terminate()
         services.webhook_delete(endpoint_id=endpoint.pk)
-        for dead_id in locals().get("dead", []):
+        for dead_id in dead:
             services.webhook_delete(endpoint_id=dead_id)
     backlog = f"{BACKLOG_ENDPOINTS * BACKLOG_PER_ENDPOINT} due at dead endpoints"
     return [
