@@ -1,15 +1,16 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the Channels URL router.
 
-Run with ``uvicorn pggit_project.asgi:application`` (or daphne); ``make run`` does it for you
-(options: ``pggit_project.processes.web_server_options``).
+Run with ``uvicorn pggit_project.asgi:application``; ``make run`` does it for you (the command:
+``pggit_project.processes.web_command``). HTTP requests run Django's synchronous path on a fixed
+pool of ``PGGIT_WEB_THREADS`` threads (``pggit_project.serving``), not on a new thread each.
 """
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pggit_project.settings")
-django_asgi_app = get_asgi_application()  # sets Django up before anything imports models
+django.setup(set_prefix=False)  # before anything imports models
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -17,7 +18,9 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from cachemgmt.hitpath import CacheHitApp  # noqa: E402
 from pggit_project.routing import websocket_urlpatterns  # noqa: E402
+from pggit_project.serving import PooledHTTPHandler  # noqa: E402
 
+django_asgi_app = PooledHTTPHandler(threads=settings.PGGIT_WEB_THREADS)
 # In debug mode the admin's and the API docs' static files are served by the application itself;
 # in production a proxy or `collectstatic` + a static server does it.
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app

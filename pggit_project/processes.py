@@ -46,11 +46,16 @@ def web_server_options(bind: str, port: int) -> list[str]:
     ]
 
 
+def web_command(bind: str, port: int) -> list[str]:
+    """The web process's command line (README's process table)."""
+    return [sys.executable, "-m", "uvicorn", *web_server_options(bind, port), ASGI_APP]
+
+
 def dev_processes(*, bind: str, port: int, manage_py: Path) -> list[Process]:
     """The processes of a development run, in start order."""
     python = sys.executable
     return [
-        Process("web", [python, "-m", "uvicorn", *web_server_options(bind, port), ASGI_APP]),
+        Process("web", web_command(bind, port)),
         Process("listener", [python, str(manage_py), "pggit_listen"]),
         Process("scheduler", [python, str(manage_py), "pggit_scheduler"]),
         Process("worker", [python, str(manage_py), "deliver_webhooks"]),

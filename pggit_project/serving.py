@@ -1,0 +1,109 @@
+"""HTTP on the ASGI server without a new thread per request: Django's synchronous path on a pool.
+
+Django's own ``ASGIHandler`` runs the synchronous middleware and views of each request in a
+``ThreadSensitiveContext``: a new thread per request (about 6,800 in one 30-second benchmark), and
+several hops between the event loop and threads per request (``request_started``, the middleware
+chain, ``response.close``). ``PooledHTTPHandler`` keeps Django's ASGI request parsing and response
+sending, and runs everything synchronous of a request — ``request_started``, the (synchronous)
+middleware chain and view, ``response.close()`` with ``request_finished`` — in **one** call on a
+fixed pool of ``PGGIT_WEB_THREADS`` threads, exactly as a threaded WSGI server would. Each pool
+thread keeps its own database connection wrapper between requests (``request_finished`` hands the
+connection back to the psycopg pool), so nothing is created per request either.
+
+A streaming response (none of the API's; admin or a third-party view may return one) is sent
+chunk by chunk from the event loop, its iterator advanced on the pool; it is closed on the pool
+after the last chunk. The measurement that chose this model is in docs/benchmarks.md ("HTTP
+serving model") and the reasoning in docs/architecture.md ("Serving").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers import base
+from django.core.handlers.asgi import ASGIHandler, get_script_prefix
+from django.urls import set_script_prefix
+
+logger = logging.getLogger(__name__)
+
+_END = object()
+
+
+class PooledHTTPHandler(ASGIHandler):
+    """ASGI application for HTTP: Django's synchronous request path on a fixed thread pool."""
+
+    def __init__(self, threads: int) -> None:
+        base.BaseHandler.__init__(self)  # not ASGIHandler.__init__: its middleware chain is async
+        self.load_middleware(is_async=False)
+        self.threads = threads
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pggit-http")
+
+    async def __call__(self, scope: dict[str, Any], receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"PooledHTTPHandler serves HTTP only, not {scope['type']!r}.")
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            response = await loop.run_in_executor(self.executor, self._respond, scope, body_file)
+            if response.streaming and response.is_async:
+                try:
+                    await self.send_response(response, send)
+                finally:
+                    await loop.run_in_executor(self.executor, response.close)
+            elif response.streaming:
+                await self._send_streaming(loop, response, send)
+            else:
+                await self.send_response(response, send)
+        finally:
+            body_file.close()
+
+    def _respond(self, scope: dict[str, Any], body_file):
+        """On a pool thread: the whole synchronous part of one request (a closed response unless
+        it streams: then the caller closes it after sending)."""
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        request, response = self.create_request(scope, body_file)
+        if request is not None:
+            response = self.get_response(request)
+            response._handler_class = self.__class__
+        if not response.streaming:
+            response.close()  # request_finished: the database connection goes back to the pool
+        return response
+
+    async def _send_streaming(self, loop, response, send) -> None:
+        try:
+            await self.send_response_start(response, send)
+            chunks = iter(response.streaming_content)
+            while True:
+                part = await loop.run_in_executor(self.executor, next, chunks, _END)
+                if part is _END:
+                    break
+                for chunk, _ in self.chunk_bytes(part):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body"})
+        finally:
+            await loop.run_in_executor(self.executor, response.close)
+
+    async def send_response_start(self, response, send) -> None:
+        headers = [
+            (
+                header.encode("ascii") if isinstance(header, str) else bytes(header),
+                value.encode("latin1") if isinstance(value, str) else bytes(value),
+            )
+            for header, value in response.items()
+        ]
+        headers += [
+            (b"Set-Cookie", cookie.output(header="").encode("ascii").strip())
+            for cookie in response.cookies.values()
+        ]
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
