@@ -14,10 +14,7 @@ def cache_stats() -> dict[str, Any]:
     store = get_store()
     l2_available = store.redis is not None
     try:
-        counters = store.counters()
-        l2_sizes = store.l2_entries()
-        generations = store.current_generations()
-        listener_position = store.listener_position()
+        counters, l2_sizes, generations, listener_position = store.stats_snapshot()
     except RedisUnavailable:
         l2_available = False
         counters, l2_sizes, generations, listener_position = {}, {}, {}, None

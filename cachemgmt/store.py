@@ -304,6 +304,9 @@ class CacheStore:
             pipe = client.pipeline(transaction=False)
             pipe.set(key, encode_entry(entry), px=ttl_ms)
             pipe.zadd(self.keys.index(namespace), {key: entry.expires_at})
+            # The index is trimmed of expired entries here, where it grows, so that reading
+            # the stats (``stats_snapshot``) writes nothing.
+            pipe.zremrangebyscore(self.keys.index(namespace), "-inf", time.time())
             pipe.execute()
 
         # On failure the entry stays in L1, served only while Redis confirms its generations.
@@ -342,21 +345,34 @@ class CacheStore:
         raw = self.redis.call(lambda client: client.hgetall(self.keys.stats))
         return {k.decode(): int(v) for k, v in raw.items()}
 
-    def l2_entries(self) -> dict[str, int]:
-        """Live L2 entries per namespace (expired ones are trimmed from the indexes first)."""
+    def stats_snapshot(self) -> tuple[dict[str, int], dict[str, int], dict[str, int], int | None]:
+        """Counters, live L2 entries per namespace (none without Redis), generations and the
+        listener position, read in one Redis round trip and writing nothing: monitoring polls
+        ``GET /api/v1/cache/stats``. An L2 entry is live while its index score (its expiry) is
+        in the future."""
         if self.redis is None:
-            return {}
+            return self.counters(), {}, self.current_generations(), self.listener_position()
+        names = tuple(NAMESPACES)
         now = time.time()
 
-        def count(client: Any) -> list[int]:
+        def read(client: Any) -> list[Any]:
             pipe = client.pipeline(transaction=False)
-            for name in NAMESPACES:
-                pipe.zremrangebyscore(self.keys.index(name), "-inf", now)
-                pipe.zcard(self.keys.index(name))
-            return pipe.execute()[1::2]
+            pipe.hgetall(self.keys.stats)
+            for name in names:
+                pipe.zcount(self.keys.index(name), f"({now}", "+inf")
+            pipe.mget([self.keys.gen(name) for name in names])
+            pipe.hget(self.keys.listener, "last_event_id")
+            return pipe.execute()
 
-        sizes = self.redis.call(count)
-        return dict(zip(NAMESPACES, sizes, strict=True))
+        raw = self.redis.call(read)
+        counters = {k.decode(): int(v) for k, v in raw[0].items()}
+        sizes = dict(zip(names, raw[1 : 1 + len(names)], strict=True))
+        generations = {
+            name: int(value) if value is not None else 0
+            for name, value in zip(names, raw[1 + len(names)], strict=True)
+        }
+        position = raw[-1]
+        return counters, sizes, generations, int(position) if position is not None else None
 
     def current_generations(self) -> dict[str, int]:
         names = tuple(NAMESPACES)

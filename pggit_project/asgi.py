@@ -18,7 +18,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from cachemgmt.hitpath import CacheHitApp  # noqa: E402
 from pggit_project.routing import websocket_urlpatterns  # noqa: E402
-from pggit_project.serving import PooledHTTPHandler  # noqa: E402
+from pggit_project.serving import LivenessApp, PooledHTTPHandler  # noqa: E402
 
 django_asgi_app = PooledHTTPHandler(threads=settings.PGGIT_WEB_THREADS)
 # In debug mode the admin's and the API docs' static files are served by the application itself;
@@ -26,6 +26,8 @@ django_asgi_app = PooledHTTPHandler(threads=settings.PGGIT_WEB_THREADS)
 http_application = ASGIStaticFilesHandler(django_asgi_app) if settings.DEBUG else django_asgi_app
 # Cache hits of the cached GET endpoints are answered before Django runs (cachemgmt.hitpath).
 http_application = CacheHitApp(http_application)
+# GET /health is answered on the event loop once Django has answered it (pggit_project.serving).
+http_application = LivenessApp(http_application)
 
 application = ProtocolTypeRouter(
     {

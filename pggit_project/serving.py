@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -29,7 +30,12 @@ from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
 from django.urls import set_script_prefix
 
+from pggit_project.constants import REQUEST_ID_HEADER
+from pggit_project.request_id import bind_request_id, choose_request_id
+
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("pggit.access")
+_REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
 
 _END = object()
 
@@ -107,3 +113,87 @@ class PooledHTTPHandler(ASGIHandler):
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
+
+
+class LivenessApp:
+    """ASGI middleware: ``GET /health`` answered on the event loop, without a thread or Django.
+
+    Liveness does no I/O and its answer never changes within a process, so once Django has
+    answered it ordinarily (status 200) for a scheme and ``Host`` (which proves that host allowed),
+    later requests like it get the same status, headers and body, with their own
+    ``X-Request-ID`` (the client's when well formed, as ``RequestIdMiddleware`` does) and the same
+    access log line. A request with anything that could change the answer — another method, a
+    query string, a cookie, a body, an ``Accept`` other than JSON — takes the ordinary path.
+    """
+
+    PATHS = ("/health", "/health/")
+    ACCEPTED = (None, b"*/*", b"application/json")
+    MAX_TEMPLATES = 64  # one per (scheme, Host) seen; bounded against made-up Host headers
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self._templates: dict[tuple[str, bytes], tuple[list[tuple[bytes, bytes]], bytes]] = {}
+
+    async def __call__(self, scope, receive, send) -> None:
+        key = self._key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
+        template = self._templates.get(key)
+        if template is None:
+            await self.app(scope, receive, self._learning(key, send))
+            return
+        started = time.monotonic()
+        offered = dict(scope["headers"]).get(_REQUEST_ID)
+        request_id = choose_request_id(offered.decode("latin-1") if offered else None)
+        headers, body = template
+        headers = [
+            (name, request_id.encode() if name.lower() == _REQUEST_ID else value)
+            for name, value in headers
+        ]
+        bind_request_id(request_id)
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            access_logger.info(
+                "GET %s 200 %.1fms", scope["path"], (time.monotonic() - started) * 1000
+            )
+        finally:
+            bind_request_id(None)
+
+    def _key(self, scope) -> tuple[str, bytes] | None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") != "GET"
+            or scope.get("path") not in self.PATHS
+            or scope.get("query_string")
+            or scope.get("root_path")
+        ):
+            return None
+        host = None
+        for name, value in scope.get("headers", ()):
+            name = name.lower()
+            if name in (b"cookie", b"content-length", b"transfer-encoding"):
+                return None
+            if name == b"accept" and value not in self.ACCEPTED:
+                return None
+            if name == b"host":
+                if host is not None:
+                    return None
+                host = value
+        return (scope.get("scheme", "http"), host or b"")
+
+    def _learning(self, key, send):
+        state: dict[str, Any] = {}
+
+        async def learning_send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start" and message.get("status") == 200:
+                state["headers"] = [(bytes(n), bytes(v)) for n, v in message.get("headers", ())]
+            elif message["type"] == "http.response.body" and "headers" in state:
+                if message.get("more_body"):
+                    state.clear()  # a streamed answer is not learnt
+                elif len(self._templates) < self.MAX_TEMPLATES:
+                    self._templates[key] = (state["headers"], bytes(message.get("body", b"")))
+            await send(message)
+
+        return learning_send

@@ -5,6 +5,9 @@
   30 min, 2 h, 5 h, 10 h, 10 h); when used up, the delivery fails.
 - ``WEBHOOK_RETRY_JITTER``: each delay is scaled by a random factor in [1 - j, 1 + j].
 - ``WEBHOOK_TIMEOUT_SECONDS``: the whole attempt (connect, send, answer) must fit in it.
+- ``WEBHOOK_SAVE_RESOLVE_SECONDS``: how long saving an endpoint waits for its host name's
+  addresses (``webhooks.targets.SaveLookups``); without an answer by then the URL is accepted and
+  checked at delivery.
 - ``WEBHOOK_SECRET_OVERLAP_HOURS``: how long a rotated-out secret keeps signing.
 - ``WEBHOOK_DISABLE_AFTER_DAYS``: continuous failure after which an endpoint is disabled.
 """
@@ -21,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 DEFAULT_RETRY_SCHEDULE = (5, 300, 1800, 7200, 18000, 36000, 36000)
 DEFAULT_RETRY_JITTER = 0.2
 DEFAULT_TIMEOUT_SECONDS = 15
+DEFAULT_SAVE_RESOLVE_SECONDS = 0.5
 DEFAULT_SECRET_OVERLAP_HOURS = 24
 DEFAULT_DISABLE_AFTER_DAYS = 5
 
@@ -30,6 +34,7 @@ class WebhookSettings:
     retry_schedule: tuple[float, ...]
     retry_jitter: float
     timeout_seconds: float
+    save_resolve_seconds: float
     secret_overlap: timedelta
     disable_after: timedelta
     allow_private_targets: bool
@@ -70,6 +75,7 @@ def webhook_settings() -> WebhookSettings:
         retry_schedule=_schedule(),
         retry_jitter=jitter,
         timeout_seconds=timeout or DEFAULT_TIMEOUT_SECONDS,
+        save_resolve_seconds=_number("WEBHOOK_SAVE_RESOLVE_SECONDS", DEFAULT_SAVE_RESOLVE_SECONDS),
         secret_overlap=timedelta(
             hours=_number("WEBHOOK_SECRET_OVERLAP_HOURS", DEFAULT_SECRET_OVERLAP_HOURS)
         ),

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
 from pggit_project.errors import DomainError, EngineError
@@ -78,10 +79,25 @@ def _invalid(field: str, message: str) -> WebhookInvalid:
     return WebhookInvalid("Invalid input.", errors={field: [message]})
 
 
+def _give_back_connection() -> None:
+    """Before waiting for a name lookup: hand this thread's database connection back to the pool
+    (unless a transaction is open), so that a slow resolver never holds one (the next query takes
+    one again)."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
 def webhook_validate_url(*, url: str) -> None:
-    """Raise a 400 when ``url`` may not be a webhook target (API.md rules, checked on save)."""
+    """Raise a 400 when ``url`` may not be a webhook target (API.md rules, checked on save; a
+    host name within WEBHOOK_SAVE_RESOLVE_SECONDS, see webhooks.targets)."""
+    config = webhook_settings()
     try:
-        check_url_on_save(url, allow_private=webhook_settings().allow_private_targets)
+        check_url_on_save(
+            url,
+            allow_private=config.allow_private_targets,
+            lookup_seconds=config.save_resolve_seconds,
+            before_lookup=_give_back_connection,
+        )
     except TargetRefused as exc:
         raise _invalid("url", str(exc)) from None
 

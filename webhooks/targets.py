@@ -10,6 +10,13 @@ and again at every delivery, on the addresses the host resolves to then; the del
 the address that was checked (``webhooks.delivery.transport``), so DNS rebinding cannot slip a
 private address in between.
 
+At save, the syntax and IP literals are checked at once; a host name is looked up by
+``SaveLookups``, bounded three ways so that a slow or hanging resolver never holds up the web
+process: at most ``SAVE_LOOKUP_THREADS`` lookups run at once (when all are taken, the save does
+not wait: the name is checked at delivery), a save waits at most ``WEBHOOK_SAVE_RESOLVE_SECONDS``
+for its answer (then it is accepted and checked at delivery), and a save never joins a lookup of
+the same name that has already run longer than that.
+
 Name resolution goes through ``resolve_host``, whose resolver can be replaced
 (``set_resolver``): tests point host names at local servers without touching /etc/hosts.
 """
@@ -19,7 +26,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import httpx
 
@@ -33,6 +44,9 @@ _HOST_NAME = re.compile(
     r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?"
 )
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Save-time name lookups running at once in a process (the system resolver has been seen to stall
+# for seconds once about 32 lookups run at once).
+SAVE_LOOKUP_THREADS = 4
 
 
 class TargetRefused(Exception):
@@ -57,6 +71,56 @@ def set_resolver(resolver: Resolver) -> Resolver:
     global _resolver
     previous, _resolver = _resolver, resolver
     return previous
+
+
+class SaveLookups:
+    """Host-name lookups of save-time checks, bounded in threads and in waiting time (see the
+    module docstring). ``addresses`` returns ``None`` when the answer is not known in time."""
+
+    def __init__(self, threads: int = SAVE_LOOKUP_THREADS) -> None:
+        self._executor = ThreadPoolExecutor(threads, thread_name_prefix="webhook-save-lookup")
+        self._free = threads
+        self._lock = threading.Lock()
+        self._running: dict[tuple[str, int], tuple[Future, float]] = {}
+
+    def addresses(
+        self, host: str, port: int, *, timeout: float, before_waiting: Callable[[], None]
+    ) -> list[str] | None:
+        """The addresses of ``host``; ``None`` when it does not resolve, does not answer within
+        ``timeout`` seconds, or every lookup thread is taken. ``before_waiting`` runs before the
+        caller waits for a lookup (it gives back what others may need meanwhile)."""
+        key = (host, port)
+        now = time.monotonic()
+        with self._lock:
+            running = self._running.get(key)
+            if running is not None and now - running[1] > timeout:
+                return None  # that lookup already ran out of the time a save may wait
+            if running is None:
+                if self._free == 0:
+                    return None  # every lookup thread waits for a slow resolver: do not queue
+                self._free -= 1
+                running = (self._executor.submit(resolve_host, host, port), now)
+                self._running[key] = running
+                running[0].add_done_callback(lambda done: self._finished(key, done))
+        before_waiting()
+        try:
+            return running[0].result(timeout=max(0.0, timeout - (now - running[1])))
+        except (FutureTimeout, OSError):
+            return None
+
+    def _finished(self, key: tuple[str, int], done: Future) -> None:
+        with self._lock:
+            if self._running.get(key, (None,))[0] is done:
+                del self._running[key]
+            self._free += 1
+
+    def busy(self) -> int:
+        """Lookups running now."""
+        with self._lock:
+            return len(self._running)
+
+
+save_lookups = SaveLookups()
 
 
 def literal_address(host: str) -> Address | None:
@@ -150,11 +214,27 @@ def parse_target(url: str) -> tuple[httpx.URL, str, int]:
     return parsed, host, port or DEFAULT_PORTS[parsed.scheme]
 
 
-def check_url_on_save(url: str, *, allow_private: bool) -> None:
-    """The save-time check: syntax, then the addresses the host resolves to now, if any."""
+def _nothing() -> None:
+    return None
+
+
+def check_url_on_save(
+    url: str,
+    *,
+    allow_private: bool,
+    lookup_seconds: float,
+    before_lookup: Callable[[], None] = _nothing,
+) -> None:
+    """The save-time check: syntax, an IP literal at once, a host name on the addresses it
+    resolves to within ``lookup_seconds`` (``SaveLookups``; ``before_lookup`` runs before
+    waiting). A name without an answer in time is accepted: it is checked at every delivery."""
     _, host, port = parse_target(url)
-    try:
-        addresses = resolve_host(host, port)
-    except OSError:
-        return  # not resolvable yet: accepted, checked again at every delivery
-    check_addresses(host, addresses, allow_private=allow_private)
+    literal = literal_address(host)
+    if literal is not None:
+        check_addresses(host, [str(literal)], allow_private=allow_private)
+        return
+    addresses = save_lookups.addresses(
+        host, port, timeout=lookup_seconds, before_waiting=before_lookup
+    )
+    if addresses is not None:
+        check_addresses(host, addresses, allow_private=allow_private)

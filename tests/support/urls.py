@@ -18,5 +18,6 @@ urlpatterns = [
     optional_slash("t/engine-error", views.api_engine_error),
     path("t/plain-crash", views.plain_crash),
     path("t/plain-teapot", views.plain_teapot),
+    path("t/stream", views.streamed),
     *project_urlpatterns,
 ]

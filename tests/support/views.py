@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import connection
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from psycopg import sql
 from rest_framework import serializers
 from rest_framework.decorators import api_view
@@ -125,3 +127,11 @@ def plain_crash(request):
 
 def plain_teapot(request):
     return HttpResponse("<h1>I am HTML</h1>", status=418)
+
+
+def streamed(request):
+    """A streaming answer whose parts are produced one by one (the web process's pool)."""
+    return StreamingHttpResponse(
+        (f"part {n} on {threading.current_thread().name}\n".encode() for n in range(3)),
+        content_type="text/plain",
+    )

@@ -1,0 +1,122 @@
+"""The web process's HTTP serving (``pggit_project.serving``) through the real ASGI application:
+Django's synchronous path on the fixed thread pool, and ``GET /health`` on the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import httpx
+import pytest
+from asgiref.sync import async_to_sync
+from django.core.signals import request_started
+
+from pggit_project import asgi
+from pggit_project.asgi import application
+from tests.conftest import bearer
+
+
+def _send(requests: list[tuple[str, str, dict]]) -> list[httpx.Response]:
+    """Answers of the requests (method, path, headers), all sent at once."""
+
+    async def run():
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            return await asyncio.gather(
+                *(
+                    client.request(method, path, headers=headers)
+                    for method, path, headers in requests
+                )
+            )
+
+    return async_to_sync(run)()
+
+
+@pytest.fixture
+def request_threads():
+    """Names and idents of the threads that ran Django's request path during the test."""
+    seen: list[tuple[str, int]] = []
+
+    def note(**kwargs):
+        thread = threading.current_thread()
+        seen.append((thread.name, thread.ident))
+
+    request_started.connect(note)
+    yield seen
+    request_started.disconnect(note)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_requests_run_on_the_fixed_pool_not_on_a_thread_each(user, request_threads, settings):
+    authorization = {"Authorization": bearer(user)}
+    requests = [("GET", "/api/v1/alerts", authorization), ("GET", "/api/v1/nothing-here", {})]
+
+    answers = _send(requests * 20)
+
+    assert [answer.status_code for answer in answers] == [200, 404] * 20
+    assert len(request_threads) == 40
+    assert {name.rsplit("_", 1)[0] for name, _ in request_threads} == {"pggit-http"}
+    assert len({ident for _, ident in request_threads}) <= settings.PGGIT_WEB_THREADS
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls("tests.support.urls")
+def test_a_streaming_answer_is_produced_on_the_pool_and_sent_part_by_part():
+    (answer,) = _send([("GET", "/t/stream", {})])
+
+    assert answer.status_code == 200
+    lines = answer.text.splitlines()
+    assert [line.split(" on ")[0] for line in lines] == ["part 0", "part 1", "part 2"]
+    assert {line.split(" on ")[1].rsplit("_", 1)[0] for line in lines} == {"pggit-http"}
+
+
+@pytest.fixture
+def fresh_liveness():
+    liveness = application.application_mapping["http"]
+    assert isinstance(liveness, asgi.LivenessApp)
+    liveness._templates.clear()
+    yield liveness
+    liveness._templates.clear()
+
+
+def _without_request_id(answer: httpx.Response) -> list[tuple[str, str]]:
+    return [(n, v) for n, v in answer.headers.multi_items() if n.lower() != "x-request-id"]
+
+
+@pytest.mark.django_db
+def test_health_is_answered_early_exactly_as_django_answers_it(fresh_liveness, request_threads):
+    (ordinary,) = _send([("GET", "/health", {})])
+    assert len(request_threads) == 1  # Django answered the first one
+    early, echoed = _send(
+        [("GET", "/health", {}), ("GET", "/health/", {"X-Request-ID": "monitor-42"})]
+    )
+
+    assert len(request_threads) == 1  # not the others
+    assert ordinary.status_code == early.status_code == echoed.status_code == 200
+    assert ordinary.json() == early.json() == echoed.json()
+    assert ordinary.json()["status"] == "healthy"
+    assert ordinary.content == early.content
+    assert _without_request_id(early) == _without_request_id(ordinary)
+    assert early.headers["X-Request-ID"] != ordinary.headers["X-Request-ID"]
+    assert echoed.headers["X-Request-ID"] == "monitor-42"
+    assert ordinary.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.django_db
+def test_health_requests_that_could_be_answered_otherwise_go_to_django(
+    fresh_liveness, request_threads
+):
+    _send([("GET", "/health", {})])  # learnt for Host: localhost
+    request_threads.clear()
+
+    answers = _send(
+        [
+            ("GET", "/health", {"Accept": "text/html"}),
+            ("GET", "/health?verbose=1", {}),
+            ("GET", "/health", {"Host": "evil.example"}),
+            ("POST", "/health", {}),
+        ]
+    )
+
+    assert [answer.status_code for answer in answers] == [406, 200, 400, 405]
+    assert len(request_threads) == 4
