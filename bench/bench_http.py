@@ -5,9 +5,11 @@ Run alone (``DATABASE_URL`` of a migrated database, ``REDIS_URL``, ``wrk`` insta
     DATABASE_URL=... REDIS_URL=... DJANGO_DEBUG=1 .venv/bin/python bench/bench_http.py
 
 The web process is started the README's way (``pggit_project.processes.web_command``: what
-``make run`` starts) on 127.0.0.1 and a free port of its own, once with the response cache on and
-once with it off (``PGGIT_CACHE_ENABLED=0``). Every row is a warm-up run (``wrk -t2 -c32 -d3s``,
-not reported) then the measured ``wrk -t2 -c32 -d10s --latency`` (``BENCH_DURATION``), with the
+``make run`` starts) on 127.0.0.1 and a free port of its own, once with the response cache off
+(``PGGIT_CACHE_ENABLED=0``) and once with it on; with production settings (``DJANGO_DEBUG=0``,
+this process's secrets; ``BENCH_DJANGO_DEBUG=1`` for debug) and ``DJANGO_LOG_LEVEL=WARNING``
+(``BENCH_LOG_LEVEL``: the access log writes a line per request at INFO). Every row is a warm-up
+run (``wrk -t2 -c32 -d3s``, not reported) then the measured ``wrk -t2 -c32 -d10s --latency`` (``BENCH_DURATION``), with the
 requests spread over 500 users' tokens. The data it creates (users ``bench-http-*``, 200 webhook
 endpoints, 2,000 alerts) stays for the next run; the endpoints the POST rows create are deleted
 at the end. POSTs use IP-literal URLs (a public address) and host-name URLs (a new name per
@@ -121,12 +123,25 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _server_environment() -> dict[str, str]:
+    """Production settings (``DJANGO_DEBUG=0``, ``BENCH_DJANGO_DEBUG=1`` for debug), with this
+    process's secrets, and the application's log at WARNING (no access log line per request)."""
+    from django.conf import settings
+
+    return {
+        "DJANGO_DEBUG": os.environ.get("BENCH_DJANGO_DEBUG", "0"),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "WEBHOOK_ENCRYPTION_KEY": ",".join(settings.WEBHOOK_ENCRYPTION_KEYS),
+        "DJANGO_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
+    }
+
+
 def _server(cache_enabled: bool, port: int) -> subprocess.Popen:
     import httpx
 
     from pggit_project.processes import web_command
 
-    env = {**os.environ, "PGGIT_CACHE_ENABLED": "1" if cache_enabled else "0"}
+    env = {**os.environ, **_server_environment(), "PGGIT_CACHE_ENABLED": str(int(cache_enabled))}
     server = subprocess.Popen(  # noqa: S603 (our own argv)
         web_command("127.0.0.1", port),
         env=env,
@@ -195,7 +210,8 @@ def _settings_line() -> str:
         f"{USERS} users' tokens, {WEBHOOKS} webhooks, {ALERTS} alerts; "
         f"DATABASE_POOL_MAX_SIZE={os.environ.get('DATABASE_POOL_MAX_SIZE', 'default')}, "
         f"PGGIT_WEB_THREADS={os.environ.get('PGGIT_WEB_THREADS', 'default')}, "
-        f"DJANGO_DEBUG={os.environ.get('DJANGO_DEBUG', '0')}; load average before: "
+        f"DJANGO_DEBUG={_server_environment()['DJANGO_DEBUG']}, "
+        f"DJANGO_LOG_LEVEL={_server_environment()['DJANGO_LOG_LEVEL']}; load average before: "
         + " ".join(f"{x:.2f}" for x in os.getloadavg())
     )
 

@@ -91,6 +91,7 @@ class SaveLookups:
         caller waits for a lookup (it gives back what others may need meanwhile)."""
         key = (host, port)
         now = time.monotonic()
+        started = False
         with self._lock:
             running = self._running.get(key)
             if running is not None and now - running[1] > timeout:
@@ -101,7 +102,9 @@ class SaveLookups:
                 self._free -= 1
                 running = (self._executor.submit(resolve_host, host, port), now)
                 self._running[key] = running
-                running[0].add_done_callback(lambda done: self._finished(key, done))
+                started = True
+        if started:  # outside the lock: a finished lookup runs the callback at once, here
+            running[0].add_done_callback(lambda done: self._finished(key, done))
         before_waiting()
         try:
             return running[0].result(timeout=max(0.0, timeout - (now - running[1])))
