@@ -138,3 +138,51 @@ def test_an_ip_literal_is_checked_without_the_resolver(settings, staff_user, han
         "10.0.0.7: a private address is refused (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)"
     ]
     assert asked == []
+
+
+def test_saves_of_one_name_at_once_share_one_lookup_and_see_its_answer():
+    lookups = targets.SaveLookups()
+    asked: list[str] = []
+    about_to_wait: list[int] = []
+    answered = threading.Event()
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        answered.wait(5)
+        return ["10.0.0.7"]
+
+    previous = targets.set_resolver(resolve)
+    try:
+        results: list[list[str] | None] = []
+        waiting = [
+            threading.Thread(
+                target=lambda: results.append(
+                    lookups.addresses(
+                        "shared.example.test",
+                        443,
+                        timeout=10,
+                        before_waiting=lambda: about_to_wait.append(1),
+                    )
+                )
+            )
+            for _ in range(3)
+        ]
+        for thread in waiting:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while len(about_to_wait) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)  # every save has joined the lookup before it answers
+        assert lookups.busy() == 1
+        answered.set()
+        for thread in waiting:
+            thread.join(10)
+    finally:
+        answered.set()
+        targets.set_resolver(previous)
+
+    assert asked == ["shared.example.test"]
+    assert results == [["10.0.0.7"]] * 3
+    deadline = time.monotonic() + 5
+    while lookups.busy() and time.monotonic() < deadline:
+        time.sleep(0.01)  # the lookup's thread is given back just after its answer
+    assert lookups.busy() == 0
