@@ -10,9 +10,9 @@ The web process is started the README's way (``pggit_project.processes.web_comma
 this process's secrets; ``BENCH_DJANGO_DEBUG=1`` for debug) and ``DJANGO_LOG_LEVEL=WARNING``
 (``BENCH_LOG_LEVEL``: the access log writes a line per request at INFO). Every row is a warm-up
 run (``wrk -t2 -c32 -d3s``, not reported) then the measured ``wrk -t2 -c32 -d10s --latency``
-(``BENCH_DURATION``), with the requests spread over 500 users' tokens. The data it creates (users ``bench-http-*``, 200 webhook
-endpoints, 2,000 alerts) stays for the next run; the endpoints the POST rows create are deleted
-at the end. POSTs use IP-literal URLs (a public address) and host-name URLs (a new name per
+(``BENCH_DURATION``), with the requests spread over 500 users' tokens. The data it creates
+(users ``bench-http-*``, 200 webhook endpoints, 2,000 alerts) stays for the next run; the
+endpoints the POST rows create are deleted at the end. POSTs use IP-literal URLs (a public address) and host-name URLs (a new name per
 request under ``example.com``, resolved by the system resolver within the save-time bound).
 """
 
@@ -160,8 +160,12 @@ def _server(cache_enabled: bool, port: int) -> subprocess.Popen:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    """Milliseconds of a wrk duration (``850.00us``, ``12.5ms``, ``1.20s``, ``1.05m``)."""
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    if match is None:
+        raise RuntimeError(f"wrk printed a duration this script cannot read: {text!r}")
+    value, unit = match.groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
 def _wrk(port: int, script: str) -> dict[str, float]:
@@ -171,6 +175,8 @@ def _wrk(port: int, script: str) -> dict[str, float]:
     out = subprocess.run(  # noqa: S603
         [*base, f"-d{DURATION}", "--latency", url], capture_output=True, text=True, check=True
     ).stdout
+    if "Latency Distribution" not in out:
+        raise RuntimeError(f"wrk gave no latency distribution (no answer at all?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
     return {
