@@ -4,16 +4,17 @@ Run alone (``DATABASE_URL`` of a migrated database, ``REDIS_URL``, ``wrk`` insta
 
     DATABASE_URL=... REDIS_URL=... DJANGO_DEBUG=1 .venv/bin/python bench/bench_http.py
 
-The web process is started the README's way (``pggit_project.processes.web_command``: what
-``make run`` starts) on 127.0.0.1 and a free port of its own, once with the response cache off
-(``PGGIT_CACHE_ENABLED=0``) and once with it on; with production settings (``DJANGO_DEBUG=0``,
-this process's secrets; ``BENCH_DJANGO_DEBUG=1`` for debug) and ``DJANGO_LOG_LEVEL=WARNING``
-(``BENCH_LOG_LEVEL``: the access log writes a line per request at INFO). Every row is a warm-up
-run (``wrk -t2 -c32 -d3s``, not reported) then the measured ``wrk -t2 -c32 -d10s --latency``
-(``BENCH_DURATION``), with the requests spread over 500 users' tokens. The data it creates
-(users ``bench-http-*``, 200 webhook endpoints, 2,000 alerts) stays for the next run; the
-endpoints the POST rows create are deleted at the end. POSTs use IP-literal URLs (a public address) and host-name URLs (a new name per
-request under ``example.com``, resolved by the system resolver within the save-time bound).
+The web process is started the README's way (``pggit_project.processes.web_command``: what ``make
+run`` starts) on 127.0.0.1 and a free port of its own, once with the response cache off
+(``PGGIT_CACHE_ENABLED=0``) and once with it on; with production settings (``DJANGO_DEBUG=0``, this
+process's secrets; ``BENCH_DJANGO_DEBUG=1`` for debug) and ``DJANGO_LOG_LEVEL=WARNING``
+(``BENCH_LOG_LEVEL``: the access log writes a line per request at INFO). Every row is a warm-up run
+(``wrk -t2 -c32 -d3s``, not reported) then the measured ``wrk -t2 -c32 -d10s --latency``
+(``BENCH_DURATION``), with the requests spread over 500 users' tokens. The data it creates (users
+``bench-http-*``, 200 webhook endpoints, 2,000 alerts) stays for the next run; the endpoints the
+POST rows create are deleted at the end. POSTs use IP-literal URLs (a public address) and host-name
+URLs (a new name per request under ``example.com``, resolved by the system resolver within the
+save-time bound).
 """
 
 from __future__ import annotations
