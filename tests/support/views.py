@@ -10,11 +10,12 @@ from psycopg import sql
 from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pggit_project.errors import DomainError
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.permissions import RolePermissions
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -24,6 +25,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class UserList(ListAPIView):
+    permission_classes = [IsAuthenticated]
     queryset = get_user_model().objects.order_by("username")
     serializer_class = UserSerializer
 
@@ -37,6 +39,8 @@ class GroupSerializer(serializers.ModelSerializer):
 class GroupList(ListAPIView):
     """A list that is empty unless the test makes groups."""
 
+    permission_classes = [IsAuthenticated]
+
     queryset = Group.objects.order_by("name")
     serializer_class = GroupSerializer
 
@@ -49,6 +53,8 @@ class EchoInput(serializers.Serializer):
 class Echo(APIView):
     """GET answers "ok"; POST validates its body and echoes it."""
 
+    permission_classes = [IsAuthenticated]
+
     def get(self, request):
         return Response({"ok": True})
 
@@ -60,6 +66,8 @@ class Echo(APIView):
 
 class Resource(APIView):
     """Answers every method with its name (and the body it was sent)."""
+
+    permission_classes = [IsAuthenticated]
 
     def get(self, request):
         return Response({"method": "GET"})
@@ -75,10 +83,10 @@ class Resource(APIView):
 
 
 class Guarded(APIView):
-    """Reads for any user; POST needs ``auth.add_group`` (declared) or staff."""
+    """GET needs ``auth.view_group``, POST ``auth.add_group`` (declared)."""
 
-    permission_classes = [ModelPermissionsForChanges]
-    required_permissions = {"post": ["auth.add_group"]}
+    permission_classes = [RolePermissions]
+    required_permissions = {"get": ["auth.view_group"], "post": ["auth.add_group"]}
 
     def get(self, request):
         return Response({"read": True})
@@ -90,7 +98,7 @@ class Guarded(APIView):
 class GuardedByModel(APIView):
     """Changes need the model permission of ``queryset`` (``auth.delete_group`` for DELETE)."""
 
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     queryset = Group.objects.all()
 
     def delete(self, request):

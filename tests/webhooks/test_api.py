@@ -234,7 +234,7 @@ def test_deliveries_are_listed_newest_first(user_client, django_assert_num_queri
     }
 
 
-def test_delivery_detail_has_attempts_and_payload(user_client):
+def test_delivery_detail_has_attempts_and_payload(operator_client):
     endpoint = make(event_types=["commit.created"])
     event_id = emit("commit.created")
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
@@ -247,7 +247,7 @@ def test_delivery_detail_has_attempts_and_payload(user_client):
             [delivery.pk, token],
         )
 
-    response = user_client.get(f"/api/v1/webhook-deliveries/{delivery.pk}")
+    response = operator_client.get(f"/api/v1/webhook-deliveries/{delivery.pk}")
 
     body = response.json()
     assert body["payload"]["id"] == event_id
