@@ -23,11 +23,14 @@ import math
 import time
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache.backends.locmem import LocMemCache
 from django_redis.exceptions import ConnectionInterrupted
 from redis.exceptions import RedisError
 from rest_framework.exceptions import AuthenticationFailed, Throttled
+from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.views import TokenObtainPairView
 
 from pggit_project.errors import ErrorBody, error_response
@@ -102,13 +105,20 @@ class ThrottledTokenObtainPairView(TokenObtainPairView):
     throttle_classes = [TokenRateThrottle]
 
     def post(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
         try:
-            return super().post(request, *args, **kwargs)
+            serializer.is_valid(raise_exception=True)
         except AuthenticationFailed:
             # django-axes flags the request it was given (DRF's) when the pair is locked out.
             if getattr(request, "axes_locked_out", False):
                 raise LockedOut(wait=cool_off_seconds()) from None
             raise
+        except TokenError as exc:
+            raise InvalidToken(exc.args[0]) from exc
+        # A login like the admin's: last_login is set (django.contrib.auth's receiver) and
+        # django-axes forgets the user's failures (AXES_RESET_ON_SUCCESS).
+        user_logged_in.send(sender=type(serializer.user), request=request, user=serializer.user)
+        return Response(serializer.validated_data, status=200)
 
 
 def lockout_response(request, original_response=None, credentials=None):

@@ -84,7 +84,9 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "UPDATE_LAST_LOGIN": True,
+    # last_login is set by django.contrib.auth's user_logged_in receiver: the token view sends
+    # the signal (pggit_project/throttling.py), which also resets django-axes' failure count.
+    "UPDATE_LAST_LOGIN": False,
     # Each refresh token is used once: refreshing answers a new one and blacklists the old one.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
@@ -144,6 +146,7 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # in PostgreSQL: wo
 AXES_CLIENT_IP_CALLABLE = "pggit_project.throttling.client_address"
 AXES_LOCKOUT_CALLABLE = "pggit_project.throttling.lockout_response"
 AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt); successful logins are not
 
 ROOT_URLCONF = "pggit_project.urls"
 ASGI_APPLICATION = "pggit_project.asgi.application"
