@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from pggit_project.roles import OPERATOR_CHANGES, sync_roles
 from tests.conftest import PASSWORD, bearer, with_role
+from vcs.models import AuditEntry
 from webhooks import services
 from webhooks.models import WebhookDelivery
 
@@ -222,3 +223,44 @@ def test_admin_pages_need_the_model_permission(client, db):
     assert client.get("/admin/webhooks/webhookendpoint/").status_code == 200
     assert client.get("/admin/auth/user/").status_code == 403
     assert client.get("/admin/axes/accessattempt/").status_code == 403
+
+
+def test_admin_pages_hide_secrets_from_viewers(client, db):
+    endpoint = services.webhook_create(
+        name="adm", url="https://hooks.example.com/T0/s3cr3t", event_types=["*"], actor="test"
+    ).endpoint
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pggit.emit_event('commit.created', '{\"marker\": \"p4yl0ad\"}')")
+        cursor.execute("CREATE TABLE public.admin_audited (a integer)")
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint, event_type="commit.created")
+    audit_id = AuditEntry.objects.order_by("-id").values_list("id", flat=True).first()
+    pages = [
+        "/admin/webhooks/webhookendpoint/",
+        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+        f"/admin/webhooks/webhookdelivery/{delivery.pk}/change/",
+        f"/admin/vcs/auditentry/{audit_id}/change/",
+    ]
+    viewer = with_role(
+        get_user_model().objects.create_user("deskviewer", password=PASSWORD, is_staff=True),
+        "viewer",
+    )
+    operator = with_role(
+        get_user_model().objects.create_user("deskops", password=PASSWORD, is_staff=True),
+        "operator",
+    )
+    client.force_login(viewer)
+    seen = [client.get(page) for page in pages]
+    assert [response.status_code for response in seen] == [200] * 4
+    text = "".join(response.content.decode() for response in seen)
+    assert "s3cr3t" not in text
+    assert "https://hooks.example.com/***" in text
+    assert "p4yl0ad" not in text
+    assert "Client addr" not in text
+    found = client.get("/admin/webhooks/webhookendpoint/?q=s3cr3t").content.decode()
+    assert "adm</a>" not in found  # the URL is not searchable either
+
+    client.force_login(operator)
+    text = "".join(client.get(page).content.decode() for page in pages)
+    assert "s3cr3t" in text
+    assert "p4yl0ad" in text
+    assert "Client addr" in text
