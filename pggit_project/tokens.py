@@ -31,8 +31,11 @@ def password_digest(password_hash: str) -> str:
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """SimpleJWT's refresh, refusing (401) tokens of users that are gone, inactive or whose
-    password changed since the token was issued; then rotating and blacklisting."""
+    """A refresh token in; a new access token and a new refresh token out (the one given is
+    blacklisted)."""
+
+    # SimpleJWT's checks, plus 401 for tokens of users that are gone, inactive or whose password
+    # changed since the token was issued.
 
     default_error_messages = {
         "no_active_account": "No active account found for the given token.",
