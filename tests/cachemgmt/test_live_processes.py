@@ -120,6 +120,7 @@ def test_redis_stopped_mid_run_answers_without_5xx(live, tmp_path):
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
 
 
+@pytest.mark.fault
 def test_logging_in_works_while_redis_is_down_and_stays_throttled(live):
     """Token requests are throttled per address in Redis; with Redis stopped, each process
     counts them in its own memory (one warning logged) instead of answering 500."""
@@ -292,7 +293,9 @@ def test_a_user_deactivated_anywhere_stops_being_served_by_every_server(live):
     manage = [sys.executable, str(ROOT / "manage.py"), "shell", "-c"]
     create = (
         "from django.contrib.auth import get_user_model; "
-        "get_user_model().objects.create_user('reader', password='reader-password-1')"
+        "from django.contrib.auth.models import Group; "
+        "u = get_user_model().objects.create_user('reader', password='reader-password-1'); "
+        "u.groups.add(Group.objects.get(name='viewer'))"
     )
     subprocess.run([*manage, create], env=live.database.env, cwd=ROOT, check=True)
     token = httpx.post(
