@@ -57,6 +57,8 @@ class RolePermissions(BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
+        if not hasattr(view, request.method.lower()):
+            return True  # a method the view lacks: the view answers 405 with Allow
         required = required_permissions(view, getattr(view, "action", None), request.method)
         return bool(required) and user.has_perms(required)
 

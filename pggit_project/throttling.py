@@ -43,6 +43,7 @@ CACHE_ERRORS = (RedisError, ConnectionInterrupted, ConnectionError, OSError)
 LOCAL_COUNTS = LocMemCache("pggit-token-throttle-fallback", {"OPTIONS": {"MAX_ENTRIES": 10000}})
 # At most one warning about the fallback per this many seconds (not one per login).
 WARNING_INTERVAL_SECONDS = 60.0
+USERNAME_MAX_LENGTH = 150  # django.contrib.auth's; axes_accessattempt.username holds 255
 _last_warning = 0.0
 
 
@@ -50,6 +51,19 @@ def client_address(request) -> str | None:
     """The client's address as the throttles see it (``NUM_PROXIES`` hops back in
     ``X-Forwarded-For``, else the connection's); also django-axes' ``AXES_CLIENT_IP_CALLABLE``."""
     return BaseThrottle().get_ident(request)
+
+
+def attempted_username(request, credentials=None) -> str | None:
+    """django-axes' ``AXES_USERNAME_CALLABLE``: the user name tried, as text PostgreSQL stores
+    (no NUL character; at most ``USERNAME_MAX_LENGTH`` characters, the lockout table's width)."""
+    source = credentials if credentials else getattr(request, "data", None) or request.POST
+    try:
+        value = source.get(settings.AXES_USERNAME_FORM_FIELD)
+    except AttributeError:  # a JSON body that is not an object
+        return None
+    if value is None:
+        return None
+    return str(value).replace("\x00", "")[:USERNAME_MAX_LENGTH]
 
 
 def _warn_fallback(exc: BaseException) -> None:

@@ -144,6 +144,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # in PostgreSQL: works without Redis
 AXES_CLIENT_IP_CALLABLE = "pggit_project.throttling.client_address"
+AXES_USERNAME_CALLABLE = "pggit_project.throttling.attempted_username"
 AXES_LOCKOUT_CALLABLE = "pggit_project.throttling.lockout_response"
 AXES_VERBOSE = False
 AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt); successful logins are not

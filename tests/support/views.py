@@ -8,7 +8,7 @@ from django.db import connection
 from django.http import HttpResponse
 from psycopg import sql
 from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from pggit_project.errors import DomainError
 from pggit_project.permissions import RolePermissions
+from pggit_project.roles import ROLES
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -37,11 +38,10 @@ class GroupSerializer(serializers.ModelSerializer):
 
 
 class GroupList(ListAPIView):
-    """A list that is empty unless the test makes groups."""
+    """A list that is empty unless the test makes groups (the roles are left out)."""
 
     permission_classes = [IsAuthenticated]
-
-    queryset = Group.objects.order_by("name")
+    queryset = Group.objects.exclude(name__in=ROLES).order_by("name")
     serializer_class = GroupSerializer
 
 
@@ -106,16 +106,19 @@ class GuardedByModel(APIView):
 
 
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_crash(request):
     raise RuntimeError("secret internals: password=hunter2")
 
 
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_domain_error(request):
     raise DomainError("branch 'main' is locked", code="locked", status=409)
 
 
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_engine_error(request):
     """Raises an engine-style error in PostgreSQL, as the engine's functions do."""
     message = f"[PGGIT-{request.query_params['code']}] something about the request"
