@@ -284,3 +284,13 @@ def test_an_admin_session_ends_when_the_password_changes(client, staff_user):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_an_admin_session_ends_when_the_user_is_deactivated(client, staff_user):
+    client.force_login(staff_user)
+    assert client.get("/admin/").status_code == 200
+    staff_user.is_active = False
+    staff_user.save()
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
