@@ -45,15 +45,20 @@ end
 
 def _seed() -> tuple[str, int]:
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from rest_framework_simplejwt.tokens import AccessToken
 
     from alerts.services import alert_raise
+    from pggit_project.roles import VIEWER, sync_roles
     from webhooks.models import WebhookEndpoint
     from webhooks.services import webhook_create
 
     user, _ = get_user_model().objects.get_or_create(
         username="bench-cache", defaults={"is_staff": True}
     )
+    if not Group.objects.filter(name=VIEWER).exists():
+        sync_roles()
+    user.groups.add(Group.objects.get(name=VIEWER))  # reads need a role (docs/security.md)
     existing = WebhookEndpoint.objects.filter(name__startswith="bench-cache-")
     for number in range(existing.count(), 50):
         webhook_create(

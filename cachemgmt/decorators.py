@@ -26,19 +26,34 @@ from cachemgmt.constants import BYPASS, CACHE_STATUS_HEADER, HIT_L1, MISS, UNSTO
 from cachemgmt.l1 import Entry
 from cachemgmt.namespaces import NAMESPACES
 from cachemgmt.runtime import get_store
+from pggit_project.permissions import sees_sensitive
 
 CACHEABLE_METHODS = ("GET", "HEAD")
 
 
 def request_digest(request, *, vary_on_user: bool) -> str:
-    """What makes two requests share an entry: path (no trailing slash), sorted query, format."""
+    """What makes two requests share an entry: path (no trailing slash), sorted query, format,
+    and who may see the answer (``audience_of``)."""
     renderer = getattr(request, "accepted_renderer", None)
     return digest_of(
         request.path,
         request.GET,
         getattr(renderer, "media_type", ""),
-        str(request.user.pk) if vary_on_user else "*",
+        audience_of(
+            str(request.user.pk),
+            vary_on_user=vary_on_user,
+            sensitive=sees_sensitive(request.user),
+        ),
     )
+
+
+def audience_of(user_id: str, *, vary_on_user: bool, sensitive: bool) -> str:
+    """The user's id for answers that differ by user; otherwise whether the answer shows the
+    secrets only ``pggit_project.view_sensitive`` may see (webhook URL paths...): users with
+    and without it never share an entry."""
+    if vary_on_user:
+        return user_id
+    return "*+sensitive" if sensitive else "*"
 
 
 def digest_of(path: str, query, media_type: str, user: str) -> str:

@@ -4,6 +4,8 @@
   database); without Redis, the local-memory mode is reported as healthy.
 - ``listener``: some ``pggit_listen`` process holds the leader lock of this database (degraded
   otherwise: writes made outside the API would not reach the cache, WebSockets or webhooks).
+- ``cache_hit_path``: the early hit path's last read of user states reached the database
+  (degraded otherwise: it failed more recently than it last succeeded).
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ def listener_check() -> dict[str, Any]:
     return {"active": True}
 
 
+def hit_path_check() -> dict[str, Any]:
+    from cachemgmt.hitpath import database_health
+
+    if database_health.failing():
+        raise RuntimeError(
+            "the early hit path's last read of the database failed "
+            f"({database_health.error}); cached reads go to the ordinary path"
+        )
+    return {"database": "ok" if database_health.succeeded_at is not None else "not used yet"}
+
+
 def register_cache_checks() -> None:
     register_check("cache", on_failure=DEGRADED)(cache_check)
     register_check("listener", on_failure=DEGRADED)(listener_check)
+    register_check("cache_hit_path", on_failure=DEGRADED)(hit_path_check)

@@ -6,13 +6,14 @@ otherwise it hands the request, untouched, to the ordinary path (Django, DRF, ``
 which answers exactly as it would without this layer:
 
 - the view is a ``@cached_response``/``CachedViewSetMixin`` handler whose authorisation for a
-  ``GET`` is the project's default: ``JWTAuthentication`` only, ``IsAuthenticated`` or
-  ``ModelPermissionsForChanges`` only (both: any active user may read), no throttles, JSON renderer
-  only, no versioning, and none of DRF's request-handling hooks overridden;
-- the request has no body, no cookie, no ``?format=``, an ``Accept`` the JSON renderer answers
-  with plain ``application/json``, and a ``Bearer`` token that SimpleJWT's own token classes
-  validate (signature, expiry, type);
-- the token's user exists and is active (``UserStates``: what this process read of the user, used
+  ``GET`` is the project's default: ``JWTAuthentication`` only, ``RolePermissions`` (or
+  ``IsAuthenticated``) only, no throttles, JSON renderer only, no versioning, and none of DRF's
+  request-handling hooks overridden;
+- the request has no body, no cookie, no ``?format=``, a ``Host`` that ``ALLOWED_HOSTS`` accepts,
+  an ``Accept`` the JSON renderer answers with plain ``application/json``, and a ``Bearer`` token
+  that SimpleJWT's own token classes validate (signature, expiry, type);
+- the token's user exists, is active, holds the view's read permissions and has not changed
+  password since the token was issued (``UserStates``: what this process read of the user, used
   only while the user-state generation it was read under is current);
 - L1 holds the entry under the generations last read, and Redis confirms them and the user-state
   generation current while counting the hit (``CacheStore.l1_hit``: one round trip);
@@ -21,8 +22,16 @@ which answers exactly as it would without this layer:
   from it, so a hit here is byte-identical to a hit through the ordinary path, with its own
   ``X-Request-ID`` and ``X-Cache: hit-l1``.
 
-Any doubt (an invalid token, an unknown user, a miss, an error) means the ordinary path answers:
-it then does its own authentication (401 with ``WWW-Authenticate``), lookups and counting.
+Any doubt (an invalid token, an unknown user, a missing permission, a miss, an error) means the
+ordinary path answers: it then does its own authentication (401 with ``WWW-Authenticate``),
+authorisation (403), host validation (400), lookups and counting. When the database cannot be
+reached, the connection used to read user states is closed (a new one is made once it is back),
+a warning is logged, and the early path answers 503 in the API's error shape, as the ordinary
+path does. Once any part of the process has failed to reach the database
+(``pggit_project.outage``), the early path reads user states again (one read at a time; other
+requests meanwhile take the ordinary path) until a read succeeds, so it answers like the ordinary
+path.
+``/health/deep`` reports the early path's last failed read (check ``cache_hit_path``).
 """
 
 from __future__ import annotations
@@ -32,13 +41,15 @@ import contextlib
 import logging
 import threading
 import time
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.http import QueryDict
+from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
@@ -47,14 +58,18 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
 from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import BlacklistMixin
 
 from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, MISS
-from cachemgmt.decorators import digest_of, response_from
+from cachemgmt.decorators import audience_of, digest_of, response_from
 from cachemgmt.redis_link import RedisUnavailable
 from cachemgmt.runtime import get_store
 from pggit_project.constants import REQUEST_ID_HEADER
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.errors import body_for_status, error_response
+from pggit_project.outage import Reachability, database_reachability
+from pggit_project.permissions import VIEW_SENSITIVE, RolePermissions, required_permissions
 from pggit_project.request_id import bind_request_id, choose_request_id
+from pggit_project.tokens import password_digest
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("pggit.access")
@@ -63,8 +78,10 @@ access_logger = logging.getLogger("pggit.access")
 # it is still true is checked on every hit (the user-state generation, see ``UserStates``).
 USER_STATE_TTL_SECONDS = 60.0
 
-# Permissions that let any authenticated (hence existing and active) user read.
-READ_FOR_ANY_USER = (IsAuthenticated, ModelPermissionsForChanges)
+# Permission classes the early path knows how to check (IsAuthenticated: no permission needed).
+KNOWN_PERMISSION_CLASSES = (IsAuthenticated, RolePermissions)
+# Hosts Django accepts in debug mode when ALLOWED_HOSTS is empty (HttpRequest.get_host).
+DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 ACCEPTED = (None, b"*/*", b"application/json")
 # DRF's request-handling steps: when a view overrides one, its reads take the ordinary path.
 HOOKS = (
@@ -87,49 +104,100 @@ _CACHE_HEADER = CACHE_STATUS_HEADER.lower().encode()
 _REQUEST_ID_HEADER = REQUEST_ID_HEADER.lower().encode()
 
 
+class DatabaseUnavailable(Exception):
+    """Reading a user's state failed: the database cannot be reached (answered 503)."""
+
+
+class UserState(NamedTuple):
+    active: bool
+    superuser: bool
+    password: str  # the revocation claim tokens must carry (``pggit_project.tokens``)
+    permissions: frozenset[str]
+    generation: int
+
+    def holds(self, required: tuple[str, ...]) -> bool:
+        return self.active and (self.superuser or self.permissions.issuperset(required))
+
+
+# The early path's own reads of user states (``/health/deep``, check ``cache_hit_path``).
+database_health = Reachability()
+
+
 class UserStates:
-    """user id (the token's claim) → (active, staff, user-state generation).
+    """user id (the token's claim) → ``UserState`` (active, superuser, password digest,
+    permissions, user-state generation).
 
     A state is read from the database after reading the user-state generation
     (``CacheStore.user_generation``), and used only while that generation is current: every hit
     checks it in its one Redis round trip. A user saved or deleted anywhere bumps it — through
     Django (``post_save``/``post_delete``: at once, in every process) or by any other means
     (``QuerySet.update()``, SQL: the trigger of sql/031_cache_users.sql announces it, and the
-    listener bumps it). ``ttl`` only bounds the memory a state is kept in.
+    listener bumps it). Group and permission changes bump it too (``forget_permissions``; by
+    SQL: the triggers cachemgmt 0006 attaches to the membership and permission tables).
+    ``ttl`` only bounds the memory a state is kept in.
     """
 
     def __init__(self, ttl: float = USER_STATE_TTL_SECONDS) -> None:
         self.ttl = ttl
-        self._states: dict[str, tuple[bool, bool, int, float]] = {}
+        self._states: dict[str, tuple[UserState, float]] = {}
         self._lock = threading.Lock()
         self._epoch = 0  # bumped by every forget: a read that overlapped one is not kept
 
-    def get(self, user_id: Any) -> tuple[bool, bool, int] | None:
+    def get(self, user_id: Any) -> UserState | None:
         state = self._states.get(str(user_id))
-        if state is None or state[3] <= time.monotonic():
+        if state is None or state[1] <= time.monotonic():
             return None
-        return state[0], state[1], state[2]
+        return state[0]
 
-    def load(self, user_id: Any) -> tuple[bool, bool, int] | None:
-        """Read the user from the database (``None``: no such user, or the user-state
-        generation is unknown just now) and remember it."""
+    def load(self, user_id: Any) -> UserState | None:
+        """Read the user from the database (``None``: no such user, or the user-state generation
+        is unknown just now) and remember it; ``DatabaseUnavailable`` when the database cannot
+        be reached.
+
+        Runs in ``sync_to_async``'s thread, outside Django's request cycle: the connection is
+        given back (closed, or returned to the pool) after each read as a request's would be,
+        and closed when the read failed, so that a restarted database is reached again.
+        """
         with self._lock:
             epoch = self._epoch
         generation = get_store().user_generation()  # before the read: see the class docstring
         if generation is None:
             return None
-        row = (
-            get_user_model()
-            .objects.filter(**{jwt_settings.USER_ID_FIELD: user_id})
-            .values_list("is_active", "is_staff")
-            .first()
-        )
-        if row is None:
+        try:
+            _give_back_connection()
+            user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+            permissions = (
+                frozenset(user.get_all_permissions())
+                if user is not None and user.is_active and not user.is_superuser
+                else frozenset()
+            )
+        except DatabaseError as exc:
+            database_health.record_failure(exc)
+            database_reachability.record_failure(exc)
+            logger.warning(
+                "cache: the early hit path cannot read user states (%s); cached reads answer "
+                "503 until the database is back",
+                database_health.error,
+            )
+            if not connection.in_atomic_block:
+                connection.close()
+            raise DatabaseUnavailable from exc
+        finally:
+            _give_back_connection()
+        database_health.record_success()
+        database_reachability.record_success()
+        if user is None:
             return None
-        state = (bool(row[0]), bool(row[1]), generation)
+        state = UserState(
+            active=bool(user.is_active),
+            superuser=bool(user.is_superuser),
+            password=password_digest(user.password),
+            permissions=permissions,
+            generation=generation,
+        )
         with self._lock:
             if epoch == self._epoch:
-                self._states[str(user_id)] = (*state, time.monotonic() + self.ttl)
+                self._states[str(user_id)] = (state, time.monotonic() + self.ttl)
         return state
 
     def forget(self, user_id: Any) -> None:
@@ -146,10 +214,25 @@ class UserStates:
 user_states = UserStates()
 
 
+def _give_back_connection() -> None:
+    """What Django does at the start and end of a request: close the connection when it is
+    unusable or past ``CONN_MAX_AGE`` (with the pool: give it back). Not inside a transaction
+    (a test's): the connection is then in use."""
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+
+
 def forget_user(sender, instance, **kwargs) -> None:
     """``post_save``/``post_delete`` receiver of the user model: forget the user here at once,
     and make every process's user states stale once the change has committed."""
     user_states.forget(getattr(instance, jwt_settings.USER_ID_FIELD))
+    transaction.on_commit(_bump_users, using=kwargs.get("using"))
+
+
+def forget_permissions(sender=None, **kwargs) -> None:
+    """``m2m_changed`` of group memberships and permissions, ``post_save``/``post_delete`` of
+    groups and permissions: every process reads its users' permissions again."""
+    user_states.clear()
     transaction.on_commit(_bump_users, using=kwargs.get("using"))
 
 
@@ -165,6 +248,7 @@ class _Plan:
         "names",
         "namespace",
         "request_id",
+        "required",
         "scheme",
         "token",
         "vary_on_user",
@@ -172,8 +256,15 @@ class _Plan:
     )
 
 
-# view function → (namespace, names, vary_on_user), or None when its reads take the ordinary path.
-_eligible: dict[Any, tuple[str, tuple[str, ...], bool] | None] = {}
+class _Eligible(NamedTuple):
+    namespace: str
+    names: tuple[str, ...]
+    vary_on_user: bool
+    required: tuple[str, ...]  # the permissions a GET needs
+
+
+# view function → what its early hits need, or None when its reads take the ordinary path.
+_eligible: dict[Any, _Eligible | None] = {}
 # (view function, scheme) → the headers of its last ordinary cached answer, X-Cache removed.
 _templates: dict[tuple[Any, str], list[tuple[bytes, bytes]]] = {}
 _authenticator = JWTAuthentication()
@@ -186,7 +277,7 @@ def _setting(view_function, cls, name: str):
     return initkwargs[name] if name in initkwargs else getattr(cls, name, None)
 
 
-def _eligibility(view_function) -> tuple[str, tuple[str, ...], bool] | None:
+def _eligibility(view_function) -> _Eligible | None:
     cls = getattr(view_function, "cls", None)
     if cls is None or not issubclass(cls, APIView):
         return None
@@ -203,8 +294,17 @@ def _eligibility(view_function) -> tuple[str, tuple[str, ...], bool] | None:
     permissions = list(_setting(view_function, cls, "permission_classes") or ())
     if authentication != [JWTAuthentication] or not permissions:
         return None
-    if any(permission not in READ_FOR_ANY_USER for permission in permissions):
+    if any(permission not in KNOWN_PERMISSION_CLASSES for permission in permissions):
         return None
+    required: tuple[str, ...] = ()
+    if RolePermissions in permissions:
+        view = SimpleNamespace(
+            required_permissions=_setting(view_function, cls, "required_permissions"),
+            queryset=_setting(view_function, cls, "queryset"),
+        )
+        required = tuple(required_permissions(view, handler_name, "GET"))
+        if not required:
+            return None  # superusers only: not worth an early path
     if list(_setting(view_function, cls, "throttle_classes") or ()):
         return None
     if list(_setting(view_function, cls, "renderer_classes") or ()) != [JSONRenderer]:
@@ -213,7 +313,9 @@ def _eligibility(view_function) -> tuple[str, tuple[str, ...], bool] | None:
         return None
     if _setting(view_function, cls, "content_negotiation_class") is not DefaultContentNegotiation:
         return None
-    return handler.cache_namespace, handler.cache_names, handler.cache_vary_on_user
+    return _Eligible(
+        handler.cache_namespace, handler.cache_names, handler.cache_vary_on_user, required
+    )
 
 
 def _process_settings_allow() -> bool:
@@ -222,9 +324,21 @@ def _process_settings_allow() -> bool:
         and not settings.DATABASES["default"].get("ATOMIC_REQUESTS")
         and getattr(settings, "FORCE_SCRIPT_NAME", None) is None
         and jwt_settings.CHECK_USER_IS_ACTIVE
-        and not jwt_settings.CHECK_REVOKE_TOKEN
-        and "rest_framework_simplejwt.token_blacklist" not in settings.INSTALLED_APPS
+        # access tokens are not looked up in the blacklist (only refresh tokens are)
+        and not any(issubclass(cls, BlacklistMixin) for cls in jwt_settings.AUTH_TOKEN_CLASSES)
+        and not settings.USE_X_FORWARDED_HOST
     )
+
+
+def _host_allowed(host: bytes | None) -> bool:
+    """Whether Django would accept this ``Host`` header (``HttpRequest.get_host``)."""
+    if not host:
+        return False
+    domain, _port = split_domain_port(host.decode("latin-1"))
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:
+        allowed = DEBUG_HOSTS
+    return bool(domain) and validate_host(domain, allowed)
 
 
 def _plan(scope: dict[str, Any]) -> _Plan | None:
@@ -239,6 +353,8 @@ def _plan(scope: dict[str, Any]) -> _Plan | None:
         headers[name] = value
     if b"cookie" in headers or b"transfer-encoding" in headers:
         return None
+    if not _host_allowed(headers.get(b"host")):
+        return None  # the ordinary path answers 400
     if headers.get(b"content-length", b"0") != b"0" or headers.get(b"accept") not in ACCEPTED:
         return None
     parts = headers.get(b"authorization", b"").split()
@@ -259,7 +375,7 @@ def _plan(scope: dict[str, Any]) -> _Plan | None:
     if eligible is None:
         return None
     plan = _Plan()
-    plan.namespace, plan.names, plan.vary_on_user = eligible
+    plan.namespace, plan.names, plan.vary_on_user, plan.required = eligible
     plan.view = view_function
     plan.token = parts[1]
     plan.digest_parts = (path, query, JSONRenderer.media_type)
@@ -268,12 +384,21 @@ def _plan(scope: dict[str, Any]) -> _Plan | None:
     return plan
 
 
-async def _user_state(user_id: Any) -> tuple[bool, bool, int] | None:
-    """The user's state; when it must be read, concurrent requests share one query."""
-    state = user_states.get(user_id)
-    if state is not None:
-        return state
+async def _user_state(user_id: Any) -> UserState | None:
+    """The user's state; when it must be read, concurrent requests share one query.
+
+    While this process fails to reach the database (``pggit_project.outage``) the state is read
+    again, as a probe: one read at a time (the others step aside to the ordinary path, which
+    answers 503 while the database is down), so that reads waiting for the connection pool's
+    timeout do not queue up in ``sync_to_async``'s one thread."""
     loop = asyncio.get_running_loop()
+    if database_reachability.failing():
+        if any(task.get_loop() is loop for task in _loading.values()):
+            return None
+    else:
+        state = user_states.get(user_id)
+        if state is not None:
+            return state
     key = (id(loop), str(user_id))
     loading = _loading.get(key)
     if loading is None or loading.get_loop() is not loop:
@@ -294,15 +419,21 @@ async def _try_hit(plan: _Plan) -> tuple[list[tuple[bytes, bytes]], bytes, str] 
     except Exception:
         return None
     state = await _user_state(user_id)
-    if state is None or not state[0]:
+    if state is None or not state.holds(plan.required):
         return None
-    user = str(user_id) if plan.vary_on_user else "*"
-    digest = digest_of(*plan.digest_parts, user)
+    if jwt_settings.CHECK_REVOKE_TOKEN and (
+        token.get(jwt_settings.REVOKE_TOKEN_CLAIM) != state.password
+    ):
+        return None
+    audience = audience_of(
+        str(user_id), vary_on_user=plan.vary_on_user, sensitive=state.holds((VIEW_SENSITIVE,))
+    )
+    digest = digest_of(*plan.digest_parts, audience)
     confirmed = get_store().l1_hit(
         plan.namespace,
         plan.names,
         digest,
-        user_generation=state[2],
+        user_generation=state.generation,
         on_user_change=user_states.clear,
     )
     if confirmed is None:
@@ -342,6 +473,27 @@ def _learning(plan: _Plan, send):
     return learning_send
 
 
+async def _send_unavailable(plan: _Plan, send) -> None:
+    """503 in the API's error shape (``pggit_project.errors``), as the ordinary path answers
+    when the database cannot be reached."""
+    request_id = choose_request_id(plan.request_id)
+    bind_request_id(request_id)
+    try:
+        response = error_response(
+            body_for_status(503, "The database is unavailable; try again shortly.")
+        )
+        response[REQUEST_ID_HEADER] = request_id
+        headers = [
+            (name.encode("ascii"), value.encode("latin-1")) for name, value in response.items()
+        ]
+        headers.append((b"content-length", str(len(response.content)).encode()))
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": response.content})
+        access_logger.info("GET %s 503 (database unavailable)", plan.digest_parts[0])
+    finally:
+        bind_request_id(None)
+
+
 class CacheHitApp:
     """ASGI middleware: answers cache hits early (see the module docstring), else ``app``."""
 
@@ -356,6 +508,9 @@ class CacheHitApp:
         try:
             plan = _plan(scope)
             hit = await _try_hit(plan) if plan is not None else None
+        except DatabaseUnavailable:
+            await _send_unavailable(plan, send)
+            return
         except Exception:
             logger.exception("cache: the early hit path failed; the ordinary path answers")
             plan = hit = None

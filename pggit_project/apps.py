@@ -4,8 +4,9 @@ import logging
 
 from django.apps import AppConfig
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.signals import request_finished
-from django.db.models.signals import pre_migrate
+from django.db.models.signals import post_save, pre_migrate
 
 logger = logging.getLogger("pggit")
 
@@ -20,12 +21,18 @@ class PggitProjectConfig(AppConfig):
         from pggit_project.health import register_foundation_checks
         from pggit_project.request_id import unbind_request_id
         from pggit_project.settings.environment import DEVELOPMENT_FALLBACKS
+        from pggit_project.tokens import end_tokens_of_deactivated_user
 
         pre_migrate.connect(
             create_console_schema_before_migrate, dispatch_uid="pggit_console_schema"
         )
         request_finished.connect(unbind_request_id, dispatch_uid="pggit_request_id")
         register_foundation_checks()
+        post_save.connect(
+            end_tokens_of_deactivated_user,
+            sender=get_user_model(),
+            dispatch_uid="pggit_end_tokens_of_deactivated_user",
+        )
         logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
         for fallback in DEVELOPMENT_FALLBACKS:
             logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)

@@ -26,6 +26,7 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework.settings import api_settings
 from rest_framework.views import set_rollback
 
+from pggit_project.outage import database_reachability
 from pggit_project.request_id import current_request_id
 
 logger = logging.getLogger(__name__)
@@ -222,6 +223,7 @@ def error_for_exception(exc: BaseException) -> ErrorBody:
         if engine_error is not None:
             return error_for_exception(engine_error)
         if isinstance(exc, OperationalError):
+            database_reachability.record_failure(exc)
             logger.error("database unavailable: %s", type(exc).__name__)
             return body_for_status(503, "The database is unavailable; try again shortly.")
     logger.error("unhandled %s", type(exc).__name__, exc_info=exc)

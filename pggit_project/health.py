@@ -29,6 +29,8 @@ from channels.layers import get_channel_layer
 from django.core.cache import caches
 from django.db import connections
 
+from pggit_project.outage import database_reachability
+
 logger = logging.getLogger(__name__)
 
 HEALTHY = "healthy"
@@ -110,9 +112,11 @@ def probe_database(alias: str = "default") -> dict[str, Any]:
         with connection.cursor() as cursor:
             cursor.execute("SELECT current_setting('server_version'), current_database()")
             version, database = cursor.fetchone()
-    except Exception:
+    except Exception as exc:
+        database_reachability.record_failure(exc)
         connection.close_if_unusable_or_obsolete()
         raise
+    database_reachability.record_success()
     embedded = connection.settings_dict["ENGINE"] == "pggit_project.embedded_pg"
     return {
         "backend": "embedded PostgreSQL" if embedded else "PostgreSQL",

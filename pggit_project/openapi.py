@@ -1,8 +1,8 @@
 """OpenAPI generation (drf-spectacular): the error shape on every operation, clean paths.
 
 ``AutoSchema`` documents the project's error responses next to each operation's own responses:
-400 for bodies and lists, 401/403 for protected operations, 404 for paths with an id, 429 for
-throttled operations. Views
+400 for bodies and lists, 401 for protected operations, 403 for those that need a permission
+(``RolePermissions``: reads too), 404 for paths with an id, 429 for throttled operations. Views
 declare only their success responses and their domain-specific errors (e.g. 409).
 """
 
@@ -12,6 +12,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework_simplejwt.views import TokenViewBase
+
+from pggit_project.permissions import RolePermissions
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -50,7 +52,7 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("401")  # wrong credentials or an invalid token
         elif not public:
             codes.append("401")
-            if self.method not in ("GET", "HEAD", "OPTIONS"):
+            if any(isinstance(p, RolePermissions) for p in permissions):
                 codes.append("403")
         if "{" in self.path:
             codes.append("404")

@@ -1,41 +1,74 @@
-"""Authorisation for the API: reading needs a user, changing needs the matching permission."""
+"""Authorisation for the API: every request needs the permission of what it reads or changes.
+
+The roles (groups ``viewer``, ``operator``, ``admin``, made by the migration
+``pggit_project/migrations/0002_roles.py``) are sets of these permissions; docs/security.md lists
+what each may see and do.
+"""
 
 from __future__ import annotations
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-MODEL_ACTION_FOR_METHOD = {"POST": "add", "PUT": "change", "PATCH": "change", "DELETE": "delete"}
+MODEL_ACTION_FOR_METHOD = {
+    "GET": "view",
+    "HEAD": "view",
+    "OPTIONS": "view",
+    "POST": "add",
+    "PUT": "change",
+    "PATCH": "change",
+    "DELETE": "delete",
+}
+# Seeing secrets inside answers: the path and query of webhook target URLs (capability URLs carry
+# secrets there), delivery payloads and receivers' answers, client addresses of the DDL audit.
+VIEW_SENSITIVE = "pggit_project.view_sensitive"
 
 
-class ModelPermissionsForChanges(BasePermission):
-    """Reads: any authenticated user. Changes: staff, or a user holding the required permissions.
+def required_permissions(view, action: str | None, method: str) -> list[str]:
+    """The permissions a request needs (all of them); ``[]``: none grants it (superuser only).
 
-    The required permissions of a change are, in order:
-    1. ``view.required_permissions[<action>]`` where ``<action>`` is the viewset action
-       (``"checkout"``, ``"create"``) or, for plain API views, the lower-case HTTP method
-       (``"post"``) — e.g. ``required_permissions = {"checkout": ["vcs.checkout_branch"]}``;
+    In order:
+    1. ``view.required_permissions[<key>]`` for the first key declared among the viewset action
+       (``"checkout"``, ``"list"``), the lower-case HTTP method (``"post"``) and, for reads,
+       ``"get"`` — e.g. ``required_permissions = {"checkout": ["vcs.checkout_branch"]}``;
     2. otherwise Django's model permission for the method on ``view.queryset``'s model
-       (POST → ``add``, PUT/PATCH → ``change``, DELETE → ``delete``);
-    3. otherwise nothing grants it: only staff may make the change.
+       (GET/HEAD/OPTIONS → ``view``, POST → ``add``, PUT/PATCH → ``change``, DELETE → ``delete``).
+
+    ``view`` is the view instance or its class (the early hit path has no instance).
     """
+    declared = getattr(view, "required_permissions", None) or {}
+    keys = [action, method.lower()]
+    if method in SAFE_METHODS:
+        keys.append("get")
+    for key in keys:
+        if key and key in declared:
+            return list(declared[key])
+    queryset = getattr(view, "queryset", None)
+    model_action = MODEL_ACTION_FOR_METHOD.get(method)
+    if queryset is None or model_action is None:
+        return []
+    meta = queryset.model._meta
+    return [f"{meta.app_label}.{model_action}_{meta.model_name}"]
+
+
+class RolePermissions(BasePermission):
+    """An authenticated user holding every permission ``required_permissions`` names."""
 
     def has_permission(self, request, view) -> bool:
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        if request.method in SAFE_METHODS or user.is_staff:
-            return True
-        required = self.required_permissions(request, view)
+        if not hasattr(view, request.method.lower()):
+            return True  # a method the view lacks: the view answers 405 with Allow
+        required = required_permissions(view, getattr(view, "action", None), request.method)
         return bool(required) and user.has_perms(required)
 
-    def required_permissions(self, request, view) -> list[str]:
-        declared = getattr(view, "required_permissions", None) or {}
-        for key in (getattr(view, "action", None), request.method.lower()):
-            if key and key in declared:
-                return list(declared[key])
-        queryset = getattr(view, "queryset", None)
-        action = MODEL_ACTION_FOR_METHOD.get(request.method)
-        if queryset is None or action is None:
-            return []
-        meta = queryset.model._meta
-        return [f"{meta.app_label}.{action}_{meta.model_name}"]
+
+def sees_sensitive(user) -> bool:
+    """Whether ``user`` may see the secrets inside answers (``VIEW_SENSITIVE``)."""
+    return bool(user and user.is_authenticated and user.has_perm(VIEW_SENSITIVE))
+
+
+def request_sees_sensitive(context) -> bool:
+    """``sees_sensitive`` for a serializer's context (no request: an internal caller, who may)."""
+    request = context.get("request") if context else None
+    return request is None or sees_sensitive(request.user)

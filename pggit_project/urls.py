@@ -8,10 +8,11 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
-from rest_framework_simplejwt.views import TokenRefreshView, TokenVerifyView
+from rest_framework_simplejwt.views import TokenVerifyView
 
 from pggit_project.routers import optional_slash
 from pggit_project.throttling import ThrottledTokenObtainPairView
+from pggit_project.tokens import TokenRefreshView
 from pggit_project.views import DeepHealthView, LivenessView
 
 admin.site.site_header = "pgGit console"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from pggit_project.roles import sync_roles
 from pggit_project.throttling import TokenRateThrottle
 
 PASSWORD = "correct-horse-battery-staple"
@@ -27,14 +29,34 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+def with_role(user, role: str):
+    """``user`` made a member of the role (group) ``role`` (pggit_project/roles.py). The roles
+    are made again when a transactional test's flush removed those the migration made."""
+    group = Group.objects.filter(name=role).first()
+    if group is None:
+        sync_roles()
+        group = Group.objects.get(name=role)
+    user.groups.add(group)
+    return user
+
+
 @pytest.fixture
 def user(db):
-    return get_user_model().objects.create_user("reader", password=PASSWORD)
+    """A viewer: reads everything, secrets hidden, changes nothing."""
+    return with_role(get_user_model().objects.create_user("reader", password=PASSWORD), "viewer")
+
+
+@pytest.fixture
+def operator_user(db):
+    """An operator: reads everything with secrets, makes the changes of daily operation."""
+    return with_role(get_user_model().objects.create_user("ops", password=PASSWORD), "operator")
 
 
 @pytest.fixture
 def staff_user(db):
-    return get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
+    """Staff with the admin role: every permission."""
+    staff = get_user_model().objects.create_user("operator", password=PASSWORD, is_staff=True)
+    return with_role(staff, "admin")
 
 
 def bearer(user) -> str:
@@ -52,4 +74,11 @@ def user_client(user) -> APIClient:
 def staff_client(staff_user) -> APIClient:
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=bearer(staff_user))
+    return client
+
+
+@pytest.fixture
+def operator_client(operator_user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=bearer(operator_user))
     return client

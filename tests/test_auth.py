@@ -67,10 +67,11 @@ def test_token_throttle_counts_per_address_and_ignores_forwarded_for(api_client,
 def test_token_refresh_and_verify_are_not_throttled(api_client, user, settings):
     throttle_token_requests(settings, "1/minute")
     refresh = str(RefreshToken.for_user(user))
-    statuses = {
-        api_client.post("/api/v1/auth/token/refresh", {"refresh": refresh}).status_code
-        for _ in range(3)
-    }
+    statuses = set()
+    for _ in range(3):  # each refresh answers the next refresh token (rotation)
+        response = api_client.post("/api/v1/auth/token/refresh", {"refresh": refresh})
+        statuses.add(response.status_code)
+        refresh = response.json()["refresh"]
     assert statuses == {200}
 
 
@@ -135,7 +136,7 @@ def test_obtained_token_is_used_then_refreshed_and_the_new_one_is_used(api_clien
         "/api/v1/auth/token/refresh", {"refresh": pair["refresh"]}, format="json"
     )
     assert refreshed.status_code == 200
-    assert list(refreshed.json()) == ["access"]
+    assert sorted(refreshed.json()) == ["access", "refresh"]
     api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access']}")
     assert api_client.get(PROTECTED).status_code == 200
 
@@ -211,3 +212,85 @@ def test_authenticated_user_reads_the_openapi_schema(user_client):
     response = user_client.get("/api/schema")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+
+
+def refresh_with(api_client, refresh: str):
+    return api_client.post("/api/v1/auth/token/refresh", {"refresh": refresh}, format="json")
+
+
+def test_a_refresh_token_is_used_once_then_refused(api_client, user):
+    refresh = str(RefreshToken.for_user(user))
+    first = refresh_with(api_client, refresh)
+    assert first.status_code == 200
+    assert first.json()["refresh"] != refresh
+    again = refresh_with(api_client, refresh)
+    assert again.status_code == 401
+    assert again.json()["code"] == "token_not_valid"
+    assert refresh_with(api_client, first.json()["refresh"]).status_code == 200
+
+
+def test_refresh_token_of_a_deleted_user_is_401(api_client, user):
+    refresh = str(RefreshToken.for_user(user))
+    user.delete()
+    response = refresh_with(api_client, refresh)
+    assert response.status_code == 401
+    assert response.json()["code"] == "no_active_account"
+    assert response["WWW-Authenticate"] == BEARER_CHALLENGE
+
+
+def test_refresh_token_of_a_deactivated_user_stays_refused_after_reactivation(api_client, user):
+    refresh = str(RefreshToken.for_user(user))
+    user.is_active = False
+    user.save()  # blacklists the user's refresh tokens
+    refused = refresh_with(api_client, refresh)
+    assert (refused.status_code, refused.json()["code"]) == (401, "token_not_valid")
+    user.is_active = True
+    user.save()
+    assert refresh_with(api_client, refresh).status_code == 401
+
+
+def test_tokens_issued_before_a_password_change_are_refused_after_it(api_client, user):
+    pair = api_client.post(
+        "/api/v1/auth/token", {"username": "reader", "password": PASSWORD}, format="json"
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {pair['access']}")
+    assert api_client.get(PROTECTED).status_code == 200
+
+    user.set_password("another-long-passphrase-42")
+    user.save()
+
+    refused = api_client.get(PROTECTED)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "password_changed"
+    api_client.credentials()
+    refresh = refresh_with(api_client, pair["refresh"])
+    assert refresh.status_code == 401
+    assert refresh.json()["code"] == "password_changed"
+
+    new = api_client.post(
+        "/api/v1/auth/token",
+        {"username": "reader", "password": "another-long-passphrase-42"},
+        format="json",
+    ).json()
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {new['access']}")
+    assert api_client.get(PROTECTED).status_code == 200
+
+
+def test_an_admin_session_ends_when_the_password_changes(client, staff_user):
+    client.force_login(staff_user)
+    assert client.get("/admin/").status_code == 200
+    staff_user.set_password("another-long-passphrase-42")
+    staff_user.save()
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_an_admin_session_ends_when_the_user_is_deactivated(client, staff_user):
+    client.force_login(staff_user)
+    assert client.get("/admin/").status_code == 200
+    staff_user.is_active = False
+    staff_user.save()
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")

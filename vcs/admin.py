@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 
 from pggit_project.admin import ReadOnlyAdmin
+from pggit_project.permissions import sees_sensitive
 from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject
 
 
@@ -87,6 +88,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["command_tag", "role_name", "engine_operation"]
     search_fields = ["statement", "actor", "application_name"]
     ordering = ["-captured_at", "-id"]
+
+    def get_exclude(self, request, obj=None):
+        # client addresses only with pggit_project.view_sensitive (docs/security.md)
+        hidden = [] if sees_sensitive(request.user) else ["client_addr"]
+        return [*(super().get_exclude(request, obj) or []), *hidden]
 
 
 @admin.register(Event)

@@ -10,8 +10,9 @@ from django.contrib import admin, messages
 from django.utils import timezone
 
 from pggit_project.errors import DomainError
+from pggit_project.permissions import sees_sensitive
 from webhooks import services
-from webhooks.api.serializers import EVENT_TYPE_CHOICES
+from webhooks.api.serializers import EVENT_TYPE_CHOICES, url_origin_only
 from webhooks.crypto import secret_is_valid
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -97,6 +98,32 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     actions = ["send_test", "enable", "disable", "rotate_secret", "replay_day", "replay_week"]
+
+    # Without pggit_project.view_sensitive the target URL shows its origin only, and cannot be
+    # searched (a search would reveal the hidden path piece by piece). docs/security.md.
+    @admin.display(description="URL")
+    def target(self, obj) -> str:
+        return url_origin_only(obj.url)
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        if sees_sensitive(request.user):
+            return shown
+        return ["target" if name == "url" else name for name in shown]
+
+    def get_search_fields(self, request):
+        shown = super().get_search_fields(request)
+        return shown if sees_sensitive(request.user) else [n for n in shown if n != "url"]
+
+    def get_fields(self, request, obj=None):
+        shown = super().get_fields(request, obj)
+        if sees_sensitive(request.user):
+            return shown
+        return ["target" if name == "url" else name for name in shown]
+
+    def get_readonly_fields(self, request, obj=None):
+        shown = list(super().get_readonly_fields(request, obj))
+        return shown if sees_sensitive(request.user) else [*shown, "target"]
 
     def save_model(self, request, obj, form, change) -> None:
         actor = request.user.get_username()
@@ -205,6 +232,11 @@ class WebhookAttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
 
+    def get_fields(self, request, obj=None):
+        # receivers' answers only with pggit_project.view_sensitive (docs/security.md)
+        hidden = () if sees_sensitive(request.user) else ("response_excerpt", "request_headers")
+        return [name for name in super().get_fields(request, obj) if name not in hidden]
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -234,7 +266,13 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     exclude = ["claim_token"]
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
-        return [field.name for field in self.model._meta.fields if field.name != "claim_token"]
+        hidden = {"claim_token"} if sees_sensitive(request.user) else {"claim_token", "payload"}
+        return [field.name for field in self.model._meta.fields if field.name not in hidden]
+
+    def get_exclude(self, request, obj=None):
+        # payloads only with pggit_project.view_sensitive (docs/security.md)
+        hidden = [] if sees_sensitive(request.user) else ["payload"]
+        return [*(super().get_exclude(request, obj) or []), *hidden]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -28,7 +28,7 @@ from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
 from pggit_project.filters import StrictDjangoFilterBackend, StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.permissions import RolePermissions
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Not possible in the current state.")
 ID_PATTERN = r"[0-9]{1,19}"
@@ -63,7 +63,7 @@ class AlertViewSet(
     cache_invalidates = ("dashboard", "performance")
     queryset = Alert.objects.all()
     serializer_class = s.AlertSerializer
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     required_permissions = {
         "acknowledge": ["alerts.change_alert"],
         "acknowledge_many": ["alerts.change_alert"],
@@ -157,7 +157,7 @@ class AlertSilenceViewSet(viewsets.ModelViewSet):
 
     queryset = AlertSilence.objects.all()
     serializer_class = s.AlertSilenceSerializer
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     filter_backends = [StrictOrderingFilter]
     ordering_fields = ["ends_at", "starts_at", "id"]
     ordering = ["-ends_at", "-id"]
@@ -219,6 +219,8 @@ class OperationSummaryView(APIView):
     """Per operation type over the last ``hours`` (default 24): runs, failures, slow runs,
     mean/p50/p95/p99/max durations, the last run and the baseline threshold."""
 
+    required_permissions = {"get": ["alerts.view_operationrecord"]}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("hours", float, description="Window in hours (default 24, ≤ 8784).")
@@ -274,8 +276,11 @@ class BaselineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Baselines per operation type; ``recalculate`` recomputes them now."""
 
     serializer_class = s.BaselineSerializer
-    permission_classes = [ModelPermissionsForChanges]
-    required_permissions = {"recalculate": ["alerts.change_performancebaseline"]}
+    permission_classes = [RolePermissions]
+    required_permissions = {
+        "get": ["alerts.view_performancebaseline"],
+        "recalculate": ["alerts.change_performancebaseline"],
+    }
 
     def get_queryset(self):
         return selectors.baseline_queryset()
@@ -298,6 +303,16 @@ class BaselineViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 class DashboardView(APIView):
     """Overview, performance, webhooks, alerts and recent events in one response."""
+
+    required_permissions = {
+        "get": [
+            "vcs.view_commit",
+            "alerts.view_alert",
+            "alerts.view_operationrecord",
+            "webhooks.view_webhookendpoint",
+            "vcs.view_event",
+        ]
+    }
 
     @extend_schema(responses={200: dict}, operation_id="dashboard_retrieve")
     @cached_response(namespace="dashboard", depends_on=("alerts", "webhooks", "performance"))

@@ -1,4 +1,4 @@
-"""The cache endpoints: statistics (any user), warm and invalidate (permission or staff)."""
+"""The cache endpoints: statistics, warm and invalidate, each with its permission."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from rest_framework.views import APIView
 
 from cachemgmt import selectors, services
 from cachemgmt.api import serializers as s
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.permissions import RolePermissions
 
 NO_STORE = {"Cache-Control": "no-store"}
 
 
 class CacheStatsView(APIView):
     """Hit/miss counters (across processes with Redis), sizes per layer and namespace."""
+
+    required_permissions = {"get": ["cachemgmt.view_cachecontrol"]}
 
     @extend_schema(operation_id="cache_stats", tags=["cache"], responses=s.StatsOutputSerializer)
     def get(self, request):
@@ -24,7 +26,7 @@ class CacheStatsView(APIView):
 class CacheWarmView(APIView):
     """Fill the hot read paths through their real views; report which entries exist now."""
 
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     required_permissions = {"post": ["cachemgmt.warm_cache"]}
 
     @extend_schema(
@@ -46,7 +48,7 @@ class CacheWarmView(APIView):
 class CacheInvalidateView(APIView):
     """Make the named namespaces (all when none are named) stale in every process."""
 
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     required_permissions = {"post": ["cachemgmt.invalidate_cache"]}
 
     @extend_schema(

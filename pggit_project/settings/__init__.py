@@ -78,12 +78,24 @@ PGGIT_BACKENDS_DESCRIPTION = backends.describe_backends(DATABASE_URL, REDIS_URL,
 # Token requests (username + password) per client address: "<count>/<second|minute|hour|day>".
 PGGIT_TOKEN_RATE = env_rate("PGGIT_TOKEN_RATE", "20/minute")
 DJANGO_NUM_PROXIES = env_int("DJANGO_NUM_PROXIES", 0, minimum=0)
+# Lockout (django-axes) shared by POST /api/v1/auth/token and /admin/login/: this many failed
+# logins for one user name from one address lock that pair out for the cool-off time.
+PGGIT_LOGIN_FAILURE_LIMIT = env_int("PGGIT_LOGIN_FAILURE_LIMIT", 10)
+PGGIT_LOGIN_COOLOFF_MINUTES = env_int("PGGIT_LOGIN_COOLOFF_MINUTES", 15)
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env_int("JWT_ACCESS_MINUTES", 15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env_int("JWT_REFRESH_DAYS", 1)),
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "UPDATE_LAST_LOGIN": True,
+    # last_login is set by django.contrib.auth's user_logged_in receiver: the token view sends
+    # the signal (pggit_project/throttling.py), which also resets django-axes' failure count.
+    "UPDATE_LAST_LOGIN": False,
+    # Each refresh token is used once: refreshing answers a new one and blacklists the old one.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Tokens carry a digest of the password hash: a password change revokes them
+    # (pggit_project/tokens.py, docs/security.md).
+    "CHECK_REVOKE_TOKEN": True,
 }
 
 # --- applications -----------------------------------------------------------------------------
@@ -97,9 +109,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
     "channels",
+    "axes",
     "pggit_project.apps.PggitProjectConfig",
     "vcs",
     "alerts",
@@ -118,8 +132,25 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "cachemgmt.middleware.InvalidateAfterWritesMiddleware",  # innermost: after the view's commit
+    "cachemgmt.middleware.InvalidateAfterWritesMiddleware",  # after the view's commit
+    "axes.middleware.AxesMiddleware",  # innermost: answers /admin/login/ lockouts
 ]
+
+# django-axes first: it refuses a locked-out user name/address pair before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = PGGIT_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=PGGIT_LOGIN_COOLOFF_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"  # in PostgreSQL: works without Redis
+AXES_CLIENT_IP_CALLABLE = "pggit_project.throttling.client_address"
+AXES_USERNAME_CALLABLE = "pggit_project.throttling.attempted_username"
+AXES_LOCKOUT_CALLABLE = "pggit_project.throttling.lockout_response"
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept (AccessAttempt); successful logins are not
 
 ROOT_URLCONF = "pggit_project.urls"
 ASGI_APPLICATION = "pggit_project.asgi.application"
@@ -170,7 +201,8 @@ REST_FRAMEWORK = {
         # JWT first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Every endpoint needs the permission of what it reads or changes (roles: docs/security.md).
+    "DEFAULT_PERMISSION_CLASSES": ["pggit_project.permissions.RolePermissions"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "pggit_project.pagination.PageNumberPagination",

@@ -46,7 +46,8 @@ def test_alert_list_takes_a_fixed_number_of_queries(
 ):
     for n in range(10):
         raise_alert(f"extra:{n}")
-    with django_assert_num_queries(3):  # the user (token), the count, the page
+    # the user (token), its permissions (own, groups'), the count, the page
+    with django_assert_num_queries(5):
         response = user_client.get("/api/v1/alerts?page_size=100")
     assert len(response.json()["items"]) == 13
 

@@ -21,7 +21,7 @@ from cachemgmt.runtime import get_store
 from cachemgmt.services import cache_apply_notice
 from pggit_project.asgi import application
 from pggit_project.listener import connect
-from tests.conftest import bearer
+from tests.conftest import bearer, with_role
 from webhooks import services
 
 WEBHOOKS = "/api/v1/webhooks"
@@ -45,9 +45,11 @@ def hits(redis_cache, user):
     hitpath._templates.clear()
 
 
-def get(path: str, authorization: bytes | None, extra: list | None = None):
+def get(
+    path: str, authorization: bytes | None, extra: list | None = None, host: bytes = b"localhost"
+):
     """(status, headers as a list of (name, value) str pairs, body) of one ASGI GET."""
-    headers = [(b"host", b"localhost")]
+    headers = [(b"host", host)]
     if authorization is not None:
         headers.append((b"authorization", authorization))
     headers += extra or []
@@ -110,7 +112,8 @@ def test_an_early_hit_is_byte_identical_to_an_ordinary_hit_and_makes_no_query(
 ):
     miss = get(WEBHOOKS, hits)
     ordinary = get(WEBHOOKS, hits, ORDINARY)
-    with django_assert_num_queries(1):  # the token's user, once per user-state generation
+    # the token's user and its permissions (own, groups'), once per user-state generation
+    with django_assert_num_queries(3):
         get(WEBHOOKS, hits)
     with django_assert_num_queries(0):
         early = get(WEBHOOKS, hits)
@@ -210,7 +213,7 @@ def test_after_a_user_change_other_users_are_read_again_once_and_still_hit(
     warm(hits)
     get_store().bump_users()
     assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"  # this one learns the change
-    with django_assert_num_queries(1):  # the user's state, read under the new generation
+    with django_assert_num_queries(3):  # the user's state, read under the new generation
         assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"
     with django_assert_num_queries(0):
         assert header(get(WEBHOOKS, hits)[1], "X-Cache") == "hit-l1"
@@ -243,3 +246,68 @@ def test_a_stale_generation_is_not_served_and_not_counted(hits):
     assert store._known_gens[names] == (known[0] + 1,)
     after = store.counters()
     assert after["hits"] == before["hits"] + 1
+
+
+def test_a_host_outside_allowed_hosts_is_400_although_the_entry_is_cached(hits):
+    warm(hits)
+    status, pairs, body = get(WEBHOOKS, hits, host=b"evil.example")
+    assert status == 400
+    assert json.loads(body)["code"] == "bad_request"
+    assert header(pairs, "X-Cache") is None
+    assert get(WEBHOOKS, hits, host=b"localhost:8000")[0] == 200  # an allowed host, any port
+
+
+def test_a_token_issued_before_a_password_change_is_refused_although_the_entry_is_cached(
+    hits, user
+):
+    warm(hits)
+    user.set_password("another-long-passphrase-42")
+    user.save()
+    assert_refused_like_the_ordinary_path(hits)
+    assert json.loads(get(WEBHOOKS, hits)[2])["code"] == "password_changed"
+
+
+def test_a_password_changed_by_sql_is_announced_and_then_refused(hits, user):
+    warm(hits)
+    with connect() as conn:
+        conn.execute("LISTEN pggit_cache")
+        get_user_model().objects.filter(pk=user.pk).update(password="!changed-elsewhere")
+        notes = [(n.channel, n.payload) for n in conn.notifies(timeout=10, stop_after=1)]
+    assert notes == [("pggit_cache", '{"ns": [], "users": true}')]
+    cache_apply_notice(notes[0][1])
+    assert_refused_like_the_ordinary_path(hits)
+
+
+def test_a_user_who_lost_the_read_permission_is_refused_although_the_entry_is_cached(hits, user):
+    warm(hits)
+    user.groups.clear()  # m2m_changed: every process reads permissions again
+    status, pairs, body = get(WEBHOOKS, hits)
+    assert (status, json.loads(body)["code"]) == (403, "permission_denied")
+    assert header(pairs, "X-Cache") is None
+
+
+def test_a_role_removed_by_sql_is_announced_and_then_refused(hits, user):
+    warm(hits)
+    with connect() as conn:
+        conn.execute("LISTEN pggit_cache")
+        membership = get_user_model().groups.through
+        membership.objects.filter(user_id=user.pk).delete()  # no m2m_changed: only the trigger
+        notes = [(n.channel, n.payload) for n in conn.notifies(timeout=10, stop_after=1)]
+    assert notes == [("pggit_cache", '{"ns": [], "users": true}')]
+    cache_apply_notice(notes[0][1])
+    assert get(WEBHOOKS, hits)[0] == 403
+
+
+def test_viewers_and_operators_never_share_an_entry(hits):
+    operator = with_role(get_user_model().objects.create_user("hit-ops", password="x"), "operator")
+    operator_bearer = bearer(operator).encode()
+    warm(hits)  # the viewer's answer: URLs without their path
+    warm(operator_bearer)  # a miss of its own, then an early hit
+    for authorization, expected in (
+        (hits, "https://hooks.example.com/***"),
+        (operator_bearer, "https://hooks.example.com/0"),
+    ):
+        status, pairs, body = get(WEBHOOKS, authorization)
+        assert (status, header(pairs, "X-Cache")) == (200, "hit-l1")
+        urls = sorted(item["url"] for item in json.loads(body)["items"])
+        assert urls[0] == expected

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import redis
 
-from tests.cachemgmt.live import ROOT, free_port, wait_for
+from tests.cachemgmt.live import PASSWORD, ROOT, STAFF, free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -116,6 +116,41 @@ def test_redis_stopped_mid_run_answers_without_5xx(live, tmp_path):
             what="the cache to use Redis again",
         )
         assert server.get("/api/v1/branches").headers["X-Cache"] == "hit-l1"
+    finally:
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+
+
+@pytest.mark.fault
+def test_logging_in_works_while_redis_is_down_and_stays_throttled(live):
+    """Token requests are throttled per address in Redis; with Redis stopped, each process
+    counts them in its own memory (one warning logged) instead of answering 500."""
+    port = free_port()
+    redis_cmd = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
+    subprocess.run(
+        [*redis_cmd, "--appendonly", "no", "--daemonize", "yes"], check=True, capture_output=True
+    )
+    try:
+        process = live.server(
+            "web", REDIS_URL=f"redis://127.0.0.1:{port}/0", PGGIT_TOKEN_RATE="6/minute"
+        )
+        credentials = {"username": STAFF, "password": PASSWORD}
+        login = f"{process.base_url}/api/v1/auth/token"
+        # start_server logged in once; with Redis up the count is kept there
+        assert httpx.post(login, json=credentials, timeout=15).status_code == 200
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
+
+        answers = [httpx.post(login, json=credentials, timeout=15) for _ in range(7)]
+        assert [r.status_code for r in answers] == [200] * 6 + [429]
+        assert answers[-1].json()["code"] == "throttled"
+        token = answers[0].json()["access"]
+        status = httpx.get(
+            f"{process.base_url}/api/v1/status",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15,
+        )
+        assert status.status_code == 200
+        assert process.log().count("token throttle: the cache cannot be reached") == 1
+        assert "Traceback" not in process.log()
     finally:
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
 
@@ -258,7 +293,9 @@ def test_a_user_deactivated_anywhere_stops_being_served_by_every_server(live):
     manage = [sys.executable, str(ROOT / "manage.py"), "shell", "-c"]
     create = (
         "from django.contrib.auth import get_user_model; "
-        "get_user_model().objects.create_user('reader', password='reader-password-1')"
+        "from django.contrib.auth.models import Group; "
+        "u = get_user_model().objects.create_user('reader', password='reader-password-1'); "
+        "u.groups.add(Group.objects.get(name='viewer'))"
     )
     subprocess.run([*manage, create], env=live.database.env, cwd=ROOT, check=True)
     token = httpx.post(

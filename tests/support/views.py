@@ -10,13 +10,15 @@ from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from psycopg import sql
 from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, permission_classes
 from rest_framework.generics import ListAPIView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from pggit_project.errors import DomainError
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.permissions import RolePermissions
+from pggit_project.roles import ROLES
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -26,6 +28,7 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class UserList(ListAPIView):
+    permission_classes = [IsAuthenticated]
     queryset = get_user_model().objects.order_by("username")
     serializer_class = UserSerializer
 
@@ -37,9 +40,10 @@ class GroupSerializer(serializers.ModelSerializer):
 
 
 class GroupList(ListAPIView):
-    """A list that is empty unless the test makes groups."""
+    """A list that is empty unless the test makes groups (the roles are left out)."""
 
-    queryset = Group.objects.order_by("name")
+    permission_classes = [IsAuthenticated]
+    queryset = Group.objects.exclude(name__in=ROLES).order_by("name")
     serializer_class = GroupSerializer
 
 
@@ -50,6 +54,8 @@ class EchoInput(serializers.Serializer):
 
 class Echo(APIView):
     """GET answers "ok"; POST validates its body and echoes it."""
+
+    permission_classes = [IsAuthenticated]
 
     def get(self, request):
         return Response({"ok": True})
@@ -62,6 +68,8 @@ class Echo(APIView):
 
 class Resource(APIView):
     """Answers every method with its name (and the body it was sent)."""
+
+    permission_classes = [IsAuthenticated]
 
     def get(self, request):
         return Response({"method": "GET"})
@@ -77,10 +85,10 @@ class Resource(APIView):
 
 
 class Guarded(APIView):
-    """Reads for any user; POST needs ``auth.add_group`` (declared) or staff."""
+    """GET needs ``auth.view_group``, POST ``auth.add_group`` (declared)."""
 
-    permission_classes = [ModelPermissionsForChanges]
-    required_permissions = {"post": ["auth.add_group"]}
+    permission_classes = [RolePermissions]
+    required_permissions = {"get": ["auth.view_group"], "post": ["auth.add_group"]}
 
     def get(self, request):
         return Response({"read": True})
@@ -92,7 +100,7 @@ class Guarded(APIView):
 class GuardedByModel(APIView):
     """Changes need the model permission of ``queryset`` (``auth.delete_group`` for DELETE)."""
 
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     queryset = Group.objects.all()
 
     def delete(self, request):
@@ -100,16 +108,19 @@ class GuardedByModel(APIView):
 
 
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_crash(request):
     raise RuntimeError("secret internals: password=hunter2")
 
 
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_domain_error(request):
     raise DomainError("branch 'main' is locked", code="locked", status=409)
 
 
 @api_view(["GET"])
+@permission_classes([IsAuthenticated])
 def api_engine_error(request):
     """Raises an engine-style error in PostgreSQL, as the engine's functions do."""
     message = f"[PGGIT-{request.query_params['code']}] something about the request"

@@ -75,7 +75,7 @@ def test_list_is_paginated_ordered_and_filtered(user_client, django_assert_num_q
     third = make("gamma", url="https://other.example.com/x")
     services.webhook_disable(endpoint_id=third.pk)
 
-    with django_assert_num_queries(3):  # user, count, page
+    with django_assert_num_queries(5):  # user, its permissions (own, groups'), count, page
         everything = user_client.get("/api/v1/webhooks").json()
     commit_hooks = user_client.get("/api/v1/webhooks?event_type=commit.created").json()
     inactive = user_client.get("/api/v1/webhooks?is_active=false").json()
@@ -215,7 +215,8 @@ def test_deliveries_are_listed_newest_first(user_client, django_assert_num_queri
     first, second = emit("commit.created"), emit("commit.created")
     emit("alert.fired")  # not subscribed
 
-    with django_assert_num_queries(4):  # user, endpoint, count, page
+    # user, its permissions (own, groups'), endpoint, count, page
+    with django_assert_num_queries(6):
         response = user_client.get(f"/api/v1/webhooks/{endpoint.pk}/deliveries")
 
     items = response.json()["items"]
@@ -234,7 +235,7 @@ def test_deliveries_are_listed_newest_first(user_client, django_assert_num_queri
     }
 
 
-def test_delivery_detail_has_attempts_and_payload(user_client):
+def test_delivery_detail_has_attempts_and_payload(operator_client):
     endpoint = make(event_types=["commit.created"])
     event_id = emit("commit.created")
     delivery = WebhookDelivery.objects.get(endpoint=endpoint)
@@ -247,7 +248,7 @@ def test_delivery_detail_has_attempts_and_payload(user_client):
             [delivery.pk, token],
         )
 
-    response = user_client.get(f"/api/v1/webhook-deliveries/{delivery.pk}")
+    response = operator_client.get(f"/api/v1/webhook-deliveries/{delivery.pk}")
 
     body = response.json()
     assert body["payload"]["id"] == event_id

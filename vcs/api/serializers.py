@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from pggit_project.permissions import request_sees_sensitive
 from vcs.choices import CHANGE_CHOICES
 
 
@@ -164,11 +165,19 @@ class AuditEntrySerializer(serializers.Serializer):
     role_name = serializers.CharField()
     session_role = serializers.CharField()
     application_name = serializers.CharField(allow_null=True)
-    client_addr = serializers.CharField(allow_null=True)
+    client_addr = serializers.CharField(
+        allow_null=True, help_text="null without `pggit_project.view_sensitive`."
+    )
     actor = serializers.CharField(allow_null=True)
     branch = serializers.CharField(allow_null=True)
     engine_operation = serializers.CharField(allow_null=True)
     commit = serializers.CharField(source="commit_hash", allow_null=True)
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not request_sees_sensitive(self.context):
+            data["client_addr"] = None
+        return data
 
 
 class VerifyBreakSerializer(serializers.Serializer):

@@ -14,7 +14,7 @@ from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
 from pggit_project.filters import REPEATED, repeated
 from pggit_project.openapi import ErrorSerializer
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.permissions import RolePermissions
 from vcs import selectors, services
 from vcs.api import serializers as s
 from vcs.api.filters import AuditFilter, CommitFilter, ObjectFilter
@@ -30,6 +30,8 @@ def actor_of(request) -> str:
 
 class StatusView(APIView):
     """HEAD's branch and commit, and the working changes (captured DDL not yet committed)."""
+
+    required_permissions = {"get": ["vcs.view_branch"]}
 
     @extend_schema(responses=s.StatusSerializer, operation_id="status_retrieve")
     @cached_response(namespace="status")
@@ -50,7 +52,7 @@ class BranchViewSet(
     serializer_class = s.BranchSerializer
     cache_namespace = "branches"
     cache_invalidates = ("commits", "status", "objects", "dashboard")
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     required_permissions = {"checkout": ["vcs.checkout_branch"]}
     lookup_field = "name"
     lookup_value_regex = BRANCH_NAME_PATTERN
@@ -138,7 +140,7 @@ class CommitViewSet(
     serializer_class = s.CommitSerializer
     cache_namespace = "commits"
     cache_invalidates = ("branches", "status", "objects", "audit", "dashboard")
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     filterset_class = CommitFilter
     ordering_fields = ["committed_at", "author"]
     lookup_field = "ref"
@@ -213,6 +215,8 @@ class ObjectViewSet(viewsets.ReadOnlyModelViewSet):
 class DiffView(APIView):
     """The difference between two refs (branch, commit, HEAD, WORKING) and its migration script."""
 
+    required_permissions = {"get": ["vcs.view_commit"]}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("from", OpenApiTypes.STR, required=True),
@@ -240,6 +244,8 @@ class DiffView(APIView):
 class SchemaView(APIView):
     """The full DDL of the schema as of a ref or a timestamp (default HEAD)."""
 
+    required_permissions = {"get": ["vcs.view_commit"]}
+
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.STR, description="ref or ISO timestamp")],
         responses=s.SchemaSerializer,
@@ -253,7 +259,10 @@ class SchemaView(APIView):
 
 
 class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The raw DDL audit trail: every captured statement with its role, application and actor."""
+    """The raw DDL audit trail: every captured statement with its role, application and actor
+    (its client address only with ``pggit_project.view_sensitive``)."""
+
+    required_permissions = {"get": ["vcs.view_auditentry"]}
 
     serializer_class = s.AuditEntrySerializer
     filterset_class = AuditFilter
@@ -266,6 +275,8 @@ class AuditViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 class VerifyView(APIView):
     """Recomputes the hash chain and reports any break."""
 
+    required_permissions = {"get": ["vcs.view_commit"]}
+
     @extend_schema(responses=s.VerifySerializer, operation_id="verify_retrieve")
     def get(self, request):
         return Response(s.VerifySerializer(selectors.verify()).data)
@@ -273,6 +284,8 @@ class VerifyView(APIView):
 
 class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """The event outbox, oldest first, for clients catching up (``?after=<event id>``)."""
+
+    required_permissions = {"get": ["vcs.view_event"]}
 
     serializer_class = s.EventSerializer
 

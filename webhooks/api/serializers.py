@@ -1,15 +1,35 @@
 """Serializers of the webhooks API: separate input and output shapes; secrets are write-once
-(returned only by create and rotate)."""
+(returned only by create and rotate). Without ``pggit_project.view_sensitive`` (docs/security.md)
+target URLs show only their origin, and deliveries no payload and no receiver's answer."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from rest_framework import serializers
 
+from pggit_project.permissions import request_sees_sensitive
 from webhooks.choices import DeliveryStatus, EndpointHealth
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 EVENT_TYPE_CHOICES = [ALL_EVENTS, *EVENT_TYPES]
+HIDDEN = "***"
+
+
+def url_origin_only(url: str) -> str:
+    """``https://hooks.example.com/***``: scheme, host and port; the user, path, query and
+    fragment (where capability URLs keep their secrets) hidden."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    origin = f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+    return f"{origin}/{HIDDEN}"
 
 
 class WebhookHealthSerializer(serializers.Serializer):
@@ -27,6 +47,11 @@ class WebhookHealthSerializer(serializers.Serializer):
 class WebhookSerializer(serializers.ModelSerializer):
     health = WebhookHealthSerializer(source="*", read_only=True)
     event_types = serializers.ListField(child=serializers.CharField())
+    url = serializers.CharField(
+        read_only=True,
+        help_text="The target URL; without `pggit_project.view_sensitive` only its origin "
+        "(`https://host/***`).",
+    )
     secret_hint = serializers.CharField(
         read_only=True, help_text="The secret's prefix and last characters, e.g. `whsec_...Ab3=`."
     )
@@ -46,6 +71,12 @@ class WebhookSerializer(serializers.ModelSerializer):
             "secret_hint",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not request_sees_sensitive(self.context):
+            data["url"] = url_origin_only(data["url"])
+        return data
 
 
 class WebhookWithSecretSerializer(WebhookSerializer):
@@ -114,11 +145,23 @@ class DeliverySerializer(serializers.ModelSerializer):
 
 class DeliveryDetailSerializer(DeliverySerializer):
     attempts = AttemptSerializer(many=True, read_only=True)
-    payload = serializers.JSONField(read_only=True, help_text="The event envelope sent as body.")
+    payload = serializers.JSONField(
+        read_only=True,
+        help_text="The event envelope sent as body; null without `pggit_project.view_sensitive` "
+        "(and the attempts' `response_excerpt` is then empty).",
+    )
 
     class Meta(DeliverySerializer.Meta):
         fields = [*DeliverySerializer.Meta.fields, "last_error", "payload", "attempts"]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if not request_sees_sensitive(self.context):
+            data["payload"] = None
+            for attempt in data["attempts"]:
+                attempt["response_excerpt"] = ""
+        return data
 
 
 class ReplayInputSerializer(serializers.Serializer):

@@ -18,7 +18,7 @@ from cachemgmt.decorators import CachedViewSetMixin
 from pggit_project.errors import DomainError
 from pggit_project.filters import StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
-from pggit_project.permissions import ModelPermissionsForChanges
+from pggit_project.permissions import RolePermissions
 from webhooks import selectors, services
 from webhooks.api import serializers as s
 from webhooks.api.filters import DeliveryFilter, WebhookFilter
@@ -67,11 +67,12 @@ class WebhookViewSet(
     cache_invalidates = ("dashboard",)
     queryset = WebhookEndpoint.objects.all()
     serializer_class = s.WebhookSerializer
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     required_permissions = {
         "rotate_secret": CHANGE_ENDPOINT,
         "send_test": CHANGE_ENDPOINT,
         "replay": CHANGE_ENDPOINT,
+        "deliveries": ["webhooks.view_webhookendpoint", "webhooks.view_webhookdelivery"],
     }
     filterset_class = WebhookFilter
     lookup_value_regex = r"[0-9]{1,18}"
@@ -198,7 +199,7 @@ class DeliveryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     queryset = WebhookDelivery.objects.all()
     serializer_class = s.DeliverySerializer
-    permission_classes = [ModelPermissionsForChanges]
+    permission_classes = [RolePermissions]
     required_permissions = {"redeliver": ["webhooks.change_webhookdelivery"]}
     filterset_class = DeliveryFilter
     lookup_value_regex = r"[0-9]{1,18}"
