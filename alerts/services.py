@@ -1,5 +1,6 @@
-"""Writes of the alerts app: each calls one SQL function of the engine (sql/010..012) in its own
-transaction, with the acting console user, and maps engine errors to the domain error."""
+"""Writes of the alerts app: each calls one SQL function of the engine (sql/engine/monitoring,
+sql/engine/alerts) in its own transaction, with the acting console user, and maps engine errors to
+the domain error."""
 
 from __future__ import annotations
 

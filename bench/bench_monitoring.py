@@ -56,8 +56,9 @@ CREATE FUNCTION pggit.record_span(bigint, pggit.operations, text, timestamptz,
     integer DEFAULT 0, integer DEFAULT 0, text DEFAULT NULL, jsonb DEFAULT '{}')
     RETURNS bigint LANGUAGE sql AS 'SELECT NULL::bigint';
 """
-# the monitoring trigger, for rows inserted otherwise than by the recording functions (sql/015:
-# it does not fire for the engine's rows), so this measures what its presence still costs
+# the monitoring trigger, for rows inserted otherwise than by the recording functions
+# (operations_monitor: it does not fire for the engine's rows), so this measures what its
+# presence still costs
 TRIGGER_OFF = "ALTER TABLE pggit.operations DISABLE TRIGGER operations_monitor"
 
 # configuration -> the SQL that makes a copy of the database that configuration

@@ -81,9 +81,9 @@ def cache_apply_events(events: list[Event]) -> None:
 def cache_apply_notice(payload: str) -> None:
     """Listener handler of ``pggit_cache`` notices (Redis mode): bump the namespaces named.
 
-    Notices come from the change triggers of sql/030_cache.sql (worker, engine, psql writes that
-    have no outbox event) and, without Redis, from ``cache_invalidate`` in other processes — the
-    web processes apply those themselves then (``cachemgmt.local_events``).
+    Notices come from the change triggers of sql/engine/cache/announce.sql (worker, engine, psql
+    writes that have no outbox event) and, without Redis, from ``cache_invalidate`` in other
+    processes — the web processes apply those themselves then (``cachemgmt.local_events``).
     """
     store = get_store()
     if store.mode == "local":
@@ -97,7 +97,8 @@ def cache_apply_notice(payload: str) -> None:
 
 def parse_notice(payload: str) -> tuple[list[str], bool]:
     """The known namespaces named by a ``pggit_cache`` notice, and whether it says that users
-    changed (``"users": true``, sent by sql/031_cache_users.sql). Malformed: nothing, logged."""
+    changed (``"users": true``, sent by sql/engine/cache/announce.sql). Malformed: nothing,
+    logged."""
     try:
         notice = json.loads(payload)
         names = [str(name) for name in notice["ns"]]

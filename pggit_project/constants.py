@@ -1,7 +1,8 @@
 """Project-wide constants."""
 
 # The PostgreSQL schema holding Django's own tables (auth, admin, sessions and the console apps'
-# managed models). The engine's configuration excludes it from tracking (sql/001_foundation.sql).
+# managed models). The engine's configuration excludes it from tracking
+# (sql/schema/002_foundation.sql).
 CONSOLE_SCHEMA = "pggit_console"
 
 # The database created on the embedded PostgreSQL server when DATABASE_URL is not set.

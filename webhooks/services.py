@@ -1,8 +1,9 @@
 """Writes of the webhooks app: ``<entity>_<action>`` functions owning their transaction.
 
 Endpoints live in ``pggit.webhook_endpoints`` (unmanaged model): every write here is SQL with bound
-parameters or a call to a function of sql/020_webhooks.sql. Secrets are generated and encrypted
-here; the plain secret is returned only by ``webhook_create`` and ``webhook_rotate_secret``.
+parameters or a call to a function of sql/engine/webhooks/webhooks.sql. Secrets are generated and
+encrypted here; the plain secret is returned only by ``webhook_create`` and
+``webhook_rotate_secret``.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ class WebhookConflict(DomainError):
     code = "webhook_disabled"
 
 
-# Engine codes of sql/020_webhooks.sql and the domain errors they become.
+# Engine codes of sql/engine/webhooks/webhooks.sql and the domain errors they become.
 ENGINE_CODES = {
     "WEBHOOK_DISABLED_CONFLICT": WebhookConflict,
     "WEBHOOK_NOT_FOUND": WebhookNotFound,
