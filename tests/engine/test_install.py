@@ -77,17 +77,20 @@ def psql_install(name: str) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture(scope="module")
-def migrated(django_db_setup, django_db_blocker) -> dict:
+@pytest.fixture
+def migrated(django_db_blocker) -> dict:
     """The catalogue of the test database, which `manage.py migrate` built."""
     from django.db import connection
 
-    with django_db_blocker.unblock():
-        name = connection.settings_dict["NAME"]
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute("SELECT current_database()")
+        name = cursor.fetchone()[0]
+    assert name.startswith("test_")  # the test database, not the one of DATABASE_URL
     with psycopg.connect(db_url(name), autocommit=True) as conn:
         return snapshot(conn)
 
 
+@pytest.mark.django_db
 def test_install_sql_with_psql_and_migrate_give_the_same_catalogue(migrated):
     with empty_database() as (name, conn):
         psql_install(name)
@@ -97,6 +100,7 @@ def test_install_sql_with_psql_and_migrate_give_the_same_catalogue(migrated):
     assert differences(installed, migrated) == []
 
 
+@pytest.mark.django_db
 def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated):
     with empty_database() as (_, conn):
         files = legacy_files()
@@ -115,6 +119,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
 @pytest.mark.skipif(
     not os.environ.get("DATABASE_URL"), reason="runs manage.py on the server of DATABASE_URL"
 )
+@pytest.mark.django_db
 def test_migrate_upgrades_a_database_migrated_by_the_legacy_migrations(migrated, tmp_path):
     """The Django path: the legacy tree's own `manage.py migrate`, then today's."""
     legacy = tmp_path / "legacy"
