@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.db import models
 
 from alerts.choices import AlertStatus, Severity
-from vcs.models import ReadOnlyModel
+from pggit_project.models import ReadOnlyModel
 
 
 class AlertSilence(ReadOnlyModel):

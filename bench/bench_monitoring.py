@@ -4,7 +4,7 @@
 Targets (issue 4): recording adds < 5 % to a commit; evaluation over 1,000,000 metric rows < 1 s.
 Usage: python bench/bench_monitoring.py [rounds] [rows]; BENCH_TABLES sets the schema's size
 (default 1,000 tables; each table, its primary key and its index are three objects, so 3,334 is
-the 10,000-object schema of ENGINE.md's commit target).
+the 10,000-object schema of the commit target in docs/benchmarks.md).
 
 The commit A/B is built to survive a noisy, shared machine: each configuration lives in its own
 copy of one database (nothing is switched during the measurement, so no DDL re-plans anything),

@@ -12,6 +12,6 @@ EMBEDDED_DATABASE_NAME = "pggit"
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 
-# Pagination bounds (docs: API.md, Conventions).
+# Pagination bounds (docs/api.md, Conventions).
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

@@ -1,6 +1,6 @@
 """Constants of the webhooks app (defaults of the settings live in ``webhooks.conf``)."""
 
-# Every event type a webhook endpoint may subscribe to (API.md, Events); "*" means all of them.
+# Every event type a webhook endpoint may subscribe to (docs/api.md, Events); "*" means all of them.
 EVENT_TYPES = (
     "ddl.captured",
     "commit.created",
