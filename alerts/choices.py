@@ -1,4 +1,4 @@
-"""Choices of the alerts app (they mirror the CHECK constraints of sql/011_alerts.sql)."""
+"""Choices of the alerts app (they mirror the CHECK constraints of sql/schema/006_alerts.sql)."""
 
 from django.db import models
 

@@ -2,8 +2,6 @@
 
 # The source of the alerts fired by POST /api/v1/alerts/test.
 TEST_ALERT_SOURCE = "test"
-# Engine error codes that mean "not possible in the alert's current state" (HTTP 409).
-ALERT_CONFLICT_CODES = frozenset({"ALERT_ALREADY_ACKNOWLEDGED", "ALERT_ALREADY_RESOLVED"})
 # Matcher names a silence accepts besides "details.<key>".
 SILENCE_MATCHER_NAMES = ("fingerprint", "source", "severity", "title")
 SILENCE_MATCHER_DETAILS_PREFIX = "details."

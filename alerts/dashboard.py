@@ -18,7 +18,7 @@ from alerts.constants import (
     PERFORMANCE_WINDOW_HOURS,
 )
 from alerts.selectors import json_value
-from vcs.engine import fetch_all, fetch_one, fetch_value
+from pggit_project.engine import fetch_all, fetch_one, fetch_value
 
 WEBHOOK_TABLES = ("pggit.webhook_endpoints", "pggit.webhook_deliveries")
 

@@ -1,4 +1,5 @@
-"""Unmanaged models over the Phase 7 tables of the ``pggit`` schema (sql/010..012).
+"""Unmanaged models over the monitoring and alert tables of the ``pggit`` schema
+(sql/schema/005_monitoring.sql, sql/schema/006_alerts.sql).
 
 The engine owns these tables: Django reads them through the ORM and changes them only through
 the SQL functions (alerts.services). Never ``save()`` one of these models.
@@ -12,7 +13,7 @@ from __future__ import annotations
 from django.db import models
 
 from alerts.choices import AlertStatus, Severity
-from vcs.models import ReadOnlyModel
+from pggit_project.models import ReadOnlyModel
 
 
 class AlertSilence(ReadOnlyModel):

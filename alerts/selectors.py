@@ -29,7 +29,7 @@ from alerts.models import (
     OperationRecord,
     PerformanceBaseline,
 )
-from vcs.engine import fetch_all
+from pggit_project.engine import fetch_all
 
 
 def json_value(raw: Any) -> Any:

@@ -1,5 +1,6 @@
-"""Writes of the alerts app: each calls one SQL function of the engine (sql/010..012) in its own
-transaction, with the acting console user, and maps engine errors to the domain error."""
+"""Writes of the alerts app: each calls one SQL function of the engine (sql/engine/monitoring,
+sql/engine/alerts) in its own transaction, with the acting console user, and maps engine errors to
+the domain error."""
 
 from __future__ import annotations
 
@@ -10,32 +11,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import DatabaseError
 from django.utils import timezone
 
 from alerts.choices import Severity
-from alerts.constants import ALERT_CONFLICT_CODES, MAX_BIGINT, TEST_ALERT_SOURCE
+from alerts.constants import MAX_BIGINT, TEST_ALERT_SOURCE
 from alerts.models import Alert, AlertSilence, PerformanceBaseline
 from alerts.selectors import json_value
-from pggit_project.errors import EngineError, engine_error_from
-from vcs.engine import engine_cursor
+from pggit_project.engine import engine_cursor
 
 
 def _call(query: str, params: Sequence[Any], *, actor: str | None = None) -> list[tuple]:
-    """Runs one engine call; state conflicts of alerts become 409."""
-    try:
-        with engine_cursor(actor=actor) as cursor:
-            cursor.execute(query, list(params))
-            return cursor.fetchall() if cursor.description else []
-    except EngineError as error:
-        if error.engine_code in ALERT_CONFLICT_CODES:
-            error.status = 409
-        raise
-    except DatabaseError as exc:  # raised outside the engine cursor's own translation
-        engine_error = engine_error_from(exc)
-        if engine_error is None:
-            raise
-        raise engine_error from exc
+    """Runs one engine call (engine errors become EngineError, pggit_project.errors)."""
+    with engine_cursor(actor=actor) as cursor:
+        cursor.execute(query, list(params))
+        return cursor.fetchall() if cursor.description else []
 
 
 def _alert(alert_id: int) -> Alert:

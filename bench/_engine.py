@@ -18,15 +18,9 @@ from tests.engine.enginedb import (
     EngineDB,
     db_url,
     drop_database,
-    engine_files,
+    install_engine,
     server_url,
 )
-
-
-def install_engine(url: str) -> None:
-    with psycopg.connect(url, autocommit=True) as conn:
-        for path in engine_files():
-            conn.execute(path.read_text())
 
 
 @contextmanager

@@ -1,6 +1,6 @@
 """DDL capture overhead: a 500-statement migration script run with capture on vs off.
 
-Target (ENGINE.md): capture on <= 1.3x the time with capture off. Usage:
+Target (docs/benchmarks.md): capture on <= 1.3x the time with capture off. Usage:
     python bench/bench_engine_capture.py [ROUNDS]
 
 Off and on alternate within each round (so a noisy neighbour hurts both alike), and the figures are

@@ -1,9 +1,9 @@
 """History queries at 100,000 commits: log (all, by branch, by author, by object), show, an
 object's timeline, and verify of the whole history.
 
-Target (ENGINE.md): < 50 ms each (verify, which reads the whole history, has none). The history
-is synthetic: 100,000 commits made with the engine's own commit_create (one object changed per
-commit), without running DDL for each. Usage:
+Target (docs/benchmarks.md): < 50 ms each (verify, which reads the whole history, has none). The
+history is synthetic: 100,000 commits made with the engine's own commit_create (one object changed
+per commit), without running DDL for each. Usage:
     python bench/bench_engine_log.py [commits]
 """
 

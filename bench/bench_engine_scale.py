@@ -1,7 +1,7 @@
 """Engine at 10,000 tables: commit of one change, diff of two refs differing in 1 %, diff of the
 live schema against HEAD (reads the catalogs), and checkout between them.
 
-Targets (ENGINE.md): commit < 50 ms; diff of refs < 1 s; diff WORKING vs HEAD < 5 s. Usage:
+Targets (docs/benchmarks.md): commit < 50 ms; diff of refs < 1 s; diff WORKING vs HEAD < 5 s. Usage:
     python bench/bench_engine_scale.py [tables]
 """
 

@@ -1,13 +1,14 @@
 """Benchmark: pggit.live_objects() and the single-anchor functions on a 10,000-table schema.
 
 Builds a scratch database (pggit_cat_bench_<random>, or --dbname) holding N tables, each with a
-primary key, a secondary index and a comment, loads sql/001 and sql/002, and prints the time of
-live_objects() (best of a few runs) and of the single-anchor functions for one table:
+primary key, a secondary index and a comment, loads the engine up to its catalog
+(pggit_project.engine_sql), and prints the time of live_objects() (best of a few runs) and of
+the single-anchor functions for one table:
 anchor_objects() on the first call of a new session (median over --sessions fresh connections;
 that call plans its queries) and warm (best/median of 50 calls from the client, and the mean per
 call inside the server over 200 calls made by one statement); anchor_of() and anchor_dependents()
 warm; and the round trip of a trivial query, for reference. The database is dropped afterwards
-unless --keep; --reuse runs against a database kept earlier (reloading sql/001 and sql/002)
+unless --keep; --reuse runs against a database kept earlier (re-applying changed engine files)
 instead of building one.
 
     python bench/bench_live_objects.py [--tables 10000] [--url postgres://user@host:port/postgres]
@@ -21,13 +22,17 @@ import os
 import pathlib
 import secrets
 import statistics
+import sys
 import time
 
 import psycopg
 from psycopg import conninfo
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-SQL_FILES = [ROOT / "sql" / "001_foundation.sql", ROOT / "sql" / "002_catalog.sql"]
+sys.path.insert(0, str(ROOT))
+
+from pggit_project.engine_sql import sync_connection  # noqa: E402
+
 ANCHOR_TABLE = "bench.t5"
 
 
@@ -144,8 +149,8 @@ def main():
     url = conninfo.make_conninfo(args.url, dbname=dbname)
     try:
         with psycopg.connect(url, autocommit=True) as conn:
-            for path in SQL_FILES:
-                conn.execute(path.read_text())
+            # the engine up to its catalog functions (no capture)
+            sync_connection(conn, until="engine/catalog/catalog.sql")
             if args.reuse:
                 tables = conn.execute(
                     "SELECT count(*) FROM pg_class "

@@ -4,7 +4,7 @@
 Targets (issue 4): recording adds < 5 % to a commit; evaluation over 1,000,000 metric rows < 1 s.
 Usage: python bench/bench_monitoring.py [rounds] [rows]; BENCH_TABLES sets the schema's size
 (default 1,000 tables; each table, its primary key and its index are three objects, so 3,334 is
-the 10,000-object schema of ENGINE.md's commit target).
+the 10,000-object schema of the commit target in docs/benchmarks.md).
 
 The commit A/B is built to survive a noisy, shared machine: each configuration lives in its own
 copy of one database (nothing is switched during the measurement, so no DDL re-plans anything),
@@ -56,8 +56,9 @@ CREATE FUNCTION pggit.record_span(bigint, pggit.operations, text, timestamptz,
     integer DEFAULT 0, integer DEFAULT 0, text DEFAULT NULL, jsonb DEFAULT '{}')
     RETURNS bigint LANGUAGE sql AS 'SELECT NULL::bigint';
 """
-# the monitoring trigger, for rows inserted otherwise than by the recording functions (sql/015:
-# it does not fire for the engine's rows), so this measures what its presence still costs
+# the monitoring trigger, for rows inserted otherwise than by the recording functions
+# (operations_monitor: it does not fire for the engine's rows), so this measures what its
+# presence still costs
 TRIGGER_OFF = "ALTER TABLE pggit.operations DISABLE TRIGGER operations_monitor"
 
 # configuration -> the SQL that makes a copy of the database that configuration

@@ -131,7 +131,7 @@ class UserStates:
     (``CacheStore.user_generation``), and used only while that generation is current: every hit
     checks it in its one Redis round trip. A user saved or deleted anywhere bumps it — through
     Django (``post_save``/``post_delete``: at once, in every process) or by any other means
-    (``QuerySet.update()``, SQL: the trigger of sql/031_cache_users.sql announces it, and the
+    (``QuerySet.update()``, SQL: the trigger of sql/engine/cache/announce.sql announces it, and the
     listener bumps it). Group and permission changes bump it too (``forget_permissions``; by
     SQL: the triggers cachemgmt 0006 attaches to the membership and permission tables).
     ``ttl`` only bounds the memory a state is kept in.

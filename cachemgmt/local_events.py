@@ -15,12 +15,12 @@ management commands that never read through the cache open no extra connection.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 
 from cachemgmt.constants import INVALIDATE_CHANNEL
 from cachemgmt.namespaces import NAMESPACES, namespaces_for_event
+from cachemgmt.notices import PROCESS_TOKEN, notice_origin, parse_notice
 from cachemgmt.store import CacheStore
 from pggit_project.events import Event
 
@@ -63,17 +63,7 @@ class LocalFollower:
         self.store.bump_users()
 
     def on_message(self, channel: str, payload: str) -> None:
-        from cachemgmt.runtime import PROCESS_TOKEN
-
-        if channel != INVALIDATE_CHANNEL:
-            return
-        from cachemgmt.services import parse_notice
-
-        try:
-            origin = json.loads(payload).get("origin")
-        except (ValueError, AttributeError):
-            origin = None
-        if origin == PROCESS_TOKEN:
+        if channel != INVALIDATE_CHANNEL or notice_origin(payload) == PROCESS_TOKEN:
             return
         names, users = parse_notice(payload)
         if names:

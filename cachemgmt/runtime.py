@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 
 from django.conf import settings
 
+from cachemgmt.local_events import attach_local_follower
 from cachemgmt.redis_link import RedisLink
 from cachemgmt.store import CacheStore
 
 logger = logging.getLogger(__name__)
-
-# Identifies this process in invalidation notices, so it skips the ones it sent itself.
-PROCESS_TOKEN = uuid.uuid4().hex
 
 _store: CacheStore | None = None
 _lock = threading.Lock()
@@ -39,8 +36,6 @@ def get_store() -> CacheStore:
                 if redis_configured():
                     _store = CacheStore(RedisLink(_redis_client), database=database)
                 else:
-                    from cachemgmt.local_events import attach_local_follower
-
                     _store = CacheStore(None, database=database)
                     attach_local_follower(_store)
     return _store

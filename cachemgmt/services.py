@@ -19,8 +19,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, INVALIDATE_CHANNEL, MISS
 from cachemgmt.namespaces import NAMESPACES, WARM_PATHS, namespaces_for_event, unknown_namespaces
+from cachemgmt.notices import PROCESS_TOKEN, parse_notice
 from cachemgmt.redis_link import RedisUnavailable
-from cachemgmt.runtime import PROCESS_TOKEN, get_store
+from cachemgmt.runtime import get_store
 from pggit_project.errors import DomainError
 from pggit_project.events import Event
 
@@ -81,9 +82,9 @@ def cache_apply_events(events: list[Event]) -> None:
 def cache_apply_notice(payload: str) -> None:
     """Listener handler of ``pggit_cache`` notices (Redis mode): bump the namespaces named.
 
-    Notices come from the change triggers of sql/030_cache.sql (worker, engine, psql writes that
-    have no outbox event) and, without Redis, from ``cache_invalidate`` in other processes — the
-    web processes apply those themselves then (``cachemgmt.local_events``).
+    Notices come from the change triggers of sql/engine/cache/announce.sql (worker, engine, psql
+    writes that have no outbox event) and, without Redis, from ``cache_invalidate`` in other
+    processes — the web processes apply those themselves then (``cachemgmt.local_events``).
     """
     store = get_store()
     if store.mode == "local":
@@ -93,19 +94,6 @@ def cache_apply_notice(payload: str) -> None:
         store.bump(names)
     if users:
         store.bump_users()
-
-
-def parse_notice(payload: str) -> tuple[list[str], bool]:
-    """The known namespaces named by a ``pggit_cache`` notice, and whether it says that users
-    changed (``"users": true``, sent by sql/031_cache_users.sql). Malformed: nothing, logged."""
-    try:
-        notice = json.loads(payload)
-        names = [str(name) for name in notice["ns"]]
-        users = notice.get("users") is True
-    except (ValueError, KeyError, TypeError, AttributeError):
-        logger.warning("cache: ignored a malformed pggit_cache notice")
-        return [], False
-    return [name for name in names if name in NAMESPACES], users
 
 
 def cache_resync() -> None:

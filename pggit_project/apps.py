@@ -6,7 +6,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished
-from django.db.models.signals import post_save, pre_migrate
+from django.db.models.signals import post_migrate, post_save, pre_migrate
 
 logger = logging.getLogger("pggit")
 
@@ -26,6 +26,9 @@ class PggitProjectConfig(AppConfig):
         pre_migrate.connect(
             create_console_schema_before_migrate, dispatch_uid="pggit_console_schema"
         )
+        post_migrate.connect(
+            sync_engine_after_migrate, sender=self, dispatch_uid="pggit_engine_sql"
+        )
         request_finished.connect(unbind_request_id, dispatch_uid="pggit_request_id")
         register_foundation_checks()
         post_save.connect(
@@ -36,3 +39,24 @@ class PggitProjectConfig(AppConfig):
         logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
         for fallback in DEVELOPMENT_FALLBACKS:
             logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)
+
+
+def sync_engine_after_migrate(
+    sender, app_config, verbosity=1, using="default", plan=None, **kwargs
+):
+    """Every `migrate` applies the files of sql/ whose text changed (the engine files are edited
+    in place: no migration per change). Not after `flush` (plan None): nothing changed there."""
+    if plan is None:
+        return
+    from django.db import connections, transaction
+
+    from pggit_project.engine_sql import sync
+
+    def report(line: str) -> None:
+        if verbosity >= 1:
+            print(f"  pggit engine: {line}")
+
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        cursor.execute("SELECT to_regnamespace('pggit') IS NOT NULL")
+        if cursor.fetchone()[0]:  # not when migrating backwards past pggit_project 0001
+            sync(cursor, report=report)

@@ -1,7 +1,8 @@
 """Project-wide constants."""
 
 # The PostgreSQL schema holding Django's own tables (auth, admin, sessions and the console apps'
-# managed models). The engine's configuration excludes it from tracking (sql/001_foundation.sql).
+# managed models). The engine's configuration excludes it from tracking
+# (sql/schema/002_foundation.sql).
 CONSOLE_SCHEMA = "pggit_console"
 
 # The database created on the embedded PostgreSQL server when DATABASE_URL is not set.
@@ -11,6 +12,6 @@ EMBEDDED_DATABASE_NAME = "pggit"
 REQUEST_ID_HEADER = "X-Request-ID"
 REQUEST_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$"
 
-# Pagination bounds (docs: API.md, Conventions).
+# Pagination bounds (docs/api.md, Conventions).
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

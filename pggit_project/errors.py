@@ -66,10 +66,15 @@ class EngineError(DomainError):
         self.engine_code = engine_code
         self.hint = hint
         detail = f"{message} (hint: {hint})" if hint else message
-        super().__init__(detail, code=engine_code.lower(), status=engine_status(engine_code))
+        super().__init__(
+            detail,
+            code=ENGINE_API_CODES.get(engine_code, engine_code.lower()),
+            status=engine_status(engine_code),
+        )
 
 
-# Engine code → HTTP status. Checked in order: exact codes, then suffix rules, then the default.
+# Engine code → HTTP status, the one mapping for every app. Checked in order: exact codes, then
+# suffix rules, then the default.
 # Add a code here when the engine gains one whose meaning is "conflicts with the current state".
 ENGINE_CONFLICT_CODES = frozenset(
     {
@@ -86,8 +91,12 @@ ENGINE_CONFLICT_CODES = frozenset(
         "CAPTURE_DISABLED",
         "APPLY_FAILED",
         "APPLY_VERIFY_FAILED",
+        "ALERT_ALREADY_ACKNOWLEDGED",
+        "ALERT_ALREADY_RESOLVED",
     }
 )
+# Engine codes whose API error code is not the engine code in lower case.
+ENGINE_API_CODES = {"WEBHOOK_DISABLED_CONFLICT": "webhook_disabled"}
 # Engine codes that mean an operation itself failed (its migration did not apply), as opposed to a
 # refusal of the request (bad input, an unknown name, working changes, data loss, a lock held...),
 # which the caller can act on: only these and database errors without an engine code are failures

@@ -75,8 +75,8 @@ class AutoSchema(SpectacularAutoSchema):
 def strip_optional_slash(endpoints, **kwargs):
     """Preprocessing hook: a route with an optional trailing slash is documented without it.
 
-    Clients call ``/api/v1/things`` (API.md); drf-spectacular renders the ``/?`` of the route's
-    regex as ``/``.
+    Clients call ``/api/v1/things`` (docs/api.md, Conventions); drf-spectacular renders the ``/?``
+    of the route's regex as ``/``.
     """
     cleaned = []
     for path, path_regex, method, callback in endpoints:

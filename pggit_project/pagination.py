@@ -1,4 +1,5 @@
-"""The list pagination of API.md: ``?page=`` (≥1), ``?page_size=`` (1..100, default 20).
+"""The list pagination of docs/api.md (Conventions): ``?page=`` (≥1), ``?page_size=`` (1..100,
+default 20).
 
 Body: ``{"items", "total", "page", "page_size", "pages"}``. A page or page size out of range is a
 400 with the error shape (``errors`` names the parameter), never an empty page or a silent clamp.

@@ -1,7 +1,7 @@
 """Authorisation for the API: every request needs the permission of what it reads or changes.
 
 The roles (groups ``viewer``, ``operator``, ``admin``, made by the migration
-``pggit_project/migrations/0002_roles.py``) are sets of these permissions; docs/security.md lists
+``pggit_project/migrations/0003_roles.py``) are sets of these permissions; docs/security.md lists
 what each may see and do.
 """
 

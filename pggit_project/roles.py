@@ -1,7 +1,7 @@
 """The roles: groups ``viewer``, ``operator`` and ``admin`` and their permissions.
 
 docs/security.md describes what each role may see and do. The migration
-``pggit_project/migrations/0002_roles.py`` makes them; ``manage.py pggit_roles`` brings their
+``pggit_project/migrations/0003_roles.py`` makes them; ``manage.py pggit_roles`` brings their
 permissions back to these sets (e.g. after an upgrade added permissions: ``admin`` gets them).
 Users' memberships are never changed here.
 

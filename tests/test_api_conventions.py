@@ -1,4 +1,5 @@
-"""API.md's conventions, checked over every route under /api/v1/ (walked from the URL resolver).
+"""The conventions of docs/api.md, checked over every route under /api/v1/ (walked from the URL
+resolver).
 
 For each route and each of its methods: hostile input (malformed JSON, bodies of the wrong type,
 absurd query parameters, unknown, huge and non-numeric ids, NUL bytes, refs like ``~9999...``)

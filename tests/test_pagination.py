@@ -1,4 +1,4 @@
-"""List pagination per API.md: items/total/page/page_size/pages; bounds are 400s."""
+"""List pagination per docs/api.md: items/total/page/page_size/pages; bounds are 400s."""
 
 import pytest
 from django.contrib.auth import get_user_model

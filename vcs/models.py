@@ -12,19 +12,7 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
-
-class ReadOnlyModel(models.Model):
-    """Refuses writes through the ORM: the engine is the only writer of the pggit schema."""
-
-    class Meta:
-        abstract = True
-        managed = False
-
-    def save(self, *args, **kwargs):
-        raise TypeError(f"{type(self).__name__} is written by the engine's SQL functions only")
-
-    def delete(self, *args, **kwargs):
-        raise TypeError(f"{type(self).__name__} is written by the engine's SQL functions only")
+from pggit_project.models import ReadOnlyModel
 
 
 class Commit(ReadOnlyModel):
@@ -195,11 +183,3 @@ class Event(ReadOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"
-
-    def envelope(self) -> dict:
-        return {
-            "id": self.id,
-            "type": self.type,
-            "occurred_at": self.occurred_at.isoformat(),
-            "data": self.data,
-        }

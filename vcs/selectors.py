@@ -10,7 +10,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 
-from vcs.engine import fetch_all, fetch_one, fetch_value
+from pggit_project.engine import fetch_all, fetch_one, fetch_value
 from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, Head, LiveObject
 
 

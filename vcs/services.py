@@ -21,8 +21,8 @@ from typing import Any
 
 from django.db import DatabaseError
 
+from pggit_project.engine import engine_cursor, fetch_one, fetch_value
 from pggit_project.errors import ENGINE_FAILURE_CODES, EngineError
-from vcs.engine import engine_cursor, fetch_one, fetch_value
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +119,3 @@ def branch_checkout(*, name: str, force: bool, actor: str) -> dict[str, Any]:
             actor=actor,
         )
     return {"branch": row["branch"], "commit": row["commit_hash"], "statements": row["statements"]}
-
-
-def capture_set(*, enabled: bool, actor: str) -> str:
-    """The global capture switch (audited by the engine)."""
-    return fetch_value("SELECT pggit.set_capture(%s, 'global')", [enabled], actor=actor)

@@ -1,6 +1,6 @@
 """Constants of the webhooks app (defaults of the settings live in ``webhooks.conf``)."""
 
-# Every event type a webhook endpoint may subscribe to (API.md, Events); "*" means all of them.
+# Every event type a webhook endpoint may subscribe to (docs/api.md, Events); "*" means all of them.
 EVENT_TYPES = (
     "ddl.captured",
     "commit.created",
@@ -23,7 +23,8 @@ SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secr
 SECRET_BYTES = 32
 SECRET_HINT_CHARS = 4
 
-# The NOTIFY channel the fan-out trigger announces new deliveries on (sql/020_webhooks.sql).
+# The NOTIFY channel the fan-out trigger announces new deliveries on
+# (sql/engine/webhooks/webhooks.sql).
 DELIVERY_CHANNEL = "pggit_webhook_deliveries"
 
 # Attempt bookkeeping.

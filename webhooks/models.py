@@ -1,4 +1,4 @@
-"""Unmanaged models over the webhook tables of the ``pggit`` schema (sql/020_webhooks.sql).
+"""Unmanaged models over the webhook tables of the ``pggit`` schema (sql/schema/007_webhooks.sql).
 
 They are read through the ORM and written only through ``webhooks.services`` (SQL functions and
 statements with bound parameters), never with ``save()``.

@@ -1,14 +1,13 @@
 """Writes of the webhooks app: ``<entity>_<action>`` functions owning their transaction.
 
 Endpoints live in ``pggit.webhook_endpoints`` (unmanaged model): every write here is SQL with bound
-parameters or a call to a function of sql/020_webhooks.sql. Secrets are generated and encrypted
-here; the plain secret is returned only by ``webhook_create`` and ``webhook_rotate_secret``.
+parameters or a call to a function of sql/engine/webhooks/webhooks.sql. Secrets are generated and
+encrypted here; the plain secret is returned only by ``webhook_create`` and
+``webhook_rotate_secret``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,8 +15,8 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from pggit_project.errors import DomainError, EngineError
-from vcs.engine import engine_cursor
+from pggit_project.engine import engine_cursor
+from pggit_project.errors import DomainError
 from webhooks.conf import webhook_settings
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.crypto import (
@@ -49,26 +48,6 @@ class WebhookConflict(DomainError):
     code = "webhook_disabled"
 
 
-# Engine codes of sql/020_webhooks.sql and the domain errors they become.
-ENGINE_CODES = {
-    "WEBHOOK_DISABLED_CONFLICT": WebhookConflict,
-    "WEBHOOK_NOT_FOUND": WebhookNotFound,
-}
-
-
-@contextmanager
-def _sql(*, actor: str | None = None) -> Iterator[Any]:
-    """A cursor in a transaction (``pggit.actor`` set), engine errors as domain errors."""
-    try:
-        with engine_cursor(actor=actor) as cursor:
-            yield cursor
-    except EngineError as exc:
-        mapped = ENGINE_CODES.get(exc.engine_code)
-        if mapped is None:
-            raise
-        raise mapped(exc.detail) from exc
-
-
 @dataclass(frozen=True)
 class EndpointWithSecret:
     endpoint: WebhookEndpoint
@@ -88,7 +67,7 @@ def _give_back_connection() -> None:
 
 
 def webhook_validate_url(*, url: str) -> None:
-    """Raise a 400 when ``url`` may not be a webhook target (API.md rules, checked on save; a
+    """Raise a 400 when ``url`` may not be a webhook target (docs/api.md rules, checked on save; a
     host name within WEBHOOK_SAVE_RESOLVE_SECONDS, see webhooks.targets)."""
     config = webhook_settings()
     try:
@@ -137,7 +116,7 @@ def webhook_create(
         secret = secret_generate()
     elif not secret_is_valid(secret):
         raise _invalid("secret", SECRET_FORMAT)
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute(
             "INSERT INTO pggit.webhook_endpoints"
             " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
@@ -178,7 +157,7 @@ def webhook_update(
     """
     changes = _validated_changes(changes)
     activate = changes.pop("is_active", None)
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute(
             "SELECT is_active FROM pggit.webhook_endpoints WHERE id = %s FOR UPDATE", [endpoint_id]
         )
@@ -217,7 +196,7 @@ def webhook_disable(*, endpoint_id: int, actor: str | None = None) -> WebhookEnd
 
 def webhook_delete(*, endpoint_id: int, actor: str | None = None) -> None:
     """Delete the endpoint with its deliveries and attempts."""
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute("DELETE FROM pggit.webhook_endpoints WHERE id = %s", [endpoint_id])
         if cursor.rowcount == 0:
             raise WebhookNotFound(f"No webhook {endpoint_id}.")
@@ -233,7 +212,7 @@ def webhook_rotate_secret(
     elif not secret_is_valid(secret):
         raise _invalid("secret", SECRET_FORMAT)
     expires_at = timezone.now() + webhook_settings().secret_overlap
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute(
             "UPDATE pggit.webhook_endpoints"
             " SET previous_secret_encrypted = secret_encrypted,"
@@ -249,7 +228,7 @@ def webhook_rotate_secret(
 
 def webhook_send_test(*, endpoint_id: int, actor: str | None = None) -> WebhookDelivery:
     """Emit a ``webhook.test`` event; the fan-out routes it to this endpoint only."""
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute(
             "SELECT is_active FROM pggit.webhook_endpoints WHERE id = %s FOR SHARE", [endpoint_id]
         )
@@ -269,14 +248,14 @@ def webhook_send_test(*, endpoint_id: int, actor: str | None = None) -> WebhookD
 
 def delivery_redeliver(*, delivery_id: int, actor: str | None = None) -> WebhookDelivery:
     """Queue the delivery again now (same event, same ``webhook-id``)."""
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute("SELECT pggit.webhook_requeue(%s)", [delivery_id])
     return WebhookDelivery.objects.get(pk=delivery_id)
 
 
 def webhook_replay(*, endpoint_id: int, since: datetime, actor: str | None = None) -> int:
     """Queue again the endpoint's failed and cancelled deliveries created since ``since``."""
-    with _sql(actor=actor) as cursor:
+    with engine_cursor(actor=actor) as cursor:
         cursor.execute("SELECT pggit.webhook_replay(%s, %s)", [endpoint_id, since])
         return int(cursor.fetchone()[0])
 
@@ -284,7 +263,7 @@ def webhook_replay(*, endpoint_id: int, since: datetime, actor: str | None = Non
 def webhook_reencrypt_secrets() -> int:
     """Re-encrypt every stored secret with the newest ``WEBHOOK_ENCRYPTION_KEY``; how many."""
     count = 0
-    with _sql() as cursor:
+    with engine_cursor() as cursor:
         cursor.execute(
             "SELECT id, secret_encrypted, previous_secret_encrypted"
             " FROM pggit.webhook_endpoints ORDER BY id FOR UPDATE"

@@ -1,4 +1,4 @@
-"""Where a webhook may be sent (API.md, Webhooks: URL): the SSRF rules.
+"""Where a webhook may be sent (docs/api.md, Webhooks: URL): the SSRF rules.
 
 - http(s) only, with a host;
 - a host that is, or resolves to, a loopback, private or unique-local (or otherwise non-global)

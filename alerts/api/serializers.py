@@ -1,4 +1,5 @@
-"""Serializers of the alerts API (output shapes per API.md; input serializers validate bodies)."""
+"""Serializers of the alerts API (output shapes per docs/api.md and docs/openapi.yaml; input
+serializers validate bodies)."""
 
 from __future__ import annotations
 

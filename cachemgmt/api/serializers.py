@@ -1,4 +1,4 @@
-"""Input and output shapes of the cache endpoints (API.md, Cache)."""
+"""Input and output shapes of the cache endpoints (docs/api.md, Cache)."""
 
 from __future__ import annotations
 

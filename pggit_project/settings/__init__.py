@@ -227,7 +227,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Git-like version control for PostgreSQL schemas: the console's REST API.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
-    # Only /health and /health/deep are public (API.md); staff logged in to the admin can browse.
+    # Only /health and /health/deep are public (docs/api.md); staff logged in to the admin can
+    # browse.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_AUTHENTICATION": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",

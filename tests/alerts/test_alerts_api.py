@@ -1,4 +1,4 @@
-"""The alerts API (API.md, "Alerts"): list and filters, detail, acknowledge, resolve, test
+"""The alerts API (docs/api.md, "Alerts"): list and filters, detail, acknowledge, resolve, test
 alert, stats, silences."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
-"""A commit's recording in one statement (sql/015_monitoring_spans.sql): pggit.record_span ends the
-span pggit.trace_begin opened and records it with its capture flush (pggit.capture_flush_run);
-pggit.operations.judged tells the monitoring trigger which rows the recording functions judged."""
+"""A commit's recording in one statement (sql/engine/monitoring/traces.sql): pggit.record_span
+ends the span pggit.trace_begin opened and records it with its capture flush
+(pggit.capture_flush_run); pggit.operations.judged tells the monitoring trigger which rows the
+recording functions judged."""
 
 from __future__ import annotations
 

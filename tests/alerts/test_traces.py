@@ -1,4 +1,4 @@
-"""Traces of engine operations (sql/014_monitoring_fast_link.sql): an operation that contains others
+"""Traces of engine operations (sql/engine/monitoring/traces.sql): an operation that contains others
 opens its span when it starts, so what runs inside it is recorded as its child at once; spans
 recorded without opening (from psql, by hand) are still adopted afterwards. Also: every engine
 operation is recorded, branch delete / rename / protect and rescan included."""

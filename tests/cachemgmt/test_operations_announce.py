@@ -1,6 +1,7 @@
-"""The cache's change announcement for pggit.operations (sql/014, sql/032): every committed write
-of a recorded run tells the listener to bump the performance and dashboard namespaces, once per
-transaction, whether pggit.record_operation or a plain statement wrote it."""
+"""The cache's change announcement for pggit.operations (pggit.record_operation in
+sql/engine/core/foundation.sql, the triggers of sql/engine/cache/announce.sql): every committed
+write of a recorded run tells the listener to bump the performance and dashboard namespaces, once
+per transaction, whether pggit.record_operation or a plain statement wrote it."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Engine tests: scratch databases with the whole engine installed (see enginedb.py).
 
-Catalog tests (test_catalog.py) use plain scratch databases with only sql/001 and sql/002 loaded,
+Catalog tests (test_catalog.py) use plain scratch databases with the engine loaded up to the
+catalog (sql/install.sql as far as engine/catalog/catalog.sql: no capture),
 named pggit_cat_test_<random>, on the server of PGGIT_TEST_PG_URL (default
 postgres://postgres@127.0.0.1:5432/postgres); they need no Django.
 """
@@ -13,10 +14,11 @@ import psycopg
 import pytest
 from psycopg import conninfo, sql
 
+from pggit_project.engine_sql import sync_connection
 from tests.engine.enginedb import engine_db, engine_template  # noqa: F401
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CATALOG_SQL = [ROOT / "sql" / "001_foundation.sql", ROOT / "sql" / "002_catalog.sql"]
+# the engine up to its catalog functions (no capture, no root commit)
+CATALOG_UNTIL = "engine/catalog/catalog.sql"
 FIXTURE_SQL = pathlib.Path(__file__).with_name("catalog_fixture.sql")
 READER_ROLE = "pggit_cat_reader"
 
@@ -39,7 +41,7 @@ def reader_role(pg_url):
 
 @pytest.fixture
 def make_db(pg_url, reader_role):
-    """Factory: a new scratch database with sql/001 and sql/002 loaded; returns a connection."""
+    """Factory: a new scratch database with the engine up to its catalog; returns a connection."""
     created = []
 
     def factory(load_fixture=False):
@@ -48,8 +50,7 @@ def make_db(pg_url, reader_role):
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         conn = psycopg.connect(conninfo.make_conninfo(pg_url, dbname=name), autocommit=True)
         created.append((name, conn))
-        for path in CATALOG_SQL:
-            conn.execute(path.read_text())
+        sync_connection(conn, until=CATALOG_UNTIL)
         if load_fixture:
             conn.execute(FIXTURE_SQL.read_text())
         return conn
@@ -71,8 +72,7 @@ def fixture_db(pg_url, reader_role):
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     conn = psycopg.connect(conninfo.make_conninfo(pg_url, dbname=name), autocommit=True)
     try:
-        for path in CATALOG_SQL:
-            conn.execute(path.read_text())
+        sync_connection(conn, until=CATALOG_UNTIL)
         conn.execute(FIXTURE_SQL.read_text())
         yield conn
     finally:

@@ -1,6 +1,7 @@
 """Scratch databases with the whole engine installed, for tests that drive it as psql would.
 
-A template database gets every file of sql/ loaded once per test session; each test then gets a
+A template database gets the engine installed once per test session (by the loader
+migrate uses, pggit_project.engine_sql); each test then gets a
 copy of it (CREATE DATABASE ... TEMPLATE), so tests are isolated and can open as many plain
 connections as they like (concurrency tests), without Django in the way.
 """
@@ -18,7 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+from pggit_project.engine_sql import sync_connection
 
 
 def server_url() -> str:
@@ -43,8 +44,10 @@ def db_url(name: str) -> str:
     return make_conninfo(server_url(), dbname=name)
 
 
-def engine_files() -> list[Path]:
-    return sorted(p for p in SQL_DIR.glob("[0-9][0-9][0-9]_*.sql"))
+def install_engine(url: str, **kwargs) -> None:
+    """Install the engine into the database at ``url`` (see engine_sql.sync for ``kwargs``)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        sync_connection(conn, **kwargs)
 
 
 def create_template(name: str) -> None:
@@ -53,9 +56,7 @@ def create_template(name: str) -> None:
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(db_url(name), autocommit=True) as conn:
-        for path in engine_files():
-            conn.execute(path.read_text())
+    install_engine(db_url(name))
 
 
 def drop_database(name: str) -> None:

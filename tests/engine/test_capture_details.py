@@ -63,7 +63,7 @@ def test_grant_and_revoke_are_audited_without_breaking_status_commit_or_checkout
 def test_a_privilege_command_captured_before_the_fix_no_longer_blocks_the_working_state(
     engine_db: EngineDB,
 ):
-    # what capture of sql/003 wrote for a GRANT: an anchor of two NULLs, never flushed
+    # what an earlier capture wrote for a GRANT: an anchor of two NULLs, never flushed
     engine_db.run(
         "INSERT INTO pggit.ddl_log (command_tag, statement, anchors) "
         "VALUES ('GRANT', 'GRANT SELECT ON public.x TO PUBLIC', '[[null, null]]')"

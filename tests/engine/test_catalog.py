@@ -1,4 +1,5 @@
-"""The catalog (sql/002_catalog.sql): canonical definitions, keys, anchors and DDL generation.
+"""The catalog (sql/engine/catalog/catalog.sql): canonical definitions, keys, anchors and DDL
+generation.
 
 Every test runs against a real PostgreSQL in scratch databases (see conftest.py). The key property:
 executing sql_create() of every object of a database, in dependency order, in an empty database

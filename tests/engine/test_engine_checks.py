@@ -1,5 +1,5 @@
-"""verify() over recorded changes and stored definitions, and argument checks of the public
-functions (sql/009_engine_checks.sql), driven from plain connections."""
+"""verify() over recorded changes and stored definitions (sql/engine/history/history.sql), and
+argument checks of the public functions, driven from plain connections."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The version-control API over the engine (API.md, "Version control"). DDL runs through the
+"""The version-control API over the engine (docs/api.md, "Version control"). DDL runs through the
 test's own connection, so every test starts from the freshly installed engine."""
 
 from __future__ import annotations

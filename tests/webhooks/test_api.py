@@ -1,4 +1,4 @@
-"""The webhooks REST API (API.md, Webhooks)."""
+"""The webhooks REST API (docs/api.md, Webhooks)."""
 
 from __future__ import annotations
 

@@ -252,7 +252,7 @@ def disabled_events(endpoint_id: int) -> list[dict]:
 
 
 def alerts_for(endpoint_id: int) -> list[tuple[str, str, str]]:
-    """The alerts raised for the endpoint (by the alert engine, sql/011_alerts.sql)."""
+    """The alerts raised for the endpoint (by the alert engine, sql/engine/alerts/alerts.sql)."""
     from django.db import connection
 
     with connection.cursor() as cursor:

@@ -1,5 +1,6 @@
-"""The fair claim (sql/023_webhooks_fair_claim.sql): due deliveries are handed out in turns across
-endpoints, each endpoint within its share of the batch and its cap of attempts in flight."""
+"""The fair claim (pggit.webhook_claim, sql/engine/webhooks/webhooks.sql): due deliveries are
+handed out in turns across endpoints, each endpoint within its share of the batch and its cap of
+attempts in flight."""
 
 from __future__ import annotations
 

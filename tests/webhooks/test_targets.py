@@ -1,4 +1,4 @@
-"""SSRF rules (API.md, Webhooks: URL) on save and at delivery, after name resolution.
+"""SSRF rules (docs/api.md, Webhooks: URL) on save and at delivery, after name resolution.
 
 Names like ``hooks.example.test`` are resolved through a table installed with
 ``webhooks.targets.set_resolver`` (fixture ``resolver``): the test decides what the name resolves

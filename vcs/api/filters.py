@@ -8,7 +8,8 @@ from pggit_project.filters import StrictFilterSet
 from vcs import selectors
 from vcs.models import AuditEntry, Commit, LiveObject
 
-# The engine's object kinds (pggit._kind_prefix in sql/002_catalog.sql refuses any other).
+# The engine's object kinds (pggit._kind_prefix in sql/engine/catalog/catalog.sql refuses any
+# other).
 OBJECT_KINDS = (
     "schema",
     "extension",

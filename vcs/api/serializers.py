@@ -1,4 +1,5 @@
-"""Input and output shapes of the version-control API (API.md, "Shapes (version control)")."""
+"""Input and output shapes of the version-control API (docs/api.md, "Version control";
+docs/openapi.yaml)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What the result of an attempt means for its delivery (API.md, Webhook delivery).
+"""What the result of an attempt means for its delivery (docs/api.md, Webhook delivery).
 
 - 2xx: delivered.
 - 410: failed, and the endpoint is disabled.

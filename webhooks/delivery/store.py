@@ -1,6 +1,6 @@
 """The worker's SQL, on its own psycopg connections (the worker is asyncio; Django's ORM is not).
 
-Every write is a call to a function of ``sql/020_webhooks.sql`` with bound parameters.
+Every write is a call to a function of ``sql/engine/webhooks/webhooks.sql`` with bound parameters.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ async def claim(
 ) -> list[Job]:
     """Claim up to ``limit`` due deliveries, each with a lease: in turns across endpoints (the
     oldest of each, then the next...), at most ``per_endpoint`` in flight per endpoint across all
-    workers (None: no cap); see sql/023_webhooks_fair_claim.sql."""
+    workers (None: no cap); see pggit.webhook_claim in sql/engine/webhooks/webhooks.sql."""
     cursor = await conn.execute(CLAIM_SQL, (worker, limit, lease_seconds, per_endpoint))
     return [_job(row) for row in await cursor.fetchall()]
 

@@ -1,4 +1,4 @@
-"""``manage.py pggit_listen``: the event listener process (PRODUCT.md, Processes).
+"""``manage.py pggit_listen``: the event listener process (README.md, Processes).
 
 Follows the outbox ``pggit.events`` (LISTEN ``pggit_events``) and hands every event to the handlers
 registered in ``pggit_project.events`` (the cache bumps namespaces; other apps add theirs). One copy

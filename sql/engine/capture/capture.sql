@@ -1,0 +1,677 @@
+-- Capture: the event triggers' functions (synchronous part: audit row and event), the deferred
+-- flush that re-reads the captured catalog rows into the live state and the working changes, the
+-- capture switch, rescan and auto-commit.
+-- Re-runnable: applied again by the loader whenever this file changes.
+
+------------------------------------------------------------------------------------------------
+-- Live state maintenance (capture's memory of the live schema)
+------------------------------------------------------------------------------------------------
+
+-- Re-reads the given anchors from the catalogs, compares with live_state and applies the difference.
+-- Returns one row per object whose definition changed: key, change, old and new blob.
+CREATE OR REPLACE FUNCTION pggit.refresh_anchors(p_anchors jsonb)
+RETURNS TABLE (object_key text, kind text, schema_name text, object_name text, parent_name text,
+               change text, old_blob text, new_blob text, anchor_classid oid, anchor_objid oid)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH req AS (
+        SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
+          FROM jsonb_array_elements(p_anchors) a
+    ), fresh AS (
+        SELECT DISTINCT ON (o.object_key) o.*
+          FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) o
+    ), covered AS (
+        SELECT classid, objid FROM req
+        UNION SELECT anchor_classid, anchor_objid FROM fresh
+    ), old AS (
+        SELECT l.* FROM pggit.live_state l
+          JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
+    ), fresh_hashed AS (
+        SELECT f.*, pggit.blob_put(f::pggit.catalog_object) AS blob FROM fresh f
+    )
+    SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
+           coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
+           coalesce(f.parent_name, o.parent_name),
+           CASE WHEN o.object_key IS NULL THEN 'ADDED' WHEN f.object_key IS NULL THEN 'REMOVED'
+                ELSE 'MODIFIED' END,
+           o.blob_hash, f.blob, f.anchor_classid, f.anchor_objid
+      FROM fresh_hashed f
+      FULL JOIN old o ON o.object_key = f.object_key
+     WHERE o.blob_hash IS DISTINCT FROM f.blob
+        OR o.anchor_objid IS DISTINCT FROM f.anchor_objid;
+END;
+$$;
+
+-- Applies a set of changes (from refresh_anchors) to live_state, and to the working changes when
+-- p_record is true. Returns the changes as a JSON array for the audit row.
+CREATE OR REPLACE FUNCTION pggit.apply_live_changes(p_anchors jsonb, p_record boolean, p_ddl_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    r record;
+    v_out jsonb := '[]';
+BEGIN
+    FOR r IN SELECT * FROM pggit.refresh_anchors(p_anchors) LOOP
+        IF r.new_blob IS NULL THEN
+            DELETE FROM pggit.live_state WHERE object_key = r.object_key;
+        ELSE
+            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
+                                          blob_hash, anchor_classid, anchor_objid)
+            VALUES (r.object_key, r.kind, r.schema_name, r.object_name, r.parent_name, r.new_blob,
+                    r.anchor_classid, r.anchor_objid)
+            ON CONFLICT (object_key) DO UPDATE
+               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
+                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
+                   anchor_objid = EXCLUDED.anchor_objid;
+        END IF;
+        IF r.old_blob IS DISTINCT FROM r.new_blob THEN
+            v_out := v_out || jsonb_build_object('key', r.object_key, 'kind', r.kind,
+                'schema', r.schema_name, 'name', r.object_name, 'change', r.change, 'blob', r.new_blob);
+            IF p_record THEN
+                PERFORM pggit.working_note(r.object_key, r.kind, r.schema_name, r.object_name,
+                                           r.parent_name, r.old_blob, r.new_blob, p_ddl_id);
+            END IF;
+        END IF;
+    END LOOP;
+    RETURN v_out;
+END;
+$$;
+
+-- Records one object's change in the working set. base_blob is HEAD's definition: the live one
+-- before the first change since HEAD (live_state = HEAD + working). A change back to HEAD's
+-- definition removes the row: the object is clean again.
+CREATE OR REPLACE FUNCTION pggit.working_note(
+    p_key text, p_kind text, p_schema text, p_name text, p_parent text,
+    p_old_blob text, p_new_blob text, p_ddl_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_base text;
+BEGIN
+    SELECT base_blob INTO v_base FROM pggit.working WHERE object_key = p_key FOR UPDATE;
+    IF NOT FOUND THEN
+        v_base := p_old_blob;
+    END IF;
+    IF v_base IS NOT DISTINCT FROM p_new_blob THEN
+        DELETE FROM pggit.working WHERE object_key = p_key;
+        RETURN;
+    END IF;
+    INSERT INTO pggit.working (object_key, kind, schema_name, object_name, parent_name,
+                               base_blob, new_blob, ddl_id, captured_at)
+    VALUES (p_key, p_kind, p_schema, p_name, p_parent, v_base, p_new_blob, p_ddl_id, clock_timestamp())
+    ON CONFLICT (object_key) DO UPDATE
+       SET new_blob = EXCLUDED.new_blob, ddl_id = EXCLUDED.ddl_id, captured_at = EXCLUDED.captured_at,
+           kind = EXCLUDED.kind, schema_name = EXCLUDED.schema_name,
+           object_name = EXCLUDED.object_name, parent_name = EXCLUDED.parent_name;
+END;
+$$;
+
+------------------------------------------------------------------------------------------------
+-- Capture
+------------------------------------------------------------------------------------------------
+
+-- 'on' (record working changes), 'engine' (the engine applies DDL: keep live_state only) or 'off'.
+CREATE OR REPLACE FUNCTION pggit.capture_state()
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_tx text := current_setting('pggit.capture', true);
+BEGIN
+    IF v_tx = 'engine' THEN
+        RETURN 'engine';
+    END IF;
+    IF v_tx = 'off' OR coalesce((pggit.config_get('capture_enabled'))::boolean, true) = false THEN
+        RETURN 'off';
+    END IF;
+    RETURN 'on';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.set_capture(p_enabled boolean, p_scope text DEFAULT 'transaction')
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_was boolean := coalesce((pggit.config_get('capture_enabled'))::boolean, true);
+    v_found integer;
+BEGIN
+    IF p_enabled IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'enabled must be true or false');
+    END IF;
+    IF p_scope = 'transaction' THEN
+        PERFORM set_config('pggit.capture', CASE WHEN p_enabled THEN 'on' ELSE 'off' END, true);
+        RETURN format('capture %s for this transaction', CASE WHEN p_enabled THEN 'on' ELSE 'off' END);
+    ELSIF p_scope = 'global' THEN
+        PERFORM pggit.config_set('capture_enabled', to_jsonb(p_enabled));
+        IF p_enabled AND NOT v_was THEN
+            v_found := pggit.rescan('(changed while capture was off)');
+            RETURN format('capture on globally; %s change(s) made while it was off were recorded', v_found);
+        END IF;
+        RETURN format('capture %s globally', CASE WHEN p_enabled THEN 'on' ELSE 'off' END);
+    END IF;
+    PERFORM pggit.raise_error('INVALID_ARGUMENT', format('scope %L is not transaction or global', p_scope));
+    RETURN NULL;
+END;
+$$;
+
+-- Compares the whole live schema with live_state and records every difference as a working change
+-- (used after capture was off, and by operators to heal after a recorded capture failure).
+-- Recorded as an engine operation (object_count: the changes it found); it opens its span, so its
+-- capture flush is its child.
+CREATE OR REPLACE FUNCTION pggit.rescan(p_reason text DEFAULT '(rescan)')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_anchors jsonb;
+    v_ddl_id bigint;
+    v_changes jsonb;
+    v_branch text;
+BEGIN
+    PERFORM pggit.trace_begin('rescan', v_started);
+    SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)), '[]') INTO v_anchors
+      FROM (SELECT anchor_classid AS classid, anchor_objid AS objid FROM pggit.live_objects()
+            UNION SELECT anchor_classid, anchor_objid FROM pggit.live_state) a;
+    PERFORM pggit.capture_flush();
+    v_branch := (pggit.head_branch()).name;
+    INSERT INTO pggit.ddl_log (statement, command_tag, application_name, client_addr, actor, branch,
+                               flushed_at)
+    VALUES (p_reason, 'RESCAN', current_setting('application_name', true), inet_client_addr(),
+            pggit.current_actor(), v_branch, clock_timestamp())
+    RETURNING id INTO v_ddl_id;
+    v_changes := pggit.apply_live_changes(v_anchors, true, v_ddl_id);
+    UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
+    IF jsonb_array_length(v_changes) = 0 THEN
+        DELETE FROM pggit.ddl_log WHERE id = v_ddl_id;
+    END IF;
+    PERFORM pggit.record_operation('rescan', v_started, jsonb_array_length(v_changes), 0, v_branch,
+        true, NULL, jsonb_build_object('reason', p_reason));
+    RETURN jsonb_array_length(v_changes);
+END;
+$$;
+
+-- Anchors touched by this statement and not seen by ddl_command_end (drops), passed from the
+-- sql_drop trigger through a transaction-local setting.
+CREATE OR REPLACE FUNCTION pggit.pending_anchors_push(p_anchors jsonb)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT set_config('pggit.pending_anchors',
+        (coalesce(nullif(current_setting('pggit.pending_anchors', true), ''), '[]')::jsonb || p_anchors)::text,
+        true)
+$$;
+
+-- Capture of DROP (the sql_drop event trigger). A dropped trigger, policy or rule has no
+-- schema_name of its own (its address_names start with its table's schema). Nothing is passed on
+-- when no dropped object is tracked: otherwise every DROP CONSTRAINT or DROP TRIGGER on pggit's
+-- own tables would be audited and announced with no objects.
+CREATE OR REPLACE FUNCTION pggit.on_sql_drop()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchors jsonb;
+    v_dropped jsonb;
+BEGIN
+    IF pggit.capture_state() = 'off' THEN
+        RETURN;
+    END IF;
+    -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
+    -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid)) INTO v_anchors
+      FROM pg_event_trigger_dropped_objects() d
+      JOIN pggit.live_state l
+        ON (l.anchor_classid = d.classid AND l.anchor_objid = d.objid)
+        OR (d.object_type = 'index' AND l.kind = 'index'
+            AND l.schema_name = d.address_names[1] AND l.object_name = d.address_names[2])
+        OR (d.object_type IN ('table constraint', 'trigger', 'policy')
+            AND l.kind = CASE d.object_type WHEN 'table constraint' THEN 'constraint' ELSE d.object_type END
+            AND l.schema_name = d.address_names[1] AND l.parent_name = d.address_names[2]
+            AND l.object_name = d.address_names[3]);
+    IF v_anchors IS NOT NULL THEN
+        PERFORM pggit.pending_anchors_push(v_anchors);
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('type', d.object_type, 'identity', d.object_identity,
+                                        'change', 'dropped'))
+      INTO v_dropped
+      FROM pg_event_trigger_dropped_objects() d,
+           LATERAL (SELECT coalesce(d.schema_name,
+                                    CASE WHEN d.object_type IN ('trigger', 'policy', 'rule')
+                                         THEN d.address_names[1] END) AS name) sch
+     WHERE d.original AND (sch.name IS NULL OR pggit.is_tracked_schema(sch.name));
+    IF v_dropped IS NOT NULL THEN
+        PERFORM set_config('pggit.pending_dropped',
+            (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
+             || v_dropped)::text,
+            true);
+    END IF;
+EXCEPTION WHEN OTHERS THEN
+    PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'sql_drop');
+END;
+$$;
+
+-- Records a capture failure; re-raises in strict mode.
+CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF pggit.config_get('capture_mode') = '"strict"' THEN
+        RAISE EXCEPTION USING
+            MESSAGE = format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message),
+            ERRCODE = p_sqlstate;
+    END IF;
+    INSERT INTO pggit.capture_errors (sqlstate, message, command_tag, statement, actor)
+    VALUES (p_sqlstate, p_message, p_tag, left(current_query(), 10000), pggit.current_actor());
+    RAISE WARNING 'pgGit: capture of this % failed and was recorded (%); run SELECT pggit.rescan() to resync',
+        coalesce(p_tag, 'statement'), p_message;
+END;
+$$;
+
+-- The text of the statement being captured: the engine sets pggit.statement for the DDL it runs;
+-- otherwise the client's query (stored once per distinct text).
+CREATE OR REPLACE FUNCTION pggit.capture_query_id()
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_query text := current_query();
+    v_md5 text := md5(v_query);
+    v_cached text := current_setting('pggit.last_query', true);
+    v_id bigint;
+BEGIN
+    IF v_cached LIKE v_md5 || ':%' THEN
+        RETURN split_part(v_cached, ':', 2)::bigint;
+    END IF;
+    INSERT INTO pggit.ddl_queries (md5, query) VALUES (v_md5, v_query) RETURNING id INTO v_id;
+    PERFORM set_config('pggit.last_query', v_md5 || ':' || v_id, true);
+    RETURN v_id;
+END;
+$$;
+
+-- Capture, synchronous part (the ddl_command_end event trigger): one audit row per DDL command in
+-- tracked schemas (statement, the objects it named, the catalog rows to re-read, role,
+-- application_name, client address, transaction, backend, actor, branch) and one ddl.captured
+-- event with its NOTIFY, in the statement's transaction. Kept cheap: one function does it all, the
+-- configuration and HEAD are read in one query, each command resolves its anchor with at most one
+-- index lookup, the statement text is recognised again by its message (statement_timestamp() and
+-- length) instead of a hash of the whole script, and the audit row and the event are written by
+-- one statement.
+-- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row: they are audited (and
+-- announced) with their object type and no objects to re-read; privileges are not tracked (they
+-- are not part of any definition, docs/engine-catalog.md).
+CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_tx text := current_setting('pggit.capture', true);
+    v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
+    v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
+    v_tag text := tg_tag;
+    v_state text;
+    v_cfg jsonb;
+    v_branch text;
+    v_anchors jsonb;
+    v_targets jsonb;
+    v_statement text;
+    v_query text;
+    v_query_key text;
+    v_query_id bigint;
+    v_cached text;
+    v_actor text;
+    v_app text;
+    v_ddl_id bigint;
+    v_events integer;
+    v_slow boolean;
+BEGIN
+    -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
+    IF v_pending IS NOT NULL THEN
+        PERFORM set_config('pggit.pending_anchors', '', true);
+    END IF;
+    IF current_setting('pggit.pending_dropped', true) <> '' THEN
+        PERFORM set_config('pggit.pending_dropped', '', true);
+    END IF;
+    IF v_tx = 'off' THEN
+        RETURN;
+    END IF;
+    v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
+    BEGIN
+        -- one query: the configuration, HEAD's branch, and what the command touched - the
+        -- identities it named and the catalog rows to re-read, resolved to the row that owns
+        -- them (an index, constraint, trigger, policy, default or rewrite rule to its table; a
+        -- domain constraint to its domain) by at most one index lookup each; only tracked
+        -- schemas (the rules of pggit.is_tracked_schema), never members of extensions
+        WITH cfg AS MATERIALIZED (
+            SELECT coalesce(nullif(current_setting('pggit.config_cache', true), '')::jsonb,
+                            (SELECT jsonb_object_agg(key, value) FROM pggit.config
+                              WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit',
+                                            'capture_sync'))) AS v
+        ), cmd AS (
+            SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                   -- triggers, policies, rules and column defaults have no schema of their own
+                   -- (schema_name is NULL): theirs is their table's, so one on a table of an
+                   -- untracked schema (pggit's own, the console's, an excluded one) is untracked
+                   coalesce(d.schema_name,
+                            CASE d.classid
+                                WHEN 'pg_namespace'::regclass THEN
+                                    (SELECT n.nspname::text FROM pg_namespace n
+                                      WHERE n.oid = d.objid)
+                                WHEN 'pg_trigger'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE t.oid = d.objid)
+                                WHEN 'pg_policy'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_policy p JOIN pg_class r ON r.oid = p.polrelid
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE p.oid = d.objid)
+                                WHEN 'pg_rewrite'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE w.oid = d.objid)
+                                WHEN 'pg_attrdef'::regclass THEN
+                                    (SELECT n.nspname::text
+                                       FROM pg_attrdef a JOIN pg_class r ON r.oid = a.adrelid
+                                       JOIN pg_namespace n ON n.oid = r.relnamespace
+                                      WHERE a.oid = d.objid)
+                            END,
+                            'public') AS schema_name
+              FROM pg_event_trigger_ddl_commands() d
+             WHERE NOT d.in_extension AND d.classid IS NOT NULL
+        ), tracked AS (
+            SELECT c.*,
+                   coalesce(CASE c.classid
+                       WHEN 'pg_class'::regclass THEN
+                           CASE WHEN c.object_type = 'index' THEN
+                               (SELECT jsonb_build_array('pg_class'::regclass::oid, i.indrelid)
+                                  FROM pg_index i WHERE i.indexrelid = c.objid) END
+                       WHEN 'pg_constraint'::regclass THEN
+                           (SELECT CASE WHEN con.contypid <> 0
+                                        THEN jsonb_build_array('pg_type'::regclass::oid, con.contypid)
+                                        ELSE jsonb_build_array('pg_class'::regclass::oid, con.conrelid) END
+                              FROM pg_constraint con WHERE con.oid = c.objid)
+                       WHEN 'pg_trigger'::regclass THEN
+                           (SELECT jsonb_build_array('pg_class'::regclass::oid, t.tgrelid)
+                              FROM pg_trigger t WHERE t.oid = c.objid)
+                       WHEN 'pg_policy'::regclass THEN
+                           (SELECT jsonb_build_array('pg_class'::regclass::oid, p.polrelid)
+                              FROM pg_policy p WHERE p.oid = c.objid)
+                       WHEN 'pg_attrdef'::regclass THEN
+                           (SELECT jsonb_build_array('pg_class'::regclass::oid, a.adrelid)
+                              FROM pg_attrdef a WHERE a.oid = c.objid)
+                       WHEN 'pg_rewrite'::regclass THEN
+                           (SELECT jsonb_build_array('pg_class'::regclass::oid, r.ev_class)
+                              FROM pg_rewrite r WHERE r.oid = c.objid)
+                       END, jsonb_build_array(c.classid, c.objid)) AS anchor
+              FROM cmd c, cfg
+             WHERE c.schema_name NOT LIKE 'pggit%'
+               AND c.schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+               AND c.schema_name !~ '^pg_(toast_)?temp_'
+               AND NOT (CASE WHEN jsonb_typeof(cfg.v->'excluded_schemas') = 'array'
+                             THEN cfg.v->'excluded_schemas' ELSE '[]' END ? c.schema_name)
+        )
+        SELECT cfg.v,
+               (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id),
+               (SELECT coalesce(jsonb_agg(DISTINCT t.anchor), '[]') FROM tracked t),
+               (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'type', t.object_type, 'identity', t.object_identity,
+                           'change', lower(split_part(t.command_tag, ' ', 1)))), '[]')
+                  FROM tracked t WHERE t.object_identity IS NOT NULL)
+               || (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                           'type', lower(d.object_type),
+                           'change', lower(split_part(d.command_tag, ' ', 1)))), '[]')
+                     FROM pg_event_trigger_ddl_commands() d
+                    WHERE d.classid IS NULL AND NOT d.in_extension)
+          INTO v_cfg, v_branch, v_anchors, v_targets
+          FROM cfg;
+        IF current_setting('pggit.config_cache', true) IS DISTINCT FROM v_cfg::text THEN
+            PERFORM set_config('pggit.config_cache', v_cfg::text, true);
+        END IF;
+        IF v_state = 'on' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
+            RETURN;
+        END IF;
+        IF v_pending IS NOT NULL THEN
+            v_anchors := v_anchors || v_pending::jsonb;
+        END IF;
+        IF v_pending_dropped IS NOT NULL THEN
+            v_targets := v_targets || v_pending_dropped::jsonb;
+        END IF;
+        IF jsonb_array_length(v_anchors) = 0 AND v_pending_dropped IS NULL
+           AND v_tag NOT IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+            RETURN;  -- nothing tracked was touched
+        END IF;
+
+        -- the statement: set by the engine for the DDL it runs, else the client's query, stored
+        -- once per client message (a 500-statement script is one row, not 500)
+        v_statement := nullif(current_setting('pggit.statement', true), '');
+        IF v_statement IS NULL THEN
+            v_query_key := statement_timestamp()::text || '=';
+            v_cached := current_setting('pggit.last_query', true);
+            IF starts_with(v_cached, v_query_key) THEN
+                v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
+            ELSE
+                v_query := current_query();
+                INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
+                RETURNING id INTO v_query_id;
+                PERFORM set_config('pggit.last_query', v_query_key || v_query_id, true);
+            END IF;
+        END IF;
+
+        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), session_user::text);
+        v_app := current_setting('application_name', true);
+        v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
+                                      OR v_cfg->'capture_sync' = 'true'::jsonb);
+        -- the audit row and (for users' DDL) its ddl.captured event, announced, in one statement;
+        -- capture_ms is the time taken up to this write
+        WITH audit AS (
+            INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
+                                       application_name, client_addr, actor, branch,
+                                       engine_operation, capture_ms)
+            VALUES (v_query_id, v_statement, v_tag, v_targets, v_anchors, v_app,
+                    inet_client_addr(), v_actor, v_branch,
+                    nullif(current_setting('pggit.operation', true), ''),
+                    extract(epoch FROM clock_timestamp() - v_started) * 1000.0)
+            RETURNING id
+        ), event AS (
+            INSERT INTO pggit.events (type, data, actor)
+            SELECT 'ddl.captured',
+                   jsonb_build_object('ddl_id', a.id, 'command_tag', v_tag, 'branch', v_branch,
+                                      'role', current_user, 'actor', v_actor,
+                                      'application_name', v_app, 'objects', v_targets),
+                   v_actor
+              FROM audit a
+             WHERE v_state = 'on'
+            RETURNING pg_notify('pggit_events', id::text)
+        )
+        SELECT a.id, (SELECT count(*) FROM event) INTO v_ddl_id, v_events FROM audit a;
+
+        IF v_slow THEN
+            PERFORM pggit.capture_flush();
+            IF v_cfg->'auto_commit' = 'true'::jsonb THEN
+                PERFORM pggit.auto_commit(v_ddl_id);
+            END IF;
+            UPDATE pggit.ddl_log
+               SET capture_ms = extract(epoch FROM clock_timestamp() - v_started) * 1000.0
+             WHERE id = v_ddl_id;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        IF v_state = 'engine' THEN
+            RAISE;  -- the engine's own apply step must never go unrecorded
+        END IF;
+        PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
+    END;
+END;
+$$;
+
+-- What a DDL command touched, from one read of pg_event_trigger_ddl_commands(): the identities it
+-- named (for the audit row and the event) and the catalog rows to re-read, resolved cheaply to
+-- the row that owns them (an index, constraint, trigger, policy, default or rewrite rule to its
+-- table; a domain constraint to its domain). Only tracked schemas; never members of extensions.
+CREATE OR REPLACE FUNCTION pggit.command_capture(OUT anchors jsonb, OUT targets jsonb)
+LANGUAGE plpgsql  -- not sql: PL/pgSQL keeps the plan across calls (this runs on every DDL)
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    WITH cmd AS (
+        SELECT c.* FROM pg_event_trigger_ddl_commands() c
+          LEFT JOIN pg_namespace n ON c.classid = 'pg_namespace'::regclass AND n.oid = c.objid
+         WHERE NOT c.in_extension
+           AND pggit.is_tracked_schema(coalesce(c.schema_name, n.nspname, 'public'))
+    )
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(
+               CASE WHEN con.contypid <> 0 THEN 'pg_type'::regclass::oid
+                    WHEN i.indrelid IS NOT NULL OR con.oid IS NOT NULL OR tg.oid IS NOT NULL
+                         OR pol.oid IS NOT NULL OR ad.oid IS NOT NULL OR rw.oid IS NOT NULL
+                    THEN 'pg_class'::regclass::oid
+                    ELSE c.classid END,
+               coalesce(i.indrelid, nullif(con.conrelid, 0), nullif(con.contypid, 0), tg.tgrelid,
+                        pol.polrelid, ad.adrelid, rw.ev_class, c.objid))),
+           coalesce(jsonb_agg(jsonb_build_object('type', c.object_type, 'identity', c.object_identity,
+                                                 'change', lower(split_part(c.command_tag, ' ', 1))))
+                    FILTER (WHERE c.object_identity IS NOT NULL), '[]')
+      INTO anchors, targets
+      FROM cmd c
+      LEFT JOIN pg_index i ON c.classid = 'pg_class'::regclass AND i.indexrelid = c.objid
+      LEFT JOIN pg_constraint con ON c.classid = 'pg_constraint'::regclass AND con.oid = c.objid
+      LEFT JOIN pg_trigger tg ON c.classid = 'pg_trigger'::regclass AND tg.oid = c.objid
+      LEFT JOIN pg_policy pol ON c.classid = 'pg_policy'::regclass AND pol.oid = c.objid
+      LEFT JOIN pg_attrdef ad ON c.classid = 'pg_attrdef'::regclass AND ad.oid = c.objid
+      LEFT JOIN pg_rewrite rw ON c.classid = 'pg_rewrite'::regclass AND rw.oid = c.objid;
+END;
+$$;
+
+-- Capture, synchronous part (runs inside the user's DDL, so it stays cheap): one audit row with
+-- the statement, who ran it and the catalog rows it touched, a ddl.captured event, the timing.
+-- Reading the canonical definitions of those rows is deferred to pggit.capture_flush(), which
+-- every reader of the working state calls first (status, commit, checkout, ...), batching and
+-- de-duplicating the work of many statements. capture_sync (or auto_commit) flushes at once.
+CREATE OR REPLACE FUNCTION pggit.capture_command(p_state text, p_tag text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_anchors jsonb;
+    v_targets jsonb;
+    v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
+    v_dropped jsonb := coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb;
+    v_actor text := pggit.current_actor();
+    v_statement text := nullif(current_setting('pggit.statement', true), '');
+    v_ddl_id bigint;
+    v_branch text;
+BEGIN
+    SELECT c.anchors, c.targets || v_dropped INTO v_anchors, v_targets FROM pggit.command_capture() c;
+    IF v_pending IS NOT NULL THEN
+        v_anchors := coalesce(v_anchors, '[]') || v_pending::jsonb;
+        PERFORM set_config('pggit.pending_anchors', '', true);
+    END IF;
+    PERFORM set_config('pggit.pending_dropped', '', true);
+    IF v_anchors IS NULL AND jsonb_array_length(v_dropped) = 0 THEN
+        RETURN;  -- nothing tracked was touched
+    END IF;
+    SELECT b.name INTO v_branch FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id;
+    INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors, application_name,
+                               client_addr, actor, branch, engine_operation)
+    VALUES (CASE WHEN v_statement IS NULL THEN pggit.capture_query_id() END, v_statement, p_tag,
+            v_targets, coalesce(v_anchors, '[]'), current_setting('application_name', true),
+            inet_client_addr(), v_actor, v_branch,
+            nullif(current_setting('pggit.operation', true), ''))
+    RETURNING id INTO v_ddl_id;
+    IF p_state = 'on' THEN
+        PERFORM pggit.emit_event('ddl.captured', jsonb_build_object(
+            'ddl_id', v_ddl_id, 'command_tag', p_tag, 'branch', v_branch, 'role', current_user,
+            'actor', v_actor, 'application_name', current_setting('application_name', true),
+            'objects', v_targets));
+        IF coalesce((pggit.config_get('auto_commit'))::boolean, false) THEN
+            PERFORM pggit.capture_flush();
+            PERFORM pggit.auto_commit(v_ddl_id);
+        ELSIF coalesce((pggit.config_get('capture_sync'))::boolean, false) THEN
+            PERFORM pggit.capture_flush();
+        END IF;
+    END IF;
+    -- the operation log gets one 'capture' row per flush (see capture_flush); each statement's own
+    -- capture time stays on its audit row
+    UPDATE pggit.ddl_log SET capture_ms = extract(epoch FROM clock_timestamp() - v_started) * 1000.0
+     WHERE id = v_ddl_id;
+END;
+$$;
+
+-- Capture, deferred part: flushes the captured DDL (pggit.capture_flush_run) and records the flush
+-- (a child span of the operation running, if any); returns the number of statements flushed.
+CREATE OR REPLACE FUNCTION pggit.capture_flush()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    r pggit.operations := pggit.capture_flush_run();
+BEGIN
+    IF r.operation IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM pggit.record_operation(r.operation, r.started_at, r.object_count, r.statement_count,
+                                   r.branch, true, NULL, r.details);
+    RETURN r.statement_count;
+END;
+$$;
+
+-- auto_commit: each DDL transaction becomes one commit. Later DDL of the same transaction amends
+-- the commit that transaction made (nobody else can have seen it yet).
+CREATE OR REPLACE FUNCTION pggit.auto_commit(p_ddl_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_branch pggit.branches := pggit.head_branch();
+    v_prev pggit.commits;
+    v_parents text[] := ARRAY[v_branch.head_commit];
+    v_commit pggit.commits;
+    v_changes jsonb := pggit.working_changes_map();
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pggit.working) THEN
+        RETURN;
+    END IF;
+    SELECT * INTO v_prev FROM pggit.commits WHERE hash = v_branch.head_commit;
+    IF v_prev.kind = 'auto' AND v_prev.txid = pg_current_xact_id() THEN
+        v_parents := v_prev.parents;
+        v_changes := coalesce((SELECT jsonb_object_agg(object_key, new_blob) FROM pggit.commit_changes
+                                WHERE commit_id = v_prev.id), '{}') || v_changes;
+        UPDATE pggit.branches SET head_commit = v_prev.parents[1] WHERE id = v_branch.id;
+        UPDATE pggit.ddl_log SET commit_id = NULL WHERE commit_id = v_prev.id;
+        DELETE FROM pggit.events WHERE type = 'commit.created' AND data->>'hash' = v_prev.hash
+                                   AND txid = pg_current_xact_id();
+        DELETE FROM pggit.commits WHERE id = v_prev.id;
+    END IF;
+    v_commit := pggit.commit_create(v_branch.id, v_changes, v_parents,
+        'auto-commit: ' || coalesce((SELECT string_agg(DISTINCT command_tag, ', ') FROM pggit.ddl_log
+                                      WHERE commit_id IS NULL AND txid = pg_current_xact_id()), 'DDL'),
+        NULL, 'auto');
+    UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
+    DELETE FROM pggit.working;
+END;
+$$;

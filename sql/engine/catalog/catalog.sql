@@ -1,0 +1,1852 @@
+-- The catalog: canonical definitions of every tracked object kind, read from the system catalogs;
+-- object keys, anchors and dependencies; DDL generation (create, drop, in-place alter, data-loss
+-- detection). The interface is described in docs/engine-internals.md ("Catalog functions",
+-- "DDL generation").
+--
+-- Structure: one view per object kind (pggit._o_<kind>) holds the whole per-kind definition code;
+-- pggit._object_rows() adds an object's comments (the one place comments are built).
+-- pggit._objects unions the per-kind views, pggit._live_ext/_live add the comments. live_objects()
+-- reads pggit._live as a whole; anchor_objects() reads only the per-kind views an anchor can have
+-- objects in, each filtered on the anchor's oid (index probes on the owning catalog), through the
+-- same _object_rows(). The views are internal: read them only through the functions below, which
+-- pin search_path so that every non-pg_catalog name comes out schema-qualified.
+-- Re-runnable: applied again by the loader whenever this file changes.
+
+-- ---------------------------------------------------------------------------------------------
+-- Tracked schemas
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pggit.is_tracked_schema(p_name text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_name IS NULL OR p_name = '' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'is_tracked_schema: a schema name is required');
+    END IF;
+    -- The same rules as the view pggit._ns below (kept inline there so that it stays set-based).
+    RETURN p_name NOT LIKE 'pggit%'
+       AND p_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+       AND p_name !~ '^pg_(toast_)?temp_'
+       AND p_name NOT IN (SELECT e.name FROM pggit._excluded_schemas e);
+END;
+$$;
+
+-- Schemas excluded by configuration (excluded_schemas, a JSON array of names).
+CREATE OR REPLACE VIEW pggit._excluded_schemas AS
+SELECT e.name
+  FROM pggit.config c,
+       jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value) = 'array' THEN c.value ELSE '[]' END) AS e(name)
+ WHERE c.key = 'excluded_schemas' AND e.name IS NOT NULL;
+
+-- Tracked namespaces with their quoted names. Same rules as is_tracked_schema() (the built-in
+-- exclusions are constants spelled out in both; the configured ones come from _excluded_schemas).
+CREATE OR REPLACE VIEW pggit._ns AS
+SELECT n.oid, n.nspname::text AS nspname, quote_ident(n.nspname) AS qname
+  FROM pg_namespace n
+ WHERE n.nspname NOT LIKE 'pggit%'
+   AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+   AND n.nspname !~ '^pg_(toast_)?temp_'
+   AND n.nspname NOT IN (SELECT e.name FROM pggit._excluded_schemas e);
+
+-- Members of extensions (never tracked on their own: the extension stands for them).
+CREATE OR REPLACE VIEW pggit._ext_member AS
+SELECT d.classid, d.objid, e.extname::text AS extname
+  FROM pg_depend d
+  JOIN pg_extension e ON e.oid = d.refobjid
+ WHERE d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e';
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys of catalog rows (used for dependencies): any catalog row a tracked object can depend on,
+-- mapped to the key of the object that stands for it (array type -> element, row type -> table,
+-- index backing a constraint -> the constraint, extension member -> the extension).
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW pggit._proc_key AS
+SELECT p.oid, n.nspname, n.qname AS schema_qname,
+       'function:' || n.nspname || '.' || p.proname || '('
+         || coalesce((SELECT string_agg(format_type(u.t, NULL), ',' ORDER BY u.o)
+                        FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS u(t, o)), '')
+         || ')' AS key,
+       n.qname || '.' || quote_ident(p.proname) AS qname
+  FROM pg_proc p
+  JOIN pggit._ns n ON n.oid = p.pronamespace;
+
+CREATE OR REPLACE VIEW pggit._key_class AS
+SELECT c.oid,
+       coalesce('extension:' || x.extname,
+                CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
+                               WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:' ELSE 'table:' END
+                || n.nspname || '.' || c.relname) AS key
+  FROM pg_class c
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_class'::regclass AND x.objid = c.oid
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'c')
+UNION ALL
+SELECT i.indexrelid,
+       coalesce('extension:' || x.extname,
+                CASE WHEN con.oid IS NULL THEN 'index:' ELSE 'constraint:' END
+                || n.nspname || '.' || t.relname || '.' || coalesce(con.conname, ic.relname))
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  LEFT JOIN pg_constraint con ON con.conrelid = i.indrelid AND con.conindid = i.indexrelid
+                             AND con.contype IN ('p', 'u', 'x')
+  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_class'::regclass AND x.objid = t.oid;
+
+CREATE OR REPLACE VIEW pggit._key_type AS
+SELECT t.oid,
+       coalesce('extension:' || coalesce(x1.extname, x2.extname),
+                CASE WHEN b.typtype = 'd' THEN 'domain:'
+                     WHEN b.typtype IN ('e', 'r') OR rc.relkind = 'c' THEN 'type:'
+                     WHEN rc.relkind = 'v' THEN 'view:'
+                     WHEN rc.relkind = 'm' THEN 'materialized_view:'
+                     ELSE 'table:' END
+                || n.nspname || '.' || coalesce(rc.relname, b.typname)) AS key
+  FROM pg_type t
+  LEFT JOIN pg_type e ON e.oid = t.typelem AND e.typarray = t.oid
+  LEFT JOIN pg_range mr ON t.typtype = 'm' AND mr.rngmultitypid = t.oid
+  JOIN pg_type b ON b.oid = coalesce(e.oid, mr.rngtypid, t.oid)
+  JOIN pggit._ns n ON n.oid = b.typnamespace
+  LEFT JOIN pg_class rc ON rc.oid = b.typrelid
+  LEFT JOIN pggit._ext_member x1 ON x1.classid = 'pg_type'::regclass AND x1.objid = b.oid
+  LEFT JOIN pggit._ext_member x2 ON x2.classid = 'pg_class'::regclass AND x2.objid = rc.oid
+ WHERE b.typtype IN ('d', 'e', 'r') OR (b.typtype = 'c' AND rc.relkind IN ('r', 'p', 'v', 'm', 'c'))
+    OR x1.extname IS NOT NULL;
+
+CREATE OR REPLACE VIEW pggit._key_constraint AS
+SELECT con.oid,
+       CASE WHEN con.contypid <> 0 THEN 'domain:' || n.nspname || '.' || ty.typname
+            ELSE 'constraint:' || n.nspname || '.' || t.relname || '.' || con.conname END AS key
+  FROM pg_constraint con
+  LEFT JOIN pg_class t ON t.oid = con.conrelid
+  LEFT JOIN pg_type ty ON ty.oid = con.contypid
+  JOIN pggit._ns n ON n.oid = coalesce(t.relnamespace, ty.typnamespace);
+
+-- The key of the tracked object standing for a catalog row something depends on (NULL when that
+-- row is not tracked). One index lookup per call; callers skip the common references (their own
+-- schema and table) and add those keys themselves, so this runs only for real cross-object edges.
+CREATE OR REPLACE FUNCTION pggit._ref_key(p_classid oid, p_objid oid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', '_ref_key needs classid and objid');
+    END IF;
+    CASE p_classid
+    WHEN 'pg_namespace'::regclass THEN
+        RETURN (SELECT 'schema:' || n.nspname FROM pggit._ns n WHERE n.oid = p_objid);
+    WHEN 'pg_class'::regclass THEN
+        RETURN (SELECT k.key FROM pggit._key_class k WHERE k.oid = p_objid);
+    WHEN 'pg_type'::regclass THEN
+        RETURN (SELECT k.key FROM pggit._key_type k WHERE k.oid = p_objid);
+    WHEN 'pg_proc'::regclass THEN
+        RETURN (SELECT coalesce('extension:' || x.extname, pk.key) FROM pggit._proc_key pk
+                  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_proc'::regclass AND x.objid = pk.oid
+                 WHERE pk.oid = p_objid);
+    WHEN 'pg_constraint'::regclass THEN
+        RETURN (SELECT k.key FROM pggit._key_constraint k WHERE k.oid = p_objid);
+    WHEN 'pg_extension'::regclass THEN
+        RETURN (SELECT 'extension:' || e.extname FROM pg_extension e
+                  JOIN pggit._ns n ON n.oid = e.extnamespace WHERE e.oid = p_objid);
+    ELSE   -- operator classes, operators... belonging to an extension
+        RETURN (SELECT 'extension:' || x.extname FROM pggit._ext_member x
+                  JOIN pg_extension e ON e.extname = x.extname JOIN pggit._ns n ON n.oid = e.extnamespace
+                 WHERE x.classid = p_classid AND x.objid = p_objid LIMIT 1);
+    END CASE;
+END;
+$$;
+
+-- pg_depend rows (normal and automatic) with the key of what they point at. References to a
+-- schema are left out (every object adds its own schema's key). Always filter it on classid and
+-- objid (= or = ANY (ARRAY(...))), never join it to another catalog: a join lets the planner, with
+-- poor statistics, scan every row of a classid and call _ref_key() on each before joining.
+CREATE OR REPLACE VIEW pggit._depkeys AS
+SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
+       pggit._ref_key(d.refclassid, d.refobjid) AS key
+  FROM pg_depend d
+ WHERE d.deptype IN ('n', 'a') AND d.refclassid <> 'pg_namespace'::regclass::oid;
+
+-- ---------------------------------------------------------------------------------------------
+-- Sequence options
+-- ---------------------------------------------------------------------------------------------
+
+-- The options of a sequence that differ from what CREATE SEQUENCE / AS IDENTITY would choose.
+CREATE OR REPLACE FUNCTION pggit._seq_nondefault_options(
+    p_type oid, p_increment bigint, p_min bigint, p_max bigint, p_start bigint, p_cache bigint,
+    p_cycle boolean)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_typmax bigint;
+    v_min bigint;
+    v_max bigint;
+    v_parts text[] := '{}';
+BEGIN
+    IF p_type IS NULL OR p_increment IS NULL OR p_min IS NULL OR p_max IS NULL OR p_start IS NULL
+       OR p_cache IS NULL OR p_cycle IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'sequence options must all be given');
+    END IF;
+    v_typmax := CASE p_type WHEN 'int2'::regtype THEN 32767 WHEN 'int4'::regtype THEN 2147483647
+                            ELSE 9223372036854775807 END;
+    IF p_increment > 0 THEN
+        v_min := 1;
+        v_max := v_typmax;
+    ELSE
+        v_min := -v_typmax - 1;
+        v_max := -1;
+    END IF;
+    IF p_increment <> 1 THEN v_parts := v_parts || ('INCREMENT BY ' || p_increment); END IF;
+    IF p_min <> v_min THEN v_parts := v_parts || ('MINVALUE ' || p_min); END IF;
+    IF p_max <> v_max THEN v_parts := v_parts || ('MAXVALUE ' || p_max); END IF;
+    IF p_start <> (CASE WHEN p_increment > 0 THEN p_min ELSE p_max END) THEN
+        v_parts := v_parts || ('START WITH ' || p_start);
+    END IF;
+    IF p_cache <> 1 THEN v_parts := v_parts || ('CACHE ' || p_cache); END IF;
+    IF p_cycle THEN v_parts := v_parts || 'CYCLE'::text; END IF;
+    RETURN nullif(array_to_string(v_parts, ' '), '');
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Columns of relations (tables and composite types read them)
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW pggit._columns AS
+SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.collation,
+       a.attnotnull AS not_null, x.default_expr, x.generated, x.generated_kind, x.identity,
+       x.identity_options,
+       quote_ident(a.attname) || ' ' || x.type || coalesce(' COLLATE ' || x.collation, '')
+       || CASE WHEN x.generated IS NOT NULL
+                    THEN ' GENERATED ALWAYS AS (' || x.generated || ') ' || x.generated_kind
+               WHEN x.identity IS NOT NULL
+                    THEN ' GENERATED ' || x.identity || ' AS IDENTITY' || coalesce(' (' || x.identity_sql || ')', '')
+               WHEN x.default_expr IS NOT NULL THEN ' DEFAULT ' || x.default_expr
+               ELSE '' END
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql
+  FROM pg_attribute a
+  LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+  CROSS JOIN LATERAL (
+      -- scalar subqueries (not joins) so that every lookup is one index probe
+      SELECT format_type(a.atttypid, a.atttypmod) AS type,
+             CASE WHEN a.attcollation <> 0
+                       AND a.attcollation <> (SELECT t.typcollation FROM pg_type t WHERE t.oid = a.atttypid)
+                  THEN (SELECT CASE WHEN cn.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+                                    ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
+                          FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
+                         WHERE co.oid = a.attcollation) END AS collation,
+             CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
+             CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
+             CASE a.attgenerated WHEN 's' THEN 'STORED' WHEN 'v' THEN 'VIRTUAL' END AS generated_kind,
+             CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity,
+             CASE WHEN a.attidentity <> '' THEN
+                 (SELECT jsonb_build_object('increment', s.seqincrement, 'minvalue', s.seqmin,
+                                            'maxvalue', s.seqmax, 'start', s.seqstart, 'cache', s.seqcache,
+                                            'cycle', s.seqcycle)
+                    FROM pg_depend d, pg_sequence s
+                   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                     AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
+                     AND s.seqrelid = d.objid) END AS identity_options,
+             CASE WHEN a.attidentity <> '' THEN
+                 (SELECT pggit._seq_nondefault_options(s.seqtypid, s.seqincrement, s.seqmin, s.seqmax,
+                                                       s.seqstart, s.seqcache, s.seqcycle)
+                    FROM pg_depend d, pg_sequence s
+                   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                     AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
+                     AND s.seqrelid = d.objid) END AS identity_sql
+  ) x
+ WHERE a.attnum > 0 AND NOT a.attisdropped;
+
+-- ---------------------------------------------------------------------------------------------
+-- Per-kind object views. Every one has the columns of pggit.catalog_object followed by
+-- classid/objid (the catalog row of the object), relid (the pg_class row holding its columns, for
+-- column comments), qname (its quoted qualified name) and comment_target (what COMMENT ON names).
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE VIEW pggit._o_schema AS
+SELECT 'schema:' || n.nspname AS object_key, 'schema'::text AS kind, n.nspname AS schema_name,
+       n.nspname AS object_name, NULL::text AS parent_name,
+       'CREATE SCHEMA ' || n.qname || ';' AS definition,
+       jsonb_build_object('deps', '[]'::jsonb, 'identity', n.qname) AS meta,
+       'pg_namespace'::regclass::oid AS anchor_classid, n.oid AS anchor_objid,
+       'pg_namespace'::regclass::oid AS classid, n.oid AS objid, NULL::oid AS relid,
+       n.qname, 'SCHEMA ' || n.qname AS comment_target
+  FROM pggit._ns n
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x
+                    WHERE x.classid = 'pg_namespace'::regclass AND x.objid = n.oid);
+
+CREATE OR REPLACE VIEW pggit._o_extension AS
+SELECT 'extension:' || e.extname AS object_key, 'extension'::text AS kind, n.nspname AS schema_name,
+       e.extname::text AS object_name, NULL::text AS parent_name,
+       'CREATE EXTENSION ' || quote_ident(e.extname) || ' WITH SCHEMA ' || n.qname
+         || ' VERSION ' || quote_literal(e.extversion) || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_extension'::regclass AND dk.objid = e.oid) s(k)
+                     WHERE s.k <> 'extension:' || e.extname),
+           'identity', quote_ident(e.extname), 'name', e.extname, 'schema', n.nspname,
+           'version', e.extversion) AS meta,
+       'pg_extension'::regclass::oid AS anchor_classid, e.oid AS anchor_objid,
+       'pg_extension'::regclass::oid AS classid, e.oid AS objid, NULL::oid AS relid,
+       quote_ident(e.extname) AS qname, 'EXTENSION ' || quote_ident(e.extname) AS comment_target
+  FROM pg_extension e
+  JOIN pggit._ns n ON n.oid = e.extnamespace;
+
+CREATE OR REPLACE VIEW pggit._o_table AS
+SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.relname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || k.qname
+       || CASE WHEN c.relispartition
+               THEN ' PARTITION OF ' || par.qname || E'\n' || pg_get_expr(c.relpartbound, c.oid)
+               ELSE E' (\n' || coalesce(cols.body, '') || E'\n)'
+                    || coalesce(E'\nINHERITS (' || inh.list || ')', '') END
+       || CASE WHEN c.relkind = 'p' THEN E'\nPARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END
+       || coalesce(E'\nWITH (' || array_to_string(opts.list, ', ') || ')', '')
+       || ';' || coalesce(own.sql, '')
+       || CASE WHEN c.relrowsecurity THEN E'\nALTER TABLE ' || k.qname || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
+       || CASE WHEN c.relforcerowsecurity THEN E'\nALTER TABLE ' || k.qname || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
+       AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_attrdef'::regclass
+                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                            UNION ALL
+                            SELECT jsonb_array_elements_text(own.keys)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname,
+           'columns', CASE WHEN c.relispartition THEN '[]'::jsonb ELSE coalesce(cols.meta, '[]') END,
+           'unlogged', c.relpersistence = 'u',
+           'partition_of', par.key,
+           'partition_bound', pg_get_expr(c.relpartbound, c.oid),
+           'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+           'inherits', coalesce(inh.keys, '[]'),
+           'options', to_jsonb(coalesce(opts.list, '{}')),
+           'rls', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
+           'owned_sequences', coalesce(own.meta, '[]')) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
+       k.qname, 'TABLE ' || k.qname AS comment_target
+  FROM pg_class c
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT 'table:' || n.nspname || '.' || c.relname AS key,
+                             n.qname || '.' || quote_ident(c.relname) AS qname) k
+  LEFT JOIN LATERAL (
+      SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
+             jsonb_agg(jsonb_build_object(
+                 'name', col.name, 'type', col.type, 'collation', col.collation, 'not_null', col.not_null,
+                 'default', col.default_expr, 'identity', col.identity, 'identity_options', col.identity_options,
+                 'generated', col.generated, 'generated_kind', col.generated_kind, 'sql', col.sql)
+                 ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS meta
+        FROM pggit._columns col WHERE col.attrelid = c.oid) cols ON NOT c.relispartition
+  LEFT JOIN LATERAL (
+      SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) AS qname,
+             'table:' || pn.nspname || '.' || pc.relname AS key
+        FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+       WHERE i.inhrelid = c.oid) par ON c.relispartition
+  LEFT JOIN LATERAL (
+      SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ' ORDER BY i.inhseqno) AS list,
+             jsonb_agg('table:' || pn.nspname || '.' || pc.relname ORDER BY i.inhseqno) AS keys
+        FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
+        JOIN pg_namespace pn ON pn.oid = pc.relnamespace
+       WHERE i.inhrelid = c.oid) inh ON NOT c.relispartition
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+  LEFT JOIN LATERAL (
+      SELECT string_agg(E'\nALTER SEQUENCE ' || quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
+                        || ' OWNED BY ' || k.qname || '.' || quote_ident(a.attname) || ';', ''
+                        ORDER BY sn.nspname, s.relname) AS sql,
+             jsonb_agg(jsonb_build_object('sequence', quote_ident(sn.nspname) || '.' || quote_ident(s.relname),
+                                          'column', a.attname) ORDER BY sn.nspname, s.relname) AS meta,
+             jsonb_agg('sequence:' || sn.nspname || '.' || s.relname) AS keys
+        FROM pg_depend d
+        JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+        JOIN pg_namespace sn ON sn.oid = s.relnamespace
+        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+       WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid > 0
+         AND d.classid = 'pg_class'::regclass AND d.deptype = 'a') own ON true
+ WHERE c.relkind IN ('r', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
+
+CREATE OR REPLACE VIEW pggit._o_constraint AS
+SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name,
+       con.conname::text AS object_name, t.relname::text AS parent_name,
+       'ALTER TABLE ' || k.tq || ' ADD CONSTRAINT ' || quote_ident(con.conname) || ' '
+         || pg_get_constraintdef(con.oid) || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE con.contype IN ('p', 'u', 'x') AND dk.classid = 'pg_class'::regclass
+                               AND dk.objid = con.conindid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(con.conname), 'table', k.tq, 'table_key', k.tkey, 'name', con.conname,
+           'type', CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
+                                    WHEN 'c' THEN 'CHECK' ELSE 'EXCLUDE' END) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_constraint'::regclass::oid AS classid, con.oid AS objid, NULL::oid AS relid,
+       quote_ident(con.conname) AS qname, 'CONSTRAINT ' || quote_ident(con.conname) || ' ON ' || k.tq AS comment_target
+  FROM pg_constraint con
+  JOIN pg_class t ON t.oid = con.conrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'constraint:' || n.nspname || '.' || t.relname || '.' || con.conname AS key,
+                             'table:' || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0
+   AND (con.contype <> 'c' OR con.conislocal) AND t.relkind IN ('r', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_index AS
+SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.relname::text AS object_name,
+       t.relname::text AS parent_name,
+       CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
+            ELSE pg_get_indexdef(ic.oid) END || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = ic.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', n.qname || '.' || quote_ident(ic.relname), 'table', k.tq, 'table_key', k.tkey,
+           'name', ic.relname) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, ic.oid AS objid, NULL::oid AS relid,
+       n.qname || '.' || quote_ident(ic.relname) AS qname,
+       'INDEX ' || n.qname || '.' || quote_ident(ic.relname) AS comment_target
+  FROM pg_index i
+  JOIN pg_class ic ON ic.oid = i.indexrelid
+  JOIN pg_class t ON t.oid = i.indrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'index:' || n.nspname || '.' || t.relname || '.' || ic.relname AS key,
+                             CASE t.relkind WHEN 'm' THEN 'materialized_view:' ELSE 'table:' END
+                               || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE t.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition
+   AND NOT EXISTS (SELECT 1 FROM pg_constraint con
+                    WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid
+                      AND con.contype IN ('p', 'u', 'x'))
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_view AS
+SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE ' || CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname
+         || coalesce(' WITH (' || array_to_string(opts.list, ', ') || ')', '')
+         || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
+                               AND dk.objid = ANY (ARRAY(SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid))) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname,
+           'options', to_jsonb(coalesce(opts.list, '{}')),
+           'columns', (SELECT jsonb_agg(jsonb_build_object('name', a.attname,
+                                                           'type', format_type(a.atttypid, a.atttypmod))
+                                        ORDER BY a.attnum)
+                         FROM pg_attribute a
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
+       k.qname, CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname AS comment_target
+  FROM pg_class c
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'materialized_view' END AS kind,
+                             CASE c.relkind WHEN 'v' THEN 'view:' ELSE 'materialized_view:' END
+                               || n.nspname || '.' || c.relname AS key,
+                             n.qname || '.' || quote_ident(c.relname) AS qname) k
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+ WHERE c.relkind IN ('v', 'm')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
+
+CREATE OR REPLACE VIEW pggit._o_function AS
+SELECT pk.key AS object_key, k.kind, pk.nspname AS schema_name, p.proname::text AS object_name,
+       NULL::text AS parent_name,
+       rtrim(pg_get_functiondef(p.oid), E' \n\t\r') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || pk.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_proc'::regclass AND dk.objid = p.oid) s(k)
+                     WHERE s.k <> pk.key),
+           'identity', k.identity, 'kind', k.kind,
+           'returns', pg_get_function_result(p.oid),
+           'arguments', pg_get_function_arguments(p.oid),
+           'signature', (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                                    'mode', coalesce(u.m::text, 'i'), 'name', coalesce(u.nm, ''),
+                                    'type', format_type(u.t, NULL)) ORDER BY u.o), '[]')
+                           FROM unnest(coalesce(p.proallargtypes, p.proargtypes::oid[]), p.proargmodes,
+                                       p.proargnames) WITH ORDINALITY AS u(t, m, nm, o)),
+           'defaults', p.pronargdefaults,
+           'language', (SELECT l.lanname FROM pg_language l WHERE l.oid = p.prolang)) AS meta,
+       'pg_proc'::regclass::oid AS anchor_classid, p.oid AS anchor_objid,
+       'pg_proc'::regclass::oid AS classid, p.oid AS objid, NULL::oid AS relid,
+       k.identity AS qname, upper(k.kind) || ' ' || k.identity AS comment_target
+  FROM pg_proc p
+  JOIN pggit._proc_key pk ON pk.oid = p.oid
+  CROSS JOIN LATERAL (SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END AS kind,
+                             pk.qname || '(' || pg_get_function_identity_arguments(p.oid) || ')' AS identity) k
+ WHERE p.prokind IN ('f', 'p')
+   AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
+                      AND x.deptype IN ('e', 'i'));
+
+CREATE OR REPLACE VIEW pggit._o_aggregate AS
+SELECT pk.key AS object_key, 'aggregate'::text AS kind, pk.nspname AS schema_name, p.proname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE AGGREGATE ' || k.head || E' (\n    ' || array_to_string(ARRAY[
+           'SFUNC = ' || a.aggtransfn::regproc::text,
+           'STYPE = ' || format_type(a.aggtranstype, NULL),
+           CASE WHEN a.aggtransspace <> 0 THEN 'SSPACE = ' || a.aggtransspace END,
+           CASE WHEN a.aggfinalfn <> 0 THEN 'FINALFUNC = ' || a.aggfinalfn::regproc::text END,
+           CASE WHEN a.aggfinalextra THEN 'FINALFUNC_EXTRA' END,
+           CASE WHEN a.aggfinalfn <> 0 THEN 'FINALFUNC_MODIFY = '
+                || CASE a.aggfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+           CASE WHEN a.aggcombinefn <> 0 THEN 'COMBINEFUNC = ' || a.aggcombinefn::regproc::text END,
+           CASE WHEN a.aggserialfn <> 0 THEN 'SERIALFUNC = ' || a.aggserialfn::regproc::text END,
+           CASE WHEN a.aggdeserialfn <> 0 THEN 'DESERIALFUNC = ' || a.aggdeserialfn::regproc::text END,
+           CASE WHEN a.agginitval IS NOT NULL THEN 'INITCOND = ' || quote_literal(a.agginitval) END,
+           CASE WHEN a.aggmtransfn <> 0 THEN 'MSFUNC = ' || a.aggmtransfn::regproc::text END,
+           CASE WHEN a.aggminvtransfn <> 0 THEN 'MINVFUNC = ' || a.aggminvtransfn::regproc::text END,
+           CASE WHEN a.aggmtranstype <> 0 THEN 'MSTYPE = ' || format_type(a.aggmtranstype, NULL) END,
+           CASE WHEN a.aggmtransspace <> 0 THEN 'MSSPACE = ' || a.aggmtransspace END,
+           CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC = ' || a.aggmfinalfn::regproc::text END,
+           CASE WHEN a.aggmfinalextra THEN 'MFINALFUNC_EXTRA' END,
+           CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC_MODIFY = '
+                || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
+           CASE WHEN a.aggminitval IS NOT NULL THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
+           CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || a.aggsortop::regoperator::text || ')' END,
+           CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE' WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
+           CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END], E',\n    ') || E'\n);' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || pk.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_proc'::regclass AND dk.objid = p.oid) s(k)
+                     WHERE s.k <> pk.key),
+           'identity', k.head, 'kind', 'aggregate', 'returns', pg_get_function_result(p.oid)) AS meta,
+       'pg_proc'::regclass::oid AS anchor_classid, p.oid AS anchor_objid,
+       'pg_proc'::regclass::oid AS classid, p.oid AS objid, NULL::oid AS relid,
+       k.head AS qname, 'AGGREGATE ' || k.head AS comment_target
+  FROM pg_proc p
+  JOIN pggit._proc_key pk ON pk.oid = p.oid
+  JOIN pg_aggregate a ON a.aggfnoid = p.oid
+  CROSS JOIN LATERAL (SELECT pk.qname || '(' || CASE WHEN p.pronargs = 0 THEN '*'
+                                                    ELSE pg_get_function_arguments(p.oid) END || ')' AS head) k
+ WHERE p.prokind = 'a'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid);
+
+CREATE OR REPLACE VIEW pggit._o_trigger AS
+SELECT k.key AS object_key, 'trigger'::text AS kind, n.nspname AS schema_name, tg.tgname::text AS object_name,
+       t.relname::text AS parent_name,
+       pg_get_triggerdef(tg.oid) || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_trigger'::regclass AND dk.objid = tg.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(tg.tgname), 'table', k.tq, 'table_key', k.tkey, 'name', tg.tgname,
+           'constraint_trigger', tg.tgconstraint <> 0) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_trigger'::regclass::oid AS classid, tg.oid AS objid, NULL::oid AS relid,
+       quote_ident(tg.tgname) AS qname, 'TRIGGER ' || quote_ident(tg.tgname) || ' ON ' || k.tq AS comment_target
+  FROM pg_trigger tg
+  JOIN pg_class t ON t.oid = tg.tgrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'trigger:' || n.nspname || '.' || t.relname || '.' || tg.tgname AS key,
+                             CASE t.relkind WHEN 'v' THEN 'view:' ELSE 'table:' END
+                               || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND t.relkind IN ('r', 'p', 'v')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_policy AS
+SELECT k.key AS object_key, 'policy'::text AS kind, n.nspname AS schema_name, pol.polname::text AS object_name,
+       t.relname::text AS parent_name,
+       'CREATE POLICY ' || quote_ident(pol.polname) || ' ON ' || k.tq
+         || ' AS ' || k.permissive || ' FOR ' || k.command || ' TO ' || array_to_string(r.roles, ', ')
+         || coalesce(' USING (' || k.qual || ')', '')
+         || coalesce(' WITH CHECK (' || k.check_expr || ')', '') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_policy'::regclass AND dk.objid = pol.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(pol.polname), 'table', k.tq, 'table_key', k.tkey, 'name', pol.polname,
+           'permissive', k.permissive, 'command', k.command, 'roles', to_jsonb(r.roles),
+           'using', k.qual, 'with_check', k.check_expr) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_policy'::regclass::oid AS classid, pol.oid AS objid, NULL::oid AS relid,
+       quote_ident(pol.polname) AS qname, 'POLICY ' || quote_ident(pol.polname) || ' ON ' || k.tq AS comment_target
+  FROM pg_policy pol
+  JOIN pg_class t ON t.oid = pol.polrelid
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (
+      SELECT 'policy:' || n.nspname || '.' || t.relname || '.' || pol.polname AS key,
+             'table:' || n.nspname || '.' || t.relname AS tkey,
+             n.qname || '.' || quote_ident(t.relname) AS tq,
+             CASE WHEN pol.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END AS permissive,
+             CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                             WHEN 'd' THEN 'DELETE' ELSE 'ALL' END AS command,
+             pg_get_expr(pol.polqual, pol.polrelid) AS qual,
+             pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expr) k
+  CROSS JOIN LATERAL (
+      SELECT array_agg(CASE WHEN u.r = 0 THEN 'PUBLIC' ELSE quote_ident(ro.rolname) END
+                       ORDER BY CASE WHEN u.r = 0 THEN '' ELSE ro.rolname::text END) AS roles
+        FROM unnest(pol.polroles) AS u(r) LEFT JOIN pg_roles ro ON ro.oid = u.r) r
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_sequence AS
+SELECT k.key AS object_key, 'sequence'::text AS kind, n.nspname AS schema_name, c.relname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'SEQUENCE ' || k.qname
+         || ' AS ' || format_type(s.seqtypid, NULL) || ' INCREMENT BY ' || s.seqincrement
+         || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' START WITH ' || s.seqstart
+         || ' CACHE ' || s.seqcache || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s2.k ORDER BY s2.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid AND dk.deptype = 'n') s2(k)
+                     WHERE s2.k <> k.key),
+           'identity', k.qname, 'type', format_type(s.seqtypid, NULL), 'increment', s.seqincrement,
+           'minvalue', s.seqmin, 'maxvalue', s.seqmax, 'start', s.seqstart, 'cache', s.seqcache,
+           'cycle', s.seqcycle, 'unlogged', c.relpersistence = 'u') AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_class'::regclass::oid AS classid, c.oid AS objid, NULL::oid AS relid,
+       k.qname, 'SEQUENCE ' || k.qname AS comment_target
+  FROM pg_class c
+  JOIN pg_sequence s ON s.seqrelid = c.oid
+  JOIN pggit._ns n ON n.oid = c.relnamespace
+  CROSS JOIN LATERAL (SELECT 'sequence:' || n.nspname || '.' || c.relname AS key,
+                             n.qname || '.' || quote_ident(c.relname) AS qname) k
+ WHERE c.relkind = 'S'
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.deptype IN ('i', 'e'));
+
+CREATE OR REPLACE VIEW pggit._o_enum AS
+SELECT k.key AS object_key, 'type'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE TYPE ' || k.qname || ' AS ENUM ('
+         || coalesce(array_to_string(v.labels, ', ', NULL), '') || ');' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'type_kind', 'enum', 'values', coalesce(v.vals, '[]')) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
+       k.qname, 'TYPE ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  CROSS JOIN LATERAL (SELECT 'type:' || n.nspname || '.' || t.typname AS key,
+                             n.qname || '.' || quote_ident(t.typname) AS qname) k
+  CROSS JOIN LATERAL (SELECT array_agg(quote_literal(e.enumlabel) ORDER BY e.enumsortorder) AS labels,
+                             jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) AS vals
+                        FROM pg_enum e WHERE e.enumtypid = t.oid) v
+ WHERE t.typtype = 'e'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_composite AS
+SELECT k.key AS object_key, 'type'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE TYPE ' || k.qname || E' AS (\n' || coalesce(a.body, '') || E'\n);' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = t.typrelid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'type_kind', 'composite', 'attributes', coalesce(a.meta, '[]')) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, t.typrelid AS relid,
+       k.qname, 'TYPE ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  CROSS JOIN LATERAL (SELECT 'type:' || n.nspname || '.' || t.typname AS key,
+                             n.qname || '.' || quote_ident(t.typname) AS qname) k
+  CROSS JOIN LATERAL (
+      SELECT string_agg('    ' || quote_ident(col.name) || ' ' || col.type || coalesce(' COLLATE ' || col.collation, ''),
+                        E',\n' ORDER BY col.attnum) AS body,
+             jsonb_agg(jsonb_build_object('name', col.name, 'type', col.type, 'collation', col.collation)
+                       ORDER BY col.attnum) AS meta
+        FROM pggit._columns col WHERE col.attrelid = t.typrelid) a
+ WHERE t.typtype = 'c'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_range AS
+SELECT k.key AS object_key, 'type'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE TYPE ' || k.qname || E' AS RANGE (\n    ' || array_to_string(ARRAY[
+           'SUBTYPE = ' || format_type(r.rngsubtype, NULL),
+           'SUBTYPE_OPCLASS = ' || CASE WHEN ocn.nspname = 'pg_catalog' THEN quote_ident(oc.opcname)
+                                        ELSE quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END,
+           CASE WHEN r.rngcollation <> 0 AND r.rngcollation <> st.typcollation THEN 'COLLATION = '
+                || CASE WHEN coln.nspname = 'pg_catalog' THEN quote_ident(col.collname)
+                        ELSE quote_ident(coln.nspname) || '.' || quote_ident(col.collname) END END,
+           CASE WHEN r.rngcanonical <> 0 THEN 'CANONICAL = ' || r.rngcanonical::regproc::text END,
+           CASE WHEN r.rngsubdiff <> 0 THEN 'SUBTYPE_DIFF = ' || r.rngsubdiff::regproc::text END,
+           'MULTIRANGE_TYPE_NAME = ' || quote_ident(mn.nspname) || '.' || quote_ident(mt.typname)],
+           E',\n    ') || E'\n);' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'type_kind', 'range', 'subtype', format_type(r.rngsubtype, NULL),
+           'multirange', quote_ident(mn.nspname) || '.' || quote_ident(mt.typname)) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
+       k.qname, 'TYPE ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pg_range r ON r.rngtypid = t.oid
+  JOIN pg_type st ON st.oid = r.rngsubtype
+  JOIN pg_opclass oc ON oc.oid = r.rngsubopc
+  JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+  JOIN pg_type mt ON mt.oid = r.rngmultitypid
+  JOIN pg_namespace mn ON mn.oid = mt.typnamespace
+  LEFT JOIN pg_collation col ON col.oid = r.rngcollation
+  LEFT JOIN pg_namespace coln ON coln.oid = col.collnamespace
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  CROSS JOIN LATERAL (SELECT 'type:' || n.nspname || '.' || t.typname AS key,
+                             n.qname || '.' || quote_ident(t.typname) AS qname) k
+ WHERE t.typtype = 'r'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._o_domain AS
+SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
+       NULL::text AS parent_name,
+       'CREATE DOMAIN ' || k.qname || ' AS ' || k.base || coalesce(' COLLATE ' || k.collation, '')
+         || coalesce(' DEFAULT ' || k.default_expr, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
+         || coalesce(cc.sql, '') || ';' AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_constraint'::regclass
+                               AND dk.objid = ANY (ARRAY(SELECT con.oid FROM pg_constraint con
+                                                          WHERE con.contypid = t.oid))) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.qname, 'base_type', k.base, 'collation', k.collation, 'default', k.default_expr,
+           'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]')) AS meta,
+       'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
+       k.qname, 'DOMAIN ' || k.qname AS comment_target
+  FROM pg_type t
+  JOIN pg_type bt ON bt.oid = t.typbasetype
+  JOIN pggit._ns n ON n.oid = t.typnamespace
+  LEFT JOIN pg_collation co ON co.oid = t.typcollation AND t.typcollation <> bt.typcollation
+  LEFT JOIN pg_namespace con ON con.oid = co.collnamespace
+  CROSS JOIN LATERAL (
+      SELECT 'domain:' || n.nspname || '.' || t.typname AS key,
+             n.qname || '.' || quote_ident(t.typname) AS qname,
+             format_type(t.typbasetype, t.typtypmod) AS base,
+             CASE WHEN co.oid IS NULL THEN NULL
+                  WHEN con.nspname = 'pg_catalog' THEN quote_ident(co.collname)
+                  ELSE quote_ident(con.nspname) || '.' || quote_ident(co.collname) END AS collation,
+             pg_get_expr(t.typdefaultbin, 0) AS default_expr) k
+  CROSS JOIN LATERAL (
+      SELECT string_agg(E'\n    CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), ''
+                        ORDER BY c.conname) AS sql,
+             jsonb_agg(jsonb_build_object('name', c.conname, 'definition', pg_get_constraintdef(c.oid))
+                       ORDER BY c.conname) AS meta
+        FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') cc
+ WHERE t.typtype = 'd'
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
+
+CREATE OR REPLACE VIEW pggit._objects AS
+          SELECT * FROM pggit._o_schema
+UNION ALL SELECT * FROM pggit._o_extension
+UNION ALL SELECT * FROM pggit._o_table
+UNION ALL SELECT * FROM pggit._o_constraint
+UNION ALL SELECT * FROM pggit._o_index
+UNION ALL SELECT * FROM pggit._o_view
+UNION ALL SELECT * FROM pggit._o_function
+UNION ALL SELECT * FROM pggit._o_aggregate
+UNION ALL SELECT * FROM pggit._o_trigger
+UNION ALL SELECT * FROM pggit._o_policy
+UNION ALL SELECT * FROM pggit._o_sequence
+UNION ALL SELECT * FROM pggit._o_enum
+UNION ALL SELECT * FROM pggit._o_composite
+UNION ALL SELECT * FROM pggit._o_range
+UNION ALL SELECT * FROM pggit._o_domain;
+
+-- One object row (the columns of the per-kind views) followed by its comment and the comments on
+-- its columns (tables, views, materialized views and composite types). The one place comments are
+-- built: live_objects() applies it to every object (pggit._live_ext), anchor_objects() to the
+-- objects of one anchor (pggit._anchor_rows). A plain SQL set-returning function (no SET clause,
+-- not STRICT) so that the planner inlines it as a lateral subquery wherever it is used: the
+-- description lookups stay index probes on the object's own row.
+CREATE OR REPLACE FUNCTION pggit._object_rows(
+    p_object_key text, p_kind text, p_schema_name text, p_object_name text, p_parent_name text,
+    p_definition text, p_meta jsonb, p_anchor_classid oid, p_anchor_objid oid,
+    p_classid oid, p_objid oid, p_relid oid, p_qname text, p_comment_target text)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE sql STABLE
+AS $$
+    SELECT p_object_key, p_kind, p_schema_name, p_object_name, p_parent_name, p_definition, p_meta,
+           p_anchor_classid, p_anchor_objid
+    UNION ALL
+    SELECT 'comment:' || p_object_key, 'comment'::text, p_schema_name, p_object_name, p_object_key,
+           'COMMENT ON ' || p_comment_target || ' IS ' || pg_catalog.quote_literal(d.description) || ';',
+           pg_catalog.jsonb_build_object('deps', pg_catalog.jsonb_build_array(p_object_key),
+                                         'target', p_comment_target, 'target_key', p_object_key,
+                                         'comment', d.description),
+           p_anchor_classid, p_anchor_objid
+      FROM pg_catalog.pg_description d
+     WHERE d.objoid = p_objid AND d.classoid = p_classid AND d.objsubid = 0
+    UNION ALL
+    SELECT 'comment:column:' || p_schema_name || '.' || p_object_name || '.' || a.attname, 'comment'::text,
+           p_schema_name, p_object_name || '.' || a.attname,
+           'column:' || p_schema_name || '.' || p_object_name || '.' || a.attname,
+           'COMMENT ON COLUMN ' || p_qname || '.' || pg_catalog.quote_ident(a.attname) || ' IS '
+             || pg_catalog.quote_literal(d.description) || ';',
+           pg_catalog.jsonb_build_object(
+               'deps', pg_catalog.jsonb_build_array(p_object_key),
+               'target', 'COLUMN ' || p_qname || '.' || pg_catalog.quote_ident(a.attname),
+               'target_key', 'column:' || p_schema_name || '.' || p_object_name || '.' || a.attname,
+               'comment', d.description),
+           p_anchor_classid, p_anchor_objid
+      FROM pg_catalog.pg_description d
+      JOIN pg_catalog.pg_attribute a ON a.attrelid = d.objoid AND a.attnum = d.objsubid AND NOT a.attisdropped
+     WHERE p_relid IS NOT NULL AND d.objoid = p_relid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND d.objsubid > 0
+$$;
+
+-- Every object followed by its comment and the comments on its columns. owner_* are the kind and
+-- anchor of the object the row comes from (the object itself or the commented object). The text
+-- columns keep the "C" collation the per-kind views give them (names are of type name).
+CREATE OR REPLACE VIEW pggit._live_ext AS
+SELECT o.kind AS owner_kind, o.anchor_classid AS owner_classid, o.anchor_objid AS owner_objid,
+       x.object_key COLLATE "C" AS object_key, x.kind, x.schema_name COLLATE "C" AS schema_name,
+       x.object_name COLLATE "C" AS object_name, x.parent_name COLLATE "C" AS parent_name,
+       x.definition COLLATE "C" AS definition, x.meta, x.anchor_classid, x.anchor_objid
+  FROM pggit._objects o
+ CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                       o.definition, o.meta, o.anchor_classid, o.anchor_objid,
+                                       o.classid, o.objid, o.relid, o.qname, o.comment_target) x;
+
+CREATE OR REPLACE VIEW pggit._live AS
+SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition, l.meta,
+       l.anchor_classid, l.anchor_objid
+  FROM pggit._live_ext l;
+
+-- ---------------------------------------------------------------------------------------------
+-- Validation helpers
+-- ---------------------------------------------------------------------------------------------
+
+-- The key prefix of a kind ('function' for functions, procedures and aggregates), or an error
+-- [PGGIT-UNKNOWN_KIND] for anything that is not a tracked kind.
+CREATE OR REPLACE FUNCTION pggit._kind_prefix(p_kind text)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_kind IN ('procedure', 'aggregate') THEN
+        RETURN 'function';
+    ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
+                     'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment') THEN
+        RETURN p_kind;
+    END IF;
+    PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
+        'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
+        'procedure, aggregate, trigger, sequence, type, domain, policy, comment');
+    RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._require_catalog_row(p_classid oid, p_objid oid)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a catalog row needs both classid and objid');
+    END IF;
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Keys, anchors, live objects
+-- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pggit.object_key(p_classid oid, p_objid oid, p_objsubid integer DEFAULT 0)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    IF coalesce(p_objsubid, 0) <> 0 THEN
+        RETURN NULL;   -- columns are part of their table
+    END IF;
+    RETURN (SELECT o.object_key FROM pggit._objects o WHERE o.classid = p_classid AND o.objid = p_objid);
+END;
+$$;
+
+-- True when a candidate anchor lives in a tracked schema and is not a member of an extension.
+-- PL/pgSQL rather than SQL so that its plan is cached for the session (a non-inlined SQL function
+-- is planned again in every transaction).
+CREATE OR REPLACE FUNCTION pggit._anchor_tracked(p_classid oid, p_objid oid)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    RETURN EXISTS (
+               SELECT 1 FROM pggit._ns n
+                WHERE n.oid = CASE p_classid
+                    WHEN 'pg_namespace'::regclass THEN p_objid
+                    WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = p_objid)
+                    WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = p_objid)
+                    WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = p_objid)
+                    WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
+                END)
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
+END;
+$$;
+
+-- The anchor of a relation (pg_class row).
+CREATE OR REPLACE FUNCTION pggit._anchor_of_class(p_objid oid, OUT anchor_classid oid, OUT anchor_objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_rel pg_class%ROWTYPE;
+    v_owner oid;
+BEGIN
+    SELECT * INTO v_rel FROM pg_class WHERE oid = p_objid;
+    IF NOT FOUND THEN
+        RETURN;
+    ELSIF v_rel.relkind IN ('i', 'I') THEN
+        SELECT a.anchor_classid, a.anchor_objid INTO anchor_classid, anchor_objid
+          FROM pg_index i, pggit._anchor_of_class(i.indrelid) a WHERE i.indexrelid = p_objid;
+        RETURN;
+    ELSIF v_rel.relkind = 'c' THEN
+        anchor_classid := 'pg_type'::regclass;
+        anchor_objid := v_rel.reltype;
+    ELSIF v_rel.relkind = 'S' THEN
+        SELECT d.refobjid INTO v_owner FROM pg_depend d
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = p_objid AND d.deptype = 'i'
+           AND d.refclassid = 'pg_class'::regclass;
+        anchor_classid := 'pg_class'::regclass;
+        anchor_objid := coalesce(v_owner, p_objid);
+    ELSIF v_rel.relkind IN ('r', 'p', 'v', 'm') THEN
+        anchor_classid := 'pg_class'::regclass;
+        anchor_objid := p_objid;
+    ELSE
+        RETURN;   -- toast tables, foreign tables: not tracked
+    END IF;
+    IF NOT pggit._anchor_tracked(anchor_classid, anchor_objid) THEN
+        anchor_classid := NULL;
+        anchor_objid := NULL;
+    END IF;
+END;
+$$;
+
+-- The anchor of a type (pg_type row): arrays and multiranges go to their element or range, row
+-- types to their relation.
+CREATE OR REPLACE FUNCTION pggit._anchor_of_type(p_objid oid, OUT anchor_classid oid, OUT anchor_objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_type pg_type%ROWTYPE;
+    v_base oid;
+BEGIN
+    SELECT * INTO v_type FROM pg_type WHERE oid = p_objid;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT e.oid INTO v_base FROM pg_type e WHERE e.oid = v_type.typelem AND e.typarray = p_objid;
+    IF v_base IS NULL AND v_type.typtype = 'm' THEN
+        SELECT r.rngtypid INTO v_base FROM pg_range r WHERE r.rngmultitypid = p_objid;
+    END IF;
+    IF v_base IS NOT NULL THEN
+        SELECT a.anchor_classid, a.anchor_objid INTO anchor_classid, anchor_objid
+          FROM pggit._anchor_of_type(v_base) a;
+        RETURN;
+    END IF;
+    IF v_type.typrelid <> 0 AND (SELECT relkind FROM pg_class WHERE oid = v_type.typrelid) <> 'c' THEN
+        SELECT a.anchor_classid, a.anchor_objid INTO anchor_classid, anchor_objid
+          FROM pggit._anchor_of_class(v_type.typrelid) a;
+        RETURN;
+    END IF;
+    IF v_type.typtype IN ('e', 'r', 'd', 'c') AND pggit._anchor_tracked('pg_type'::regclass, p_objid) THEN
+        anchor_classid := 'pg_type'::regclass;
+        anchor_objid := p_objid;
+    END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.anchor_of(p_classid oid, p_objid oid, OUT anchor_classid oid, OUT anchor_objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_rel oid;
+    v_owner record;
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN   -- tested here: a PERFORM on every call costs a query
+        PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    END IF;
+    CASE p_classid
+    WHEN 'pg_class'::regclass THEN
+        SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(p_objid) a;
+        RETURN;
+    WHEN 'pg_type'::regclass THEN
+        SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_type(p_objid) a;
+        RETURN;
+    WHEN 'pg_proc'::regclass THEN
+        -- functions created internally for a type (range constructors) belong to that type
+        SELECT d.refclassid, d.refobjid INTO v_owner FROM pg_depend d
+         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p_objid AND d.deptype = 'i' LIMIT 1;
+        IF FOUND THEN
+            SELECT a.* INTO anchor_classid, anchor_objid FROM pggit.anchor_of(v_owner.refclassid, v_owner.refobjid) a;
+        ELSIF EXISTS (SELECT 1 FROM pg_proc WHERE oid = p_objid) AND pggit._anchor_tracked(p_classid, p_objid) THEN
+            anchor_classid := p_classid;
+            anchor_objid := p_objid;
+        END IF;
+        RETURN;
+    WHEN 'pg_namespace'::regclass, 'pg_extension'::regclass THEN
+        IF pggit._anchor_tracked(p_classid, p_objid) THEN
+            anchor_classid := p_classid;
+            anchor_objid := p_objid;
+        END IF;
+        RETURN;
+    WHEN 'pg_constraint'::regclass THEN
+        SELECT CASE WHEN c.conrelid <> 0 THEN c.conrelid END INTO v_rel FROM pg_constraint c WHERE c.oid = p_objid;
+        IF v_rel IS NOT NULL THEN
+            SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(v_rel) a;
+        ELSE
+            SELECT a.* INTO anchor_classid, anchor_objid
+              FROM pg_constraint c, pggit._anchor_of_type(c.contypid) a WHERE c.oid = p_objid AND c.contypid <> 0;
+        END IF;
+        RETURN;
+    WHEN 'pg_trigger'::regclass THEN
+        SELECT tgrelid INTO v_rel FROM pg_trigger WHERE oid = p_objid;
+    WHEN 'pg_policy'::regclass THEN
+        SELECT polrelid INTO v_rel FROM pg_policy WHERE oid = p_objid;
+    WHEN 'pg_attrdef'::regclass THEN
+        SELECT adrelid INTO v_rel FROM pg_attrdef WHERE oid = p_objid;
+    WHEN 'pg_rewrite'::regclass THEN
+        SELECT ev_class INTO v_rel FROM pg_rewrite WHERE oid = p_objid;
+    ELSE
+        RETURN;
+    END CASE;
+    IF v_rel IS NOT NULL THEN
+        SELECT a.* INTO anchor_classid, anchor_objid FROM pggit._anchor_of_class(v_rel) a;
+    END IF;
+END;
+$$;
+
+-- Every tracked object of the live database.
+CREATE OR REPLACE FUNCTION pggit.live_objects()
+RETURNS SETOF pggit.catalog_object
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$ SELECT * FROM pggit._live $$;
+
+-- The objects of one anchor, read through the same per-kind views and the same comment function
+-- (_object_rows) as live_objects(). Each statement reads one per-kind view filtered on the anchor's
+-- oid, which the planner turns into index probes on the owning catalog (pg_class.oid,
+-- pg_constraint.conrelid, pg_index.indrelid, pg_trigger.tgrelid, pg_policy.polrelid, pg_type.oid,
+-- pg_proc.oid...): nothing is computed for other objects. The plans are generic and cached for
+-- the session; the kinds hanging off a table are read only when the table has rows of that kind,
+-- so the first call of a session plans only the views it needs.
+CREATE OR REPLACE FUNCTION pggit._anchor_rows(p_classid oid, p_objid oid)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_relkind "char";
+BEGIN
+    CASE p_classid
+    WHEN 'pg_class'::regclass THEN
+        SELECT relkind INTO v_relkind FROM pg_class WHERE oid = p_objid;
+        IF v_relkind IN ('r', 'p') THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_table o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+            IF EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_constraint o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_index o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_trigger o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_policy WHERE polrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_policy o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+        ELSIF v_relkind IN ('v', 'm') THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_view o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+            IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_index o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_objid) THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_trigger o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+        ELSIF v_relkind = 'S' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_sequence o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        END IF;
+    WHEN 'pg_type'::regclass THEN
+        -- one type is of one kind: read only its view
+        CASE (SELECT typtype FROM pg_type WHERE oid = p_objid)
+        WHEN 'e' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_enum o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        WHEN 'c' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_composite o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        WHEN 'r' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_range o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        WHEN 'd' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_domain o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        ELSE
+            RETURN;
+        END CASE;
+    WHEN 'pg_proc'::regclass THEN
+        IF (SELECT prokind FROM pg_proc WHERE oid = p_objid) = 'a' THEN
+            RETURN QUERY SELECT x.* FROM pggit._o_aggregate o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        ELSE
+            RETURN QUERY SELECT x.* FROM pggit._o_function o
+                CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                    o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                    o.objid, o.relid, o.qname, o.comment_target) x
+                WHERE o.objid = p_objid;
+        END IF;
+    WHEN 'pg_namespace'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_schema o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_extension'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_extension o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    ELSE
+        RETURN;
+    END CASE;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.anchor_objects(p_classid oid, p_objid oid)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchor record;
+    v_owner oid;
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN   -- tested here: a PERFORM on every call costs a query
+        PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    END IF;
+    SELECT * INTO v_anchor FROM pggit.anchor_of(p_classid, p_objid);
+    IF v_anchor.anchor_classid IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT * FROM pggit._anchor_rows(v_anchor.anchor_classid, v_anchor.anchor_objid);
+    IF v_anchor.anchor_classid = 'pg_class'::regclass THEN
+        -- a sequence owned by a column: the owning table's definition names it
+        SELECT d.refobjid INTO v_owner
+          FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+         WHERE d.classid = 'pg_class'::regclass AND d.objid = v_anchor.anchor_objid
+           AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' AND d.refobjsubid > 0;
+        IF v_owner IS NOT NULL AND pggit._anchor_tracked('pg_class'::regclass, v_owner) THEN
+            RETURN QUERY SELECT * FROM pggit._anchor_rows('pg_class'::regclass, v_owner);
+        END IF;
+    END IF;
+END;
+$$;
+
+-- Anchors whose definitions name the given anchor (one level): views, foreign keys of other
+-- tables, triggers using a function, tables with columns of a type, objects of a schema...
+CREATE OR REPLACE FUNCTION pggit.anchor_dependents(p_classid oid, p_objid oid)
+RETURNS TABLE (classid oid, objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+    v_anchor record;
+BEGIN
+    IF p_classid IS NULL OR p_objid IS NULL THEN   -- tested here: a PERFORM on every call costs a query
+        PERFORM pggit._require_catalog_row(p_classid, p_objid);
+    END IF;
+    SELECT * INTO v_anchor FROM pggit.anchor_of(p_classid, p_objid);
+    IF v_anchor.anchor_classid IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH rows (c, o) AS (
+        SELECT v_anchor.anchor_classid, v_anchor.anchor_objid
+        UNION ALL   -- a relation's row type, its array, its indexes and constraints
+        SELECT 'pg_type'::regclass, t.oid FROM pg_class r JOIN pg_type t ON t.oid IN (r.reltype, (SELECT typarray FROM pg_type WHERE oid = r.reltype))
+         WHERE v_anchor.anchor_classid = 'pg_class'::regclass AND r.oid = v_anchor.anchor_objid
+        UNION ALL
+        SELECT 'pg_class'::regclass, i.indexrelid FROM pg_index i
+         WHERE v_anchor.anchor_classid = 'pg_class'::regclass AND i.indrelid = v_anchor.anchor_objid
+        UNION ALL
+        SELECT 'pg_constraint'::regclass, con.oid FROM pg_constraint con
+         WHERE v_anchor.anchor_classid = 'pg_class'::regclass AND con.conrelid = v_anchor.anchor_objid
+        UNION ALL   -- a type's array, multirange (and its array), composite relation
+        SELECT 'pg_type'::regclass, x.oid
+          FROM pg_type t
+          LEFT JOIN pg_range r ON r.rngtypid = t.oid
+          JOIN pg_type x ON x.oid IN (t.typarray, r.rngmultitypid,
+                                      (SELECT typarray FROM pg_type WHERE oid = r.rngmultitypid))
+         WHERE v_anchor.anchor_classid = 'pg_type'::regclass AND t.oid = v_anchor.anchor_objid
+        UNION ALL
+        SELECT 'pg_class'::regclass, t.typrelid FROM pg_type t
+         WHERE v_anchor.anchor_classid = 'pg_type'::regclass AND t.oid = v_anchor.anchor_objid AND t.typrelid <> 0
+    )
+    SELECT DISTINCT a.anchor_classid, a.anchor_objid
+      FROM rows
+      JOIN pg_depend d ON d.refclassid = rows.c AND d.refobjid = rows.o AND d.deptype IN ('n', 'a')
+           -- parts of the anchor relation itself (its defaults, constraints, indexes, triggers,
+           -- policies, rules), whose anchor_of() is the anchor: skipped without calling it
+           AND (v_anchor.anchor_classid <> 'pg_class'::regclass
+                OR CASE d.classid
+                   WHEN 'pg_attrdef'::regclass THEN (SELECT x.adrelid FROM pg_attrdef x WHERE x.oid = d.objid)
+                   WHEN 'pg_constraint'::regclass THEN (SELECT x.conrelid FROM pg_constraint x WHERE x.oid = d.objid)
+                   WHEN 'pg_class'::regclass THEN (SELECT x.indrelid FROM pg_index x WHERE x.indexrelid = d.objid)
+                   WHEN 'pg_trigger'::regclass THEN (SELECT x.tgrelid FROM pg_trigger x WHERE x.oid = d.objid)
+                   WHEN 'pg_policy'::regclass THEN (SELECT x.polrelid FROM pg_policy x WHERE x.oid = d.objid)
+                   WHEN 'pg_rewrite'::regclass THEN (SELECT x.ev_class FROM pg_rewrite x WHERE x.oid = d.objid)
+                   END IS DISTINCT FROM v_anchor.anchor_objid)
+     CROSS JOIN LATERAL pggit.anchor_of(d.classid, d.objid) a
+     WHERE a.anchor_objid IS NOT NULL
+       AND (a.anchor_classid, a.anchor_objid) IS DISTINCT FROM (v_anchor.anchor_classid, v_anchor.anchor_objid);
+END;
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- DDL generation
+-- ---------------------------------------------------------------------------------------------
+
+-- The statements a table definition carries after its CREATE TABLE (owned sequences, row level
+-- security), rebuilt from its meta in the order the definition lists them.
+CREATE OR REPLACE FUNCTION pggit._table_trailing(p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce((SELECT array_agg('ALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || (p_meta->>'identity')
+                                      || '.' || quote_ident(o->>'column') || ';' ORDER BY n)
+                       FROM jsonb_array_elements(coalesce(p_meta->'owned_sequences', '[]')) WITH ORDINALITY e(o, n)),
+                    '{}')
+        || CASE WHEN (p_meta->>'rls')::boolean
+                THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
+        || CASE WHEN (p_meta->>'rls_forced')::boolean
+                THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_trailing text[];
+    v_suffix text;
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    IF p_definition IS NULL OR btrim(p_definition) = '' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_create(%s): a definition is required', p_kind));
+    END IF;
+    IF p_kind = 'schema' THEN
+        -- idempotent: the public schema exists in every new database
+        RETURN ARRAY[regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')];
+    ELSIF p_kind = 'table' AND p_meta IS NOT NULL THEN
+        v_trailing := pggit._table_trailing(p_meta);
+        v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
+        IF v_suffix <> '' AND right(p_definition, length(v_suffix)) = v_suffix THEN
+            RETURN ARRAY[left(p_definition, length(p_definition) - length(v_suffix))] || v_trailing;
+        END IF;
+    END IF;
+    RETURN ARRAY[p_definition];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_id text := p_meta->>'identity';
+    v_table text := p_meta->>'table';
+BEGIN
+    IF p_object_key IS NULL OR split_part(p_object_key, ':', 1) <> pggit._kind_prefix(p_kind) THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('sql_drop: key %L is not a key of kind %L', p_object_key, p_kind));
+    END IF;
+    IF p_kind = 'comment' THEN
+        IF p_meta->>'target' IS NULL THEN
+            PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "target"', p_object_key));
+        END IF;
+        RETURN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;'];
+    END IF;
+    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy') AND v_table IS NULL) THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
+                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy') THEN ' or "table"' ELSE '' END));
+    END IF;
+    RETURN ARRAY[CASE p_kind
+        WHEN 'constraint' THEN format('ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;', v_table, v_id)
+        WHEN 'trigger' THEN format('DROP TRIGGER IF EXISTS %s ON %s;', v_id, v_table)
+        WHEN 'policy' THEN format('DROP POLICY IF EXISTS %s ON %s;', v_id, v_table)
+        ELSE format('DROP %s IF EXISTS %s;',
+                    CASE p_kind WHEN 'materialized_view' THEN 'MATERIALIZED VIEW' ELSE upper(p_kind) END, v_id)
+        END];
+END;
+$$;
+
+-- ALTER TABLE ... ALTER COLUMN statements turning column p_old into p_new (same name), or NULL
+-- when PostgreSQL cannot do it in place. p_is_last: the column is the last one before and after.
+CREATE OR REPLACE FUNCTION pggit._alter_column(p_table text, p_old jsonb, p_new jsonb, p_is_last boolean)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_col text := quote_ident(p_new->>'name');
+    v_alter text := 'ALTER TABLE ' || p_table || ' ALTER COLUMN ' || v_col || ' ';
+    v_out text[] := '{}';
+    v_type_changed boolean := (p_old->>'type') IS DISTINCT FROM (p_new->>'type')
+                              OR (p_old->>'collation') IS DISTINCT FROM (p_new->>'collation');
+    v_old_default text := p_old->>'default';
+    v_new_default text := p_new->>'default';
+    v_default_dropped boolean := false;
+BEGIN
+    IF (p_old->>'generated') IS DISTINCT FROM (p_new->>'generated')
+       OR (p_old->>'generated_kind') IS DISTINCT FROM (p_new->>'generated_kind') THEN
+        IF p_old->>'generated' IS NOT NULL AND p_new->>'generated' IS NOT NULL AND NOT v_type_changed
+           AND p_old->>'generated_kind' = 'STORED' AND p_new->>'generated_kind' = 'STORED'
+           AND current_setting('server_version_num')::int >= 170000 THEN
+            v_out := v_out || (v_alter || 'SET EXPRESSION AS (' || (p_new->>'generated') || ');');
+        ELSIF p_old->>'generated' IS NOT NULL AND p_new->>'generated' IS NULL
+              AND p_old->>'generated_kind' = 'STORED' THEN
+            v_out := v_out || (v_alter || 'DROP EXPRESSION;');
+        ELSIF p_is_last THEN
+            RETURN ARRAY['ALTER TABLE ' || p_table || ' DROP COLUMN ' || v_col || ';',
+                         'ALTER TABLE ' || p_table || ' ADD COLUMN ' || (p_new->>'sql') || ';'];
+        ELSE
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF p_old->>'identity' IS NOT NULL AND p_new->>'identity' IS NULL THEN
+        v_out := v_out || (v_alter || 'DROP IDENTITY;');
+    END IF;
+    IF v_old_default IS NOT NULL AND (v_type_changed OR v_old_default IS DISTINCT FROM v_new_default) THEN
+        v_out := v_out || (v_alter || 'DROP DEFAULT;');
+        v_default_dropped := true;
+    END IF;
+    IF v_type_changed THEN
+        v_out := v_out || (v_alter || 'TYPE ' || (p_new->>'type') || coalesce(' COLLATE ' || (p_new->>'collation'), '')
+                           || CASE WHEN p_new->>'generated' IS NULL
+                                   THEN ' USING ' || v_col || '::' || (p_new->>'type') ELSE '' END || ';');
+    END IF;
+    IF (p_new->>'not_null')::boolean AND NOT (p_old->>'not_null')::boolean THEN
+        v_out := v_out || (v_alter || 'SET NOT NULL;');
+    END IF;
+    v_out := v_out || pggit._alter_identity(v_alter, p_old, p_new);
+    IF v_new_default IS NOT NULL AND (v_default_dropped OR v_old_default IS NULL) THEN
+        v_out := v_out || (v_alter || 'SET DEFAULT ' || v_new_default || ';');
+    END IF;
+    IF NOT (p_new->>'not_null')::boolean AND (p_old->>'not_null')::boolean THEN
+        v_out := v_out || (v_alter || 'DROP NOT NULL;');
+    END IF;
+    RETURN v_out;
+END;
+$$;
+
+-- Identity changes of one column (added, kind changed, sequence options changed).
+CREATE OR REPLACE FUNCTION pggit._alter_identity(p_alter text, p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_opts jsonb := p_new->'identity_options';
+    v_text text;
+BEGIN
+    IF p_new->>'identity' IS NULL THEN
+        RETURN '{}';
+    END IF;
+    IF p_old->>'identity' IS NULL THEN
+        v_text := pggit._seq_nondefault_options(to_regtype(p_new->>'type'), (v_opts->>'increment')::bigint,
+                      (v_opts->>'minvalue')::bigint, (v_opts->>'maxvalue')::bigint, (v_opts->>'start')::bigint,
+                      (v_opts->>'cache')::bigint, (v_opts->>'cycle')::boolean);
+        RETURN ARRAY[p_alter || 'ADD GENERATED ' || (p_new->>'identity') || ' AS IDENTITY'
+                     || coalesce(' (' || v_text || ')', '') || ';'];
+    END IF;
+    RETURN CASE WHEN p_old->>'identity' <> p_new->>'identity'
+                THEN ARRAY[p_alter || 'SET GENERATED ' || (p_new->>'identity') || ';'] ELSE '{}' END
+        || CASE WHEN p_old->'identity_options' IS DISTINCT FROM v_opts
+                THEN ARRAY[p_alter || 'SET INCREMENT BY ' || (v_opts->>'increment')
+                           || ' SET MINVALUE ' || (v_opts->>'minvalue') || ' SET MAXVALUE ' || (v_opts->>'maxvalue')
+                           || ' SET START WITH ' || (v_opts->>'start') || ' SET CACHE ' || (v_opts->>'cache')
+                           || CASE WHEN (v_opts->>'cycle')::boolean THEN ' SET CYCLE' ELSE ' SET NO CYCLE' END || ';']
+                ELSE '{}' END;
+END;
+$$;
+
+-- Table-level changes: persistence, storage options, row level security, owned sequences.
+CREATE OR REPLACE FUNCTION pggit._alter_table_props(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_t text := 'ALTER TABLE ' || (p_new->>'identity') || ' ';
+    v_out text[] := '{}';
+    v_reset text;
+    v_set text;
+BEGIN
+    IF (p_old->>'unlogged')::boolean <> (p_new->>'unlogged')::boolean THEN
+        v_out := v_out || (v_t || CASE WHEN (p_new->>'unlogged')::boolean THEN 'SET UNLOGGED;' ELSE 'SET LOGGED;' END);
+    END IF;
+    SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o) INTO v_reset
+      FROM jsonb_array_elements_text(p_old->'options') o
+     WHERE split_part(o, '=', 1) NOT IN (SELECT split_part(n, '=', 1) FROM jsonb_array_elements_text(p_new->'options') n);
+    SELECT string_agg(n, ', ' ORDER BY n) INTO v_set
+      FROM jsonb_array_elements_text(p_new->'options') n
+     WHERE n NOT IN (SELECT o FROM jsonb_array_elements_text(p_old->'options') o);
+    IF v_reset IS NOT NULL THEN v_out := v_out || (v_t || 'RESET (' || v_reset || ');'); END IF;
+    IF v_set IS NOT NULL THEN v_out := v_out || (v_t || 'SET (' || v_set || ');'); END IF;
+    IF (p_old->>'rls')::boolean <> (p_new->>'rls')::boolean THEN
+        v_out := v_out || (v_t || CASE WHEN (p_new->>'rls')::boolean THEN 'ENABLE' ELSE 'DISABLE' END
+                           || ' ROW LEVEL SECURITY;');
+    END IF;
+    IF (p_old->>'rls_forced')::boolean <> (p_new->>'rls_forced')::boolean THEN
+        v_out := v_out || (v_t || CASE WHEN (p_new->>'rls_forced')::boolean THEN 'FORCE' ELSE 'NO FORCE' END
+                           || ' ROW LEVEL SECURITY;');
+    END IF;
+    v_out := v_out || coalesce((SELECT array_agg('ALTER SEQUENCE IF EXISTS ' || (o->>'sequence') || ' OWNED BY NONE;')
+                                  FROM jsonb_array_elements(p_old->'owned_sequences') o
+                                 WHERE NOT (p_new->'owned_sequences') @> jsonb_build_array(o)), '{}')
+                   || coalesce((SELECT array_agg('ALTER SEQUENCE ' || (n->>'sequence') || ' OWNED BY '
+                                                 || (p_new->>'identity') || '.' || quote_ident(n->>'column') || ';')
+                                  FROM jsonb_array_elements(p_new->'owned_sequences') n
+                                 WHERE NOT (p_old->'owned_sequences') @> jsonb_build_array(n)), '{}');
+    RETURN v_out;
+END;
+$$;
+
+-- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
+-- inheritance changed, columns reordered).
+CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_t text := p_new->>'identity';
+    v_old text[];
+    v_new text[];
+    v_out text[] := '{}';
+    v_stmts text[];
+    v_name text;
+BEGIN
+    IF (p_old->>'identity') IS DISTINCT FROM v_t
+       OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
+       OR p_old->'partition_bound' IS DISTINCT FROM p_new->'partition_bound'
+       OR p_old->'partition_key' IS DISTINCT FROM p_new->'partition_key'
+       OR p_old->'inherits' IS DISTINCT FROM p_new->'inherits' THEN
+        RETURN NULL;
+    END IF;
+    SELECT coalesce(array_agg(c->>'name' ORDER BY n), '{}') INTO v_old FROM jsonb_array_elements(p_old->'columns') WITH ORDINALITY e(c, n);
+    SELECT coalesce(array_agg(c->>'name' ORDER BY n), '{}') INTO v_new FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n);
+    -- kept columns keep their order, added ones come after all kept ones (ADD COLUMN appends)
+    IF (SELECT array_agg(x ORDER BY n) FROM unnest(v_old) WITH ORDINALITY u(x, n) WHERE x = ANY (v_new))
+       IS DISTINCT FROM (SELECT array_agg(x ORDER BY n) FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old))
+       OR EXISTS (SELECT 1 FROM unnest(v_new) WITH ORDINALITY a(x, n), unnest(v_new) WITH ORDINALITY k(y, m)
+                   WHERE NOT a.x = ANY (v_old) AND k.y = ANY (v_old) AND m > n) THEN
+        RETURN NULL;
+    END IF;
+    FOREACH v_name IN ARRAY v_old LOOP
+        IF NOT v_name = ANY (v_new) THEN
+            v_out := v_out || ('ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';');
+        END IF;
+    END LOOP;
+    FOREACH v_name IN ARRAY v_old LOOP
+        CONTINUE WHEN NOT v_name = ANY (v_new);
+        v_stmts := pggit._alter_column(v_t,
+            (SELECT c FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
+            (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name),
+            v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
+        IF v_stmts IS NULL THEN
+            RETURN NULL;
+        END IF;
+        v_out := v_out || v_stmts;
+    END LOOP;
+    v_out := v_out || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ADD COLUMN ' || (c->>'sql') || ';' ORDER BY n)
+                                  FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
+                                 WHERE NOT (c->>'name') = ANY (v_old)), '{}');
+    RETURN v_out || pggit._alter_table_props(p_old, p_new);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_enum(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_old text[] := ARRAY(SELECT jsonb_array_elements_text(p_old->'values'));
+    v_new text[] := ARRAY(SELECT jsonb_array_elements_text(p_new->'values'));
+    v_out text[] := '{}';
+    v_first_old text;
+BEGIN
+    -- only insertions: the old values, in order, must be what is left of the new list
+    IF v_old IS DISTINCT FROM ARRAY(SELECT x FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old) ORDER BY n) THEN
+        RETURN NULL;
+    END IF;
+    SELECT x INTO v_first_old FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old) ORDER BY n LIMIT 1;
+    FOR i IN 1 .. coalesce(cardinality(v_new), 0) LOOP
+        CONTINUE WHEN v_new[i] = ANY (v_old);
+        v_out := v_out || ('ALTER TYPE ' || (p_new->>'identity') || ' ADD VALUE ' || quote_literal(v_new[i])
+                           || CASE WHEN i > 1 THEN ' AFTER ' || quote_literal(v_new[i - 1])
+                                   WHEN v_first_old IS NOT NULL THEN ' BEFORE ' || quote_literal(v_first_old)
+                                   ELSE '' END || ';');
+    END LOOP;
+    RETURN v_out;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_composite(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_t text := 'ALTER TYPE ' || (p_new->>'identity') || ' ';
+    v_old text[] := ARRAY(SELECT a->>'name' FROM jsonb_array_elements(p_old->'attributes') a);
+    v_new text[] := ARRAY(SELECT a->>'name' FROM jsonb_array_elements(p_new->'attributes') a);
+BEGIN
+    IF ARRAY(SELECT x FROM unnest(v_old) WITH ORDINALITY u(x, n) WHERE x = ANY (v_new) ORDER BY n)
+       IS DISTINCT FROM ARRAY(SELECT x FROM unnest(v_new) WITH ORDINALITY u(x, n) WHERE x = ANY (v_old) ORDER BY n)
+       OR EXISTS (SELECT 1 FROM unnest(v_new) WITH ORDINALITY a(x, n), unnest(v_new) WITH ORDINALITY k(y, m)
+                   WHERE NOT a.x = ANY (v_old) AND k.y = ANY (v_old) AND m > n) THEN
+        RETURN NULL;
+    END IF;
+    RETURN coalesce((SELECT array_agg(v_t || 'DROP ATTRIBUTE ' || quote_ident(o->>'name') || ';')
+                       FROM jsonb_array_elements(p_old->'attributes') o WHERE NOT (o->>'name') = ANY (v_new)), '{}')
+        || coalesce((SELECT array_agg(v_t || 'ALTER ATTRIBUTE ' || quote_ident(n->>'name') || ' TYPE ' || (n->>'type')
+                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ';')
+                       FROM jsonb_array_elements(p_old->'attributes') o
+                       JOIN jsonb_array_elements(p_new->'attributes') n ON n->>'name' = o->>'name'
+                      WHERE o IS DISTINCT FROM n), '{}')
+        || coalesce((SELECT array_agg(v_t || 'ADD ATTRIBUTE ' || quote_ident(n->>'name') || ' ' || (n->>'type')
+                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ';' ORDER BY i)
+                       FROM jsonb_array_elements(p_new->'attributes') WITH ORDINALITY e(n, i)
+                      WHERE NOT (n->>'name') = ANY (v_old)), '{}');
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_domain(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_d text := 'ALTER DOMAIN ' || (p_new->>'identity') || ' ';
+    v_out text[] := '{}';
+BEGIN
+    IF p_old->>'base_type' IS DISTINCT FROM p_new->>'base_type'
+       OR p_old->>'collation' IS DISTINCT FROM p_new->>'collation' THEN
+        RETURN NULL;
+    END IF;
+    IF p_old->>'default' IS DISTINCT FROM p_new->>'default' THEN
+        v_out := v_out || (v_d || coalesce('SET DEFAULT ' || (p_new->>'default'), 'DROP DEFAULT') || ';');
+    END IF;
+    IF (p_old->>'not_null')::boolean <> (p_new->>'not_null')::boolean THEN
+        v_out := v_out || (v_d || CASE WHEN (p_new->>'not_null')::boolean THEN 'SET' ELSE 'DROP' END || ' NOT NULL;');
+    END IF;
+    RETURN v_out
+        || coalesce((SELECT array_agg(v_d || 'DROP CONSTRAINT ' || quote_ident(o->>'name') || ';' ORDER BY o->>'name')
+                       FROM jsonb_array_elements(p_old->'constraints') o
+                      WHERE NOT (p_new->'constraints') @> jsonb_build_array(o)), '{}')
+        || coalesce((SELECT array_agg(v_d || 'ADD CONSTRAINT ' || quote_ident(n->>'name') || ' ' || (n->>'definition') || ';'
+                                      ORDER BY n->>'name')
+                       FROM jsonb_array_elements(p_new->'constraints') n
+                      WHERE NOT (p_old->'constraints') @> jsonb_build_array(n)), '{}');
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_policy(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    -- ALTER POLICY cannot change the command or permissiveness, nor remove an expression
+    IF p_old->>'permissive' IS DISTINCT FROM p_new->>'permissive'
+       OR p_old->>'command' IS DISTINCT FROM p_new->>'command'
+       OR (p_old->>'using' IS NOT NULL AND p_new->>'using' IS NULL)
+       OR (p_old->>'with_check' IS NOT NULL AND p_new->>'with_check' IS NULL) THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY['ALTER POLICY ' || (p_new->>'identity') || ' ON ' || (p_new->>'table')
+                 || ' TO ' || (SELECT string_agg(r, ', ') FROM jsonb_array_elements_text(p_new->'roles') r)
+                 || coalesce(' USING (' || (p_new->>'using') || ')', '')
+                 || coalesce(' WITH CHECK (' || (p_new->>'with_check') || ')', '') || ';'];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_sequence(p_old jsonb, p_new jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_s text := 'ALTER SEQUENCE ' || (p_new->>'identity');
+    v_out text[] := '{}';
+BEGIN
+    IF (p_old - 'deps' - 'unlogged') IS DISTINCT FROM (p_new - 'deps' - 'unlogged') THEN
+        v_out := v_out || (v_s || ' AS ' || (p_new->>'type') || ' INCREMENT BY ' || (p_new->>'increment')
+                           || ' MINVALUE ' || (p_new->>'minvalue') || ' MAXVALUE ' || (p_new->>'maxvalue')
+                           || ' START WITH ' || (p_new->>'start') || ' CACHE ' || (p_new->>'cache')
+                           || CASE WHEN (p_new->>'cycle')::boolean THEN ' CYCLE' ELSE ' NO CYCLE' END || ';');
+    END IF;
+    IF (p_old->>'unlogged')::boolean <> (p_new->>'unlogged')::boolean THEN
+        v_out := v_out || (v_s || CASE WHEN (p_new->>'unlogged')::boolean THEN ' SET UNLOGGED;' ELSE ' SET LOGGED;' END);
+    END IF;
+    RETURN v_out;
+END;
+$$;
+
+-- CREATE OR REPLACE is possible when the kind, the result type and every argument (mode, name,
+-- type) stay, and no parameter default is removed.
+CREATE OR REPLACE FUNCTION pggit._alter_routine(p_old jsonb, p_new jsonb, p_new_definition text)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_old->>'kind' IS DISTINCT FROM p_new->>'kind'
+       OR p_old->>'returns' IS DISTINCT FROM p_new->>'returns'
+       OR p_old->'signature' IS DISTINCT FROM p_new->'signature'
+       OR coalesce((p_new->>'defaults')::int, 0) < coalesce((p_old->>'defaults')::int, 0)
+       OR p_new_definition !~ '^CREATE OR REPLACE ' THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[p_new_definition];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._alter_view(p_old jsonb, p_new jsonb, p_new_definition text)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    -- CREATE OR REPLACE VIEW keeps the existing columns (same names and types) and may append
+    IF jsonb_array_length(coalesce(p_new->'columns', '[]')) < jsonb_array_length(coalesce(p_old->'columns', '[]'))
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_old->'columns') WITH ORDINALITY o(c, i)
+                   WHERE c IS DISTINCT FROM (p_new->'columns')->(i::int - 1))
+       OR p_new_definition !~ '^CREATE VIEW ' THEN
+        RETURN NULL;
+    END IF;
+    RETURN ARRAY[regexp_replace(p_new_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')];
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_alter(p_kind text, p_old_definition text, p_old_meta jsonb,
+                                           p_new_definition text, p_new_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    IF p_old_definition IS NULL OR p_new_definition IS NULL OR p_old_meta IS NULL OR p_new_meta IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('sql_alter(%s): old and new definitions and metas are required', p_kind));
+    END IF;
+    IF p_old_definition = p_new_definition THEN
+        RETURN '{}';
+    END IF;
+    RETURN CASE p_kind
+        WHEN 'table' THEN pggit._alter_table(p_old_meta, p_new_meta)
+        WHEN 'sequence' THEN pggit._alter_sequence(p_old_meta, p_new_meta)
+        WHEN 'function' THEN pggit._alter_routine(p_old_meta, p_new_meta, p_new_definition)
+        WHEN 'procedure' THEN pggit._alter_routine(p_old_meta, p_new_meta, p_new_definition)
+        WHEN 'type' THEN CASE WHEN p_old_meta->>'type_kind' IS DISTINCT FROM p_new_meta->>'type_kind' THEN NULL
+                              WHEN p_new_meta->>'type_kind' = 'enum' THEN pggit._alter_enum(p_old_meta, p_new_meta)
+                              WHEN p_new_meta->>'type_kind' = 'composite' THEN pggit._alter_composite(p_old_meta, p_new_meta)
+                         END
+        WHEN 'domain' THEN pggit._alter_domain(p_old_meta, p_new_meta)
+        WHEN 'policy' THEN pggit._alter_policy(p_old_meta, p_new_meta)
+        WHEN 'view' THEN pggit._alter_view(p_old_meta, p_new_meta, p_new_definition)
+        WHEN 'comment' THEN ARRAY[p_new_definition]
+        WHEN 'trigger' THEN CASE WHEN (p_old_meta->>'constraint_trigger')::boolean
+                                      OR (p_new_meta->>'constraint_trigger')::boolean
+                                      OR p_new_definition !~ '^CREATE TRIGGER ' THEN NULL
+                                 ELSE ARRAY[regexp_replace(p_new_definition, '^CREATE TRIGGER ', 'CREATE OR REPLACE TRIGGER ')]
+                            END
+        WHEN 'extension' THEN
+            CASE WHEN p_old_meta->>'name' IS DISTINCT FROM p_new_meta->>'name' THEN NULL
+                 ELSE CASE WHEN p_old_meta->>'schema' IS DISTINCT FROM p_new_meta->>'schema'
+                           THEN ARRAY['ALTER EXTENSION ' || (p_new_meta->>'identity') || ' SET SCHEMA '
+                                      || quote_ident(p_new_meta->>'schema') || ';'] ELSE '{}' END
+                   || CASE WHEN p_old_meta->>'version' IS DISTINCT FROM p_new_meta->>'version'
+                           THEN ARRAY['ALTER EXTENSION ' || (p_new_meta->>'identity') || ' UPDATE TO '
+                                      || quote_literal(p_new_meta->>'version') || ';'] ELSE '{}' END
+            END
+        ELSE NULL   -- constraint, index, materialized view, aggregate, schema: drop and re-create
+        END;
+END;
+$$;
+
+-- The data-destroying parts of a change, for the core to test against live data:
+--   check = 'table_dropped'       relation is dropped (new_meta NULL) or must be re-created
+--           'column_dropped'      column_name is dropped
+--           'column_type_changed' column_name changes type without an implicit cast
+-- A step loses data when EXISTS (SELECT 1 FROM relation [WHERE column_name IS NOT NULL]).
+CREATE OR REPLACE FUNCTION pggit.sql_data_loss(p_kind text, p_object_key text, p_old_meta jsonb, p_new_meta jsonb)
+RETURNS TABLE ("check" text, relation text, column_name text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    IF p_object_key IS NULL OR p_old_meta IS NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'sql_data_loss: object key and old meta are required');
+    END IF;
+    IF p_kind <> 'table' THEN
+        RETURN;
+    END IF;
+    IF p_new_meta IS NULL OR pggit._alter_table(p_old_meta, p_new_meta) IS NULL THEN
+        RETURN QUERY SELECT 'table_dropped'::text, p_old_meta->>'identity', NULL::text;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT 'column_dropped'::text, p_old_meta->>'identity', o->>'name'
+      FROM jsonb_array_elements(p_old_meta->'columns') o
+     WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(p_new_meta->'columns') n WHERE n->>'name' = o->>'name')
+    UNION ALL
+    SELECT 'column_type_changed'::text, p_old_meta->>'identity', o->>'name'
+      FROM jsonb_array_elements(p_old_meta->'columns') o
+      JOIN jsonb_array_elements(p_new_meta->'columns') n ON n->>'name' = o->>'name'
+     WHERE o->>'type' <> n->>'type' AND n->>'generated' IS NULL
+       AND NOT EXISTS (SELECT 1 FROM pg_cast c
+                        WHERE c.castsource = to_regtype(o->>'type') AND c.casttarget = to_regtype(n->>'type')
+                          AND c.castcontext = 'i' AND to_regtype(o->>'type') <> to_regtype(n->>'type'));
+END;
+$$;

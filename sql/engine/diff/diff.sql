@@ -1,0 +1,448 @@
+-- Diff of trees and refs, migration plans (the DDL from one tree to another) and checkout.
+-- Re-runnable: applied again by the loader whenever this file changes.
+
+-- The live schema read from the catalogs, as a tree (definitions are stored as blobs).
+CREATE OR REPLACE FUNCTION pggit.live_tree()
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(jsonb_object_agg(o.object_key, pggit.blob_put(o)), '{}')
+      FROM pggit.live_objects() o
+$$;
+
+-- What capture knows of the live schema (cheap; equals live_tree() unless capture was bypassed).
+CREATE OR REPLACE FUNCTION pggit.live_state_tree()
+RETURNS jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$ SELECT coalesce(jsonb_object_agg(object_key, blob_hash), '{}') FROM pggit.live_state $$;
+
+CREATE OR REPLACE FUNCTION pggit.ref_tree(p_ref text)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF upper(btrim(coalesce(p_ref, ''))) = 'WORKING' THEN
+        RETURN pggit.live_tree();
+    END IF;
+    RETURN pggit.commit_tree(pggit.resolve_ref(p_ref));
+END;
+$$;
+
+-- The changed objects between two trees, with both definitions.
+CREATE OR REPLACE FUNCTION pggit.tree_changes(p_from jsonb, p_to jsonb)
+RETURNS TABLE (object_type text, schema_name text, object_name text, object_key text, change text,
+               before text, after text, parent_name text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(n.kind, o.kind), coalesce(n.schema_name, o.schema_name),
+           coalesce(n.object_name, o.object_name), d.object_key, d.change, o.definition,
+           n.definition, coalesce(n.parent_name, o.parent_name)
+      FROM pggit.tree_diff(p_from, p_to) d
+      LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
+      LEFT JOIN pggit.blobs n ON n.hash = d.new_blob
+     ORDER BY coalesce(n.schema_name, o.schema_name), coalesce(n.kind, o.kind), d.object_key
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.diff(p_from_ref text, p_to_ref text)
+RETURNS TABLE (object_type text, schema_name text, object_name text, object_key text, change text,
+               before text, after text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_n integer;
+BEGIN
+    RETURN QUERY
+    SELECT c.object_type, c.schema_name, c.object_name, c.object_key, c.change, c.before, c.after
+      FROM pggit.tree_changes(pggit.ref_tree(p_from_ref), pggit.ref_tree(p_to_ref)) c;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    PERFORM pggit.record_operation('diff', v_started, v_n, 0, NULL, true, NULL,
+        jsonb_build_object('from', p_from_ref, 'to', p_to_ref));
+END;
+$$;
+
+-- Kind order used to break ties between independent steps (creates ascend, drops descend).
+CREATE OR REPLACE FUNCTION pggit.kind_rank(p_kind text)
+RETURNS integer
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT CASE p_kind
+        WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
+        WHEN 'sequence' THEN 4 WHEN 'function' THEN 5 WHEN 'procedure' THEN 5 WHEN 'aggregate' THEN 6
+        WHEN 'table' THEN 7 WHEN 'constraint' THEN 8 WHEN 'index' THEN 9 WHEN 'view' THEN 10
+        WHEN 'materialized_view' THEN 11 WHEN 'trigger' THEN 12 WHEN 'policy' THEN 13
+        WHEN 'comment' THEN 14 ELSE 15 END
+$$;
+
+-- Objects of the `from` tree that must be dropped and re-created because something they depend on
+-- is dropped or re-created (transitively), plus views over tables whose columns lose or change.
+CREATE OR REPLACE FUNCTION pggit.recreate_closure(p_from jsonb, p_seeds text[])
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    WITH RECURSIVE fdeps AS (
+        SELECT e.key AS object_key, d.dep
+          FROM jsonb_each_text(p_from) e
+          JOIN pggit.blobs b ON b.hash = e.value,
+               LATERAL jsonb_array_elements_text(coalesce(b.meta->'deps', '[]')) d(dep)
+    ), closure(object_key) AS (
+        SELECT unnest(p_seeds)
+        UNION
+        SELECT f.object_key FROM fdeps f JOIN closure c ON f.dep = c.object_key
+    )
+    SELECT coalesce(array_agg(object_key), '{}') FROM closure
+$$;
+
+-- Sequences owned by a table (ALTER SEQUENCE ... OWNED BY in its definition) go when it is dropped.
+CREATE OR REPLACE FUNCTION pggit.owned_sequences(p_tree jsonb, p_table_keys text[])
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(array_agg(DISTINCT s.object_key), '{}')
+      FROM unnest(p_table_keys) k
+      JOIN pggit.blobs t ON t.hash = p_tree->>k AND t.kind = 'table'
+      JOIN LATERAL jsonb_array_elements_text(coalesce(t.meta->'deps', '[]')) d(dep) ON true
+      JOIN pggit.blobs s ON s.hash = p_tree->>d.dep AND s.kind = 'sequence'
+     WHERE position('ALTER SEQUENCE ' || quote_ident(s.schema_name) || '.' || quote_ident(s.object_name)
+                    || ' OWNED BY' IN t.definition) > 0
+$$;
+
+-- True when a table change drops or retypes a column (views over it must be re-created).
+CREATE OR REPLACE FUNCTION pggit.table_change_is_destructive(p_old jsonb, p_new jsonb)
+RETURNS boolean
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM jsonb_array_elements(coalesce(p_old->'columns', '[]')) oc
+         WHERE NOT EXISTS (
+            SELECT 1 FROM jsonb_array_elements(coalesce(p_new->'columns', '[]')) nc
+             WHERE nc->>'name' = oc->>'name' AND nc->>'type' = oc->>'type'
+               AND (nc->>'collation') IS NOT DISTINCT FROM (oc->>'collation')))
+$$;
+
+-- The steps that turn tree p_from into tree p_to: (step, phase, object, statement), in an order
+-- that respects the dependencies of both trees. Objects are altered in place where the kind allows
+-- (pggit.sql_alter), otherwise dropped and re-created together with whatever depends on them.
+-- Malformed trees and entries naming definitions that are not stored are refused with
+-- INVALID_ARGUMENT.
+CREATE OR REPLACE FUNCTION pggit.migration_plan(p_from jsonb, p_to jsonb)
+RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_changes jsonb;
+    v_unknown jsonb;
+    v_seeds text[];
+    v_closure text[];
+    v_actions jsonb;
+BEGIN
+    PERFORM pggit.check_tree_argument('from', p_from);
+    PERFORM pggit.check_tree_argument('to', p_to);
+    p_from := coalesce(p_from, '{}');
+    p_to := coalesce(p_to, '{}');
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'key', d.object_key, 'change', d.change,
+               'alter', CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
+                        to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END,
+               'destructive', d.change = 'MODIFIED' AND o.kind = 'table'
+                              AND pggit.table_change_is_destructive(o.meta, n.meta)))
+               FILTER (WHERE (d.old_blob IS NULL OR o.hash IS NOT NULL)
+                                            AND (d.new_blob IS NULL OR n.hash IS NOT NULL)), '[]'),
+           (array_agg(jsonb_build_array(CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+                                             THEN 'from' ELSE 'to' END, d.object_key,
+                                        CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+                                             THEN d.old_blob ELSE d.new_blob END)
+                      ORDER BY d.object_key)
+               FILTER (WHERE (d.old_blob IS NOT NULL AND o.hash IS NULL)
+                          OR (d.new_blob IS NOT NULL AND n.hash IS NULL)))[1]
+      INTO v_changes, v_unknown
+      FROM pggit.tree_diff(p_from, p_to) d
+      LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
+      LEFT JOIN pggit.blobs n ON n.hash = d.new_blob;
+    IF v_unknown IS NOT NULL THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT',
+            format('%s: the entry %L names no stored definition (%s)', v_unknown->>0, v_unknown->>1,
+                   v_unknown->>2));
+    END IF;
+
+    -- seeds: removed objects, objects that cannot be altered in place, views over tables that
+    -- lose or retype a column
+    SELECT coalesce(array_agg(c->>'key'), '{}') INTO v_seeds
+      FROM jsonb_array_elements(v_changes) c
+     WHERE c->>'change' = 'REMOVED'
+        OR (c->>'change' = 'MODIFIED' AND jsonb_typeof(c->'alter') IS DISTINCT FROM 'array');
+    SELECT v_seeds || coalesce(array_agg(DISTINCT e.key), '{}') INTO v_seeds
+      FROM jsonb_array_elements(v_changes) c
+      JOIN jsonb_each_text(p_from) e ON true
+      JOIN pggit.blobs b ON b.hash = e.value AND b.kind IN ('view', 'materialized_view')
+     WHERE (c->>'destructive')::boolean AND b.meta->'deps' ? (c->>'key');
+    v_closure := pggit.recreate_closure(p_from, v_seeds);
+    v_closure := pggit.recreate_closure(p_from,
+        v_closure || pggit.owned_sequences(p_from, v_closure));
+
+    SELECT coalesce(jsonb_agg(a ORDER BY a->>'phase', a->>'key'), '[]') INTO v_actions FROM (
+        SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
+          FROM unnest(v_closure) k WHERE p_from ? k
+        UNION ALL
+        SELECT jsonb_build_object('phase', 'create', 'key', k, 'blob', p_to->>k)
+          FROM unnest(v_closure) k WHERE p_to ? k
+        UNION ALL
+        SELECT jsonb_build_object('phase', 'create', 'key', c->>'key', 'blob', p_to->>(c->>'key'))
+          FROM jsonb_array_elements(v_changes) c
+         WHERE c->>'change' = 'ADDED' AND NOT (c->>'key' = ANY (v_closure))
+        UNION ALL
+        SELECT jsonb_build_object('phase', 'alter', 'key', c->>'key', 'blob', p_to->>(c->>'key'),
+                                  'old_blob', p_from->>(c->>'key'), 'alter', c->'alter')
+          FROM jsonb_array_elements(v_changes) c
+         WHERE c->>'change' = 'MODIFIED' AND NOT (c->>'key' = ANY (v_closure))
+    ) s;
+
+    RETURN QUERY SELECT * FROM pggit.plan_order(v_actions);
+END;
+$$;
+
+-- Orders plan actions: a topological sort over the dependency edges (levels by longest path),
+-- then drops before alters before creates, then kind, then key. Statements come from the catalog
+-- layer's DDL generators.
+CREATE OR REPLACE FUNCTION pggit.plan_order(p_actions jsonb)
+RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    WITH RECURSIVE act AS (
+        SELECT (o - 1)::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind, b.definition,
+               b.meta, ob.meta AS old_meta, a->'alter' AS alter_stmts
+          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
+          JOIN pggit.blobs b ON b.hash = a->>'blob'
+          LEFT JOIN pggit.blobs ob ON ob.hash = a->>'old_blob'
+    ), dep AS (
+        -- (action, key it depends on): drops use the old definition's deps, others the new one's
+        SELECT act.aid, act.phase, d.dep
+          FROM act, LATERAL jsonb_array_elements_text(coalesce(act.meta->'deps', '[]')) d(dep)
+        UNION
+        SELECT act.aid, 'alter_old', d.dep
+          FROM act, LATERAL jsonb_array_elements_text(coalesce(act.old_meta->'deps', '[]')) d(dep)
+         WHERE act.phase = 'alter'
+    ), edge AS (
+        -- drop a before drop b when a depended on b
+        SELECT x.aid AS before, y.aid AS after FROM dep JOIN act x ON x.aid = dep.aid AND x.phase = 'drop'
+          JOIN act y ON y.key = dep.dep AND y.phase = 'drop' WHERE dep.phase = 'drop'
+        UNION
+        -- create/alter of b before create/alter of a when a depends on b
+        SELECT y.aid, x.aid FROM dep JOIN act x ON x.aid = dep.aid AND x.phase IN ('create', 'alter')
+          JOIN act y ON y.key = dep.dep AND y.phase IN ('create', 'alter')
+         WHERE dep.phase IN ('create', 'alter') AND y.aid <> x.aid
+        UNION
+        -- an alter that stops using b comes before b is dropped
+        SELECT x.aid, y.aid FROM dep JOIN act x ON x.aid = dep.aid AND x.phase = 'alter'
+          JOIN act y ON y.key = dep.dep AND y.phase = 'drop' WHERE dep.phase = 'alter_old'
+        UNION
+        -- a dropped object that used a is dropped before a is altered
+        SELECT y.aid, x.aid FROM dep JOIN act y ON y.aid = dep.aid AND y.phase = 'drop'
+          JOIN act x ON x.key = dep.dep AND x.phase = 'alter' WHERE dep.phase = 'drop'
+        UNION
+        -- re-created objects: drop before create
+        SELECT x.aid, y.aid FROM act x JOIN act y ON y.key = x.key AND y.phase = 'create'
+         WHERE x.phase = 'drop'
+    ), lv(aid, depth) AS (
+        SELECT aid, 0 FROM act
+        UNION
+        SELECT e.after, lv.depth + 1 FROM lv JOIN edge e ON e.before = lv.aid WHERE lv.depth < 100
+    ), levels AS (
+        SELECT aid, max(depth) AS depth FROM lv GROUP BY aid
+    ), stmts AS (
+        SELECT act.aid, act.phase, act.key, act.kind, levels.depth, s.stmt, s.n
+          FROM act JOIN levels USING (aid),
+               LATERAL unnest(CASE act.phase
+                   WHEN 'drop' THEN pggit.sql_drop(act.kind, act.key, act.meta)
+                   WHEN 'create' THEN pggit.sql_create(act.kind, act.definition, act.meta)
+                   ELSE ARRAY(SELECT jsonb_array_elements_text(act.alter_stmts)) END)
+               WITH ORDINALITY AS s(stmt, n)
+    )
+    SELECT (row_number() OVER (ORDER BY depth,
+                CASE phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
+                CASE WHEN phase = 'drop' THEN -pggit.kind_rank(kind) ELSE pggit.kind_rank(kind) END,
+                key COLLATE "C", n))::integer,
+           phase, key, kind, stmt
+      FROM stmts
+     ORDER BY 1
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.script_text(p_from_label text, p_to_label text, p_from jsonb, p_to jsonb)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT format(E'-- pgGit migration: %s -> %s\n', p_from_label, p_to_label)
+        || coalesce(string_agg(CASE WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
+                                    ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.step), '-- no changes')
+        || E'\n'
+      FROM pggit.migration_plan(p_from, p_to) p
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.diff_script(p_from_ref text, p_to_ref text)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_script text;
+BEGIN
+    v_script := pggit.script_text(p_from_ref, p_to_ref, pggit.ref_tree(p_from_ref), pggit.ref_tree(p_to_ref));
+    PERFORM pggit.record_operation('diff_script', v_started, 0, 0, NULL, true, NULL,
+        jsonb_build_object('from', p_from_ref, 'to', p_to_ref));
+    RETURN v_script;
+END;
+$$;
+
+-- The data-destroying steps of going from p_from to p_to in the live database: each finding names
+-- a relation (and column) that holds data the plan would destroy.
+CREATE OR REPLACE FUNCTION pggit.data_loss_findings(p_from jsonb, p_to jsonb)
+RETURNS TABLE (check_name text, level text, message text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+DECLARE
+    r record;
+    v_has_data boolean;
+BEGIN
+    FOR r IN
+        SELECT DISTINCT p.object_key, b.kind, l.*
+          FROM pggit.migration_plan(p_from, p_to) p
+          JOIN pggit.blobs b ON b.hash = p_from->>p.object_key
+          LEFT JOIN pggit.blobs n ON n.hash = p_to->>p.object_key,
+               LATERAL pggit.sql_data_loss(b.kind, p.object_key, b.meta,
+                                           CASE WHEN p.phase = 'drop' THEN NULL ELSE n.meta END) l
+         WHERE p.phase IN ('drop', 'alter') AND b.kind IN ('table', 'materialized_view')
+    LOOP
+        IF to_regclass(r.relation) IS NULL THEN
+            CONTINUE;
+        END IF;
+        IF r.column_name IS NULL THEN
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', r.relation) INTO v_has_data;
+        ELSE
+            EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE %I IS NOT NULL)', r.relation, r.column_name)
+               INTO v_has_data;
+        END IF;
+        IF v_has_data THEN
+            check_name := 'data_loss';
+            level := 'error';
+            message := CASE WHEN r.column_name IS NULL
+                THEN format('%s: %s holds rows that would be lost', r.check, r.relation)
+                ELSE format('%s: column %s of %s holds data that would be lost', r.check, r.column_name, r.relation) END;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END;
+$$;
+
+-- Runs plan statements with capture in engine mode: live_state follows, no working changes, and
+-- each statement is audited with its own text. Fails as a whole on the first failing statement.
+CREATE OR REPLACE FUNCTION pggit.apply_plan(p_operation text, p_from jsonb, p_to jsonb)
+RETURNS text[]
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    r record;
+    v_done text[] := '{}';
+    v_mismatch text;
+BEGIN
+    IF pggit.capture_state() = 'off' THEN
+        PERFORM pggit.raise_error('CAPTURE_DISABLED',
+            format('%s needs capture on to track what it changes', p_operation),
+            'SELECT pggit.set_capture(true, ''global'')');
+    END IF;
+    PERFORM set_config('pggit.capture', 'engine', true);
+    PERFORM set_config('pggit.operation', p_operation, true);
+    FOR r IN SELECT * FROM pggit.migration_plan(p_from, p_to) ORDER BY step LOOP
+        PERFORM set_config('pggit.statement', r.statement, true);
+        BEGIN
+            EXECUTE r.statement;
+        EXCEPTION WHEN OTHERS THEN
+            PERFORM pggit.raise_error('APPLY_FAILED',
+                format('%s failed at step %s (%s): %s', p_operation, r.step, r.object_key, SQLERRM),
+                'statement: ' || left(r.statement, 500));
+        END;
+        v_done := v_done || r.statement;
+    END LOOP;
+    PERFORM set_config('pggit.statement', '', true);
+    PERFORM set_config('pggit.operation', '', true);
+    PERFORM set_config('pggit.capture', '', true);
+    PERFORM pggit.capture_flush();  -- live_state follows what was applied
+    -- proof: what capture now knows of the live schema must be exactly the target tree
+    SELECT string_agg(d.change || ' ' || d.object_key, ', ') INTO v_mismatch
+      FROM (SELECT * FROM pggit.tree_diff(pggit.live_state_tree(), p_to) LIMIT 10) d;
+    IF v_mismatch IS NOT NULL THEN
+        PERFORM pggit.raise_error('APPLY_VERIFY_FAILED',
+            format('%s left the schema different from its target (%s); nothing was changed', p_operation, v_mismatch),
+            'the objects named differ in a way PostgreSQL cannot alter in place (e.g. column order)');
+    END IF;
+    RETURN v_done;
+END;
+$$;
+
+-- Checks out a branch. Opens its span (pggit.trace_begin): the operations recorded inside it (its
+-- captures) are its children.
+CREATE OR REPLACE FUNCTION pggit.checkout(p_branch text, p_force boolean DEFAULT false)
+RETURNS TABLE (branch text, commit_hash text, statements text[])
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+DECLARE
+    v_started timestamptz := clock_timestamp();
+    v_target pggit.branches;
+    v_head pggit.branches;
+    v_from jsonb;
+    v_to jsonb;
+    v_pending integer;
+    v_findings text;
+    v_done text[];
+BEGIN
+    PERFORM pggit.trace_begin('checkout', v_started);
+    PERFORM pggit.engine_lock('checkout');
+    PERFORM pggit.capture_flush();
+    v_target := pggit.active_branch(p_branch);
+    v_head := pggit.head_branch();
+    SELECT count(*) INTO v_pending FROM pggit.working;
+    IF v_pending > 0 AND NOT coalesce(p_force, false) THEN
+        PERFORM pggit.raise_error('WORKING_CHANGES',
+            format('%s uncommitted change(s) on %s would be lost', v_pending, v_head.name),
+            'commit them (SELECT pggit.commit(''message'')) or check out with force => true');
+    END IF;
+    v_from := pggit.live_state_tree();
+    v_to := pggit.commit_tree(v_target.head_commit);
+    SELECT string_agg(f.message, '; ') INTO v_findings FROM pggit.data_loss_findings(v_from, v_to) f;
+    IF v_findings IS NOT NULL AND NOT coalesce(p_force, false) THEN
+        PERFORM pggit.raise_error('DATA_LOSS', format('checkout of %s refused: %s', p_branch, v_findings),
+                                  'check out with force => true to destroy that data');
+    END IF;
+    v_done := pggit.apply_plan('checkout', v_from, v_to);
+    DELETE FROM pggit.working;
+    UPDATE pggit.head SET branch_id = v_target.id, moved_at = now(), moved_by = pggit.current_actor();
+    PERFORM pggit.emit_event('branch.checked_out', jsonb_build_object(
+        'branch', v_target.name, 'previous', v_head.name, 'commit', v_target.head_commit,
+        'statement_count', cardinality(v_done), 'forced', coalesce(p_force, false)));
+    PERFORM pggit.record_operation('checkout', v_started, (SELECT count(*) FROM pggit.tree_diff(v_from, v_to))::integer,
+                                   cardinality(v_done), v_target.name);
+    branch := v_target.name;
+    commit_hash := v_target.head_commit;
+    statements := v_done;
+    RETURN NEXT;
+END;
+$$;
