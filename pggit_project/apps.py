@@ -18,6 +18,7 @@ class PggitProjectConfig(AppConfig):
     def ready(self) -> None:
         from pggit_project.db import create_console_schema_before_migrate
         from pggit_project.health import register_foundation_checks
+        from pggit_project.realtime import register_forwarding, register_socket_path_check
         from pggit_project.request_id import unbind_request_id
         from pggit_project.settings.environment import DEVELOPMENT_FALLBACKS
 
@@ -26,6 +27,8 @@ class PggitProjectConfig(AppConfig):
         )
         request_finished.connect(unbind_request_id, dispatch_uid="pggit_request_id")
         register_foundation_checks()
+        register_socket_path_check()
+        register_forwarding()
         logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
         for fallback in DEVELOPMENT_FALLBACKS:
             logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)

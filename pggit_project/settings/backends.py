@@ -78,13 +78,23 @@ def cache_config(redis_url: str) -> dict[str, Any]:
     }
 
 
+# Messages a socket's channel may hold before the layer drops new ones (the default, 100, is
+# reached by a burst of events while a connection replays ``?since=``).
+CHANNEL_CAPACITY = 2000
+
+
 def channel_layer_config(redis_url: str) -> dict[str, Any]:
     if not redis_url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"capacity": CHANNEL_CAPACITY},
+            }
+        }
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": "pggit"},
+            "CONFIG": {"hosts": [redis_url], "prefix": "pggit", "capacity": CHANNEL_CAPACITY},
         }
     }
 
