@@ -21,6 +21,7 @@ class PggitProjectConfig(AppConfig):
         from pggit_project.realtime import register_forwarding, register_socket_path_check
         from pggit_project.request_id import unbind_request_id
         from pggit_project.settings.environment import DEVELOPMENT_FALLBACKS
+        from pggit_project.ws_auth import install_token_redaction
 
         pre_migrate.connect(
             create_console_schema_before_migrate, dispatch_uid="pggit_console_schema"
@@ -29,6 +30,7 @@ class PggitProjectConfig(AppConfig):
         register_foundation_checks()
         register_socket_path_check()
         register_forwarding()
+        install_token_redaction()
         logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
         for fallback in DEVELOPMENT_FALLBACKS:
             logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)

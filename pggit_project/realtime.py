@@ -106,6 +106,32 @@ def forwarding_position() -> dict[str, Any] | None:
     return cache.get(_position_key())
 
 
+# A new leader resumes at most this many events behind the newest (older ones are left to the
+# clients' ?since=).
+RESUME_MAX_EVENTS = 10_000
+
+
+def resume_position(newest: int) -> int | None:
+    """Where ``pggit_listen`` starts when it becomes the leader: after the last event forwarded by
+    the previous leader, so events committed while none was active still reach the sockets."""
+    try:
+        position = forwarding_position()
+    except Exception as exc:
+        logger.warning("could not read the forwarding position (%s)", type(exc).__name__)
+        return None
+    if position is None:
+        return None
+    resume = int(position["id"])
+    if newest - resume > RESUME_MAX_EVENTS:
+        logger.warning(
+            "the last forwarded event is %s events behind: resuming %s events back",
+            newest - resume,
+            RESUME_MAX_EVENTS,
+        )
+        return newest - RESUME_MAX_EVENTS
+    return resume
+
+
 async def send_events(layer, events: list[Event]) -> None:
     for event in events:
         if event.type not in EVENT_TYPES:

@@ -12,6 +12,8 @@ page's sockets, so the origin says whether this site's page opened it. See docs/
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -102,3 +104,30 @@ async def session_user(scope):
         lambda: bool(user.is_authenticated and user.is_active and user.is_staff)
     )()
     return user if authenticated else None
+
+
+# --- ?token= never reaches a log -----------------------------------------------------------------
+
+TOKEN_IN_QUERY = re.compile(r"([?&]token=)[^&\s\"']*")
+# Servers that log a socket's path with its query string (uvicorn: "WebSocket /ws?token=..."
+# [accepted]).
+SERVER_LOGGERS = ("uvicorn.error", "uvicorn.access", "daphne", "daphne.access", "django.channels")
+
+
+class RedactTokenFilter(logging.Filter):
+    """Replaces the value of any ``token=`` query parameter in a record by ``[redacted]``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = TOKEN_IN_QUERY.sub(r"\1[redacted]", message)
+            record.args = None
+        return True
+
+
+def install_token_redaction() -> None:
+    redact = RedactTokenFilter()
+    for name in SERVER_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(existing, RedactTokenFilter) for existing in logger.filters):
+            logger.addFilter(redact)

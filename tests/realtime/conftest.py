@@ -106,3 +106,47 @@ def forwarding(transactional_db):
     stop.set()
     if thread is not None:
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def socket_database(django_db_setup, django_db_blocker):
+    """A migrated database of their own for the server processes of the socket tests."""
+    import os
+
+    from tests.cachemgmt.live import create_live_database, drop_live_database
+
+    if not (os.environ.get("DATABASE_URL") and settings.REDIS_URL):
+        pytest.skip("server-process tests need DATABASE_URL and REDIS_URL")
+    database = create_live_database("sockets")
+    yield database
+    drop_live_database(database)
+
+
+@pytest.fixture
+def processes(socket_database, tmp_path):
+    """Starts web servers and listeners on ``socket_database``; stops them afterwards."""
+    from django.core.cache import cache
+
+    from tests.cachemgmt import live as helpers
+
+    # no forwarding position left by an earlier test (a new leader would resume from it)
+    cache.delete(f"pggit:ws:forwarded:{socket_database.name}")
+    started: list[helpers.Process] = []
+
+    class Processes:
+        database = socket_database
+
+        def server(self, name: str, **env_overrides) -> helpers.Process:
+            env = {**socket_database.env, **env_overrides}
+            process = helpers.start_server(env, tmp_path / f"{name}.log")
+            started.append(process)
+            return process
+
+        def listener(self, name: str = "listener") -> helpers.Process:
+            process = helpers.start_listener(socket_database.env, tmp_path / f"{name}.log")
+            started.append(process)
+            return process
+
+    yield Processes()
+    for process in started:
+        process.stop()
