@@ -35,6 +35,7 @@ api_v1 = [
 
 urlpatterns = [
     re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/live/", include("alerts.live")),  # the live operations page (docs/realtime.md)
     path("admin/", admin.site.urls),
     optional_slash("health", LivenessView.as_view(), name="health"),
     optional_slash("health/deep", DeepHealthView.as_view(), name="health-deep"),
