@@ -79,9 +79,8 @@ def test_the_live_page_shows_alerts_and_ddl_as_they_happen(processes, chromium_p
             alert_id = response.json()["id"]
             row = page.locator(f'#open-alerts tr[data-alert-id="{alert_id}"]')
             expect(row).to_have_attribute("data-status", "firing")
-            expect(page.locator(f'#event-stream li[data-event-type="alert.fired"]')).to_have_count(
-                1
-            )
+            fired = page.locator('#event-stream li[data-event-type="alert.fired"]')
+            expect(fired.first).to_contain_text(f"(#{alert_id})")
 
             row.locator('button[data-action="acknowledge"]').click()
             expect(row).to_have_attribute("data-status", "acknowledged")

@@ -105,7 +105,7 @@
         : [];
       return `${data.command_tag || "DDL"} ${objects.join(", ")} by ${data.actor || data.role || "?"}`;
     }
-    if (event.type.startsWith("alert.")) return `[${data.severity || ""}] ${data.title || ""} (#${data.id})`;
+    if (event.type.startsWith("alert.")) return `[${data.severity || ""}] ${data.title || ""} (#${data.alert_id}) ${data.status || ""}`;
     if (event.type === "commit.created") return `${(data.hash || data.commit || "").slice(0, 12)} ${data.message || ""}`;
     if (data.branch) return `branch ${data.branch}`;
     return JSON.stringify(data).slice(0, 160);
