@@ -72,7 +72,7 @@ def _token() -> str:
 def _spawn(argv: list[str], log_path: Path) -> subprocess.Popen:
     handle = log_path.open("wb")
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DJANGO_LOG_LEVEL": "WARNING"}
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)
+    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT)  # noqa: S603 (our own servers)
 
 
 def _wait_http(url: str, process: subprocess.Popen, log_path: Path) -> None:
@@ -230,9 +230,7 @@ def measure(sockets: int = SOCKETS, events: int = EVENTS) -> list[tuple[str, flo
         if settings.REDIS_URL:
             started.append(_spawn([python, "manage.py", "pggit_listen"], logs / "listener.log"))
         _wait_http(f"http://127.0.0.1:{port}/health", web, logs / "web.log")
-        result = asyncio.run(
-            _measure(f"ws://127.0.0.1:{port}/ws", token, sockets, events, web.pid)
-        )
+        result = asyncio.run(_measure(f"ws://127.0.0.1:{port}/ws", token, sockets, events, web.pid))
     finally:
         for process in started:
             process.terminate()
