@@ -14,8 +14,12 @@ The protocol (docs/realtime.md):
 - bad JSON, an unknown action or a malformed message → ``{"type": "error", "code", "message"}``,
   and the socket stays open;
 - ``?since=<event id>``: each subscribe first replays, from the outbox in id order, the events of
-  its new topics after that id; live events are buffered meanwhile (the groups are joined before
-  the outbox is read, so none falls in between) and those already replayed are not sent again.
+  its new topics after that id; live events are held back meanwhile (the process is a member of
+  the topics' groups before the outbox is read, so none falls in between) and those already
+  replayed are not sent again.
+
+Live events come from the process's ``TopicHub`` (``pggit_project.realtime``): one membership of
+each topic's group per web process, whatever the number of its sockets.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ CLOSE_BAD_REQUEST = 4400
 REPLAY_BATCH = 500
 # Replayed ids are remembered this long, to drop a live copy of one still on its way.
 REPLAYED_IDS_SECONDS = 120.0
+RECENT_IDS_KEPT = 64
 MAX_MESSAGE_CHARS = 65_536
 HEARTBEAT_TASK = "websocket heartbeat"
 
@@ -94,6 +99,11 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.since: int | None = None
         self.replayed: dict[int, float] = {}
         self.replayed_order: deque[int] = deque()
+        # the ids of the last live events sent: a new leader listener may forward again the last
+        # events its predecessor forwarded just before it died
+        self.recent: deque[int] = deque(maxlen=RECENT_IDS_KEPT)
+        # live events held back while a subscribe (and its replay) runs
+        self.held: list[tuple[dict[str, Any], str]] | None = None
         self.heartbeat_task: asyncio.Task | None = None
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.closing = False
@@ -169,10 +179,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.topics = []
 
     async def leave(self, topics: list[str]) -> None:
-        if self.channel_layer is None:
-            return
-        for topic in topics:
-            await self.channel_layer.group_discard(realtime.group_name(topic), self.channel_name)
+        if self.channel_layer is not None:
+            realtime.topic_hub(self.channel_layer).remove(self, topics)
 
     # --- authentication -----------------------------------------------------------------------
 
@@ -316,12 +324,25 @@ class EventsConsumer(AsyncWebsocketConsumer):
             )
             return
         new = [topic for topic in topics if topic not in self.topics]
-        for topic in new:
-            await self.channel_layer.group_add(realtime.group_name(topic), self.channel_name)
-        self.topics = [topic for topic in self.path_topics if topic in {*self.topics, *new}]
-        await self.send_json({"type": "subscribed", "topics": self.topics})
-        if new and self.since is not None:
-            await self.replay(new)
+        self.held = []  # live events wait until the answer (and the replay) are sent
+        try:
+            try:
+                await realtime.topic_hub(self.channel_layer).add(self, new)
+            except Exception as exc:
+                logger.warning("could not join a topic group (%s)", type(exc).__name__)
+                await self.send_error(
+                    "unavailable",
+                    "The event stream is unavailable right now: subscribe again later.",
+                )
+                return
+            self.topics = [topic for topic in self.path_topics if topic in {*self.topics, *new}]
+            await self.send_json({"type": "subscribed", "topics": self.topics})
+            if new and self.since is not None:
+                await self.replay(new)
+        finally:
+            held, self.held = self.held, None
+            for event, text in held:
+                await self.deliver(event, text)
 
     async def unsubscribe(self, requested: list) -> None:
         topics, unknown = realtime.expand_topics(requested, self.path_topics)
@@ -359,16 +380,23 @@ class EventsConsumer(AsyncWebsocketConsumer):
             self.replayed_order.popleft()
             self.replayed.pop(oldest, None)
 
-    # --- layer messages -------------------------------------------------------------------------
-
-    async def event_message(self, message: dict[str, Any]) -> None:
-        event = message["event"]
-        if event["type"] not in self.topics or self.closing:
+    async def deliver(self, event: dict[str, Any], text: str) -> None:
+        """A live event from the process's topic hub (``pggit_project.realtime.TopicHub``);
+        ``text`` is its socket message, serialised once for all sockets."""
+        if self.closing:
+            return
+        if self.held is not None:
+            self.held.append((event, text))
+            return
+        if event["type"] not in self.topics:
             return
         if event["id"] in self.replayed:
             del self.replayed[event["id"]]
             return
-        await self.send_json({"type": "event", "event": event})
+        if event["id"] in self.recent:  # sent twice across a listener failover
+            return
+        self.recent.append(event["id"])
+        await self.send(text_data=text)
 
     async def disconnect(self, code) -> None:
         self.closing = True

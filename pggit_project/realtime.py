@@ -1,7 +1,9 @@
 """Events to WebSockets: topics, their permissions, the channel layer's groups, and forwarding.
 
-Every outbox event goes to the channel layer group of its type (its *topic*); a socket subscribed
-to a topic has joined that group (``pggit_project.consumers``). Who sends to the groups:
+Every outbox event goes to the channel layer group of its type (its *topic*). Each web process
+joins a topic's group once (``TopicHub``) and hands the events to its sockets subscribed to the
+topic (``pggit_project.consumers``), so an event crosses the layer once per process, not once per
+socket. Who sends to the groups:
 
 - with Redis (channels-redis): the active ``manage.py pggit_listen`` (one per database, by advisory
   lock), through the event handler ``websockets`` registered here; every web process receives
@@ -16,6 +18,7 @@ with the outbox (``channel_layer`` check: layer reachable, forwarding, lag). See
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
@@ -85,6 +88,120 @@ def group_name(topic: str) -> str:
 def layer_is_local(layer=None) -> bool:
     layer = layer if layer is not None else get_channel_layer()
     return isinstance(layer, InMemoryChannelLayer)
+
+
+# --- one membership per process ----------------------------------------------------------------
+
+HUB_REFRESH_SECONDS = 600.0  # group memberships expire in the layer (a day): renewed this often
+
+
+class TopicHub:
+    """A web process's memberships of the topic groups, shared by all its sockets.
+
+    The process joins each topic's group once, with one channel of its own, and hands every event
+    it receives to the sockets subscribed to that topic here: an event crosses Redis once per web
+    process, not once per socket. ``deliver(event, text)`` of each subscriber is awaited in turn
+    (``text``: the socket message, serialised once), so each socket gets events in the order the
+    hub received them."""
+
+    def __init__(self, layer) -> None:
+        self.layer = layer
+        self.channel: str | None = None
+        self.subscribers: dict[str, set] = {}
+        self.joined: set[str] = set()
+        self.task: asyncio.Task | None = None
+        self._leaving: set[asyncio.Task] = set()
+
+    async def add(self, subscriber, topics: Iterable[str]) -> None:
+        """Subscribe ``subscriber``; once this returns, the process is a member of every topic's
+        group (an event committed from now on reaches the subscriber)."""
+        topics = list(topics)
+        for topic in topics:
+            self.subscribers.setdefault(topic, set()).add(subscriber)
+        try:
+            if self.task is None or self.task.done():
+                self.joined = set()
+                # the default prefix: channels-redis receives all of a process's channels as one
+                self.channel = await self.layer.new_channel()
+                self.task = asyncio.get_running_loop().create_task(self._run(), name="topic hub")
+            for topic in topics:
+                if topic not in self.joined:
+                    await self.layer.group_add(group_name(topic), self.channel)
+                    self.joined.add(topic)
+        except Exception:
+            self.remove(subscriber, topics)
+            raise
+
+    def remove(self, subscriber, topics: Iterable[str]) -> None:
+        """Unsubscribe; the last subscriber gone, the process leaves the groups."""
+        for topic in topics:
+            subscribers = self.subscribers.get(topic)
+            if subscribers is not None:
+                subscribers.discard(subscriber)
+        if not any(self.subscribers.values()):
+            self._stop()
+
+    def _stop(self) -> None:
+        task, channel, joined = self.task, self.channel, self.joined
+        self.task, self.channel, self.joined, self.subscribers = None, None, set(), {}
+        if task is not None:
+            task.cancel()  # ends its receive() cleanly: the layer may receive on another loop
+        if channel is not None and joined:
+            leaving = asyncio.get_running_loop().create_task(self._leave(channel, joined))
+            self._leaving.add(leaving)
+            leaving.add_done_callback(self._leaving.discard)
+
+    async def _leave(self, channel: str, topics: set[str]) -> None:
+        try:
+            for topic in topics:
+                await self.layer.group_discard(group_name(topic), channel)
+        except Exception as exc:  # the membership expires by itself (the layer's group expiry)
+            logger.warning("could not leave a topic group (%s)", type(exc).__name__)
+
+    async def _rejoin(self) -> None:
+        for topic in list(self.joined):
+            await self.layer.group_add(group_name(topic), self.channel)
+
+    async def _run(self) -> None:
+        renew_at = time.monotonic() + HUB_REFRESH_SECONDS
+        while True:
+            try:
+                if time.monotonic() >= renew_at:
+                    await self._rejoin()
+                    renew_at = time.monotonic() + HUB_REFRESH_SECONDS
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis unreachable: retry, and join again (it may be new)
+                logger.warning("the topic hub lost the channel layer (%s)", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                renew_at = time.monotonic()
+                continue
+            if message.get("type") != EVENT_MESSAGE:
+                continue
+            event = message["event"]
+            subscribers = list(self.subscribers.get(event.get("type"), ()))
+            # one serialisation for all the sockets; each send only writes to its transport
+            text = json.dumps({"type": "event", "event": event}, separators=(",", ":"))
+            for subscriber in subscribers:
+                try:
+                    await subscriber.deliver(event, text)
+                except Exception as exc:  # that socket's problem (e.g. closing), not the others'
+                    logger.debug("event %s not sent to a socket (%s)", event.get("id"), exc)
+
+
+_hubs: dict[asyncio.AbstractEventLoop, TopicHub] = {}
+
+
+def topic_hub(layer) -> TopicHub:
+    """The hub of the running event loop (a server has one loop; tests have one per test)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None or hub.layer is not layer:
+        for stale in [other for other in _hubs if other.is_closed()]:
+            del _hubs[stale]
+        hub = _hubs[loop] = TopicHub(layer)
+    return hub
 
 
 # --- forwarding ---------------------------------------------------------------------------------
