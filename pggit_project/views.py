@@ -84,3 +84,6 @@ def websocket_only(request):
     body.code = "upgrade_required"
     body.headers = {"Upgrade": "websocket", **NO_STORE}
     return error_response(body)
+
+
+websocket_only.websocket_path = True  # not a REST route (the API conventions tests skip it)
