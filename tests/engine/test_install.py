@@ -120,7 +120,8 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
 LEGACY_MANAGE = [
     "-c",
     "import runpy, sys; "
-    "sys.meta_path[:] = [f for f in sys.meta_path if 'Editable' not in getattr(f, '__name__', '')]; "
+    "sys.meta_path[:] = [f for f in sys.meta_path "
+    "if 'Editable' not in getattr(f, '__name__', '')]; "
     "sys.argv = ['manage.py', *sys.argv[1:]]; "
     "runpy.run_path('manage.py', run_name='__main__')",
 ]
