@@ -27,9 +27,9 @@ from alerts import selectors, services
 from alerts.choices import OPEN_STATUSES
 from alerts.models import Alert
 from pggit_project import realtime
+from pggit_project.engine import engine_status, fetch_all
 from pggit_project.errors import body_for_status, error_for_exception, error_response
 from pggit_project.events import EVENT_TYPES
-from vcs.engine import fetch_all
 
 OPEN_ALERTS_SHOWN = 50
 WORKING_CHANGES_SHOWN = 50
@@ -62,8 +62,6 @@ def _alert_row(alert: Alert) -> dict[str, Any]:
 
 def live_state(user) -> dict[str, Any]:
     """What the page shows, for ``user``: a section the user may not read is ``None``."""
-    from vcs.selectors import status_get
-
     state: dict[str, Any] = {"generated_at": timezone.now()}
     topics = readable_topics(user)
     last = fetch_all(
@@ -71,7 +69,7 @@ def live_state(user) -> dict[str, Any]:
     )
     state["last_event_id"] = last[0]["id"] if topics else 0
     if user.has_perm(OUTBOX_PERMISSION):
-        status = status_get()
+        status = engine_status()
         changes = status["working_changes"]
         state["status"] = {
             "branch": status["branch"],

@@ -61,3 +61,19 @@ def fetch_value(query: str, params: Sequence[Any] = (), *, actor: str | None = N
 
 
 __all__ = ["EngineError", "engine_cursor", "fetch_all", "fetch_one", "fetch_value"]
+
+
+def engine_status() -> dict[str, Any]:
+    """HEAD (branch, commit) and the working changes: what ``pggit.status()`` says, read by every
+    app that shows it (the vcs API and CLI, the live operations page)."""
+    head = fetch_one("SELECT branch, commit_hash, clean FROM pggit.head()")
+    changes = fetch_all(
+        "SELECT object_type, schema_name, object_name, change_type, statement, actor, captured_at "
+        "FROM pggit.status()"
+    )
+    return {
+        "branch": head["branch"],
+        "commit": head["commit_hash"],
+        "clean": not changes,
+        "working_changes": changes,
+    }

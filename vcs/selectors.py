@@ -10,22 +10,9 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 
+from pggit_project.engine import engine_status as status_get  # noqa: F401 (the vcs API and CLI read it here)
 from pggit_project.engine import fetch_all, fetch_one, fetch_value
 from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, Head, LiveObject
-
-
-def status_get() -> dict[str, Any]:
-    head = fetch_one("SELECT branch, commit_hash, clean FROM pggit.head()")
-    changes = fetch_all(
-        "SELECT object_type, schema_name, object_name, change_type, statement, actor, captured_at "
-        "FROM pggit.status()"
-    )
-    return {
-        "branch": head["branch"],
-        "commit": head["commit_hash"],
-        "clean": not changes,
-        "working_changes": changes,
-    }
 
 
 def branch_queryset() -> QuerySet[Branch]:
