@@ -113,7 +113,7 @@ def test_two_workers_in_parallel_never_send_the_same_attempt_twice(receiver, wor
     # take every delivery, and this test is about two workers claiming the same rows at once
     workers("--concurrency", "50", "--per-endpoint", "0")
     workers("--concurrency", "50", "--per-endpoint", "0")
-    wait_for(lambda: live_workers() == 2, 30, "both workers to beat")
+    wait_for(lambda: live_workers() == 2, 90, "both workers to beat")
 
     event_ids = emit_many(600)
     wait_for(lambda: statuses()["delivered"] == 600, 60, "every delivery to be delivered")
@@ -164,7 +164,7 @@ def test_sigterm_after_the_grace_records_interrupted_attempts_for_a_retry(receiv
 def test_a_worker_survives_the_database_dropping_its_connections(receiver, workers):
     create_endpoint(receiver.url())
     worker = workers("--poll-seconds", "0.2")
-    wait_for(lambda: live_workers() == 1, 30, "the worker to beat")
+    wait_for(lambda: live_workers() == 1, 90, "the worker to beat")
     emit_many(5)
     wait_for(lambda: statuses()["delivered"] == 5, 30, "the first deliveries")
 
