@@ -53,8 +53,8 @@ class LiveDatabase:
         return psycopg.connect(self.url, autocommit=True)
 
 
-def create_live_database() -> LiveDatabase:
-    name = f"{settings.DATABASES['default']['NAME']}_live"
+def create_live_database(suffix: str = "live") -> LiveDatabase:
+    name = f"{settings.DATABASES['default']['NAME']}_{suffix}"
     with psycopg.connect(database_url("postgres"), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
