@@ -59,7 +59,8 @@ def test_a_hit_returns_the_same_bytes_without_touching_the_engine(
     redis_cache, user_client, django_assert_num_queries
 ):
     first = user_client.get(COMMITS)
-    with django_assert_num_queries(1):  # the token's user; no engine query, no serializer
+    # the token's user and the engine-state version; no engine query, no serializer
+    with django_assert_num_queries(2):
         second = user_client.get(COMMITS)
     assert (first["X-Cache"], second["X-Cache"]) == ("miss", "hit-l1")
     assert second.content == first.content
