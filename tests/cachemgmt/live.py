@@ -106,7 +106,7 @@ class Process:
 
     def client(self) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=15)
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=60)
 
     def stop(self) -> None:
         if self.popen.poll() is None:

@@ -71,7 +71,7 @@ def test_after_kill_9_and_a_restart_every_delivery_arrives(receiver, workers):
 
     # no cap per endpoint: this test wants hundreds in flight to its one endpoint
     first = workers("--concurrency", "300", "--per-endpoint", "0", "--lease-seconds", "3")
-    wait_for(lambda: len(receiver.received()) >= 250, 30, "hundreds of deliveries in flight")
+    wait_for(lambda: len(receiver.received()) >= 250, 90, "hundreds of deliveries in flight")
     first.kill()
     in_flight = statuses()["delivering"]
     wrongly_delivered = delivered_without_a_2xx()
