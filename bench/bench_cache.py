@@ -1,4 +1,6 @@
-"""Cached vs uncached throughput of the webhook and alert lists, and an 80/20 read/write mix.
+"""Cached vs uncached throughput of the webhook and alert lists and of the status (an answer about
+the engine's state: each hit also reads the engine-state version from PostgreSQL), and an 80/20
+read/write mix.
 
 Run alone (``DATABASE_URL`` of a migrated database, ``REDIS_URL``, ``wrk`` installed)::
 
@@ -10,6 +12,8 @@ run (``wrk -t4 -c32 -d3s``, not reported: the server's first answers to a path f
 its lazily built state), then the measured ``wrk -t4 -c32 -d10s --latency``. The mix: 4 reads of
 the webhook list for each PATCH of one endpoint's description through the API (each PATCH bumps
 the ``webhooks`` namespace).
+``BENCH_PATHS`` (comma-separated) picks the read paths, ``BENCH_CONFIGS=cached`` skips the
+uncached server, ``BENCH_MIX=0`` the mix.
 Seeds 50 webhook endpoints and 50 alerts in the database it is pointed at (names ``bench-cache-*``).
 """
 
@@ -30,6 +34,9 @@ DURATION = os.environ.get("BENCH_DURATION", "10s")
 WARM_UP = "3s"
 SERVER = os.environ.get("BENCH_SERVER", "uvicorn")
 CONNECTIONS = 32
+PATHS = os.environ.get("BENCH_PATHS", "/api/v1/webhooks,/api/v1/alerts,/api/v1/status").split(",")
+CONFIGS = os.environ.get("BENCH_CONFIGS", "uncached,cached").split(",")
+MIX = os.environ.get("BENCH_MIX", "1") == "1"
 MIX_SCRIPT = """
 local counter = 0
 request = function()
@@ -140,16 +147,20 @@ def run() -> list[tuple[str, float, str]]:
     auth, endpoint = _seed()
     results: list[tuple[str, float, str]] = []
     for enabled in (False, True):
+        if ("cached" if enabled else "uncached") not in CONFIGS:
+            continue
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         server = _server(enabled, port)
         label = "cached" if enabled else "uncached"
         try:
-            for path in ("/api/v1/webhooks", "/api/v1/alerts"):
+            for path in PATHS:
                 rps, p99, errors = _wrk(f"http://127.0.0.1:{port}{path}", auth)
                 results += [(f"{label} GET {path}", rps, "req/s"), ("  p99", p99, "ms")]
                 results.append(("  non-2xx", errors, "answers"))
+            if not MIX:
+                continue
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
                 script.write(MIX_SCRIPT.format(endpoint=endpoint, auth=auth))
             rps, p99, errors = _wrk(f"http://127.0.0.1:{port}/", auth, script.name)

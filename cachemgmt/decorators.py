@@ -5,7 +5,9 @@ serializer. Keys embed the generations of the endpoint's namespaces, so a bump
 (``cache_invalidate``, or an outbox event through the listener) makes every earlier entry
 unreachable. Authentication, permissions and throttling run before the lookup (the decorator wraps
 the handler method, which DRF calls after them). Only ``200`` answers to ``GET``/``HEAD`` are
-stored. ``X-Cache`` says what happened: ``hit-l1``, ``hit-l2``, ``miss`` or ``bypass`` (the cache
+stored. An answer about the engine's state (``cachemgmt.state_version``) is served only while the
+engine-state version it was computed under is current. ``X-Cache`` says what happened:
+``hit-l1``, ``hit-l2``, ``miss`` or ``bypass`` (the cache
 was unusable just now; the database answered).
 """
 
@@ -22,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.http import HttpResponse
 
+from cachemgmt import state_version
 from cachemgmt.constants import BYPASS, CACHE_STATUS_HEADER, HIT_L1, MISS, UNSTORED_HEADERS
 from cachemgmt.l1 import Entry
 from cachemgmt.namespaces import NAMESPACES
@@ -64,7 +67,7 @@ def digest_of(path: str, query, media_type: str, user: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def _entry_from(response, ttl: int) -> Entry:
+def _entry_from(response, ttl: int, state: int | None = None) -> Entry:
     headers = tuple(
         (name, value)
         for name, value in response.headers.items()
@@ -75,6 +78,7 @@ def _entry_from(response, ttl: int) -> Entry:
         headers=headers,
         body=bytes(response.content),
         expires_at=time.time() + ttl,
+        state=state,
     )
 
 
@@ -109,6 +113,7 @@ def cached_response(
     """
     names = (namespace, *depends_on)
     _check_namespaces(names)
+    engine_state = state_version.is_engine_state(names)
     lifetime = ttl if ttl is not None else NAMESPACES[namespace]
     if lifetime <= 0:
         raise ImproperlyConfigured("a cached endpoint needs a positive ttl")
@@ -122,10 +127,15 @@ def cached_response(
             digest = request_digest(request, vary_on_user=vary_on_user)
             # Inside a transaction an answer may show uncommitted writes (or be rolled back):
             # it is neither served from nor stored in the shared cache.
+            state = None
             if connection.in_atomic_block:
                 generations = None
             else:
-                confirmed = store.l1_hit(namespace, names, digest)  # one Redis round trip
+                # An answer about the engine's state is checked against (and tagged with) the
+                # engine-state version read now, before anything is computed: exact for a change
+                # committed anywhere a moment ago (cachemgmt.state_version).
+                state = state_version.current() if engine_state else None
+                confirmed = store.l1_hit(namespace, names, digest, state=state)  # one Redis trip
                 if confirmed is not None:
                     hit = response_from(confirmed[0], HIT_L1)
                     hit.cache_key = confirmed[1]
@@ -137,7 +147,7 @@ def cached_response(
                 response[CACHE_STATUS_HEADER] = BYPASS
                 return response
             key = store.keys.entry(namespace, generations, digest)
-            found = store.lookup(key)
+            found = store.lookup(key, state=state)
             if found is not None:
                 entry, layer = found
                 store.record(namespace, f"hit-{layer}")
@@ -149,7 +159,9 @@ def cached_response(
             response[CACHE_STATUS_HEADER] = MISS
             response.cache_key = key
             if response.status_code == 200:
-                _store_when_rendered(response, lambda r: store.save(key, _entry_from(r, lifetime)))
+                _store_when_rendered(
+                    response, lambda r: store.save(key, _entry_from(r, lifetime, state))
+                )
             return response
 
         wrapper.cache_namespace = namespace

@@ -17,6 +17,9 @@ which answers exactly as it would without this layer:
   only while the user-state generation it was read under is current);
 - L1 holds the entry under the generations last read, and Redis confirms them and the user-state
   generation current while counting the hit (``CacheStore.l1_hit``: one round trip);
+- for an answer about the engine's state (status, branches, commits), the engine-state version
+  read from PostgreSQL (one more round trip, on a connection of the hit path's own:
+  ``cachemgmt.state_version``) is the one the entry was computed under;
 - an ordinary answer of this view was seen before (``_templates``): the headers Django, DRF and the
   middleware add around a stored entry (``Allow``, ``Vary``, the security headers...) are copied
   from it, so a hit here is byte-identical to a hit through the ordinary path, with its own
@@ -60,6 +63,7 @@ from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTA
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import BlacklistMixin
 
+from cachemgmt import state_version
 from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, MISS
 from cachemgmt.decorators import audience_of, digest_of, response_from
 from cachemgmt.redis_link import RedisUnavailable
@@ -245,6 +249,7 @@ def _bump_users() -> None:
 class _Plan:
     __slots__ = (
         "digest_parts",
+        "engine_state",
         "names",
         "namespace",
         "request_id",
@@ -376,6 +381,7 @@ def _plan(scope: dict[str, Any]) -> _Plan | None:
         return None
     plan = _Plan()
     plan.namespace, plan.names, plan.vary_on_user, plan.required = eligible
+    plan.engine_state = state_version.is_engine_state(plan.names)
     plan.view = view_function
     plan.token = parts[1]
     plan.digest_parts = (path, query, JSONRenderer.media_type)
@@ -429,12 +435,18 @@ async def _try_hit(plan: _Plan) -> tuple[list[tuple[bytes, bytes]], bytes, str] 
         str(user_id), vary_on_user=plan.vary_on_user, sensitive=state.holds((VIEW_SENSITIVE,))
     )
     digest = digest_of(*plan.digest_parts, audience)
+    engine_version = None
+    if plan.engine_state:
+        engine_version = await state_version.current_async()  # one round trip to PostgreSQL
+        if engine_version is None:
+            return None
     confirmed = get_store().l1_hit(
         plan.namespace,
         plan.names,
         digest,
         user_generation=state.generation,
         on_user_change=user_states.clear,
+        state=engine_version,
     )
     if confirmed is None:
         return None

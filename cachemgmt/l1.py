@@ -10,12 +10,17 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Entry:
-    """A stored response: status, headers and body bytes, valid until ``expires_at`` (epoch s)."""
+    """A stored response: status, headers and body bytes, valid until ``expires_at`` (epoch s).
+
+    ``state``: for an answer about the engine's state, the engine-state version read before it
+    was computed (``cachemgmt.state_version``); it is served only while that is still current.
+    """
 
     status: int
     headers: tuple[tuple[str, str], ...]
     body: bytes
     expires_at: float
+    state: int | None = None
 
     @property
     def size(self) -> int:

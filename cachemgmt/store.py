@@ -59,7 +59,7 @@ def fresh_generation() -> int:
 
 
 def encode_entry(entry: Entry) -> bytes:
-    head = {"s": entry.status, "h": list(entry.headers), "x": entry.expires_at}
+    head = {"s": entry.status, "h": list(entry.headers), "x": entry.expires_at, "v": entry.state}
     return json.dumps(head, separators=(",", ":")).encode() + b"\n" + entry.body
 
 
@@ -67,7 +67,14 @@ def decode_entry(blob: bytes) -> Entry:
     head, _, body = blob.partition(b"\n")
     meta = json.loads(head)
     headers = tuple((str(k), str(v)) for k, v in meta["h"])
-    return Entry(status=int(meta["s"]), headers=headers, body=body, expires_at=float(meta["x"]))
+    state = meta.get("v")
+    return Entry(
+        status=int(meta["s"]),
+        headers=headers,
+        body=body,
+        expires_at=float(meta["x"]),
+        state=None if state is None else int(state),
+    )
 
 
 # One round trip for an L1 hit: confirm that the generations the L1 key embeds are still the
@@ -213,6 +220,7 @@ class CacheStore:
         *,
         user_generation: int | None = None,
         on_user_change: Callable[[], None] | None = None,
+        state: int | None = None,
     ) -> tuple[Entry, str] | None:
         """An L1 hit confirmed current and counted in at most one Redis round trip, or ``None``.
 
@@ -223,6 +231,9 @@ class CacheStore:
 
         ``user_generation``: the user-state generation the caller's knowledge of the user was read
         under; it is checked in the same round trip (and ``on_user_change`` called if it moved).
+
+        ``state``: for an engine-state answer, the engine-state version just read; an entry
+        tagged with another one is not served (nor counted).
         """
         if self.redis is None:
             generations = self.generations(names)
@@ -234,7 +245,7 @@ class CacheStore:
                 return None
             key = self.keys.entry(namespace, generations, digest)
             entry = self.l1.get(key)
-            if entry is None:
+            if entry is None or entry.state != state:
                 return None
             self.record(namespace, "hit-l1")
             return entry, key
@@ -243,7 +254,7 @@ class CacheStore:
             return None
         key = self.keys.entry(namespace, generations, digest)
         entry = self.l1.get(key)
-        if entry is None:
+        if entry is None or entry.state != state:
             return None
         gen_keys = [self.keys.gen(n) for n in names]
         expected: list[int] = list(generations)
@@ -275,10 +286,11 @@ class CacheStore:
             on_user_change()
         return None
 
-    def lookup(self, key: str) -> tuple[Entry, str] | None:
+    def lookup(self, key: str, *, state: int | None = None) -> tuple[Entry, str] | None:
+        """The entry under ``key`` from L1, else L2 (``state``: as for ``l1_hit``)."""
         entry = self.l1.get(key)
         if entry is not None:
-            return entry, "l1"
+            return (entry, "l1") if entry.state == state else None
         if self.redis is None:
             return None
         try:
@@ -288,7 +300,7 @@ class CacheStore:
         if blob is None:
             return None
         entry = decode_entry(blob)
-        if entry.ttl_left() <= 0:
+        if entry.ttl_left() <= 0 or entry.state != state:
             return None
         self.l1.set(key, entry)
         return entry, "l2"

@@ -10,12 +10,15 @@ silently ignored.
   any other value as "no filter", so ``?is_active=maybe`` listed everything).
 - ``StrictFilterSet``: the base FilterSet of every list (``StrictDjangoFilterBackend``, the
   other default backend, refuses any other); a boolean model field gets ``StrictBooleanFilter``.
-  Choice (naming the allowed values), date-time and number filters refuse bad values; the backend
+  Choice (naming the allowed values), date-time (including a UTC offset beyond PostgreSQL's
+  ±15:59) and number filters refuse bad values; the backend
   makes that a 400 with ``errors`` keyed by parameter. A filter or ``ordering`` given twice is a
   400 too.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 import django_filters
 from django import forms
@@ -36,6 +39,16 @@ REPEATED = "Given more than once; give it once."
 BAD_TIME = (
     "Must be an ISO 8601 time such as 2024-01-31T12:00:00Z (in a URL, encode the + of an offset)."
 )
+# PostgreSQL takes UTC offsets up to 15:59:59 either way (Python up to 23:59): a time beyond is
+# refused here, as a 400 naming the filter, rather than by PostgreSQL as a 500.
+MAX_UTC_OFFSET = timedelta(hours=15, minutes=59, seconds=59)
+BAD_OFFSET = "The UTC offset must be between -15:59 and +15:59."
+
+
+def validate_utc_offset(value) -> None:
+    offset = value.utcoffset() if isinstance(value, datetime) else None
+    if offset is not None and abs(offset) > MAX_UTC_OFFSET:
+        raise forms.ValidationError(BAD_OFFSET, code="utc_offset")
 
 
 def shorten(term: str) -> str:
@@ -79,6 +92,7 @@ class StrictFilterSet(django_filters.FilterSet):
         for filter_ in filters.values():
             if isinstance(filter_, django_filters.IsoDateTimeFilter):
                 filter_.extra.setdefault("error_messages", {"invalid": BAD_TIME})
+                filter_.extra.setdefault("validators", [validate_utc_offset])
             choices = filter_.extra.get("choices")
             if isinstance(filter_, django_filters.ChoiceFilter) and isinstance(choices, list):
                 allowed = ", ".join(str(value) for value, _ in choices).replace("%", "%%")

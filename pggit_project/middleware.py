@@ -86,6 +86,27 @@ class JsonErrorMiddleware:
 
 BODY_METHODS = ("POST", "PUT", "PATCH")
 NUL = "\x00"
+# The deepest nesting of arrays and objects a JSON body may have (the API's deepest body nests
+# a few levels); deeper is a 400 before any view runs, never a RecursionError (a 500).
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels."
+
+
+def nested_deeper_than(data, limit: int) -> bool:
+    """Whether arrays/objects in ``data`` nest deeper than ``limit`` (iterative: any depth)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 class ApiInputMiddleware:
@@ -95,8 +116,10 @@ class ApiInputMiddleware:
     - The body of a POST/PUT/PATCH to an API view is parsed up front, so that a view that reads
       none of it still refuses what DRF would refuse: a media type its parsers do not take (415),
       malformed JSON (400 ``parse_error``), and a JSON body that is not an object (400
-      ``invalid``: every body of the API is an object). Authentication and permissions run later,
-      in the view; DRF parses the body again from the bytes read here.
+      ``invalid``: every body of the API is an object), and JSON nested deeper than
+      ``MAX_JSON_DEPTH`` (400 ``parse_error``: the parser's recursion would be a 500).
+      Authentication and permissions run later, in the view; DRF parses the body again from the
+      bytes read here.
     """
 
     def __init__(self, get_response):
@@ -149,4 +172,10 @@ class ApiInputMiddleware:
         if parser is None:
             raise drf_exceptions.UnsupportedMediaType(request.META.get("CONTENT_TYPE", ""))
         context = {"request": request, "encoding": request.encoding or "utf-8"}
-        return parser, parser.parse(io.BytesIO(body), request.content_type, context)
+        try:
+            data = parser.parse(io.BytesIO(body), request.content_type, context)
+        except RecursionError:
+            raise drf_exceptions.ParseError(TOO_DEEP) from None
+        if isinstance(parser, JSONParser) and nested_deeper_than(data, MAX_JSON_DEPTH):
+            raise drf_exceptions.ParseError(TOO_DEEP)
+        return parser, data

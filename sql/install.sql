@@ -20,6 +20,7 @@ BEGIN;
 \ir schema/005_monitoring.sql
 \ir schema/006_alerts.sql
 \ir schema/007_webhooks.sql
+\ir schema/008_state_version.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql
@@ -35,6 +36,7 @@ BEGIN;
 \ir engine/alerts/silences.sql
 \ir engine/webhooks/webhooks.sql
 \ir engine/cache/announce.sql
+\ir engine/cache/state_version.sql
 
 -- The root commit of main (the schema as it is now), once.
 SELECT pggit.install();

@@ -174,3 +174,23 @@ def test_nul_character_in_a_json_string_is_a_validation_error(user_client):
     response = user_client.post("/t/echo", {"name": "a\x00b", "count": 1})
     body = assert_error_shape(response, 400, "invalid")
     assert body["errors"] == {"name": ["Null characters are not allowed."]}
+
+
+@pytest.mark.parametrize("depth", [33, 1000, 100_000])
+def test_json_nested_too_deep_is_400_before_authentication(depth):
+    """A body nested 1,000 deep was a RecursionError (a 500) in the input middleware."""
+    raw = "[" * depth + "]" * depth
+    response = Client().generic(
+        "POST", "/api/v1/auth/token", '{"a": ' + raw + "}", content_type="application/json"
+    )
+    body = assert_error_shape(response, 400, "parse_error")
+    assert body["detail"] == "JSON parse error - nested deeper than 32 levels."
+
+
+def test_json_nested_to_the_limit_reaches_the_view(api_client):
+    raw = '{"a": ' + "[" * 31 + "]" * 31 + "}"
+    response = api_client.generic(
+        "POST", "/api/v1/auth/token", raw, content_type="application/json"
+    )
+    body = assert_error_shape(response, 400, "invalid")
+    assert set(body["errors"]) == {"username", "password"}

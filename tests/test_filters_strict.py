@@ -383,6 +383,24 @@ def test_a_malformed_time_is_a_400_naming_the_filter(staff_client, list_paths, t
         assert staff_client.get(list_paths[template], {name: value}).status_code == 200, value
 
 
+@pytest.mark.parametrize(("template", "name"), TIME_FILTERS)
+def test_a_utc_offset_postgresql_refuses_is_a_400_naming_the_filter(
+    staff_client, list_paths, template, name
+):
+    """Python takes offsets up to 23:59, PostgreSQL up to 15:59: beyond was a 500."""
+    for value in ("2020-01-01T00:00:00+18:30", "2020-01-01T00:00:00-16:00"):
+        response = staff_client.get(list_paths[template], {name: value})
+        assert assert_refused(response, name) == [
+            "The UTC offset must be between -15:59 and +15:59."
+        ], value
+    for value in (
+        "2020-01-01T00:00:00+15:59",
+        "2020-01-01T00:00:00-15:59",
+        "2020-01-01T00:00:00+14:00",
+    ):
+        assert staff_client.get(list_paths[template], {name: value}).status_code == 200, value
+
+
 def test_ordering_is_documented_with_its_fields_and_absent_where_the_order_is_fixed(
     openapi_schema,
 ):

@@ -27,7 +27,7 @@ from django.conf import settings
 
 from tests.cachemgmt import live as helpers
 
-pytestmark = pytest.mark.fault
+pytestmark = pytest.mark.faults
 
 POSTGRES_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 # initdb and postgres refuse to run as root: the cluster then runs as this system user.

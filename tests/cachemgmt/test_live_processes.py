@@ -120,7 +120,7 @@ def test_redis_stopped_mid_run_answers_without_5xx(live, tmp_path):
         subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"], capture_output=True)
 
 
-@pytest.mark.fault
+@pytest.mark.faults
 def test_logging_in_works_while_redis_is_down_and_stays_throttled(live):
     """Token requests are throttled per address in Redis; with Redis stopped, each process
     counts them in its own memory (one warning logged) instead of answering 500."""

@@ -368,6 +368,38 @@ def test_a_secret_in_a_create_or_change_body_is_refused_not_ignored(staff_client
     assert WebhookEndpoint.objects.count() == 1
 
 
+def test_every_field_error_of_a_create_is_reported_at_once(staff_client):
+    """A blank name and a bad URL reported only the name (the URL was checked afterwards)."""
+    response = staff_client.post(
+        "/api/v1/webhooks",
+        {"name": "", "url": "ftp://hooks.example.com/x", "event_types": [], "secret": "whsec_x"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert sorted(errors) == ["event_types", "name", "secret", "url"]
+    assert errors["name"] == ["This field may not be blank."]
+    assert errors["secret"] == ["The secret cannot be set here; use POST .../rotate-secret."]
+    assert len(errors["url"]) == 1 and "http" in errors["url"][0]
+    assert WebhookEndpoint.objects.count() == 0
+
+
+def test_every_field_error_of_a_change_is_reported_at_once(staff_client, settings):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = False
+    endpoint = make()
+    response = staff_client.patch(
+        f"/api/v1/webhooks/{endpoint.pk}",
+        {"name": "", "url": "http://127.0.0.1/hook"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert sorted(errors) == ["name", "url"]
+    assert "WEBHOOK_ALLOW_PRIVATE_TARGETS is off" in errors["url"][0]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [

@@ -87,7 +87,7 @@ def test_webhook_receiver_command_prints_what_arrives(tmp_path):
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_for(lambda: _answers(port), 20, "the receiver to listen")
+        wait_for(lambda: _answers(port), 60, "the receiver to listen")
         event_id = emit("branch.created", {"name": "feature"})
         deliver_until_idle()
         output = (tmp_path / "receiver.log").read_text()

@@ -71,7 +71,7 @@ def test_after_kill_9_and_a_restart_every_delivery_arrives(receiver, workers):
 
     # no cap per endpoint: this test wants hundreds in flight to its one endpoint
     first = workers("--concurrency", "300", "--per-endpoint", "0", "--lease-seconds", "3")
-    wait_for(lambda: len(receiver.received()) >= 250, 30, "hundreds of deliveries in flight")
+    wait_for(lambda: len(receiver.received()) >= 250, 90, "hundreds of deliveries in flight")
     first.kill()
     in_flight = statuses()["delivering"]
     wrongly_delivered = delivered_without_a_2xx()
@@ -85,6 +85,31 @@ def test_after_kill_9_and_a_restart_every_delivery_arrives(receiver, workers):
     assert delivered_without_a_2xx() == 0
     received_ids = {int(request.headers["webhook-id"]) for request in receiver.received()}
     assert received_ids == set(event_ids)
+
+
+@pytest.mark.faults
+def test_a_killed_workers_leases_do_not_stall_its_endpoint(receiver, workers):
+    """Issue 17, defect 10: a worker killed while it held the endpoint's cap of leases stalled the
+    endpoint for the whole lease (here 120 s); its session is gone, so the next claim takes its
+    leases back."""
+    create_endpoint(receiver.url())
+    receiver.script("/hook", *[Reply(200, delay=120)] * 4, *[Reply(200)] * 20)
+    event_ids = emit_many(10)
+    first = workers("--per-endpoint", "4", "--lease-seconds", "120", "--poll-seconds", "0.2")
+    wait_for(lambda: len(receiver.received()) >= 4, 60, "the cap of attempts in flight")
+    wait_for(lambda: live_workers() == 1, 90, "the worker to beat")
+    first.kill()
+    assert statuses()["delivering"] == 4
+
+    second = workers("--per-endpoint", "4", "--lease-seconds", "120", "--poll-seconds", "0.2")
+    # far less than the 120 s lease: the killed worker's leases are taken back at once
+    wait_for(lambda: statuses()["delivered"] == 10, 45, "every delivery to be delivered")
+    assert second.terminate() == 0
+    received_ids = {int(request.headers["webhook-id"]) for request in receiver.received()}
+    assert received_ids == set(event_ids)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pggit.webhook_workers WHERE stopped_at IS NULL")
+        assert cursor.fetchone()[0] == 0  # the killed worker was marked stopped
 
 
 def test_workers_keep_at_most_the_cap_of_attempts_in_flight_to_one_endpoint(receiver, workers):
@@ -113,7 +138,7 @@ def test_two_workers_in_parallel_never_send_the_same_attempt_twice(receiver, wor
     # take every delivery, and this test is about two workers claiming the same rows at once
     workers("--concurrency", "50", "--per-endpoint", "0")
     workers("--concurrency", "50", "--per-endpoint", "0")
-    wait_for(lambda: live_workers() == 2, 30, "both workers to beat")
+    wait_for(lambda: live_workers() == 2, 90, "both workers to beat")
 
     event_ids = emit_many(600)
     wait_for(lambda: statuses()["delivered"] == 600, 60, "every delivery to be delivered")
@@ -164,7 +189,7 @@ def test_sigterm_after_the_grace_records_interrupted_attempts_for_a_retry(receiv
 def test_a_worker_survives_the_database_dropping_its_connections(receiver, workers):
     create_endpoint(receiver.url())
     worker = workers("--poll-seconds", "0.2")
-    wait_for(lambda: live_workers() == 1, 30, "the worker to beat")
+    wait_for(lambda: live_workers() == 1, 90, "the worker to beat")
     emit_many(5)
     wait_for(lambda: statuses()["delivered"] == 5, 30, "the first deliveries")
 

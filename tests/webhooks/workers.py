@@ -19,11 +19,13 @@ BASE_DIR = Path(settings.BASE_DIR)
 
 
 def test_database_url() -> str:
+    """The test database as a DATABASE_URL; the embedded server's host is its socket directory,
+    percent-encoded (unencoded, its slashes made the URL's host empty)."""
     params = connection.settings_dict
     auth = quote(params["USER"] or "postgres")
     if params.get("PASSWORD"):
         auth += ":" + quote(params["PASSWORD"])
-    host = params.get("HOST") or "127.0.0.1"
+    host = quote(params.get("HOST") or "127.0.0.1", safe="")
     port = params.get("PORT") or 5432
     return f"postgres://{auth}@{host}:{port}/{params['NAME']}"
 

@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
 from pggit_project.errors import DomainError
 from pggit_project.filters import REPEATED, repeated
-from pggit_project.openapi import ErrorSerializer
+from pggit_project.openapi import REF_NOT_FOUND, ErrorSerializer
 from pggit_project.permissions import RolePermissions
 from vcs import selectors, services
 from vcs.api import serializers as s
@@ -78,7 +78,8 @@ class BranchViewSet(
         return Response(self.get_serializer(self.get_object()).data, status=status_code)
 
     @extend_schema(
-        request=s.BranchCreateSerializer, responses={201: s.BranchSerializer, 409: CONFLICT}
+        request=s.BranchCreateSerializer,
+        responses={201: s.BranchSerializer, 404: REF_NOT_FOUND, 409: CONFLICT},
     )
     def create(self, request):
         data = s.BranchCreateSerializer(data=request.data)
@@ -145,6 +146,10 @@ class CommitViewSet(
     ordering_fields = ["committed_at", "author"]
     lookup_field = "ref"
     lookup_value_regex = r"[^/]+"
+
+    @extend_schema(responses={200: s.CommitSerializer(many=True), 404: REF_NOT_FOUND})
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
 
     def get_queryset(self):
         return selectors.commit_queryset().prefetch_related(
@@ -222,7 +227,7 @@ class DiffView(APIView):
             OpenApiParameter("from", OpenApiTypes.STR, required=True),
             OpenApiParameter("to", OpenApiTypes.STR, required=True),
         ],
-        responses=s.DiffSerializer,
+        responses={200: s.DiffSerializer, 404: REF_NOT_FOUND},
         operation_id="diff_retrieve",
     )
     def get(self, request):
@@ -248,7 +253,7 @@ class SchemaView(APIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("at", OpenApiTypes.STR, description="ref or ISO timestamp")],
-        responses=s.SchemaSerializer,
+        responses={200: s.SchemaSerializer, 404: REF_NOT_FOUND},
         operation_id="schema_at_retrieve",
     )
     def get(self, request):

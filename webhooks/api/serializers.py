@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from pggit_project.permissions import request_sees_sensitive
+from webhooks import services
 from webhooks.choices import DeliveryStatus, EndpointHealth
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -107,12 +108,27 @@ class WebhookInputSerializer(serializers.Serializer):
         help_text='Event types to receive; `["*"]` (the default) means all.',
     )
 
-    def validate(self, attrs):
-        if isinstance(self.initial_data, dict) and "secret" in self.initial_data:
-            raise serializers.ValidationError(
-                {"secret": ["The secret cannot be set here; use POST .../rotate-secret."]}
-            )
-        return attrs
+    def validate_url(self, value: str) -> str:
+        """The target rules (webhooks.services), here so that a bad URL is reported together with
+        the other fields' errors rather than after them."""
+        try:
+            services.webhook_validate_url(url=value)
+        except services.WebhookInvalid as exc:
+            raise serializers.ValidationError(exc.errors["url"]) from None
+        return value
+
+    def to_internal_value(self, data):
+        """Every field's error at once, a ``secret`` in the body among them."""
+        errors = {}
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            errors = dict(exc.detail)
+        if isinstance(data, dict) and "secret" in data:
+            errors["secret"] = ["The secret cannot be set here; use POST .../rotate-secret."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
 
 class AttemptSerializer(serializers.ModelSerializer):

@@ -27,6 +27,7 @@ CLAIM_SQL = "SELECT * FROM pggit.webhook_claim(%s, %s, %s, %s)"
 RECORD_SQL = (
     "SELECT pggit.webhook_record_attempt(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 )
+HOLD_SQL = "SELECT pggit.webhook_worker_hold(%s)"
 BEAT_SQL = "SELECT pggit.webhook_worker_beat(%s, %s, %s, %s, %s, %s)"
 
 
@@ -65,6 +66,13 @@ def _job(row: dict[str, Any]) -> Job:
         url=row["url"],
         secrets=secrets,
     )
+
+
+async def hold(conn: psycopg.AsyncConnection, *, worker: str) -> None:
+    """Take the worker's session lock on its claim connection: while it is held, claims count
+    the worker's leases; once its session is gone, the next claim takes them back
+    (sql/engine/webhooks/webhooks.sql)."""
+    await conn.execute(HOLD_SQL, (worker,))
 
 
 async def claim(

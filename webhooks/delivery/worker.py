@@ -1,9 +1,11 @@
 """The delivery worker: claim due deliveries, send them concurrently, record the outcomes.
 
 Any number of workers may run against one database: ``pggit.webhook_claim`` hands each due
-delivery to one worker (``FOR UPDATE SKIP LOCKED``) with a lease; a worker that dies leaves its
-claims to expire, after which they are claimed again (at least once; receivers dedupe on
-``webhook-id``). A delivery is marked delivered only by recording a 2xx attempt.
+delivery to one worker (``FOR UPDATE SKIP LOCKED``) with a lease. A worker holds a session lock
+on its claim connection while it runs; when it dies, its session ends, and the next claim of any
+worker takes its claims back at once (otherwise they would count against the per-endpoint cap
+until their lease expired). They are sent again: at least once; receivers dedupe on
+``webhook-id``. A delivery is marked delivered only by recording a 2xx attempt.
 
 One asyncio loop runs four kinds of task:
 - the claim loop: claims as many deliveries as there are free slots (in turns across endpoints,
@@ -94,6 +96,7 @@ class DeliveryWorker:
         self._stopping, self._wakeup = asyncio.Event(), asyncio.Event()
         self._results = asyncio.Queue()
         self._claim_conn = await store.connect()
+        await store.hold(self._claim_conn, worker=self.name)
         record_conn = await store.connect()
         clients = DeliveryClients(
             allow_private=self.config.allow_private_targets,
@@ -170,6 +173,7 @@ class DeliveryWorker:
             await asyncio.sleep(self.options.poll_seconds)
             try:
                 self._claim_conn = await store.connect()
+                await store.hold(self._claim_conn, worker=self.name)
                 return
             except psycopg.OperationalError:
                 if self._stopping.is_set():

@@ -46,6 +46,16 @@ DROP TRIGGER IF EXISTS webhook_fan_out ON pggit.events;
 CREATE TRIGGER webhook_fan_out AFTER INSERT ON pggit.events
     FOR EACH ROW EXECUTE FUNCTION pggit.webhook_fan_out();
 
+-- Held by a delivery worker on its claim connection for as long as it runs (taken again after a
+-- reconnection): the session lock that tells a claim the worker is alive.
+CREATE OR REPLACE FUNCTION pggit.webhook_worker_hold(p_worker text)
+RETURNS void
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT pg_advisory_lock(hashtext('pggit.webhook_worker'), hashtext(p_worker))
+$$;
+
 -- Claim up to p_limit due deliveries for one worker, each with a lease of p_lease_seconds, in
 -- turns across endpoints, at most p_per_endpoint in flight per endpoint (NULL: no cap).
 --   * turns: a claim fills the endpoints' attempts in flight level by level: first one more for
@@ -60,7 +70,13 @@ CREATE TRIGGER webhook_fan_out AFTER INSERT ON pggit.events
 --     endpoints that are down hold one slot each, not the workers' slots;
 --   * claims are serialised (a transaction-level advisory lock; a claim takes a few ms): each
 --     one sees what the one before it took, so it chooses without locking candidates and locks
---     only the deliveries it takes.
+--     only the deliveries it takes;
+--   * a dead worker's leases end at the next claim, not when they expire: a worker holds a
+--     session-level advisory lock on its claim connection while it runs
+--     (pggit.webhook_worker_hold); a worker that is registered (pggit.webhook_workers, not
+--     stopped) but whose lock nobody holds any more (killed, crashed, its connection gone) is
+--     marked stopped and its deliveries in flight become due again at once, so its attempts do
+--     not count against the per-endpoint cap for the rest of their lease.
 CREATE OR REPLACE FUNCTION pggit.webhook_claim(p_worker text, p_limit integer,
                                                p_lease_seconds double precision,
                                                p_per_endpoint integer DEFAULT NULL)
@@ -76,6 +92,24 @@ BEGIN
     -- so it can choose without locking candidates and lock only what it takes (the lock ends
     -- with the claim's transaction; a claim takes a few ms)
     PERFORM pg_advisory_xact_lock(hashtext('pggit.webhook_claim')::bigint);
+    -- workers registered as running whose session lock nobody holds are gone: marked stopped,
+    -- their leases end now (the try-lock is taken last, and only ends with this transaction)
+    WITH gone AS MATERIALIZED (
+        SELECT w.name
+          FROM pggit.webhook_workers w
+         WHERE w.stopped_at IS NULL AND w.name <> p_worker
+           AND CASE WHEN w.stopped_at IS NULL AND w.name <> p_worker
+                    THEN pg_try_advisory_xact_lock(hashtext('pggit.webhook_worker'),
+                                                   hashtext(w.name))
+                    ELSE false END
+    ), stopped AS (
+        UPDATE pggit.webhook_workers w SET stopped_at = clock_timestamp()
+          FROM gone WHERE w.name = gone.name
+    )
+    UPDATE pggit.webhook_deliveries d
+       SET next_attempt_at = now(), updated_at = now()
+      FROM gone
+     WHERE d.claimed_by = gone.name AND d.status = 'delivering' AND d.next_attempt_at > now();
     RETURN QUERY
     WITH busy AS (
         -- active endpoints with something due, and their attempts in flight
