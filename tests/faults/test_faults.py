@@ -2,7 +2,7 @@
 listener, with a server process under load. Each test runs on a throwaway PostgreSQL cluster and
 a throwaway redis-server on ports of their own (tests/faults/servers.py), never on the shared
 servers. The killed webhook worker is in tests/webhooks/test_worker_processes.py. What survives
-which fault: docs/faults.md."""
+which fault: docs/security.md ("What survives which fault")."""
 
 from __future__ import annotations
 
