@@ -20,6 +20,9 @@ from pggit_project.errors import DomainError
 
 BULK_SILENCE = timedelta(hours=24)
 
+# The admin index links the live operations page (alerts/live.py).
+admin.site.index_template = "alerts/admin_index.html"
+
 
 @admin.register(Alert)
 class AlertAdmin(ReadOnlyAdmin):

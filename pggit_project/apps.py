@@ -19,9 +19,11 @@ class PggitProjectConfig(AppConfig):
     def ready(self) -> None:
         from pggit_project.db import create_console_schema_before_migrate
         from pggit_project.health import register_foundation_checks
+        from pggit_project.realtime import register_forwarding, register_socket_path_check
         from pggit_project.request_id import unbind_request_id
         from pggit_project.settings.environment import DEVELOPMENT_FALLBACKS
         from pggit_project.tokens import end_tokens_of_deactivated_user
+        from pggit_project.ws_auth import install_token_redaction
 
         pre_migrate.connect(
             create_console_schema_before_migrate, dispatch_uid="pggit_console_schema"
@@ -36,6 +38,9 @@ class PggitProjectConfig(AppConfig):
             sender=get_user_model(),
             dispatch_uid="pggit_end_tokens_of_deactivated_user",
         )
+        register_socket_path_check()
+        register_forwarding()
+        install_token_redaction()
         logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
         for fallback in DEVELOPMENT_FALLBACKS:
             logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)

@@ -17,15 +17,34 @@ stop the others.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 EVENTS_CHANNEL = "pggit_events"
+
+# Every event type of the outbox (docs/realtime.md): the WebSocket topics and the webhook types.
+EVENT_TYPES = (
+    "ddl.captured",
+    "commit.created",
+    "branch.created",
+    "branch.deleted",
+    "branch.checked_out",
+    "merge.completed",
+    "merge.conflicted",
+    "merge.aborted",
+    "revert.completed",
+    "alert.fired",
+    "alert.acknowledged",
+    "alert.resolved",
+    "webhook.endpoint_disabled",
+    "webhook.test",
+)
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,13 @@ class Event:
     type: str
     occurred_at: datetime
     data: dict[str, Any] = field(default_factory=dict)
+
+    def envelope(self) -> dict[str, Any]:
+        """``{"id", "type", "occurred_at", "data"}``, as ``pggit.event_envelope`` writes it."""
+        occurred_at = self.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+        # Django's connection settings load jsonb as text: the listener's rows carry it so
+        data = json.loads(self.data) if isinstance(self.data, str) else self.data
+        return {"id": self.id, "type": self.type, "occurred_at": occurred_at, "data": data}
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ RECONNECT_MAX_SECONDS = 10.0
 # How far below the last seen id a catch-up looks for late-committing transactions.
 CATCH_UP_WINDOW = 10_000
 RECENT_IDS_KEPT = 10_000
+NO_HORIZON = 2**63 - 1  # a transaction id no transaction has: the catch-up looks only above
 
 FETCH_BY_ID = """
 SELECT e.id, e.type, e.occurred_at, e.data, e.txid::text::bigint
@@ -88,6 +89,7 @@ class EventListener:
         leader: bool,
         stop: threading.Event,
         name: str = "event listener",
+        start_after: Callable[[int], int | None] | None = None,
     ) -> None:
         self.on_events = on_events
         self.on_connected = on_connected
@@ -96,6 +98,9 @@ class EventListener:
         self.leader = leader
         self.stop = stop
         self.name = name
+        # At the first start: given the newest event id, the id to resume after (e.g. the last
+        # event a previous leader forwarded), or None to start after the newest.
+        self.start_after = start_after
         self.last_id: int | None = None
         self.horizon = 0
         self.connected = threading.Event()
@@ -139,10 +144,22 @@ class EventListener:
     def _start(self, conn: psycopg.Connection) -> None:
         for channel in self.channels:
             conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        catch_up = self.last_id is not None
         if self.last_id is None:
-            self.last_id, self.horizon = conn.execute(POSITION).fetchone()
-            logger.info("%s starts after event %s", self.name, self.last_id)
-        else:
+            newest, self.horizon = conn.execute(POSITION).fetchone()
+            resume = self.start_after(newest) if self.start_after else None
+            if resume is None or resume >= newest:
+                self.last_id = newest
+                logger.info("%s starts after event %s", self.name, self.last_id)
+            else:
+                # Events committed while no listener was active are caught up as after a
+                # reconnect, strictly after ``resume``: which of the predecessor's reads missed a
+                # late commit below it is not known here (no horizon to look below it).
+                self.last_id = resume
+                self.horizon = NO_HORIZON
+                catch_up = True
+                logger.info("%s resumes after event %s", self.name, resume)
+        if catch_up:
             params = {"last": self.last_id, "window": CATCH_UP_WINDOW, "horizon": self.horizon}
             # Read before the events: every transaction older than it had finished by the read.
             horizon = conn.execute(HORIZON).fetchone()[0]

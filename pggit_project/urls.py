@@ -13,7 +13,7 @@ from rest_framework_simplejwt.views import TokenVerifyView
 from pggit_project.routers import optional_slash
 from pggit_project.throttling import ThrottledTokenObtainPairView
 from pggit_project.tokens import TokenRefreshView
-from pggit_project.views import DeepHealthView, LivenessView
+from pggit_project.views import DeepHealthView, LivenessView, websocket_only
 
 admin.site.site_header = "pgGit console"
 admin.site.site_title = "pgGit"
@@ -36,6 +36,7 @@ api_v1 = [
 
 urlpatterns = [
     re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("admin/live/", include("alerts.live")),  # the live operations page (docs/realtime.md)
     path("admin/", admin.site.urls),
     optional_slash("health", LivenessView.as_view(), name="health"),
     optional_slash("health/deep", DeepHealthView.as_view(), name="health-deep"),
@@ -48,5 +49,8 @@ urlpatterns = [
     optional_slash(
         "api/schema/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"
     ),
+    # WebSocket paths (pggit_project.routing) reached by plain HTTP: 426 (docs/realtime.md)
+    optional_slash("ws", websocket_only, name="ws-http"),
+    optional_slash("api/v1/ws/alerts", websocket_only, name="ws-alerts-http"),
     path("api/v1/", include(api_v1)),
 ]

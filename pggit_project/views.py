@@ -1,7 +1,8 @@
-"""The project's own endpoints: liveness and deep health."""
+"""The project's own endpoints: liveness, deep health, and the socket paths' answer to HTTP."""
 
 from __future__ import annotations
 
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -11,6 +12,7 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from pggit_project import __version__
+from pggit_project.errors import body_for_status, error_response
 from pggit_project.health import UNHEALTHY, run_checks
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -69,3 +71,19 @@ class DeepHealthView(APIView):
         body = {"status": report["status"], "version": __version__, "checks": report["checks"]}
         status = 503 if report["status"] == UNHEALTHY else 200
         return Response(body, status=status, headers=NO_STORE)
+
+
+@csrf_exempt
+def websocket_only(request):
+    """A socket path reached by plain HTTP: 426 Upgrade Required, in the error shape."""
+    body = body_for_status(
+        426,
+        "This path is a WebSocket endpoint: connect with a WebSocket client "
+        "(see docs/realtime.md).",
+    )
+    body.code = "upgrade_required"
+    body.headers = {"Upgrade": "websocket", **NO_STORE}
+    return error_response(body)
+
+
+websocket_only.websocket_path = True  # not a REST route (the API conventions tests skip it)

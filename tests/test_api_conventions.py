@@ -143,7 +143,8 @@ def _walk(patterns, prefix: str = ""):
 def api_routes() -> list[Route]:
     routes: dict[str, Route] = {}
     for regex, callback in _walk(get_resolver().url_patterns):
-        if regex.startswith(API_PREFIX):
+        # a WebSocket path answers any HTTP request with 426 (tests/realtime/test_http.py)
+        if regex.startswith(API_PREFIX) and not getattr(callback, "websocket_path", False):
             methods = _methods_of(callback)
             known = routes.get(regex)
             merged = tuple(dict.fromkeys((known.methods if known else ()) + methods))

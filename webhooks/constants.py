@@ -1,22 +1,8 @@
 """Constants of the webhooks app (defaults of the settings live in ``webhooks.conf``)."""
 
-# Every event type a webhook endpoint may subscribe to (docs/api.md, Events); "*" means all of them.
-EVENT_TYPES = (
-    "ddl.captured",
-    "commit.created",
-    "branch.created",
-    "branch.deleted",
-    "branch.checked_out",
-    "merge.completed",
-    "merge.conflicted",
-    "merge.aborted",
-    "revert.completed",
-    "alert.fired",
-    "alert.acknowledged",
-    "alert.resolved",
-    "webhook.endpoint_disabled",
-    "webhook.test",
-)
+# Every event type a webhook endpoint may subscribe to (docs/realtime.md); "*" means all of them.
+from pggit_project.events import EVENT_TYPES  # noqa: F401 (re-exported)
+
 ALL_EVENTS = "*"
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the Standard Webhooks prefix, not a secret)

@@ -63,6 +63,10 @@ PGGIT_WEB_THREADS = env_int("PGGIT_WEB_THREADS", 8)
 # alerts evaluated (anomalies, automatic resolution, silence expiry).
 PGGIT_BASELINE_INTERVAL_SECONDS = env_int("PGGIT_BASELINE_INTERVAL_SECONDS", 300)
 PGGIT_EVALUATE_INTERVAL_SECONDS = env_int("PGGIT_EVALUATE_INTERVAL_SECONDS", 60)
+# WebSockets (docs/realtime.md): a heartbeat per connection every N seconds; how long a connection
+# without credentials waits for its first message {"action": "auth", ...}.
+PGGIT_WS_HEARTBEAT_SECONDS = env_int("PGGIT_WS_HEARTBEAT_SECONDS", 30)
+PGGIT_WS_AUTH_TIMEOUT_SECONDS = env_int("PGGIT_WS_AUTH_TIMEOUT_SECONDS", 10)
 
 DATABASES = {
     "default": backends.database_config(

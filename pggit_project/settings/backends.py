@@ -78,13 +78,40 @@ def cache_config(redis_url: str) -> dict[str, Any]:
     }
 
 
+# Messages a socket's channel may hold before the layer drops new ones (the default, 100, is
+# reached by a burst of events while a connection replays ``?since=``).
+CHANNEL_CAPACITY = 2000
+CHANNEL_REDIS_READ_TIMEOUT_SECONDS = 15
+CHANNEL_REDIS_MAX_CONNECTIONS = 1000
+
+
 def channel_layer_config(redis_url: str) -> dict[str, Any]:
     if not redis_url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        return {
+            "default": {
+                "BACKEND": "channels.layers.InMemoryChannelLayer",
+                "CONFIG": {"capacity": CHANNEL_CAPACITY},
+            }
+        }
     return {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [redis_url], "prefix": "pggit"},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": redis_url,
+                        # a socket's receive blocks in Redis for up to 5 s (channels-redis):
+                        # redis-py's default read timeout (5 s) would cut it on a loaded host
+                        "socket_timeout": CHANNEL_REDIS_READ_TIMEOUT_SECONDS,
+                        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                        # each socket joins and leaves groups: a burst of connects or
+                        # disconnects needs many connections at once (redis-py's default is 100)
+                        "max_connections": CHANNEL_REDIS_MAX_CONNECTIONS,
+                    }
+                ],
+                "prefix": "pggit",
+                "capacity": CHANNEL_CAPACITY,
+            },
         }
     }
 

@@ -3,7 +3,8 @@
 Follows the outbox ``pggit.events`` (LISTEN ``pggit_events``) and hands every event to the handlers
 registered in ``pggit_project.events`` (the cache bumps namespaces; other apps add theirs). One copy
 is active per database — it holds an advisory lock — and any other copies stand by and take over
-when the active one's session ends. After a reconnect it catches up from the last event it saw.
+when the active one's session ends. After a reconnect it catches up from the last event it saw;
+a new leader resumes after the last event its predecessor forwarded to the sockets.
 Stops cleanly on SIGINT/SIGTERM.
 """
 
@@ -22,6 +23,7 @@ from pggit_project.events import (
     resync_handlers,
 )
 from pggit_project.listener import EventListener
+from pggit_project.realtime import resume_position
 
 
 class Command(BaseCommand):
@@ -45,6 +47,7 @@ class Command(BaseCommand):
             leader=True,
             stop=stop,
             name="pggit_listen",
+            start_after=resume_position,
         )
         listener.run()
         self.stdout.write("pggit_listen: stopped")
