@@ -35,6 +35,7 @@ from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection
 
@@ -91,8 +92,13 @@ class EventsConsumer(AsyncWebsocketConsumer):
 
     path_topics: tuple[str, ...] = EVENT_TYPES
     subscribe_on_connect = False
+    # No channel of the layer per socket: events come from the process's topic hub, which holds
+    # the process's one channel (a per-socket channel would cost each socket a task receiving
+    # from the layer, for nothing).
+    channel_layer_alias = None
 
     async def connect(self) -> None:
+        self.layer = get_channel_layer()
         self.identity: Identity | None = None
         self.topics: list[str] = []
         self.readable_topics: list[str] = []
@@ -179,8 +185,8 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.topics = []
 
     async def leave(self, topics: list[str]) -> None:
-        if self.channel_layer is not None:
-            realtime.topic_hub(self.channel_layer).remove(self, topics)
+        if self.layer is not None:
+            realtime.topic_hub().remove(self, topics)
 
     # --- authentication -----------------------------------------------------------------------
 
@@ -236,7 +242,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         if announce:
             await self.announce(identity)
         self.heartbeat_task = asyncio.create_task(self.heartbeat(), name=HEARTBEAT_TASK)
-        if realtime.layer_is_local(self.channel_layer):
+        if realtime.layer_is_local(self.layer):
             realtime.local_forwarder.attach(asyncio.get_running_loop())
         if self.subscribe_on_connect:
             await self.subscribe(self.readable_topics)
@@ -327,7 +333,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.held = []  # live events wait until the answer (and the replay) are sent
         try:
             try:
-                await realtime.topic_hub(self.channel_layer).add(self, new)
+                await realtime.topic_hub().add(self, new)
             except Exception as exc:
                 logger.warning("could not join a topic group (%s)", type(exc).__name__)
                 await self.send_error(
@@ -413,6 +419,8 @@ class AlertEventsConsumer(EventsConsumer):
 
 class UnknownPathConsumer(AsyncWebsocketConsumer):
     """Any other socket path: accepted only to be closed with 4404 and an ``error`` message."""
+
+    channel_layer_alias = None  # no channel of the layer for a socket about to be closed
 
     async def connect(self) -> None:
         await self.accept()

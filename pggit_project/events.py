@@ -69,6 +69,7 @@ class EventHandler:
     name: str
     handle: Callable[[list[Event]], None]
     resync: Callable[[], None] | None = None
+    close: Callable[[], None] | None = None
 
 
 _handlers: dict[str, EventHandler] = {}
@@ -82,9 +83,11 @@ def register_event_handler(
     *,
     handle: Callable[[list[Event]], None],
     resync: Callable[[], None] | None = None,
+    close: Callable[[], None] | None = None,
 ) -> None:
-    """Register (or replace) the handler ``name``."""
-    _handlers[name] = EventHandler(name=name, handle=handle, resync=resync)
+    """Register (or replace) the handler ``name``; ``close`` releases what it holds (called when
+    the listener stops)."""
+    _handlers[name] = EventHandler(name=name, handle=handle, resync=resync, close=close)
 
 
 def register_channel_handler(channel: str, handle: Callable[[str], None]) -> None:
@@ -134,3 +137,13 @@ def resync_handlers(handlers: Iterable[EventHandler] | None = None) -> None:
             handler.resync()
         except Exception:
             logger.exception("event handler %s failed to resync", handler.name)
+
+
+def close_handlers(handlers: Iterable[EventHandler] | None = None) -> None:
+    for handler in registered_event_handlers() if handlers is None else handlers:
+        if handler.close is None:
+            continue
+        try:
+            handler.close()
+        except Exception:
+            logger.exception("event handler %s failed to close", handler.name)

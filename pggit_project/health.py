@@ -139,7 +139,11 @@ def probe_cache(alias: str = "default") -> dict[str, Any]:
 
 
 async def _layer_round_trip(layer) -> None:
-    channel = await layer.new_channel("health.")
+    # A plain channel name (no "!"): channels-redis receives it on its own, without the receive
+    # lock and buffers it shares among a process's "!" channels, which belong to one event loop
+    # (the server's, where the sockets' topic hub receives) while this check runs on a loop of
+    # its own in a test or a command.
+    channel = f"pggit.health.{uuid.uuid4().hex}"
     await layer.send(channel, {"type": "health.ping"})
     message = await layer.receive(channel)
     if message.get("type") != "health.ping":

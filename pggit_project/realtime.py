@@ -26,7 +26,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels import DEFAULT_CHANNEL_LAYER
+from channels.layers import InMemoryChannelLayer, channel_layers, get_channel_layer
 from django.core.cache import cache
 from django.db import connection, connections
 
@@ -102,15 +103,26 @@ class TopicHub:
     it receives to the sockets subscribed to that topic here: an event crosses Redis once per web
     process, not once per socket. ``deliver(event, text)`` of each subscriber is awaited in turn
     (``text``: the socket message, serialised once), so each socket gets events in the order the
-    hub received them."""
+    hub received them.
+
+    A hub belongs to one event loop (``topic_hub``): its tasks (the receiving task and the tasks
+    leaving groups) are tasks of that loop, kept in ``tasks``, and all end when cancelled —
+    ``aclose()`` cancels and awaits them."""
 
     def __init__(self, layer) -> None:
         self.layer = layer
+        self.source = layer  # the configured layer it was made for (``topic_hub``)
         self.channel: str | None = None
         self.subscribers: dict[str, set] = {}
         self.joined: set[str] = set()
         self.task: asyncio.Task | None = None
-        self._leaving: set[asyncio.Task] = set()
+        self.tasks: set[asyncio.Task] = set()
+
+    def _spawn(self, coroutine, name: str) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coroutine, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
 
     async def add(self, subscriber, topics: Iterable[str]) -> None:
         """Subscribe ``subscriber``; once this returns, the process is a member of every topic's
@@ -123,7 +135,7 @@ class TopicHub:
                 self.joined = set()
                 # the default prefix: channels-redis receives all of a process's channels as one
                 self.channel = await self.layer.new_channel()
-                self.task = asyncio.get_running_loop().create_task(self._run(), name="topic hub")
+                self.task = self._spawn(self._run(self.channel), HUB_TASK)
             for topic in topics:
                 if topic not in self.joined:
                     await self.layer.group_add(group_name(topic), self.channel)
@@ -145,35 +157,60 @@ class TopicHub:
         task, channel, joined = self.task, self.channel, self.joined
         self.task, self.channel, self.joined, self.subscribers = None, None, set(), {}
         if task is not None:
-            task.cancel()  # ends its receive() cleanly: the layer may receive on another loop
+            task.cancel()
         if channel is not None and joined:
-            leaving = asyncio.get_running_loop().create_task(self._leave(channel, joined))
-            self._leaving.add(leaving)
-            leaving.add_done_callback(self._leaving.discard)
+            self._spawn(self._leave(channel, joined), HUB_LEAVE_TASK)
+
+    async def aclose(self) -> None:
+        """Stop receiving and wait until every task of the hub has ended."""
+        self._stop()
+        for task in list(self.tasks):
+            await _cancel_until_done(task)
 
     async def _leave(self, channel: str, topics: set[str]) -> None:
         try:
             for topic in topics:
                 await self.layer.group_discard(group_name(topic), channel)
         except Exception as exc:  # the membership expires by itself (the layer's group expiry)
+            _stop_if_cancelled(exc)
             logger.warning("could not leave a topic group (%s)", type(exc).__name__)
 
-    async def _rejoin(self) -> None:
-        for topic in list(self.joined):
-            await self.layer.group_add(group_name(topic), self.channel)
+    async def _receive(self, channel: str) -> dict[str, Any]:
+        """The layer's next message, received by a task of its own that is cancelled until it
+        has ended.
 
-    async def _run(self) -> None:
+        The layer's client does not reliably end when cancelled: redis-py sends each command
+        under Python 3.11's ``asyncio.wait_for``, which drops a cancellation that comes as the
+        command was just sent, and channels-redis's ``receive()`` then carries on blocking on
+        Redis (5 s at a time, forever). Awaited directly, that receive would keep the hub — and
+        whoever waits for it: a server's shutdown, the end of a test's event loop — waiting. Here
+        the hub's own task always ends at once when cancelled, and it cancels the receiving task
+        again until that one has ended too."""
+        receiving = asyncio.get_running_loop().create_task(
+            self.layer.receive(channel), name=HUB_RECEIVE_TASK
+        )
+        try:
+            await asyncio.wait([receiving])
+        finally:
+            if not receiving.done():
+                await _cancel_until_done(receiving)
+        return receiving.result()
+
+    async def _run(self, channel: str) -> None:
+        joined = self.joined
         renew_at = time.monotonic() + HUB_REFRESH_SECONDS
         while True:
             try:
                 if time.monotonic() >= renew_at:
-                    await self._rejoin()
+                    for topic in list(joined):  # the memberships expire: join again
+                        await self.layer.group_add(group_name(topic), channel)
                     renew_at = time.monotonic() + HUB_REFRESH_SECONDS
-                message = await self.layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
+                message = await self._receive(channel)
             except Exception as exc:  # Redis unreachable: retry, and join again (it may be new)
-                logger.warning("the topic hub lost the channel layer (%s)", type(exc).__name__)
+                _stop_if_cancelled(exc)
+                logger.warning(
+                    "the topic hub lost the channel layer (%s: %s)", type(exc).__name__, exc
+                )
                 await asyncio.sleep(1.0)
                 renew_at = time.monotonic()
                 continue
@@ -187,20 +224,59 @@ class TopicHub:
                 try:
                     await subscriber.deliver(event, text)
                 except Exception as exc:  # that socket's problem (e.g. closing), not the others'
+                    _stop_if_cancelled(exc)
                     logger.debug("event %s not sent to a socket (%s)", event.get("id"), exc)
+
+
+HUB_TASK = "topic hub"
+HUB_RECEIVE_TASK = "topic hub: receive"
+HUB_LEAVE_TASK = "topic hub: leave groups"
+# How long a cancelled task gets to end before it is cancelled again.
+CANCEL_AGAIN_SECONDS = 0.05
+
+
+async def _cancel_until_done(task: asyncio.Task) -> None:
+    while not task.done():
+        task.cancel()
+        await asyncio.wait([task], timeout=CANCEL_AGAIN_SECONDS)
+
+
+def _stop_if_cancelled(exc: Exception) -> None:
+    """Raise ``CancelledError`` if the running task was asked to stop.
+
+    A cancellation may surface as another exception: channels-redis's ``receive()``, cancelled
+    while it waits for its per-channel lock, releases a lock it does not hold and raises
+    ``RuntimeError``. A task that logged that and carried on would outlive its cancellation (and
+    hang whoever waits for it: a server's shutdown, the event loop's teardown)."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError from exc
 
 
 _hubs: dict[asyncio.AbstractEventLoop, TopicHub] = {}
 
 
-def topic_hub(layer) -> TopicHub:
-    """The hub of the running event loop (a server has one loop; tests have one per test)."""
+def topic_hub() -> TopicHub:
+    """The hub of the running event loop (a server has one loop; tests have one per test).
+
+    With channels-redis, each loop's hub receives through a layer instance of its own: the
+    process-wide instance (``get_channel_layer()``) keeps receive state — locks, buffers, the loop
+    of its receiver — that is valid on one event loop only, and a task of an ended loop can leave
+    it locked for good. The instance's Redis connections belong to the loop and are closed with
+    it (channels-redis closes them when the loop closes). The in-memory layer is one instance:
+    it is the process's whole channel layer."""
     loop = asyncio.get_running_loop()
+    source = get_channel_layer()
     hub = _hubs.get(loop)
-    if hub is None or hub.layer is not layer:
+    if hub is None or hub.source is not source:
         for stale in [other for other in _hubs if other.is_closed()]:
             del _hubs[stale]
+        if layer_is_local(source):
+            layer = source
+        else:
+            layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         hub = _hubs[loop] = TopicHub(layer)
+        hub.source = source
     return hub
 
 
@@ -261,17 +337,24 @@ async def send_events(layer, events: list[Event]) -> None:
 class LayerForwarder:
     """The ``websockets`` event handler of ``pggit_listen``: sends events to the Redis layer.
 
-    It runs in the listener's thread, with an event loop of its own kept for its lifetime (the
-    layer's connection pool belongs to that loop)."""
+    It runs in the listener's thread, with an event loop of its own kept until ``close()`` (the
+    layer's Redis connections belong to that loop; channels-redis closes them when the loop
+    closes)."""
 
     def __init__(self) -> None:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def handle(self, events: list[Event]) -> None:
-        if self._loop is None:
+        if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
         self._loop.run_until_complete(send_events(get_channel_layer(), events))
         record_position(events[-1].id)
+
+    def close(self) -> None:
+        """Close the loop and with it the layer's connections of this thread."""
+        loop, self._loop = self._loop, None
+        if loop is not None and not loop.is_closed():
+            loop.close()
 
     def resync(self) -> None:
         # The listener (re)starts after the newest event it had seen or found: up to there,
@@ -355,7 +438,9 @@ def register_forwarding() -> None:
     if not settings.REDIS_URL:
         return  # each web process forwards for itself (LocalForwarder)
     forwarder = LayerForwarder()
-    register_event_handler("websockets", handle=forwarder.handle, resync=forwarder.resync)
+    register_event_handler(
+        "websockets", handle=forwarder.handle, resync=forwarder.resync, close=forwarder.close
+    )
 
 
 # --- health ---------------------------------------------------------------------------------------

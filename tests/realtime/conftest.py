@@ -106,6 +106,8 @@ def forwarding(transactional_db):
     stop.set()
     if thread is not None:
         thread.join(timeout=10)
+        assert not thread.is_alive(), "the test forwarder did not stop"
+        forwarder.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import threading
 from django.core.management.base import BaseCommand
 
 from pggit_project.events import (
+    close_handlers,
     dispatch_channel_message,
     dispatch_events,
     registered_channels,
@@ -49,5 +50,8 @@ class Command(BaseCommand):
             name="pggit_listen",
             start_after=resume_position,
         )
-        listener.run()
+        try:
+            listener.run()
+        finally:
+            close_handlers()
         self.stdout.write("pggit_listen: stopped")
