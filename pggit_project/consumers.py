@@ -185,7 +185,7 @@ class EventsConsumer(AsyncWebsocketConsumer):
         self.topics = []
 
     async def leave(self, topics: list[str]) -> None:
-        if self.layer is not None:
+        if self.layer is not None and topics:
             realtime.topic_hub().remove(self, topics)
 
     # --- authentication -----------------------------------------------------------------------
