@@ -140,10 +140,16 @@ def start_server(env: dict[str, str], log_path: Path) -> Process:
     else:
         process.stop()
         raise RuntimeError(f"server did not answer in {SERVER_START_SECONDS}s:\n{process.log()}")
-    token = httpx.post(
-        f"{process.base_url}/api/v1/auth/token", json={"username": STAFF, "password": PASSWORD}
-    )
-    process.token = token.json()["access"]
+    try:  # a loaded machine hashes the password slowly; a failure must not leave the server
+        token = httpx.post(
+            f"{process.base_url}/api/v1/auth/token",
+            json={"username": STAFF, "password": PASSWORD},
+            timeout=60,
+        )
+        process.token = token.json()["access"]
+    except BaseException:
+        process.stop()
+        raise
     return process
 
 
