@@ -366,6 +366,8 @@ BEGIN
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 THEN
         PERFORM pg_notify('pggit_webhook_deliveries', '');
+        -- the dashboard counts queued and failed deliveries (engine/cache/announce.sql)
+        PERFORM pggit.announce_change('pggit.webhook_deliveries');
     END IF;
     RETURN v_count;
 END;
