@@ -16,9 +16,10 @@ a process that bumps generations in two ways, both looked up in that one table:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from cachemgmt.namespaces import NAMESPACES, namespaces_for_changes
 from cachemgmt.redis_link import RedisUnavailable
@@ -34,7 +35,11 @@ def take_own_changes(*, connect: bool = False) -> list[str] | None:
     if connection.connection is None and not connect:
         return []
     try:
-        with connection.cursor() as cursor:
+        # inside a transaction (ATOMIC_REQUESTS, a test), a failure must not abort it
+        with (
+            transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute("SELECT pggit.take_changes()")
             noted = cursor.fetchone()[0]
     except DatabaseError as exc:

@@ -55,7 +55,7 @@ EVENT_NAMESPACES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
         "webhook.test": ("webhooks",),
         # Rows written without an outbox event, named by their table:
         "pggit.webhook_endpoints": ("webhooks", "dashboard"),  # API/admin edits, health counters
-        "pggit.webhook_deliveries": ("dashboard",),  # replays (pggit.webhook_replay)
+        "pggit.webhook_deliveries": ("dashboard",),  # redeliveries, replays
         "pggit.alerts": ("alerts", "dashboard", "performance"),  # silencing, re-raised alerts
         "pggit.operations": ("performance", "dashboard"),  # every recorded run
         "pggit.perf_baselines": ("performance", "dashboard"),  # recalculated thresholds
