@@ -34,12 +34,16 @@ CREATE TRIGGER cache_announce_change
     AFTER INSERT OR UPDATE OR DELETE ON pggit.perf_baselines
     FOR EACH STATEMENT EXECUTE FUNCTION pggit.cache_announce_change();
 
--- Renames and protection changes have no event; HEAD moves and new branches come with theirs
--- (commit.created, branch.created...), announced here too (one NOTIFY per transaction).
+-- Renames and protection changes have no event; HEAD moves and new or deleted branches come with
+-- theirs (commit.created, branch.created...), so only the former fire this trigger (the WHEN
+-- test costs a commit nothing measurable; a statement trigger would announce every commit).
 DROP TRIGGER IF EXISTS cache_announce_change ON pggit.branches;
 CREATE TRIGGER cache_announce_change
     AFTER UPDATE ON pggit.branches
-    FOR EACH STATEMENT EXECUTE FUNCTION pggit.cache_announce_change();
+    FOR EACH ROW
+    WHEN (OLD.name IS DISTINCT FROM NEW.name OR OLD.protected IS DISTINCT FROM NEW.protected
+          OR OLD.parent_branch IS DISTINCT FROM NEW.parent_branch)
+    EXECUTE FUNCTION pggit.cache_announce_change();
 
 -- Announces that users changed, so no process keeps serving cached answers on the strength of
 -- what it last read about a user (active or not, existing or not).
