@@ -1,10 +1,10 @@
 """How a read endpoint opts into the cache: ``@cached_response`` or ``CachedViewSetMixin``.
 
 A hit answers with the stored bytes and headers of an earlier response: no database query, no
-serializer. Keys embed the generations of the endpoint's namespaces, so a bump
-(``cache_invalidate``, or an outbox event through the listener) makes every earlier entry
-unreachable. Authentication, permissions and throttling run before the lookup (the decorator wraps
-the handler method, which DRF calls after them). Only ``200`` answers to ``GET``/``HEAD`` are
+serializer. Keys embed the generations of the endpoint's namespaces, so a bump (a change through
+``cachemgmt.changes``, or ``cache_invalidate``) makes every earlier entry unreachable.
+Authentication, permissions and throttling run before the lookup (the decorator wraps the handler
+method, which DRF calls after them). Only ``200`` answers to ``GET``/``HEAD`` are
 stored. An answer about the engine's state (``cachemgmt.state_version``) is served only while the
 engine-state version it was computed under is current. ``X-Cache`` says what happened:
 ``hit-l1``, ``hit-l2``, ``miss`` or ``bypass`` (the cache
@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpResponse
 
 from cachemgmt import state_version
@@ -182,24 +182,22 @@ def _store_when_rendered(response, save: Callable[[Any], None]) -> None:
 
 
 class CachedViewSetMixin:
-    """Cache ``list`` and ``retrieve`` of a viewset, and bump its namespaces after its writes.
+    """Cache ``list`` and ``retrieve`` of a viewset.
 
-    Set ``cache_namespace`` (required), and optionally ``cache_ttl``, ``cache_depends_on`` and
-    ``cache_invalidates`` (extra namespaces a write makes stale, e.g. ``("dashboard",)``). Any
-    successful (2xx) unsafe request through the viewset — create, update, delete, actions — bumps
-    ``cache_namespace`` plus ``cache_invalidates`` once its transaction has committed.
+    Set ``cache_namespace`` (required), and optionally ``cache_ttl`` and ``cache_depends_on``.
+    Writes need nothing here: what they change makes the entries stale through the one path of
+    ``cachemgmt.changes`` (the event or table → namespaces table).
     """
 
     cache_namespace: str = ""
     cache_ttl: int | None = None
     cache_depends_on: tuple[str, ...] = ()
-    cache_invalidates: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if not cls.cache_namespace:
             return
-        _check_namespaces((cls.cache_namespace, *cls.cache_depends_on, *cls.cache_invalidates))
+        _check_namespaces((cls.cache_namespace, *cls.cache_depends_on))
         decorate = cached_response(
             namespace=cls.cache_namespace, ttl=cls.cache_ttl, depends_on=cls.cache_depends_on
         )
@@ -207,12 +205,3 @@ class CachedViewSetMixin:
             handler = getattr(cls, name, None)
             if handler is not None and not getattr(handler, "pggit_cached", False):
                 setattr(cls, name, decorate(handler))
-
-    def finalize_response(self, request, response, *args: Any, **kwargs: Any):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method not in CACHEABLE_METHODS and 200 <= response.status_code < 300:
-            from cachemgmt.services import cache_invalidate
-
-            names = [self.cache_namespace, *self.cache_invalidates]
-            transaction.on_commit(lambda: cache_invalidate(namespaces=names))
-        return response

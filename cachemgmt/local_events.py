@@ -3,9 +3,9 @@
 A separate listener process cannot reach another process's memory, so a process that serves cached
 responses runs a daemon thread with its own ``LISTEN pggit_events, pggit_cache`` connection:
 - an outbox event bumps the namespaces it maps to (``cachemgmt.namespaces``), at once;
-- a ``pggit_cache`` notice (sent by ``cache_invalidate`` in another process, e.g. the webhook
-  worker, or by a change trigger) bumps the namespaces it names, and the user-state generation
-  when it says that users changed;
+- a ``pggit_cache`` notice (a change announced by the engine for rows without an outbox event,
+  looked up in the same table; or ``cache_invalidate`` in another process) bumps what it makes
+  stale, and the user-state generation when it says that users changed;
 - on every (re)connect all namespaces and the user-state generation are bumped, since notices may
   have been missed.
 Until the thread is connected (and while it reconnects) the store answers "cannot trust the cache"
@@ -19,7 +19,7 @@ import logging
 import threading
 
 from cachemgmt.constants import INVALIDATE_CHANNEL
-from cachemgmt.namespaces import NAMESPACES, namespaces_for_event
+from cachemgmt.namespaces import NAMESPACES, namespaces_for_changes
 from cachemgmt.notices import PROCESS_TOKEN, notice_origin, parse_notice
 from cachemgmt.store import CacheStore
 from pggit_project.events import Event
@@ -54,7 +54,7 @@ class LocalFollower:
             self._thread.start()
 
     def on_events(self, events: list[Event]) -> None:
-        names = sorted({name for event in events for name in namespaces_for_event(event.type)})
+        names = namespaces_for_changes(event.type for event in events)
         self.store.bump(names)
         self.store.note_listener_position(events[-1].id)
 

@@ -1,13 +1,10 @@
-"""Writes through any HTTP endpoint make the cached reads they affect stale before they answer.
+"""Read-your-writes for the writing process: a write request's own changes make the cached
+answers they affect stale before its answer leaves (``cachemgmt.changes``).
 
-A cached viewset bumps its own namespaces after its writes (``CachedViewSetMixin``), and the
-listener bumps what outbox events and change announcements name. Neither covers a write whose
-effects reach *other* endpoints' answers at once: an API commit records an engine operation
-(performance summaries), recalculating baselines changes the thresholds those summaries show, a
-silence changes alert statuses, an admin action changes anything. The listener would catch most
-of them milliseconds later; this middleware leaves no window: every successful unsafe request
-bumps the namespaces its path maps to (``cachemgmt.namespaces.WRITE_PATH_NAMESPACES``) after its
-transaction has committed and before its answer is sent.
+The listener applies the same changes, for every process, milliseconds after the commit; this
+middleware leaves no window for the client that made the write (or anyone it tells), on any
+server when the cache is in Redis. Nothing here knows about paths or views: what a change makes
+stale is looked up in ``cachemgmt.namespaces.EVENT_NAMESPACES``, the table the listener uses.
 """
 
 from __future__ import annotations
@@ -15,25 +12,28 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import transaction
 
-from cachemgmt.namespaces import namespaces_for_write
+from cachemgmt.changes import bump_for, take_own_changes
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
-class InvalidateAfterWritesMiddleware:
+class OwnChangesMiddleware:
+    """After a write request (any unsafe method, whatever its status: a failed request may have
+    committed part of its work), bump what the request's own changes make stale, once its
+    transaction has committed and before the answer is sent."""
+
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
+        if request.method in SAFE_METHODS or not settings.PGGIT_CACHE_ENABLED:
+            return self.get_response(request)
+        # What the connection noted before this request (a read that recorded a run, code run
+        # outside requests) is not this request's: the listener covers it. Dropped first, so the
+        # bump below is exactly this request's changes.
+        take_own_changes(connect=True)
         response = self.get_response(request)
-        if (
-            request.method not in SAFE_METHODS
-            and response.status_code < 400
-            and settings.PGGIT_CACHE_ENABLED
-        ):
-            names = namespaces_for_write(request.path)
-            if names:
-                from cachemgmt.services import cache_invalidate
-
-                transaction.on_commit(lambda: cache_invalidate(namespaces=list(names)))
+        changes = take_own_changes()
+        if changes is None or changes:
+            transaction.on_commit(lambda: bump_for(changes))
         return response

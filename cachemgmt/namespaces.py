@@ -1,17 +1,22 @@
-"""The one place that says what is cached, for how long, and which events make it stale.
+"""The one place that says what is cached, for how long, and which changes make it stale.
 
 A *namespace* groups cached responses that become stale together (``webhooks``, ``commits``...).
 Every cached key embeds the current generation of its namespaces; bumping a generation makes all of
 the namespace's keys unreachable at once (no key scans, no deletes).
 
 - ``NAMESPACES``: the known namespaces and their default TTL (seconds).
-- ``EVENT_NAMESPACES``: outbox event type → namespaces it makes stale. The event listener applies
-  it to every event, whatever wrote it (the API, psql, the worker, the engine).
+- ``EVENT_NAMESPACES``: the one table of what a change makes stale. A change is named by its
+  outbox event type (``pggit.events.type``) or, for rows the engine writes without an outbox
+  event, by its table (``pggit.operations``: announced by the engine, sql/engine/cache/
+  announce.sql). Every route that makes cached answers stale looks changes up here: the listener
+  (events and announcements from any writer) and, for its own writes, the writing process at
+  commit (``cachemgmt.changes``).
 - ``WARM_PATHS``: the hot read paths ``POST /api/v1/cache/warm`` fills, through their real views.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from types import MappingProxyType
 
 NAMESPACES: MappingProxyType[str, int] = MappingProxyType(
@@ -48,10 +53,17 @@ EVENT_NAMESPACES: MappingProxyType[str, tuple[str, ...]] = MappingProxyType(
         "alert.resolved": ("alerts", "dashboard"),
         "webhook.endpoint_disabled": ("webhooks", "dashboard"),
         "webhook.test": ("webhooks",),
+        # Rows written without an outbox event, named by their table:
+        "pggit.webhook_endpoints": ("webhooks", "dashboard"),  # API/admin edits, health counters
+        "pggit.webhook_deliveries": ("dashboard",),  # redeliveries, replays
+        "pggit.alerts": ("alerts", "dashboard", "performance"),  # silencing, re-raised alerts
+        "pggit.operations": ("performance", "dashboard"),  # every recorded run
+        "pggit.perf_baselines": ("performance", "dashboard"),  # recalculated thresholds
+        "pggit.branches": ("branches", "commits", "status", "dashboard"),  # renames, protection
     }
 )
 
-# An event type nobody mapped yet (a new engine event) invalidates every namespace: a new kind of
+# A change nobody mapped yet (a new engine event) invalidates every namespace: a new kind of
 # change must never leave a stale read behind just because this table was not updated.
 UNKNOWN_EVENT_NAMESPACES: tuple[str, ...] = tuple(NAMESPACES)
 
@@ -67,45 +79,16 @@ WARM_PATHS: tuple[str, ...] = (
 )
 
 
-_VCS_WRITE = (*_VCS_HISTORY, "merges", "rollbacks", "audit", "performance")
-_ALERTS_WRITE = ("alerts", "dashboard", "performance")
-_WEBHOOKS_WRITE = ("webhooks", "dashboard")
-
-# A successful unsafe request (POST/PUT/PATCH/DELETE answered below 400) bumps, once it has
-# committed, the namespaces of the first prefix its path starts with
-# (``cachemgmt.middleware.InvalidateAfterWritesMiddleware``), before its answer leaves: a read
-# that follows the answer, through any process, is fresh without waiting for the listener. A path
-# no prefix matches (the admin, a new endpoint) bumps every namespace.
-WRITE_PATH_NAMESPACES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("/api/v1/auth/", ()),
-    ("/api/v1/cache/", ()),  # warm and invalidate do their own bookkeeping
-    ("/admin/login/", ()),
-    ("/admin/logout/", ()),
-    ("/api/v1/webhooks", _WEBHOOKS_WRITE),
-    ("/api/v1/webhook-deliveries", _WEBHOOKS_WRITE),
-    ("/api/v1/alerts", _ALERTS_WRITE),
-    ("/api/v1/alert-silences", _ALERTS_WRITE),
-    ("/api/v1/performance", ("performance", "dashboard")),
-    ("/api/v1/branches", _VCS_WRITE),
-    ("/api/v1/commits", _VCS_WRITE),
-    ("/api/v1/merges", _VCS_WRITE),
-    ("/api/v1/reverts", _VCS_WRITE),
-    ("/api/v1/resets", _VCS_WRITE),
-)
-
-
-def namespaces_for_write(path: str) -> tuple[str, ...]:
-    for prefix, names in WRITE_PATH_NAMESPACES:
-        if path.startswith(prefix):
-            return names
-    return tuple(NAMESPACES)
-
-
-def namespaces_for_event(event_type: str) -> tuple[str, ...]:
-    """The namespaces an event of ``event_type`` makes stale (the dashboard lists recent events,
-    so every event makes it stale)."""
-    names = EVENT_NAMESPACES.get(event_type, UNKNOWN_EVENT_NAMESPACES)
+def namespaces_for_event(change: str) -> tuple[str, ...]:
+    """The namespaces a change (an event type, or a table announced) makes stale; the dashboard
+    lists recent events, so every change makes it stale."""
+    names = EVENT_NAMESPACES.get(change, UNKNOWN_EVENT_NAMESPACES)
     return names if "dashboard" in names else (*names, "dashboard")
+
+
+def namespaces_for_changes(changes: Iterable[str]) -> list[str]:
+    """The namespaces the named changes (event types, tables) make stale, sorted."""
+    return sorted({name for change in changes for name in namespaces_for_event(change)})
 
 
 def unknown_namespaces(names: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ import json
 import logging
 import uuid
 
-from cachemgmt.namespaces import NAMESPACES
+from cachemgmt.namespaces import NAMESPACES, namespaces_for_changes
 
 logger = logging.getLogger("cachemgmt.services")
 
@@ -19,17 +19,27 @@ PROCESS_TOKEN = uuid.uuid4().hex
 
 
 def parse_notice(payload: str) -> tuple[list[str], bool]:
-    """The known namespaces named by a ``pggit_cache`` notice, and whether it says that users
-    changed (``"users": true``, sent by sql/engine/cache/announce.sql). Malformed: nothing,
-    logged."""
+    """The namespaces a ``pggit_cache`` notice makes stale, and whether it says that users changed.
+
+    Notices: ``{"changed": "<schema>.<table>"}`` (rows written without an outbox event, announced
+    by the engine: looked up in ``EVENT_NAMESPACES`` like an event type), ``{"ns": [], "users":
+    true}`` (sql/engine/cache/announce.sql: users changed), ``{"ns": [...], "origin": ...}``
+    (``cache_invalidate`` in another process, without Redis: an explicit invalidation).
+    Malformed: nothing, logged."""
     try:
         notice = json.loads(payload)
-        names = [str(name) for name in notice["ns"]]
+        changed = notice.get("changed")
+        names = [str(name) for name in notice.get("ns", ())]
         users = notice.get("users") is True
+        if changed is None and "ns" not in notice:
+            raise KeyError("ns")
     except (ValueError, KeyError, TypeError, AttributeError):
         logger.warning("cache: ignored a malformed pggit_cache notice")
         return [], False
-    return [name for name in names if name in NAMESPACES], users
+    names = [name for name in names if name in NAMESPACES]
+    if changed is not None:
+        names = sorted({*names, *namespaces_for_changes([str(changed)])})
+    return names, users
 
 
 def notice_origin(payload: str) -> str | None:

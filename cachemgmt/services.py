@@ -1,8 +1,10 @@
 """Writes of the cachemgmt app: invalidation, warming, and applying outbox events.
 
-- ``cache_invalidate(namespaces=...)``: what every write path calls after it commits (the
-  ``CachedViewSetMixin`` does it for API writes; workers and admin actions call it themselves).
-- ``cache_apply_events(events)``: the listener's handler; bumps what each event makes stale.
+- ``cache_invalidate(namespaces=...)``: an explicit invalidation (``POST /cache/invalidate``, the
+  admin's button). Changes need none: the listener and the writing process follow them
+  (``cachemgmt.changes``).
+- ``cache_apply_events(events)``, ``cache_apply_notice(payload)``: the listener's handlers; bump
+  what each event or change announcement makes stale (``EVENT_NAMESPACES``).
 - ``cache_warm(user=...)``: fills the hot read paths through their real views.
 """
 
@@ -18,7 +20,12 @@ from django.urls import Resolver404, resolve
 from rest_framework_simplejwt.tokens import AccessToken
 
 from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, INVALIDATE_CHANNEL, MISS
-from cachemgmt.namespaces import NAMESPACES, WARM_PATHS, namespaces_for_event, unknown_namespaces
+from cachemgmt.namespaces import (
+    NAMESPACES,
+    WARM_PATHS,
+    namespaces_for_changes,
+    unknown_namespaces,
+)
 from cachemgmt.notices import PROCESS_TOKEN, parse_notice
 from cachemgmt.redis_link import RedisUnavailable
 from cachemgmt.runtime import get_store
@@ -31,7 +38,7 @@ logger = logging.getLogger(__name__)
 def cache_invalidate(*, namespaces: list[str] | None = None) -> list[str]:
     """Make every cached entry of ``namespaces`` (all when empty/None) stale, in every process.
 
-    Call it after the write's transaction has committed (``transaction.on_commit``). With Redis
+    With Redis
     the bump is one round trip. If Redis is unreachable nothing is served from the cache until it
     is back, and every process that saw the outage bumps all namespaces on recovery, so the bump
     cannot be lost. Without Redis, the other processes hear of it through ``pg_notify``.
@@ -73,18 +80,19 @@ def cache_apply_events(events: list[Event]) -> None:
     store = get_store()
     if store.mode == "local" or not events:
         return
-    names = sorted({name for event in events for name in namespaces_for_event(event.type)})
+    names = namespaces_for_changes(event.type for event in events)
     store.bump(names)
     store.note_listener_position(events[-1].id)
     logger.info("cache: events %s..%s bumped %s", events[0].id, events[-1].id, names)
 
 
 def cache_apply_notice(payload: str) -> None:
-    """Listener handler of ``pggit_cache`` notices (Redis mode): bump the namespaces named.
+    """Listener handler of ``pggit_cache`` notices (Redis mode): bump what the notice makes stale.
 
-    Notices come from the change triggers of sql/engine/cache/announce.sql (worker, engine, psql
-    writes that have no outbox event) and, without Redis, from ``cache_invalidate`` in other
-    processes — the web processes apply those themselves then (``cachemgmt.local_events``).
+    Notices come from the engine's change announcements (``pggit.announce_change``: rows written
+    without an outbox event, by the worker, the engine, psql...), from the user tables' trigger
+    and, without Redis, from ``cache_invalidate`` in other processes — the web processes apply
+    those themselves then (``cachemgmt.local_events``).
     """
     store = get_store()
     if store.mode == "local":

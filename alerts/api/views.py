@@ -60,7 +60,6 @@ class AlertViewSet(
     stats."""
 
     cache_namespace = "alerts"
-    cache_invalidates = ("dashboard", "performance")
     queryset = Alert.objects.all()
     serializer_class = s.AlertSerializer
     permission_classes = [RolePermissions]

@@ -136,7 +136,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "cachemgmt.middleware.InvalidateAfterWritesMiddleware",  # after the view's commit
+    "cachemgmt.middleware.OwnChangesMiddleware",  # after the view's commit
     "axes.middleware.AxesMiddleware",  # innermost: answers /admin/login/ lockouts
 ]
 

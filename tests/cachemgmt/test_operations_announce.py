@@ -1,4 +1,4 @@
-"""The cache's change announcement for pggit.operations (pggit.record_operation in
+"""The change announcement for pggit.operations (pggit.record_operation in
 sql/engine/core/foundation.sql, the triggers of sql/engine/cache/announce.sql): every committed
 write of a recorded run tells the listener to bump the performance and dashboard namespaces, once
 per transaction, whether pggit.record_operation or a plain statement wrote it."""
@@ -11,7 +11,7 @@ import pytest
 
 from tests.engine.enginedb import EngineDB, engine_db, engine_template  # noqa: F401
 
-PAYLOAD = '{"ns": ["performance", "dashboard"]}'
+PAYLOAD = '{"changed": "pggit.operations"}'
 
 
 @pytest.fixture

@@ -51,7 +51,6 @@ class BranchViewSet(
     queryset = Branch.objects.all()
     serializer_class = s.BranchSerializer
     cache_namespace = "branches"
-    cache_invalidates = ("commits", "status", "objects", "dashboard")
     permission_classes = [RolePermissions]
     required_permissions = {"checkout": ["vcs.checkout_branch"]}
     lookup_field = "name"
@@ -140,7 +139,6 @@ class CommitViewSet(
     queryset = Commit.objects.all()
     serializer_class = s.CommitSerializer
     cache_namespace = "commits"
-    cache_invalidates = ("branches", "status", "objects", "audit", "dashboard")
     permission_classes = [RolePermissions]
     filterset_class = CommitFilter
     ordering_fields = ["committed_at", "author"]

@@ -64,7 +64,6 @@ class WebhookViewSet(
     """Webhook endpoints: CRUD, secret rotation, test event, deliveries, replay."""
 
     cache_namespace = "webhooks"
-    cache_invalidates = ("dashboard",)
     queryset = WebhookEndpoint.objects.all()
     serializer_class = s.WebhookSerializer
     permission_classes = [RolePermissions]

@@ -507,6 +507,9 @@ BEGIN
             RETURNING pg_notify('pggit_events', id::text)
         )
         SELECT a.id, (SELECT count(*) FROM event) INTO v_ddl_id, v_events FROM audit a;
+        IF v_events > 0 THEN
+            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+        END IF;
 
         IF v_slow THEN
             PERFORM pggit.capture_flush();

@@ -1,5 +1,6 @@
 -- Engine foundation: error formatting, configuration access, the event outbox (emit_event,
--- event_envelope) and the operation log (record_operation).
+-- event_envelope), the change notes (note_change, announce_change) and the operation log
+-- (record_operation).
 -- Re-runnable: applied again by the loader whenever this file changes.
 
 -- Errors: every engine error message starts with "[PGGIT-<CODE>] " and uses SQLSTATE P0001 unless a
@@ -65,6 +66,63 @@ BEGIN
 END;
 $$;
 
+-- What changed, for those who keep copies of what they read (the response cache: docs/cache.md,
+-- docs/architecture.md "Cache invalidation"). A change is named by its outbox event type
+-- ('commit.created') or, for rows written without an outbox event, by its table
+-- ('pggit.operations'); the application maps each name to what it makes stale, in one table.
+--
+-- pggit.note_change(name) adds the name to the session's setting pggit.changes (',a,b,': each
+-- name once). The setting is transactional: a rolled-back transaction (or savepoint) takes its
+-- names back. The application reads and clears it after each write request and, once that
+-- request's transaction has committed, applies the names in its own process before answering
+-- (read-your-writes without waiting for the listener). Other processes learn of the same change
+-- from the outbox (NOTIFY pggit_events) or, for the rows without an outbox event, from
+-- pggit.announce_change's NOTIFY pggit_cache.
+CREATE OR REPLACE FUNCTION pggit.note_change(p_name text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_noted text := coalesce(pg_catalog.current_setting('pggit.changes', true), '');
+BEGIN
+    IF pg_catalog.strpos(v_noted, ',' || p_name || ',') = 0 THEN
+        PERFORM pg_catalog.set_config('pggit.changes',
+            CASE WHEN v_noted = '' THEN ',' ELSE v_noted END || p_name || ',', false);
+    END IF;
+END;
+$$;
+
+-- The names noted on this session since the last call, cleared (',a,b,'; '' for none).
+CREATE OR REPLACE FUNCTION pggit.take_changes()
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_noted text := coalesce(pg_catalog.current_setting('pggit.changes', true), '');
+BEGIN
+    IF v_noted <> '' THEN
+        PERFORM pg_catalog.set_config('pggit.changes', '', false);
+    END IF;
+    RETURN v_noted;
+END;
+$$;
+
+-- A change of rows that have no outbox event (endpoint health counters, re-raised alerts,
+-- recorded runs, baselines, branch renames): noted, and announced on channel pggit_cache as
+-- {"changed": "<schema>.<table>"} (delivered at commit, once per distinct payload per
+-- transaction). Not an outbox event: a recorded run is written by reads too (every diff), and an
+-- event per run would reach every webhook subscribed to '*', the dashboard's recent events and
+-- the engine-state version (docs/benchmarks.md, "Change notices").
+CREATE OR REPLACE FUNCTION pggit.announce_change(p_table text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    PERFORM pg_catalog.pg_notify('pggit_cache', '{"changed": "' || p_table || '"}');
+    PERFORM pggit.note_change(p_table);
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION pggit.emit_event(p_type text, p_data jsonb DEFAULT '{}')
 RETURNS bigint
 LANGUAGE plpgsql
@@ -77,6 +135,7 @@ BEGIN
     VALUES (p_type, coalesce(p_data, '{}'), pggit.current_actor())
     RETURNING id INTO v_id;
     PERFORM pg_notify('pggit_events', v_id::text);
+    PERFORM pggit.note_change(p_type);
     RETURN v_id;
 END;
 $$;
@@ -152,8 +211,8 @@ BEGIN
         END IF;
         v_parent := p_parent_id;
     END IF;
-    -- judged here, and announced to the cache inside this statement (no trigger of its own: one
-    -- statement per recording; one notification per transaction reaches listeners)
+    -- judged here, and announced (pggit.announce_change) inside this statement (no trigger of
+    -- its own: one statement per recording; one notification per transaction reaches listeners)
     INSERT INTO pggit.operations (id, operation, started_at, duration_ms, object_count,
                                   statement_count, branch, actor, success, error, details,
                                   parent_id, judged)
@@ -168,7 +227,7 @@ BEGIN
     RETURNING id,
               NOT success OR duration_ms > (SELECT b.threshold_ms FROM pggit.perf_baselines b
                                              WHERE b.operation = p_operation),
-              pg_catalog.pg_notify('pggit_cache', '{"ns": ["performance", "dashboard"]}')
+              pggit.announce_change('pggit.operations')
          INTO v_id, v_judge, v_announced;
     IF v_judge THEN
         PERFORM pggit.perf_judge(ARRAY[v_id]);

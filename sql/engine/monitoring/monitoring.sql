@@ -239,7 +239,7 @@ AS $$
 DECLARE
     v_threshold double precision;
 BEGIN
-    PERFORM pg_notify('pggit_cache', '{"ns": ["performance", "dashboard"]}');
+    PERFORM pggit.announce_change('pggit.operations');
     IF NEW.parent_id IS NULL THEN
         PERFORM pggit.trace_link(NEW.id, NEW.started_at);
     END IF;

@@ -169,7 +169,7 @@ BEGIN
         RETURNING id, operation, duration_ms
     )
     SELECT array_agg(runs.id) FILTER (WHERE runs.duration_ms > b.threshold_ms),
-           pg_catalog.pg_notify('pggit_cache', '{"ns": ["performance", "dashboard"]}')
+           pggit.announce_change('pggit.operations')
       INTO v_slow, v_announced
       FROM runs LEFT JOIN pggit.perf_baselines b ON b.operation = runs.operation;
     IF v_slow IS NOT NULL THEN

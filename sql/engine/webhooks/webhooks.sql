@@ -337,6 +337,7 @@ BEGIN
        SET status = 'pending', next_attempt_at = now(), round_attempts = 0, updated_at = now()
      WHERE id = p_delivery_id;
     PERFORM pg_notify('pggit_webhook_deliveries', '');
+    PERFORM pggit.announce_change('pggit.webhook_deliveries');  -- the dashboard's counts
     RETURN 'pending';
 END;
 $$;
@@ -366,6 +367,8 @@ BEGIN
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 THEN
         PERFORM pg_notify('pggit_webhook_deliveries', '');
+        -- the dashboard counts queued and failed deliveries (engine/cache/announce.sql)
+        PERFORM pggit.announce_change('pggit.webhook_deliveries');
     END IF;
     RETURN v_count;
 END;
