@@ -27,7 +27,7 @@ BEGIN
     -- The same rules as the view pggit._ns below (kept inline there so that it stays set-based).
     RETURN p_name NOT LIKE 'pggit%'
        AND p_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-       AND p_name !~ '^pg_(toast_)?temp_'
+       AND p_name !~ '^pg_(toast_)?temp(_|$)'
        AND p_name NOT IN (SELECT e.name FROM pggit._excluded_schemas e);
 END;
 $$;
