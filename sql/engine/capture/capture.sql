@@ -241,7 +241,7 @@ BEGIN
         ON (l.anchor_classid = d.classid AND l.anchor_objid = d.objid)
         OR (d.object_type = 'index' AND l.kind = 'index'
             AND l.schema_name = d.address_names[1] AND l.object_name = d.address_names[2])
-        OR (d.object_type IN ('table constraint', 'trigger', 'policy')
+        OR (d.object_type IN ('table constraint', 'trigger', 'policy', 'rule')
             AND l.kind = CASE d.object_type WHEN 'table constraint' THEN 'constraint' ELSE d.object_type END
             AND l.schema_name = d.address_names[1] AND l.parent_name = d.address_names[2]
             AND l.object_name = d.address_names[3]);

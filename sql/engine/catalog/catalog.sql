@@ -499,7 +499,7 @@ SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name
 CREATE OR REPLACE VIEW pggit._o_index AS
 SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.relname::text AS object_name,
        t.relname::text AS parent_name,
-       CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
+       (CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
             ELSE pg_get_indexdef(ic.oid) END || ';'
        -- statistics targets of its (expression) columns, replica identity using it
        || coalesce((SELECT string_agg(E'\nALTER INDEX ' || n.qname || '.' || quote_ident(ic.relname)
@@ -507,7 +507,7 @@ SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.
                                       '' ORDER BY a.attnum)
                       FROM pg_attribute a WHERE a.attrelid = ic.oid AND a.attnum > 0 AND a.attstattarget >= 0), '')
        || CASE WHEN i.indisreplident THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
-                                          || quote_ident(ic.relname) || ';' ELSE '' END AS definition,
+                                          || quote_ident(ic.relname) || ';' ELSE '' END) COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -694,6 +694,38 @@ SELECT k.key AS object_key, 'trigger'::text AS kind, n.nspname AS schema_name, t
                                || n.nspname || '.' || t.relname AS tkey,
                              n.qname || '.' || quote_ident(t.relname) AS tq) k
  WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND t.relkind IN ('r', 'p', 'v')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+-- Rules other than a view's _RETURN rule (CREATE RULE), hanging off their table or view.
+CREATE OR REPLACE VIEW pggit._o_rule AS
+SELECT k.key AS object_key, 'rule'::text AS kind, n.nspname AS schema_name, r.rulename::text AS object_name,
+       t.relname::text AS parent_name,
+       (rtrim(pg_get_ruledef(r.oid), E'; \n\t\r') || ';'
+         || CASE r.ev_enabled WHEN 'D' THEN E'\nALTER TABLE ' || k.tq || ' DISABLE RULE ' || quote_ident(r.rulename) || ';'
+                              WHEN 'A' THEN E'\nALTER TABLE ' || k.tq || ' ENABLE ALWAYS RULE ' || quote_ident(r.rulename) || ';'
+                              WHEN 'R' THEN E'\nALTER TABLE ' || k.tq || ' ENABLE REPLICA RULE ' || quote_ident(r.rulename) || ';'
+                              ELSE '' END) COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_rewrite'::regclass AND dk.objid = r.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(r.rulename), 'table', k.tq, 'table_key', k.tkey, 'name', r.rulename) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_rewrite'::regclass::oid AS classid, r.oid AS objid, NULL::oid AS relid,
+       quote_ident(r.rulename) AS qname, 'RULE ' || quote_ident(r.rulename) || ' ON ' || k.tq AS comment_target
+  FROM pg_rewrite r
+  JOIN pg_class t ON t.oid = r.ev_class
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'rule:' || n.nspname || '.' || t.relname || '.' || r.rulename AS key,
+                             CASE t.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:' ELSE 'table:' END
+                               || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE r.rulename <> '_RETURN' AND t.relkind IN ('r', 'p', 'v')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
 
 CREATE OR REPLACE VIEW pggit._o_policy AS
@@ -915,7 +947,7 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
 CREATE OR REPLACE VIEW pggit._o_operator AS
 SELECT k.key AS object_key, 'operator'::text AS kind, n.nspname AS schema_name, o.oprname::text AS object_name,
        NULL::text AS parent_name,
-       'CREATE OPERATOR ' || n.qname || '.' || o.oprname || E' (\n    ' || array_to_string(ARRAY[
+       ('CREATE OPERATOR ' || n.qname || '.' || o.oprname || E' (\n    ' || array_to_string(ARRAY[
            'FUNCTION = ' || o.oprcode::regproc::text,
            CASE WHEN o.oprleft <> 0 THEN 'LEFTARG = ' || format_type(o.oprleft, NULL) END,
            'RIGHTARG = ' || format_type(o.oprright, NULL),
@@ -924,7 +956,7 @@ SELECT k.key AS object_key, 'operator'::text AS kind, n.nspname AS schema_name, 
            CASE WHEN o.oprrest <> 0 THEN 'RESTRICT = ' || o.oprrest::regproc::text END,
            CASE WHEN o.oprjoin <> 0 THEN 'JOIN = ' || o.oprjoin::regproc::text END,
            CASE WHEN o.oprcanhash THEN 'HASHES' END,
-           CASE WHEN o.oprcanmerge THEN 'MERGES' END], E',\n    ') || E'\n);' AS definition,
+           CASE WHEN o.oprcanmerge THEN 'MERGES' END], E',\n    ') || E'\n);') COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -957,11 +989,11 @@ CREATE OR REPLACE VIEW pggit._o_cast AS
 SELECT k.key AS object_key, 'cast'::text AS kind, k.nsp AS schema_name,
        format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) AS object_name,
        NULL::text AS parent_name,
-       'CREATE CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ') '
+       ('CREATE CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ') '
          || CASE c.castmethod WHEN 'f' THEN 'WITH FUNCTION ' || c.castfunc::regprocedure::text
                               WHEN 'i' THEN 'WITH INOUT' ELSE 'WITHOUT FUNCTION' END
-         || CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END || ';'
-         AS definition,
+         || CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END || ';')
+         COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT dk.key FROM pggit._depkeys dk
@@ -987,13 +1019,13 @@ SELECT k.key AS object_key, 'cast'::text AS kind, k.nsp AS schema_name,
 CREATE OR REPLACE VIEW pggit._o_collation AS
 SELECT 'collation:' || n.nspname || '.' || co.collname AS object_key, 'collation'::text AS kind,
        n.nspname AS schema_name, co.collname::text AS object_name, NULL::text AS parent_name,
-       'CREATE COLLATION ' || n.qname || '.' || quote_ident(co.collname) || ' (provider = '
+       ('CREATE COLLATION ' || n.qname || '.' || quote_ident(co.collname) || ' (provider = '
          || CASE co.collprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END
          || CASE WHEN NOT co.collisdeterministic THEN ', deterministic = false' ELSE '' END
          || CASE WHEN co.collprovider = 'c' AND j.v->>'collcollate' IS DISTINCT FROM j.v->>'collctype'
                  THEN ', lc_collate = ' || quote_literal(j.v->>'collcollate') || ', lc_ctype = ' || quote_literal(j.v->>'collctype')
                  ELSE ', locale = ' || quote_literal(coalesce(j.v->>'colllocale', j.v->>'colliculocale', j.v->>'collcollate', '')) END
-         || coalesce(', rules = ' || quote_literal(j.v->>'collicurules'), '') || ');' AS definition,
+         || coalesce(', rules = ' || quote_literal(j.v->>'collicurules'), '') || ');') COLLATE "default" AS definition,
        jsonb_build_object('deps', jsonb_build_array('schema:' || n.nspname),
                           'identity', n.qname || '.' || quote_ident(co.collname)) AS meta,
        'pg_collation'::regclass::oid AS anchor_classid, co.oid AS anchor_objid,
@@ -1010,14 +1042,14 @@ CREATE OR REPLACE VIEW pggit._o_ts_config AS
 SELECT 'text_search_configuration:' || n.nspname || '.' || cfg.cfgname AS object_key,
        'text_search_configuration'::text AS kind, n.nspname AS schema_name, cfg.cfgname::text AS object_name,
        NULL::text AS parent_name,
-       'CREATE TEXT SEARCH CONFIGURATION ' || q.q || ' (PARSER = ' || quote_ident(pn.nspname) || '.'
+       ('CREATE TEXT SEARCH CONFIGURATION ' || q.q || ' (PARSER = ' || quote_ident(pn.nspname) || '.'
          || quote_ident(prs.prsname) || ');'
          || coalesce((SELECT string_agg(E'\nALTER TEXT SEARCH CONFIGURATION ' || q.q || ' ADD MAPPING FOR '
                                         || tt.alias || ' WITH ' || mm.dicts || ';', '' ORDER BY tt.alias)
                         FROM (SELECT m.maptokentype,
                                      string_agg(m.mapdict::regdictionary::text, ', ' ORDER BY m.mapseqno) AS dicts
                                 FROM pg_ts_config_map m WHERE m.mapcfg = cfg.oid GROUP BY m.maptokentype) mm
-                        JOIN ts_token_type(cfg.cfgparser) tt ON tt.tokid = mm.maptokentype), '') AS definition,
+                        JOIN ts_token_type(cfg.cfgparser) tt ON tt.tokid = mm.maptokentype), '')) COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -1041,8 +1073,8 @@ CREATE OR REPLACE VIEW pggit._o_ts_dict AS
 SELECT 'text_search_dictionary:' || n.nspname || '.' || d.dictname AS object_key,
        'text_search_dictionary'::text AS kind, n.nspname AS schema_name, d.dictname::text AS object_name,
        NULL::text AS parent_name,
-       'CREATE TEXT SEARCH DICTIONARY ' || q.q || ' (TEMPLATE = ' || quote_ident(tn.nspname) || '.'
-         || quote_ident(tmpl.tmplname) || coalesce(', ' || d.dictinitoption, '') || ');' AS definition,
+       ('CREATE TEXT SEARCH DICTIONARY ' || q.q || ' (TEMPLATE = ' || quote_ident(tn.nspname) || '.'
+         || quote_ident(tmpl.tmplname) || coalesce(', ' || d.dictinitoption, '') || ');') COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -1065,10 +1097,10 @@ SELECT 'text_search_dictionary:' || n.nspname || '.' || d.dictname AS object_key
 CREATE OR REPLACE VIEW pggit._o_statistics AS
 SELECT 'statistics:' || n.nspname || '.' || s.stxname AS object_key, 'statistics'::text AS kind,
        n.nspname AS schema_name, s.stxname::text AS object_name, NULL::text AS parent_name,
-       pg_get_statisticsobjdef(s.oid) || ';'
+       (pg_get_statisticsobjdef(s.oid) || ';'
          || CASE WHEN (to_jsonb(s)->>'stxstattarget')::integer >= 0
                  THEN E'\nALTER STATISTICS ' || q.q || ' SET STATISTICS ' || (to_jsonb(s)->>'stxstattarget') || ';'
-                 ELSE '' END AS definition,
+                 ELSE '' END) COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT x.k ORDER BY x.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -1095,6 +1127,7 @@ UNION ALL SELECT * FROM pggit._o_function
 UNION ALL SELECT * FROM pggit._o_aggregate
 UNION ALL SELECT * FROM pggit._o_trigger
 UNION ALL SELECT * FROM pggit._o_policy
+UNION ALL SELECT * FROM pggit._o_rule
 UNION ALL SELECT * FROM pggit._o_sequence
 UNION ALL SELECT * FROM pggit._o_enum
 UNION ALL SELECT * FROM pggit._o_composite
@@ -1183,13 +1216,13 @@ BEGIN
         RETURN 'function';
     ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
                      'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
-                     'operator', 'cast', 'collation', 'text_search_configuration',
+                     'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
                      'text_search_dictionary', 'statistics') THEN
         RETURN p_kind;
     END IF;
     PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
         'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
-        'procedure, aggregate, trigger, sequence, type, domain, policy, comment, operator, cast, '
+        'procedure, aggregate, trigger, sequence, type, domain, policy, rule, comment, operator, cast, '
         'collation, text_search_configuration, text_search_dictionary, statistics');
     RETURN NULL;
 END;
@@ -1458,6 +1491,13 @@ BEGIN
                                                         o.objid, o.relid, o.qname, o.comment_target) x
                     WHERE o.anchor_objid = p_objid;
             END IF;
+            IF EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = p_objid AND rulename <> '_RETURN') THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_rule o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
         ELSIF v_relkind IN ('v', 'm') THEN
             RETURN QUERY SELECT x.* FROM pggit._o_view o
                 CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
@@ -1473,6 +1513,13 @@ BEGIN
             END IF;
             IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_objid) THEN
                 RETURN QUERY SELECT x.* FROM pggit._o_trigger o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = p_objid AND rulename <> '_RETURN') THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_rule o
                     CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
                                                         o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
                                                         o.objid, o.relid, o.qname, o.comment_target) x
@@ -1750,15 +1797,16 @@ BEGIN
         END IF;
         RETURN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;'];
     END IF;
-    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy') AND v_table IS NULL) THEN
+    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND v_table IS NULL) THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
-                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy') THEN ' or "table"' ELSE '' END));
+                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy', 'rule') THEN ' or "table"' ELSE '' END));
     END IF;
     RETURN ARRAY[CASE p_kind
         WHEN 'constraint' THEN format('ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;', v_table, v_id)
         WHEN 'trigger' THEN format('DROP TRIGGER IF EXISTS %s ON %s;', v_id, v_table)
         WHEN 'policy' THEN format('DROP POLICY IF EXISTS %s ON %s;', v_id, v_table)
+        WHEN 'rule' THEN format('DROP RULE IF EXISTS %s ON %s;', v_id, v_table)
         ELSE format('DROP %s IF EXISTS %s;', upper(replace(p_kind, '_', ' ')), v_id)
         END];
 END;

@@ -79,7 +79,7 @@ AS $$
         WHEN 'sequence' THEN 4 WHEN 'function' THEN 5 WHEN 'procedure' THEN 5 WHEN 'aggregate' THEN 6
         WHEN 'operator' THEN 6 WHEN 'cast' THEN 6 WHEN 'statistics' THEN 9
         WHEN 'table' THEN 7 WHEN 'constraint' THEN 8 WHEN 'index' THEN 9 WHEN 'view' THEN 10
-        WHEN 'materialized_view' THEN 11 WHEN 'trigger' THEN 12 WHEN 'policy' THEN 13
+        WHEN 'materialized_view' THEN 11 WHEN 'trigger' THEN 12 WHEN 'policy' THEN 13 WHEN 'rule' THEN 13
         WHEN 'comment' THEN 14 ELSE 15 END
 $$;
 
