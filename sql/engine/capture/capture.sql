@@ -347,6 +347,7 @@ DECLARE
     v_ddl_id bigint;
     v_events integer;
     v_slow boolean;
+    v_refused text;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
     IF v_pending IS NOT NULL THEN
@@ -359,6 +360,23 @@ BEGIN
         RETURN;
     END IF;
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
+    -- kinds pgGit cannot version are refused where they would be tracked (docs/engine-catalog.md,
+    -- "Refused at capture"): left alone, a checkout could not re-create what depends on them.
+    -- Raised outside the block below, so that lenient mode does not turn it into a warning.
+    SELECT format('%s %s', d.object_type, d.object_identity) INTO v_refused
+      FROM pg_event_trigger_ddl_commands() d
+     WHERE NOT d.in_extension AND d.command_tag LIKE 'CREATE %'
+       AND d.object_type IN ('foreign table', 'operator class', 'operator family', 'text search parser',
+                             'text search template', 'conversion', 'foreign-data wrapper', 'server',
+                             'user mapping')
+       AND (d.schema_name IS NULL OR pggit.is_tracked_schema(d.schema_name))
+     LIMIT 1;
+    IF v_refused IS NOT NULL AND pggit.capture_state() = 'on' THEN
+        PERFORM pggit.raise_error('UNTRACKED_KIND',
+            format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
+            'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
+            'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
+    END IF;
     BEGIN
         -- one query: the configuration, HEAD's branch, and what the command touched - the
         -- identities it named and the catalog rows to re-read, resolved to the row that owns

@@ -567,12 +567,14 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                          FROM pg_attribute a
                         WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
        -- only when present: column defaults (ALTER VIEW ... SET DEFAULT), a reference to itself
+       -- (a normal dependency of its _RETURN rule on one of its own columns; every view's rule has
+       -- one on the view as a whole)
        || jsonb_strip_nulls(jsonb_build_object(
               'column_defaults', vd.defaults,
               'self_reference', CASE WHEN EXISTS (
                   SELECT 1 FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
                    WHERE r.ev_class = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
-                     AND d.deptype = 'n') THEN true END)) AS meta,
+                     AND d.deptype = 'n' AND d.refobjsubid > 0) THEN true END)) AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
        k.qname, CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname AS comment_target
@@ -1012,7 +1014,9 @@ SELECT k.key AS object_key, 'cast'::text AS kind, k.nsp AS schema_name,
                       (SELECT n.nspname FROM pg_proc p JOIN pggit._ns n ON n.oid = p.pronamespace WHERE p.oid = c.castfunc))
                AS nsp) k
  WHERE c.oid >= 16384 AND k.nsp IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_cast'::regclass AND x.objid = c.oid);
+   -- not members of extensions, nor the casts a range type makes to its multirange (internal)
+   AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_cast'::regclass AND x.objid = c.oid
+                      AND x.deptype IN ('e', 'i'));
 
 -- Collations (provider, determinism, locale or lc_collate/lc_ctype, ICU rules). Columns that
 -- differ between server versions are read through to_jsonb().
