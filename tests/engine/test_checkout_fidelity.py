@@ -178,7 +178,10 @@ def test_statistics_targets_survive_re_creation(engine_db: EngineDB):
     db.run("SELECT pggit.commit('statistics')")
     db.run("SELECT * FROM pggit.checkout('empty')")
     db.run("SELECT * FROM pggit.checkout('main')")
-    assert db.one(
-        "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'app.events'::regclass "
-        "AND attname = 'kind'"
-    ) == 100
+    assert (
+        db.one(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'app.events'::regclass "
+            "AND attname = 'kind'"
+        )
+        == 100
+    )

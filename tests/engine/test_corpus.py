@@ -37,7 +37,9 @@ def test_the_corpus_has_realistic_schemas():
 
 
 @pytest.mark.parametrize("schema_file", CORPUS, ids=[path.stem for path in CORPUS])
-def test_a_corpus_schema_round_trips_exactly(engine_db: EngineDB, engine_template: str, schema_file):
+def test_a_corpus_schema_round_trips_exactly(
+    engine_db: EngineDB, engine_template: str, schema_file
+):
     db = engine_db
     major = server_major(db)
     root = db.one("SELECT commit_hash FROM pggit.head()")

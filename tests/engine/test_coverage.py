@@ -14,20 +14,25 @@ def test_the_added_kinds_are_captured_as_objects_and_dropped_again(engine_db: En
     db.run(
         "CREATE SCHEMA app;"
         "CREATE COLLATION app.bytes (provider = libc, locale = 'C');"
-        "CREATE TEXT SEARCH DICTIONARY app.simple_en (TEMPLATE = pg_catalog.simple, stopwords = 'english');"
+        "CREATE TEXT SEARCH DICTIONARY app.simple_en "
+        "(TEMPLATE = pg_catalog.simple, stopwords = 'english');"
         "CREATE TEXT SEARCH CONFIGURATION app.docs (PARSER = pg_catalog.default);"
-        "ALTER TEXT SEARCH CONFIGURATION app.docs ADD MAPPING FOR asciiword WITH app.simple_en;"
+        "ALTER TEXT SEARCH CONFIGURATION app.docs "
+        "ADD MAPPING FOR asciiword WITH app.simple_en;"
         "CREATE TABLE app.t (a int, b int, c text COLLATE app.bytes);"
         "CREATE STATISTICS app.t_ab ON a, b FROM app.t;"
         "CREATE FUNCTION app.eq(a app.t, b app.t) RETURNS boolean LANGUAGE sql IMMUTABLE "
         "AS $$ SELECT a.a = b.a $$;"
         "CREATE OPERATOR app.=== (LEFTARG = app.t, RIGHTARG = app.t, FUNCTION = app.eq);"
-        "CREATE FUNCTION app.t_text(x app.t) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT x.c $$;"
+        "CREATE FUNCTION app.t_text(x app.t) RETURNS text LANGUAGE sql IMMUTABLE "
+        "AS $$ SELECT x.c $$;"
         "CREATE CAST (app.t AS text) WITH FUNCTION app.t_text(app.t);"
         "CREATE RULE t_keep AS ON DELETE TO app.t DO INSTEAD NOTHING;"
     )
     status = dict(db.rows("SELECT object_key, object_type FROM pggit.status()"))
-    assert {key: kind for key, kind in status.items() if kind not in ("schema", "table", "function")} == {
+    assert {
+        key: kind for key, kind in status.items() if kind not in ("schema", "table", "function")
+    } == {
         "collation:app.bytes": "collation",
         "text_search_dictionary:app.simple_en": "text_search_dictionary",
         "text_search_configuration:app.docs": "text_search_configuration",
@@ -41,8 +46,9 @@ def test_the_added_kinds_are_captured_as_objects_and_dropped_again(engine_db: En
         "WHERE object_key = 'text_search_configuration:app.docs'"
     )
     assert config == (
-        "CREATE TEXT SEARCH CONFIGURATION app.docs (PARSER = pg_catalog.\"default\");\n"
-        "ALTER TEXT SEARCH CONFIGURATION app.docs ADD MAPPING FOR asciiword WITH app.simple_en;"
+        'CREATE TEXT SEARCH CONFIGURATION app.docs (PARSER = pg_catalog."default");\n'
+        "ALTER TEXT SEARCH CONFIGURATION app.docs "
+        "ADD MAPPING FOR asciiword WITH app.simple_en;"
     )
     table_deps = db.one(
         "SELECT b.meta->'deps' FROM pggit.live_state l JOIN pggit.blobs b ON b.hash = l.blob_hash "
