@@ -110,10 +110,22 @@ ENGINE_SUFFIX_STATUS: tuple[tuple[str, int], ...] = (
     ("_CONFLICT", 409),
 )
 ENGINE_DEFAULT_STATUS = 400
+# Engine codes with a status of their own.
+ENGINE_EXACT_STATUS = {"PERMISSION_DENIED": 403}
+# SQLSTATE 42501 (insufficient_privilege): the database role may not run that engine function or
+# write that table (docs/security.md, "Database roles"); reported as the engine code
+# PERMISSION_DENIED with what to grant.
+INSUFFICIENT_PRIVILEGE = "42501"
+PERMISSION_HINT = (
+    "grant the database role pggit_reader (status, log, diff, show...) or pggit_operator "
+    "(commit, branches, checkout, merge, revert): GRANT pggit_operator TO <role>"
+)
 ENGINE_MESSAGE = re.compile(r"^\[PGGIT-(?P<code>[A-Z0-9_]+)\]\s*(?P<message>.*)$", re.DOTALL)
 
 
 def engine_status(engine_code: str) -> int:
+    if engine_code in ENGINE_EXACT_STATUS:
+        return ENGINE_EXACT_STATUS[engine_code]
     if engine_code in ENGINE_CONFLICT_CODES:
         return 409
     for suffix, status in ENGINE_SUFFIX_STATUS:
@@ -138,6 +150,8 @@ def engine_error_from(exc: BaseException) -> EngineError | None:
             hint = getattr(diag, "message_hint", None) if diag is not None else None
             message = match.group("message").split("\n", 1)[0].strip()
             return EngineError(match.group("code"), message, hint)
+        if getattr(diag, "sqlstate", None) == INSUFFICIENT_PRIVILEGE and primary:
+            return EngineError("PERMISSION_DENIED", primary.strip(), PERMISSION_HINT)
     return None
 
 

@@ -21,6 +21,7 @@ BEGIN;
 \ir schema/006_alerts.sql
 \ir schema/007_webhooks.sql
 \ir schema/008_state_version.sql
+\ir schema/009_invoking_role.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql
@@ -37,6 +38,8 @@ BEGIN;
 \ir engine/webhooks/webhooks.sql
 \ir engine/cache/announce.sql
 \ir engine/cache/state_version.sql
+-- the roles pggit_reader and pggit_operator (after every function they are granted)
+\ir engine/core/privileges.sql
 
 -- The root commit of main (the schema as it is now), once.
 SELECT pggit.install();

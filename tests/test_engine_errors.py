@@ -23,6 +23,7 @@ from pggit_project.errors import EngineError, engine_error_from, engine_status
         ("TAG_EXISTS", 409),
         ("INVALID_NAME", 400),
         ("CAPTURE_FAILED", 400),
+        ("PERMISSION_DENIED", 403),
     ],
 )
 def test_engine_status_follows_the_table(engine_code, status):
@@ -45,3 +46,22 @@ def test_engine_error_is_read_from_a_real_postgresql_exception():
     assert isinstance(error, EngineError)
     assert (error.engine_code, error.code, error.status) == ("BRANCH_EXISTS", "branch_exists", 409)
     assert error.detail == "branch 'dev' exists (hint: pick another name)"
+
+
+@pytest.mark.django_db
+def test_a_role_without_the_right_gets_permission_denied_with_what_to_grant():
+    # a role that is neither pggit_reader nor pggit_operator (created and dropped with the test's
+    # transaction)
+    with pytest.raises(Exception) as raised, connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE pggit_t_no_rights")
+        cursor.execute("SET LOCAL ROLE pggit_t_no_rights")
+        cursor.execute("SELECT pggit.commit('x')")
+    assert isinstance(raised.value.__cause__, psycopg.errors.InsufficientPrivilege)
+    error = engine_error_from(raised.value)
+    assert isinstance(error, EngineError)
+    assert (error.engine_code, error.code, error.status) == (
+        "PERMISSION_DENIED",
+        "permission_denied",
+        403,
+    )
+    assert error.detail.startswith("permission denied for schema pggit (hint: grant the database")

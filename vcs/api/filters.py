@@ -26,6 +26,13 @@ OBJECT_KINDS = (
     "type",
     "domain",
     "policy",
+    "rule",
+    "operator",
+    "cast",
+    "collation",
+    "text_search_configuration",
+    "text_search_dictionary",
+    "statistics",
     "comment",
 )
 

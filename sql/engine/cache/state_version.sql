@@ -15,6 +15,7 @@ CREATE OR REPLACE FUNCTION pggit.state_version_bump()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
 BEGIN
     UPDATE pggit.state_version SET version = version + 1 WHERE singleton;

@@ -224,6 +224,7 @@ CREATE OR REPLACE FUNCTION pggit.on_sql_drop()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
 DECLARE
     v_anchors jsonb;
@@ -240,7 +241,7 @@ BEGIN
         ON (l.anchor_classid = d.classid AND l.anchor_objid = d.objid)
         OR (d.object_type = 'index' AND l.kind = 'index'
             AND l.schema_name = d.address_names[1] AND l.object_name = d.address_names[2])
-        OR (d.object_type IN ('table constraint', 'trigger', 'policy')
+        OR (d.object_type IN ('table constraint', 'trigger', 'policy', 'rule')
             AND l.kind = CASE d.object_type WHEN 'table constraint' THEN 'constraint' ELSE d.object_type END
             AND l.schema_name = d.address_names[1] AND l.parent_name = d.address_names[2]
             AND l.object_name = d.address_names[3]);
@@ -278,8 +279,9 @@ BEGIN
             MESSAGE = format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message),
             ERRCODE = p_sqlstate;
     END IF;
-    INSERT INTO pggit.capture_errors (sqlstate, message, command_tag, statement, actor)
-    VALUES (p_sqlstate, p_message, p_tag, left(current_query(), 10000), pggit.current_actor());
+    INSERT INTO pggit.capture_errors (sqlstate, message, command_tag, statement, role_name, actor)
+    VALUES (p_sqlstate, p_message, p_tag, left(current_query(), 10000), pggit.invoking_role(),
+            pggit.current_actor());
     RAISE WARNING 'pgGit: capture of this % failed and was recorded (%); run SELECT pggit.rescan() to resync',
         coalesce(p_tag, 'statement'), p_message;
 END;
@@ -322,6 +324,7 @@ CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
 RETURNS event_trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
@@ -344,6 +347,7 @@ DECLARE
     v_ddl_id bigint;
     v_events integer;
     v_slow boolean;
+    v_refused text;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
     IF v_pending IS NOT NULL THEN
@@ -356,6 +360,23 @@ BEGIN
         RETURN;
     END IF;
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
+    -- kinds pgGit cannot version are refused where they would be tracked (docs/engine-catalog.md,
+    -- "Refused at capture"): left alone, a checkout could not re-create what depends on them.
+    -- Raised outside the block below, so that lenient mode does not turn it into a warning.
+    SELECT format('%s %s', d.object_type, d.object_identity) INTO v_refused
+      FROM pg_event_trigger_ddl_commands() d
+     WHERE NOT d.in_extension AND d.command_tag LIKE 'CREATE %'
+       AND d.object_type IN ('foreign table', 'operator class', 'operator family', 'text search parser',
+                             'text search template', 'conversion', 'foreign-data wrapper', 'server',
+                             'user mapping')
+       AND (d.schema_name IS NULL OR pggit.is_tracked_schema(d.schema_name))
+     LIMIT 1;
+    IF v_refused IS NOT NULL AND pggit.capture_state() = 'on' THEN
+        PERFORM pggit.raise_error('UNTRACKED_KIND',
+            format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
+            'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
+            'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
+    END IF;
     BEGIN
         -- one query: the configuration, HEAD's branch, and what the command touched - the
         -- identities it named and the catalog rows to re-read, resolved to the row that owns
@@ -429,7 +450,7 @@ BEGIN
               FROM cmd c, cfg
              WHERE c.schema_name NOT LIKE 'pggit%'
                AND c.schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-               AND c.schema_name !~ '^pg_(toast_)?temp_'
+               AND c.schema_name !~ '^pg_(toast_)?temp(_|$)'
                AND NOT (CASE WHEN jsonb_typeof(cfg.v->'excluded_schemas') = 'array'
                              THEN cfg.v->'excluded_schemas' ELSE '[]' END ? c.schema_name)
         )
@@ -480,7 +501,8 @@ BEGIN
             END IF;
         END IF;
 
-        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), session_user::text);
+        -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
+        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), pggit.invoking_role());
         v_app := current_setting('application_name', true);
         v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
                                       OR v_cfg->'capture_sync' = 'true'::jsonb);
@@ -488,10 +510,10 @@ BEGIN
         -- capture_ms is the time taken up to this write
         WITH audit AS (
             INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
-                                       application_name, client_addr, actor, branch,
+                                       application_name, client_addr, role_name, actor, branch,
                                        engine_operation, capture_ms)
             VALUES (v_query_id, v_statement, v_tag, v_targets, v_anchors, v_app,
-                    inet_client_addr(), v_actor, v_branch,
+                    inet_client_addr(), pggit.invoking_role(), v_actor, v_branch,
                     nullif(current_setting('pggit.operation', true), ''),
                     extract(epoch FROM clock_timestamp() - v_started) * 1000.0)
             RETURNING id
@@ -499,7 +521,7 @@ BEGIN
             INSERT INTO pggit.events (type, data, actor)
             SELECT 'ddl.captured',
                    jsonb_build_object('ddl_id', a.id, 'command_tag', v_tag, 'branch', v_branch,
-                                      'role', current_user, 'actor', v_actor,
+                                      'role', pggit.invoking_role(), 'actor', v_actor,
                                       'application_name', v_app, 'objects', v_targets),
                    v_actor
               FROM audit a
@@ -629,6 +651,7 @@ CREATE OR REPLACE FUNCTION pggit.capture_flush()
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
 DECLARE
     r pggit.operations := pggit.capture_flush_run();

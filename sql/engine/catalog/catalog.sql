@@ -27,7 +27,7 @@ BEGIN
     -- The same rules as the view pggit._ns below (kept inline there so that it stays set-based).
     RETURN p_name NOT LIKE 'pggit%'
        AND p_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-       AND p_name !~ '^pg_(toast_)?temp_'
+       AND p_name !~ '^pg_(toast_)?temp(_|$)'
        AND p_name NOT IN (SELECT e.name FROM pggit._excluded_schemas e);
 END;
 $$;
@@ -151,10 +151,20 @@ BEGIN
     WHEN 'pg_extension'::regclass THEN
         RETURN (SELECT 'extension:' || e.extname FROM pg_extension e
                   JOIN pggit._ns n ON n.oid = e.extnamespace WHERE e.oid = p_objid);
-    ELSE   -- operator classes, operators... belonging to an extension
-        RETURN (SELECT 'extension:' || x.extname FROM pggit._ext_member x
-                  JOIN pg_extension e ON e.extname = x.extname JOIN pggit._ns n ON n.oid = e.extnamespace
-                 WHERE x.classid = p_classid AND x.objid = p_objid LIMIT 1);
+    ELSE   -- operators, casts, collations, text search objects, statistics; or anything
+           -- (operator classes...) belonging to an extension
+        RETURN coalesce(
+            (SELECT 'extension:' || x.extname FROM pggit._ext_member x
+               JOIN pg_extension e ON e.extname = x.extname JOIN pggit._ns n ON n.oid = e.extnamespace
+              WHERE x.classid = p_classid AND x.objid = p_objid LIMIT 1),
+            CASE p_classid
+            WHEN 'pg_operator'::regclass THEN (SELECT o.object_key FROM pggit._o_operator o WHERE o.objid = p_objid)
+            WHEN 'pg_cast'::regclass THEN (SELECT o.object_key FROM pggit._o_cast o WHERE o.objid = p_objid)
+            WHEN 'pg_collation'::regclass THEN (SELECT o.object_key FROM pggit._o_collation o WHERE o.objid = p_objid)
+            WHEN 'pg_ts_config'::regclass THEN (SELECT o.object_key FROM pggit._o_ts_config o WHERE o.objid = p_objid)
+            WHEN 'pg_ts_dict'::regclass THEN (SELECT o.object_key FROM pggit._o_ts_dict o WHERE o.objid = p_objid)
+            WHEN 'pg_statistic_ext'::regclass THEN (SELECT o.object_key FROM pggit._o_statistics o WHERE o.objid = p_objid)
+            END);
     END CASE;
 END;
 $$;
@@ -265,6 +275,50 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
 -- classid/objid (the catalog row of the object), relid (the pg_class row holding its columns, for
 -- column comments), qname (its quoted qualified name) and comment_target (what COMMENT ON names).
 -- ---------------------------------------------------------------------------------------------
+CREATE OR REPLACE FUNCTION pggit._storage_name(p_code text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT CASE p_code WHEN 'p' THEN 'PLAIN' WHEN 'e' THEN 'EXTERNAL' WHEN 'm' THEN 'MAIN' ELSE 'EXTENDED' END
+$$;
+
+-- The ALTER TABLE ONLY statements a table's definition carries after its CREATE TABLE for the
+-- properties in meta (statistics, storage, compression, replica_identity; see _o_table), in a fixed
+-- order: the definition and sql_create/_table_trailing both build them here.
+CREATE OR REPLACE FUNCTION pggit._table_props_sql(p_identity text, p_props jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(array_agg(x.s ORDER BY x.g, x.col COLLATE "C"), '{}') FROM (
+        SELECT 1 AS g, e.key AS col, 'ALTER TABLE ONLY ' || p_identity || ' ALTER COLUMN ' || quote_ident(e.key)
+                                     || ' SET STATISTICS ' || e.value || ';' AS s
+          FROM jsonb_each_text(coalesce(p_props->'statistics', '{}')) e
+        UNION ALL
+        SELECT 2, e.key, 'ALTER TABLE ONLY ' || p_identity || ' ALTER COLUMN ' || quote_ident(e.key)
+                         || ' SET STORAGE ' || pggit._storage_name(e.value->>0) || ';'
+          FROM jsonb_each(coalesce(p_props->'storage', '{}')) e
+        UNION ALL
+        SELECT 3, e.key, 'ALTER TABLE ONLY ' || p_identity || ' ALTER COLUMN ' || quote_ident(e.key)
+                         || ' SET COMPRESSION ' || e.value || ';'
+          FROM jsonb_each_text(coalesce(p_props->'compression', '{}')) e
+        UNION ALL
+        SELECT 4, '', 'ALTER TABLE ONLY ' || p_identity || ' REPLICA IDENTITY ' || (p_props->>'replica_identity') || ';'
+         WHERE p_props ? 'replica_identity') x
+$$;
+
+-- The ALTER VIEW ... SET DEFAULT statements of a view's column defaults (meta column_defaults).
+CREATE OR REPLACE FUNCTION pggit._view_defaults_sql(p_identity text, p_defaults jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(array_agg('ALTER VIEW ' || p_identity || ' ALTER COLUMN ' || quote_ident(d->>'name')
+                              || ' SET DEFAULT ' || (d->>'default') || ';' ORDER BY o), '{}')
+      FROM jsonb_array_elements(coalesce(p_defaults, '[]')) WITH ORDINALITY e(d, o)
+$$;
+
 CREATE OR REPLACE VIEW pggit._o_schema AS
 SELECT 'schema:' || n.nspname AS object_key, 'schema'::text AS kind, n.nspname AS schema_name,
        n.nspname AS object_name, NULL::text AS parent_name,
@@ -310,6 +364,9 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        || ';' || coalesce(own.sql, '')
        || CASE WHEN c.relrowsecurity THEN E'\nALTER TABLE ' || k.qname || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
        || CASE WHEN c.relforcerowsecurity THEN E'\nALTER TABLE ' || k.qname || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
+       || CASE WHEN props.j = '{}' THEN ''
+               ELSE (SELECT string_agg(E'\n' || s, '' ORDER BY o)
+                       FROM unnest(pggit._table_props_sql(k.qname, props.j)) WITH ORDINALITY u(s, o)) END
        AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
@@ -335,7 +392,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
            'inherits', coalesce(inh.keys, '[]'),
            'options', to_jsonb(coalesce(opts.list, '{}')),
            'rls', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
-           'owned_sequences', coalesce(own.meta, '[]')) AS meta,
+           'owned_sequences', coalesce(own.meta, '[]')) || props.j AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
        k.qname, 'TABLE ' || k.qname AS comment_target
@@ -377,6 +434,25 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid > 0
          AND d.classid = 'pg_class'::regclass AND d.deptype = 'a') own ON true
+  -- what pg_dump writes as ALTER TABLE ONLY after the table, only when set (meta keys absent
+  -- otherwise): statistics targets, storage and compression differing from the type's, replica
+  -- identity FULL/NOTHING (USING INDEX is written by that index or constraint)
+  CROSS JOIN LATERAL (
+      SELECT jsonb_strip_nulls(jsonb_build_object(
+                 'statistics', (SELECT jsonb_object_agg(a.attname, a.attstattarget) FROM pg_attribute a
+                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                   AND a.attstattarget >= 0),
+                 'storage', (SELECT jsonb_object_agg(a.attname, jsonb_build_array(a.attstorage, ty.typstorage))
+                               FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                AND a.attstorage <> ty.typstorage),
+                 'compression', (SELECT jsonb_object_agg(a.attname, CASE a.attcompression WHEN 'p' THEN 'pglz'
+                                                                                          ELSE 'lz4' END)
+                                   FROM pg_attribute a
+                                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                                    AND a.attcompression <> ''),
+                 'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END)) AS j
+  ) props
  WHERE c.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
 
@@ -384,7 +460,12 @@ CREATE OR REPLACE VIEW pggit._o_constraint AS
 SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name,
        con.conname::text AS object_name, t.relname::text AS parent_name,
        'ALTER TABLE ' || k.tq || ' ADD CONSTRAINT ' || quote_ident(con.conname) || ' '
-         || pg_get_constraintdef(con.oid) || ';' AS definition,
+         || pg_get_constraintdef(con.oid) || ';'
+         || CASE WHEN con.contype IN ('p', 'u')
+                      AND (SELECT x.indisreplident FROM pg_index x WHERE x.indexrelid = con.conindid)
+                 THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
+                      || quote_ident((SELECT x.relname FROM pg_class x WHERE x.oid = con.conindid)) || ';'
+                 ELSE '' END AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -418,8 +499,15 @@ SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name
 CREATE OR REPLACE VIEW pggit._o_index AS
 SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.relname::text AS object_name,
        t.relname::text AS parent_name,
-       CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
-            ELSE pg_get_indexdef(ic.oid) END || ';' AS definition,
+       (CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
+            ELSE pg_get_indexdef(ic.oid) END || ';'
+       -- statistics targets of its (expression) columns, replica identity using it
+       || coalesce((SELECT string_agg(E'\nALTER INDEX ' || n.qname || '.' || quote_ident(ic.relname)
+                                      || ' ALTER COLUMN ' || a.attnum || ' SET STATISTICS ' || a.attstattarget || ';',
+                                      '' ORDER BY a.attnum)
+                      FROM pg_attribute a WHERE a.attrelid = ic.oid AND a.attnum > 0 AND a.attstattarget >= 0), '')
+       || CASE WHEN i.indisreplident THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
+                                          || quote_ident(ic.relname) || ';' ELSE '' END) COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -454,14 +542,22 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
        NULL::text AS parent_name,
        'CREATE ' || CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname
          || coalesce(' WITH (' || array_to_string(opts.list, ', ') || ')', '')
-         || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';' AS definition,
+         || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';'
+         || coalesce((SELECT string_agg(E'\n' || s, '' ORDER BY o)
+                        FROM unnest(pggit._view_defaults_sql(k.qname, vd.defaults)) WITH ORDINALITY u(s, o)), '')
+         AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
                             UNION ALL
                             SELECT dk.key FROM pggit._depkeys dk
                              WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
-                               AND dk.objid = ANY (ARRAY(SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid))) s(k)
+                               AND dk.objid = ANY (ARRAY(SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid))
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE vd.defaults IS NOT NULL AND dk.classid = 'pg_attrdef'::regclass
+                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname,
            'options', to_jsonb(coalesce(opts.list, '{}')),
@@ -469,7 +565,16 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                                                            'type', format_type(a.atttypid, a.atttypmod))
                                         ORDER BY a.attnum)
                          FROM pg_attribute a
-                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)) AS meta,
+                        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped))
+       -- only when present: column defaults (ALTER VIEW ... SET DEFAULT), a reference to itself
+       -- (a normal dependency of its _RETURN rule on one of its own columns; every view's rule has
+       -- one on the view as a whole)
+       || jsonb_strip_nulls(jsonb_build_object(
+              'column_defaults', vd.defaults,
+              'self_reference', CASE WHEN EXISTS (
+                  SELECT 1 FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
+                   WHERE r.ev_class = c.oid AND d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid
+                     AND d.deptype = 'n' AND d.refobjsubid > 0) THEN true END)) AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
        k.qname, CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname AS comment_target
@@ -480,6 +585,10 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                                || n.nspname || '.' || c.relname AS key,
                              n.qname || '.' || quote_ident(c.relname) AS qname) k
   LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+  LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'default', pg_get_expr(ad.adbin, ad.adrelid))
+                                      ORDER BY a.attnum) AS defaults
+                       FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+                      WHERE ad.adrelid = c.oid) vd ON true
  WHERE c.relkind IN ('v', 'm')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
 
@@ -587,6 +696,38 @@ SELECT k.key AS object_key, 'trigger'::text AS kind, n.nspname AS schema_name, t
                                || n.nspname || '.' || t.relname AS tkey,
                              n.qname || '.' || quote_ident(t.relname) AS tq) k
  WHERE NOT tg.tgisinternal AND tg.tgparentid = 0 AND t.relkind IN ('r', 'p', 'v')
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
+
+-- Rules other than a view's _RETURN rule (CREATE RULE), hanging off their table or view.
+CREATE OR REPLACE VIEW pggit._o_rule AS
+SELECT k.key AS object_key, 'rule'::text AS kind, n.nspname AS schema_name, r.rulename::text AS object_name,
+       t.relname::text AS parent_name,
+       (rtrim(pg_get_ruledef(r.oid), E'; \n\t\r') || ';'
+         || CASE r.ev_enabled WHEN 'D' THEN E'\nALTER TABLE ' || k.tq || ' DISABLE RULE ' || quote_ident(r.rulename) || ';'
+                              WHEN 'A' THEN E'\nALTER TABLE ' || k.tq || ' ENABLE ALWAYS RULE ' || quote_ident(r.rulename) || ';'
+                              WHEN 'R' THEN E'\nALTER TABLE ' || k.tq || ' ENABLE REPLICA RULE ' || quote_ident(r.rulename) || ';'
+                              ELSE '' END) COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL SELECT k.tkey
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_rewrite'::regclass AND dk.objid = r.oid
+                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+                     WHERE s.k <> k.key),
+           'identity', quote_ident(r.rulename), 'table', k.tq, 'table_key', k.tkey, 'name', r.rulename) AS meta,
+       'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
+       'pg_rewrite'::regclass::oid AS classid, r.oid AS objid, NULL::oid AS relid,
+       quote_ident(r.rulename) AS qname, 'RULE ' || quote_ident(r.rulename) || ' ON ' || k.tq AS comment_target
+  FROM pg_rewrite r
+  JOIN pg_class t ON t.oid = r.ev_class
+  JOIN pggit._ns n ON n.oid = t.relnamespace
+  CROSS JOIN LATERAL (SELECT 'rule:' || n.nspname || '.' || t.relname || '.' || r.rulename AS key,
+                             CASE t.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:' ELSE 'table:' END
+                               || n.nspname || '.' || t.relname AS tkey,
+                             n.qname || '.' || quote_ident(t.relname) AS tq) k
+ WHERE r.rulename <> '_RETURN' AND t.relkind IN ('r', 'p', 'v')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
 
 CREATE OR REPLACE VIEW pggit._o_policy AS
@@ -802,6 +943,183 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
  WHERE t.typtype = 'd'
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
 
+-- Operators: CREATE OPERATOR rebuilt from pg_operator (the function, argument types, commutator,
+-- negator, selectivity estimators, HASHES/MERGES). A commutator or negator not created yet is made
+-- a shell by PostgreSQL and completed when it is created.
+CREATE OR REPLACE VIEW pggit._o_operator AS
+SELECT k.key AS object_key, 'operator'::text AS kind, n.nspname AS schema_name, o.oprname::text AS object_name,
+       NULL::text AS parent_name,
+       ('CREATE OPERATOR ' || n.qname || '.' || o.oprname || E' (\n    ' || array_to_string(ARRAY[
+           'FUNCTION = ' || o.oprcode::regproc::text,
+           CASE WHEN o.oprleft <> 0 THEN 'LEFTARG = ' || format_type(o.oprleft, NULL) END,
+           'RIGHTARG = ' || format_type(o.oprright, NULL),
+           CASE WHEN o.oprcom <> 0 THEN 'COMMUTATOR = OPERATOR(' || cn.nspname || '.' || co.oprname || ')' END,
+           CASE WHEN o.oprnegate <> 0 THEN 'NEGATOR = OPERATOR(' || nn.nspname || '.' || ne.oprname || ')' END,
+           CASE WHEN o.oprrest <> 0 THEN 'RESTRICT = ' || o.oprrest::regproc::text END,
+           CASE WHEN o.oprjoin <> 0 THEN 'JOIN = ' || o.oprjoin::regproc::text END,
+           CASE WHEN o.oprcanhash THEN 'HASHES' END,
+           CASE WHEN o.oprcanmerge THEN 'MERGES' END], E',\n    ') || E'\n);') COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_operator'::regclass AND dk.objid = o.oid) s(k)
+                     WHERE s.k <> k.key),
+           'identity', k.identity) AS meta,
+       'pg_operator'::regclass::oid AS anchor_classid, o.oid AS anchor_objid,
+       'pg_operator'::regclass::oid AS classid, o.oid AS objid, NULL::oid AS relid,
+       k.identity AS qname, 'OPERATOR ' || k.identity AS comment_target
+  FROM pg_operator o
+  JOIN pggit._ns n ON n.oid = o.oprnamespace
+  LEFT JOIN pg_operator co ON co.oid = o.oprcom LEFT JOIN pg_namespace cn ON cn.oid = co.oprnamespace
+  LEFT JOIN pg_operator ne ON ne.oid = o.oprnegate LEFT JOIN pg_namespace nn ON nn.oid = ne.oprnamespace
+  CROSS JOIN LATERAL (
+      SELECT 'operator:' || n.nspname || '.' || o.oprname || '('
+               || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END || ','
+               || format_type(o.oprright, NULL) || ')' AS key,
+             n.qname || '.' || o.oprname || ' ('
+               || CASE WHEN o.oprleft = 0 THEN 'NONE' ELSE format_type(o.oprleft, NULL) END || ', '
+               || format_type(o.oprright, NULL) || ')' AS identity) k
+ WHERE o.oprcode <> 0   -- not a shell
+   AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_operator'::regclass AND x.objid = o.oid);
+
+-- Casts between types of which one (or the cast's function) is tracked, as pg_dump chooses them.
+-- A cast has no schema: schema_name is the schema of its source type (else target type, else
+-- function) when tracked.
+CREATE OR REPLACE VIEW pggit._o_cast AS
+SELECT k.key AS object_key, 'cast'::text AS kind, k.nsp AS schema_name,
+       format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) AS object_name,
+       NULL::text AS parent_name,
+       ('CREATE CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ') '
+         || CASE c.castmethod WHEN 'f' THEN 'WITH FUNCTION ' || c.castfunc::regprocedure::text
+                              WHEN 'i' THEN 'WITH INOUT' ELSE 'WITHOUT FUNCTION' END
+         || CASE c.castcontext WHEN 'a' THEN ' AS ASSIGNMENT' WHEN 'i' THEN ' AS IMPLICIT' ELSE '' END || ';')
+         COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_cast'::regclass AND dk.objid = c.oid) s(k)
+                     WHERE s.k IS NOT NULL AND s.k <> k.key),
+           'identity', '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')') AS meta,
+       'pg_cast'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
+       'pg_cast'::regclass::oid AS classid, c.oid AS objid, NULL::oid AS relid,
+       '(' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS qname,
+       'CAST (' || format_type(c.castsource, NULL) || ' AS ' || format_type(c.casttarget, NULL) || ')' AS comment_target
+  FROM pg_cast c
+  CROSS JOIN LATERAL (
+      SELECT 'cast:' || format_type(c.castsource, NULL) || ',' || format_type(c.casttarget, NULL) AS key,
+             coalesce((SELECT n.nspname FROM pg_type t JOIN pggit._ns n ON n.oid = t.typnamespace WHERE t.oid = c.castsource),
+                      (SELECT n.nspname FROM pg_type t JOIN pggit._ns n ON n.oid = t.typnamespace WHERE t.oid = c.casttarget),
+                      (SELECT n.nspname FROM pg_proc p JOIN pggit._ns n ON n.oid = p.pronamespace WHERE p.oid = c.castfunc))
+               AS nsp) k
+ WHERE c.oid >= 16384 AND k.nsp IS NOT NULL
+   -- not members of extensions, nor the casts a range type makes to its multirange (internal)
+   AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_cast'::regclass AND x.objid = c.oid
+                      AND x.deptype IN ('e', 'i'));
+
+-- Collations (provider, determinism, locale or lc_collate/lc_ctype, ICU rules). Columns that
+-- differ between server versions are read through to_jsonb().
+CREATE OR REPLACE VIEW pggit._o_collation AS
+SELECT 'collation:' || n.nspname || '.' || co.collname AS object_key, 'collation'::text AS kind,
+       n.nspname AS schema_name, co.collname::text AS object_name, NULL::text AS parent_name,
+       ('CREATE COLLATION ' || n.qname || '.' || quote_ident(co.collname) || ' (provider = '
+         || CASE co.collprovider WHEN 'i' THEN 'icu' WHEN 'b' THEN 'builtin' ELSE 'libc' END
+         || CASE WHEN NOT co.collisdeterministic THEN ', deterministic = false' ELSE '' END
+         || CASE WHEN co.collprovider = 'c' AND j.v->>'collcollate' IS DISTINCT FROM j.v->>'collctype'
+                 THEN ', lc_collate = ' || quote_literal(j.v->>'collcollate') || ', lc_ctype = ' || quote_literal(j.v->>'collctype')
+                 ELSE ', locale = ' || quote_literal(coalesce(j.v->>'colllocale', j.v->>'colliculocale', j.v->>'collcollate', '')) END
+         || coalesce(', rules = ' || quote_literal(j.v->>'collicurules'), '') || ');') COLLATE "default" AS definition,
+       jsonb_build_object('deps', jsonb_build_array('schema:' || n.nspname),
+                          'identity', n.qname || '.' || quote_ident(co.collname)) AS meta,
+       'pg_collation'::regclass::oid AS anchor_classid, co.oid AS anchor_objid,
+       'pg_collation'::regclass::oid AS classid, co.oid AS objid, NULL::oid AS relid,
+       n.qname || '.' || quote_ident(co.collname) AS qname,
+       'COLLATION ' || n.qname || '.' || quote_ident(co.collname) AS comment_target
+  FROM pg_collation co
+  JOIN pggit._ns n ON n.oid = co.collnamespace
+  CROSS JOIN LATERAL (SELECT to_jsonb(co) AS v) j
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_collation'::regclass AND x.objid = co.oid);
+
+-- Text search configurations: the parser, then one ADD MAPPING per token type (dictionaries in order).
+CREATE OR REPLACE VIEW pggit._o_ts_config AS
+SELECT 'text_search_configuration:' || n.nspname || '.' || cfg.cfgname AS object_key,
+       'text_search_configuration'::text AS kind, n.nspname AS schema_name, cfg.cfgname::text AS object_name,
+       NULL::text AS parent_name,
+       ('CREATE TEXT SEARCH CONFIGURATION ' || q.q || ' (PARSER = ' || quote_ident(pn.nspname) || '.'
+         || quote_ident(prs.prsname) || ');'
+         || coalesce((SELECT string_agg(E'\nALTER TEXT SEARCH CONFIGURATION ' || q.q || ' ADD MAPPING FOR '
+                                        || tt.alias || ' WITH ' || mm.dicts || ';', '' ORDER BY tt.alias)
+                        FROM (SELECT m.maptokentype,
+                                     string_agg(m.mapdict::regdictionary::text, ', ' ORDER BY m.mapseqno) AS dicts
+                                FROM pg_ts_config_map m WHERE m.mapcfg = cfg.oid GROUP BY m.maptokentype) mm
+                        JOIN ts_token_type(cfg.cfgparser) tt ON tt.tokid = mm.maptokentype), '')) COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_ts_config'::regclass AND dk.objid = cfg.oid) s(k)
+                     WHERE s.k IS NOT NULL),
+           'identity', q.q) AS meta,
+       'pg_ts_config'::regclass::oid AS anchor_classid, cfg.oid AS anchor_objid,
+       'pg_ts_config'::regclass::oid AS classid, cfg.oid AS objid, NULL::oid AS relid,
+       q.q AS qname, 'TEXT SEARCH CONFIGURATION ' || q.q AS comment_target
+  FROM pg_ts_config cfg
+  JOIN pggit._ns n ON n.oid = cfg.cfgnamespace
+  JOIN pg_ts_parser prs ON prs.oid = cfg.cfgparser
+  JOIN pg_namespace pn ON pn.oid = prs.prsnamespace
+  CROSS JOIN LATERAL (SELECT n.qname || '.' || quote_ident(cfg.cfgname) AS q) q
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_ts_config'::regclass AND x.objid = cfg.oid);
+
+-- Text search dictionaries: template and options.
+CREATE OR REPLACE VIEW pggit._o_ts_dict AS
+SELECT 'text_search_dictionary:' || n.nspname || '.' || d.dictname AS object_key,
+       'text_search_dictionary'::text AS kind, n.nspname AS schema_name, d.dictname::text AS object_name,
+       NULL::text AS parent_name,
+       ('CREATE TEXT SEARCH DICTIONARY ' || q.q || ' (TEMPLATE = ' || quote_ident(tn.nspname) || '.'
+         || quote_ident(tmpl.tmplname) || coalesce(', ' || d.dictinitoption, '') || ');') COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_ts_dict'::regclass AND dk.objid = d.oid) s(k)
+                     WHERE s.k IS NOT NULL),
+           'identity', q.q) AS meta,
+       'pg_ts_dict'::regclass::oid AS anchor_classid, d.oid AS anchor_objid,
+       'pg_ts_dict'::regclass::oid AS classid, d.oid AS objid, NULL::oid AS relid,
+       q.q AS qname, 'TEXT SEARCH DICTIONARY ' || q.q AS comment_target
+  FROM pg_ts_dict d
+  JOIN pggit._ns n ON n.oid = d.dictnamespace
+  JOIN pg_ts_template tmpl ON tmpl.oid = d.dicttemplate
+  JOIN pg_namespace tn ON tn.oid = tmpl.tmplnamespace
+  CROSS JOIN LATERAL (SELECT n.qname || '.' || quote_ident(d.dictname) AS q) q
+ WHERE NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_ts_dict'::regclass AND x.objid = d.oid);
+
+-- Extended statistics (CREATE STATISTICS), with their statistics target when set.
+CREATE OR REPLACE VIEW pggit._o_statistics AS
+SELECT 'statistics:' || n.nspname || '.' || s.stxname AS object_key, 'statistics'::text AS kind,
+       n.nspname AS schema_name, s.stxname::text AS object_name, NULL::text AS parent_name,
+       (pg_get_statisticsobjdef(s.oid) || ';'
+         || CASE WHEN (to_jsonb(s)->>'stxstattarget')::integer >= 0
+                 THEN E'\nALTER STATISTICS ' || q.q || ' SET STATISTICS ' || (to_jsonb(s)->>'stxstattarget') || ';'
+                 ELSE '' END) COLLATE "default" AS definition,
+       jsonb_build_object(
+           'deps', (SELECT coalesce(jsonb_agg(DISTINCT x.k ORDER BY x.k), '[]')
+                      FROM (SELECT 'schema:' || n.nspname
+                            UNION ALL
+                            SELECT dk.key FROM pggit._depkeys dk
+                             WHERE dk.classid = 'pg_statistic_ext'::regclass AND dk.objid = s.oid) x(k)
+                     WHERE x.k IS NOT NULL),
+           'identity', q.q) AS meta,
+       'pg_statistic_ext'::regclass::oid AS anchor_classid, s.oid AS anchor_objid,
+       'pg_statistic_ext'::regclass::oid AS classid, s.oid AS objid, NULL::oid AS relid,
+       q.q AS qname, 'STATISTICS ' || q.q AS comment_target
+  FROM pg_statistic_ext s
+  JOIN pggit._ns n ON n.oid = s.stxnamespace
+  CROSS JOIN LATERAL (SELECT n.qname || '.' || quote_ident(s.stxname) AS q) q;
+
 CREATE OR REPLACE VIEW pggit._objects AS
           SELECT * FROM pggit._o_schema
 UNION ALL SELECT * FROM pggit._o_extension
@@ -813,11 +1131,18 @@ UNION ALL SELECT * FROM pggit._o_function
 UNION ALL SELECT * FROM pggit._o_aggregate
 UNION ALL SELECT * FROM pggit._o_trigger
 UNION ALL SELECT * FROM pggit._o_policy
+UNION ALL SELECT * FROM pggit._o_rule
 UNION ALL SELECT * FROM pggit._o_sequence
 UNION ALL SELECT * FROM pggit._o_enum
 UNION ALL SELECT * FROM pggit._o_composite
 UNION ALL SELECT * FROM pggit._o_range
-UNION ALL SELECT * FROM pggit._o_domain;
+UNION ALL SELECT * FROM pggit._o_domain
+UNION ALL SELECT * FROM pggit._o_operator
+UNION ALL SELECT * FROM pggit._o_cast
+UNION ALL SELECT * FROM pggit._o_collation
+UNION ALL SELECT * FROM pggit._o_ts_config
+UNION ALL SELECT * FROM pggit._o_ts_dict
+UNION ALL SELECT * FROM pggit._o_statistics;
 
 -- One object row (the columns of the per-kind views) followed by its comment and the comments on
 -- its columns (tables, views, materialized views and composite types). The one place comments are
@@ -894,12 +1219,15 @@ BEGIN
     IF p_kind IN ('procedure', 'aggregate') THEN
         RETURN 'function';
     ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
-                     'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment') THEN
+                     'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
+                     'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
+                     'text_search_dictionary', 'statistics') THEN
         RETURN p_kind;
     END IF;
     PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
         'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
-        'procedure, aggregate, trigger, sequence, type, domain, policy, comment');
+        'procedure, aggregate, trigger, sequence, type, domain, policy, rule, comment, operator, cast, '
+        'collation, text_search_configuration, text_search_dictionary, statistics');
     RETURN NULL;
 END;
 $$;
@@ -952,6 +1280,17 @@ BEGIN
                     WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = p_objid)
                     WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = p_objid)
                     WHEN 'pg_extension'::regclass THEN (SELECT extnamespace FROM pg_extension WHERE oid = p_objid)
+                    WHEN 'pg_operator'::regclass THEN (SELECT oprnamespace FROM pg_operator WHERE oid = p_objid)
+                    WHEN 'pg_collation'::regclass THEN (SELECT collnamespace FROM pg_collation WHERE oid = p_objid)
+                    WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid)
+                    WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid)
+                    WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
+                    -- a cast has no schema: tracked when one of its types or its function is
+                    WHEN 'pg_cast'::regclass THEN (SELECT coalesce(
+                        (SELECT t.typnamespace FROM pg_type t JOIN pggit._ns s ON s.oid = t.typnamespace WHERE t.oid = c.castsource),
+                        (SELECT t.typnamespace FROM pg_type t JOIN pggit._ns s ON s.oid = t.typnamespace WHERE t.oid = c.casttarget),
+                        (SELECT p.pronamespace FROM pg_proc p JOIN pggit._ns s ON s.oid = p.pronamespace WHERE p.oid = c.castfunc))
+                        FROM pg_cast c WHERE c.oid = p_objid AND c.oid >= 16384)
                 END)
        AND NOT EXISTS (SELECT 1 FROM pg_depend d
                         WHERE d.classid = p_classid AND d.objid = p_objid AND d.deptype = 'e');
@@ -1060,7 +1399,9 @@ BEGIN
             anchor_objid := p_objid;
         END IF;
         RETURN;
-    WHEN 'pg_namespace'::regclass, 'pg_extension'::regclass THEN
+    WHEN 'pg_namespace'::regclass, 'pg_extension'::regclass, 'pg_operator'::regclass, 'pg_cast'::regclass,
+         'pg_collation'::regclass, 'pg_ts_config'::regclass, 'pg_ts_dict'::regclass,
+         'pg_statistic_ext'::regclass THEN
         IF pggit._anchor_tracked(p_classid, p_objid) THEN
             anchor_classid := p_classid;
             anchor_objid := p_objid;
@@ -1154,6 +1495,13 @@ BEGIN
                                                         o.objid, o.relid, o.qname, o.comment_target) x
                     WHERE o.anchor_objid = p_objid;
             END IF;
+            IF EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = p_objid AND rulename <> '_RETURN') THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_rule o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
         ELSIF v_relkind IN ('v', 'm') THEN
             RETURN QUERY SELECT x.* FROM pggit._o_view o
                 CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
@@ -1169,6 +1517,13 @@ BEGIN
             END IF;
             IF EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = p_objid) THEN
                 RETURN QUERY SELECT x.* FROM pggit._o_trigger o
+                    CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                        o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                        o.objid, o.relid, o.qname, o.comment_target) x
+                    WHERE o.anchor_objid = p_objid;
+            END IF;
+            IF EXISTS (SELECT 1 FROM pg_rewrite WHERE ev_class = p_objid AND rulename <> '_RETURN') THEN
+                RETURN QUERY SELECT x.* FROM pggit._o_rule o
                     CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
                                                         o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
                                                         o.objid, o.relid, o.qname, o.comment_target) x
@@ -1233,6 +1588,42 @@ BEGIN
             WHERE o.objid = p_objid;
     WHEN 'pg_extension'::regclass THEN
         RETURN QUERY SELECT x.* FROM pggit._o_extension o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_operator'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_operator o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_cast'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_cast o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_collation'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_collation o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_ts_config'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_ts_config o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_ts_dict'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_ts_dict o
+            CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                                o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
+                                                o.objid, o.relid, o.qname, o.comment_target) x
+            WHERE o.objid = p_objid;
+    WHEN 'pg_statistic_ext'::regclass THEN
+        RETURN QUERY SELECT x.* FROM pggit._o_statistics o
             CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
                                                 o.definition, o.meta, o.anchor_classid, o.anchor_objid, o.classid,
                                                 o.objid, o.relid, o.qname, o.comment_target) x
@@ -1339,7 +1730,8 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 
 -- The statements a table definition carries after its CREATE TABLE (owned sequences, row level
--- security), rebuilt from its meta in the order the definition lists them.
+-- security, statistics/storage/compression/replica identity), rebuilt from its meta in the order
+-- the definition lists them.
 CREATE OR REPLACE FUNCTION pggit._table_trailing(p_meta jsonb)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE
@@ -1353,6 +1745,7 @@ AS $$
                 THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
         || CASE WHEN (p_meta->>'rls_forced')::boolean
                 THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
+        || pggit._table_props_sql(p_meta->>'identity', p_meta)
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
@@ -1371,6 +1764,13 @@ BEGIN
     IF p_kind = 'schema' THEN
         -- idempotent: the public schema exists in every new database
         RETURN ARRAY[regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')];
+    ELSIF p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW ' THEN
+        -- a view that refers to itself: first a stand-in with its columns (as pg_dump does), then
+        -- the real query replaces it
+        RETURN ARRAY['CREATE VIEW ' || (p_meta->>'identity') || ' AS SELECT '
+                     || (SELECT string_agg('NULL::' || (c->>'type') || ' AS ' || quote_ident(c->>'name'), ', ' ORDER BY o)
+                           FROM jsonb_array_elements(p_meta->'columns') WITH ORDINALITY e(c, o)) || ';',
+                     regexp_replace(p_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')];
     ELSIF p_kind = 'table' AND p_meta IS NOT NULL THEN
         v_trailing := pggit._table_trailing(p_meta);
         v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
@@ -1401,17 +1801,17 @@ BEGIN
         END IF;
         RETURN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;'];
     END IF;
-    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy') AND v_table IS NULL) THEN
+    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND v_table IS NULL) THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
-                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy') THEN ' or "table"' ELSE '' END));
+                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy', 'rule') THEN ' or "table"' ELSE '' END));
     END IF;
     RETURN ARRAY[CASE p_kind
         WHEN 'constraint' THEN format('ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;', v_table, v_id)
         WHEN 'trigger' THEN format('DROP TRIGGER IF EXISTS %s ON %s;', v_id, v_table)
         WHEN 'policy' THEN format('DROP POLICY IF EXISTS %s ON %s;', v_id, v_table)
-        ELSE format('DROP %s IF EXISTS %s;',
-                    CASE p_kind WHEN 'materialized_view' THEN 'MATERIALIZED VIEW' ELSE upper(p_kind) END, v_id)
+        WHEN 'rule' THEN format('DROP RULE IF EXISTS %s ON %s;', v_id, v_table)
+        ELSE format('DROP %s IF EXISTS %s;', upper(replace(p_kind, '_', ' ')), v_id)
         END];
 END;
 $$;
@@ -1506,7 +1906,8 @@ BEGIN
 END;
 $$;
 
--- Table-level changes: persistence, storage options, row level security, owned sequences.
+-- Table-level changes: persistence, storage options, row level security, owned sequences,
+-- statistics targets, column storage and compression, replica identity.
 CREATE OR REPLACE FUNCTION pggit._alter_table_props(p_old jsonb, p_new jsonb)
 RETURNS text[]
 LANGUAGE plpgsql STABLE
@@ -1544,6 +1945,36 @@ BEGIN
                                                  || (p_new->>'identity') || '.' || quote_ident(n->>'column') || ';')
                                   FROM jsonb_array_elements(p_new->'owned_sequences') n
                                  WHERE NOT (p_old->'owned_sequences') @> jsonb_build_array(n)), '{}');
+    -- statistics targets, storage, compression: set the new value, or back to the default for a
+    -- kept column that no longer has one
+    v_out := v_out || coalesce((
+        SELECT array_agg('ALTER TABLE ONLY ' || (p_new->>'identity') || ' ALTER COLUMN ' || quote_ident(x.col) || ' '
+                         || x.stmt || ';' ORDER BY x.g, x.col COLLATE "C")
+          FROM (SELECT 1 AS g, s.col, 'SET STATISTICS ' || coalesce(p_new->'statistics'->>s.col, '-1') AS stmt,
+                       p_new->'statistics' ? s.col AS in_new
+                  FROM (SELECT jsonb_object_keys(coalesce(p_old->'statistics', '{}'))
+                        UNION SELECT jsonb_object_keys(coalesce(p_new->'statistics', '{}'))) s(col)
+                 WHERE p_old->'statistics'->s.col IS DISTINCT FROM p_new->'statistics'->s.col
+                UNION ALL
+                SELECT 2, s.col, 'SET STORAGE ' || pggit._storage_name(coalesce(p_new->'storage'->s.col->>0,
+                                                                                  p_old->'storage'->s.col->>1)),
+                       p_new->'storage' ? s.col
+                  FROM (SELECT jsonb_object_keys(coalesce(p_old->'storage', '{}'))
+                        UNION SELECT jsonb_object_keys(coalesce(p_new->'storage', '{}'))) s(col)
+                 WHERE p_old->'storage'->s.col->0 IS DISTINCT FROM p_new->'storage'->s.col->0
+                UNION ALL
+                SELECT 3, s.col, 'SET COMPRESSION ' || coalesce(p_new->'compression'->>s.col, 'default'),
+                       p_new->'compression' ? s.col
+                  FROM (SELECT jsonb_object_keys(coalesce(p_old->'compression', '{}'))
+                        UNION SELECT jsonb_object_keys(coalesce(p_new->'compression', '{}'))) s(col)
+                 WHERE p_old->'compression'->s.col IS DISTINCT FROM p_new->'compression'->s.col) x
+         -- a reset only for a column the new table still has (a dropped column takes it along)
+         WHERE x.in_new OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_new->'columns') c
+                                    WHERE c->>'name' = x.col)), '{}');
+    IF p_old->>'replica_identity' IS DISTINCT FROM p_new->>'replica_identity' THEN
+        v_out := v_out || ('ALTER TABLE ONLY ' || (p_new->>'identity') || ' REPLICA IDENTITY '
+                           || coalesce(p_new->>'replica_identity', 'DEFAULT') || ';');
+    END IF;
     RETURN v_out;
 END;
 $$;
@@ -1763,7 +2194,22 @@ BEGIN
        OR p_new_definition !~ '^CREATE VIEW ' THEN
         RETURN NULL;
     END IF;
-    RETURN ARRAY[regexp_replace(p_new_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')];
+    -- the query (CREATE OR REPLACE keeps the columns' defaults), then the defaults that changed
+    RETURN ARRAY[regexp_replace(
+               left(p_new_definition, length(p_new_definition)
+                    - coalesce(length((SELECT string_agg(E'\n' || s, '' ORDER BY o)
+                                         FROM unnest(pggit._view_defaults_sql(p_new->>'identity', p_new->'column_defaults'))
+                                              WITH ORDINALITY u(s, o))), 0)),
+               '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')]
+        || coalesce((SELECT array_agg('ALTER VIEW ' || (p_new->>'identity') || ' ALTER COLUMN ' || quote_ident(o->>'name')
+                                      || ' DROP DEFAULT;' ORDER BY o->>'name')
+                       FROM jsonb_array_elements(coalesce(p_old->'column_defaults', '[]')) o
+                      WHERE NOT EXISTS (SELECT 1 FROM jsonb_array_elements(coalesce(p_new->'column_defaults', '[]')) n
+                                         WHERE n->>'name' = o->>'name')), '{}')
+        || coalesce((SELECT array_agg('ALTER VIEW ' || (p_new->>'identity') || ' ALTER COLUMN ' || quote_ident(n->>'name')
+                                      || ' SET DEFAULT ' || (n->>'default') || ';' ORDER BY i)
+                       FROM jsonb_array_elements(coalesce(p_new->'column_defaults', '[]')) WITH ORDINALITY e(n, i)
+                      WHERE NOT coalesce(p_old->'column_defaults', '[]') @> jsonb_build_array(n)), '{}');
 END;
 $$;
 

@@ -168,13 +168,16 @@ $$;
 -- commit for two.
 -- The actor is computed inline rather than by the column default pggit.current_actor() (same
 -- value; a function call is a noticeable part of a recording's cost).
--- No SET search_path, like pggit.trace_begin (engine/monitoring/traces.sql says why that is safe).
+-- SECURITY DEFINER (with a fixed search_path): read functions granted to pggit_reader record
+-- their operation through it without the right to write pggit's tables (docs/security.md).
 CREATE OR REPLACE FUNCTION pggit.record_operation(
     p_operation text, p_started_at timestamptz, p_object_count integer DEFAULT 0,
     p_statement_count integer DEFAULT 0, p_branch text DEFAULT NULL, p_success boolean DEFAULT true,
     p_error text DEFAULT NULL, p_details jsonb DEFAULT '{}', p_parent_id bigint DEFAULT NULL)
 RETURNS bigint
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
 DECLARE
     v_open text := pg_catalog.current_setting('pggit.trace_open', true);
@@ -222,7 +225,7 @@ BEGIN
             extract(epoch FROM pg_catalog.clock_timestamp() - p_started_at) * 1000.0,
             coalesce(p_object_count, 0), coalesce(p_statement_count, 0), p_branch,
             coalesce(nullif(pg_catalog.current_setting('pggit.actor', true), ''),
-                     session_user::text),
+                     nullif(pg_catalog.current_setting('role'), 'none'), session_user::text),
             p_success, p_error, coalesce(p_details, '{}'), v_parent, true)
     RETURNING id,
               NOT success OR duration_ms > (SELECT b.threshold_ms FROM pggit.perf_baselines b

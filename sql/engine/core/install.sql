@@ -1,4 +1,5 @@
--- Installation: the root commit of main (sql/install.sql and the loader call pggit.install()).
+-- Installation: the roles' privileges (every time) and the root commit of main, once
+-- (sql/install.sql and the loader call pggit.install()).
 -- Re-runnable: applied again by the loader whenever this file changes.
 
 CREATE OR REPLACE FUNCTION pggit.install()
@@ -15,6 +16,8 @@ DECLARE
     v_commit_id bigint;
     v_branch_id bigint;
 BEGIN
+    -- every load: functions and tables added since get the roles' privileges (core/privileges.sql)
+    PERFORM pggit.apply_privileges();
     IF EXISTS (SELECT 1 FROM pggit.head) THEN
         RETURN (SELECT b.head_commit FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id);
     END IF;

@@ -75,9 +75,11 @@ SET search_path = pg_catalog
 AS $$
     SELECT CASE p_kind
         WHEN 'schema' THEN 0 WHEN 'extension' THEN 1 WHEN 'type' THEN 2 WHEN 'domain' THEN 3
+        WHEN 'collation' THEN 2 WHEN 'text_search_dictionary' THEN 2 WHEN 'text_search_configuration' THEN 3
         WHEN 'sequence' THEN 4 WHEN 'function' THEN 5 WHEN 'procedure' THEN 5 WHEN 'aggregate' THEN 6
+        WHEN 'operator' THEN 6 WHEN 'cast' THEN 6 WHEN 'statistics' THEN 9
         WHEN 'table' THEN 7 WHEN 'constraint' THEN 8 WHEN 'index' THEN 9 WHEN 'view' THEN 10
-        WHEN 'materialized_view' THEN 11 WHEN 'trigger' THEN 12 WHEN 'policy' THEN 13
+        WHEN 'materialized_view' THEN 11 WHEN 'trigger' THEN 12 WHEN 'policy' THEN 13 WHEN 'rule' THEN 13
         WHEN 'comment' THEN 14 ELSE 15 END
 $$;
 
@@ -286,6 +288,8 @@ LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
     SELECT format(E'-- pgGit migration: %s -> %s\n', p_from_label, p_to_label)
+        -- as in pg_dump's scripts: function bodies may name objects created after them
+        || CASE WHEN count(*) > 0 THEN E'SET check_function_bodies = false;\n\n' ELSE '' END
         || coalesce(string_agg(CASE WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
                                     ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.step), '-- no changes')
         || E'\n'
@@ -351,11 +355,16 @@ END;
 $$;
 
 -- Runs plan statements with capture in engine mode: live_state follows, no working changes, and
--- each statement is audited with its own text. Fails as a whole on the first failing statement.
+-- each statement is audited with its own text. Fails as a whole on the first failing statement
+-- (the caller's transaction rolls back: schema, HEAD and live state stay as they were).
+-- Function bodies are not checked while they are created (check_function_bodies off, as pg_dump's
+-- scripts do): a LANGUAGE sql body may name a table created later in the plan, a dependency
+-- pg_depend does not record.
 CREATE OR REPLACE FUNCTION pggit.apply_plan(p_operation text, p_from jsonb, p_to jsonb)
 RETURNS text[]
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET check_function_bodies = off
 AS $$
 DECLARE
     r record;

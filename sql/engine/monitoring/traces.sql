@@ -155,7 +155,7 @@ BEGIN
                r.started_at, r.duration_ms, coalesce(r.object_count, 0),
                coalesce(r.statement_count, 0), r.branch,
                coalesce(nullif(pg_catalog.current_setting('pggit.actor', true), ''),
-                        session_user::text),
+                        nullif(pg_catalog.current_setting('role'), 'none'), session_user::text),
                true, coalesce(r.details, '{}'), r.parent_id, true
           FROM (VALUES (v_id, p_operation, p_started_at,
                         extract(epoch FROM pg_catalog.clock_timestamp() - p_started_at) * 1000.0,

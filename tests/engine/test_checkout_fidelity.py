@@ -1,0 +1,187 @@
+"""Checkout re-creates exactly what was committed (pg_dump --schema-only --no-owner of the schema is
+the same after going to an empty branch and back), and a checkout that fails changes nothing."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.engine.enginedb import EngineDB
+from tests.engine.pgdump import schema_dump
+
+
+def server_major(db: EngineDB) -> int:
+    return int(db.one("SELECT current_setting('server_version_num')::int / 10000"))
+
+
+def round_trip(db: EngineDB, ddl: str) -> tuple[str, str]:
+    """Loads ddl, commits it on main, checks out a branch of the empty root and main again; returns
+    the normalised schema dumps before and after."""
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    db.run(ddl)
+    before = schema_dump(db.url, server_major(db))
+    db.run("SELECT pggit.commit('schema')")
+    main_tree = db.head_tree()
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    assert db.live_tree_hash() == db.branch_tree("empty")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.live_tree_hash() == main_tree
+    assert db.one("SELECT clean FROM pggit.head()") is True
+    return before, schema_dump(db.url, server_major(db))
+
+
+def live_state(db: EngineDB) -> tuple:
+    """Everything a failed checkout must leave as it was: the schema (pg_dump), HEAD, the live
+    state capture knows, the working changes."""
+    return (
+        schema_dump(db.url, server_major(db)),
+        db.rows("SELECT branch, commit_hash, tree_hash, clean FROM pggit.head()"),
+        db.live_tree_hash(),
+        db.rows("SELECT object_key, new_blob FROM pggit.working ORDER BY 1"),
+    )
+
+
+def test_a_sql_function_naming_a_table_created_after_it_checks_out(engine_db: EngineDB):
+    # LANGUAGE sql bodies are checked at CREATE unless check_function_bodies is off; nothing in
+    # pg_depend says the function needs the table, so it comes first in the script
+    before, after = round_trip(
+        engine_db,
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.orders (id int PRIMARY KEY, total numeric);"
+        "CREATE FUNCTION app.order_total(p_id int) RETURNS numeric LANGUAGE sql STABLE "
+        "AS $$ SELECT total FROM app.orders WHERE id = p_id $$;",
+    )
+    assert before == after
+    assert engine_db.one("SELECT app.order_total(1)") is None
+
+
+def test_a_failed_checkout_leaves_schema_and_head_as_they_were_and_can_be_retried(
+    engine_db: EngineDB,
+):
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    db.run("DROP ROLE IF EXISTS pggit_t_auditors")
+    db.run("CREATE ROLE pggit_t_auditors")
+    try:
+        db.run(
+            "CREATE SCHEMA app; CREATE TABLE app.ledger (id int PRIMARY KEY, amount numeric);"
+            "ALTER TABLE app.ledger ENABLE ROW LEVEL SECURITY;"
+            "CREATE POLICY ledger_audit ON app.ledger FOR SELECT TO pggit_t_auditors USING (true);"
+        )
+        db.run("SELECT pggit.commit('ledger')")
+        db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+        db.run("SELECT * FROM pggit.checkout('empty')")
+        db.run("CREATE TABLE public.scratch (id int)")  # a working change, kept through failure
+        db.run("DROP ROLE pggit_t_auditors")  # main's policy names it: main cannot be applied
+        state = live_state(db)
+        with pytest.raises(psycopg.errors.RaiseException) as failed:
+            db.run("SELECT * FROM pggit.checkout('main', p_force => true)")
+        assert str(failed.value).startswith("[PGGIT-APPLY_FAILED] checkout failed at step")
+        assert 'role "pggit_t_auditors" does not exist' in str(failed.value)
+        assert live_state(db) == state
+        db.run("CREATE ROLE pggit_t_auditors")
+        db.run("SELECT * FROM pggit.checkout('main', p_force => true)")
+        assert db.live_tree_hash() == db.branch_tree("main")
+        assert db.one("SELECT branch FROM pggit.head()") == "main"
+    finally:
+        db.run("DROP SCHEMA IF EXISTS app CASCADE")
+        db.run("DROP ROLE IF EXISTS pggit_t_auditors")
+
+
+def test_operators_and_casts_on_tracked_functions_check_out(engine_db: EngineDB):
+    before, after = round_trip(
+        engine_db,
+        "CREATE SCHEMA geo;"
+        "CREATE TYPE geo.point2 AS (x float8, y float8);"
+        "CREATE FUNCTION geo.near(a geo.point2, b geo.point2) RETURNS boolean LANGUAGE sql "
+        "IMMUTABLE AS $$ SELECT abs(a.x - b.x) + abs(a.y - b.y) < 1 $$;"
+        "CREATE OPERATOR geo.~~~ (LEFTARG = geo.point2, RIGHTARG = geo.point2, "
+        "FUNCTION = geo.near, COMMUTATOR = OPERATOR(geo.~~~));"
+        "CREATE FUNCTION geo.to_text(p geo.point2) RETURNS text LANGUAGE sql IMMUTABLE "
+        "AS $$ SELECT p.x || ',' || p.y $$;"
+        "CREATE CAST (geo.point2 AS text) WITH FUNCTION geo.to_text(geo.point2) AS ASSIGNMENT;"
+        "COMMENT ON OPERATOR geo.~~~ (geo.point2, geo.point2) IS 'near';"
+        "CREATE VIEW geo.near_origin AS SELECT ROW(0.2, 0.2)::geo.point2 OPERATOR(geo.~~~) "
+        "ROW(0, 0)::geo.point2 AS near;",
+    )
+    assert before == after
+    assert "CREATE OPERATOR geo.~~~" in after and "CREATE CAST (geo.point2 AS text)" in after
+    assert engine_db.one("SELECT near FROM geo.near_origin") is True
+
+
+def test_a_view_that_refers_to_itself_is_re_created(engine_db: EngineDB):
+    # accepted by PostgreSQL through CREATE OR REPLACE VIEW (querying it recurses, but pg_dump
+    # and restores must keep it)
+    before, after = round_trip(
+        engine_db,
+        "CREATE SCHEMA app;"
+        "CREATE VIEW app.loop AS SELECT 1 AS n;"
+        "CREATE OR REPLACE VIEW app.loop AS SELECT n FROM app.loop;",
+    )
+    assert before == after
+
+
+def test_view_column_defaults_are_captured_diffed_and_restored(engine_db: EngineDB):
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    db.run(
+        "CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, qty int);"
+        "CREATE VIEW app.items_v AS SELECT id, qty FROM app.items;"
+    )
+    db.run("SELECT pggit.commit('items')")
+    db.run("ALTER VIEW app.items_v ALTER COLUMN qty SET DEFAULT 1")
+    assert db.rows("SELECT object_key, change_type FROM pggit.status()") == [
+        ("view:app.items_v", "MODIFIED")
+    ]
+    diff = db.one(
+        "SELECT after FROM pggit.diff('HEAD', 'WORKING') WHERE object_key = 'view:app.items_v'"
+    )
+    assert "ALTER VIEW app.items_v ALTER COLUMN qty SET DEFAULT 1;" in diff
+    db.run("SELECT pggit.commit('default qty')")
+    db.run("INSERT INTO app.items_v (id) VALUES (1)")
+    assert db.one("SELECT qty FROM app.items WHERE id = 1") == 1
+    # dropped and set back by checkout, in place
+    db.run("SELECT pggit.branch_create('plain', 'HEAD~1')")
+    db.run("SELECT * FROM pggit.checkout('plain')")
+    assert db.one("SELECT count(*) FROM pg_attrdef WHERE adrelid = 'app.items_v'::regclass") == 0
+    db.run("SELECT * FROM pggit.checkout('main')")
+    db.run("INSERT INTO app.items_v (id) VALUES (2)")
+    assert db.one("SELECT qty FROM app.items WHERE id = 2") == 1
+    db.run("DELETE FROM app.items")
+    before = schema_dump(db.url, server_major(db))
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    after = schema_dump(db.url, server_major(db))
+    assert before == after and "SET DEFAULT 1" in after
+
+
+def test_statistics_targets_survive_re_creation(engine_db: EngineDB):
+    db = engine_db
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app; CREATE TABLE app.events (id int, kind text, payload jsonb);"
+        "ALTER TABLE app.events ALTER COLUMN kind SET STATISTICS 500;"
+        "CREATE INDEX events_kind_lower ON app.events (lower(kind));"
+        "ALTER INDEX app.events_kind_lower ALTER COLUMN 1 SET STATISTICS 300;",
+    )
+    assert before == after
+    assert "SET STATISTICS 500" in after and "SET STATISTICS 300" in after
+    # changed in place, captured as a change of the table / the index
+    db.run("ALTER TABLE app.events ALTER COLUMN kind SET STATISTICS 100")
+    db.run("ALTER INDEX app.events_kind_lower ALTER COLUMN 1 SET STATISTICS 200")
+    assert sorted(db.rows("SELECT object_key, change_type FROM pggit.status()")) == [
+        ("index:app.events.events_kind_lower", "MODIFIED"),
+        ("table:app.events", "MODIFIED"),
+    ]
+    db.run("SELECT pggit.commit('statistics')")
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert (
+        db.one(
+            "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'app.events'::regclass "
+            "AND attname = 'kind'"
+        )
+        == 100
+    )

@@ -1,0 +1,178 @@
+"""DDL by ordinary roles, and the roles pggit_reader and pggit_operator (docs/security.md,
+"Database roles"): each test connects as real non-superuser login roles."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests.engine.enginedb import EngineDB, server_url
+
+
+@pytest.fixture
+def make_role(engine_db: EngineDB) -> Iterator:
+    """Factory: a new LOGIN role (no superuser, no CREATEROLE), dropped after the test."""
+    created: list[str] = []
+
+    def factory(*memberships: str, create_on_db: bool = False) -> str:
+        name = f"pggit_t_role_{secrets.token_hex(4)}"
+        engine_db.run(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        created.append(name)
+        for role in memberships:
+            engine_db.run(
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(name))
+            )
+        if create_on_db:
+            engine_db.run(
+                sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+                    sql.Identifier(engine_db.name), sql.Identifier(name)
+                )
+            )
+        return name
+
+    yield factory
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        for name in created:
+            # the scratch database is dropped after this fixture; its objects owned by the role go
+            # first (in that database), then the role itself
+            with psycopg.connect(engine_db.url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("REASSIGN OWNED BY {} TO postgres; DROP OWNED BY {}").format(
+                        sql.Identifier(name), sql.Identifier(name)
+                    )
+                )
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def connect_as(db: EngineDB, role: str) -> psycopg.Connection:
+    params = conninfo_to_dict(db.url)
+    params["user"] = role
+    return psycopg.connect(make_conninfo(**params), autocommit=True)
+
+
+def test_an_ordinary_role_runs_ddl_and_it_is_captured_with_that_role_as_actor(
+    engine_db: EngineDB, make_role
+):
+    db = engine_db
+    app = make_role(create_on_db=True)
+    deployer = make_role()
+    db.run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(deployer), sql.Identifier(app)))
+    # PostgreSQL 15 no longer lets PUBLIC create in schema public
+    db.run(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(app)))
+    with connect_as(db, app) as conn:
+        assert (
+            conn.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").fetchone()[0]
+            is False
+        )
+        conn.execute("CREATE SCHEMA shop")
+        conn.execute("CREATE TABLE shop.orders (id int PRIMARY KEY)")
+        conn.execute("CREATE TEMP TABLE scratch (id int)")  # untracked, and must not fail
+        conn.execute("CREATE TABLE public.notes (id int)")
+        conn.execute(
+            sql.SQL("GRANT CREATE, USAGE ON SCHEMA shop TO {}").format(sql.Identifier(deployer))
+        )
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(deployer)))
+        conn.execute("CREATE TABLE shop.items (id int)")
+        conn.execute("RESET ROLE")
+        conn.execute("SET pggit.actor = 'alice'")
+        conn.execute("ALTER TABLE shop.orders ADD COLUMN note text")
+        # the ordinary role cannot read pggit itself
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM pggit.status()")
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    audit = db.rows(
+        "SELECT command_tag, role_name, session_role, actor FROM pggit.ddl_log "
+        "WHERE engine_operation IS NULL AND session_role <> 'postgres' ORDER BY id"
+    )
+    # the temporary table is not audited (its schema is pg_temp)
+    assert audit == [
+        ("CREATE SCHEMA", app, app, app),
+        ("CREATE TABLE", app, app, app),
+        ("CREATE TABLE", app, app, app),
+        ("GRANT", app, app, app),
+        ("CREATE TABLE", deployer, app, deployer),
+        ("ALTER TABLE", app, app, "alice"),
+    ]
+    events = db.rows(
+        "SELECT data->>'role', actor FROM pggit.events WHERE type = 'ddl.captured' "
+        "AND data->>'role' <> 'postgres' ORDER BY id"
+    )
+    assert events[0] == (app, app) and events[4] == (deployer, deployer)
+    status = db.rows(
+        'SELECT object_key, change_type, actor FROM pggit.status() ORDER BY object_key COLLATE "C"'
+    )
+    assert status == [
+        ("constraint:shop.orders.orders_pkey", "ADDED", "alice"),  # its table's last change
+        ("schema:shop", "ADDED", app),
+        ("table:public.notes", "ADDED", app),
+        ("table:shop.items", "ADDED", deployer),
+        ("table:shop.orders", "ADDED", "alice"),
+    ]
+
+
+def test_a_reader_reads_but_may_not_commit_and_an_operator_commits_and_checks_out(
+    engine_db: EngineDB, make_role
+):
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    reader = make_role("pggit_reader")
+    operator = make_role("pggit_operator", create_on_db=True)
+    with connect_as(db, operator) as op:
+        op.execute("CREATE SCHEMA shop")
+        op.execute(
+            "CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric CHECK (total >= 0))"
+        )
+        op.execute("CREATE VIEW shop.big AS SELECT id FROM shop.orders WHERE total > 100")
+    with connect_as(db, reader) as rd:
+        assert sorted(r[0] for r in rd.execute("SELECT object_key FROM pggit.status()")) == [
+            "constraint:shop.orders.orders_pkey",
+            "constraint:shop.orders.orders_total_check",
+            "schema:shop",
+            "table:shop.orders",
+            "view:shop.big",
+        ]
+        assert rd.execute("SELECT count(*) FROM pggit.log()").fetchone()[0] == 1
+        assert rd.execute("SELECT hash FROM pggit.show()").fetchone()[0] == root
+        with pytest.raises(errors.InsufficientPrivilege) as denied:
+            rd.execute("SELECT pggit.commit('not allowed')")
+        assert denied.value.sqlstate == "42501"
+        assert "pggit.commit" in str(denied.value) or "function commit" in str(denied.value)
+        for call in (
+            "SELECT pggit.branch_create('x')",
+            "SELECT * FROM pggit.checkout('main')",
+            "SELECT pggit.config_set('auto_commit', 'true')",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege):
+                rd.execute(call)
+        # nor write the engine's tables directly
+        with pytest.raises(errors.InsufficientPrivilege):
+            rd.execute("DELETE FROM pggit.working")
+    with connect_as(db, operator) as op:
+        commit = op.execute("SELECT pggit.commit('shop schema')").fetchone()[0]
+        assert op.execute("SELECT author FROM pggit.show()").fetchone()[0] == operator
+        op.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+        op.execute("SELECT * FROM pggit.checkout('empty')")
+        assert op.execute("SELECT to_regclass('shop.orders')").fetchone()[0] is None
+        op.execute("SELECT * FROM pggit.checkout('main')")
+        assert op.execute("SELECT to_regclass('shop.orders')::text").fetchone()[0] == "shop.orders"
+        with pytest.raises(errors.InsufficientPrivilege):
+            op.execute("SELECT pggit.config_set('auto_commit', 'true')")
+    with connect_as(db, reader) as rd:
+        assert rd.execute("SELECT commit_hash, clean FROM pggit.head()").fetchone() == (
+            commit,
+            True,
+        )
+        diff = rd.execute(
+            "SELECT object_key, change FROM pggit.diff('empty', 'main') ORDER BY 1"
+        ).fetchall()
+        assert ("table:shop.orders", "ADDED") in diff and len(diff) == 5
+        assert (
+            "CREATE TABLE shop.orders"
+            in rd.execute("SELECT pggit.diff_script('empty', 'main')").fetchone()[0]
+        )
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
