@@ -123,7 +123,6 @@ def test_three_way_takes_one_sided_changes_and_identical_changes_once(engine_db:
     )
     main_before = head_of(engine_db, "main")
     feature_head = head_of(engine_db, "feature")
-    base = engine_db.one("SELECT pggit.merge_base('feature', 'main')")
     base = engine_db.one("SELECT pggit.merge_base(%s, %s)", (feature_head, main_before))
     result = merge(engine_db, "feature", "main")
     assert (result["status"], result["conflict_count"], result["base"]) == ("completed", 0, base)
@@ -273,7 +272,10 @@ def test_manual_review_resolve_then_complete(engine_db: EngineDB):
     assert engine_error(excinfo) == "CUSTOM_INVALID"
     assert 'type "nosuch" does not exist' in str(excinfo.value)  # PostgreSQL's own error
     assert engine_db.one("SELECT to_regclass('public.other')") is None  # the savepoint is gone
-    assert engine_db.one(resolve, (merge_id, 1, "CUSTOM", "CREATE TABLE public.added (id numeric)")) == 4
+    assert (
+        engine_db.one(resolve, (merge_id, 1, "CUSTOM", "CREATE TABLE public.added (id numeric)"))
+        == 4
+    )
     assert refused(engine_db, resolve, (merge_id, 9, "SOURCE", None)) == "CONFLICT_NOT_FOUND"
     assert refused(engine_db, resolve, (merge_id, 2, "BOTH", None)) == "INVALID_ARGUMENT"
     engine_db.one(resolve, (merge_id, 2, "SOURCE", None))
@@ -285,11 +287,13 @@ def test_manual_review_resolve_then_complete(engine_db: EngineDB):
         "SELECT status, result_commit FROM pggit.merge_complete(%s)", (merge_id,)
     )[0]
     assert status == "completed"
-    assert engine_db.rows("SELECT parents FROM pggit.commits WHERE hash = %s", (result_commit,))[
+    assert engine_db.rows("SELECT parents FROM pggit.commits WHERE hash = %s", (result_commit,))[0][
         0
-    ][0] == [main_head, head_of(engine_db, "feature")]
+    ] == [main_head, head_of(engine_db, "feature")]
     tree = engine_db.one("SELECT pggit.commit_tree(%s)", (result_commit,))
-    custom = engine_db.one("SELECT definition FROM pggit.blobs WHERE hash = %s", (tree["table:public.added"],))
+    custom = engine_db.one(
+        "SELECT definition FROM pggit.blobs WHERE hash = %s", (tree["table:public.added"],)
+    )
     assert "id numeric" in custom
     assert "view:public.src_mod" not in tree and "view:public.tgt_mod" not in tree
     assert "view:public.uses_b" not in tree
@@ -305,7 +309,9 @@ def test_a_resolution_that_leaves_a_broken_schema_is_refused_at_completion(engin
     diverge(engine_db, **CONFLICTING)
     merge_id = merge(engine_db, "feature", "main", "MANUAL_REVIEW")["id"]
     for conflict_id in (1, 2, 3, 4):
-        engine_db.run("SELECT * FROM pggit.merge_resolve(%s, %s, 'TARGET')", (merge_id, conflict_id))
+        engine_db.run(
+            "SELECT * FROM pggit.merge_resolve(%s, %s, 'TARGET')", (merge_id, conflict_id)
+        )
     # the view over column b without column b
     engine_db.run(
         "SELECT * FROM pggit.merge_resolve(%s, 5, 'CUSTOM', %s)",
@@ -347,21 +353,19 @@ def test_criss_cross_history_uses_the_most_recent_lowest_common_ancestor(engine_
     m_main = merge(engine_db, head_of(engine_db, "main"), "feature")
     assert m_main["status"] == "completed"
     checkout(engine_db, "main")
-    f1 = engine_db.one(
-        "SELECT hash FROM pggit.commits WHERE message = 'feature 1'"
-    )
+    f1 = engine_db.one("SELECT hash FROM pggit.commits WHERE message = 'feature 1'")
     m_feat = merge(engine_db, f1, "main")
     assert m_feat["status"] == "completed"
     # two lowest common ancestors now: main 1 and feature 1
     bases = {
         r[0]
         for r in engine_db.rows(
-            "SELECT hash FROM pggit.merge_bases(pggit.resolve_ref('feature'), pggit.resolve_ref('main'))"
+            "SELECT hash FROM pggit.merge_bases(pggit.resolve_ref('feature'), "
+            "pggit.resolve_ref('main'))"
         )
     }
     main1 = engine_db.one("SELECT hash FROM pggit.commits WHERE message = 'main 1'")
     assert bases == {main1, f1}
-    chosen = engine_db.one("SELECT pggit.merge_base('feature', 'main')")
     chosen = engine_db.one(
         "SELECT pggit.merge_base(pggit.resolve_ref('feature'), pggit.resolve_ref('main'))"
     )
@@ -500,5 +504,7 @@ def test_merge_operations_are_recorded_by_monitoring(engine_db: EngineDB):
     diverge(engine_db, **CONFLICTING)
     merge_id = merge(engine_db, "feature", "main", "MANUAL_REVIEW")["id"]
     engine_db.run("SELECT pggit.merge_abort(%s)", (merge_id,))
-    operations = [r[0] for r in engine_db.rows("SELECT operation FROM pggit.operations ORDER BY id")]
+    operations = [
+        r[0] for r in engine_db.rows("SELECT operation FROM pggit.operations ORDER BY id")
+    ]
     assert "merge" in operations and "merge_abort" in operations
