@@ -148,6 +148,14 @@ def test_three_way_takes_one_sided_changes_and_identical_changes_once(engine_db:
         )
     )
     assert changes == {"table:public.t": "MODIFIED", "table:public.gone": "REMOVED"}
+    # the audit trail holds the merge's own statements only, marked as the engine's
+    assert engine_db.rows(
+        "SELECT statement, engine_operation FROM pggit.audit_log WHERE commit_hash IS NULL "
+        "AND engine_operation IS DISTINCT FROM 'checkout' ORDER BY id"
+    ) == [
+        ("DROP TABLE IF EXISTS public.gone;", "merge"),
+        ("ALTER TABLE public.t ADD COLUMN from_feature text;", "merge"),
+    ]
 
 
 CONFLICTING = {

@@ -105,27 +105,23 @@ SET search_path = pg_catalog, pggit
 AS $$
 BEGIN
     p_base := coalesce(p_base, '{}');
-    CREATE TEMP TABLE IF NOT EXISTS pggit_merge_keys (
-        key text PRIMARY KEY, s text, t text, b text, outcome text, conflict_type text
-    ) ON COMMIT DROP;
-    TRUNCATE pggit_merge_keys;
-    INSERT INTO pggit_merge_keys (key, s, t, b, outcome, conflict_type)
-    SELECT x.key, x.s, x.t, x.b,
-           CASE WHEN x.b IS NOT DISTINCT FROM x.t THEN 'source'
-                WHEN x.b IS NOT DISTINCT FROM x.s THEN 'target'
-                ELSE 'conflict' END,
-           CASE WHEN x.b IS NOT DISTINCT FROM x.t OR x.b IS NOT DISTINCT FROM x.s THEN NULL
-                WHEN x.b IS NULL THEN 'ADD_ADD'
-                WHEN x.s IS NULL THEN 'DELETE_MODIFY'
-                WHEN x.t IS NULL THEN 'MODIFY_DELETE'
-                ELSE 'BOTH_MODIFIED' END
-      FROM (SELECT coalesce(s.key, t.key) AS key, s.value AS s, t.value AS t,
-                   p_base->>coalesce(s.key, t.key) AS b
-              FROM jsonb_each_text(coalesce(p_source, '{}')) s
-              FULL JOIN jsonb_each_text(coalesce(p_target, '{}')) t ON t.key = s.key
-             WHERE s.value IS DISTINCT FROM t.value) x;
-
-    WITH three_way AS (
+    -- one statement (no temporary table: its DDL would be captured into the audit trail)
+    WITH k AS MATERIALIZED (
+        SELECT x.key, x.s, x.t, x.b,
+               CASE WHEN x.b IS NOT DISTINCT FROM x.t THEN 'source'
+                    WHEN x.b IS NOT DISTINCT FROM x.s THEN 'target'
+                    ELSE 'conflict' END AS outcome,
+               CASE WHEN x.b IS NOT DISTINCT FROM x.t OR x.b IS NOT DISTINCT FROM x.s THEN NULL
+                    WHEN x.b IS NULL THEN 'ADD_ADD'
+                    WHEN x.s IS NULL THEN 'DELETE_MODIFY'
+                    WHEN x.t IS NULL THEN 'MODIFY_DELETE'
+                    ELSE 'BOTH_MODIFIED' END AS conflict_type
+          FROM (SELECT coalesce(s.key, t.key) AS key, s.value AS s, t.value AS t,
+                       p_base->>coalesce(s.key, t.key) AS b
+                  FROM jsonb_each_text(coalesce(p_source, '{}')) s
+                  FULL JOIN jsonb_each_text(coalesce(p_target, '{}')) t ON t.key = s.key
+                 WHERE s.value IS DISTINCT FROM t.value) x
+    ), three_way AS (
         SELECT k.key, k.conflict_type, k.b, k.s, k.t, NULL::text AS related_key,
                NULL::text AS rs, NULL::text AS rt,
                format('%s: %s', k.conflict_type, CASE k.conflict_type
@@ -133,20 +129,17 @@ BEGIN
                    WHEN 'MODIFY_DELETE' THEN 'the source changed it, the target removed it'
                    WHEN 'DELETE_MODIFY' THEN 'the source removed it, the target changed it'
                    ELSE 'both sides added it with different definitions' END) AS detail
-          FROM pggit_merge_keys k WHERE k.outcome = 'conflict'
+          FROM k WHERE k.outcome = 'conflict'
     ), taken AS (
         -- objects that end up in the result from one side's change: (key, side, blob)
-        SELECT k.key, k.outcome AS side, CASE k.outcome WHEN 'source' THEN k.s ELSE k.t END AS blob, k.b
-          FROM pggit_merge_keys k
+        SELECT k.key, k.outcome AS side, CASE k.outcome WHEN 'source' THEN k.s ELSE k.t END AS blob,
+               k.b, k.s, k.t
+          FROM k
          WHERE k.outcome IN ('source', 'target')
            AND (CASE k.outcome WHEN 'source' THEN k.s ELSE k.t END) IS DISTINCT FROM k.b
     ), dependency AS (
         SELECT DISTINCT ON (d.key) d.key, 'DEPENDENCY'::text AS conflict_type, d.b,
-               CASE d.side WHEN 'source' THEN d.blob ELSE dk.s END AS s,
-               CASE d.side WHEN 'target' THEN d.blob ELSE dk.t END AS t,
-               r.key AS related_key,
-               CASE r.side WHEN 'source' THEN r.blob ELSE rk.s END AS rs,
-               CASE r.side WHEN 'target' THEN r.blob ELSE rk.t END AS rt,
+               d.s, d.t, r.key AS related_key, r.s AS rs, r.t AS rt,
                CASE WHEN r.blob IS NULL
                     THEN format('DEPENDENCY: the %s %s it, which depends on %s; the %s removed %s',
                                 d.side, CASE WHEN d.b IS NULL THEN 'added' ELSE 'changed' END, r.key,
@@ -156,11 +149,9 @@ BEGIN
                                 array_to_string(pggit.columns_lost(rb.meta, rn.meta), ', '), r.key,
                                 r.side) END AS detail
           FROM taken d
-          JOIN pggit_merge_keys dk ON dk.key = d.key
           JOIN pggit.blobs db ON db.hash = d.blob
           JOIN LATERAL jsonb_array_elements_text(coalesce(db.meta->'deps', '[]')) dep(key) ON true
           JOIN taken r ON r.key = dep.key AND r.side <> d.side
-          JOIN pggit_merge_keys rk ON rk.key = r.key
           LEFT JOIN pggit.blobs rb ON rb.hash = r.b
           LEFT JOIN pggit.blobs rn ON rn.hash = r.blob
          WHERE r.blob IS NULL
@@ -171,19 +162,19 @@ BEGIN
         SELECT * FROM three_way
         UNION ALL
         SELECT * FROM dependency
+    ), numbered AS (
+        SELECT allc.*, row_number() OVER (ORDER BY allc.key COLLATE "C") AS n FROM allc
     )
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'conflict_id', n, 'object_key', c.key, 'conflict_type', c.conflict_type,
-               'base_blob', c.b, 'source_blob', c.s, 'target_blob', c.t,
-               'related_key', c.related_key, 'related_source_blob', c.rs,
-               'related_target_blob', c.rt, 'detail', c.detail) ORDER BY n), '[]')
-      INTO conflicts
-      FROM (SELECT allc.*, row_number() OVER (ORDER BY allc.key COLLATE "C") AS n FROM allc) c;
-
-    SELECT coalesce(jsonb_object_agg(k.key, k.s), '{}') INTO changes
-      FROM pggit_merge_keys k
-     WHERE k.outcome = 'source'
-       AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(conflicts) c WHERE c->>'object_key' = k.key);
+    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                'conflict_id', c.n, 'object_key', c.key, 'conflict_type', c.conflict_type,
+                'base_blob', c.b, 'source_blob', c.s, 'target_blob', c.t,
+                'related_key', c.related_key, 'related_source_blob', c.rs,
+                'related_target_blob', c.rt, 'detail', c.detail) ORDER BY c.n), '[]')
+              FROM numbered c),
+           (SELECT coalesce(jsonb_object_agg(k.key, k.s), '{}')
+              FROM k
+             WHERE k.outcome = 'source' AND NOT EXISTS (SELECT 1 FROM allc WHERE allc.key = k.key))
+      INTO conflicts, changes;
 END;
 $$;
 
