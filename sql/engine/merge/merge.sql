@@ -103,24 +103,35 @@ CREATE OR REPLACE FUNCTION pggit.merge_analyze(p_base jsonb, p_source jsonb, p_t
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
+DECLARE
+    v_k jsonb;
+    v_conflicted jsonb;
 BEGIN
     p_base := coalesce(p_base, '{}');
-    -- one statement (no temporary table: its DDL would be captured into the audit trail)
-    WITH k AS MATERIALIZED (
-        SELECT x.key, x.s, x.t, x.b,
-               CASE WHEN x.b IS NOT DISTINCT FROM x.t THEN 'source'
-                    WHEN x.b IS NOT DISTINCT FROM x.s THEN 'target'
-                    ELSE 'conflict' END AS outcome,
-               CASE WHEN x.b IS NOT DISTINCT FROM x.t OR x.b IS NOT DISTINCT FROM x.s THEN NULL
-                    WHEN x.b IS NULL THEN 'ADD_ADD'
-                    WHEN x.s IS NULL THEN 'DELETE_MODIFY'
-                    WHEN x.t IS NULL THEN 'MODIFY_DELETE'
-                    ELSE 'BOTH_MODIFIED' END AS conflict_type
-          FROM (SELECT coalesce(s.key, t.key) AS key, s.value AS s, t.value AS t,
-                       p_base->>coalesce(s.key, t.key) AS b
-                  FROM jsonb_each_text(coalesce(p_source, '{}')) s
-                  FULL JOIN jsonb_each_text(coalesce(p_target, '{}')) t ON t.key = s.key
-                 WHERE s.value IS DISTINCT FROM t.value) x
+    -- every object that differs between the sides: {key: {s, t, b, o (outcome: source, target
+    -- or conflict), c (conflict type)}}. Later steps look objects up in it by key (no joins
+    -- between sets whose size the planner cannot know).
+    SELECT coalesce(jsonb_object_agg(x.key, jsonb_build_object(
+               's', x.s, 't', x.t, 'b', x.b,
+               'o', CASE WHEN x.b IS NOT DISTINCT FROM x.t THEN 'source'
+                         WHEN x.b IS NOT DISTINCT FROM x.s THEN 'target'
+                         ELSE 'conflict' END,
+               'c', CASE WHEN x.b IS NOT DISTINCT FROM x.t OR x.b IS NOT DISTINCT FROM x.s THEN NULL
+                         WHEN x.b IS NULL THEN 'ADD_ADD'
+                         WHEN x.s IS NULL THEN 'DELETE_MODIFY'
+                         WHEN x.t IS NULL THEN 'MODIFY_DELETE'
+                         ELSE 'BOTH_MODIFIED' END)), '{}')
+      INTO v_k
+      FROM (SELECT coalesce(s.key, t.key) AS key, s.value AS s, t.value AS t,
+                   p_base->>coalesce(s.key, t.key) AS b
+              FROM jsonb_each_text(coalesce(p_source, '{}')) s
+              FULL JOIN jsonb_each_text(coalesce(p_target, '{}')) t ON t.key = s.key
+             WHERE s.value IS DISTINCT FROM t.value) x;
+
+    WITH k AS (
+        SELECT e.key, e.value->>'s' AS s, e.value->>'t' AS t, e.value->>'b' AS b,
+               e.value->>'o' AS outcome, e.value->>'c' AS conflict_type
+          FROM jsonb_each(v_k) e
     ), three_way AS (
         SELECT k.key, k.conflict_type, k.b, k.s, k.t, NULL::text AS related_key,
                NULL::text AS rs, NULL::text AS rt,
@@ -137,27 +148,36 @@ BEGIN
           FROM k
          WHERE k.outcome IN ('source', 'target')
            AND (CASE k.outcome WHEN 'source' THEN k.s ELSE k.t END) IS DISTINCT FROM k.b
-    ), dependency AS (
-        SELECT DISTINCT ON (d.key) d.key, 'DEPENDENCY'::text AS conflict_type, d.b,
-               d.s, d.t, r.key AS related_key, r.s AS rs, r.t AS rt,
-               CASE WHEN r.blob IS NULL
-                    THEN format('DEPENDENCY: the %s %s it, which depends on %s; the %s removed %s',
-                                d.side, CASE WHEN d.b IS NULL THEN 'added' ELSE 'changed' END, r.key,
-                                r.side, r.key)
-                    ELSE format('DEPENDENCY: the %s %s it, which uses column(s) %s of %s; the %s dropped or retyped them',
-                                d.side, CASE WHEN d.b IS NULL THEN 'added' ELSE 'changed' END,
-                                array_to_string(pggit.columns_lost(rb.meta, rn.meta), ', '), r.key,
-                                r.side) END AS detail
+    ), pairs AS (
+        -- (dependent taken from one side, dependency taken from the other)
+        SELECT d.key, d.side, d.b, d.s, d.t, db.definition, dep.key AS related_key,
+               v_k->dep.key AS r
           FROM taken d
           JOIN pggit.blobs db ON db.hash = d.blob
-          JOIN LATERAL jsonb_array_elements_text(coalesce(db.meta->'deps', '[]')) dep(key) ON true
-          JOIN taken r ON r.key = dep.key AND r.side <> d.side
-          LEFT JOIN pggit.blobs rb ON rb.hash = r.b
-          LEFT JOIN pggit.blobs rn ON rn.hash = r.blob
-         WHERE r.blob IS NULL
-            OR (rb.kind = 'table' AND rn.kind = 'table'
-                AND pggit.definition_mentions(db.definition, pggit.columns_lost(rb.meta, rn.meta)))
-         ORDER BY d.key, r.key
+          CROSS JOIN LATERAL jsonb_array_elements_text(coalesce(db.meta->'deps', '[]')) dep(key)
+         WHERE v_k ? dep.key
+    ), dependency AS (
+        SELECT DISTINCT ON (p.key) p.key, 'DEPENDENCY'::text AS conflict_type, p.b, p.s, p.t,
+               p.related_key, p.r->>'s' AS rs, p.r->>'t' AS rt,
+               CASE WHEN rn.hash IS NULL
+                    THEN format('DEPENDENCY: the %s %s it, which depends on %s; the %s removed %s',
+                                p.side, CASE WHEN p.b IS NULL THEN 'added' ELSE 'changed' END,
+                                p.related_key, p.r->>'o', p.related_key)
+                    ELSE format('DEPENDENCY: the %s %s it, which uses column(s) %s of %s; the %s dropped or retyped them',
+                                p.side, CASE WHEN p.b IS NULL THEN 'added' ELSE 'changed' END,
+                                array_to_string(pggit.columns_lost(rb.meta, rn.meta), ', '),
+                                p.related_key, p.r->>'o') END AS detail
+          FROM pairs p
+          LEFT JOIN pggit.blobs rb ON rb.hash = p.r->>'b'
+          LEFT JOIN pggit.blobs rn ON rn.hash = CASE p.r->>'o' WHEN 'source' THEN p.r->>'s'
+                                                               ELSE p.r->>'t' END
+         WHERE p.r->>'o' IN ('source', 'target') AND p.r->>'o' <> p.side
+           AND (CASE p.r->>'o' WHEN 'source' THEN p.r->>'s' ELSE p.r->>'t' END)
+               IS DISTINCT FROM p.r->>'b'
+           AND (rn.hash IS NULL
+                OR (rb.kind = 'table' AND rn.kind = 'table'
+                    AND pggit.definition_mentions(p.definition, pggit.columns_lost(rb.meta, rn.meta))))
+         ORDER BY p.key, p.related_key
     ), allc AS (
         SELECT * FROM three_way
         UNION ALL
@@ -165,16 +185,19 @@ BEGIN
     ), numbered AS (
         SELECT allc.*, row_number() OVER (ORDER BY allc.key COLLATE "C") AS n FROM allc
     )
-    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                'conflict_id', c.n, 'object_key', c.key, 'conflict_type', c.conflict_type,
-                'base_blob', c.b, 'source_blob', c.s, 'target_blob', c.t,
-                'related_key', c.related_key, 'related_source_blob', c.rs,
-                'related_target_blob', c.rt, 'detail', c.detail) ORDER BY c.n), '[]')
-              FROM numbered c),
-           (SELECT coalesce(jsonb_object_agg(k.key, k.s), '{}')
-              FROM k
-             WHERE k.outcome = 'source' AND NOT EXISTS (SELECT 1 FROM allc WHERE allc.key = k.key))
-      INTO conflicts, changes;
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'conflict_id', c.n, 'object_key', c.key, 'conflict_type', c.conflict_type,
+               'base_blob', c.b, 'source_blob', c.s, 'target_blob', c.t,
+               'related_key', c.related_key, 'related_source_blob', c.rs,
+               'related_target_blob', c.rt, 'detail', c.detail) ORDER BY c.n), '[]')
+      INTO conflicts
+      FROM numbered c;
+
+    SELECT coalesce(jsonb_object_agg(c->>'object_key', true), '{}') INTO v_conflicted
+      FROM jsonb_array_elements(conflicts) c;
+    SELECT coalesce(jsonb_object_agg(e.key, e.value->'s'), '{}') INTO changes
+      FROM jsonb_each(v_k) e
+     WHERE e.value->>'o' = 'source' AND NOT v_conflicted ? e.key;
 END;
 $$;
 
@@ -238,6 +261,7 @@ SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
     v_from jsonb;
+    v_plan jsonb;
     v_pending integer;
     v_findings text;
 BEGIN
@@ -252,12 +276,13 @@ BEGIN
             'commit them first (SELECT pggit.commit(''message''))');
     END IF;
     v_from := pggit.live_state_tree();
-    SELECT string_agg(f.message, '; ') INTO v_findings FROM pggit.data_loss_findings(v_from, p_to) f;
+    v_plan := pggit.migration_plan_json(v_from, p_to);  -- once, for the check and the apply
+    SELECT string_agg(f.message, '; ') INTO v_findings FROM pggit.plan_data_loss(v_plan, v_from, p_to) f;
     IF v_findings IS NOT NULL AND NOT coalesce(p_force, false) THEN
         PERFORM pggit.raise_error('DATA_LOSS', format('%s refused: %s', p_operation, v_findings),
-                                  'run it with force => true to destroy that data');
+                                  'run it with p_force => true to destroy that data');
     END IF;
-    RETURN pggit.apply_plan(p_operation, v_from, p_to);
+    RETURN pggit.apply_steps(p_operation, v_plan, p_to);
 END;
 $$;
 

@@ -35,35 +35,79 @@ AS $$ SELECT jsonb_build_object('check', p_check, 'level', p_level, 'message', p
 CREATE OR REPLACE FUNCTION pggit.dependency_findings(p_from jsonb, p_to jsonb, p_changes jsonb,
                                                      p_origin jsonb DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    WITH deps AS (
-        SELECT e.key, b.definition, d.dep, p_changes ? e.key AS brought
+DECLARE
+    v_findings jsonb;
+    v_gone text[];
+    v_tables jsonb;
+BEGIN
+    p_from := coalesce(p_from, '{}');
+    -- only what actually differs from p_from
+    SELECT coalesce(jsonb_object_agg(c.key, c.value), '{}') INTO p_changes
+      FROM jsonb_each(coalesce(p_changes, '{}')) c
+     WHERE (p_from->>c.key) IS DISTINCT FROM (c.value #>> '{}');
+    -- objects the change brings in (added or changed): their own dependencies, against the
+    -- tree they were written against (p_origin, else p_from) for the columns they use
+    WITH brought AS (
+        SELECT c.key, b.definition, d.dep
+          FROM jsonb_each_text(p_changes) c
+          JOIN pggit.blobs b ON b.hash = c.value,
+               LATERAL jsonb_array_elements_text(coalesce(b.meta->'deps', '[]')) d(dep)
+         WHERE c.value IS NOT NULL AND p_to->>c.key = c.value
+    )
+    SELECT coalesce(jsonb_agg(f ORDER BY f->>'message'), '[]') INTO v_findings FROM (
+        SELECT pggit.finding('dependency', 'error',
+                   format('%s depends on %s, which would no longer exist', x.key, x.dep)) AS f
+          FROM brought x WHERE NOT p_to ? x.dep
+        UNION ALL
+        SELECT pggit.finding('dependency', 'error',
+                   format('%s uses column(s) %s of %s, which would be missing or retyped', x.key,
+                          array_to_string(l.columns, ', '), x.dep))
+          FROM brought x
+          JOIN pggit.blobs nb ON nb.hash = p_to->>x.dep AND nb.kind = 'table'
+          JOIN pggit.blobs ob ON ob.hash = coalesce(p_origin->>x.dep, p_from->>x.dep)
+                             AND ob.kind = 'table' AND ob.hash <> nb.hash,
+               LATERAL (SELECT pggit.columns_lost(ob.meta, nb.meta) AS columns) l
+         WHERE cardinality(l.columns) > 0 AND pggit.definition_mentions(x.definition, l.columns)
+    ) s;
+    -- objects the change leaves alone that depend on an object it removes, or on a table whose
+    -- columns it drops or retypes: found by reading the dependencies of the whole result only
+    -- when there is such a change
+    SELECT coalesce(array_agg(c.key) FILTER (WHERE c.value IS NULL), '{}'),
+           coalesce(jsonb_object_agg(c.key, l.columns) FILTER (WHERE cardinality(l.columns) > 0), '{}')
+      INTO v_gone, v_tables
+      FROM jsonb_each_text(p_changes) c
+      LEFT JOIN pggit.blobs ob ON ob.hash = p_from->>c.key AND ob.kind = 'table'
+      LEFT JOIN pggit.blobs nb ON nb.hash = c.value AND nb.kind = 'table'
+      LEFT JOIN LATERAL (SELECT pggit.columns_lost(ob.meta, nb.meta) AS columns
+                          WHERE ob.hash IS NOT NULL AND nb.hash IS NOT NULL) l ON true
+     WHERE p_from ? c.key;
+    IF cardinality(v_gone) = 0 AND v_tables = '{}'::jsonb THEN
+        RETURN v_findings;
+    END IF;
+    SELECT v_findings || coalesce(jsonb_agg(f ORDER BY f->>'message'), '[]') INTO v_findings FROM (
+        SELECT CASE WHEN d.dep = ANY (v_gone)
+                    THEN pggit.finding('dependency', 'error',
+                             format('%s depends on %s, which would no longer exist', e.key, d.dep))
+                    ELSE pggit.finding('dependency', 'error',
+                             format('%s uses column(s) %s of %s, which would be missing or retyped',
+                                    e.key,
+                                    array_to_string(ARRAY(SELECT jsonb_array_elements_text(v_tables->d.dep)), ', '),
+                                    d.dep)) END AS f
           FROM jsonb_each_text(p_to) e
           JOIN pggit.blobs b ON b.hash = e.value,
                LATERAL jsonb_array_elements_text(coalesce(b.meta->'deps', '[]')) d(dep)
-         WHERE p_changes ? e.key OR p_changes ? d.dep
-    ), lost AS (
-        SELECT deps.key, deps.dep, pggit.columns_lost(ob.meta, nb.meta) AS columns, deps.definition
-          FROM deps
-          JOIN pggit.blobs nb ON nb.hash = p_to->>deps.dep AND nb.kind = 'table'
-          JOIN pggit.blobs ob ON ob.hash = coalesce(CASE WHEN deps.brought THEN p_origin->>deps.dep END,
-                                                    p_from->>deps.dep)
-                             AND ob.kind = 'table'
-         WHERE ob.hash <> nb.hash
-    )
-    SELECT coalesce(jsonb_agg(f ORDER BY f->>'message'), '[]') FROM (
-        SELECT pggit.finding('dependency', 'error',
-                   format('%s depends on %s, which would no longer exist', deps.key, deps.dep)) AS f
-          FROM deps WHERE NOT p_to ? deps.dep
-        UNION ALL
-        SELECT pggit.finding('dependency', 'error',
-                   format('%s uses column(s) %s of %s, which would be missing or retyped', lost.key,
-                          array_to_string(lost.columns, ', '), lost.dep))
-          FROM lost
-         WHERE cardinality(lost.columns) > 0 AND pggit.definition_mentions(lost.definition, lost.columns)
-    ) s
+         WHERE NOT p_changes ? e.key
+           AND coalesce(b.meta->'deps', '[]') ?| (v_gone || ARRAY(SELECT jsonb_object_keys(v_tables)))
+           AND (d.dep = ANY (v_gone)
+                OR (v_tables ? d.dep
+                    AND pggit.definition_mentions(b.definition,
+                            ARRAY(SELECT jsonb_array_elements_text(v_tables->d.dep)))))
+    ) s;
+    RETURN v_findings;
+END;
 $$;
 
 -- The common path of revert, reset and undo: validates p_changes ({key: blob, or JSON null to
@@ -85,6 +129,7 @@ DECLARE
     v_changes jsonb;
     v_findings jsonb := coalesce(p_findings, '[]');
     v_script text;
+    v_plan jsonb;
     v_pending integer;
     v_refusing jsonb;
     v_done text[];
@@ -109,12 +154,16 @@ BEGIN
                 format('%s uncommitted change(s) on %s; commit them first', v_pending, p_branch.name)));
         END IF;
         v_from := pggit.live_state_tree();
-        SELECT v_findings || coalesce(jsonb_agg(pggit.finding(f.check_name, f.level, f.message)), '[]')
-          INTO v_findings FROM pggit.data_loss_findings(v_from, v_to) f;
     ELSE
         v_from := v_tree;
     END IF;
-    v_script := pggit.script_text(p_branch.name, format('%s %s', p_operation, p_target), v_from, v_to);
+    -- one plan: the script shown, the data-loss check and what the execution runs
+    v_plan := pggit.migration_plan_json(v_from, v_to);
+    IF v_is_head THEN
+        SELECT v_findings || coalesce(jsonb_agg(pggit.finding(f.check_name, f.level, f.message)), '[]')
+          INTO v_findings FROM pggit.plan_data_loss(v_plan, v_from, v_to) f;
+    END IF;
+    v_script := pggit.plan_script(p_branch.name, format('%s %s', p_operation, p_target), v_plan);
     v_n := (SELECT count(*) FROM jsonb_object_keys(v_changes))::integer;
     IF coalesce(p_dry_run, true) THEN
         PERFORM pggit.record_operation(p_operation, p_started, v_n, 0, p_branch.name, true, NULL,
@@ -133,7 +182,8 @@ BEGIN
                  THEN 'the findings say what stands in the way; dry_run => true shows the script'
                  ELSE 'run it with force => true to destroy that data' END);
     END IF;
-    v_done := pggit.apply_to_head(p_operation, p_branch.id, v_to, p_force);
+    -- working changes and data loss were findings (refused above unless forced)
+    v_done := CASE WHEN v_is_head THEN pggit.apply_steps(p_operation, v_plan, v_to) ELSE '{}' END;
     v_commit := pggit.commit_create(p_branch.id, v_changes, ARRAY[p_branch.head_commit], p_message,
                                     p_author, p_operation);
     INSERT INTO pggit.rollbacks (operation, branch, target, result_commit, script, findings, forced)
