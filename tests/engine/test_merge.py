@@ -280,6 +280,7 @@ def test_manual_review_resolve_then_complete(engine_db: EngineDB):
     assert engine_error(excinfo) == "CUSTOM_INVALID"
     assert 'type "nosuch" does not exist' in str(excinfo.value)  # PostgreSQL's own error
     assert engine_db.one("SELECT to_regclass('public.other')") is None  # the savepoint is gone
+    assert refused(engine_db, resolve, (merge_id, 1, "CUSTOM", "SELECT 1")) == "CUSTOM_INVALID"
     assert (
         engine_db.one(resolve, (merge_id, 1, "CUSTOM", "CREATE TABLE public.added (id numeric)"))
         == 4

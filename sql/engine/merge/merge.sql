@@ -523,6 +523,10 @@ BEGIN
     IF p_definition IS NULL OR btrim(p_definition) = '' THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a CUSTOM resolution needs custom_definition');
     END IF;
+    IF p_definition !~* '^\s*(CREATE|ALTER|COMMENT)\s' THEN
+        PERFORM pggit.raise_error('CUSTOM_INVALID',
+            format('the custom definition of %s must be DDL (CREATE, ALTER or COMMENT)', p_key));
+    END IF;
     IF pggit.capture_state() = 'off' THEN
         PERFORM pggit.raise_error('CAPTURE_DISABLED', 'proving a custom definition needs capture on',
                                   'SELECT pggit.set_capture(true, ''global'')');
