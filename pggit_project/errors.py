@@ -8,6 +8,7 @@ handler400/403/404/500) and ``pggit_project.middleware.JsonErrorMiddleware`` (an
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -62,7 +63,13 @@ class DomainError(Exception):
 class EngineError(DomainError):
     """An error raised by the SQL engine (``[PGGIT-<CODE>] message``), mapped to HTTP."""
 
-    def __init__(self, engine_code: str, message: str, hint: str | None = None) -> None:
+    def __init__(
+        self,
+        engine_code: str,
+        message: str,
+        hint: str | None = None,
+        errors: dict[str, Any] | None = None,
+    ) -> None:
         self.engine_code = engine_code
         self.hint = hint
         detail = f"{message} (hint: {hint})" if hint else message
@@ -70,6 +77,7 @@ class EngineError(DomainError):
             detail,
             code=ENGINE_API_CODES.get(engine_code, engine_code.lower()),
             status=engine_status(engine_code),
+            errors=errors,
         )
 
 
@@ -91,6 +99,15 @@ ENGINE_CONFLICT_CODES = frozenset(
         "CAPTURE_DISABLED",
         "APPLY_FAILED",
         "APPLY_VERIFY_FAILED",
+        "MERGE_NOT_OPEN",
+        "MERGE_DEPENDENCY",
+        "TARGET_MOVED",
+        "NO_MERGE_BASE",
+        "ROLLBACK_REFUSED",
+        "NOTHING_TO_REVERT",
+        "NOTHING_TO_RESET",
+        "NOTHING_TO_UNDO",
+        "COMMIT_NOT_ON_BRANCH",
         "ALERT_ALREADY_ACKNOWLEDGED",
         "ALERT_ALREADY_RESOLVED",
     }
@@ -149,10 +166,24 @@ def engine_error_from(exc: BaseException) -> EngineError | None:
         if match:
             hint = getattr(diag, "message_hint", None) if diag is not None else None
             message = match.group("message").split("\n", 1)[0].strip()
-            return EngineError(match.group("code"), message, hint)
+            errors = _engine_findings(getattr(diag, "message_detail", None) if diag else None)
+            return EngineError(match.group("code"), message, hint, errors)
         if getattr(diag, "sqlstate", None) == INSUFFICIENT_PRIVILEGE and primary:
             return EngineError("PERMISSION_DENIED", primary.strip(), PERMISSION_HINT)
     return None
+
+
+def _engine_findings(detail: str | None) -> dict[str, Any] | None:
+    """``{"findings": [...]}`` when an engine refusal carries them in its DETAIL (revert, reset,
+    undo, a merge that would break dependencies: ``pggit.raise_refusal``), else None."""
+    if not detail or not detail.startswith('{"findings"'):
+        return None
+    try:
+        parsed = json.loads(detail)
+    except ValueError:
+        return None
+    findings = parsed.get("findings") if isinstance(parsed, dict) else None
+    return {"findings": findings} if isinstance(findings, list) else None
 
 
 @dataclass

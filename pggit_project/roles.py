@@ -25,6 +25,8 @@ OPERATOR_CHANGES = (
     "vcs.checkout_branch",
     "vcs.add_commit",
     "vcs.revert_commit",
+    "vcs.add_merge",
+    "vcs.change_merge",
     "alerts.add_alert",
     "alerts.change_alert",
     "alerts.add_alertsilence",

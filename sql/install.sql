@@ -22,6 +22,7 @@ BEGIN;
 \ir schema/007_webhooks.sql
 \ir schema/008_state_version.sql
 \ir schema/009_invoking_role.sql
+\ir schema/010_merge_rollback.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql
@@ -29,6 +30,8 @@ BEGIN;
 \ir engine/capture/capture.sql
 \ir engine/diff/diff.sql
 \ir engine/history/history.sql
+\ir engine/merge/merge.sql
+\ir engine/rollback/rollback.sql
 \ir engine/core/install.sql
 \ir engine/capture/event_triggers.sql
 \ir engine/monitoring/monitoring.sql

@@ -27,6 +27,8 @@ READS = [
     "/api/v1/diff?from=HEAD&to=WORKING",
     "/api/v1/schema",
     "/api/v1/verify",
+    "/api/v1/merges",
+    "/api/v1/rollbacks",
     "/api/v1/alerts",
     "/api/v1/alert-silences",
     "/api/v1/performance/metrics",

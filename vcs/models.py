@@ -183,3 +183,82 @@ class Event(ReadOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.id} {self.type}"
+
+
+class Merge(ReadOnlyModel):
+    """A merge of a source ref into a target branch (pggit.merge): its base, status and result."""
+
+    id = models.BigIntegerField(primary_key=True)
+    source = models.TextField()
+    target = models.TextField()
+    target_branch_id = models.BigIntegerField()
+    strategy = models.TextField()
+    status = models.TextField()
+    source_commit = models.TextField()
+    target_commit = models.TextField()
+    base = models.TextField(null=True)
+    result_commit = models.TextField(null=True)
+    conflict_count = models.IntegerField()
+    message = models.TextField(null=True)
+    created_by = models.TextField()
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True)
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = 'pggit"."merges'
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"merge {self.id}: {self.source} into {self.target} ({self.status})"
+
+
+class MergeConflict(ReadOnlyModel):
+    """One conflict of a merge; ``conflict_id`` is stable within its merge."""
+
+    pk = models.CompositePrimaryKey("merge_id", "conflict_id")
+    merge = models.ForeignKey(Merge, on_delete=models.DO_NOTHING, related_name="conflicts")
+    conflict_id = models.IntegerField()
+    object_key = models.TextField()
+    kind = models.TextField()
+    schema_name = models.TextField(null=True)
+    object_name = models.TextField()
+    conflict_type = models.TextField()
+    severity = models.TextField()
+    base_blob = models.TextField(null=True)
+    source_blob = models.TextField(null=True)
+    target_blob = models.TextField(null=True)
+    related_key = models.TextField(null=True)
+    detail = models.TextField()
+    resolution = models.TextField(null=True)
+    resolved_blob = models.TextField(null=True)
+    resolved_by = models.TextField(null=True)
+    resolved_at = models.DateTimeField(null=True)
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = 'pggit"."conflicts'
+        ordering = ["merge_id", "conflict_id"]
+
+    def __str__(self) -> str:
+        return f"{self.conflict_type} {self.object_key}"
+
+
+class Rollback(ReadOnlyModel):
+    """An executed revert, reset or undo (dry runs are not recorded)."""
+
+    id = models.BigIntegerField(primary_key=True)
+    operation = models.TextField()
+    branch = models.TextField()
+    target = models.TextField()
+    result_commit = models.TextField()
+    script = models.TextField()
+    findings = models.JSONField()
+    forced = models.BooleanField()
+    created_by = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta(ReadOnlyModel.Meta):
+        db_table = 'pggit"."rollbacks'
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.operation} of {self.branch} to {self.target[:12]}"

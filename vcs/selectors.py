@@ -12,7 +12,18 @@ from django.db.models.functions import Concat
 
 from pggit_project.engine import engine_status as status_get  # noqa: F401 (the vcs API and CLI read it here)
 from pggit_project.engine import fetch_all, fetch_one, fetch_value
-from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, Head, LiveObject
+from pggit_project.errors import DomainError
+from vcs.models import (
+    AuditEntry,
+    Branch,
+    Commit,
+    CommitChange,
+    Event,
+    Head,
+    LiveObject,
+    Merge,
+    Rollback,
+)
 
 
 def branch_queryset() -> QuerySet[Branch]:
@@ -117,3 +128,41 @@ def event_queryset(*, after: int | None = None) -> QuerySet[Event]:
     if after is not None:
         events = events.filter(id__gt=after)
     return events
+
+
+def merge_queryset() -> QuerySet[Merge]:
+    return Merge.objects.order_by("-created_at", "-id")
+
+
+def merge_get(merge_id: int) -> Merge:
+    merge = Merge.objects.filter(id=merge_id).first()
+    if merge is None:
+        raise DomainError(f"no merge {merge_id}", code="merge_not_found", status=404)
+    return merge
+
+
+def merge_conflicts(merge_id: int) -> list[dict[str, Any]]:
+    """A merge's conflicts with the three definitions (the engine's pggit.merge_conflicts)."""
+    return fetch_all(
+        "SELECT conflict_id AS id, object_key, object_type, schema_name, object_name, "
+        "conflict_type AS type, severity, base, source, target, related_key, detail, resolution, "
+        "resolved FROM pggit.merge_conflicts(%s)",
+        [merge_id],
+    )
+
+
+def rollback_queryset() -> QuerySet[Rollback]:
+    return Rollback.objects.order_by("-created_at", "-id")
+
+
+def open_merge(target: str) -> Merge | None:
+    """The open (conflicted) merge into a branch (``HEAD``: HEAD's branch), if any."""
+    if target.upper() == "HEAD":
+        branch_id = head_branch_id()
+    else:
+        branch_id = branch_queryset().filter(name=target).values_list("id", flat=True).first()
+        if branch_id is None:
+            raise DomainError(
+                f"branch {target!r} does not exist", code="branch_not_found", status=404
+            )
+    return Merge.objects.filter(target_branch_id=branch_id, status="conflicted").first()

@@ -119,3 +119,84 @@ def branch_checkout(*, name: str, force: bool, actor: str) -> dict[str, Any]:
             actor=actor,
         )
     return {"branch": row["branch"], "commit": row["commit_hash"], "statements": row["statements"]}
+
+
+# The merge's columns (not ``changes``, the engine's working data): every merge function returns
+# a pggit.merges row.
+MERGE_SELECT = (
+    "SELECT m.id, m.source, m.target, m.strategy, m.status, m.base, m.result_commit, "
+    "m.conflict_count, m.message, m.source_commit, m.target_commit, m.created_by, m.created_at, "
+    "m.finished_at FROM "
+)
+
+
+def merge_create(
+    *, source: str, target: str, strategy: str, message: str | None, force: bool, actor: str
+) -> dict[str, Any]:
+    """Merges ``source`` into the branch ``target`` (pggit.merge); returns the merge."""
+    with recorded_failure("merge", actor=actor, branch=target):
+        return fetch_one(
+            MERGE_SELECT + "pggit.merge(%s, %s, %s, %s, %s, %s) m",
+            [source, target, strategy, message, force, actor],
+            actor=actor,
+        )
+
+
+def merge_resolve(
+    *, merge_id: int, conflict_id: int, resolution: str, custom_definition: str | None, actor: str
+) -> dict[str, Any]:
+    """Resolves one conflict of an open merge (CUSTOM definitions are proven by the engine)."""
+    with recorded_failure("merge_resolve", actor=actor):
+        return fetch_one(
+            "SELECT conflict_id, object_key, resolution, resolved, remaining "
+            "FROM pggit.merge_resolve(%s, %s, %s, %s)",
+            [merge_id, conflict_id, resolution, custom_definition],
+            actor=actor,
+        )
+
+
+def merge_complete(*, merge_id: int, force: bool, actor: str) -> dict[str, Any]:
+    with recorded_failure("merge_complete", actor=actor):
+        return fetch_one(
+            MERGE_SELECT + "pggit.merge_complete(%s, %s, %s) m",
+            [merge_id, force, actor],
+            actor=actor,
+        )
+
+
+def merge_abort(*, merge_id: int, actor: str) -> dict[str, Any]:
+    with recorded_failure("merge_abort", actor=actor):
+        return fetch_one(MERGE_SELECT + "pggit.merge_abort(%s) m", [merge_id], actor=actor)
+
+
+def revert(*, commit: str, dry_run: bool, force: bool, actor: str) -> dict[str, Any]:
+    """Reverts a commit on HEAD's branch (a dry run changes nothing)."""
+    with recorded_failure("revert", actor=actor):
+        return fetch_one(
+            "SELECT status, commit_hash AS commit, script, findings "
+            "FROM pggit.revert(%s, %s, %s, p_author => %s)",
+            [commit, dry_run, force, actor],
+            actor=actor,
+        )
+
+
+def reset(*, branch: str, to: str, dry_run: bool, force: bool, actor: str) -> dict[str, Any]:
+    """Resets a branch to a commit or a time with a new commit (a dry run changes nothing)."""
+    with recorded_failure("reset", actor=actor, branch=branch):
+        return fetch_one(
+            "SELECT status, commit_hash AS commit, script, findings "
+            "FROM pggit.reset(%s, %s, %s, %s, p_author => %s)",
+            [branch, to, dry_run, force, actor],
+            actor=actor,
+        )
+
+
+def undo(*, objects: list[str], to: str, dry_run: bool, force: bool, actor: str) -> dict[str, Any]:
+    """Sets objects back to their definition at a ref (a dry run changes nothing)."""
+    with recorded_failure("undo", actor=actor):
+        return fetch_one(
+            "SELECT status, commit_hash AS commit, script, findings "
+            "FROM pggit.undo(%s, %s, %s, %s, p_author => %s)",
+            [objects, to, dry_run, force, actor],
+            actor=actor,
+        )

@@ -176,3 +176,41 @@ def test_a_reader_reads_but_may_not_commit_and_an_operator_commits_and_checks_ou
             in rd.execute("SELECT pggit.diff_script('empty', 'main')").fetchone()[0]
         )
     assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+
+
+def test_merge_and_rollback_are_an_operators_and_run_as_one(engine_db: EngineDB, make_role):
+    db = engine_db
+    reader = make_role("pggit_reader")
+    operator = make_role("pggit_operator", create_on_db=True)
+    with connect_as(db, operator) as op:
+        op.execute("CREATE TABLE public.items (id int PRIMARY KEY)")
+        base = op.execute("SELECT pggit.commit('items')").fetchone()[0]
+        op.execute("SELECT pggit.branch_create('feature')")
+        op.execute("SELECT * FROM pggit.checkout('feature')")
+        op.execute("ALTER TABLE public.items ADD COLUMN name text")
+        op.execute("SELECT pggit.commit('items.name')")
+        op.execute("SELECT * FROM pggit.checkout('main')")
+    with connect_as(db, reader) as rd:
+        for call in (
+            "SELECT * FROM pggit.merge('feature', 'main')",
+            f"SELECT * FROM pggit.revert('{base}')",
+            f"SELECT * FROM pggit.reset('main', '{base}')",
+            f"SELECT * FROM pggit.undo(ARRAY['table:public.items'], '{base}')",
+        ):
+            with pytest.raises(errors.InsufficientPrivilege):
+                rd.execute(call)
+    with connect_as(db, operator) as op:
+        merged = op.execute("SELECT status, result_commit FROM pggit.merge('feature', 'main')")
+        assert merged.fetchone()[0] == "fast_forward"
+        columns = "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute" \
+            " WHERE attrelid = 'public.items'::regclass AND attnum > 0"  # fmt: skip
+        assert op.execute(columns).fetchone()[0] == ["id", "name"]
+        merge_head = op.execute("SELECT commit_hash FROM pggit.head()").fetchone()[0]
+        status, commit, script, _ = op.execute(
+            "SELECT * FROM pggit.revert(%s, p_dry_run => false)", (merge_head,)
+        ).fetchone()
+        assert status == "completed" and "DROP COLUMN name" in script
+        assert op.execute(columns).fetchone()[0] == ["id"]
+        assert op.execute("SELECT author FROM pggit.show()").fetchone()[0] == operator
+        assert op.execute("SELECT commit_hash FROM pggit.head()").fetchone()[0] == commit
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []

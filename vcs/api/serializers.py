@@ -197,3 +197,138 @@ class EventSerializer(serializers.Serializer):
     type = serializers.CharField()
     occurred_at = serializers.DateTimeField()
     data = serializers.JSONField()
+
+
+STRATEGIES = ["ABORT_ON_CONFLICT", "SOURCE_WINS", "TARGET_WINS", "MANUAL_REVIEW"]
+MERGE_STATUSES = ["completed", "fast_forward", "up_to_date", "conflicted", "aborted"]
+RESOLUTIONS = ["SOURCE", "TARGET", "CUSTOM"]
+CONFLICT_TYPES = ["BOTH_MODIFIED", "MODIFY_DELETE", "DELETE_MODIFY", "ADD_ADD", "DEPENDENCY"]
+
+
+class MergeCreateSerializer(serializers.Serializer):
+    source = serializers.CharField(max_length=200)
+    target = serializers.CharField(max_length=200, required=False, default="HEAD")
+    strategy = serializers.ChoiceField(
+        choices=STRATEGIES, required=False, default="ABORT_ON_CONFLICT"
+    )
+    message = serializers.CharField(
+        max_length=10000, required=False, allow_null=True, allow_blank=True
+    )
+    force = serializers.BooleanField(
+        required=False, default=False, help_text="Destroy data the migration of HEAD would lose."
+    )
+
+
+class MergeSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    source = serializers.CharField()
+    target = serializers.CharField()
+    strategy = serializers.ChoiceField(choices=STRATEGIES)
+    status = serializers.ChoiceField(choices=MERGE_STATUSES)
+    base = serializers.CharField(allow_null=True)
+    result_commit = serializers.CharField(allow_null=True)
+    conflict_count = serializers.IntegerField()
+    message = serializers.CharField(allow_null=True)
+    source_commit = serializers.CharField()
+    target_commit = serializers.CharField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ConflictSerializer(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Stable within the merge.")
+    object_key = serializers.CharField()
+    object_type = serializers.CharField()
+    schema_name = serializers.CharField(allow_null=True)
+    object_name = serializers.CharField()
+    type = serializers.ChoiceField(choices=CONFLICT_TYPES)
+    severity = serializers.ChoiceField(choices=["low", "medium", "high"])
+    base = serializers.CharField(allow_null=True)
+    source = serializers.CharField(allow_null=True)
+    target = serializers.CharField(allow_null=True)
+    related_key = serializers.CharField(allow_null=True)
+    detail = serializers.CharField()
+    resolution = serializers.ChoiceField(choices=RESOLUTIONS, allow_null=True)
+    resolved = serializers.CharField(allow_null=True)
+
+
+class ResolveSerializer(serializers.Serializer):
+    resolution = serializers.ChoiceField(choices=RESOLUTIONS)
+    custom_definition = serializers.CharField(
+        required=False, allow_null=True, max_length=100000, trim_whitespace=False
+    )
+
+    def validate(self, attrs):
+        custom = attrs.get("custom_definition")
+        if attrs["resolution"] == "CUSTOM" and not (custom and custom.strip()):
+            raise serializers.ValidationError(
+                {"custom_definition": ["A CUSTOM resolution needs the object's DDL."]}
+            )
+        if attrs["resolution"] != "CUSTOM" and custom is not None:
+            raise serializers.ValidationError(
+                {"custom_definition": ["Only a CUSTOM resolution takes a definition."]}
+            )
+        return attrs
+
+
+class ResolveResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="conflict_id")
+    object_key = serializers.CharField()
+    resolution = serializers.ChoiceField(choices=RESOLUTIONS)
+    resolved = serializers.CharField(allow_null=True)
+    remaining = serializers.IntegerField(help_text="Conflicts of the merge still unresolved.")
+
+
+class MergeCompleteSerializer(serializers.Serializer):
+    force = serializers.BooleanField(required=False, default=False)
+
+
+class FindingSerializer(serializers.Serializer):
+    check = serializers.CharField()
+    level = serializers.ChoiceField(choices=["error", "info"])
+    message = serializers.CharField()
+
+
+class RollbackResultSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["completed", "dry_run"])
+    commit = serializers.CharField(allow_null=True)
+    script = serializers.CharField()
+    findings = FindingSerializer(many=True)
+
+
+class RevertSerializer(serializers.Serializer):
+    commit = serializers.CharField(max_length=200)
+    dry_run = serializers.BooleanField(required=False, default=True)
+    force = serializers.BooleanField(
+        required=False, default=False, help_text="Overrides data-loss findings only."
+    )
+
+
+class ResetSerializer(serializers.Serializer):
+    branch = serializers.CharField(max_length=200)
+    to = serializers.CharField(max_length=200, help_text="A ref or an ISO 8601 timestamp.")
+    dry_run = serializers.BooleanField(required=False, default=True)
+    force = serializers.BooleanField(required=False, default=False)
+
+
+class UndoSerializer(serializers.Serializer):
+    objects = serializers.ListField(
+        child=serializers.CharField(max_length=500), min_length=1, max_length=1000
+    )
+    to = serializers.CharField(max_length=200)
+    dry_run = serializers.BooleanField(required=False, default=True)
+    force = serializers.BooleanField(required=False, default=False)
+
+
+class RollbackSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    operation = serializers.ChoiceField(choices=["revert", "reset", "undo"])
+    branch = serializers.CharField()
+    target = serializers.CharField()
+    commit = serializers.CharField(source="result_commit")
+    script = serializers.CharField()
+    findings = FindingSerializer(many=True)
+    forced = serializers.BooleanField()
+    created_by = serializers.CharField()
+    created_at = serializers.DateTimeField()

@@ -18,7 +18,7 @@ from pggit_project.permissions import RolePermissions
 from vcs import selectors, services
 from vcs.api import serializers as s
 from vcs.api.filters import AuditFilter, CommitFilter, ObjectFilter
-from vcs.models import Branch, Commit, CommitChange, LiveObject
+from vcs.models import Branch, Commit, CommitChange, LiveObject, Merge, Rollback
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Conflicts with the current state.")
 BRANCH_NAME_PATTERN = r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*"
@@ -311,3 +311,199 @@ class EventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
                 errors={"after": ["A valid integer is required."]},
             )
         return selectors.event_queryset(after=int(raw))
+
+
+MERGE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH)
+CONFLICT_ID = OpenApiParameter("conflict_id", OpenApiTypes.INT, OpenApiParameter.PATH)
+MERGE_NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such merge (or conflict).")
+
+
+class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Merges: start one (three-way, with a strategy), read it and its conflicts, resolve them,
+    complete or abort it."""
+
+    queryset = Merge.objects.all()
+    serializer_class = s.MergeSerializer
+    permission_classes = [RolePermissions]
+    required_permissions = {
+        "resolve": ["vcs.change_merge"],
+        "complete": ["vcs.change_merge"],
+        "abort": ["vcs.change_merge"],
+    }
+    lookup_value_regex = r"[0-9]{1,18}"
+
+    def get_queryset(self):
+        return selectors.merge_queryset()
+
+    def get_object(self):
+        return selectors.merge_get(int(self.kwargs["pk"]))
+
+    @extend_schema(parameters=[MERGE_ID], responses={200: s.MergeSerializer, 404: MERGE_NOT_FOUND})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
+    @extend_schema(
+        request=s.MergeCreateSerializer,
+        responses={201: s.MergeSerializer, 404: REF_NOT_FOUND, 409: CONFLICT},
+        description="Merges `source` (a branch or any ref) into the branch `target`. The answer "
+        "says what happened: `completed` (a merge commit with two parents), `fast_forward`, "
+        "`up_to_date`, `conflicted` (MANUAL_REVIEW: resolve, then complete) or `aborted` "
+        "(ABORT_ON_CONFLICT found conflicts: they are listed, nothing was applied). When the "
+        "target is HEAD the live schema is migrated in the same transaction. 409: `locked` "
+        "(another checkout/merge/revert is running), `merge_in_progress` (an open merge into "
+        "the target), "
+        "`working_changes`, `data_loss` (without `force`), `apply_failed`.",
+    )
+    def create(self, request):
+        data = s.MergeCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        merge = services.merge_create(
+            source=data.validated_data["source"],
+            target=data.validated_data["target"],
+            strategy=data.validated_data["strategy"],
+            message=data.validated_data.get("message"),
+            force=data.validated_data["force"],
+            actor=actor_of(request),
+        )
+        return Response(s.MergeSerializer(merge).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[MERGE_ID],
+        responses={200: s.ConflictSerializer(many=True), 404: MERGE_NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def conflicts(self, request, pk=None):
+        items = selectors.merge_conflicts(int(pk))
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(s.ConflictSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[MERGE_ID, CONFLICT_ID],
+        request=s.ResolveSerializer,
+        responses={200: s.ResolveResultSerializer, 404: MERGE_NOT_FOUND, 409: CONFLICT},
+        description="SOURCE or TARGET takes that side's version (for a DEPENDENCY conflict, of the "
+        "object it depends on too); CUSTOM takes `custom_definition`, which must define exactly "
+        "that object: it is applied to the live schema in a savepoint that is rolled back "
+        "(400 `custom_invalid` with PostgreSQL's error, 400 `custom_mismatch`).",
+    )
+    def resolve(self, request, pk=None, conflict_id=None):
+        data = s.ResolveSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        result = services.merge_resolve(
+            merge_id=int(pk),
+            conflict_id=int(conflict_id),
+            resolution=data.validated_data["resolution"],
+            custom_definition=data.validated_data.get("custom_definition"),
+            actor=actor_of(request),
+        )
+        return Response(s.ResolveResultSerializer(result).data)
+
+    @extend_schema(
+        parameters=[MERGE_ID],
+        request=s.MergeCompleteSerializer,
+        responses={200: s.MergeSerializer, 404: MERGE_NOT_FOUND, 409: CONFLICT},
+        description="Makes the merge commit of an open merge. 409 `unresolved_conflicts`, "
+        "`merge_not_open`, `target_moved`, `merge_dependency` (the result would break a "
+        "dependency; the findings are in `errors`), `data_loss`, `apply_failed`.",
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        data = s.MergeCompleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        merge = services.merge_complete(
+            merge_id=int(pk), force=data.validated_data["force"], actor=actor_of(request)
+        )
+        return Response(s.MergeSerializer(merge).data)
+
+    @extend_schema(
+        parameters=[MERGE_ID],
+        request=None,
+        responses={200: s.MergeSerializer, 404: MERGE_NOT_FOUND, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def abort(self, request, pk=None):
+        merge = services.merge_abort(merge_id=int(pk), actor=actor_of(request))
+        return Response(s.MergeSerializer(merge).data)
+
+
+def _rollback_response(result: dict) -> Response:
+    code = status.HTTP_201_CREATED if result["status"] == "completed" else status.HTTP_200_OK
+    return Response(s.RollbackResultSerializer(result).data, status=code)
+
+
+ROLLBACK_RESPONSES = {
+    200: s.RollbackResultSerializer,
+    201: s.RollbackResultSerializer,
+    404: REF_NOT_FOUND,
+    409: CONFLICT,
+}
+ROLLBACK_DESCRIPTION = (
+    " A dry run (the default) answers 200 with the exact DDL and the findings and changes "
+    "nothing; executed, 201 with the new commit (applied to the live schema when the branch is "
+    "HEAD). Refused by a finding: 409 `rollback_refused` with the findings in `errors`; `force` "
+    "overrides data-loss findings only."
+)
+
+
+class RevertView(APIView):
+    """Reverts a commit on HEAD's branch: a new commit undoing its changes."""
+
+    required_permissions = {"post": ["vcs.revert_commit"]}
+
+    @extend_schema(
+        request=s.RevertSerializer,
+        responses=ROLLBACK_RESPONSES,
+        operation_id="reverts_create",
+        description="A merge commit is reverted against its first parent." + ROLLBACK_DESCRIPTION,
+    )
+    def post(self, request):
+        data = s.RevertSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _rollback_response(services.revert(**data.validated_data, actor=actor_of(request)))
+
+
+class ResetView(APIView):
+    """Resets a branch to a commit or a time: a new commit whose tree is the target's."""
+
+    required_permissions = {"post": ["vcs.revert_commit"]}
+
+    @extend_schema(
+        request=s.ResetSerializer,
+        responses=ROLLBACK_RESPONSES,
+        operation_id="resets_create",
+        description="`to` is a ref, or an ISO 8601 time (the branch's last first-parent commit at "
+        "or before it)." + ROLLBACK_DESCRIPTION,
+    )
+    def post(self, request):
+        data = s.ResetSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _rollback_response(services.reset(**data.validated_data, actor=actor_of(request)))
+
+
+class UndoView(APIView):
+    """Sets single objects of HEAD's branch back to their definition at a ref."""
+
+    required_permissions = {"post": ["vcs.revert_commit"]}
+
+    @extend_schema(
+        request=s.UndoSerializer,
+        responses=ROLLBACK_RESPONSES,
+        operation_id="undos_create",
+        description="`objects`: keys (`table:public.users`) or `schema.name`."
+        + ROLLBACK_DESCRIPTION,
+    )
+    def post(self, request):
+        data = s.UndoSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return _rollback_response(services.undo(**data.validated_data, actor=actor_of(request)))
+
+
+class RollbackViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Executed reverts, resets and undos, newest first."""
+
+    queryset = Rollback.objects.all()
+    serializer_class = s.RollbackSerializer
+    permission_classes = [RolePermissions]
+
+    def get_queryset(self):
+        return selectors.rollback_queryset()

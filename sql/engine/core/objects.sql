@@ -109,19 +109,17 @@ DECLARE
     v_delta integer;
 BEGIN
     SELECT * INTO v_tree FROM pggit.trees WHERE hash = p_tree;
-    WITH ch AS (
-        SELECT pggit.tree_shard(key) AS shard, key, value FROM jsonb_each(p_changes)
-    ), touched AS (
-        SELECT DISTINCT shard FROM ch
+    -- grouped by shard first (one pass over the changes, not one per touched shard)
+    WITH grp AS (
+        SELECT pggit.tree_shard(key) AS shard, array_agg(key) AS keys,
+               coalesce(jsonb_object_agg(key, value) FILTER (WHERE jsonb_typeof(value) <> 'null'),
+                        '{}') AS puts
+          FROM jsonb_each(p_changes) GROUP BY 1
     ), merged AS (
-        SELECT t.shard,
-               (coalesce(st.entries, '{}')
-                  - coalesce((SELECT array_agg(key) FROM ch WHERE ch.shard = t.shard), '{}'))
-               || coalesce((SELECT jsonb_object_agg(key, value) FROM ch
-                             WHERE ch.shard = t.shard AND jsonb_typeof(value) <> 'null'), '{}') AS sub,
+        SELECT g.shard, (coalesce(st.entries, '{}') - g.keys) || g.puts AS sub,
                (SELECT count(*) FROM jsonb_object_keys(coalesce(st.entries, '{}'))) AS before
-          FROM touched t
-          LEFT JOIN pggit.subtrees st ON st.hash = v_tree.entries->>t.shard
+          FROM grp g
+          LEFT JOIN pggit.subtrees st ON st.hash = v_tree.entries->>g.shard
     )
     SELECT jsonb_object_agg(shard, sub),
            sum((SELECT count(*) FROM jsonb_object_keys(sub)) - before)::integer
@@ -376,15 +374,26 @@ BEGIN
                 v_committer, v_now, p_kind, p_message)),
             p_parents, v_tree, v_branch.name, v_author, v_committer, p_message, v_now, p_kind)
     RETURNING * INTO v_commit;
+    -- the parent's blob of each changed key, read from the subtrees of the shards touched
     INSERT INTO pggit.commit_changes (commit_id, object_key, kind, schema_name, object_name, change,
                                       old_blob, new_blob)
+    WITH ch AS (
+        SELECT e.key, e.value, pggit.tree_shard(e.key) AS shard FROM jsonb_each_text(p_changes) e
+    ), sub AS (
+        SELECT s.shard, st.entries
+          FROM (SELECT DISTINCT ch.shard FROM ch) s
+          JOIN pggit.trees t ON t.hash = v_parent_tree
+          JOIN pggit.subtrees st ON st.hash = t.entries->>s.shard
+    ), c AS (
+        SELECT ch.key, ch.value, sub.entries->>ch.key AS old_blob
+          FROM ch LEFT JOIN sub ON sub.shard = ch.shard
+    )
     SELECT v_commit.id, c.key, n.kind, n.schema_name, n.object_name,
            CASE WHEN c.old_blob IS NULL THEN 'ADDED' WHEN c.value IS NULL THEN 'REMOVED'
                 ELSE 'MODIFIED' END,
            c.old_blob, c.value
-      FROM (SELECT e.key, e.value, pggit.tree_lookup(v_parent_tree, e.key) AS old_blob
-              FROM jsonb_each_text(p_changes) e) c,
-           LATERAL pggit.object_names(c.key, coalesce(c.value, c.old_blob)) n
+      FROM c
+      JOIN pggit.blobs n ON n.hash = coalesce(c.value, c.old_blob)
      WHERE c.old_blob IS DISTINCT FROM c.value;
     GET DIAGNOSTICS v_commit.change_count = ROW_COUNT;
     UPDATE pggit.commits SET change_count = v_commit.change_count WHERE id = v_commit.id;

@@ -21,7 +21,8 @@ LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
     SELECT ARRAY['commit', 'branch_create', 'branch_delete', 'branch_rename', 'branch_protect',
-                 'checkout', 'merge', 'merge_abort', 'merge_continue', 'merge_resolve', 'revert',
+                 'checkout', 'merge', 'merge_resolve', 'merge_complete', 'merge_abort',
+                 'merge_finish', 'revert', 'reset', 'undo', 'rollback_run', 'apply_to_head',
                  'rescan', 'set_capture']
 $$;
 

@@ -282,9 +282,20 @@ AS $$
      ORDER BY 1
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.script_text(p_from_label text, p_to_label text, p_from jsonb, p_to jsonb)
+-- A migration plan as one JSON array of its rows ({step, phase, object_key, kind, statement}, in
+-- step order): computed once, then read by the script, the data-loss check and the apply.
+CREATE OR REPLACE FUNCTION pggit.migration_plan_json(p_from jsonb, p_to jsonb)
+RETURNS jsonb
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(jsonb_agg(to_jsonb(p) ORDER BY p.step), '[]')
+      FROM pggit.migration_plan(p_from, p_to) p
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.plan_script(p_from_label text, p_to_label text, p_plan jsonb)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
     SELECT format(E'-- pgGit migration: %s -> %s\n', p_from_label, p_to_label)
@@ -293,7 +304,15 @@ AS $$
         || coalesce(string_agg(CASE WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
                                     ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.step), '-- no changes')
         || E'\n'
-      FROM pggit.migration_plan(p_from, p_to) p
+      FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(step integer, statement text)
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.script_text(p_from_label text, p_to_label text, p_from jsonb, p_to jsonb)
+RETURNS text
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT pggit.plan_script(p_from_label, p_to_label, pggit.migration_plan_json(p_from, p_to))
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.diff_script(p_from_ref text, p_to_ref text)
@@ -314,7 +333,8 @@ $$;
 
 -- The data-destroying steps of going from p_from to p_to in the live database: each finding names
 -- a relation (and column) that holds data the plan would destroy.
-CREATE OR REPLACE FUNCTION pggit.data_loss_findings(p_from jsonb, p_to jsonb)
+-- (pggit.plan_data_loss reads a plan already computed: pggit.migration_plan_json of p_from, p_to.)
+CREATE OR REPLACE FUNCTION pggit.plan_data_loss(p_plan jsonb, p_from jsonb, p_to jsonb)
 RETURNS TABLE (check_name text, level text, message text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
@@ -326,7 +346,7 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT DISTINCT p.object_key, b.kind, l.*
-          FROM pggit.migration_plan(p_from, p_to) p
+          FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(phase text, object_key text)
           JOIN pggit.blobs b ON b.hash = p_from->>p.object_key
           LEFT JOIN pggit.blobs n ON n.hash = p_to->>p.object_key,
                LATERAL pggit.sql_data_loss(b.kind, p.object_key, b.meta,
@@ -354,13 +374,23 @@ BEGIN
 END;
 $$;
 
+CREATE OR REPLACE FUNCTION pggit.data_loss_findings(p_from jsonb, p_to jsonb)
+RETURNS TABLE (check_name text, level text, message text)
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT * FROM pggit.plan_data_loss(pggit.migration_plan_json(p_from, p_to), p_from, p_to)
+$$;
+
 -- Runs plan statements with capture in engine mode: live_state follows, no working changes, and
 -- each statement is audited with its own text. Fails as a whole on the first failing statement
 -- (the caller's transaction rolls back: schema, HEAD and live state stay as they were).
 -- Function bodies are not checked while they are created (check_function_bodies off, as pg_dump's
 -- scripts do): a LANGUAGE sql body may name a table created later in the plan, a dependency
 -- pg_depend does not record.
-CREATE OR REPLACE FUNCTION pggit.apply_plan(p_operation text, p_from jsonb, p_to jsonb)
+-- (pggit.apply_steps runs a plan already computed: pggit.migration_plan_json of the live state
+-- and p_to; then proves the live schema equals p_to. pggit.apply_plan computes the plan.)
+CREATE OR REPLACE FUNCTION pggit.apply_steps(p_operation text, p_plan jsonb, p_to jsonb)
 RETURNS text[]
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
@@ -378,7 +408,8 @@ BEGIN
     END IF;
     PERFORM set_config('pggit.capture', 'engine', true);
     PERFORM set_config('pggit.operation', p_operation, true);
-    FOR r IN SELECT * FROM pggit.migration_plan(p_from, p_to) ORDER BY step LOOP
+    FOR r IN SELECT * FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
+                          AS p(step integer, object_key text, statement text) ORDER BY step LOOP
         PERFORM set_config('pggit.statement', r.statement, true);
         BEGIN
             EXECUTE r.statement;
@@ -404,6 +435,12 @@ BEGIN
     RETURN v_done;
 END;
 $$;
+
+CREATE OR REPLACE FUNCTION pggit.apply_plan(p_operation text, p_from jsonb, p_to jsonb)
+RETURNS text[]
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$ SELECT pggit.apply_steps(p_operation, pggit.migration_plan_json(p_from, p_to), p_to) $$;
 
 -- Checks out a branch. Opens its span (pggit.trace_begin): the operations recorded inside it (its
 -- captures) are its children.

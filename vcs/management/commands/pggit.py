@@ -3,6 +3,12 @@
 status | log [-n N] [--branch B] [--author A] [--object O] | show [REF] | diff FROM TO [--script]
 branch [NAME [--from REF]] | branch -d NAME | branch -m OLD NEW | checkout BRANCH [--force]
 commit -m MESSAGE [--author A] | schema [AT] | verify
+merge SOURCE [INTO] [--strategy S] [-m MESSAGE] [--force] | merge --abort|--continue [--into B]
+conflicts [MERGE_ID] | resolve CONFLICT_ID --source|--target|--custom SQL [--merge ID]
+revert COMMIT [--dry-run] [--force] | reset BRANCH TO [--dry-run] [--force]
+undo OBJECT... [--to REF] [--dry-run] [--force]
+
+A refusal (conflicts left open, findings that stop a revert, a lock held...) exits non-zero.
 """
 
 from __future__ import annotations
@@ -46,6 +52,46 @@ class Command(BaseCommand):
         schema = sub.add_parser("schema", help="the full DDL at a ref or timestamp")
         schema.add_argument("at", nargs="?", default="HEAD")
         sub.add_parser("verify", help="check the hash chain")
+        merge = sub.add_parser("merge", help="merge a branch (or ref) into a branch (default HEAD)")
+        merge.add_argument("source", nargs="?")
+        merge.add_argument("into", nargs="?", default="HEAD")
+        merge.add_argument(
+            "--strategy",
+            default="ABORT_ON_CONFLICT",
+            choices=["ABORT_ON_CONFLICT", "SOURCE_WINS", "TARGET_WINS", "MANUAL_REVIEW"],
+        )
+        merge.add_argument("-m", "--message")
+        merge.add_argument("--force", action="store_true", help="destroy data HEAD would lose")
+        merge.add_argument("--abort", action="store_true", help="abort the open merge")
+        merge.add_argument(
+            "--continue", dest="complete", action="store_true", help="complete the open merge"
+        )
+        merge.add_argument("--into", dest="into_branch", help="with --abort/--continue: target")
+        conflicts = sub.add_parser("conflicts", help="the conflicts of a merge (default: open)")
+        conflicts.add_argument("merge_id", nargs="?", type=int)
+        resolve = sub.add_parser("resolve", help="resolve one conflict of the open merge")
+        resolve.add_argument("conflict_id", type=int)
+        side = resolve.add_mutually_exclusive_group(required=True)
+        side.add_argument("--source", action="store_true", help="take the source's version")
+        side.add_argument("--target", action="store_true", help="take the target's version")
+        side.add_argument("--custom", metavar="SQL", help="DDL that defines the object")
+        resolve.add_argument("--merge", dest="merge_id", type=int, help="default: the open merge")
+        for name, text in (
+            ("revert", "a new commit undoing a commit's changes"),
+            ("reset", "a new commit giving a branch the tree of a commit or time"),
+            ("undo", "a new commit setting objects back to their definition at a ref"),
+        ):
+            rollback = sub.add_parser(name, help=text)
+            if name == "revert":
+                rollback.add_argument("commit")
+            elif name == "reset":
+                rollback.add_argument("branch")
+                rollback.add_argument("to", help="a ref or an ISO 8601 time")
+            else:
+                rollback.add_argument("objects", nargs="+", help="key or schema.name")
+                rollback.add_argument("--to", default="HEAD~1", help="ref (default HEAD~1)")
+            rollback.add_argument("--dry-run", action="store_true", help="show the DDL only")
+            rollback.add_argument("--force", action="store_true", help="destroy data if needed")
 
     def handle(self, *args, subcommand: str, **options) -> None:
         self.actor = f"{getpass.getuser()} (manage.py)"
@@ -53,6 +99,8 @@ class Command(BaseCommand):
         try:
             handler(**options)
         except DomainError as exc:
+            for finding in (exc.errors or {}).get("findings") or []:
+                self.line(f"  {finding['level']:<5} {finding['check']}: {finding['message']}")
             raise CommandError(f"{exc.detail} [{exc.code}]") from exc
 
     def line(self, text: str = "", style=None) -> None:
@@ -153,3 +201,154 @@ class Command(BaseCommand):
         for item in result["breaks"]:
             self.line(f"BREAK {item['commit'][:12]}: {item['reason']}", self.style.ERROR)
         raise CommandError(f"hash chain broken in {len(result['breaks'])} place(s)")
+
+    # --- merge ----------------------------------------------------------------------------------
+
+    def open_merge_id(self, into: str | None) -> int:
+        merge = selectors.open_merge(into or "HEAD")
+        if merge is None:
+            raise CommandError(f"no open merge into {into or 'HEAD'}")
+        return merge.id
+
+    def show_conflicts(self, merge_id: int) -> None:
+        for item in selectors.merge_conflicts(merge_id):
+            name = ".".join(p for p in (item["schema_name"], item["object_name"]) if p)
+            state = item["resolution"] or "unresolved"
+            self.line(
+                f"  #{item['id']:<3} {item['type']:<14} {item['severity']:<6} "
+                f"{item['object_type']:<18} {name:<40} {state}"
+            )
+            self.line(f"       {item['detail']}")
+
+    def report_merge(self, merge: dict) -> None:
+        status = merge["status"]
+        if status == "completed":
+            self.line(
+                f"Merged {merge['source']} into {merge['target']}: "
+                f"commit {merge['result_commit'][:12]}",
+                self.style.SUCCESS,
+            )
+        elif status == "fast_forward":
+            self.line(
+                f"Fast-forward {merge['target']} to {merge['result_commit'][:12]}",
+                self.style.SUCCESS,
+            )
+        elif status == "up_to_date":
+            self.line(f"Already up to date: {merge['target']} has {merge['source']}")
+        else:
+            self.line(
+                f"Merge {merge['id']} of {merge['source']} into {merge['target']}: "
+                f"{merge['conflict_count']} conflict(s)",
+                self.style.ERROR,
+            )
+            self.show_conflicts(merge["id"])
+            if status == "conflicted":
+                raise CommandError(
+                    f"merge {merge['id']} is open: resolve each conflict "
+                    "(pggit resolve ID --source|--target|--custom SQL), then pggit merge --continue"
+                    " (or pggit merge --abort)"
+                )
+            raise CommandError(
+                f"merge {merge['id']} stopped ({merge['strategy']}): nothing was applied; "
+                "merge again with --strategy MANUAL_REVIEW, SOURCE_WINS or TARGET_WINS"
+            )
+
+    def do_merge(
+        self,
+        source: str | None,
+        into: str,
+        strategy: str,
+        message: str | None,
+        force: bool,
+        abort: bool,
+        complete: bool,
+        into_branch: str | None,
+        **_,
+    ) -> None:
+        if abort or complete:
+            if abort and complete:
+                raise CommandError("give one of --abort and --continue")
+            target = into_branch or (source if source else None)
+            merge_id = self.open_merge_id(target)
+            if abort:
+                merge = services.merge_abort(merge_id=merge_id, actor=self.actor)
+                self.line(f"Aborted merge {merge['id']}; nothing was applied", self.style.SUCCESS)
+                return
+            self.line(f"Completing merge {merge_id} ...")
+            self.report_merge(
+                services.merge_complete(merge_id=merge_id, force=force, actor=self.actor)
+            )
+            return
+        if not source:
+            raise CommandError("merge needs a SOURCE branch (or --abort / --continue)")
+        self.line(f"Merging {source} into {into} ({strategy}) ...")
+        self.report_merge(
+            services.merge_create(
+                source=source,
+                target=into,
+                strategy=strategy,
+                message=message,
+                force=force,
+                actor=self.actor,
+            )
+        )
+
+    def do_conflicts(self, merge_id: int | None, **_) -> None:
+        merge_id = merge_id or self.open_merge_id(None)
+        merge = selectors.merge_get(merge_id)
+        self.line(
+            f"Merge {merge.id}: {merge.source} into {merge.target} ({merge.status}), "
+            f"{merge.conflict_count} conflict(s)"
+        )
+        self.show_conflicts(merge_id)
+
+    def do_resolve(
+        self,
+        conflict_id: int,
+        source: bool,
+        target: bool,
+        custom: str | None,
+        merge_id: int | None,
+        **_,
+    ) -> None:
+        merge_id = merge_id or self.open_merge_id(None)
+        resolution = "SOURCE" if source else "TARGET" if target else "CUSTOM"
+        result = services.merge_resolve(
+            merge_id=merge_id,
+            conflict_id=conflict_id,
+            resolution=resolution,
+            custom_definition=custom,
+            actor=self.actor,
+        )
+        self.line(
+            f"Resolved #{conflict_id} ({result['object_key']}) as {resolution}; "
+            f"{result['remaining']} conflict(s) left",
+            self.style.SUCCESS,
+        )
+
+    # --- rollback -------------------------------------------------------------------------------
+
+    def report_rollback(self, name: str, result: dict) -> None:
+        for finding in result["findings"]:
+            self.line(f"  {finding['level']:<5} {finding['check']}: {finding['message']}")
+        if result["status"] == "dry_run":
+            self.line(result["script"])
+            self.line(f"Dry run of {name}: nothing was changed", self.style.WARNING)
+            return
+        self.line(f"{name.capitalize()} committed: {result['commit'][:12]}", self.style.SUCCESS)
+
+    def do_revert(self, commit: str, dry_run: bool, force: bool, **_) -> None:
+        result = services.revert(commit=commit, dry_run=dry_run, force=force, actor=self.actor)
+        self.report_rollback("revert", result)
+
+    def do_reset(self, branch: str, to: str, dry_run: bool, force: bool, **_) -> None:
+        result = services.reset(
+            branch=branch, to=to, dry_run=dry_run, force=force, actor=self.actor
+        )
+        self.report_rollback("reset", result)
+
+    def do_undo(self, objects: list[str], to: str, dry_run: bool, force: bool, **_) -> None:
+        result = services.undo(
+            objects=objects, to=to, dry_run=dry_run, force=force, actor=self.actor
+        )
+        self.report_rollback("undo", result)
