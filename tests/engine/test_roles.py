@@ -183,11 +183,12 @@ def test_merge_and_rollback_are_an_operators_and_run_as_one(engine_db: EngineDB,
     reader = make_role("pggit_reader")
     operator = make_role("pggit_operator", create_on_db=True)
     with connect_as(db, operator) as op:
-        op.execute("CREATE TABLE public.items (id int PRIMARY KEY)")
+        op.execute("CREATE SCHEMA shop")
+        op.execute("CREATE TABLE shop.items (id int PRIMARY KEY)")
         base = op.execute("SELECT pggit.commit('items')").fetchone()[0]
         op.execute("SELECT pggit.branch_create('feature')")
         op.execute("SELECT * FROM pggit.checkout('feature')")
-        op.execute("ALTER TABLE public.items ADD COLUMN name text")
+        op.execute("ALTER TABLE shop.items ADD COLUMN name text")
         op.execute("SELECT pggit.commit('items.name')")
         op.execute("SELECT * FROM pggit.checkout('main')")
     with connect_as(db, reader) as rd:
@@ -195,7 +196,7 @@ def test_merge_and_rollback_are_an_operators_and_run_as_one(engine_db: EngineDB,
             "SELECT * FROM pggit.merge('feature', 'main')",
             f"SELECT * FROM pggit.revert('{base}')",
             f"SELECT * FROM pggit.reset('main', '{base}')",
-            f"SELECT * FROM pggit.undo(ARRAY['table:public.items'], '{base}')",
+            f"SELECT * FROM pggit.undo(ARRAY['table:shop.items'], '{base}')",
         ):
             with pytest.raises(errors.InsufficientPrivilege):
                 rd.execute(call)
@@ -203,7 +204,7 @@ def test_merge_and_rollback_are_an_operators_and_run_as_one(engine_db: EngineDB,
         merged = op.execute("SELECT status, result_commit FROM pggit.merge('feature', 'main')")
         assert merged.fetchone()[0] == "fast_forward"
         columns = "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute" \
-            " WHERE attrelid = 'public.items'::regclass AND attnum > 0"  # fmt: skip
+            " WHERE attrelid = 'shop.items'::regclass AND attnum > 0 AND NOT attisdropped"  # fmt: skip
         assert op.execute(columns).fetchone()[0] == ["id", "name"]
         merge_head = op.execute("SELECT commit_hash FROM pggit.head()").fetchone()[0]
         status, commit, script, _ = op.execute(
