@@ -203,8 +203,10 @@ def test_merge_and_rollback_are_an_operators_and_run_as_one(engine_db: EngineDB,
     with connect_as(db, operator) as op:
         merged = op.execute("SELECT status, result_commit FROM pggit.merge('feature', 'main')")
         assert merged.fetchone()[0] == "fast_forward"
-        columns = "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute" \
-            " WHERE attrelid = 'shop.items'::regclass AND attnum > 0 AND NOT attisdropped"  # fmt: skip
+        columns = (
+            "SELECT array_agg(attname::text ORDER BY attnum) FROM pg_attribute"
+            " WHERE attrelid = 'shop.items'::regclass AND attnum > 0 AND NOT attisdropped"
+        )
         assert op.execute(columns).fetchone()[0] == ["id", "name"]
         merge_head = op.execute("SELECT commit_hash FROM pggit.head()").fetchone()[0]
         status, commit, script, _ = op.execute(
