@@ -13,11 +13,12 @@ from rest_framework_simplejwt.views import TokenVerifyView
 from pggit_project.routers import optional_slash
 from pggit_project.throttling import ThrottledTokenObtainPairView
 from pggit_project.tokens import TokenRefreshView
-from pggit_project.views import DeepHealthView, LivenessView, websocket_only
+from pggit_project.views import DeepHealthView, LivenessView, landing, websocket_only
 
 admin.site.site_header = "pgGit console"
 admin.site.site_title = "pgGit"
 admin.site.index_title = "Schema version control"
+admin.site.site_url = "/"  # "View site": the landing page
 
 handler400 = "pggit_project.handlers.bad_request"
 handler403 = "pggit_project.handlers.permission_denied"
@@ -35,6 +36,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
     re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/live/", include("alerts.live")),  # the live operations page (docs/realtime.md)
     path("admin/", admin.site.urls),
