@@ -26,6 +26,12 @@ class Node:
     lane: int = 0
     row: int = 0
     labels: list[str] = field(default_factory=list)
+    # for text graphs: the lanes in use above the commit, those that end in it (merged lines),
+    # and those it opens for its other parents
+    above: int = 0
+    joined: list[int] = field(default_factory=list)
+    opened: list[int] = field(default_factory=list)
+    width: int = 0
 
 
 def layout(commits: Iterable) -> list[Node]:
@@ -43,9 +49,11 @@ def layout(commits: Iterable) -> list[Node]:
             when=commit.committed_at.strftime("%Y-%m-%d %H:%M"),
             row=row,
         )
+        node.above = len(lanes)
         waiting = [i for i, h in enumerate(lanes) if h == node.hash]
         if waiting:
             node.lane = waiting[0]
+            node.joined = waiting[1:]
             for i in waiting[1:]:
                 lanes[i] = None
         elif None in lanes:
@@ -58,9 +66,13 @@ def layout(commits: Iterable) -> list[Node]:
             if parent in lanes:
                 continue
             if None in lanes:
-                lanes[lanes.index(None)] = parent
+                slot = lanes.index(None)
+                lanes[slot] = parent
             else:
+                slot = len(lanes)
                 lanes.append(parent)
+            node.opened.append(slot)
+        node.width = max(node.above, len(lanes), node.lane + 1)
         while lanes and lanes[-1] is None:
             lanes.pop()
         nodes.append(node)
@@ -148,3 +160,28 @@ def render(
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="commit graph">{"".join(edges)}{"".join(dots)}</svg>'
     )
+
+
+def text_rows(nodes: list[Node]) -> list[tuple[str, Node | None]]:
+    """``git log --graph``-like text: ``(graph prefix, node)`` per commit, ``(connector, None)``
+    for the lines between (``/`` where a line merges in, ``\\`` where a merge opens one)."""
+    rows: list[tuple[str, Node | None]] = []
+    for node in nodes:
+        if node.joined:
+            cells = ["|" if i < node.above else " " for i in range(node.width)]
+            for i in node.joined:
+                cells[i] = "/"
+            rows.append((" ".join(cells).rstrip(), None))
+        cells = ["|" if i < node.above else " " for i in range(node.width)]
+        for i in node.joined:
+            cells[i] = " "
+        cells[node.lane] = "*"
+        rows.append((" ".join(cells).rstrip(), node))
+        if node.opened:
+            cells = ["|" if i < node.width else " " for i in range(node.width)]
+            for i in node.joined:
+                cells[i] = " "
+            for i in node.opened:
+                cells[i] = "\\"
+            rows.append((" ".join(cells).rstrip(), None))
+    return rows
