@@ -100,7 +100,7 @@ def test_blame_names_the_commit_of_each_line():
     out = pggit("blame", "public.accounts").splitlines()
     assert out[0].startswith(f"{refs['first'][:8]} (alice ")
     assert out[0].endswith(" CREATE TABLE public.accounts (")
-    with pytest.raises(CommandError, match="no tracked object 'public.nosuch'"):
+    with pytest.raises(CommandError, match=r"no tracked object 'public\.nosuch'"):
         pggit("blame", "public.nosuch")
 
 
