@@ -189,10 +189,16 @@ def checkout_preview(name: str) -> dict[str, Any]:
 
 def object_blame(object_key: str, definition: str) -> list[dict[str, Any]]:
     """Line blame of an object's current definition: for each line, the commit (of the object's
-    history, oldest first) that introduced it. Lines not committed yet have ``commit`` None."""
+    history in HEAD's ancestry, oldest first) that introduced it. Lines not committed yet have
+    ``commit`` None."""
     import difflib
 
-    history = list(reversed(object_history(object_key, limit=1000)))
+    reachable = ancestors("HEAD")  # the line of history the live definition comes from
+    history = [
+        version
+        for version in reversed(object_history(object_key, limit=1000))
+        if version["commit_hash"] in reachable
+    ]
     lines: list[tuple[str, dict | None]] = []
     for version in history:
         new_lines = (version["definition"] or "").splitlines()
@@ -220,3 +226,17 @@ def object_blame(object_key: str, definition: str) -> list[dict[str, Any]]:
 def graph_commits(limit: int = 200) -> list[Commit]:
     """The newest ``limit`` commits of every branch (newest first) for the commit graph."""
     return list(Commit.objects.order_by("-committed_at", "-id")[:limit])
+
+
+def ancestors(ref: str) -> set[str]:
+    """The hashes of the commit ``ref`` names and of all its ancestors (every parent)."""
+    parents = dict(Commit.objects.values_list("hash", "parents"))
+    seen: set[str] = set()
+    todo = [commit_resolve(ref).hash]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in parents:
+            continue
+        seen.add(current)
+        todo.extend(parents[current])
+    return seen

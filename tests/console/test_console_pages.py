@@ -197,6 +197,7 @@ def test_objects_list_definition_history_with_diffs_and_blame(admin_browser):
     # HEAD is main: the current definition has no email; its lines come from the first commit
     assert {who for _, who in blame} == {"alice"}
     assert {h for h, _ in blame} == {refs["first"][:8]}
+    assert "not committed" not in page  # feature's change is not in main's line of history
     assert admin_browser.get(f"{BASE}objects/table:public.nosuch/").status_code == 404
 
 

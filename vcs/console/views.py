@@ -212,7 +212,7 @@ def object_page(request, key: str):
         "vcs/console/object.html",
         context(
             request,
-            f"{obj.kind} {obj.object_key}",
+            obj.object_key,
             obj=obj,
             definition=definition,
             history=history,

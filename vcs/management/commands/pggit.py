@@ -146,15 +146,7 @@ class Command(BaseCommand):
         commits = list(Commit.objects.order_by("-committed_at", "-id"))
         if show_all:
             return commits[:limit]
-        start = selectors.commit_resolve(ref or "HEAD").hash
-        by_hash = {c.hash: c for c in commits}
-        reachable, todo = set(), [start]
-        while todo:
-            current = todo.pop()
-            if current in reachable or current not in by_hash:
-                continue
-            reachable.add(current)
-            todo.extend(by_hash[current].parents)
+        reachable = selectors.ancestors(ref or "HEAD")
         return [c for c in commits if c.hash in reachable][:limit]
 
     def do_log(
