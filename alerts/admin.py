@@ -113,9 +113,37 @@ class OperationRecordAdmin(ReadOnlyAdmin):
 class PerformanceBaselineAdmin(ReadOnlyAdmin):
     """The performance page: baselines, and trend charts per operation type above them."""
 
-    list_display = ["operation", "sample_count", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
-                    "threshold_ms", "calculated_at"]  # fmt: skip
+    list_display = ["operation", "sample_count", "p50", "p95", "p99", "mean", "threshold",
+                    "calculated_at"]  # fmt: skip
     ordering = ["operation"]
+
+    @staticmethod
+    def _ms(value) -> str:
+        """Milliseconds as a person reads them: 3 significant digits below 100, whole above."""
+        if value is None:
+            return "—"
+        return f"{value:.3g} ms" if abs(value) < 100 else f"{value:,.0f} ms"
+
+    @admin.display(description="p50", ordering="p50_ms")
+    def p50(self, baseline) -> str:
+        return self._ms(baseline.p50_ms)
+
+    @admin.display(description="p95", ordering="p95_ms")
+    def p95(self, baseline) -> str:
+        return self._ms(baseline.p95_ms)
+
+    @admin.display(description="p99", ordering="p99_ms")
+    def p99(self, baseline) -> str:
+        return self._ms(baseline.p99_ms)
+
+    @admin.display(description="mean", ordering="mean_ms")
+    def mean(self, baseline) -> str:
+        return self._ms(baseline.mean_ms)
+
+    @admin.display(description="slow-run threshold", ordering="threshold_ms")
+    def threshold(self, baseline) -> str:
+        return self._ms(baseline.threshold_ms)
+
     change_list_template = "admin/alerts/performancebaseline/change_list.html"
 
     def get_urls(self):

@@ -54,6 +54,7 @@ from django.db import DatabaseError, connection, transaction
 from django.http import QueryDict
 from django.http.request import split_domain_port, validate_host
 from django.urls import Resolver404, resolve
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
@@ -84,6 +85,9 @@ USER_STATE_TTL_SECONDS = 60.0
 
 # Permission classes the early path knows how to check (IsAuthenticated: no permission needed).
 KNOWN_PERMISSION_CLASSES = (IsAuthenticated, RolePermissions)
+# The early path answers bearer-token requests only: for them JWT authenticates first and a
+# session authenticator after it is never consulted, so these lists answer alike.
+KNOWN_AUTHENTICATION = ([JWTAuthentication], [JWTAuthentication, SessionAuthentication])
 # Hosts Django accepts in debug mode when ALLOWED_HOSTS is empty (HttpRequest.get_host).
 DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 ACCEPTED = (None, b"*/*", b"application/json")
@@ -297,7 +301,7 @@ def _eligibility(view_function) -> _Eligible | None:
             return None
     authentication = list(_setting(view_function, cls, "authentication_classes") or ())
     permissions = list(_setting(view_function, cls, "permission_classes") or ())
-    if authentication != [JWTAuthentication] or not permissions:
+    if authentication not in KNOWN_AUTHENTICATION or not permissions:
         return None
     if any(permission not in KNOWN_PERMISSION_CLASSES for permission in permissions):
         return None

@@ -1,6 +1,7 @@
 """App config of the project package: signal wiring, health checks, the backends log line."""
 
 import logging
+import os
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -21,7 +22,6 @@ class PggitProjectConfig(AppConfig):
         from pggit_project.health import register_foundation_checks
         from pggit_project.realtime import register_forwarding, register_socket_path_check
         from pggit_project.request_id import unbind_request_id
-        from pggit_project.settings.environment import DEVELOPMENT_FALLBACKS
         from pggit_project.tokens import end_tokens_of_deactivated_user
         from pggit_project.ws_auth import install_token_redaction
 
@@ -41,9 +41,26 @@ class PggitProjectConfig(AppConfig):
         register_socket_path_check()
         register_forwarding()
         install_token_redaction()
-        logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
-        for fallback in DEVELOPMENT_FALLBACKS:
-            logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)
+
+
+# Set in the environment once the start-up lines were logged: the processes `manage.py serve`
+# starts inherit it and stay quiet.
+ANNOUNCED_ENV = "PGGIT_START_UP_ANNOUNCED"
+
+
+def announce_start_up() -> None:
+    """Logs the backends line and the development warnings once per server run: by
+    ``manage.py serve`` (``make run``) for all the processes it starts, or by a web process
+    started on its own (``pggit_project.asgi``). Shell commands (``manage.py pggit status``...)
+    do not log them."""
+    from pggit_project.settings.environment import DEVELOPMENT_FALLBACKS
+
+    if os.environ.get(ANNOUNCED_ENV):
+        return
+    os.environ[ANNOUNCED_ENV] = "1"
+    logger.info(settings.PGGIT_BACKENDS_DESCRIPTION)
+    for fallback in DEVELOPMENT_FALLBACKS:
+        logger.warning("DJANGO_DEBUG is on: using a development fallback for %s", fallback)
 
 
 def sync_engine_after_migrate(

@@ -17,9 +17,11 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from cachemgmt.hitpath import CacheHitApp  # noqa: E402
+from pggit_project.apps import announce_start_up  # noqa: E402
 from pggit_project.routing import websocket_urlpatterns  # noqa: E402
 from pggit_project.serving import LivenessApp, PooledHTTPHandler  # noqa: E402
 
+announce_start_up()  # the backends line, once (not again under `make run`, which logged it)
 django_asgi_app = PooledHTTPHandler(threads=settings.PGGIT_WEB_THREADS)
 # In debug mode the admin's and the API docs' static files are served by the application itself;
 # in production a proxy or `collectstatic` + a static server does it.

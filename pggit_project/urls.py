@@ -13,11 +13,14 @@ from rest_framework_simplejwt.views import TokenVerifyView
 from pggit_project.routers import optional_slash
 from pggit_project.throttling import ThrottledTokenObtainPairView
 from pggit_project.tokens import TokenRefreshView
-from pggit_project.views import DeepHealthView, LivenessView, websocket_only
+from pggit_project.views import DeepHealthView, LivenessView, landing, websocket_only
 
 admin.site.site_header = "pgGit console"
 admin.site.site_title = "pgGit"
 admin.site.index_title = "Schema version control"
+admin.site.site_url = "/"  # "View site": the landing page
+# The admin's index: the version-control console and the live page above the models
+admin.site.index_template = "pggit_project/admin_index.html"
 
 handler400 = "pggit_project.handlers.bad_request"
 handler403 = "pggit_project.handlers.permission_denied"
@@ -35,8 +38,12 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("", landing, name="landing"),
     re_path(r"^admin$", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("admin/live/", include("alerts.live")),  # the live operations page (docs/realtime.md)
+    path("admin/live/", include("alerts.live")),
+    path(
+        "admin/console/", include("vcs.console.views")
+    ),  # the version-control console  # the live operations page (docs/realtime.md)
     path("admin/", admin.site.urls),
     optional_slash("health", LivenessView.as_view(), name="health"),
     optional_slash("health/deep", DeepHealthView.as_view(), name="health-deep"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authentication import SessionAuthentication
@@ -87,3 +89,9 @@ def websocket_only(request):
 
 
 websocket_only.websocket_path = True  # not a REST route (the API conventions tests skip it)
+
+
+@require_safe
+def landing(request):
+    """``/``: a small page with the ways in (console, live page, API docs, health)."""
+    return render(request, "pggit_project/landing.html", {"version": __version__})

@@ -12,7 +12,11 @@ from django.core.exceptions import ImproperlyConfigured
 from pggit_project.settings.backends import database_config, describe_backends
 from pggit_project.settings.environment import env_bool, env_rate, fernet_keys
 
-PROBE = "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)"
+# A server's start-up: Django set up, then the start-up lines (pggit_project.apps.announce_start_up)
+PROBE = (
+    "import django; django.setup(); from django.conf import settings; "
+    "from pggit_project.apps import announce_start_up; announce_start_up(); print(settings.DEBUG)"
+)
 
 
 def start_up(tmp_path, **env):

@@ -10,11 +10,12 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 
-from pggit_project.engine import engine_status as status_get  # noqa: F401 (the vcs API and CLI read it here)
+from pggit_project.engine import engine_status as status_get  # the vcs API, CLI and console
 from pggit_project.engine import fetch_all, fetch_one, fetch_value
 from pggit_project.errors import DomainError
 from vcs.models import (
     AuditEntry,
+    Blob,
     Branch,
     Commit,
     CommitChange,
@@ -166,3 +167,126 @@ def open_merge(target: str) -> Merge | None:
                 f"branch {target!r} does not exist", code="branch_not_found", status=404
             )
     return Merge.objects.filter(target_branch_id=branch_id, status="conflicted").first()
+
+
+def working_changes_with_diffs() -> dict[str, Any]:
+    """``status`` with each working change's before (HEAD) and after (live) definitions."""
+    status = status_get()
+    if status["clean"]:
+        return {**status, "working_changes": []}
+    diff = diff_get(from_ref="HEAD", to_ref="WORKING")
+    sides = {
+        (c["object_type"], c["schema_name"], c["object_name"]): (c["before"], c["after"])
+        for c in diff["changes"]
+    }
+    changes = []
+    for change in status["working_changes"]:
+        key = (change["object_type"], change["schema_name"], change["object_name"])
+        before, after = sides.get(key, (None, None))
+        changes.append({**change, "before": before, "after": after})
+    return {**status, "working_changes": changes, "script": diff["script"]}
+
+
+def commit_detail(commit: Commit) -> dict[str, Any]:
+    """A commit's changes with both definitions (from its blobs) and, against its first parent,
+    the migration script (a root commit has none: it is the schema as installed)."""
+    changes = list(CommitChange.objects.filter(commit_id=commit.id).order_by("object_key"))
+    blob_hashes = {h for c in changes for h in (c.old_blob, c.new_blob) if h}
+    definitions = dict(Blob.objects.filter(hash__in=blob_hashes).values_list("hash", "definition"))
+    rows = [
+        {
+            "object_key": c.object_key,
+            "object_type": c.kind,
+            "schema_name": c.schema_name,
+            "object_name": c.object_name,
+            "change": c.change,
+            "before": definitions.get(c.old_blob),
+            "after": definitions.get(c.new_blob),
+        }
+        for c in changes
+    ]
+    script = None
+    if commit.parents:
+        script = fetch_value("SELECT pggit.diff_script(%s, %s)", [commit.parents[0], commit.hash])
+    return {"changes": rows, "script": script}
+
+
+def checkout_preview(name: str) -> dict[str, Any]:
+    """What checking ``name`` out would do now: the migration from the live schema to the
+    branch's tree, the data-loss findings that would refuse it without force, and the working
+    changes it would discard. Runs nothing (the engine's own planning functions)."""
+    branch = fetch_one("SELECT name, head_commit FROM pggit.active_branch(%s)", [name])
+    statements = fetch_all(
+        "SELECT step, phase, object_key, statement FROM pggit.migration_plan("
+        "pggit.live_tree(), pggit.ref_tree(%s)) ORDER BY step",
+        [branch["head_commit"]],
+    )
+    findings = fetch_all(
+        "SELECT check_name, level, message FROM pggit.data_loss_findings("
+        "pggit.live_tree(), pggit.ref_tree(%s))",
+        [branch["head_commit"]],
+    )
+    status = status_get()
+    return {
+        "branch": branch["name"],
+        "commit": branch["head_commit"],
+        "statements": statements,
+        "findings": findings,
+        "working_changes": status["working_changes"],
+        "current_branch": status["branch"],
+    }
+
+
+def object_blame(object_key: str, definition: str) -> list[dict[str, Any]]:
+    """Line blame of an object's current definition: for each line, the commit (of the object's
+    history in HEAD's ancestry, oldest first) that introduced it. Lines not committed yet have
+    ``commit`` None."""
+    import difflib
+
+    reachable = ancestors("HEAD")  # the line of history the live definition comes from
+    history = [
+        version
+        for version in reversed(object_history(object_key, limit=1000))
+        if version["commit_hash"] in reachable
+    ]
+    lines: list[tuple[str, dict | None]] = []
+    for version in history:
+        new_lines = (version["definition"] or "").splitlines()
+        origin = {k: version[k] for k in ("commit_hash", "author", "committed_at", "message")}
+        matcher = difflib.SequenceMatcher(a=[t for t, _ in lines], b=new_lines, autojunk=False)
+        carried: list[tuple[str, dict | None]] = []
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                carried.extend(lines[i1:i2])
+            else:
+                carried.extend((text, origin) for text in new_lines[j1:j2])
+        lines = carried
+    matcher = difflib.SequenceMatcher(
+        a=[t for t, _ in lines], b=definition.splitlines(), autojunk=False
+    )
+    result = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            result.extend({"line": text, "commit": origin} for text, origin in lines[i1:i2])
+        else:
+            result.extend({"line": text, "commit": None} for text in definition.splitlines()[j1:j2])
+    return result
+
+
+def graph_commits(limit: int = 200) -> list[Commit]:
+    """The newest ``limit`` commits of every branch (newest first) for the commit graph."""
+    return list(Commit.objects.order_by("-committed_at", "-id")[:limit])
+
+
+def ancestors(ref: str) -> set[str]:
+    """The hashes of the commit ``ref`` names and of all its ancestors (every parent)."""
+    parents = dict(Commit.objects.values_list("hash", "parents"))
+    seen: set[str] = set()
+    todo = [commit_resolve(ref).hash]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in parents:
+            continue
+        seen.add(current)
+        todo.extend(parents[current])
+    return seen

@@ -13,6 +13,7 @@ from pggit_project.errors import DomainError
 from pggit_project.permissions import sees_sensitive
 from webhooks import services
 from webhooks.api.serializers import EVENT_TYPE_CHOICES, url_origin_only
+from webhooks.choices import ACTIVE_DELIVERY_STATUSES
 from webhooks.crypto import secret_is_valid
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -254,7 +255,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "status",
         "attempt_count",
         "last_status_code",
-        "next_attempt_at",
+        "next_attempt",
         "created_at",
     ]
     list_filter = ["status", "event_type"]
@@ -263,11 +264,22 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     ordering = ["-created_at", "-id"]
     inlines = [WebhookAttemptInline]
     actions = ["redeliver"]
-    exclude = ["claim_token"]
+    exclude = ["claim_token", "next_attempt_at"]  # shown as next_attempt
 
     def get_readonly_fields(self, request, obj=None) -> list[str]:
         hidden = {"claim_token"} if sees_sensitive(request.user) else {"claim_token", "payload"}
-        return [field.name for field in self.model._meta.fields if field.name not in hidden]
+        return [
+            "next_attempt" if field.name == "next_attempt_at" else field.name
+            for field in self.model._meta.fields
+            if field.name not in hidden
+        ]
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt(self, delivery):
+        """Only while the delivery is still to be attempted (not a past schedule once over)."""
+        if delivery.status in ACTIVE_DELIVERY_STATUSES:
+            return delivery.next_attempt_at
+        return None
 
     def get_exclude(self, request, obj=None):
         # payloads only with pggit_project.view_sensitive (docs/security.md)

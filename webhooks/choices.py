@@ -11,6 +11,10 @@ class DeliveryStatus(models.TextChoices):
     CANCELLED = "cancelled", "cancelled"
 
 
+# A delivery still to be attempted: its next_attempt_at means something.
+ACTIVE_DELIVERY_STATUSES = frozenset({DeliveryStatus.PENDING, DeliveryStatus.DELIVERING})
+
+
 class EndpointHealth(models.TextChoices):
     HEALTHY = "healthy", "healthy"
     FAILING = "failing", "failing"

@@ -249,6 +249,15 @@ class BaselineSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, instance):
+        """Milliseconds to the microsecond (3 decimals): the statistics carry no more precision
+        worth reading."""
+        data = super().to_representation(instance)
+        for name, value in data.items():
+            if name.endswith("_ms") and isinstance(value, float):
+                data[name] = round(value, 3)
+        return data
+
 
 class RecalculateSerializer(serializers.Serializer):
     window_hours = serializers.FloatField(

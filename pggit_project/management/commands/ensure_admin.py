@@ -18,7 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         users = get_user_model()
         if users.objects.filter(is_superuser=True).exists():
-            self.stdout.write("An admin user exists; log in at /admin/.")
+            self.stdout.write(
+                "An admin user exists: log in at /admin/ (forgotten the password? "
+                ".venv/bin/python manage.py changepassword admin)."
+            )
             return
         if not settings.DEBUG:
             self.stdout.write(
@@ -29,7 +32,7 @@ class Command(BaseCommand):
         users.objects.create_superuser(DEMO_USERNAME, email="", password=password)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the admin user '{DEMO_USERNAME}' with password '{password}' "
-                "(shown once; change it with: .venv/bin/python manage.py changepassword admin)."
+                f"Log in as '{DEMO_USERNAME}' with password '{password}' (shown once; "
+                "change it with: .venv/bin/python manage.py changepassword admin)."
             )
         )

@@ -38,7 +38,7 @@ BEGIN
     INSERT INTO pggit.commit_changes (commit_id, object_key, kind, schema_name, object_name, change, new_blob)
     SELECT v_commit_id, object_key, kind, schema_name, object_name, 'ADDED', blob_hash FROM pggit.live_state;
     INSERT INTO pggit.branches (name, head_commit, base_commit, protected, description)
-    VALUES ('main', v_hash, v_hash, false, 'the main line')
+    VALUES ('main', v_hash, v_hash, true, 'the main line')
     RETURNING id INTO v_branch_id;
     INSERT INTO pggit.head (branch_id) VALUES (v_branch_id);
     PERFORM pggit.emit_event('commit.created', jsonb_build_object(
@@ -48,3 +48,8 @@ BEGIN
     RETURN v_hash;
 END;
 $$;
+
+-- main cannot be renamed, deleted or unprotected (pggit.branch_delete, branch_rename,
+-- branch_protect): it says so. Databases installed when main was created unprotected follow.
+UPDATE pggit.branches SET protected = true, updated_at = now()
+ WHERE name = 'main' AND status <> 'DELETED' AND NOT protected;

@@ -599,6 +599,9 @@ DECLARE
 BEGIN
     IF p_protected IS NULL THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'protected must be true or false');
+    ELSIF v.name = 'main' AND NOT p_protected THEN
+        PERFORM pggit.raise_error('PROTECTED', 'branch main is always protected',
+                                  'work on another branch and merge it into main');
     END IF;
     UPDATE pggit.branches SET protected = p_protected, updated_at = now() WHERE id = v.id;
     PERFORM pggit.record_operation('branch_protect', v_started, 0, 0, p_name, true, NULL,
