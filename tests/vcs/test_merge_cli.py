@@ -153,3 +153,27 @@ def test_cli_abort_reset_undo_and_refusals():
     assert exit_status("merge", "nope") == 1
     _, error = refused("resolve", "1", "--source")
     assert "no open merge into HEAD" in error
+
+
+def test_merge_and_rollback_commands_print_the_apis_shapes_with_json():
+    import json
+
+    ddl("CREATE TABLE public.things (id integer PRIMARY KEY)")
+    pggit("commit", "-m", "things")
+    pggit("branch", "side")
+    pggit("checkout", "side")
+    ddl("CREATE TABLE public.side_only (id integer)")
+    pggit("commit", "-m", "side only")
+    pggit("checkout", "main")
+    ddl("CREATE TABLE public.main_only (id integer)")
+    pggit("commit", "-m", "main only")
+
+    merged = json.loads(pggit("merge", "side", "--json"))
+    assert (merged["source"], merged["target"], merged["status"]) == ("side", "main", "completed")
+    assert merged["conflict_count"] == 0 and len(merged["result_commit"]) == 64
+    assert query("SELECT to_regclass('public.side_only')::text") == [("public.side_only",)]
+
+    dry = json.loads(pggit("revert", merged["result_commit"], "--dry-run", "--json"))
+    assert (dry["status"], dry["commit"], dry["findings"]) == ("dry_run", None, [])
+    assert dry["script"].endswith("DROP TABLE IF EXISTS public.side_only;\n")
+    assert query("SELECT to_regclass('public.side_only')::text") == [("public.side_only",)]
