@@ -61,7 +61,7 @@ def operations(name: str) -> list[tuple]:
 
 def history_with_a_merge() -> dict[str, str]:
     """main: accounts; feature: accounts.email; main: orders; a merge commit of both on main
-    (made through the engine's commit with a second parent, as a merge does)."""
+    (pggit.merge: two parents, the live schema migrated)."""
     ddl("CREATE TABLE public.accounts (id integer PRIMARY KEY)")
     first = services.commit_create(message="add accounts", author=None, actor="alice")
     services.branch_create(name="feature", from_ref="HEAD", actor="alice")
@@ -71,7 +71,21 @@ def history_with_a_merge() -> dict[str, str]:
     services.branch_checkout(name="main", force=False, actor="alice")
     ddl("CREATE TABLE public.orders (id integer)")
     on_main = services.commit_create(message="add orders", author=None, actor="alice")
-    return {"first": first, "feature": on_feature, "main": on_main}
+    merged = services.merge_create(
+        source="feature",
+        target="main",
+        strategy="ABORT_ON_CONFLICT",
+        message="merge feature",
+        force=False,
+        actor="alice",
+    )
+    assert merged["status"] == "completed"
+    return {
+        "first": first,
+        "feature": on_feature,
+        "main": on_main,
+        "merge": merged["result_commit"],
+    }
 
 
 def test_the_admin_index_links_the_console(admin_browser):
@@ -149,8 +163,10 @@ def test_the_graph_marks_heads_head_and_merges_and_links_every_commit(admin_brow
     page = admin_browser.get(f"{BASE}graph/").content.decode()
     svg = re.search(r"<svg.*</svg>", page, re.S).group(0)
     links = re.findall(r'<a href="([^"]+)" class="commit-node" data-commit="(\w+)"', svg)
-    assert len(links) == Commit.objects.count() == 4
+    assert len(links) == Commit.objects.count() == 5
     assert all(href == f"{BASE}commits/{h}/" for href, h in links)
+    assert svg.count('data-merge="true"') == 1  # the merge commit, drawn as a diamond
+    assert svg.count('class="merge-edge"') == 1  # its second parent's edge
     assert "HEAD → main" in svg
     assert '<text x="' in svg and ">feature</text>" in svg
     # feature's commit is on a lane of its own (x differs from main's commits)
@@ -191,13 +207,18 @@ def test_objects_list_definition_history_with_diffs_and_blame(admin_browser):
     page = admin_browser.get(f"{BASE}objects/{key}/").content.decode()
     assert "CREATE TABLE public.accounts" in page
     history = re.findall(r'<li data-commit="(\w+)">', page)
-    assert history == [refs["feature"], refs["first"]]  # newest first
+    assert history == [refs["merge"], refs["feature"], refs["first"]]  # newest first
     assert "+    email text" in page
     blame = re.findall(r'<td class="who"><a href="[^"]+"><code>(\w+)</code></a> (\w+)</td>', page)
-    # HEAD is main: the current definition has no email; its lines come from the first commit
-    assert {who for _, who in blame} == {"alice"}
-    assert {h for h, _ in blame} == {refs["first"][:8]}
-    assert "not committed" not in page  # feature's change is not in main's line of history
+    # HEAD is main after the merge: the email column's line comes from feature's commit (bob's,
+    # through the merge's second parent), every other line from the first commit
+    assert {(h, who) for h, who in blame} == {
+        (refs["first"][:8], "alice"),
+        (refs["feature"][:8], "bob"),
+    }
+    # feature wrote two lines: the email column and the comma it added to the line before it
+    assert [h for h, _ in blame].count(refs["feature"][:8]) == 2
+    assert "not committed" not in page
     assert admin_browser.get(f"{BASE}objects/table:public.nosuch/").status_code == 404
 
 
