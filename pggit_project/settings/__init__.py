@@ -199,7 +199,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # SimpleJWT's, with the user and its permissions from the process's user states.
+        "pggit_project.authentication.JWTAuthentication",
     ],
     # Every endpoint needs the permission of what it reads or changes (roles: docs/security.md).
     "DEFAULT_PERMISSION_CLASSES": ["pggit_project.permissions.RolePermissions"],
