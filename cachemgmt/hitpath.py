@@ -205,7 +205,7 @@ class UserStates:
         database_reachability.record_success()
         return self._keep(user_id, user, permissions, generation, epoch)
 
-    def for_request(self, user_id: Any) -> UserState | None | bool:
+    def for_request(self, user_id: Any) -> UserState | bool | None:
         """For the ordinary path (a request's thread, its database connection): the user's state,
         current under the user-state generation just read, from memory or read now; ``None``: no
         such user; ``False``: this process cannot vouch for the generation just now (Redis

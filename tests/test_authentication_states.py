@@ -93,9 +93,7 @@ def test_a_removed_role_is_refused_and_a_granted_one_allowed_at_once(user_client
     assert user_client.get(PATH).status_code == 200
 
 
-def test_a_user_changed_by_another_process_is_refused_once_the_generation_moved(
-    user_client, user
-):
+def test_a_user_changed_by_another_process_is_refused_once_the_generation_moved(user_client, user):
     assert user_client.get(PATH).status_code == 200
     get_user_model().objects.filter(pk=user.pk).update(is_active=False)  # no signal here
     get_store().bump_users()  # what the other process's post_save does once it has committed
