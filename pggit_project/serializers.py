@@ -48,7 +48,7 @@ _NOT_PLANNED = object()
 _SERIALIZER_HOOKS = ("__init__", "get_fields", "fields", "_readable_fields", "get_field_names")
 
 _plans: dict[type, Any] = {}
-_plans_lock = threading.Lock()
+_plans_lock = threading.RLock()  # a plan is made with its nested serializers' plans
 
 
 class _Fallback(Exception):

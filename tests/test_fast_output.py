@@ -189,3 +189,9 @@ def test_a_serializer_whose_fields_depend_on_the_request_keeps_drfs_path():
     assert WithMethodField(instance, context={"name": "from the context"}).data == {
         "name": "from the context"
     }
+
+
+def test_a_plan_with_a_nested_serializer_is_made_when_the_nested_one_has_none_yet():
+    fast_output._plans.clear()  # WebhookSerializer first: its plan makes WebhookHealthSerializer's
+    assert plan_of(WebhookSerializer) is not None
+    assert plan_of(WebhookHealthSerializer) is not None
