@@ -157,10 +157,10 @@ def _represent(instance, plan, zone) -> dict[str, Any]:
 
 
 class FastOutputMixin:
-    """DRF's ``to_representation`` from a plan made once per class (see the module docstring).
-
-    Only for output serializers whose fields do not depend on the request (no ``__init__`` or
-    ``get_fields`` of their own); anything the plan does not cover takes DRF's path."""
+    # DRF's ``to_representation`` from a plan made once per class (see the module docstring).
+    # Only for output serializers whose fields do not depend on the request (no ``__init__`` or
+    # ``get_fields`` of their own); anything the plan does not cover takes DRF's path. No
+    # docstring: drf-spectacular would take it as the description of every serializer using it.
 
     def to_representation(self, instance):
         plan = plan_of(type(self))
