@@ -80,10 +80,12 @@ end
 def _seed() -> tuple[list[str], int]:
     """The users' access tokens and a webhook id to read; creates what is missing."""
     from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
     from rest_framework_simplejwt.tokens import AccessToken
 
     from alerts.models import Alert
     from alerts.services import alert_raise
+    from pggit_project.roles import OPERATOR
     from webhooks.models import WebhookEndpoint
     from webhooks.services import webhook_create
 
@@ -92,6 +94,10 @@ def _seed() -> tuple[list[str], int]:
     users.bulk_create(
         users.model(username=f"{PREFIX}{n}", is_staff=True) for n in range(have, USERS)
     )
+    # Every endpoint needs its permission (pggit_project.permissions): the users read and create
+    # webhooks as operators do.
+    operators = Group.objects.get(name=OPERATOR)
+    operators.user_set.add(*users.filter(username__startswith=PREFIX).exclude(groups=operators))
     tokens = [
         str(AccessToken.for_user(user))
         for user in users.filter(username__startswith=PREFIX).order_by("id")[:USERS]
@@ -182,8 +188,8 @@ def _wrk(port: int, script: str) -> dict[str, float]:
     timeouts = re.search(r"timeout (\d+)", out)
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-        "p50": _ms(re.search(r"50%\s+(\S+)", out).group(1)),
-        "p99": _ms(re.search(r"99%\s+(\S+)", out).group(1)),
+        "p50": _ms(re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1)),
+        "p99": _ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1)),
         "non2xx": int(errors.group(1)) if errors else 0,
         "timeouts": int(timeouts.group(1)) if timeouts else 0,
     }

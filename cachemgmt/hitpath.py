@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import threading
 import time
@@ -60,7 +61,8 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSetMixin
-from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES, JWTAuthentication
+from rest_framework_simplejwt.authentication import AUTH_HEADER_TYPE_BYTES
+from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import BlacklistMixin
 
@@ -69,6 +71,7 @@ from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, MISS
 from cachemgmt.decorators import audience_of, digest_of, response_from
 from cachemgmt.redis_link import RedisUnavailable
 from cachemgmt.runtime import get_store
+from pggit_project.authentication import JWTAuthentication
 from pggit_project.constants import REQUEST_ID_HEADER
 from pggit_project.errors import body_for_status, error_response
 from pggit_project.outage import Reachability, database_reachability
@@ -83,11 +86,18 @@ access_logger = logging.getLogger("pggit.access")
 # it is still true is checked on every hit (the user-state generation, see ``UserStates``).
 USER_STATE_TTL_SECONDS = 60.0
 
+# The attributes in which django.contrib.auth's ModelBackend keeps a user's permissions.
+PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
+
 # Permission classes the early path knows how to check (IsAuthenticated: no permission needed).
 KNOWN_PERMISSION_CLASSES = (IsAuthenticated, RolePermissions)
 # The early path answers bearer-token requests only: for them JWT authenticates first and a
 # session authenticator after it is never consulted, so these lists answer alike.
-KNOWN_AUTHENTICATION = ([JWTAuthentication], [JWTAuthentication, SessionAuthentication])
+KNOWN_AUTHENTICATION = tuple(
+    [jwt, *session]
+    for jwt in (JWTAuthentication, SimpleJWTAuthentication)
+    for session in ([], [SessionAuthentication])
+)
 # Hosts Django accepts in debug mode when ALLOWED_HOSTS is empty (HttpRequest.get_host).
 DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 ACCEPTED = (None, b"*/*", b"application/json")
@@ -122,6 +132,18 @@ class UserState(NamedTuple):
     password: str  # the revocation claim tokens must carry (``pggit_project.tokens``)
     permissions: frozenset[str]
     generation: int
+    # The user as read, with Django's permission caches filled (``ModelBackend``'s
+    # ``_perm_cache``...): never handed out itself, only copies (``user_copy``).
+    user: Any = None
+
+    def user_copy(self):
+        """A request's own copy of the user, its permissions known (no query for ``has_perm``)."""
+        user = copy.copy(self.user)
+        for name in PERMISSION_CACHES:
+            cached = getattr(self.user, name, None)
+            if cached is not None:
+                setattr(user, name, set(cached))
+        return user
 
     def holds(self, required: tuple[str, ...]) -> bool:
         return self.active and (self.superuser or self.permissions.issuperset(required))
@@ -173,12 +195,7 @@ class UserStates:
             return None
         try:
             _give_back_connection()
-            user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
-            permissions = (
-                frozenset(user.get_all_permissions())
-                if user is not None and user.is_active and not user.is_superuser
-                else frozenset()
-            )
+            user, permissions = _read_user(user_id)
         except DatabaseError as exc:
             database_health.record_failure(exc)
             database_reachability.record_failure(exc)
@@ -194,6 +211,29 @@ class UserStates:
             _give_back_connection()
         database_health.record_success()
         database_reachability.record_success()
+        return self._keep(user_id, user, permissions, generation, epoch)
+
+    def for_request(self, user_id: Any) -> UserState | bool | None:
+        """For the ordinary path (a request's thread, its database connection): the user's state,
+        current under the user-state generation just read, from memory or read now; ``None``: no
+        such user; ``False``: this process cannot vouch for the generation just now (Redis
+        unreachable; local mode before its follower is connected) — the caller reads the user
+        itself. Database errors propagate as for any query of the request."""
+        store = get_store()
+        if store.redis is None and not store.local_ready.is_set():
+            return False
+        with self._lock:
+            epoch = self._epoch
+        generation = store.user_generation()  # one Redis round trip; before any read
+        if generation is None:
+            return False
+        state = self.get(user_id)
+        if state is not None and state.generation == generation:
+            return state
+        user, permissions = _read_user(user_id)
+        return self._keep(user_id, user, permissions, generation, epoch)
+
+    def _keep(self, user_id, user, permissions, generation, epoch) -> UserState | None:
         if user is None:
             return None
         state = UserState(
@@ -202,6 +242,7 @@ class UserStates:
             password=password_digest(user.password),
             permissions=permissions,
             generation=generation,
+            user=user,
         )
         with self._lock:
             if epoch == self._epoch:
@@ -220,6 +261,18 @@ class UserStates:
 
 
 user_states = UserStates()
+
+
+def _read_user(user_id: Any):
+    """The user (``None``: no such user) and, when active and not a superuser, the permissions
+    of every backend (``get_all_permissions``; ``ModelBackend`` keeps its caches on the user)."""
+    user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
+    permissions = (
+        frozenset(user.get_all_permissions())
+        if user is not None and user.is_active and not user.is_superuser
+        else frozenset()
+    )
+    return user, permissions
 
 
 def _give_back_connection() -> None:

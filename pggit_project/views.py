@@ -11,9 +11,9 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from pggit_project import __version__
+from pggit_project.authentication import JWTAuthentication
 from pggit_project.errors import body_for_status, error_response
 from pggit_project.health import UNHEALTHY, run_checks
 

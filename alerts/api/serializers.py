@@ -19,6 +19,7 @@ from alerts.models import (
     OperationRecord,
     PerformanceBaseline,
 )
+from pggit_project.serializers import FastOutputMixin
 
 ALERT_FIELDS = [
     "id",
@@ -40,14 +41,14 @@ ALERT_FIELDS = [
 ]
 
 
-class AlertSerializer(serializers.ModelSerializer):
+class AlertSerializer(FastOutputMixin, serializers.ModelSerializer):
     class Meta:
         model = Alert
         fields = ALERT_FIELDS
         read_only_fields = ALERT_FIELDS
 
 
-class AlertOccurrenceSerializer(serializers.ModelSerializer):
+class AlertOccurrenceSerializer(FastOutputMixin, serializers.ModelSerializer):
     class Meta:
         model = AlertOccurrence
         fields = ["id", "occurred_at", "severity", "status", "message", "details", "notified"]

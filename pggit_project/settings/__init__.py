@@ -204,7 +204,8 @@ CSRF_COOKIE_SECURE = not DEBUG
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # JWT first: its WWW-Authenticate header makes unauthenticated requests 401 (not 403).
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # SimpleJWT's, with the user and its permissions from the process's user states.
+        "pggit_project.authentication.JWTAuthentication",
         # A user logged in to the console uses the API from the browser (Swagger UI): the session
         # cookie, with Django's CSRF check on every write.
         "rest_framework.authentication.SessionAuthentication",

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from pggit_project.permissions import request_sees_sensitive
+from pggit_project.serializers import FastOutputMixin
 from webhooks import services
 from webhooks.choices import ACTIVE_DELIVERY_STATUSES, DeliveryStatus, EndpointHealth
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
@@ -33,7 +34,7 @@ def url_origin_only(url: str) -> str:
     return f"{origin}/{HIDDEN}"
 
 
-class WebhookHealthSerializer(serializers.Serializer):
+class WebhookHealthSerializer(FastOutputMixin, serializers.Serializer):
     status = serializers.ChoiceField(EndpointHealth.choices, source="health_status")
     total_deliveries = serializers.IntegerField(help_text="Attempts made.")
     successful_deliveries = serializers.IntegerField(help_text="Attempts answered with a 2xx.")
@@ -45,7 +46,7 @@ class WebhookHealthSerializer(serializers.Serializer):
     disabled_reason = serializers.CharField(allow_null=True)
 
 
-class WebhookSerializer(serializers.ModelSerializer):
+class WebhookSerializer(FastOutputMixin, serializers.ModelSerializer):
     health = WebhookHealthSerializer(source="*", read_only=True)
     event_types = serializers.ListField(child=serializers.CharField())
     url = serializers.CharField(
@@ -131,14 +132,14 @@ class WebhookInputSerializer(serializers.Serializer):
         return value
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class AttemptSerializer(FastOutputMixin, serializers.ModelSerializer):
     class Meta:
         model = WebhookAttempt
         fields = ["number", "started_at", "duration_ms", "status_code", "error", "response_excerpt"]
         read_only_fields = fields
 
 
-class DeliverySerializer(serializers.ModelSerializer):
+class DeliverySerializer(FastOutputMixin, serializers.ModelSerializer):
     webhook = serializers.IntegerField(source="endpoint_id", read_only=True)
     status = serializers.ChoiceField(DeliveryStatus.choices, read_only=True)
     next_attempt_at = serializers.DateTimeField(

@@ -1,0 +1,197 @@
+"""FastOutputMixin (pggit_project/serializers.py) answers exactly what DRF's generic
+``to_representation`` answers, for every serializer that uses it."""
+
+from __future__ import annotations
+
+import datetime
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
+
+from alerts.api.serializers import AlertOccurrenceSerializer, AlertSerializer
+from alerts.models import Alert, AlertOccurrence
+from alerts.services import alert_acknowledge, alert_raise
+from pggit_project import serializers as fast_output
+from pggit_project.serializers import FastOutputMixin, plan_of
+from webhooks import services
+from webhooks.api.serializers import (
+    AttemptSerializer,
+    DeliverySerializer,
+    WebhookHealthSerializer,
+    WebhookSerializer,
+    WebhookWithSecretSerializer,
+)
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+pytestmark = pytest.mark.django_db
+PLANNED = [
+    AlertOccurrenceSerializer,
+    AlertSerializer,
+    AttemptSerializer,
+    DeliverySerializer,
+    WebhookHealthSerializer,
+    WebhookSerializer,
+    WebhookWithSecretSerializer,
+]
+
+
+def generic(serializer, instance):
+    """DRF's own ``to_representation`` of the serializer's class (below the mixin)."""
+    return super(FastOutputMixin, serializer).to_representation(instance)
+
+
+def both(cls, instance, **kwargs):
+    """(the output with the plans, the output of DRF's generic path)."""
+    fast = cls(instance, **kwargs).data
+    saved = dict(fast_output._plans)
+    fast_output._plans.update(dict.fromkeys(PLANNED))  # no plans: the mixin hands over to DRF
+    try:
+        drf = cls(instance, **kwargs).data
+    finally:
+        fast_output._plans.clear()
+        fast_output._plans.update(saved)
+    assert list(fast) == list(drf)  # the same keys in the same order
+    return fast, drf
+
+
+@pytest.fixture
+def webhooks_and_alerts():
+    for number, url in enumerate(
+        [
+            "https://hooks.example.com/a?token=s3cret",
+            "https://93.184.215.14:8443/b",
+            "https://hooks.example.com:8443/c",
+        ]
+    ):
+        services.webhook_create(
+            name=f"fast-{number}",
+            url=url,
+            event_types=["*"] if number else ["commit.created", "branch.created"],
+            actor="test",
+            description="émoji ✓ and \u2028 separators" if number == 1 else "",
+        )
+    for number in range(3):
+        alert_raise(
+            fingerprint=f"fast-{number}",
+            source="test",
+            severity=["info", "warning", "critical"][number],
+            title=f"alert {number}",
+            message="x" * number,
+            details={"n": number, "nested": {"list": [1, 2.5, None, "ü"]}},
+            actor="test",
+        )
+    alert_acknowledge(alert_id=Alert.objects.order_by("id").first().id, actor="ops", note="seen")
+
+
+def test_every_planned_serializer_has_a_plan():
+    for cls in PLANNED:
+        assert plan_of(cls) is not None, cls
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "America/St_Johns"])
+def test_the_outputs_are_identical_in_every_time_zone(
+    webhooks_and_alerts, zone, user, operator_user
+):
+    endpoint = WebhookEndpoint.objects.order_by("id").first()
+    endpoint.last_delivery_at = timezone.now()  # one date-time set, the others null
+    with timezone.override(zone):
+        for reader in (user, operator_user):  # origin-only URLs for the viewer, full for ops
+            request = APIRequestFactory().get("/")
+            request.user = reader
+            for instance in [endpoint, *WebhookEndpoint.objects.all()]:
+                fast, drf = both(WebhookSerializer, instance, context={"request": request})
+                assert fast == drf
+                instance.secret = "whsec_shown-once"
+                fast, drf = both(
+                    WebhookWithSecretSerializer, instance, context={"request": request}
+                )
+                assert fast == drf and fast["secret"] == "whsec_shown-once"
+        for instance in Alert.objects.all():
+            fast, drf = both(AlertSerializer, instance)
+            assert fast == drf
+        for instance in AlertOccurrence.objects.all():
+            fast, drf = both(AlertOccurrenceSerializer, instance)
+            assert fast == drf
+        now = timezone.now()
+        delivery = WebhookDelivery(
+            id=5,
+            endpoint_id=endpoint.id,
+            event_id=9,
+            event_type="commit.created",
+            status="failed",
+            attempt_count=2,
+            next_attempt_at=now,
+            last_status_code=None,
+            created_at=now - datetime.timedelta(days=400),
+            delivered_at=None,
+        )
+        fast, drf = both(DeliverySerializer, delivery)
+        assert fast == drf and fast["webhook"] == endpoint.id
+        attempt = WebhookAttempt(
+            number=1,
+            started_at=now,
+            duration_ms=12.5,
+            status_code=502,
+            error=None,
+            response_excerpt="bad gateway",
+        )
+        fast, drf = both(AttemptSerializer, attempt)
+        assert fast == drf and fast["duration_ms"] == 12.5
+
+
+def test_a_naive_or_text_date_time_and_a_missing_attribute_take_drfs_path():
+    values = {
+        "status": "healthy",
+        "total_deliveries": 3,
+        "successful_deliveries": 2,
+        "failed_deliveries": 1,
+        "consecutive_failures": 0,
+        "last_delivery_at": datetime.datetime(2026, 1, 2, 3, 4, 5),  # naive
+        "last_success_at": "2026-01-02T03:04:05Z",  # already text
+        "last_failure_at": datetime.datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=datetime.UTC),
+        "disabled_reason": None,
+    }
+    instance = SimpleNamespace(health_status="healthy", **values)
+    serializer = WebhookHealthSerializer()
+    assert serializer.to_representation(instance) == both(WebhookHealthSerializer, instance)[1]
+    assert serializer.to_representation(instance)["last_failure_at"] == (
+        "2026-01-02T03:04:05.000006Z"
+    )
+    del instance.failed_deliveries
+    with pytest.raises(AttributeError):
+        generic(serializer, instance)
+    with pytest.raises(AttributeError):
+        serializer.to_representation(instance)
+
+
+def test_a_serializer_whose_fields_depend_on_the_request_keeps_drfs_path():
+    class PerRequest(FastOutputMixin, serializers.Serializer):
+        name = serializers.CharField()
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            if not self.context.get("all"):
+                self.fields.pop("name")
+
+    class WithMethodField(FastOutputMixin, serializers.Serializer):
+        name = serializers.SerializerMethodField()
+
+        def get_name(self, instance):
+            return self.context["name"]
+
+    assert plan_of(PerRequest) is None and plan_of(WithMethodField) is None
+    instance = SimpleNamespace(name="n")
+    assert PerRequest(instance).data == {}
+    assert PerRequest(instance, context={"all": True}).data == {"name": "n"}
+    assert WithMethodField(instance, context={"name": "from the context"}).data == {
+        "name": "from the context"
+    }
+
+
+def test_a_plan_with_a_nested_serializer_is_made_when_the_nested_one_has_none_yet():
+    fast_output._plans.clear()  # WebhookSerializer first: its plan makes WebhookHealthSerializer's
+    assert plan_of(WebhookSerializer) is not None
+    assert plan_of(WebhookHealthSerializer) is not None
