@@ -231,6 +231,10 @@ class UserStates:
         if state is not None and state.generation == generation:
             return state
         user, permissions = _read_user(user_id)
+        # the database answered: the early path may use remembered states again (while it
+        # believes the database unreachable it re-reads every state, as a probe)
+        database_health.record_success()
+        database_reachability.record_success()
         return self._keep(user_id, user, permissions, generation, epoch)
 
     def _keep(self, user_id, user, permissions, generation, epoch) -> UserState | None:
