@@ -9,6 +9,7 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from pggit_project.apps import ANNOUNCED_ENV
 from pggit_project.settings.backends import database_config, describe_backends
 from pggit_project.settings.environment import env_bool, env_rate, fernet_keys
 
@@ -22,6 +23,9 @@ PROBE = (
 def start_up(tmp_path, **env):
     """Run Django's set-up in a fresh process with exactly these variables."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WEBHOOK_"))}
+    # a web process started in this test process (pggit_project.asgi) marked the start-up lines
+    # as logged for its children: this fresh process must log them as a new run would
+    clean.pop(ANNOUNCED_ENV, None)
     clean.update(DJANGO_SETTINGS_MODULE="pggit_project.settings", PGGIT_DATA_DIR=str(tmp_path))
     clean.update(env)
     return subprocess.run(
