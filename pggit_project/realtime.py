@@ -32,6 +32,7 @@ from django.core.cache import cache
 from django.db import connection, connections
 
 from pggit_project.events import EVENT_TYPES, Event
+from pggit_project.outage import database_reachability
 
 logger = logging.getLogger(__name__)
 
@@ -461,6 +462,11 @@ def socket_path_check():
     details["forwarded_by"] = (
         "this web process (in-memory layer)" if layer_is_local() else "pggit_listen (Redis layer)"
     )
+    if database_reachability.failing():
+        # the database check reports the outage; waiting here for the pool's timeout as well
+        # would only hold a health request (and the pool) longer while the database is down
+        details["lag"] = "unknown: the database is unreachable"
+        return CheckResult(HEALTHY, details)
     position = forwarding_position()
     if position is None:
         details.update(forwarded_event_id=None, forwarded_at=None)
