@@ -273,6 +273,14 @@ def object_blame(object_key: str, definition: str) -> list[dict[str, Any]]:
     return result
 
 
+def branch_heads() -> dict[str, list[str]]:
+    """commit hash → the names of the branches whose head it is (for decorating history)."""
+    heads: dict[str, list[str]] = {}
+    for name, head_commit in branch_queryset().values_list("name", "head_commit"):
+        heads.setdefault(head_commit, []).append(name)
+    return heads
+
+
 def graph_commits(limit: int = 200) -> list[Commit]:
     """The newest ``limit`` commits of every branch (newest first) for the commit graph."""
     return list(Commit.objects.order_by("-committed_at", "-id")[:limit])

@@ -163,12 +163,12 @@ def commit_page(request, ref: str):
 @require_safe
 def graph_page(request):
     commits = selectors.graph_commits(GRAPH_LIMIT)
-    heads: dict[str, list[str]] = {}
-    for branch in selectors.branch_queryset():
-        heads.setdefault(branch.head_commit, []).append(branch.name)
     status = selectors.status_get()
     svg = graph.render(
-        commits, heads=heads, head_branch=status["branch"], link=lambda h: url("commit", h)
+        commits,
+        heads=selectors.branch_heads(),
+        head_branch=status["branch"],
+        link=lambda h: url("commit", h),
     )
     return render(
         request,

@@ -160,10 +160,7 @@ class Command(BaseCommand):
             self.line(text, style)
 
     def decorations(self) -> tuple[dict[str, list[str]], str]:
-        heads: dict[str, list[str]] = {}
-        for branch in selectors.branch_queryset():
-            heads.setdefault(branch.head_commit, []).append(branch.name)
-        return heads, selectors.status_get()["branch"]
+        return selectors.branch_heads(), selectors.status_get()["branch"]
 
     def decoration(self, commit_hash: str, heads, head_branch: str) -> str:
         names = sorted(heads.get(commit_hash, []), key=lambda n: (n != head_branch, n))
