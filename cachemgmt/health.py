@@ -51,5 +51,5 @@ def hit_path_check() -> dict[str, Any]:
 
 def register_cache_checks() -> None:
     register_check("cache", on_failure=DEGRADED)(cache_check)
-    register_check("listener", on_failure=DEGRADED)(listener_check)
+    register_check("listener", on_failure=DEGRADED, needs_database=True)(listener_check)
     register_check("cache_hit_path", on_failure=DEGRADED)(hit_path_check)

@@ -11,6 +11,10 @@ Add a check from any app (in its ``AppConfig.ready``)::
 
 ``on_failure`` is the status the check gets when it raises: ``UNHEALTHY`` (the default) makes
 ``/health/deep`` answer 503, ``DEGRADED`` keeps it at 200. The overall status is the worst one.
+``needs_database=True`` marks a check that queries PostgreSQL: while this process knows the
+database unreachable (the ``database`` check, which runs first, or any other read failed lately:
+``pggit_project.outage``), it is not run — it would only wait for the pool's timeout — and is
+reported with its ``on_failure`` status and ``skipped`` in its details.
 Details go to authenticated staff only; anonymous callers see each check's status.
 """
 
@@ -51,18 +55,21 @@ class HealthCheck:
     name: str
     func: Callable[[], CheckResult | dict[str, Any] | None]
     on_failure: str
+    needs_database: bool = False
 
 
 _registry: dict[str, HealthCheck] = {}
 
 
-def register_check(name: str, *, on_failure: str = UNHEALTHY):
+def register_check(name: str, *, on_failure: str = UNHEALTHY, needs_database: bool = False):
     """Decorator registering ``func`` as the health check ``name`` (re-registering replaces it)."""
     if on_failure not in (DEGRADED, UNHEALTHY):
         raise ValueError(f"on_failure must be {DEGRADED!r} or {UNHEALTHY!r}")
 
     def decorator(func):
-        _registry[name] = HealthCheck(name=name, func=func, on_failure=on_failure)
+        _registry[name] = HealthCheck(
+            name=name, func=func, on_failure=on_failure, needs_database=needs_database
+        )
         return func
 
     return decorator
@@ -76,7 +83,12 @@ def registered_checks() -> list[HealthCheck]:
     return list(_registry.values())
 
 
+SKIPPED_WHILE_DATABASE_DOWN = "not run: the database is unreachable (see the database check)"
+
+
 def _run_one(check: HealthCheck) -> tuple[CheckResult, float]:
+    if check.needs_database and database_reachability.failing():
+        return CheckResult(check.on_failure, {"skipped": SKIPPED_WHILE_DATABASE_DOWN}), 0.0
     started = time.monotonic()
     try:
         outcome = check.func()

@@ -193,3 +193,47 @@ def test_database_unreachable_is_unhealthy_503_without_internals(
 def test_register_check_refuses_an_unknown_failure_status():
     with pytest.raises(ValueError, match="on_failure"):
         register_check("bad", on_failure="healthy")
+
+
+def test_checks_that_need_the_database_are_skipped_while_it_is_unreachable(
+    staff_client, unreachable_database
+):
+    calls = []
+
+    @register_check("needs_db", on_failure=DEGRADED, needs_database=True)
+    def needs_db():
+        calls.append(1)
+        return {"rows": 1}
+
+    register_check("database")(lambda: probe_database(unreachable_database))
+    try:
+        during = staff_client.get("/health/deep")
+    finally:
+        register_check("database")(probe_database)
+    after = staff_client.get("/health/deep")
+    unregister_check("needs_db")
+
+    # the database check runs first; while it fails, the check is reported, not run
+    assert during.status_code == 503
+    assert during.json()["checks"]["needs_db"] == {
+        "status": "degraded",
+        "duration_ms": 0.0,
+        "skipped": health.SKIPPED_WHILE_DATABASE_DOWN,
+    }
+    # the real database answers again: the check runs
+    assert after.status_code == 200
+    assert after.json()["checks"]["needs_db"]["status"] == "healthy"
+    assert after.json()["checks"]["needs_db"]["rows"] == 1
+    assert calls == [1]
+
+
+def test_the_checks_of_the_apps_that_query_the_database_are_marked_so():
+    from cachemgmt.health import register_cache_checks
+    from vcs.health import register_engine_checks
+    from webhooks.health import register_health_checks
+
+    register_cache_checks()
+    register_engine_checks()
+    register_health_checks()
+    marked = {name for name, check in health._registry.items() if check.needs_database}
+    assert marked == {"schema", "listener", "webhook_worker"}

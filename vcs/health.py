@@ -43,4 +43,4 @@ def schema_check() -> CheckResult:
 
 
 def register_engine_checks() -> None:
-    register_check("schema")(schema_check)
+    register_check("schema", needs_database=True)(schema_check)

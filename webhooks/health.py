@@ -37,4 +37,4 @@ def webhook_worker_check() -> CheckResult:
 
 
 def register_health_checks() -> None:
-    register_check("webhook_worker", on_failure=DEGRADED)(webhook_worker_check)
+    register_check("webhook_worker", on_failure=DEGRADED, needs_database=True)(webhook_worker_check)
