@@ -93,6 +93,25 @@ def _wait_http(url: str, process: subprocess.Popen, log_path: Path) -> None:
     )
 
 
+def _wait_listener(process: subprocess.Popen, log_path: Path, spawned_at: float) -> None:
+    """Until ``pggit_listen`` follows the outbox: once connected it records the forwarding
+    position (with the time); before that it forwards nothing. The first leader a database ever
+    has starts after the newest event (older ones are the clients' ``?since=``), so an event
+    emitted before it connected would never reach the sockets, and the warm-up would wait for
+    it in vain (seen on a freshly migrated database)."""
+    from pggit_project.realtime import forwarding_position
+
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pggit_listen exited:\n{log_path.read_text()[-2000:]}")
+        position = forwarding_position()
+        if position is not None and position["at"] >= spawned_at:
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"pggit_listen did not start following in {START_TIMEOUT_SECONDS} s")
+
+
 class Sockets:
     """``count`` client sockets; ``arrivals[event_id]`` collects each socket's arrival time."""
 
@@ -231,7 +250,10 @@ def measure(sockets: int = SOCKETS, events: int = EVENTS) -> list[tuple[str, flo
     started = [web]
     try:
         if settings.REDIS_URL:
-            started.append(_spawn([python, "manage.py", "pggit_listen"], logs / "listener.log"))
+            spawned_at = time.time()
+            listener = _spawn([python, "manage.py", "pggit_listen"], logs / "listener.log")
+            started.append(listener)
+            _wait_listener(listener, logs / "listener.log", spawned_at)
         _wait_http(f"http://127.0.0.1:{port}/health", web, logs / "web.log")
         result = asyncio.run(_measure(f"ws://127.0.0.1:{port}/ws", token, sockets, events, web.pid))
     finally:
