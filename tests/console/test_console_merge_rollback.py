@@ -137,6 +137,9 @@ def view_columns() -> list[str]:
 # --- merge ------------------------------------------------------------------------------------
 def test_a_fast_forward_is_previewed_then_merged_and_recorded(operator):
     refs = feature_adds_email()
+    branches = operator.get(f"{BASE}branches/").content.decode()
+    assert f'href="{BASE}merges/new/?source=feature&amp;target=main">Merge into main…' in branches
+    assert f'href="{BASE}merges/new/?target=feature">Merge into this…' in branches
     form = text(operator.get(f"{BASE}merges/new/"))
     assert 'id="merge-preview-form"' in form and 'id="merge-preview"' not in form
 
@@ -453,7 +456,8 @@ def test_reverting_a_merge_commit_says_which_parent_is_the_mainline(operator):
         source="feature", target="main", strategy="ABORT_ON_CONFLICT", message=None,
         force=False, actor="alice",
     )  # fmt: skip
-    dry = text(operator.post(f"{BASE}revert/", {"commit": merge["result_commit"]}))
+    assert selectors.status_get()["commit"] == merge["result_commit"]
+    dry = text(operator.post(f"{BASE}revert/", {"commit": "HEAD"}))  # the merge commit
     mainline = re.sub(r"<[^>]+>", "", section(dry, "mainline"))
     assert f"against its first parent {on_main[:12]} (mainline 1)" in mainline
     script = section(dry, "rollback-script")

@@ -759,7 +759,10 @@ def rollback_page(request, operation: str):
     values = {name: (source.get(name) or "").strip()[:10000] for name in spec.fields}
     mainline = None
     if operation == "revert" and values["commit"]:
-        commit = Commit.objects.filter(hash=values["commit"]).first()
+        try:
+            commit = selectors.commit_resolve(values["commit"])
+        except DomainError:
+            commit = None  # the dry run says why
         if commit is not None and len(commit.parents) > 1:
             mainline = commit
     page = {"spec": spec, "values": values, "dry_run": None, "mainline": mainline}
