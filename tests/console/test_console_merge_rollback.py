@@ -179,6 +179,8 @@ def test_a_fast_forward_is_previewed_then_merged_and_recorded(operator):
         )
     ]
     assert operations("merge")[-1] == ("main", "console-op", True)
+    recent = operator.get("/admin/")  # Recent actions lists the merge (no admin page of its own)
+    assert recent.status_code == 200 and f"merge {merge.id}: feature into main" in text(recent)
     # the DDL the merge ran is in the engine's audit trail with the console user
     assert query(
         "SELECT actor, engine_operation FROM pggit.ddl_log "
@@ -523,6 +525,14 @@ def test_undo_one_object_from_its_page(operator):
     assert operations("undo")[-1][1:] == ("console-op", True)
     empty = text(operator.post(f"{BASE}undo/", {"objects": " ", "to": first}))
     assert "Give objects and to." in empty
+    unknown = text(operator.post(f"{BASE}undo/", {"objects": "table:public.nosuch", "to": first}))
+    assert "No dry run: " in unknown and 'id="dry-run"' not in unknown
+    # a finding that refuses and cannot be forced: working changes on HEAD
+    ddl("CREATE TABLE public.pending (id integer)")
+    blocked = text(operator.post(f"{BASE}revert/", {"commit": rollback.result_commit}))
+    assert 'data-check="working_changes"' in blocked
+    assert "It would be refused: working_changes cannot be forced." in plain(blocked)
+    assert 'id="force-rollback"' not in blocked
 
 
 # --- permissions --------------------------------------------------------------------------------
