@@ -620,3 +620,24 @@ def test_the_navigation_and_the_index_link_merges_and_rollbacks(operator):
     for page in ("", "/admin/"):
         body = text(operator.get(page or BASE))
         assert f'href="{BASE}merges/"' in body and f'href="{BASE}revert/"' in body
+
+
+def test_starting_a_merge_and_resolving_it_need_separate_permissions(db):
+    starter = browser(None, "starter", "view_merge", "view_branch", "view_commit", "add_merge")
+    view_conflict()
+    preview = text(starter.get(f"{BASE}merges/new/", {"source": "feature", "target": "main"}))
+    assert 'id="merge-form"' in preview
+    data = {"source": "feature", "target": "main", "strategy": "MANUAL_REVIEW", "confirm": "yes"}
+    assert starter.post(f"{BASE}merges/create/", data).status_code == 302
+    merge = Merge.objects.get()
+    assert (merge.status, merge.created_by) == ("conflicted", "starter")
+    page = text(starter.get(f"{BASE}merges/{merge.id}/"))
+    assert 'class="resolve-form"' not in page and 'id="merge-complete"' not in page
+    for action, body in (
+        ("conflicts/1/resolve/", {"resolution": "SOURCE"}),
+        ("complete/", {}),
+        ("abort/", {}),
+    ):
+        assert starter.post(f"{BASE}merges/{merge.id}/{action}", body).status_code == 403
+    assert Merge.objects.get().status == "conflicted"
+    assert starter.post(f"{BASE}revert/", {"commit": "HEAD"}).status_code == 403
