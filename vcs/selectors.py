@@ -3,6 +3,7 @@ where the answer is computed (refs, diffs, schema as of a time, verification).""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -298,3 +299,136 @@ def ancestors(ref: str) -> set[str]:
         seen.add(current)
         todo.extend(parents[current])
     return seen
+
+
+def _tree_changes(from_tree: Any, to_tree: Any) -> list[dict[str, Any]]:
+    """The objects that differ between two trees (jsonb), with both definitions, by key."""
+    return fetch_all(
+        "SELECT d.object_key, d.change, coalesce(n.kind, o.kind) AS object_type, "
+        "coalesce(n.schema_name, o.schema_name) AS schema_name, "
+        "coalesce(n.object_name, o.object_name) AS object_name, "
+        "o.definition AS before, n.definition AS after "
+        "FROM pggit.tree_diff(%s::jsonb, %s::jsonb) d "
+        "LEFT JOIN pggit.blobs o ON o.hash = d.old_blob "
+        "LEFT JOIN pggit.blobs n ON n.hash = d.new_blob "
+        'ORDER BY d.object_key COLLATE "C"',
+        [_json(from_tree), _json(to_tree)],
+    )
+
+
+def _json(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _head_plan(to_tree: Any) -> dict[str, Any]:
+    """What moving the live schema to ``to_tree`` would run and destroy (the checkout's planning
+    functions; runs nothing)."""
+    tree = _json(to_tree)
+    statements = fetch_all(
+        "SELECT step, phase, object_key, statement FROM pggit.migration_plan("
+        "pggit.live_tree(), %s::jsonb) ORDER BY step",
+        [tree],
+    )
+    findings = fetch_all(
+        "SELECT check_name, level, message FROM pggit.data_loss_findings("
+        "pggit.live_tree(), %s::jsonb)",
+        [tree],
+    )
+    return {"statements": statements, "findings": findings}
+
+
+def merge_preview(source: str, target: str) -> dict[str, Any]:
+    """What ``pggit.merge(source, target)`` would do now, running nothing: the outcome
+    (``up_to_date``, ``fast_forward``, ``merge`` or ``no_merge_base``), the merge base, the
+    changes to the target's tree (each object with the target's and the result's definition),
+    the conflicts with the base's, source's and target's definitions (the engine's own analysis,
+    ``pggit.merge_analyze``), an open merge into the target that would refuse a new one, and —
+    when the target is HEAD's branch and there is no conflict — the migration of the live schema
+    and its data-loss findings. EngineError for an unknown ref or branch."""
+    target_is_head = target.strip().upper() == "HEAD"
+    branch = fetch_one(
+        "SELECT id, name, head_commit FROM pggit.head_branch()"
+        if target_is_head
+        else "SELECT id, name, head_commit FROM pggit.active_branch(%s)",
+        [] if target_is_head else [target],
+    )
+    source_commit = fetch_value("SELECT pggit.resolve_ref(%s)", [source])
+    base = fetch_value("SELECT pggit.merge_base(%s, %s)", [source_commit, branch["head_commit"]])
+    status = status_get()
+    preview: dict[str, Any] = {
+        "source": source,
+        "source_commit": source_commit,
+        "target": branch["name"],
+        "target_commit": branch["head_commit"],
+        "target_is_head": status["branch"] == branch["name"],
+        "base": base,
+        "changes": [],
+        "conflicts": [],
+        "plan": None,
+        "working_changes": status["working_changes"],
+        "open_merge": Merge.objects.filter(
+            target_branch_id=branch["id"], status="conflicted"
+        ).first(),
+    }
+    if base is None:
+        return {**preview, "outcome": "no_merge_base"}
+    if base == source_commit:
+        return {**preview, "outcome": "up_to_date"}
+    trees = fetch_one(
+        "SELECT pggit.commit_tree(%s) AS base, pggit.commit_tree(%s) AS source, "
+        "pggit.commit_tree(%s) AS target",
+        [base, source_commit, branch["head_commit"]],
+    )
+    if base == branch["head_commit"]:
+        outcome, result = "fast_forward", trees["source"]
+    else:
+        analysis = fetch_one(
+            "SELECT changes, conflicts, pggit.tree_with_changes(%s::jsonb, changes) AS result "
+            "FROM pggit.merge_analyze(%s::jsonb, %s::jsonb, %s::jsonb)",
+            [_json(trees["target"]), *(_json(trees[k]) for k in ("base", "source", "target"))],
+        )
+        outcome, result = "merge", analysis["result"]
+        blobs = {
+            h
+            for c in analysis["conflicts"]
+            for h in (c["base_blob"], c["source_blob"], c["target_blob"])
+            if h
+        }
+        rows = Blob.objects.filter(hash__in=blobs).values("hash", "definition", "kind")
+        by_hash = {row["hash"]: row for row in rows}
+        for c in analysis["conflicts"]:
+            side = by_hash.get(c["source_blob"] or c["target_blob"] or c["base_blob"], {})
+            preview["conflicts"].append(
+                {
+                    "id": c["conflict_id"],
+                    "object_key": c["object_key"],
+                    "object_type": side.get("kind"),
+                    "type": c["conflict_type"],
+                    "detail": c["detail"],
+                    "related_key": c["related_key"],
+                    **{
+                        name: by_hash.get(c[f"{name}_blob"], {}).get("definition")
+                        for name in ("base", "source", "target")
+                    },
+                }
+            )
+    preview["changes"] = _tree_changes(trees["target"], result)
+    if preview["target_is_head"] and not preview["conflicts"]:
+        preview["plan"] = _head_plan(result)
+    return {**preview, "outcome": outcome}
+
+
+def merge_completion_plan(merge_id: int) -> dict[str, Any] | None:
+    """For an open merge into HEAD's branch whose conflicts are all resolved: the changes its
+    completion makes to the target's tree and the migration of the live schema it would run
+    (runs nothing). None while a conflict is open or when the target is not HEAD's branch."""
+    merge = merge_get(merge_id)
+    if merge.status != "conflicted" or merge.conflicts.filter(resolution__isnull=True).exists():
+        return None
+    row = fetch_one(
+        "SELECT pggit.commit_tree(%s) AS target, pggit.tree_with_changes("
+        "pggit.commit_tree(%s), pggit.merge_changes(%s)) AS result",
+        [merge.target_commit, merge.target_commit, merge_id],
+    )
+    plan = _head_plan(row["result"]) if head_branch_id() == merge.target_branch_id else None
+    return {"changes": _tree_changes(row["target"], row["result"]), "plan": plan}

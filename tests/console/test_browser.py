@@ -1,6 +1,7 @@
 """The console in a real headless Chromium (Debian's package, driven by Playwright), against real
 server processes: log in -> working changes -> commit -> create a branch -> check it out with
-confirmation -> the commit graph -> an object's history.
+confirmation -> the commit graph -> an object's history -> a merge with a conflict resolved in the
+browser (MANUAL_REVIEW, a custom definition), completed -> the revert's dry run of the merge.
 
 With ``PGGIT_SCREENSHOT_DIR`` set, the walk saves a screenshot of each main page there (what
 ``docs/console_screenshots.py`` runs for docs/console.md). Skipped, saying why, only when
@@ -147,11 +148,54 @@ def test_an_operator_walks_the_console_in_a_browser(
             expect(page.locator("#history")).to_contain_text("orders, and accounts get an email")
             expect(page.locator("#definition")).not_to_contain_text("email")  # HEAD~1's table
             snap(page, "object")
+
+            # a change on before-orders that conflicts with main's: merge main into it
+            run_sql(console_database.url, "ALTER TABLE public.accounts ADD COLUMN phone text")
+            committed = api.post("/api/v1/commits", json={"message": "accounts get a phone"})
+            assert committed.status_code == 201
+            page.click("nav.vcs-nav >> text=Branches")
+            page.locator('tr[data-branch="main"]').locator("text=Merge into before-orders…").click()
+            expect(page.locator("#merge-outcome")).to_contain_text("1 conflict(s)")
+            page.select_option("#merge-strategy", "MANUAL_REVIEW")
+            page.click("#merge-preview-form input[type=submit]")
+            expect(page.locator("#merge-outcome")).to_contain_text("stay open")
+            orders_added = '#merge-preview section.change[data-object="table:public.orders"]'
+            expect(page.locator(orders_added)).to_contain_text("ADDED")
+            snap(page, "merge-preview")
+            page.check("#confirm-merge")
+            page.click("#merge-form input[type=submit]")
+            expect(page.locator(".messagelist")).to_contain_text("1 conflict(s) to resolve")
+            conflict = page.locator("#conflict-1")
+            expect(conflict.locator("pre.side-target")).to_contain_text("phone")
+            expect(conflict.locator("pre.side-source")).to_contain_text("email")
+            conflict.locator("input[value=CUSTOM]").check()
+            conflict.locator("textarea").fill("ALTER TABLE public.accounts ADD COLUMN email text")
+            snap(page, "merge-conflict")
+            conflict.locator("input[type=submit]").click()
+            expect(page.locator(".messagelist")).to_contain_text("resolved as CUSTOM; 0 unresolved")
+            expect(page.locator("#completion-plan")).to_contain_text("CREATE TABLE public.orders")
+            page.click("#merge-complete input[type=submit]")
+            expect(page.locator(".messagelist")).to_contain_text("Merged main into before-orders")
+            expect(page.locator("#merge-status")).to_have_text("completed")
+
+            # the graph draws the merge; its commit offers a revert, the dry run first
+            page.click("nav.vcs-nav >> text=Commit graph")
+            expect(page.locator('a.commit-node[data-merge="true"]')).to_have_count(1)
+            snap(page, "graph-merge")
+            page.locator('a.commit-node[data-merge="true"]').click()
+            page.click("#revert-link input[type=submit]")
+            expect(page.locator("#mainline")).to_contain_text("mainline 1")
+            expect(page.locator("#rollback-script")).to_contain_text("DROP TABLE")
+            expect(page.locator("#rollback-confirm")).to_be_visible()
+            snap(page, "revert-dry-run")
         finally:
             browser.close()
 
     status = api.get("/api/v1/status").json()
     assert (status["branch"], status["clean"]) == ("before-orders", True)
+    merge = api.get("/api/v1/merges").json()["items"][0]
+    assert (merge["status"], merge["created_by"]) == ("completed", STAFF)
+    assert status["commit"] == merge["result_commit"]  # the revert was a dry run only
     # the checkout's DDL in the engine's audit trail, with the console user as actor
     audit = api.get("/api/v1/audit", params={"actor": STAFF}).json()["items"]
     assert sorted(
