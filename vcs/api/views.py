@@ -47,7 +47,7 @@ class StatusView(APIView):
 
 class StatusChangesView(GenericAPIView):
     """The working changes, paged, in capture order (then by object key); the first page is the
-    one ``GET /api/v1/status`` carries."""
+    one `GET /api/v1/status` carries."""
 
     required_permissions = {"get": ["vcs.view_branch"]}
     serializer_class = s.WorkingChangeSerializer
