@@ -54,10 +54,12 @@ def main(tables: int) -> None:
         django.setup()
         run(tables, db_url(name))
     finally:
-        from django.db import connections
+        try:
+            from django.db import connections
 
-        connections.close_all()
-        drop_database(name)
+            connections.close_all()
+        finally:
+            drop_database(name)
 
 
 def measure(label: str, fn, results: dict) -> None:
