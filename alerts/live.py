@@ -27,7 +27,7 @@ from alerts import selectors, services
 from alerts.choices import OPEN_STATUSES
 from alerts.models import Alert
 from pggit_project import realtime
-from pggit_project.engine import engine_status, fetch_all
+from pggit_project.engine import engine_status_page, fetch_all
 from pggit_project.errors import body_for_status, error_for_exception, error_response
 from pggit_project.events import EVENT_TYPES
 
@@ -69,15 +69,7 @@ def live_state(user) -> dict[str, Any]:
     )
     state["last_event_id"] = last[0]["id"] if topics else 0
     if user.has_perm(OUTBOX_PERMISSION):
-        status = engine_status()
-        changes = status["working_changes"]
-        state["status"] = {
-            "branch": status["branch"],
-            "commit": status["commit"],
-            "clean": status["clean"],
-            "working_change_count": len(changes),
-            "working_changes": changes[:WORKING_CHANGES_SHOWN],
-        }
+        state["status"] = engine_status_page(WORKING_CHANGES_SHOWN)
     else:
         state["status"] = None
     rows = fetch_all(

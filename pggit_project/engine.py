@@ -64,8 +64,8 @@ __all__ = ["EngineError", "engine_cursor", "fetch_all", "fetch_one", "fetch_valu
 
 
 def engine_status() -> dict[str, Any]:
-    """HEAD (branch, commit) and the working changes: what ``pggit.status()`` says, read by every
-    app that shows it (the vcs API and CLI, the live operations page)."""
+    """HEAD (branch, commit) and all the working changes: what ``pggit.status()`` says (the CLI
+    and the console list them all; the API and the live page read ``engine_status_page``)."""
     head = fetch_one("SELECT branch, commit_hash, clean FROM pggit.head()")
     changes = fetch_all(
         "SELECT object_type, schema_name, object_name, change_type, statement, actor, captured_at "
@@ -75,5 +75,49 @@ def engine_status() -> dict[str, Any]:
         "branch": head["branch"],
         "commit": head["commit_hash"],
         "clean": not changes,
+        "working_change_count": len(changes),
+        "working_changes": changes,
+    }
+
+
+WORKING_CHANGE_COLUMNS = (
+    "object_type",
+    "schema_name",
+    "object_name",
+    "change_type",
+    "statement",
+    "actor",
+    "captured_at",
+)
+STATUS_PAGE_QUERY = """
+WITH s AS MATERIALIZED (SELECT * FROM pggit.status())
+SELECT t.total, p.object_key, p.object_type, p.schema_name, p.object_name, p.change_type,
+       p.statement, p.actor, p.captured_at
+  FROM (SELECT count(*) AS total FROM s) t
+  LEFT JOIN LATERAL (SELECT * FROM s ORDER BY s.captured_at, s.object_key
+                     LIMIT %s OFFSET %s) p ON true
+"""
+
+
+def engine_status_page(limit: int, offset: int = 0) -> dict[str, Any]:
+    """HEAD, the number of working changes and one slice of them (``pggit.status()``'s order:
+    capture time, then object key), in one transaction: the engine's function runs once and
+    only the slice leaves the database, so the answer does not grow with the schema."""
+    with engine_cursor() as cursor:
+        cursor.execute("SELECT branch, commit_hash FROM pggit.head()")
+        branch, commit = cursor.fetchone()
+        cursor.execute(STATUS_PAGE_QUERY, [limit, offset])
+        rows = cursor.fetchall()
+    total = rows[0][0]
+    changes = [
+        dict(zip(WORKING_CHANGE_COLUMNS, row[2:], strict=True))
+        for row in rows
+        if row[1] is not None  # the one row of an empty page has only the total
+    ]
+    return {
+        "branch": branch,
+        "commit": commit,
+        "clean": total == 0,
+        "working_change_count": total,
         "working_changes": changes,
     }

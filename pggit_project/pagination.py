@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from rest_framework import pagination
@@ -19,6 +20,7 @@ from pggit_project.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from pggit_project.filters import REPEATED, repeated
 
 INTEGER = re.compile(r"-?[0-9]+")
+MAX_OFFSET = 2**62  # within PostgreSQL's bigint
 
 
 def _positive_int(request, name: str, default: int, maximum: int | None = None) -> int:
@@ -45,18 +47,38 @@ class PageNumberPagination(pagination.BasePagination):
     max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
+        self.read_parameters(request)
+        self.set_total(len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count())
+        start = (self.page - 1) * self.page_size
+        return list(queryset[start : start + self.page_size])
+
+    def paginate_fetched(
+        self, request, fetch: Callable[[int, int], tuple[int, list[Any]]]
+    ) -> list[Any]:
+        """A page of a list computed by one query: ``fetch(limit, offset)`` returns the total and
+        that slice (an engine function paged in SQL). Same parameters, bounds and errors as
+        ``paginate_queryset``; a page past the last is refused once the total is known."""
+        self.read_parameters(request)
+        # a page number beyond any list must still reach the range check, not overflow SQL's
+        # bigint OFFSET: such an offset is past every row either way
+        offset = min((self.page - 1) * self.page_size, MAX_OFFSET)
+        total, rows = fetch(self.page_size, offset)
+        self.set_total(total)
+        return rows
+
+    def read_parameters(self, request) -> None:
         self.page_size = _positive_int(
             request, self.page_size_query_param, self.default_page_size, self.max_page_size
         )
         self.page = _positive_int(request, self.page_query_param, 1)
-        self.total = len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count()
+
+    def set_total(self, total: int) -> None:
+        self.total = total
         self.pages = max(1, math.ceil(self.total / self.page_size))
         if self.page > self.pages:
             raise ValidationError(
                 {self.page_query_param: [f"Page {self.page} is out of range (1..{self.pages})."]}
             )
-        start = (self.page - 1) * self.page_size
-        return list(queryset[start : start + self.page_size])
 
     def get_paginated_response(self, data) -> Response:
         return Response(

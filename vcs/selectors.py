@@ -11,8 +11,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Concat
 
-from pggit_project.engine import engine_status as status_get  # the vcs API, CLI and console
-from pggit_project.engine import fetch_all, fetch_one, fetch_value
+from pggit_project.engine import engine_status as status_get  # the CLI and console: every change
+from pggit_project.engine import engine_status_page, fetch_all, fetch_one, fetch_value
 from pggit_project.errors import DomainError
 from vcs.models import (
     AuditEntry,
@@ -28,12 +28,22 @@ from vcs.models import (
 )
 
 
+def status_page(limit: int, offset: int = 0) -> dict[str, Any]:
+    """HEAD and one page of the working changes with their count (the API's status)."""
+    return engine_status_page(limit, offset)
+
+
 def branch_queryset() -> QuerySet[Branch]:
     return Branch.objects.exclude(status="DELETED").order_by("name")
 
 
 def head_branch_id() -> int | None:
     return Head.objects.values_list("branch_id", flat=True).first()
+
+
+def head_branch_name() -> str | None:
+    """HEAD's branch name, without computing the working changes (for decorating history)."""
+    return Branch.objects.filter(id=head_branch_id()).values_list("name", flat=True).first()
 
 
 def commit_resolve(ref: str) -> Commit:
@@ -78,8 +88,10 @@ def commit_queryset(
     return commits.order_by("-committed_at", "-id")
 
 
-def commit_changes(commit: Commit) -> list[dict[str, Any]]:
-    return list(
+def commit_changes(commit: Commit) -> QuerySet[CommitChange]:
+    """A commit's changes, by object key (unique within a commit): a queryset the API pages in
+    SQL (its count is the commit's ``change_count``)."""
+    return (
         CommitChange.objects.filter(commit_id=commit.id)
         .order_by("object_key")
         .values("schema_name", "object_name", "change", object_type=F("kind"))

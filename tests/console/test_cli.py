@@ -138,7 +138,7 @@ def test_json_everywhere():
     assert verify["ok"] is True
     ddl("CREATE TABLE public.more (id integer)")
     commit = json.loads(pggit("commit", "-m", "more", "--json"))
-    assert commit["message"] == "more" and commit["changes"][0]["object_name"] == "more"
+    assert (commit["message"], commit["change_count"]) == ("more", 1)
     checkout = json.loads(pggit("checkout", "feature", "--json"))
     assert checkout["branch"] == "feature"
     assert selectors.status_get()["branch"] == "feature"
@@ -149,3 +149,33 @@ def test_log_refuses_meaningless_combinations():
         pggit("log", "--all")
     with pytest.raises(CommandError, match="--graph draws whole histories"):
         pggit("log", "--graph", "--author", "x")
+
+
+def test_status_show_and_log_carry_the_apis_counts_and_list_every_change():
+    """The CLI prints the API's fields (docs/api.md, "Change lists are paged"), but a terminal
+    command lists every change, not a page of them."""
+    refs = two_branches()
+    names = [f"cli_{number:02d}" for number in range(25)]
+    for name in names:
+        ddl(f"CREATE TABLE public.{name} (id integer)")
+    status = json.loads(pggit("status", "--json"))
+    assert set(status) == {"branch", "commit", "clean", "working_change_count", "working_changes"}
+    assert (status["clean"], status["working_change_count"]) == (False, 25)
+    assert sorted(c["object_name"] for c in status["working_changes"]) == names
+    text = pggit("status").splitlines()
+    assert text[1] == "25 working change(s):"
+    assert len(text) == 2 + 25
+
+    commit = json.loads(pggit("commit", "-m", "twenty-five", "--json"))
+    assert commit["change_count"] == 25 and "changes" not in commit
+    show = json.loads(pggit("show", "HEAD", "--json"))
+    assert show["change_count"] == len(show["changes"]) == 25
+    assert sorted(c["object_name"] for c in show["changes"]) == names
+    log = json.loads(pggit("log", "--json", "-n", "3"))
+    assert [(c["hash"], c["change_count"]) for c in log] == [
+        (commit["hash"], 25),
+        (refs["main"], 1),
+        (refs["first"], 1),
+    ]
+    assert all("changes" not in c for c in log)
+    assert "On branch main" in pggit("status")

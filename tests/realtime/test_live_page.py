@@ -98,3 +98,29 @@ def test_alert_actions_need_the_change_permission(db):
     response = client.post(f"/admin/live/alerts/{alert.id}/acknowledge")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+def test_the_state_counts_every_working_change_and_carries_the_first_fifty(admin_client):
+    from django.db import connection
+
+    from alerts.live import WORKING_CHANGES_SHOWN
+
+    with connection.cursor() as cursor:
+        for number in range(WORKING_CHANGES_SHOWN + 3):
+            cursor.execute(f"CREATE TABLE public.live_{number:02d} (id integer)")
+        cursor.execute("SELECT object_name FROM pggit.status()")
+        engine_order = [name for (name,) in cursor.fetchall()]
+    status = admin_client.get("/admin/live/state").json()["status"]
+    assert (status["clean"], status["working_change_count"]) == (False, WORKING_CHANGES_SHOWN + 3)
+    assert [c["object_name"] for c in status["working_changes"]] == engine_order[
+        :WORKING_CHANGES_SHOWN
+    ]
+    assert set(status["working_changes"][0]) == {
+        "object_type",
+        "schema_name",
+        "object_name",
+        "change_type",
+        "statement",
+        "actor",
+        "captured_at",
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from pggit_project.constants import DEFAULT_PAGE_SIZE
 from pggit_project.permissions import request_sees_sensitive
 from vcs.choices import CHANGE_CHOICES
 
@@ -23,7 +24,14 @@ class StatusSerializer(serializers.Serializer):
     branch = serializers.CharField()
     commit = serializers.CharField()
     clean = serializers.BooleanField()
-    working_changes = WorkingChangeSerializer(many=True)
+    working_change_count = serializers.IntegerField(
+        help_text="All the working changes; `working_changes` holds the first page of them."
+    )
+    working_changes = WorkingChangeSerializer(
+        many=True,
+        help_text=f"The first page ({DEFAULT_PAGE_SIZE}, in capture order) of the working changes; "
+        "`GET /api/v1/status/changes` pages them all.",
+    )
 
 
 class BranchSerializer(serializers.Serializer):
@@ -77,7 +85,7 @@ class CheckoutResultSerializer(serializers.Serializer):
 
 
 class CommitChangeSerializer(serializers.Serializer):
-    object_type = serializers.CharField(source="kind")
+    object_type = serializers.CharField()
     schema_name = serializers.CharField(allow_null=True)
     object_name = serializers.CharField()
     change = serializers.ChoiceField(choices=CHANGE_CHOICES)
@@ -93,7 +101,10 @@ class CommitSerializer(serializers.Serializer):
     message = serializers.CharField()
     committed_at = serializers.DateTimeField()
     kind = serializers.CharField()
-    changes = CommitChangeSerializer(many=True)
+    change_count = serializers.IntegerField(
+        help_text="How many objects the commit changed; `GET /api/v1/commits/{ref}/changes` "
+        "pages them."
+    )
 
 
 class CommitCreateSerializer(serializers.Serializer):

@@ -28,6 +28,7 @@ urlpatterns = [
     optional_slash("resets", views.ResetView.as_view(), name="resets"),
     optional_slash("undos", views.UndoView.as_view(), name="undos"),
     optional_slash("status", views.StatusView.as_view(), name="status"),
+    optional_slash("status/changes", views.StatusChangesView.as_view(), name="status-changes"),
     optional_slash("diff", views.DiffView.as_view(), name="diff"),
     optional_slash("schema", views.SchemaView.as_view(), name="schema-at"),
     optional_slash("verify", views.VerifyView.as_view(), name="verify"),

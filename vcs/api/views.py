@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
+from pggit_project.constants import DEFAULT_PAGE_SIZE
 from pggit_project.errors import DomainError
-from pggit_project.filters import REPEATED, repeated
+from pggit_project.filters import REPEATED, StrictOrderingFilter, repeated
 from pggit_project.openapi import REF_NOT_FOUND, ErrorSerializer
 from pggit_project.permissions import RolePermissions
 from vcs import selectors, services
 from vcs.api import serializers as s
 from vcs.api.filters import AuditFilter, CommitFilter, ObjectFilter
-from vcs.models import Branch, Commit, CommitChange, LiveObject, Merge, Rollback
+from vcs.models import Branch, Commit, LiveObject, Merge, Rollback
 
 CONFLICT = OpenApiResponse(ErrorSerializer, description="Conflicts with the current state.")
 BRANCH_NAME_PATTERN = r"[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*"
@@ -29,15 +30,42 @@ def actor_of(request) -> str:
     return request.user.get_username()
 
 
+FIXED_ORDER = StrictOrderingFilter(fields={})  # a paged list with one order: ?ordering= is a 400
+
+
 class StatusView(APIView):
-    """HEAD's branch and commit, and the working changes (captured DDL not yet committed)."""
+    """HEAD's branch and commit, how many working changes there are (captured DDL not yet
+    committed) and the first page of them."""
 
     required_permissions = {"get": ["vcs.view_branch"]}
 
     @extend_schema(responses=s.StatusSerializer, operation_id="status_retrieve")
     @cached_response(namespace="status")
     def get(self, request):
-        return Response(s.StatusSerializer(selectors.status_get()).data)
+        return Response(s.StatusSerializer(selectors.status_page(DEFAULT_PAGE_SIZE)).data)
+
+
+class StatusChangesView(GenericAPIView):
+    """The working changes, paged, in capture order (then by object key); the first page is the
+    one `GET /api/v1/status` carries."""
+
+    required_permissions = {"get": ["vcs.view_branch"]}
+    serializer_class = s.WorkingChangeSerializer
+    filter_backends = []
+
+    @extend_schema(
+        responses=s.WorkingChangeSerializer(many=True), operation_id="status_changes_list"
+    )
+    @cached_response(namespace="status")
+    def get(self, request):
+        FIXED_ORDER.get_ordering(request, None, self)
+
+        def fetch(limit: int, offset: int) -> tuple[int, list]:
+            page = selectors.status_page(limit, offset)
+            return page["working_change_count"], page["working_changes"]
+
+        page = self.paginator.paginate_fetched(request, fetch)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class BranchViewSet(
@@ -154,14 +182,29 @@ class CommitViewSet(
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(responses={200: s.CommitSerializer, 404: REF_NOT_FOUND})
+    def retrieve(self, request, *args, **kwargs):
+        return super().retrieve(request, *args, **kwargs)
+
     def get_queryset(self):
-        return selectors.commit_queryset().prefetch_related(
-            Prefetch("changes", queryset=CommitChange.objects.order_by("object_key"))
-        )
+        return selectors.commit_queryset()
 
     def get_object(self):
-        commit = selectors.commit_resolve(self.kwargs["ref"])
-        return self.get_queryset().get(id=commit.id)
+        return selectors.commit_resolve(self.kwargs["ref"])
+
+    @extend_schema(responses={200: s.CommitChangeSerializer(many=True), 404: REF_NOT_FOUND})
+    @action(
+        detail=True,
+        methods=["get"],
+        serializer_class=s.CommitChangeSerializer,
+        filter_backends=[],
+    )
+    @cached_response(namespace="commits")
+    def changes(self, request, ref=None):
+        """The objects a commit changed, paged, by object key; as many as its `change_count`."""
+        FIXED_ORDER.get_ordering(request, None, self)
+        page = self.paginate_queryset(selectors.commit_changes(self.get_object()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(
         request=s.CommitCreateSerializer,

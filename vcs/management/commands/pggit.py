@@ -160,7 +160,7 @@ class Command(BaseCommand):
             self.line(text, style)
 
     def decorations(self) -> tuple[dict[str, list[str]], str]:
-        return selectors.branch_heads(), selectors.status_get()["branch"]
+        return selectors.branch_heads(), selectors.head_branch_name()
 
     def decoration(self, commit_hash: str, heads, head_branch: str) -> str:
         names = sorted(heads.get(commit_hash, []), key=lambda n: (n != head_branch, n))
@@ -179,7 +179,7 @@ class Command(BaseCommand):
         if status["clean"]:
             self.line("nothing to commit, schema equals HEAD", self.style.SUCCESS)
             return
-        self.line(f"{len(status['working_changes'])} working change(s):")
+        self.line(f"{status['working_change_count']} working change(s):")
         for change in status["working_changes"]:
             style = {"ADDED": self.style.SUCCESS, "REMOVED": self.style.ERROR}.get(
                 change["change_type"], self.style.WARNING
@@ -220,11 +220,7 @@ class Command(BaseCommand):
                 )[:n]
             )
         if self.as_json:
-            data = [
-                {k: v for k, v in s.CommitSerializer(c).data.items() if k != "changes"}
-                for c in commits
-            ]
-            self.emit_json(data)
+            self.emit_json(s.CommitSerializer(commits, many=True).data)
             return
         heads, head_branch = self.decorations()
         if graph:
