@@ -200,10 +200,17 @@ def working_changes_with_diffs() -> dict[str, Any]:
     return {**status, "working_changes": changes, "script": diff["script"]}
 
 
-def commit_detail(commit: Commit) -> dict[str, Any]:
-    """A commit's changes with both definitions (from its blobs) and, against its first parent,
-    the migration script (a root commit has none: it is the schema as installed)."""
-    changes = list(CommitChange.objects.filter(commit_id=commit.id).order_by("object_key"))
+def commit_change_queryset(commit: Commit):
+    """A commit's recorded changes, in object-key order."""
+    return CommitChange.objects.filter(commit_id=commit.id).order_by("object_key")
+
+
+def commit_detail(commit: Commit, changes: list[CommitChange] | None = None) -> dict[str, Any]:
+    """A commit's changes (all, or the given ones: a page of them) with both definitions (from
+    their blobs) and, against its first parent, the migration script (a root commit has none: it
+    is the schema as installed)."""
+    if changes is None:
+        changes = list(commit_change_queryset(commit))
     blob_hashes = {h for c in changes for h in (c.old_blob, c.new_blob) if h}
     definitions = dict(Blob.objects.filter(hash__in=blob_hashes).values_list("hash", "definition"))
     rows = [

@@ -400,3 +400,40 @@ def test_anonymous_users_are_sent_to_the_login_page(client):
     response = client.get(f"{BASE}graph/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def sections(page: str) -> list[str]:
+    return re.findall(r'<section class="change" data-object="([^"]+)"', page)
+
+
+def test_working_changes_commits_and_objects_are_paged(admin_browser, monkeypatch):
+    from vcs.console import views
+
+    monkeypatch.setattr(views, "CHANGES_PER_PAGE", 4)
+    monkeypatch.setattr(views, "OBJECTS_PER_PAGE", 4)
+    for n in range(10):
+        ddl(f"CREATE TABLE public.paged_{n} (id integer)")
+
+    first = admin_browser.get(BASE).content.decode()
+    last = admin_browser.get(BASE, {"page": "3"}).content.decode()
+    assert "<strong>10</strong> working change(s)" in first
+    assert len(sections(first)) == 4 and len(sections(last)) == 2
+    assert "1 to 4 of 10 (page 1 of 3)" in first and "9 to 10 of 10 (page 3 of 3)" in last
+    assert 'href="?page=2" rel="next"' in first and 'rel="next"' not in last
+    every = [*sections(first), *sections(admin_browser.get(BASE, {"page": "2"}).content.decode())]
+    assert len(set(every + sections(last))) == 10  # no change shown twice, none left out
+    # the migration script still covers every change
+    assert all(f"public.paged_{n}" in first.split("Migration script")[1] for n in range(10))
+
+    commit_hash = services.commit_create(message="ten tables", author=None, actor="alice")
+    commit_page = admin_browser.get(f"{BASE}commits/{commit_hash}/", {"page": "2"}).content
+    assert "10 changed object(s)" in commit_page.decode()
+    assert len(sections(commit_page.decode())) == 4
+    assert "5 to 8 of 10 (page 2 of 3)" in commit_page.decode()
+
+    objects = admin_browser.get(f"{BASE}objects/", {"kind": "table", "page": "2"}).content.decode()
+    listed = re.findall(r'<tr><td><a href="[^"]+">(table:public\.paged_\d+)</a>', objects)
+    assert len(listed) == 4
+    assert 'href="?kind=table&amp;page=3" rel="next"' in objects
+    # a page number beyond the end shows the last page rather than an error
+    assert admin_browser.get(BASE, {"page": "99"}).status_code == 200

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -46,6 +47,8 @@ CAN_FORCE_MERGE = (CAN_ROLLBACK,)
 STRATEGIES = ("ABORT_ON_CONFLICT", "SOURCE_WINS", "TARGET_WINS", "MANUAL_REVIEW")
 RESOLUTIONS = ("SOURCE", "TARGET", "CUSTOM")
 GRAPH_LIMIT = 200
+CHANGES_PER_PAGE = 50  # changes (each with its diff) on a page
+OBJECTS_PER_PAGE = 200
 MERGE_LIST_LIMIT = 100
 
 
@@ -183,6 +186,12 @@ def _with_diffs(changes: list[dict]) -> list[dict]:
     return changes
 
 
+def _page(request, items, per_page: int | None = None):
+    """One page of ``items`` (a list or a query set) by ``?page=``: a schema of thousands of
+    objects gives pages, never one page of everything. An unusable number shows the nearest page."""
+    return Paginator(items, per_page or CHANGES_PER_PAGE).get_page(request.GET.get("page"))
+
+
 def _terminated(statements: list[dict]) -> list[dict]:
     """Statements as in the engine's migration scripts: one ``;`` each."""
     for step in statements:
@@ -196,9 +205,12 @@ def _terminated(statements: list[dict]) -> list[dict]:
 @require_safe
 def working_changes(request):
     status = selectors.working_changes_with_diffs()
-    _with_diffs(status["working_changes"])
+    page = _page(request, status["working_changes"])
+    _with_diffs(page.object_list)
     return render(
-        request, "vcs/console/changes.html", context(request, "Working changes", status=status)
+        request,
+        "vcs/console/changes.html",
+        context(request, "Working changes", status=status, page=page),
     )
 
 
@@ -231,7 +243,8 @@ def commit_page(request, ref: str):
         commit = selectors.commit_resolve(ref)
     except DomainError as error:
         raise Http404(error.detail) from error
-    detail = selectors.commit_detail(commit)
+    page = _page(request, selectors.commit_change_queryset(commit))
+    detail = selectors.commit_detail(commit, list(page.object_list))
     _with_diffs(detail["changes"])
     heads = list(
         selectors.branch_queryset().filter(head_commit=commit.hash).values_list("name", flat=True)
@@ -246,6 +259,7 @@ def commit_page(request, ref: str):
             detail=detail,
             heads=heads,
             is_merge=len(commit.parents) > 1,
+            page=page,
         ),
     )
 
@@ -254,11 +268,10 @@ def commit_page(request, ref: str):
 @require_safe
 def graph_page(request):
     commits = selectors.graph_commits(GRAPH_LIMIT)
-    status = selectors.status_get()
     svg = graph.render(
         commits,
         heads=selectors.branch_heads(),
-        head_branch=status["branch"],
+        head_branch=selectors.head_branch_name(),
         link=lambda h: url("commit", h),
     )
     return render(
@@ -277,10 +290,13 @@ def object_list(request):
     if kind:
         objects = objects.filter(kind=kind)
     kinds = selectors.object_queryset().order_by("kind").values_list("kind", flat=True).distinct()
+    page = _page(request, objects, per_page=OBJECTS_PER_PAGE)
     return render(
         request,
         "vcs/console/objects.html",
-        context(request, "Objects", objects=objects, kinds=list(kinds), kind=kind),
+        context(
+            request, "Objects", objects=page.object_list, kinds=list(kinds), kind=kind, page=page
+        ),
     )
 
 
