@@ -11,15 +11,17 @@ which answers exactly as it would without this layer:
   request-handling hooks overridden;
 - the request has no body, no cookie, no ``?format=``, a ``Host`` that ``ALLOWED_HOSTS`` accepts,
   an ``Accept`` the JSON renderer answers with plain ``application/json``, and a ``Bearer`` token
-  that SimpleJWT's own token classes validate (signature, expiry, type);
+  that SimpleJWT's own token classes validate (signature, expiry, type; the signature once per
+  process: ``pggit_project.authentication.ValidatedTokens``);
 - the token's user exists, is active, holds the view's read permissions and has not changed
   password since the token was issued (``UserStates``: what this process read of the user, used
   only while the user-state generation it was read under is current);
 - L1 holds the entry under the generations last read, and Redis confirms them and the user-state
   generation current while counting the hit (``CacheStore.l1_hit``: one round trip);
 - for an answer about the engine's state (status, branches, commits), the engine-state version
-  read from PostgreSQL (one more round trip, on a connection of the hit path's own:
-  ``cachemgmt.state_version``) is the one the entry was computed under;
+  read from PostgreSQL after the request arrived (one more round trip, shared by the hits waiting
+  for it, on a connection of the hit path's own: ``cachemgmt.state_version``) is the one the entry
+  was computed under;
 - an ordinary answer of this view was seen before (``_templates``): the headers Django, DRF and the
   middleware add around a stored entry (``Allow``, ``Vary``, the security headers...) are copied
   from it, so a hit here is byte-identical to a hit through the ordinary path, with its own

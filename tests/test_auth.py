@@ -1,11 +1,13 @@
 """Authentication: JWT obtain/refresh/verify, using tokens, and every way a token is refused."""
 
+import time
 from datetime import timedelta
 
 import jwt
 import pytest
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from pggit_project.authentication import validated_tokens
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -294,3 +296,33 @@ def test_an_admin_session_ends_when_the_user_is_deactivated(client, staff_user):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+def test_a_token_remembered_by_the_process_is_refused_once_it_expires(api_client, user):
+    # The signature is checked once per process (pggit_project.authentication.ValidatedTokens);
+    # expiry is checked on every use, with the same answer as for a token never seen.
+    token = AccessToken.for_user(user)
+    token.set_exp(lifetime=timedelta(seconds=2))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(PROTECTED).status_code == 200
+    assert validated_tokens.get(str(token).encode()) is not None
+    time.sleep(max(0.0, token["exp"] - time.time()) + 0.2)
+    refused = api_client.get(PROTECTED)
+    assert refused.status_code == 401
+    assert refused["WWW-Authenticate"] == BEARER_CHALLENGE
+    validated_tokens.clear()
+    never_seen = api_client.get(PROTECTED).json()
+    assert {**never_seen, "request_id": None} == {**refused.json(), "request_id": None}
+    assert refused.json()["code"] == "token_not_valid"
+
+
+def test_a_forged_token_is_not_remembered_after_the_genuine_one_was(api_client, user):
+    token = str(AccessToken.for_user(user))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api_client.get(PROTECTED).status_code == 200
+    claims = dict(AccessToken(token).payload)
+    forged = jwt.encode(claims, "a-different-signing-key-of-sufficient-length", algorithm="HS256")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert api_client.get(PROTECTED).status_code == 401
+    assert validated_tokens.get(forged.encode()) is None
+    assert validated_tokens.get(token.encode()) is not None
