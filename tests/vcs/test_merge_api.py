@@ -235,3 +235,39 @@ def test_a_refused_revert_is_409_with_its_findings(operator_client):
     assert forced.status_code == 201
     reset = ok(post(client, "/api/v1/resets", {"branch": "main", "to": added}))
     assert reset["status"] == "dry_run" and "CREATE TABLE public.kept" in reset["script"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/branches/main/checkout", {"force": True}),
+        ("/api/v1/merges", {"source": "main", "target": "main", "force": True}),
+        ("/api/v1/merges/1/complete", {"force": True}),
+    ],
+)
+def test_force_needs_the_revert_permission_on_checkout_and_merge(path, body):
+    """``force`` destroys data as a reset does: without ``vcs.revert_commit`` it is a 403 before
+    anything runs, for a checkout, a merge and a merge's completion alike."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+    from rest_framework.test import APIClient
+
+    from tests.conftest import bearer
+
+    user = get_user_model().objects.create_user("merger")
+    codenames = ["view_branch", "checkout_branch", "view_merge", "add_merge", "change_merge"]
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label="vcs", codename__in=codenames)
+    )
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=bearer(user))
+    operations_before = query("SELECT count(*) FROM pggit.operations")
+
+    forced = post(client, path, body)
+    assert forced.status_code == 403
+    assert forced.json()["detail"] == "force needs the permission vcs.revert_commit"
+    assert query("SELECT count(*) FROM pggit.operations") == operations_before
+
+    # the same request without force passes the permission check (and meets the engine's answer)
+    unforced = post(client, path, {**body, "force": False})
+    assert unforced.status_code != 403

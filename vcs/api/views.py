@@ -33,6 +33,13 @@ def actor_of(request) -> str:
 FIXED_ORDER = StrictOrderingFilter(fields={})  # a paged list with one order: ?ordering= is a 400
 
 
+def require_force_permission(request, force: bool) -> None:
+    """``force`` (on a checkout or a merge into HEAD) destroys working changes or data, as a reset
+    does: it needs ``vcs.revert_commit`` as well (403 otherwise; the console checks alike)."""
+    if force and not request.user.has_perm("vcs.revert_commit"):
+        raise PermissionDenied("force needs the permission vcs.revert_commit")
+
+
 class StatusView(APIView):
     """HEAD's branch and commit, how many working changes there are (captured DDL not yet
     committed) and the first page of them."""
@@ -151,9 +158,7 @@ class BranchViewSet(
     def checkout(self, request, name=None):
         data = s.CheckoutSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if data.validated_data["force"] and not request.user.has_perm("vcs.revert_commit"):
-            # forcing destroys working changes or data, as a reset does (the console checks alike)
-            raise PermissionDenied("force needs the permission vcs.revert_commit")
+        require_force_permission(request, data.validated_data["force"])
         result = services.branch_checkout(
             name=name, force=data.validated_data["force"], actor=actor_of(request)
         )
@@ -400,11 +405,13 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         "target is HEAD the live schema is migrated in the same transaction. 409: `locked` "
         "(another checkout/merge/revert is running), `merge_in_progress` (an open merge into "
         "the target), "
-        "`working_changes`, `data_loss` (without `force`), `apply_failed`.",
+        "`working_changes`, `data_loss` (without `force`), `apply_failed`. `force` needs "
+        "`vcs.revert_commit` besides `vcs.add_merge` (403 otherwise).",
     )
     def create(self, request):
         data = s.MergeCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        require_force_permission(request, data.validated_data["force"])
         merge = services.merge_create(
             source=data.validated_data["source"],
             target=data.validated_data["target"],
@@ -452,12 +459,14 @@ class MergeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         responses={200: s.MergeSerializer, 404: MERGE_NOT_FOUND, 409: CONFLICT},
         description="Makes the merge commit of an open merge. 409 `unresolved_conflicts`, "
         "`merge_not_open`, `target_moved`, `merge_dependency` (the result would break a "
-        "dependency; the findings are in `errors`), `data_loss`, `apply_failed`.",
+        "dependency; the findings are in `errors`), `data_loss`, `apply_failed`. `force` needs "
+        "`vcs.revert_commit` besides `vcs.change_merge` (403 otherwise).",
     )
     @action(detail=True, methods=["post"])
     def complete(self, request, pk=None):
         data = s.MergeCompleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        require_force_permission(request, data.validated_data["force"])
         merge = services.merge_complete(
             merge_id=int(pk), force=data.validated_data["force"], actor=actor_of(request)
         )
