@@ -108,6 +108,9 @@ def test_an_ordinary_role_runs_ddl_and_it_is_captured_with_that_role_as_actor(
     )
     assert status == [
         ("constraint:shop.orders.orders_pkey", "ADDED", "alice"),  # its table's last change
+        # privileges are versioned: the superuser's GRANT CREATE on public, the app's on shop
+        ("privileges:schema:public", "ADDED", "postgres"),
+        ("privileges:schema:shop", "ADDED", app),
         ("schema:shop", "ADDED", app),
         ("table:public.notes", "ADDED", app),
         ("table:shop.items", "ADDED", deployer),

@@ -82,7 +82,10 @@ $$;
 -- gives it (USAGE to PUBLIC). Same columns as the catalog's per-kind views (docs/engine-catalog.md).
 CREATE OR REPLACE VIEW pggit._o_privileges AS
 WITH target AS (
-    SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, k.key AS target_key,
+    -- an identity sequence is part of its column: its privileges hang off (and depend on) the table
+    SELECT 'pg_class'::regclass::oid AS classid, coalesce(idt.refobjid, c.oid) AS objid,
+           CASE WHEN idt.refobjid IS NULL THEN k.key ELSE 'sequence:' || n.nspname || '.' || c.relname END AS target_key,
+           coalesce(tk.key, k.key) AS dep_key,
            n.nspname AS schema_name, c.relname::text AS object_name,
            CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || n.qname || '.' || quote_ident(c.relname) AS target,
            c.relacl AS acl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner) AS dflt,
@@ -93,11 +96,12 @@ WITH target AS (
       FROM pg_class c
       JOIN pggit._ns n ON n.oid = c.relnamespace
       JOIN pggit._key_class k ON k.oid = c.oid
+      LEFT JOIN pg_depend idt ON c.relkind = 'S' AND idt.classid = 'pg_class'::regclass AND idt.objid = c.oid
+                             AND idt.deptype = 'i' AND idt.refclassid = 'pg_class'::regclass
+      LEFT JOIN pggit._key_class tk ON tk.oid = idt.refobjid
      WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND k.key NOT LIKE 'extension:%'
-       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                          AND d.deptype = 'i')
     UNION ALL
-    SELECT 'pg_proc'::regclass::oid, p.oid, pk.key, pk.nspname, p.proname::text,
+    SELECT 'pg_proc'::regclass::oid, p.oid, pk.key, pk.key, pk.nspname, p.proname::text,
            CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END
              || pk.qname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
            p.proacl, acldefault('f', p.proowner), p.proowner, '[]'::jsonb
@@ -106,7 +110,7 @@ WITH target AS (
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
                           AND x.deptype IN ('e', 'i'))
     UNION ALL
-    SELECT 'pg_namespace'::regclass::oid, n.oid, 'schema:' || n.nspname, n.nspname, n.nspname,
+    SELECT 'pg_namespace'::regclass::oid, n.oid, 'schema:' || n.nspname, 'schema:' || n.nspname, n.nspname, n.nspname,
            'SCHEMA ' || n.qname, s.nspacl,
            CASE WHEN n.nspname = 'public'
                 THEN acldefault('n', s.nspowner) || makeaclitem(0, s.nspowner, 'USAGE', false)
@@ -117,7 +121,7 @@ WITH target AS (
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_namespace'::regclass AND x.objid = n.oid
                           AND x.deptype = 'e')
     UNION ALL
-    SELECT 'pg_type'::regclass::oid, t.oid, k.key, n.nspname, t.typname::text,
+    SELECT 'pg_type'::regclass::oid, t.oid, k.key, k.key, n.nspname, t.typname::text,
            CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || n.qname || '.' || quote_ident(t.typname),
            t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb
       FROM pg_type t
@@ -130,7 +134,7 @@ WITH target AS (
 SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        t.schema_name, t.object_name, t.target_key AS parent_name,
        s.statements AS definition,
-       jsonb_build_object('deps', jsonb_build_array(t.target_key), 'identity', t.target,
+       jsonb_build_object('deps', jsonb_build_array(t.dep_key), 'identity', t.target,
                           'target_key', t.target_key, 'grantees', s.grantees,
                           'public_default', (SELECT coalesce(jsonb_agg(x.privilege_type ORDER BY x.privilege_type), '[]')
                                                FROM aclexplode(t.dflt) x WHERE x.grantee = 0)) AS meta,
