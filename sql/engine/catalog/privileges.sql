@@ -212,9 +212,10 @@ $$;
 -- (these commands name no object in pg_event_trigger_ddl_commands(), only an object type), as
 -- [classid, objid] anchors in tracked schemas: the catalog rows of that type this statement wrote.
 -- A row written by the current transaction (or one of its subtransactions) has age(xmin) <= 0;
--- of those, this statement's have the highest cmin (the command counter is per transaction, and
--- the statement rewrites the row of every object it names, tracked or not), so rows created or
--- granted by earlier statements of the transaction are not attributed to this one. For default
+-- of those, this statement's were written after the audit row of the transaction's previous
+-- captured statement (a higher cmin: the command counter counts the whole transaction), so rows
+-- created or granted by earlier statements of the transaction are not attributed to this one
+-- (the audit rows not flushed yet are found through their partial index). For default
 -- privileges also every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to
 -- nothing deletes the row).
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
@@ -224,6 +225,7 @@ SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
     v_types text[];
+    v_after bigint;
     v_out jsonb;
 BEGIN
     SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
@@ -232,6 +234,8 @@ BEGIN
     IF v_types IS NULL THEN
         RETURN '[]';
     END IF;
+    SELECT max(l.cmin::text::bigint) INTO v_after
+      FROM pggit.ddl_log l WHERE l.flushed_at IS NULL AND l.txid = pg_current_xact_id();
     WITH written AS (
         SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, c.cmin::text::bigint AS cmin
           FROM pg_class c
@@ -259,7 +263,7 @@ BEGIN
            AND age(d.xmin) <= 0
     ), mine AS (
         SELECT DISTINCT w.classid, w.objid FROM written w
-         WHERE w.cmin = (SELECT max(x.cmin) FROM written x)
+         WHERE v_after IS NULL OR w.cmin > v_after
     )
     SELECT coalesce(jsonb_agg(jsonb_build_array(a.classid, a.objid)), '[]') INTO v_out FROM (
         SELECT m.classid, m.objid FROM mine m
