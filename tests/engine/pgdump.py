@@ -71,7 +71,7 @@ def _sorted_grants(lines: list[str]) -> list[str]:
     as sorted statements, docs/engine-catalog.md); the REVOKE lines before them stay in place."""
     out: list[str] = []
     run: list[str] = []
-    for line in lines + [""]:
+    for line in [*lines, ""]:
         if line.startswith("GRANT "):
             run.append(line)
             continue

@@ -1,8 +1,9 @@
 """The corpus (tests/engine/corpus/*.sql: realistic application schemas of several hundred objects
-each, with their privileges) round-trips exactly: load → commit → check out a branch whose tree is empty → check out main
-→ `pg_dump --schema-only --no-owner` identical to before; and the script `diff_script` writes,
-applied to a copy of the empty database, gives the same dump. Runs on whichever server the engine
-tests use (PostgreSQL 15 with DATABASE_URL, the embedded 18 without), with that server's pg_dump."""
+each, with their privileges) round-trips exactly: load → commit → check out a branch whose tree
+is empty → check out main → `pg_dump --schema-only --no-owner` identical to before; and the
+script `diff_script` writes, applied to a copy of the empty database, gives the same dump. Runs on
+whichever server the engine tests use (PostgreSQL 15 with DATABASE_URL, the embedded 18 without),
+with that server's pg_dump."""
 
 from __future__ import annotations
 

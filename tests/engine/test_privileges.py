@@ -18,7 +18,8 @@ WRITER = "pggit_test_priv_writer"
 
 SCHEMA = """
 CREATE SCHEMA app;
-CREATE TABLE app.accounts (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text, secret text);
+CREATE TABLE app.accounts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text, secret text);
 CREATE SEQUENCE app.tickets;
 CREATE FUNCTION app.add(a integer, b integer) RETURNS integer LANGUAGE sql AS 'SELECT a + b';
 CREATE PROCEDURE app.touch() LANGUAGE sql AS 'SELECT 1';
@@ -103,7 +104,8 @@ FORMS = [
     (
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER}",
         "default_privileges:app.postgres.TABLES",
-        f"ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT ON TABLES TO {READER};",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT ON TABLES "
+        f"TO {READER};",
     ),
     (
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO {WRITER} "
@@ -292,8 +294,10 @@ def test_a_recreated_object_is_granted_again(db):
     assert db.one("SELECT has_table_privilege(%s, 'app.emails', 'SELECT')", (READER,)) is True
     plan = db.rows(
         "SELECT phase, object_key FROM pggit.migration_plan("
-        "pggit.tree_entries((SELECT tree_hash FROM pggit.commits WHERE hash = pggit.resolve_ref('reordered'))),"
-        "pggit.tree_entries((SELECT tree_hash FROM pggit.commits WHERE hash = pggit.resolve_ref('main'))))"
+        "pggit.tree_entries((SELECT tree_hash FROM pggit.commits "
+        "                     WHERE hash = pggit.resolve_ref('reordered'))),"
+        "pggit.tree_entries((SELECT tree_hash FROM pggit.commits "
+        "                     WHERE hash = pggit.resolve_ref('main'))))"
     )
     assert plan.index(("create", "privileges:view:app.emails")) > plan.index(
         ("create", "view:app.emails")
