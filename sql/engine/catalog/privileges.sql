@@ -11,17 +11,20 @@
 -- The differences between an ACL and its default (the owner's own entries left out): the
 -- privileges granted beyond the default (grantee, privilege, grantable) and the default ones
 -- revoked (revoked = true). Grantees are quoted role names or PUBLIC; grantors are not kept.
+-- Plain SQL set-returning functions (no SET clause, names qualified) so that the planner inlines
+-- them into the views: a function called per object would be planned again for each.
 CREATE OR REPLACE FUNCTION pggit._acl_changes(p_acl aclitem[], p_default aclitem[], p_owner oid)
 RETURNS TABLE (grantee text, privilege text, grantable boolean, revoked boolean)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pggit
 AS $$
     WITH a AS (
         SELECT DISTINCT x.grantee, x.privilege_type, x.is_grantable
-          FROM aclexplode(nullif(coalesce(p_acl, p_default), '{}')) x WHERE x.grantee IS DISTINCT FROM p_owner
+          FROM pg_catalog.aclexplode(nullif(coalesce(p_acl, p_default), '{}')) x
+         WHERE x.grantee IS DISTINCT FROM p_owner
     ), d AS (
         SELECT DISTINCT x.grantee, x.privilege_type, x.is_grantable
-          FROM aclexplode(nullif(p_default, '{}')) x WHERE x.grantee IS DISTINCT FROM p_owner
+          FROM pg_catalog.aclexplode(nullif(p_default, '{}')) x
+         WHERE x.grantee IS DISTINCT FROM p_owner
     ), changed AS (
         SELECT a.grantee, a.privilege_type, a.is_grantable, false AS revoked
           FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.grantee = a.grantee
@@ -32,48 +35,50 @@ AS $$
           FROM d WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.grantee = d.grantee
                                      AND a.privilege_type = d.privilege_type)
     )
-    SELECT CASE WHEN c.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+    SELECT CASE WHEN c.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END,
            c.privilege_type, c.is_grantable, c.revoked
-      FROM changed c LEFT JOIN pg_roles r ON r.oid = c.grantee
+      FROM changed c LEFT JOIN pg_catalog.pg_roles r ON r.oid = c.grantee
 $$;
 
 -- The privileges of one object as statements (one per line: REVOKEs of default privileges, then
--- GRANTs per grantee and grant option, then column GRANTs per column), and the grantees named.
--- p_target is what GRANT names (`TABLE app.t`, `FUNCTION app.f(integer)`...); p_columns is
--- [{name, acl}] for relations.
+-- GRANTs per grantee and grant option, then column GRANTs per column), and the grantees named;
+-- no row when the ACL is the default. p_target is what GRANT names (`TABLE app.t`, `FUNCTION
+-- app.f(integer)`...); p_columns is [{name, acl}] for relations.
 CREATE OR REPLACE FUNCTION pggit._acl_sql(p_target text, p_acl aclitem[], p_default aclitem[],
-                                          p_owner oid, p_columns jsonb DEFAULT '[]',
-                                          OUT statements text, OUT grantees jsonb)
+                                          p_owner oid, p_columns jsonb)
+RETURNS TABLE (statements text, grantees jsonb)
 LANGUAGE sql STABLE
-SET search_path = pg_catalog, pggit
 AS $$
     WITH obj AS (
         SELECT * FROM pggit._acl_changes(p_acl, p_default, p_owner)
     ), col AS (
         SELECT c->>'name' AS col, x.*
-          FROM jsonb_array_elements(p_columns) c,
-               LATERAL pggit._acl_changes((c->>'acl')::aclitem[], '{}'::aclitem[], p_owner) x
+          FROM pg_catalog.jsonb_array_elements(p_columns) c,
+               LATERAL pggit._acl_changes((c->>'acl')::pg_catalog.aclitem[], '{}'::pg_catalog.aclitem[], p_owner) x
     ), lines AS (
         SELECT 0 AS part, o.grantee AS sort1, '' AS sort2,
-               'REVOKE ' || string_agg(o.privilege, ', ' ORDER BY o.privilege) || ' ON ' || p_target
+               'REVOKE ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege) || ' ON ' || p_target
                  || ' FROM ' || o.grantee || ';' AS line
           FROM obj o WHERE o.revoked GROUP BY o.grantee
         UNION ALL
         SELECT 1, o.grantee, o.grantable::text,
-               'GRANT ' || string_agg(o.privilege, ', ' ORDER BY o.privilege) || ' ON ' || p_target
+               'GRANT ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege) || ' ON ' || p_target
                  || ' TO ' || o.grantee || CASE WHEN o.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';'
           FROM obj o WHERE NOT o.revoked GROUP BY o.grantee, o.grantable
         UNION ALL
         SELECT 2, c.col || ' ' || c.grantee, c.grantable::text,
-               'GRANT ' || string_agg(c.privilege || ' (' || quote_ident(c.col) || ')', ', ' ORDER BY c.privilege)
+               'GRANT ' || pg_catalog.string_agg(c.privilege || ' (' || pg_catalog.quote_ident(c.col) || ')', ', '
+                                                 ORDER BY c.privilege)
                  || ' ON ' || p_target || ' TO ' || c.grantee
                  || CASE WHEN c.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';'
           FROM col c WHERE NOT c.revoked GROUP BY c.col, c.grantee, c.grantable
     )
-    SELECT string_agg(l.line, E'\n' ORDER BY l.part, l.sort1 COLLATE "C", l.sort2),
-           (SELECT coalesce(jsonb_agg(DISTINCT g.grantee ORDER BY g.grantee), '[]')
-              FROM (SELECT grantee FROM obj UNION SELECT grantee FROM col) g)
-      FROM lines l
+    SELECT x.statements, x.grantees FROM (
+        SELECT pg_catalog.string_agg(l.line, E'\n' ORDER BY l.part, l.sort1 COLLATE "C", l.sort2) AS statements,
+               (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.grantee ORDER BY g.grantee), '[]')
+                  FROM (SELECT grantee FROM obj UNION SELECT grantee FROM col) g) AS grantees
+          FROM lines l) x
+     WHERE x.statements IS NOT NULL
 $$;
 
 -- Every object's privileges entry: relations (tables, views, materialized views, sequences),
@@ -82,10 +87,9 @@ $$;
 -- gives it (USAGE to PUBLIC). Same columns as the catalog's per-kind views (docs/engine-catalog.md).
 CREATE OR REPLACE VIEW pggit._o_privileges AS
 WITH target AS (
-    -- an identity sequence is part of its column: its privileges hang off (and depend on) the table
-    SELECT 'pg_class'::regclass::oid AS classid, coalesce(idt.refobjid, c.oid) AS objid,
-           CASE WHEN idt.refobjid IS NULL THEN k.key ELSE 'sequence:' || n.nspname || '.' || c.relname END AS target_key,
-           coalesce(tk.key, k.key) AS dep_key,
+    -- keys are spelled out here rather than read from _key_class/_key_type, so that a filter on
+    -- the anchor stays an index probe on the object's own row
+    SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, k.key AS target_key, k.key AS dep_key,
            n.nspname AS schema_name, c.relname::text AS object_name,
            CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || n.qname || '.' || quote_ident(c.relname) AS target,
            c.relacl AS acl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner) AS dflt,
@@ -95,11 +99,26 @@ WITH target AS (
              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL) AS columns
       FROM pg_class c
       JOIN pggit._ns n ON n.oid = c.relnamespace
-      JOIN pggit._key_class k ON k.oid = c.oid
-      LEFT JOIN pg_depend idt ON c.relkind = 'S' AND idt.classid = 'pg_class'::regclass AND idt.objid = c.oid
-                             AND idt.deptype = 'i' AND idt.refclassid = 'pg_class'::regclass
-      LEFT JOIN pggit._key_class tk ON tk.oid = idt.refobjid
-     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S') AND k.key NOT LIKE 'extension:%'
+      CROSS JOIN LATERAL (SELECT CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
+                                                WHEN 'S' THEN 'sequence:' ELSE 'table:' END
+                                 || n.nspname || '.' || c.relname AS key) k
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype = 'i'
+                                                   AND d.refclassid = 'pg_class'::regclass)))
+    UNION ALL
+    -- an identity sequence is part of its column: its privileges hang off (and depend on) the table
+    SELECT 'pg_class'::regclass::oid, idt.refobjid, 'sequence:' || n.nspname || '.' || c.relname,
+           'table:' || tn.nspname || '.' || t.relname,
+           n.nspname, c.relname::text, 'SEQUENCE ' || n.qname || '.' || quote_ident(c.relname),
+           c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb
+      FROM pg_depend idt
+      JOIN pg_class c ON c.oid = idt.objid AND c.relkind = 'S'
+      JOIN pggit._ns n ON n.oid = c.relnamespace
+      JOIN pg_class t ON t.oid = idt.refobjid
+      JOIN pggit._ns tn ON tn.oid = t.relnamespace
+     WHERE idt.refclassid = 'pg_class'::regclass AND idt.classid = 'pg_class'::regclass AND idt.deptype = 'i'
+       AND t.relkind IN ('r', 'p')
     UNION ALL
     SELECT 'pg_proc'::regclass::oid, p.oid, pk.key, pk.key, pk.nspname, p.proname::text,
            CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END
@@ -126,10 +145,14 @@ WITH target AS (
            t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb
       FROM pg_type t
       JOIN pggit._ns n ON n.oid = t.typnamespace
-      JOIN pggit._key_type k ON k.oid = t.oid
+      CROSS JOIN LATERAL (SELECT CASE t.typtype WHEN 'd' THEN 'domain:' ELSE 'type:' END
+                                 || n.nspname || '.' || t.typname AS key) k
      WHERE (t.typtype IN ('e', 'r', 'd')
             OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
-       AND k.key NOT LIKE 'extension:%'
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                          AND d.deptype = 'e')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = t.typrelid
+                          AND t.typrelid <> 0 AND d.deptype = 'e')
 )
 SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        t.schema_name, t.object_name, t.target_key AS parent_name,
@@ -141,7 +164,7 @@ SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        t.classid AS anchor_classid, t.objid AS anchor_objid
   FROM target t
   CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns) s
- WHERE (t.acl IS NOT NULL OR t.columns <> '[]') AND s.statements IS NOT NULL;
+ WHERE t.acl IS NOT NULL OR t.columns <> '[]';
 
 -- Default privileges set for a role in a tracked schema (ALTER DEFAULT PRIVILEGES ... IN SCHEMA):
 -- one entry per pg_default_acl row. Defaults set for all schemas (no IN SCHEMA) are not tracked.
