@@ -227,30 +227,27 @@ def test_an_ordinary_roles_grants_are_captured_and_an_operator_checks_them_out(
 ):
     db = engine_db
     root = db.one("SELECT commit_hash FROM pggit.head()")
-    app = make_role(create_on_db=True)
     viewer = make_role()
     operator = make_role("pggit_operator", create_on_db=True)
-    with connect_as(db, app) as conn:
+    with connect_as(db, operator) as conn:
         conn.execute("CREATE SCHEMA shop")
         conn.execute("CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric, note text)")
-    db.run("SELECT pggit.commit('shop')")
-    grants = [
-        sql.SQL("GRANT USAGE ON SCHEMA shop TO {}"),
-        sql.SQL("GRANT SELECT ON shop.orders TO {} WITH GRANT OPTION"),
-        sql.SQL("GRANT UPDATE (note) ON shop.orders TO {}"),
-        sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT SELECT ON TABLES TO {}"),
-    ]
-    with connect_as(db, app) as conn:
-        for grant in grants:
+        conn.execute("SELECT pggit.commit('shop')")
+        for grant in (
+            sql.SQL("GRANT USAGE ON SCHEMA shop TO {}"),
+            sql.SQL("GRANT SELECT ON shop.orders TO {} WITH GRANT OPTION"),
+            sql.SQL("GRANT UPDATE (note) ON shop.orders TO {}"),
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT SELECT ON TABLES TO {}"),
+        ):
             conn.execute(grant.format(sql.Identifier(viewer)))
     assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
     status = db.rows(
         'SELECT object_key, change_type, actor FROM pggit.status() ORDER BY object_key COLLATE "C"'
     )
     assert status == [
-        (f"default_privileges:shop.{app}.TABLES", "ADDED", app),
-        ("privileges:schema:shop", "ADDED", app),
-        ("privileges:table:shop.orders", "ADDED", app),
+        (f"default_privileges:shop.{operator}.TABLES", "ADDED", operator),
+        ("privileges:schema:shop", "ADDED", operator),
+        ("privileges:table:shop.orders", "ADDED", operator),
     ]
     assert db.one(
         "SELECT definition FROM pggit.live_objects() "
@@ -260,19 +257,14 @@ def test_an_ordinary_roles_grants_are_captured_and_an_operator_checks_them_out(
         f"GRANT UPDATE (note) ON TABLE shop.orders TO {viewer};"
     )
     can_read = sql.SQL("SELECT has_table_privilege({}, 'shop.orders', 'SELECT WITH GRANT OPTION')")
+    can_update = sql.SQL("SELECT has_column_privilege({}, 'shop.orders', 'note', 'UPDATE')")
     with connect_as(db, operator) as op:
         op.execute("SELECT pggit.commit('privileges')")
         op.execute("SELECT pggit.branch_create('empty', %s)", (root,))
         op.execute("SELECT * FROM pggit.checkout('empty')")
+        assert op.execute("SELECT count(*) FROM pg_default_acl").fetchone()[0] == 0
         op.execute("SELECT * FROM pggit.checkout('main')")
         assert op.execute(can_read.format(sql.Literal(viewer))).fetchone()[0] is True
-        assert (
-            op.execute(
-                sql.SQL("SELECT has_column_privilege({}, 'shop.orders', 'note', 'UPDATE')").format(
-                    sql.Literal(viewer)
-                )
-            ).fetchone()[0]
-            is True
-        )
+        assert op.execute(can_update.format(sql.Literal(viewer))).fetchone()[0] is True
         assert op.execute("SELECT clean FROM pggit.head()").fetchone()[0] is True
     assert db.one("SELECT count(*) FROM pg_default_acl") == 1
