@@ -321,3 +321,34 @@ def test_a_grant_to_a_role_that_no_longer_exists_refuses_the_checkout(db):
     assert db.one("SELECT branch FROM pggit.head()") == "before"
     assert db.live_tree_hash() == db.branch_tree("before")
     assert db.one("SELECT has_table_privilege('public', 'app.accounts', 'SELECT')") is False
+
+
+def test_default_privileges_do_not_grant_to_objects_a_checkout_creates(db):
+    # the view predates the default privileges: it has no grants, and must get none when a
+    # checkout creates it again while the default privileges exist
+    db.run(f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER}")
+    db.run("SELECT pggit.commit('default privileges')")
+    main_tree = db.head_tree()
+    db.run("SELECT pggit.branch_create('noview')")
+    db.run("SELECT * FROM pggit.checkout('noview')")
+    db.run("DROP VIEW app.emails")
+    db.run("SELECT pggit.commit('no view')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.live_tree_hash() == main_tree
+    assert db.one("SELECT relacl FROM pg_class WHERE oid = 'app.emails'::regclass") is None
+    assert db.one("SELECT count(*) FROM pg_default_acl") == 1
+    steps = [
+        (phase, key)
+        for phase, key in db.rows(
+            "SELECT phase, object_key FROM pggit.migration_plan("
+            "pggit.tree_entries((SELECT tree_hash FROM pggit.commits "
+            "                     WHERE hash = pggit.resolve_ref('noview'))), "
+            "pggit.tree_entries(%s))",
+            (main_tree,),
+        )
+    ]
+    assert steps == [
+        ("drop", "default_privileges:app.postgres.TABLES"),
+        ("create", "view:app.emails"),
+        ("create", "default_privileges:app.postgres.TABLES"),
+    ]

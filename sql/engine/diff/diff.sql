@@ -193,6 +193,15 @@ BEGIN
     v_closure := pggit.recreate_closure(p_from, v_seeds);
     v_closure := pggit.recreate_closure(p_from,
         v_closure || pggit.owned_sequences(p_from, v_closure));
+    -- default privileges apply to every object created while they exist: a plan that creates
+    -- objects takes them away first and sets them again last (plan_order), so that a created
+    -- object gets exactly the privileges its tree gives it (docs/engine-catalog.md, "Privileges")
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(v_changes) c
+                WHERE c->>'change' = 'ADDED' AND c->>'key' NOT LIKE '%privileges:%')
+       OR EXISTS (SELECT 1 FROM unnest(v_closure) k WHERE p_to ? k) THEN
+        v_closure := v_closure || ARRAY(SELECT k FROM jsonb_object_keys(p_from) k
+                                         WHERE k LIKE 'default\_privileges:%' AND NOT k = ANY (v_closure));
+    END IF;
 
     SELECT coalesce(jsonb_agg(a ORDER BY a->>'phase', a->>'key'), '[]') INTO v_actions FROM (
         SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
