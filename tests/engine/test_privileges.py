@@ -10,6 +10,7 @@ import secrets
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from tests.engine.enginedb import EngineDB, engine_error, ensure_roles, scratch_copy, server_url
 
@@ -352,3 +353,62 @@ def test_default_privileges_do_not_grant_to_objects_a_checkout_creates(db):
         ("create", "view:app.emails"),
         ("create", "default_privileges:app.postgres.TABLES"),
     ]
+
+
+def test_the_ddl_of_the_two_kinds(db):
+    db.run("REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC")
+    db.run(f"GRANT EXECUTE ON FUNCTION app.add(integer, integer) TO {READER} WITH GRANT OPTION")
+    db.run(f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT, UPDATE ON TABLES TO {WRITER}")
+    key = "privileges:function:app.add(integer,integer)"
+    meta = db.one("SELECT meta FROM pggit.live_objects() WHERE object_key = %s", (key,))
+    assert meta == {
+        "deps": ["function:app.add(integer,integer)"],
+        "identity": "FUNCTION app.add(a integer, b integer)",
+        "target_key": "function:app.add(integer,integer)",
+        "grantees": ["PUBLIC", READER],
+        "public_default": ["EXECUTE"],
+    }
+    assert db.one(
+        "SELECT pggit.sql_create('privileges', definition, meta) FROM pggit.live_objects() "
+        "WHERE object_key = %s",
+        (key,),
+    ) == [
+        "REVOKE EXECUTE ON FUNCTION app.add(a integer, b integer) FROM PUBLIC;",
+        f"GRANT EXECUTE ON FUNCTION app.add(a integer, b integer) TO {READER} WITH GRANT OPTION;",
+    ]
+    assert db.one("SELECT pggit.sql_drop('privileges', %s, %s)", (key, Jsonb(meta))) == [
+        "REVOKE ALL ON FUNCTION app.add(a integer, b integer) FROM PUBLIC CASCADE;",
+        f"REVOKE ALL ON FUNCTION app.add(a integer, b integer) FROM {READER} CASCADE;",
+        "GRANT EXECUTE ON FUNCTION app.add(a integer, b integer) TO PUBLIC;",
+    ]
+    default_key = "default_privileges:app.postgres.TABLES"
+    row = db.rows(
+        "SELECT definition, meta, pggit.sql_drop(kind, object_key, meta), "
+        "pggit.sql_alter(kind, definition, meta, definition || 'x', meta) "
+        "FROM pggit.live_objects() WHERE object_key = %s",
+        (default_key,),
+    )
+    assert row == [
+        (
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT, UPDATE ON "
+            f"TABLES TO {WRITER};",
+            {
+                "deps": ["schema:app"],
+                "identity": "FOR ROLE postgres IN SCHEMA app",
+                "on": "TABLES",
+                "grantees": [WRITER],
+            },
+            [
+                "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app REVOKE ALL ON TABLES "
+                f"FROM {WRITER} CASCADE;"
+            ],
+            None,  # dropped and created again (last)
+        )
+    ]
+    # applied, the drop statements bring back the default
+    for statement in db.one("SELECT pggit.sql_drop('privileges', %s, %s)", (key, Jsonb(meta))):
+        db.run(statement)
+    assert db.one("SELECT count(*) FROM pggit.live_objects() WHERE object_key = %s", (key,)) == 0
+    with pytest.raises(psycopg.Error) as excinfo:
+        db.run("SELECT pggit.sql_drop('privileges', %s, '{}')", (key,))
+    assert engine_error(excinfo) == "INVALID_ARGUMENT"
