@@ -57,25 +57,25 @@ AS $$
                LATERAL pggit._acl_changes((c->>'acl')::pg_catalog.aclitem[], '{}'::pg_catalog.aclitem[], p_owner) x
     ), lines AS (
         SELECT 0 AS part, o.grantee AS sort1, '' AS sort2,
-               'REVOKE ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege) || ' ON ' || p_target
+               'REVOKE ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege COLLATE "C") || ' ON ' || p_target
                  || ' FROM ' || o.grantee || ';' AS line
           FROM obj o WHERE o.revoked GROUP BY o.grantee
         UNION ALL
         SELECT 1, o.grantee, o.grantable::text,
-               'GRANT ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege) || ' ON ' || p_target
+               'GRANT ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege COLLATE "C") || ' ON ' || p_target
                  || ' TO ' || o.grantee || CASE WHEN o.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';'
           FROM obj o WHERE NOT o.revoked GROUP BY o.grantee, o.grantable
         UNION ALL
         SELECT 2, c.col || ' ' || c.grantee, c.grantable::text,
                'GRANT ' || pg_catalog.string_agg(c.privilege || ' (' || pg_catalog.quote_ident(c.col) || ')', ', '
-                                                 ORDER BY c.privilege)
+                                                 ORDER BY c.privilege COLLATE "C")
                  || ' ON ' || p_target || ' TO ' || c.grantee
                  || CASE WHEN c.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';'
           FROM col c WHERE NOT c.revoked GROUP BY c.col, c.grantee, c.grantable
     )
     SELECT x.statements, x.grantees FROM (
         SELECT pg_catalog.string_agg(l.line, E'\n' ORDER BY l.part, l.sort1 COLLATE "C", l.sort2) AS statements,
-               (SELECT coalesce(pg_catalog.jsonb_agg(DISTINCT g.grantee ORDER BY g.grantee), '[]')
+               (SELECT coalesce(pg_catalog.jsonb_agg(g.grantee ORDER BY g.grantee COLLATE "C"), '[]')
                   FROM (SELECT grantee FROM obj UNION SELECT grantee FROM col) g) AS grantees
           FROM lines l) x
      WHERE x.statements IS NOT NULL
@@ -159,7 +159,7 @@ SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        s.statements AS definition,
        jsonb_build_object('deps', jsonb_build_array(t.dep_key), 'identity', t.target,
                           'target_key', t.target_key, 'grantees', s.grantees,
-                          'public_default', (SELECT coalesce(jsonb_agg(x.privilege_type ORDER BY x.privilege_type), '[]')
+                          'public_default', (SELECT coalesce(jsonb_agg(x.privilege_type ORDER BY x.privilege_type COLLATE "C"), '[]')
                                                FROM aclexplode(t.dflt) x WHERE x.grantee = 0)) AS meta,
        t.classid AS anchor_classid, t.objid AS anchor_objid
   FROM target t
@@ -188,8 +188,10 @@ SELECT 'default_privileges:' || n.nspname || '.' || r.rolname || '.' || o.word A
                    || ' GRANT ' || g.privs || ' ON ' || o.word || ' TO ' || g.grantee
                    || CASE WHEN g.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';',
                  E'\n' ORDER BY g.grantee COLLATE "C", g.grantable) AS statements,
-             coalesce(jsonb_agg(DISTINCT g.grantee), '[]') AS grantees
-        FROM (SELECT c.grantee, c.grantable, string_agg(c.privilege, ', ' ORDER BY c.privilege) AS privs
+             (SELECT coalesce(jsonb_agg(x.grantee ORDER BY x.grantee COLLATE "C"), '[]')
+                FROM (SELECT DISTINCT g2.grantee FROM pggit._acl_changes(d.defaclacl, '{}'::aclitem[], NULL) g2) x)
+               AS grantees
+        FROM (SELECT c.grantee, c.grantable, string_agg(c.privilege, ', ' ORDER BY c.privilege COLLATE "C") AS privs
                 FROM pggit._acl_changes(d.defaclacl, '{}'::aclitem[], NULL) c
                GROUP BY c.grantee, c.grantable) g) s
  WHERE s.statements IS NOT NULL;
@@ -337,7 +339,7 @@ BEGIN
                                       ORDER BY g COLLATE "C")
                        FROM jsonb_array_elements_text(p_meta->'grantees') g), '{}')
         || CASE WHEN p_meta->'grantees' ? 'PUBLIC' AND jsonb_array_length(coalesce(p_meta->'public_default', '[]')) > 0
-                THEN ARRAY['GRANT ' || (SELECT string_agg(x, ', ' ORDER BY x)
+                THEN ARRAY['GRANT ' || (SELECT string_agg(x, ', ' ORDER BY x COLLATE "C")
                                           FROM jsonb_array_elements_text(p_meta->'public_default') x)
                            || ' ON ' || (p_meta->>'identity') || ' TO PUBLIC;']
                 ELSE '{}' END;
