@@ -150,7 +150,7 @@ def main():
     try:
         with psycopg.connect(url, autocommit=True) as conn:
             # the engine up to its catalog functions (no capture)
-            sync_connection(conn, until="engine/catalog/catalog.sql")
+            sync_connection(conn, until="engine/catalog/privileges.sql")
             if args.reuse:
                 tables = conn.execute(
                     "SELECT count(*) FROM pg_class "

@@ -26,6 +26,7 @@ BEGIN;
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql
+\ir engine/catalog/privileges.sql
 \ir engine/core/objects.sql
 \ir engine/capture/capture.sql
 \ir engine/diff/diff.sql

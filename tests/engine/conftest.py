@@ -1,7 +1,7 @@
 """Engine tests: scratch databases with the whole engine installed (see enginedb.py).
 
 Catalog tests (test_catalog.py) use plain scratch databases with the engine loaded up to the
-catalog (sql/install.sql as far as engine/catalog/catalog.sql: no capture),
+catalog (sql/install.sql as far as engine/catalog/privileges.sql: no capture),
 named pggit_cat_test_<random>, on the server of PGGIT_TEST_PG_URL (default
 postgres://postgres@127.0.0.1:5432/postgres); they need no Django.
 """
@@ -18,7 +18,7 @@ from pggit_project.engine_sql import sync_connection
 from tests.engine.enginedb import engine_db, engine_template  # noqa: F401
 
 # the engine up to its catalog functions (no capture, no root commit)
-CATALOG_UNTIL = "engine/catalog/catalog.sql"
+CATALOG_UNTIL = "engine/catalog/privileges.sql"
 FIXTURE_SQL = pathlib.Path(__file__).with_name("catalog_fixture.sql")
 READER_ROLE = "pggit_cat_reader"
 

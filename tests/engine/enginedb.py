@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import psycopg
@@ -145,3 +145,17 @@ def engine_error(excinfo) -> str:
     message = str(excinfo.value)
     assert message.startswith("[PGGIT-"), message
     return message[len("[PGGIT-") : message.index("]")]
+
+
+def ensure_roles(*names: str) -> None:
+    """Create NOLOGIN roles if they do not exist (roles are cluster-wide: tests name theirs
+    pggit_test_*, and leave them for the next run; a concurrent creation is not an error)."""
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        for name in names:
+            with suppress(psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                admin.execute(
+                    sql.SQL(
+                        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = {}) "
+                        "THEN CREATE ROLE {} NOLOGIN; END IF; END $$"
+                    ).format(sql.Literal(name), sql.Identifier(name))
+                )

@@ -52,7 +52,7 @@ def pg_dump_for(server_major: int) -> str:
 
 def schema_dump(url: str, server_major: int, schemas: list[str] | None = None) -> str:
     """`pg_dump --schema-only --no-owner` of the database at url (pggit's own schema excluded),
-    normalised: noise lines dropped."""
+    normalised: noise lines dropped, each run of GRANT lines sorted."""
     params = conninfo_to_dict(url)
     args = [pg_dump_for(server_major), "--schema-only", "--no-owner", "--exclude-schema=pggit*"]
     for schema in schemas or []:
@@ -61,4 +61,21 @@ def schema_dump(url: str, server_major: int, schemas: list[str] | None = None) -
     out = subprocess.run(args, capture_output=True, text=True, check=False, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(f"pg_dump of {params.get('dbname')} failed: {out.stderr}")
-    return "\n".join(line for line in out.stdout.splitlines() if not NOISE.match(line)) + "\n"
+    lines = [line for line in out.stdout.splitlines() if not NOISE.match(line)]
+    return "\n".join(_sorted_grants(lines)) + "\n"
+
+
+def _sorted_grants(lines: list[str]) -> list[str]:
+    """Consecutive GRANT lines sorted: pg_dump writes an object's grants in the order of its ACL
+    array, which is the order the grants were made in and means nothing (pgGit versions privileges
+    as sorted statements, docs/engine-catalog.md); the REVOKE lines before them stay in place."""
+    out: list[str] = []
+    run: list[str] = []
+    for line in [*lines, ""]:
+        if line.startswith("GRANT "):
+            run.append(line)
+            continue
+        out.extend(sorted(run))
+        run = []
+        out.append(line)
+    return out[:-1]

@@ -21,7 +21,7 @@ def last_audit(db: EngineDB) -> tuple:
     )[0]
 
 
-def test_grant_and_revoke_are_audited_without_breaking_status_commit_or_checkout(
+def test_grant_and_revoke_are_audited_and_tracked_through_status_commit_and_checkout(
     engine_db: EngineDB,
 ):
     db = engine_db
@@ -30,14 +30,24 @@ def test_grant_and_revoke_are_audited_without_breaking_status_commit_or_checkout
     db.run("SELECT pggit.branch_create('other')")
     client = db.connect(application_name="psql-dba")
     client.execute("GRANT SELECT ON public.secrets TO PUBLIC")
-    assert last_audit(db) == (
+    assert last_audit(db)[:3] == (
         "GRANT",
         "GRANT SELECT ON public.secrets TO PUBLIC",
         [{"type": "table", "change": "grant"}],
-        [],
-        "psql-dba",
     )
+    assert status(db) == {"privileges:table:public.secrets": "ADDED"}
+    assert last_audit(db)[3] == [
+        {
+            "key": "privileges:table:public.secrets",
+            "kind": "privileges",
+            "name": "secrets",
+            "blob": last_audit(db)[3][0]["blob"],
+            "change": "ADDED",
+            "schema": "public",
+        }
+    ]
     client.execute("REVOKE SELECT ON public.secrets FROM PUBLIC")
+    assert status(db) == {}  # back to HEAD's privileges
     client.execute("ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC")
     client.close()
     assert last_audit(db)[:3] == (
@@ -45,14 +55,23 @@ def test_grant_and_revoke_are_audited_without_breaking_status_commit_or_checkout
         "ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC",
         [{"type": "tables", "change": "alter"}],
     )
-    # privileges are not tracked: nothing to commit, and the engine keeps working
-    assert status(db) == {}
-    assert db.one("SELECT clean FROM pggit.head()") is True
+    assert status(db) == {"default_privileges:public.postgres.TABLES": "ADDED"}
     db.run("CREATE TABLE public.after_grant (id integer)")
-    assert status(db) == {"table:public.after_grant": "ADDED"}
+    # the default privileges apply to the new table, and its privileges are tracked with it
+    assert status(db) == {
+        "default_privileges:public.postgres.TABLES": "ADDED",
+        "table:public.after_grant": "ADDED",
+        "privileges:table:public.after_grant": "ADDED",
+    }
     db.run("SELECT pggit.commit('after grant')")
     db.run("SELECT * FROM pggit.checkout('other')")
     assert db.live_tree_hash() == db.branch_tree("other")
+    assert db.one("SELECT count(*) FROM pg_default_acl") == 0
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.rows(
+        "SELECT privilege_type FROM pg_class, aclexplode(relacl) "
+        "WHERE oid = 'public.after_grant'::regclass AND grantee = 0"
+    ) == [("SELECT",)]
     events = db.rows(
         "SELECT data->>'command_tag' FROM pggit.events WHERE type = 'ddl.captured' "
         "AND data->>'command_tag' IN ('GRANT', 'REVOKE') ORDER BY id"

@@ -1,8 +1,9 @@
 """The corpus (tests/engine/corpus/*.sql: realistic application schemas of several hundred objects
-each) round-trips exactly: load → commit → check out a branch whose tree is empty → check out main
-→ `pg_dump --schema-only --no-owner` identical to before; and the script `diff_script` writes,
-applied to a copy of the empty database, gives the same dump. Runs on whichever server the engine
-tests use (PostgreSQL 15 with DATABASE_URL, the embedded 18 without), with that server's pg_dump."""
+each, with their privileges) round-trips exactly: load → commit → check out a branch whose tree
+is empty → check out main → `pg_dump --schema-only --no-owner` identical to before; and the
+script `diff_script` writes, applied to a copy of the empty database, gives the same dump. Runs on
+whichever server the engine tests use (PostgreSQL 15 with DATABASE_URL, the embedded 18 without),
+with that server's pg_dump."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.enginedb import EngineDB, scratch_copy
+from tests.engine.enginedb import EngineDB, ensure_roles, scratch_copy
 from tests.engine.pgdump import schema_dump
 
 CORPUS = sorted(Path(__file__).with_name("corpus").glob("*.sql"))
 MIN_OBJECTS = 300
+# the roles the corpus grants privileges to
+ROLES = ("pggit_test_app_reader", "pggit_test_app_writer")
 
 
 def server_major(db: EngineDB) -> int:
@@ -41,6 +44,7 @@ def test_a_corpus_schema_round_trips_exactly(
     engine_db: EngineDB, engine_template: str, schema_file
 ):
     db = engine_db
+    ensure_roles(*ROLES)
     major = server_major(db)
     root = db.one("SELECT commit_hash FROM pggit.head()")
     db.run(schema_file.read_text())
@@ -48,6 +52,16 @@ def test_a_corpus_schema_round_trips_exactly(
     db.run("SELECT pggit.commit(%s)", (f"corpus {schema_file.stem}",))
     objects = db.one("SELECT object_count FROM pggit.head()")
     assert objects >= MIN_OBJECTS, f"{schema_file.name} has only {objects} objects"
+    # its privileges are versioned (object and column grants, revoked defaults, default privileges)
+    kinds = dict(
+        db.rows(
+            "SELECT b.kind, count(*) FROM jsonb_each_text(pggit.tree_entries("
+            "(SELECT tree_hash FROM pggit.head()))) e JOIN pggit.blobs b ON b.hash = e.value "
+            "GROUP BY b.kind"
+        )
+    )
+    assert kinds.get("privileges", 0) >= 8 and kinds.get("default_privileges", 0) >= 2
+    assert "GRANT" in before and "ALTER DEFAULT PRIVILEGES" in before
     assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
     main_tree = db.head_tree()
 

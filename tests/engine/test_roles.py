@@ -108,6 +108,9 @@ def test_an_ordinary_role_runs_ddl_and_it_is_captured_with_that_role_as_actor(
     )
     assert status == [
         ("constraint:shop.orders.orders_pkey", "ADDED", "alice"),  # its table's last change
+        # privileges are versioned: the superuser's GRANT CREATE on public, the app's on shop
+        ("privileges:schema:public", "ADDED", "postgres"),
+        ("privileges:schema:shop", "ADDED", app),
         ("schema:shop", "ADDED", app),
         ("table:public.notes", "ADDED", app),
         ("table:shop.items", "ADDED", deployer),
@@ -217,3 +220,51 @@ def test_merge_and_rollback_are_an_operators_and_run_as_one(engine_db: EngineDB,
         assert op.execute("SELECT author FROM pggit.show()").fetchone()[0] == operator
         assert op.execute("SELECT commit_hash FROM pggit.head()").fetchone()[0] == commit
     assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+
+
+def test_an_ordinary_roles_grants_are_captured_and_an_operator_checks_them_out(
+    engine_db: EngineDB, make_role
+):
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    viewer = make_role()
+    operator = make_role("pggit_operator", create_on_db=True)
+    with connect_as(db, operator) as conn:
+        conn.execute("CREATE SCHEMA shop")
+        conn.execute("CREATE TABLE shop.orders (id int PRIMARY KEY, total numeric, note text)")
+        conn.execute("SELECT pggit.commit('shop')")
+        for grant in (
+            sql.SQL("GRANT USAGE ON SCHEMA shop TO {}"),
+            sql.SQL("GRANT SELECT ON shop.orders TO {} WITH GRANT OPTION"),
+            sql.SQL("GRANT UPDATE (note) ON shop.orders TO {}"),
+            sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT SELECT ON TABLES TO {}"),
+        ):
+            conn.execute(grant.format(sql.Identifier(viewer)))
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    status = db.rows(
+        'SELECT object_key, change_type, actor FROM pggit.status() ORDER BY object_key COLLATE "C"'
+    )
+    assert status == [
+        (f"default_privileges:shop.{operator}.TABLES", "ADDED", operator),
+        ("privileges:schema:shop", "ADDED", operator),
+        ("privileges:table:shop.orders", "ADDED", operator),
+    ]
+    assert db.one(
+        "SELECT definition FROM pggit.live_objects() "
+        "WHERE object_key = 'privileges:table:shop.orders'"
+    ) == (
+        f"GRANT SELECT ON TABLE shop.orders TO {viewer} WITH GRANT OPTION;\n"
+        f"GRANT UPDATE (note) ON TABLE shop.orders TO {viewer};"
+    )
+    can_read = sql.SQL("SELECT has_table_privilege({}, 'shop.orders', 'SELECT WITH GRANT OPTION')")
+    can_update = sql.SQL("SELECT has_column_privilege({}, 'shop.orders', 'note', 'UPDATE')")
+    with connect_as(db, operator) as op:
+        op.execute("SELECT pggit.commit('privileges')")
+        op.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+        op.execute("SELECT * FROM pggit.checkout('empty')")
+        assert op.execute("SELECT count(*) FROM pg_default_acl").fetchone()[0] == 0
+        op.execute("SELECT * FROM pggit.checkout('main')")
+        assert op.execute(can_read.format(sql.Literal(viewer))).fetchone()[0] is True
+        assert op.execute(can_update.format(sql.Literal(viewer))).fetchone()[0] is True
+        assert op.execute("SELECT clean FROM pggit.head()").fetchone()[0] is True
+    assert db.one("SELECT count(*) FROM pg_default_acl") == 1

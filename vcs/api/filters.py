@@ -34,6 +34,8 @@ OBJECT_KINDS = (
     "text_search_dictionary",
     "statistics",
     "comment",
+    "privileges",
+    "default_privileges",
 )
 
 

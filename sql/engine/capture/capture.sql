@@ -317,9 +317,8 @@ $$;
 -- index lookup, the statement text is recognised again by its message (statement_timestamp() and
 -- length) instead of a hash of the whole script, and the audit row and the event are written by
 -- one statement.
--- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row: they are audited (and
--- announced) with their object type and no objects to re-read; privileges are not tracked (they
--- are not part of any definition, docs/engine-catalog.md).
+-- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
+-- they may have changed come from pggit.privileges_capture_anchors() (privileges.sql).
 CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
 RETURNS event_trigger
 LANGUAGE plpgsql
@@ -468,6 +467,9 @@ BEGIN
                     WHERE d.classid IS NULL AND NOT d.in_extension)
           INTO v_cfg, v_branch, v_anchors, v_targets
           FROM cfg;
+        IF v_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+            v_anchors := v_anchors || pggit.privileges_capture_anchors();
+        END IF;
         IF current_setting('pggit.config_cache', true) IS DISTINCT FROM v_cfg::text THEN
             PERFORM set_config('pggit.config_cache', v_cfg::text, true);
         END IF;

@@ -1221,13 +1221,14 @@ BEGIN
     ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
                      'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
                      'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
-                     'text_search_dictionary', 'statistics') THEN
+                     'text_search_dictionary', 'statistics', 'privileges', 'default_privileges') THEN
         RETURN p_kind;
     END IF;
     PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
         'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
         'procedure, aggregate, trigger, sequence, type, domain, policy, rule, comment, operator, cast, '
-        'collation, text_search_configuration, text_search_dictionary, statistics');
+        'collation, text_search_configuration, text_search_dictionary, statistics, privileges, '
+        'default_privileges');
     RETURN NULL;
 END;
 $$;
@@ -1285,6 +1286,8 @@ BEGIN
                     WHEN 'pg_ts_config'::regclass THEN (SELECT cfgnamespace FROM pg_ts_config WHERE oid = p_objid)
                     WHEN 'pg_ts_dict'::regclass THEN (SELECT dictnamespace FROM pg_ts_dict WHERE oid = p_objid)
                     WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = p_objid)
+                    -- default privileges of one schema (privileges.sql); those of all schemas have 0
+                    WHEN 'pg_default_acl'::regclass THEN (SELECT defaclnamespace FROM pg_default_acl WHERE oid = p_objid)
                     -- a cast has no schema: tracked when one of its types or its function is
                     WHEN 'pg_cast'::regclass THEN (SELECT coalesce(
                         (SELECT t.typnamespace FROM pg_type t JOIN pggit._ns s ON s.oid = t.typnamespace WHERE t.oid = c.castsource),
@@ -1401,7 +1404,7 @@ BEGIN
         RETURN;
     WHEN 'pg_namespace'::regclass, 'pg_extension'::regclass, 'pg_operator'::regclass, 'pg_cast'::regclass,
          'pg_collation'::regclass, 'pg_ts_config'::regclass, 'pg_ts_dict'::regclass,
-         'pg_statistic_ext'::regclass THEN
+         'pg_statistic_ext'::regclass, 'pg_default_acl'::regclass THEN
         IF pggit._anchor_tracked(p_classid, p_objid) THEN
             anchor_classid := p_classid;
             anchor_objid := p_objid;
@@ -1433,13 +1436,18 @@ BEGIN
 END;
 $$;
 
--- Every tracked object of the live database.
+-- Every tracked object of the live database, then the privileges entries (privileges.sql).
 CREATE OR REPLACE FUNCTION pggit.live_objects()
 RETURNS SETOF pggit.catalog_object
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 SET jit = off
-AS $$ SELECT * FROM pggit._live $$;
+AS $$
+BEGIN
+    RETURN QUERY SELECT * FROM pggit._live;
+    RETURN QUERY SELECT * FROM pggit._privileges_live();
+END;
+$$;
 
 -- The objects of one anchor, read through the same per-kind views and the same comment function
 -- (_object_rows) as live_objects(). Each statement reads one per-kind view filtered on the anchor's
@@ -1458,6 +1466,8 @@ AS $$
 DECLARE
     v_relkind "char";
 BEGIN
+    -- the anchor's privileges (or the default privileges it is): privileges.sql
+    RETURN QUERY SELECT * FROM pggit._privileges_anchor_rows(p_classid, p_objid);
     CASE p_classid
     WHEN 'pg_class'::regclass THEN
         SELECT relkind INTO v_relkind FROM pg_class WHERE oid = p_objid;
@@ -1764,6 +1774,8 @@ BEGIN
     IF p_kind = 'schema' THEN
         -- idempotent: the public schema exists in every new database
         RETURN ARRAY[regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')];
+    ELSIF p_kind IN ('privileges', 'default_privileges') THEN
+        RETURN pggit._privileges_create(p_definition);  -- one statement per line (privileges.sql)
     ELSIF p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW ' THEN
         -- a view that refers to itself: first a stand-in with its columns (as pg_dump does), then
         -- the real query replaces it
@@ -1794,6 +1806,9 @@ BEGIN
     IF p_object_key IS NULL OR split_part(p_object_key, ':', 1) <> pggit._kind_prefix(p_kind) THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('sql_drop: key %L is not a key of kind %L', p_object_key, p_kind));
+    END IF;
+    IF p_kind IN ('privileges', 'default_privileges') THEN
+        RETURN pggit._privileges_drop(p_kind, p_meta);  -- REVOKE back to the default (privileges.sql)
     END IF;
     IF p_kind = 'comment' THEN
         IF p_meta->>'target' IS NULL THEN
@@ -2241,6 +2256,7 @@ BEGIN
         WHEN 'policy' THEN pggit._alter_policy(p_old_meta, p_new_meta)
         WHEN 'view' THEN pggit._alter_view(p_old_meta, p_new_meta, p_new_definition)
         WHEN 'comment' THEN ARRAY[p_new_definition]
+        WHEN 'privileges' THEN pggit._privileges_alter(p_kind, p_old_meta, p_new_definition)
         WHEN 'trigger' THEN CASE WHEN (p_old_meta->>'constraint_trigger')::boolean
                                       OR (p_new_meta->>'constraint_trigger')::boolean
                                       OR p_new_definition !~ '^CREATE TRIGGER ' THEN NULL

@@ -80,7 +80,7 @@ AS $$
         WHEN 'operator' THEN 6 WHEN 'cast' THEN 6 WHEN 'statistics' THEN 9
         WHEN 'table' THEN 7 WHEN 'constraint' THEN 8 WHEN 'index' THEN 9 WHEN 'view' THEN 10
         WHEN 'materialized_view' THEN 11 WHEN 'trigger' THEN 12 WHEN 'policy' THEN 13 WHEN 'rule' THEN 13
-        WHEN 'comment' THEN 14 ELSE 15 END
+        WHEN 'comment' THEN 14 WHEN 'privileges' THEN 15 WHEN 'default_privileges' THEN 16 ELSE 15 END
 $$;
 
 -- Objects of the `from` tree that must be dropped and re-created because something they depend on
@@ -193,6 +193,15 @@ BEGIN
     v_closure := pggit.recreate_closure(p_from, v_seeds);
     v_closure := pggit.recreate_closure(p_from,
         v_closure || pggit.owned_sequences(p_from, v_closure));
+    -- default privileges apply to every object created while they exist: a plan that creates
+    -- objects takes them away first and sets them again last (plan_order), so that a created
+    -- object gets exactly the privileges its tree gives it (docs/engine-catalog.md, "Privileges")
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(v_changes) c
+                WHERE c->>'change' = 'ADDED' AND c->>'key' NOT LIKE '%privileges:%')
+       OR EXISTS (SELECT 1 FROM unnest(v_closure) k WHERE p_to ? k) THEN
+        v_closure := v_closure || ARRAY(SELECT k FROM jsonb_object_keys(p_from) k
+                                         WHERE k LIKE 'default\_privileges:%' AND NOT k = ANY (v_closure));
+    END IF;
 
     SELECT coalesce(jsonb_agg(a ORDER BY a->>'phase', a->>'key'), '[]') INTO v_actions FROM (
         SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
@@ -273,7 +282,11 @@ AS $$
                    ELSE ARRAY(SELECT jsonb_array_elements_text(act.alter_stmts)) END)
                WITH ORDINALITY AS s(stmt, n)
     )
-    SELECT (row_number() OVER (ORDER BY depth,
+    SELECT (row_number() OVER (ORDER BY
+                -- default privileges are dropped first and created last, so that they never
+                -- add grants to the objects the plan creates (as pg_dump orders them)
+                CASE WHEN kind = 'default_privileges' THEN CASE WHEN phase = 'drop' THEN -1 ELSE 1000000 END
+                     ELSE depth END,
                 CASE phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
                 CASE WHEN phase = 'drop' THEN -pggit.kind_rank(kind) ELSE pggit.kind_rank(kind) END,
                 key COLLATE "C", n))::integer,

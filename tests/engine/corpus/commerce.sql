@@ -302,3 +302,20 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+
+-- Privileges (the roles pggit_test_app_reader and pggit_test_app_writer are created by the tests)
+GRANT USAGE ON SCHEMA shop, reporting TO pggit_test_app_reader, pggit_test_app_writer;
+GRANT SELECT ON ALL TABLES IN SCHEMA shop TO pggit_test_app_reader;
+GRANT SELECT ON reporting.monthly_sales, reporting.top_products TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop.orders, shop.order_lines, shop.payments TO pggit_test_app_writer;
+GRANT SELECT (id, email, name), UPDATE (email, name) ON shop.customers TO pggit_test_app_writer;
+GRANT REFERENCES (id) ON shop.customers TO pggit_test_app_writer WITH GRANT OPTION;
+GRANT USAGE, SELECT ON SEQUENCE shop.invoice_number_seq, shop.orders_id_seq TO pggit_test_app_writer;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA shop TO pggit_test_app_reader;
+REVOKE EXECUTE ON FUNCTION shop.order_total(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION shop.order_total(bigint) TO pggit_test_app_writer WITH GRANT OPTION;
+REVOKE USAGE ON TYPE shop.payment_method FROM PUBLIC;
+GRANT USAGE ON TYPE shop.payment_method TO pggit_test_app_writer;
+GRANT USAGE ON DOMAIN shop.email TO pggit_test_app_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT SELECT ON TABLES TO pggit_test_app_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA shop GRANT USAGE ON SEQUENCES TO pggit_test_app_writer WITH GRANT OPTION;

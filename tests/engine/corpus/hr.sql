@@ -198,3 +198,17 @@ BEGIN
         EXECUTE format('COMMENT ON TABLE payroll.%1$I IS %2$L', 'tax_' || c, 'income tax bands, ' || upper(c));
     END LOOP;
 END $$;
+
+-- Privileges (the roles pggit_test_app_reader and pggit_test_app_writer are created by the tests)
+GRANT USAGE ON SCHEMA hr TO pggit_test_app_reader;
+GRANT SELECT ON hr.org_chart, hr.current_contracts TO pggit_test_app_reader;
+GRANT SELECT (id, given_name, family_name) ON hr.people TO PUBLIC;
+GRANT SELECT, INSERT, UPDATE ON hr.leave_requests TO pggit_test_app_writer;
+REVOKE ALL ON SCHEMA payroll FROM PUBLIC;
+GRANT USAGE ON SCHEMA payroll TO pggit_test_app_writer WITH GRANT OPTION;
+GRANT SELECT ON payroll.yearly TO pggit_test_app_writer;
+REVOKE EXECUTE ON FUNCTION hr.headcount(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION hr.headcount(integer) TO pggit_test_app_reader;
+REVOKE USAGE ON DOMAIN hr.iban FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES IN SCHEMA hr GRANT EXECUTE ON FUNCTIONS TO pggit_test_app_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA payroll GRANT SELECT, INSERT ON TABLES TO pggit_test_app_writer;

@@ -257,3 +257,17 @@ BEGIN
                        'int_' || provider || '_tenant', 'int_' || provider);
     END LOOP;
 END $$;
+
+-- Privileges (the roles pggit_test_app_reader and pggit_test_app_writer are created by the tests)
+GRANT USAGE ON SCHEMA api TO PUBLIC;
+GRANT SELECT ON ALL TABLES IN SCHEMA api TO pggit_test_app_reader;
+GRANT USAGE ON SCHEMA core, billing TO pggit_test_app_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE, TRIGGER ON core.issues TO pggit_test_app_writer;
+GRANT SELECT (id, tenant_id, display_name), UPDATE (display_name) ON core.users TO pggit_test_app_reader;
+GRANT SELECT ON billing.revenue_by_plan TO pggit_test_app_reader WITH GRANT OPTION;
+REVOKE EXECUTE ON FUNCTION billing.invoice_total(bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION core.current_tenant() TO pggit_test_app_reader, pggit_test_app_writer;
+REVOKE USAGE ON TYPE core.plan FROM PUBLIC;
+GRANT USAGE ON TYPE core.plan TO pggit_test_app_writer;
+ALTER DEFAULT PRIVILEGES IN SCHEMA api GRANT SELECT ON TABLES TO pggit_test_app_reader;
+ALTER DEFAULT PRIVILEGES IN SCHEMA core GRANT USAGE ON TYPES TO pggit_test_app_writer;

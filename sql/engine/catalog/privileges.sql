@@ -1,0 +1,355 @@
+-- Privileges: the kinds `privileges` (the GRANT/REVOKE statements of one object's ACL and its
+-- columns' ACLs, relative to the object kind's default ACL) and `default_privileges` (one
+-- pg_default_acl row: ALTER DEFAULT PRIVILEGES FOR ROLE r IN SCHEMA s ... ON <type>). Read by the
+-- catalog's live_objects() and _anchor_rows() (an object's privileges hang off the object's
+-- anchor; default privileges are their own anchor), DDL by sql_create/sql_drop/sql_alter, capture
+-- of GRANT/REVOKE/ALTER DEFAULT PRIVILEGES by pggit.privileges_capture_anchors(). Owners are not
+-- versioned (pg_dump --no-owner): the owner's own entries are left out and every grant is made
+-- by whoever applies the DDL. docs/engine-catalog.md ("Privileges").
+-- Re-runnable: applied again by the loader whenever this file changes.
+
+-- The differences between an ACL and its default (the owner's own entries left out): the
+-- privileges granted beyond the default (grantee, privilege, grantable) and the default ones
+-- revoked (revoked = true). Grantees are quoted role names or PUBLIC; grantors are not kept.
+-- Plain SQL set-returning functions (no SET clause, names qualified) so that the planner inlines
+-- them into the views: a function called per object would be planned again for each.
+CREATE OR REPLACE FUNCTION pggit._acl_changes(p_acl aclitem[], p_default aclitem[], p_owner oid)
+RETURNS TABLE (grantee text, privilege text, grantable boolean, revoked boolean)
+LANGUAGE sql STABLE
+AS $$
+    WITH a AS (
+        SELECT DISTINCT x.grantee, x.privilege_type, x.is_grantable
+          FROM pg_catalog.aclexplode(nullif(coalesce(p_acl, p_default), '{}')) x
+         WHERE x.grantee IS DISTINCT FROM p_owner
+    ), d AS (
+        SELECT DISTINCT x.grantee, x.privilege_type, x.is_grantable
+          FROM pg_catalog.aclexplode(nullif(p_default, '{}')) x
+         WHERE x.grantee IS DISTINCT FROM p_owner
+    ), changed AS (
+        SELECT a.grantee, a.privilege_type, a.is_grantable, false AS revoked
+          FROM a WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.grantee = a.grantee
+                                     AND d.privilege_type = a.privilege_type
+                                     AND d.is_grantable = a.is_grantable)
+        UNION ALL
+        SELECT d.grantee, d.privilege_type, false, true
+          FROM d WHERE NOT EXISTS (SELECT 1 FROM a WHERE a.grantee = d.grantee
+                                     AND a.privilege_type = d.privilege_type)
+    )
+    SELECT CASE WHEN c.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END,
+           c.privilege_type, c.is_grantable, c.revoked
+      FROM changed c LEFT JOIN pg_catalog.pg_roles r ON r.oid = c.grantee
+$$;
+
+-- The privileges of one object as statements (one per line: REVOKEs of default privileges, then
+-- GRANTs per grantee and grant option, then column GRANTs per column), and the grantees named;
+-- no row when the ACL is the default. p_target is what GRANT names (`TABLE app.t`, `FUNCTION
+-- app.f(integer)`...); p_columns is [{name, acl}] for relations.
+CREATE OR REPLACE FUNCTION pggit._acl_sql(p_target text, p_acl aclitem[], p_default aclitem[],
+                                          p_owner oid, p_columns jsonb)
+RETURNS TABLE (statements text, grantees jsonb)
+LANGUAGE sql STABLE
+AS $$
+    WITH obj AS (
+        SELECT * FROM pggit._acl_changes(p_acl, p_default, p_owner)
+    ), col AS (
+        SELECT c->>'name' AS col, x.*
+          FROM pg_catalog.jsonb_array_elements(p_columns) c,
+               LATERAL pggit._acl_changes((c->>'acl')::pg_catalog.aclitem[], '{}'::pg_catalog.aclitem[], p_owner) x
+    ), lines AS (
+        SELECT 0 AS part, o.grantee AS sort1, '' AS sort2,
+               'REVOKE ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege COLLATE "C") || ' ON ' || p_target
+                 || ' FROM ' || o.grantee || ';' AS line
+          FROM obj o WHERE o.revoked GROUP BY o.grantee
+        UNION ALL
+        SELECT 1, o.grantee, o.grantable::text,
+               'GRANT ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege COLLATE "C") || ' ON ' || p_target
+                 || ' TO ' || o.grantee || CASE WHEN o.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';'
+          FROM obj o WHERE NOT o.revoked GROUP BY o.grantee, o.grantable
+        UNION ALL
+        SELECT 2, c.col || ' ' || c.grantee, c.grantable::text,
+               'GRANT ' || pg_catalog.string_agg(c.privilege || ' (' || pg_catalog.quote_ident(c.col) || ')', ', '
+                                                 ORDER BY c.privilege COLLATE "C")
+                 || ' ON ' || p_target || ' TO ' || c.grantee
+                 || CASE WHEN c.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';'
+          FROM col c WHERE NOT c.revoked GROUP BY c.col, c.grantee, c.grantable
+    )
+    SELECT x.statements, x.grantees FROM (
+        SELECT pg_catalog.string_agg(l.line, E'\n' ORDER BY l.part, l.sort1 COLLATE "C", l.sort2) AS statements,
+               (SELECT coalesce(pg_catalog.jsonb_agg(g.grantee ORDER BY g.grantee COLLATE "C"), '[]')
+                  FROM (SELECT grantee FROM obj UNION SELECT grantee FROM col) g) AS grantees
+          FROM lines l) x
+     WHERE x.statements IS NOT NULL
+$$;
+
+-- Every object's privileges entry: relations (tables, views, materialized views, sequences),
+-- functions, procedures, aggregates, schemas, enum/composite/range types and domains of tracked
+-- schemas whose ACL differs from the default. The schema public's default is what a new database
+-- gives it (USAGE to PUBLIC). Same columns as the catalog's per-kind views (docs/engine-catalog.md).
+CREATE OR REPLACE VIEW pggit._o_privileges AS
+WITH target AS (
+    -- keys are spelled out here rather than read from _key_class/_key_type, so that a filter on
+    -- the anchor stays an index probe on the object's own row
+    SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, k.key AS target_key, k.key AS dep_key,
+           n.nspname AS schema_name, c.relname::text AS object_name,
+           CASE c.relkind WHEN 'S' THEN 'SEQUENCE ' ELSE 'TABLE ' END || n.qname || '.' || quote_ident(c.relname) AS target,
+           c.relacl AS acl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::"char", c.relowner) AS dflt,
+           c.relowner AS owner,
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('name', a.attname, 'acl', a.attacl::text) ORDER BY a.attnum), '[]')
+              FROM pg_attribute a
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL) AS columns
+      FROM pg_class c
+      JOIN pggit._ns n ON n.oid = c.relnamespace
+      CROSS JOIN LATERAL (SELECT CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
+                                                WHEN 'S' THEN 'sequence:' ELSE 'table:' END
+                                 || n.nspname || '.' || c.relname AS key) k
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                          AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype = 'i'
+                                                   AND d.refclassid = 'pg_class'::regclass)))
+    UNION ALL
+    -- an identity sequence is part of its column: its privileges hang off (and depend on) the table
+    SELECT 'pg_class'::regclass::oid, idt.refobjid, 'sequence:' || n.nspname || '.' || c.relname,
+           'table:' || tn.nspname || '.' || t.relname,
+           n.nspname, c.relname::text, 'SEQUENCE ' || n.qname || '.' || quote_ident(c.relname),
+           c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb
+      FROM pg_depend idt
+      JOIN pg_class c ON c.oid = idt.objid AND c.relkind = 'S'
+      JOIN pggit._ns n ON n.oid = c.relnamespace
+      JOIN pg_class t ON t.oid = idt.refobjid
+      JOIN pggit._ns tn ON tn.oid = t.relnamespace
+     WHERE idt.refclassid = 'pg_class'::regclass AND idt.classid = 'pg_class'::regclass AND idt.deptype = 'i'
+       AND t.relkind IN ('r', 'p')
+    UNION ALL
+    SELECT 'pg_proc'::regclass::oid, p.oid, pk.key, pk.key, pk.nspname, p.proname::text,
+           CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END
+             || pk.qname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+           p.proacl, acldefault('f', p.proowner), p.proowner, '[]'::jsonb
+      FROM pg_proc p
+      JOIN pggit._proc_key pk ON pk.oid = p.oid
+     WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
+                          AND x.deptype IN ('e', 'i'))
+    UNION ALL
+    SELECT 'pg_namespace'::regclass::oid, n.oid, 'schema:' || n.nspname, 'schema:' || n.nspname, n.nspname, n.nspname,
+           'SCHEMA ' || n.qname, s.nspacl,
+           CASE WHEN n.nspname = 'public'
+                THEN acldefault('n', s.nspowner) || makeaclitem(0, s.nspowner, 'USAGE', false)
+                ELSE acldefault('n', s.nspowner) END,
+           s.nspowner, '[]'::jsonb
+      FROM pggit._ns n
+      JOIN pg_namespace s ON s.oid = n.oid
+     WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_namespace'::regclass AND x.objid = n.oid
+                          AND x.deptype = 'e')
+    UNION ALL
+    SELECT 'pg_type'::regclass::oid, t.oid, k.key, k.key, n.nspname, t.typname::text,
+           CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || n.qname || '.' || quote_ident(t.typname),
+           t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb
+      FROM pg_type t
+      JOIN pggit._ns n ON n.oid = t.typnamespace
+      CROSS JOIN LATERAL (SELECT CASE t.typtype WHEN 'd' THEN 'domain:' ELSE 'type:' END
+                                 || n.nspname || '.' || t.typname AS key) k
+     WHERE (t.typtype IN ('e', 'r', 'd')
+            OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
+                          AND d.deptype = 'e')
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = t.typrelid
+                          AND t.typrelid <> 0 AND d.deptype = 'e')
+)
+SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
+       t.schema_name, t.object_name, t.target_key AS parent_name,
+       s.statements AS definition,
+       jsonb_build_object('deps', jsonb_build_array(t.dep_key), 'identity', t.target,
+                          'target_key', t.target_key, 'grantees', s.grantees,
+                          'public_default', (SELECT coalesce(jsonb_agg(x.privilege_type ORDER BY x.privilege_type COLLATE "C"), '[]')
+                                               FROM aclexplode(t.dflt) x WHERE x.grantee = 0)) AS meta,
+       t.classid AS anchor_classid, t.objid AS anchor_objid
+  FROM target t
+  CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns) s
+ WHERE t.acl IS NOT NULL OR t.columns <> '[]';
+
+-- Default privileges set for a role in a tracked schema (ALTER DEFAULT PRIVILEGES ... IN SCHEMA):
+-- one entry per pg_default_acl row. Defaults set for all schemas (no IN SCHEMA) are not tracked.
+CREATE OR REPLACE VIEW pggit._o_default_privileges AS
+SELECT 'default_privileges:' || n.nspname || '.' || r.rolname || '.' || o.word AS object_key,
+       'default_privileges'::text AS kind, n.nspname AS schema_name,
+       r.rolname || '.' || o.word AS object_name, NULL::text AS parent_name,
+       s.statements AS definition,
+       jsonb_build_object('deps', jsonb_build_array('schema:' || n.nspname),
+                          'identity', 'FOR ROLE ' || quote_ident(r.rolname) || ' IN SCHEMA ' || n.qname,
+                          'on', o.word, 'grantees', s.grantees) AS meta,
+       'pg_default_acl'::regclass::oid AS anchor_classid, d.oid AS anchor_objid
+  FROM pg_default_acl d
+  JOIN pggit._ns n ON n.oid = d.defaclnamespace
+  JOIN pg_roles r ON r.oid = d.defaclrole
+  CROSS JOIN LATERAL (SELECT CASE d.defaclobjtype WHEN 'r' THEN 'TABLES' WHEN 'S' THEN 'SEQUENCES'
+                                  WHEN 'f' THEN 'FUNCTIONS' WHEN 'T' THEN 'TYPES' ELSE 'SCHEMAS' END AS word) o
+  CROSS JOIN LATERAL (
+      SELECT string_agg(
+                 'ALTER DEFAULT PRIVILEGES FOR ROLE ' || quote_ident(r.rolname) || ' IN SCHEMA ' || n.qname
+                   || ' GRANT ' || g.privs || ' ON ' || o.word || ' TO ' || g.grantee
+                   || CASE WHEN g.grantable THEN ' WITH GRANT OPTION' ELSE '' END || ';',
+                 E'\n' ORDER BY g.grantee COLLATE "C", g.grantable) AS statements,
+             (SELECT coalesce(jsonb_agg(x.grantee ORDER BY x.grantee COLLATE "C"), '[]')
+                FROM (SELECT DISTINCT g2.grantee FROM pggit._acl_changes(d.defaclacl, '{}'::aclitem[], NULL) g2) x)
+               AS grantees
+        FROM (SELECT c.grantee, c.grantable, string_agg(c.privilege, ', ' ORDER BY c.privilege COLLATE "C") AS privs
+                FROM pggit._acl_changes(d.defaclacl, '{}'::aclitem[], NULL) c
+               GROUP BY c.grantee, c.grantable) g) s
+ WHERE s.statements IS NOT NULL;
+
+-- Every privileges and default privileges entry of the live database (live_objects() adds them).
+CREATE OR REPLACE FUNCTION pggit._privileges_live()
+RETURNS SETOF pggit.catalog_object
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+    SELECT object_key, kind, schema_name, object_name, parent_name, definition, meta,
+           anchor_classid, anchor_objid FROM pggit._o_privileges
+    UNION ALL
+    SELECT object_key, kind, schema_name, object_name, parent_name, definition, meta,
+           anchor_classid, anchor_objid FROM pggit._o_default_privileges
+$$;
+
+-- The privileges entries of one anchor (_anchor_rows adds them): the anchor's own ACL, or the
+-- default privileges row it is.
+CREATE OR REPLACE FUNCTION pggit._privileges_anchor_rows(p_classid oid, p_objid oid)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+SET plan_cache_mode = force_generic_plan
+AS $$
+BEGIN
+    IF p_classid = 'pg_default_acl'::regclass THEN
+        RETURN QUERY SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+                            o.meta, o.anchor_classid, o.anchor_objid
+                       FROM pggit._o_default_privileges o WHERE o.anchor_objid = p_objid;
+    ELSIF p_classid IN ('pg_class'::regclass, 'pg_proc'::regclass, 'pg_namespace'::regclass, 'pg_type'::regclass) THEN
+        RETURN QUERY SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+                            o.meta, o.anchor_classid, o.anchor_objid
+                       FROM pggit._o_privileges o
+                      WHERE o.anchor_classid = p_classid AND o.anchor_objid = p_objid;
+    END IF;
+END;
+$$;
+
+-- What a GRANT, REVOKE or ALTER DEFAULT PRIVILEGES statement changed, for the event trigger
+-- (these commands name no object in pg_event_trigger_ddl_commands(), only an object type), as
+-- [classid, objid] anchors in tracked schemas: the catalog rows of that type this statement wrote.
+-- A row written by the current transaction (or one of its subtransactions) has age(xmin) <= 0;
+-- of those, this statement's were written after the audit row of the transaction's previous
+-- captured statement (a higher cmin: the command counter counts the whole transaction), so rows
+-- created or granted by earlier statements of the transaction are not attributed to this one
+-- (the audit rows not flushed yet are found through their partial index). For default
+-- privileges also every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to
+-- nothing deletes the row).
+CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_types text[];
+    v_after bigint;
+    v_out jsonb;
+BEGIN
+    SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
+      FROM pg_event_trigger_ddl_commands() d
+     WHERE d.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    IF v_types IS NULL THEN
+        RETURN '[]';
+    END IF;
+    SELECT max(l.cmin::text::bigint) INTO v_after
+      FROM pggit.ddl_log l WHERE l.flushed_at IS NULL AND l.txid = pg_current_xact_id();
+    WITH written AS (
+        SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, c.cmin::text::bigint AS cmin
+          FROM pg_class c
+         WHERE v_types && ARRAY['TABLE', 'SEQUENCE'] AND age(c.xmin) <= 0
+        UNION ALL
+        SELECT 'pg_class'::regclass::oid, a.attrelid, a.cmin::text::bigint
+          FROM pg_attribute a
+         WHERE v_types && ARRAY['TABLE'] AND a.attnum > 0 AND age(a.xmin) <= 0
+        UNION ALL
+        SELECT 'pg_proc'::regclass::oid, p.oid, p.cmin::text::bigint
+          FROM pg_proc p
+         WHERE v_types && ARRAY['FUNCTION', 'PROCEDURE', 'ROUTINE'] AND age(p.xmin) <= 0
+        UNION ALL
+        SELECT 'pg_namespace'::regclass::oid, n.oid, n.cmin::text::bigint
+          FROM pg_namespace n
+         WHERE v_types && ARRAY['SCHEMA'] AND age(n.xmin) <= 0
+        UNION ALL
+        SELECT 'pg_type'::regclass::oid, t.oid, t.cmin::text::bigint
+          FROM pg_type t
+         WHERE v_types && ARRAY['TYPE', 'DOMAIN'] AND age(t.xmin) <= 0
+        UNION ALL
+        SELECT 'pg_default_acl'::regclass::oid, d.oid, d.cmin::text::bigint
+          FROM pg_default_acl d
+         WHERE v_types && ARRAY['TABLES', 'SEQUENCES', 'FUNCTIONS', 'ROUTINES', 'TYPES', 'SCHEMAS']
+           AND age(d.xmin) <= 0
+    ), mine AS (
+        SELECT DISTINCT w.classid, w.objid FROM written w
+         WHERE v_after IS NULL OR w.cmin > v_after
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_array(a.classid, a.objid)), '[]') INTO v_out FROM (
+        SELECT m.classid, m.objid FROM mine m
+         WHERE (m.classid <> 'pg_class'::regclass
+                OR (SELECT c.relkind FROM pg_class c WHERE c.oid = m.objid) IN ('r', 'p', 'v', 'm', 'S'))
+           AND pggit._anchor_tracked(m.classid, m.objid)
+        UNION
+        SELECT l.anchor_classid, l.anchor_objid
+          FROM pggit.live_state l
+         WHERE l.kind = 'default_privileges'
+           AND v_types && ARRAY['TABLES', 'SEQUENCES', 'FUNCTIONS', 'ROUTINES', 'TYPES', 'SCHEMAS']
+           AND NOT EXISTS (SELECT 1 FROM pg_default_acl d WHERE d.oid = l.anchor_objid)
+    ) a;
+    RETURN v_out;
+END;
+$$;
+
+-- DDL of the two kinds (sql_create, sql_drop and sql_alter hand them here). A definition holds one
+-- statement per line.
+CREATE OR REPLACE FUNCTION pggit._privileges_create(p_definition text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT array_agg(s || ';' ORDER BY n)
+      FROM regexp_split_to_table(regexp_replace(p_definition, ';\s*$', ''), E';\n') WITH ORDINALITY AS x(s, n)
+$$;
+
+-- Back to the default: every grantee named loses everything (CASCADE: grants it made with a grant
+-- option go too; they are granted again from the new definition), and PUBLIC gets back the
+-- privileges the kind gives it by default (EXECUTE on routines, USAGE on types and domains and on
+-- the schema public).
+CREATE OR REPLACE FUNCTION pggit._privileges_drop(p_kind text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_meta->>'identity' IS NULL OR jsonb_typeof(p_meta->'grantees') IS DISTINCT FROM 'array' THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "identity" or "grantees"', p_kind));
+    END IF;
+    IF p_kind = 'default_privileges' THEN
+        RETURN coalesce((SELECT array_agg('ALTER DEFAULT PRIVILEGES ' || (p_meta->>'identity') || ' REVOKE ALL ON '
+                                          || (p_meta->>'on') || ' FROM ' || g || ' CASCADE;' ORDER BY g COLLATE "C")
+                           FROM jsonb_array_elements_text(p_meta->'grantees') g), '{}');
+    END IF;
+    RETURN coalesce((SELECT array_agg('REVOKE ALL ON ' || (p_meta->>'identity') || ' FROM ' || g || ' CASCADE;'
+                                      ORDER BY g COLLATE "C")
+                       FROM jsonb_array_elements_text(p_meta->'grantees') g), '{}')
+        || CASE WHEN p_meta->'grantees' ? 'PUBLIC' AND jsonb_array_length(coalesce(p_meta->'public_default', '[]')) > 0
+                THEN ARRAY['GRANT ' || (SELECT string_agg(x, ', ' ORDER BY x COLLATE "C")
+                                          FROM jsonb_array_elements_text(p_meta->'public_default') x)
+                           || ' ON ' || (p_meta->>'identity') || ' TO PUBLIC;']
+                ELSE '{}' END;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._privileges_alter(p_kind text, p_old_meta jsonb, p_new_definition text)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT pggit._privileges_drop(p_kind, p_old_meta) || pggit._privileges_create(p_new_definition)
+$$;

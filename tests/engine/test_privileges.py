@@ -1,0 +1,414 @@
+"""Privileges are versioned (sql/engine/catalog/privileges.sql, docs/engine-catalog.md
+"Privileges"): GRANT, REVOKE and ALTER DEFAULT PRIVILEGES are captured as changes of the kinds
+`privileges` and `default_privileges`, committed, diffed, written by diff_script and re-applied by
+checkout, also for objects a checkout re-creates."""
+
+from __future__ import annotations
+
+import secrets
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from tests.engine.enginedb import EngineDB, engine_error, ensure_roles, scratch_copy, server_url
+
+READER = "pggit_test_priv_reader"
+WRITER = "pggit_test_priv_writer"
+
+SCHEMA = """
+CREATE SCHEMA app;
+CREATE TABLE app.accounts (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text, secret text);
+CREATE SEQUENCE app.tickets;
+CREATE FUNCTION app.add(a integer, b integer) RETURNS integer LANGUAGE sql AS 'SELECT a + b';
+CREATE PROCEDURE app.touch() LANGUAGE sql AS 'SELECT 1';
+CREATE TYPE app.mood AS ENUM ('ok', 'not ok');
+CREATE DOMAIN app.email AS text CHECK (VALUE LIKE '%@%');
+CREATE VIEW app.emails AS SELECT id, email FROM app.accounts;
+"""
+
+
+@pytest.fixture
+def db(engine_db: EngineDB) -> EngineDB:
+    ensure_roles(READER, WRITER)
+    engine_db.run(SCHEMA)
+    engine_db.run("SELECT pggit.commit('schema')")
+    return engine_db
+
+
+def status(db: EngineDB) -> list[tuple]:
+    return db.rows(
+        "SELECT object_key, change_type, statement, actor FROM pggit.status() "
+        'ORDER BY object_key COLLATE "C"'
+    )
+
+
+def definition(db: EngineDB, key: str) -> str | None:
+    return db.one("SELECT definition FROM pggit.live_objects() WHERE object_key = %s", (key,))
+
+
+# (statement, the entry it changes, that entry's definition afterwards)
+FORMS = [
+    (
+        f"GRANT SELECT, INSERT ON app.accounts TO {READER}",
+        "privileges:table:app.accounts",
+        f"GRANT INSERT, SELECT ON TABLE app.accounts TO {READER};",
+    ),
+    (
+        f"GRANT SELECT (id, email), UPDATE (email) ON app.accounts TO {READER}",
+        "privileges:table:app.accounts",
+        f"GRANT SELECT (email), UPDATE (email) ON TABLE app.accounts TO {READER};\n"
+        f"GRANT SELECT (id) ON TABLE app.accounts TO {READER};",
+    ),
+    (
+        f"GRANT UPDATE ON app.emails TO {WRITER} WITH GRANT OPTION",
+        "privileges:view:app.emails",
+        f"GRANT UPDATE ON TABLE app.emails TO {WRITER} WITH GRANT OPTION;",
+    ),
+    (
+        "GRANT USAGE ON SEQUENCE app.tickets TO PUBLIC",
+        "privileges:sequence:app.tickets",
+        "GRANT USAGE ON SEQUENCE app.tickets TO PUBLIC;",
+    ),
+    (
+        f"GRANT USAGE ON SEQUENCE app.accounts_id_seq TO {WRITER}",
+        "privileges:sequence:app.accounts_id_seq",
+        f"GRANT USAGE ON SEQUENCE app.accounts_id_seq TO {WRITER};",
+    ),
+    (
+        "REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC",
+        "privileges:function:app.add(integer,integer)",
+        "REVOKE EXECUTE ON FUNCTION app.add(a integer, b integer) FROM PUBLIC;",
+    ),
+    (
+        f"GRANT EXECUTE ON PROCEDURE app.touch() TO {WRITER} WITH GRANT OPTION",
+        "privileges:function:app.touch()",
+        f"GRANT EXECUTE ON PROCEDURE app.touch() TO {WRITER} WITH GRANT OPTION;",
+    ),
+    (
+        f"GRANT USAGE, CREATE ON SCHEMA app TO {WRITER}",
+        "privileges:schema:app",
+        f"GRANT CREATE, USAGE ON SCHEMA app TO {WRITER};",
+    ),
+    (
+        "REVOKE USAGE ON TYPE app.mood FROM PUBLIC",
+        "privileges:type:app.mood",
+        "REVOKE USAGE ON TYPE app.mood FROM PUBLIC;",
+    ),
+    (
+        f"GRANT USAGE ON DOMAIN app.email TO {READER} WITH GRANT OPTION",
+        "privileges:domain:app.email",
+        f"GRANT USAGE ON DOMAIN app.email TO {READER} WITH GRANT OPTION;",
+    ),
+    (
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER}",
+        "default_privileges:app.postgres.TABLES",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT ON TABLES "
+        f"TO {READER};",
+    ),
+    (
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO {WRITER} "
+        "WITH GRANT OPTION",
+        "default_privileges:app.postgres.FUNCTIONS",
+        "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT EXECUTE ON FUNCTIONS "
+        f"TO {WRITER} WITH GRANT OPTION;",
+    ),
+]
+
+
+@pytest.mark.parametrize("statement,key,expected", FORMS, ids=[f[0][:60] for f in FORMS])
+def test_each_form_is_captured_committed_and_undone_by_its_revoke(db, statement, key, expected):
+    client = db.connect(application_name="psql-dba")
+    client.execute(statement)
+    assert status(db) == [(key, "ADDED", statement, "postgres")]
+    assert definition(db, key) == expected
+    event = db.rows(
+        "SELECT data->>'command_tag' FROM pggit.events WHERE type = 'ddl.captured' "
+        "ORDER BY id DESC LIMIT 1"
+    )
+    tag = "ALTER DEFAULT PRIVILEGES" if "DEFAULT" in statement else statement.split(" ")[0]
+    assert event == [(tag,)]
+    commit = db.one("SELECT pggit.commit('privileges')")
+    assert db.rows(
+        "SELECT x.object_key, x.kind, x.change FROM pggit.commit_changes x "
+        "JOIN pggit.commits c ON c.id = x.commit_id WHERE c.hash = %s",
+        (commit,),
+    ) == [(key, key.split(":")[0], "ADDED")]
+    # the opposite statement brings the default back: the entry is removed
+    undo = (
+        statement.replace("GRANT", "REVOKE", 1)
+        .replace(" TO ", " FROM ")
+        .replace(" WITH GRANT OPTION", "")
+        if " GRANT " in f" {statement} " and not statement.startswith("REVOKE")
+        else statement.replace("REVOKE", "GRANT", 1).replace(" FROM ", " TO ")
+    )
+    client.execute(undo)
+    assert status(db) == [(key, "REMOVED", undo, "postgres")]
+    assert definition(db, key) is None
+    client.close()
+
+
+def test_a_rolled_back_grant_changes_nothing(db):
+    client = db.connect()
+    with client.transaction(force_rollback=True):
+        client.execute(f"GRANT SELECT ON app.accounts TO {READER}")
+        client.execute("SAVEPOINT s")
+        client.execute(f"GRANT USAGE ON SCHEMA app TO {READER}")
+    client.close()
+    assert status(db) == []
+    assert db.one("SELECT clean FROM pggit.head()") is True
+
+
+def test_statements_are_attributed_to_the_grant_that_made_them(db):
+    client = db.connect()
+    with client.transaction():
+        client.execute("CREATE TABLE app.later (id int)")
+        client.execute(f"GRANT SELECT ON app.accounts TO {READER}")
+        client.execute("SAVEPOINT s")
+        client.execute(f"GRANT USAGE ON SCHEMA app TO {READER}")
+    client.close()
+    assert status(db) == [
+        ("privileges:schema:app", "ADDED", f"GRANT USAGE ON SCHEMA app TO {READER}", "postgres"),
+        (
+            "privileges:table:app.accounts",
+            "ADDED",
+            f"GRANT SELECT ON app.accounts TO {READER}",
+            "postgres",
+        ),
+        ("table:app.later", "ADDED", "CREATE TABLE app.later (id int)", "postgres"),
+    ]
+
+
+GRANTS = f"""
+GRANT SELECT, INSERT ON app.accounts TO {READER};
+GRANT UPDATE (email) ON app.accounts TO {WRITER} WITH GRANT OPTION;
+GRANT SELECT ON app.emails TO PUBLIC;
+GRANT USAGE ON SEQUENCE app.tickets, app.accounts_id_seq TO {WRITER};
+REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION app.add(integer, integer) TO {READER};
+GRANT USAGE ON SCHEMA app TO {READER}, {WRITER};
+REVOKE USAGE ON TYPE app.mood FROM PUBLIC;
+GRANT USAGE ON DOMAIN app.email TO {WRITER};
+ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER};
+"""
+
+ACLS = """
+SELECT c.oid::regclass::text, c.relacl::text,
+       (SELECT string_agg(a.attname || '=' || a.attacl::text, ' ' ORDER BY a.attnum)
+          FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL)
+  FROM pg_class c WHERE c.relnamespace = 'app'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+UNION ALL SELECT p.oid::regprocedure::text, p.proacl::text, NULL FROM pg_proc p
+ WHERE p.pronamespace = 'app'::regnamespace
+UNION ALL SELECT t.typname, t.typacl::text, NULL FROM pg_type t
+ WHERE t.typnamespace = 'app'::regnamespace AND t.typtype IN ('e', 'd')
+UNION ALL SELECT nspname, nspacl::text, NULL FROM pg_namespace WHERE nspname = 'app'
+UNION ALL SELECT 'default ' || defaclobjtype::text, defaclacl::text, NULL FROM pg_default_acl
+ORDER BY 1
+"""
+
+
+def privileges_of(db: EngineDB) -> dict:
+    """Every ACL of the schema app as a set of (grantee, privilege, grantable) per object: the
+    order of an ACL's items is the order grants were made in, which is not versioned."""
+    return {
+        name: (
+            sorted(
+                db.rows(
+                    "SELECT grantee, privilege_type, is_grantable FROM aclexplode(%s::aclitem[])",
+                    (acl,),
+                )
+            )
+            if acl
+            else None,
+            columns,
+        )
+        for name, acl, columns in db.rows(ACLS)
+    }
+
+
+def test_checkout_and_diff_script_restore_privileges(db, engine_template):
+    base = db.one("SELECT commit_hash FROM pggit.head()")
+    root = db.one("SELECT hash FROM pggit.commits ORDER BY id LIMIT 1")
+    db.run(GRANTS)
+    granted = privileges_of(db)
+    db.run("SELECT pggit.commit('grants')")
+    main_tree = db.head_tree()
+
+    # back to the commit without them: every grant is revoked, the defaults come back
+    db.run("SELECT pggit.branch_create('plain', %s)", (base,))
+    db.run("SELECT * FROM pggit.checkout('plain')")
+    assert db.one("SELECT count(*) FROM pg_default_acl") == 0
+    assert db.one("SELECT has_table_privilege(%s, 'app.accounts', 'SELECT')", (READER,)) is False
+    assert (
+        db.one("SELECT has_function_privilege('public', 'app.add(integer, integer)', 'EXECUTE')")
+        is True
+    )
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.live_tree_hash() == main_tree
+    assert privileges_of(db) == granted
+
+    # from nothing: objects created, then granted; default privileges last (no extra grants)
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.live_tree_hash() == main_tree
+    assert privileges_of(db) == granted
+
+    # diff_script, applied to a copy of the plain state, gives the same privileges
+    script = db.one("SELECT pggit.diff_script('plain', 'main')")
+    assert "CREATE " not in script
+    with scratch_copy(engine_template) as copy:
+        copy.run(SCHEMA)
+        copy.run(script)
+        assert privileges_of(copy) == granted
+    script = db.one("SELECT pggit.diff_script('empty', 'main')")
+    lines = script.splitlines()
+    assert lines.index("REVOKE USAGE ON TYPE app.mood FROM PUBLIC;") > lines.index(
+        "CREATE TYPE app.mood AS ENUM ('ok', 'not ok');"
+    )
+    assert [
+        line for line in lines if line.startswith(("CREATE", "GRANT", "REVOKE", "ALTER DEFAULT"))
+    ][-1].startswith("ALTER DEFAULT PRIVILEGES")
+    with scratch_copy(engine_template) as copy:
+        copy.run(script)
+        assert privileges_of(copy) == granted
+        copy.run("SELECT pggit.commit('applied')")
+        assert copy.head_tree() == main_tree
+
+
+def test_a_recreated_object_is_granted_again(db):
+    db.run(f"GRANT SELECT ON app.emails TO {READER}")
+    db.run("SELECT pggit.commit('grant on the view')")
+    db.run("SELECT pggit.branch_create('reordered')")
+    db.run("SELECT * FROM pggit.checkout('reordered')")
+    # a view whose columns change order can only be dropped and re-created
+    db.run("DROP VIEW app.emails")
+    db.run("CREATE VIEW app.emails AS SELECT email, id FROM app.accounts")
+    assert [r[:2] for r in status(db)] == [
+        ("privileges:view:app.emails", "REMOVED"),
+        ("view:app.emails", "MODIFIED"),
+    ]
+    db.run("SELECT pggit.commit('reordered view')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.one("SELECT has_table_privilege(%s, 'app.emails', 'SELECT')", (READER,)) is True
+    plan = db.rows(
+        "SELECT phase, object_key FROM pggit.migration_plan("
+        "pggit.tree_entries((SELECT tree_hash FROM pggit.commits "
+        "                     WHERE hash = pggit.resolve_ref('reordered'))),"
+        "pggit.tree_entries((SELECT tree_hash FROM pggit.commits "
+        "                     WHERE hash = pggit.resolve_ref('main'))))"
+    )
+    assert plan.index(("create", "privileges:view:app.emails")) > plan.index(
+        ("create", "view:app.emails")
+    )
+
+
+def test_a_grant_to_a_role_that_no_longer_exists_refuses_the_checkout(db):
+    gone = f"pggit_test_gone_{secrets.token_hex(4)}"
+    ensure_roles(gone)
+    db.run(sql.SQL("GRANT SELECT ON app.accounts TO {}").format(sql.Identifier(gone)))
+    db.run("SELECT pggit.commit('grant to a role that will go')")
+    db.run("SELECT pggit.branch_create('before', 'HEAD~1')")
+    db.run("SELECT * FROM pggit.checkout('before')")
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(gone)))
+    with pytest.raises(psycopg.Error) as excinfo:
+        db.run("SELECT * FROM pggit.checkout('main')")
+    assert engine_error(excinfo) == "APPLY_FAILED"
+    assert f'role "{gone}" does not exist' in str(excinfo.value)
+    # nothing changed: the branch checked out before and its schema
+    assert db.one("SELECT branch FROM pggit.head()") == "before"
+    assert db.live_tree_hash() == db.branch_tree("before")
+    assert db.one("SELECT has_table_privilege('public', 'app.accounts', 'SELECT')") is False
+
+
+def test_default_privileges_do_not_grant_to_objects_a_checkout_creates(db):
+    # the view predates the default privileges: it has no grants, and must get none when a
+    # checkout creates it again while the default privileges exist
+    db.run(f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER}")
+    db.run("SELECT pggit.commit('default privileges')")
+    main_tree = db.head_tree()
+    db.run("SELECT pggit.branch_create('noview')")
+    db.run("SELECT * FROM pggit.checkout('noview')")
+    db.run("DROP VIEW app.emails")
+    db.run("SELECT pggit.commit('no view')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.live_tree_hash() == main_tree
+    assert db.one("SELECT relacl FROM pg_class WHERE oid = 'app.emails'::regclass") is None
+    assert db.one("SELECT count(*) FROM pg_default_acl") == 1
+    steps = [
+        (phase, key)
+        for phase, key in db.rows(
+            "SELECT phase, object_key FROM pggit.migration_plan("
+            "pggit.tree_entries((SELECT tree_hash FROM pggit.commits "
+            "                     WHERE hash = pggit.resolve_ref('noview'))), "
+            "pggit.tree_entries(%s))",
+            (main_tree,),
+        )
+    ]
+    assert steps == [
+        ("drop", "default_privileges:app.postgres.TABLES"),
+        ("create", "view:app.emails"),
+        ("create", "default_privileges:app.postgres.TABLES"),
+    ]
+
+
+def test_the_ddl_of_the_two_kinds(db):
+    db.run("REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC")
+    db.run(f"GRANT EXECUTE ON FUNCTION app.add(integer, integer) TO {READER} WITH GRANT OPTION")
+    db.run(f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT, UPDATE ON TABLES TO {WRITER}")
+    key = "privileges:function:app.add(integer,integer)"
+    meta = db.one("SELECT meta FROM pggit.live_objects() WHERE object_key = %s", (key,))
+    assert meta == {
+        "deps": ["function:app.add(integer,integer)"],
+        "identity": "FUNCTION app.add(a integer, b integer)",
+        "target_key": "function:app.add(integer,integer)",
+        "grantees": ["PUBLIC", READER],
+        "public_default": ["EXECUTE"],
+    }
+    assert db.one(
+        "SELECT pggit.sql_create('privileges', definition, meta) FROM pggit.live_objects() "
+        "WHERE object_key = %s",
+        (key,),
+    ) == [
+        "REVOKE EXECUTE ON FUNCTION app.add(a integer, b integer) FROM PUBLIC;",
+        f"GRANT EXECUTE ON FUNCTION app.add(a integer, b integer) TO {READER} WITH GRANT OPTION;",
+    ]
+    assert db.one("SELECT pggit.sql_drop('privileges', %s, %s)", (key, Jsonb(meta))) == [
+        "REVOKE ALL ON FUNCTION app.add(a integer, b integer) FROM PUBLIC CASCADE;",
+        f"REVOKE ALL ON FUNCTION app.add(a integer, b integer) FROM {READER} CASCADE;",
+        "GRANT EXECUTE ON FUNCTION app.add(a integer, b integer) TO PUBLIC;",
+    ]
+    default_key = "default_privileges:app.postgres.TABLES"
+    row = db.rows(
+        "SELECT definition, meta, pggit.sql_drop(kind, object_key, meta), "
+        "pggit.sql_alter(kind, definition, meta, definition || 'x', meta) "
+        "FROM pggit.live_objects() WHERE object_key = %s",
+        (default_key,),
+    )
+    assert row == [
+        (
+            "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT, UPDATE ON "
+            f"TABLES TO {WRITER};",
+            {
+                "deps": ["schema:app"],
+                "identity": "FOR ROLE postgres IN SCHEMA app",
+                "on": "TABLES",
+                "grantees": [WRITER],
+            },
+            [
+                "ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app REVOKE ALL ON TABLES "
+                f"FROM {WRITER} CASCADE;"
+            ],
+            None,  # dropped and created again (last)
+        )
+    ]
+    # applied, the drop statements bring back the default
+    for statement in db.one("SELECT pggit.sql_drop('privileges', %s, %s)", (key, Jsonb(meta))):
+        db.run(statement)
+    assert db.one("SELECT count(*) FROM pggit.live_objects() WHERE object_key = %s", (key,)) == 0
+    with pytest.raises(psycopg.Error) as excinfo:
+        db.run("SELECT pggit.sql_drop('privileges', %s, '{}')", (key,))
+    assert engine_error(excinfo) == "INVALID_ARGUMENT"
