@@ -348,6 +348,10 @@ DECLARE
     v_events integer;
     v_slow boolean;
     v_refused text;
+    v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
+    v_role text;
+    v_buffer text;
+    v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
     IF v_pending IS NOT NULL THEN
@@ -383,12 +387,18 @@ BEGIN
         -- them (an index, constraint, trigger, policy, default or rewrite rule to its table; a
         -- domain constraint to its domain) by at most one index lookup each; only tracked
         -- schemas (the rules of pggit.is_tracked_schema), never members of extensions
+        -- (materialized CTEs: inlined, the schema expression was copied into five filters and
+        -- the plan had ~100 nodes, a cost at every call's executor start-up)
         WITH cfg AS MATERIALIZED (
-            SELECT coalesce(nullif(current_setting('pggit.config_cache', true), '')::jsonb,
+            SELECT coalesce(v_cfg_cached::jsonb,
                             (SELECT jsonb_object_agg(key, value) FROM pggit.config
                               WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit',
-                                            'capture_sync'))) AS v
-        ), cmd AS (
+                                            'capture_sync', 'capture_mode'))) AS v
+        ), cmd_all AS MATERIALIZED (
+            SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                   d.schema_name, d.in_extension
+              FROM pg_event_trigger_ddl_commands() d
+        ), cmd AS MATERIALIZED (
             SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
                    -- triggers, policies, rules and column defaults have no schema of their own
                    -- (schema_name is NULL): theirs is their table's, so one on a table of an
@@ -420,9 +430,9 @@ BEGIN
                                       WHERE a.oid = d.objid)
                             END,
                             'public') AS schema_name
-              FROM pg_event_trigger_ddl_commands() d
+              FROM cmd_all d
              WHERE NOT d.in_extension AND d.classid IS NOT NULL
-        ), tracked AS (
+        ), tracked AS MATERIALIZED (
             SELECT c.*,
                    coalesce(CASE c.classid
                        WHEN 'pg_class'::regclass THEN
@@ -464,11 +474,11 @@ BEGIN
                || (SELECT coalesce(jsonb_agg(jsonb_build_object(
                            'type', lower(d.object_type),
                            'change', lower(split_part(d.command_tag, ' ', 1)))), '[]')
-                     FROM pg_event_trigger_ddl_commands() d
+                     FROM cmd_all d
                     WHERE d.classid IS NULL AND NOT d.in_extension)
           INTO v_cfg, v_branch, v_anchors, v_targets
           FROM cfg;
-        IF current_setting('pggit.config_cache', true) IS DISTINCT FROM v_cfg::text THEN
+        IF v_cfg_cached IS NULL THEN  -- pggit.config_set clears it
             PERFORM set_config('pggit.config_cache', v_cfg::text, true);
         END IF;
         IF v_state = 'on' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
@@ -502,10 +512,39 @@ BEGIN
         END IF;
 
         -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
-        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), pggit.invoking_role());
+        -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
+        v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
+        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
         v_app := current_setting('application_name', true);
         v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
                                       OR v_cfg->'capture_sync' = 'true'::jsonb);
+        -- (strict mode writes at once: a capture failure fails the statement itself)
+        IF v_state = 'on' AND NOT v_slow AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
+            -- users' DDL: the audit row and its event are buffered in the transaction (a
+            -- transaction-local setting: a rolled-back savepoint takes its statements back) and
+            -- written, one statement for all, by pggit.capture_spill at the first read that needs
+            -- them or at commit (the table pggit.capture_pending's deferred trigger)
+            v_buffer := coalesce(current_setting('pggit.capture_buffer', true), '');
+            IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+                INSERT INTO pggit.capture_pending DEFAULT VALUES;
+                PERFORM set_config('pggit.capture_armed', 'y', true);
+            END IF;
+            PERFORM set_config('pggit.capture_buffer', v_buffer || jsonb_build_object(
+                    'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'a', v_anchors,
+                    'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor,
+                    'b', v_branch, 'at', v_started,
+                    'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
+                    || E'\n', true);
+            IF v_events_noted IS DISTINCT FROM true THEN
+                PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+            END IF;
+            IF length(v_buffer) > 16384 THEN
+                -- written in batches: each append copies the whole buffer (quadratic), and a
+                -- batch of a few dozen rows already costs little more per row than a larger one
+                PERFORM pggit.capture_spill();
+            END IF;
+            RETURN;
+        END IF;
         -- the audit row and (for users' DDL) its ddl.captured event, announced, in one statement;
         -- capture_ms is the time taken up to this write
         WITH audit AS (
@@ -513,7 +552,7 @@ BEGIN
                                        application_name, client_addr, role_name, actor, branch,
                                        engine_operation, capture_ms)
             VALUES (v_query_id, v_statement, v_tag, v_targets, v_anchors, v_app,
-                    inet_client_addr(), pggit.invoking_role(), v_actor, v_branch,
+                    inet_client_addr(), v_role, v_actor, v_branch,
                     nullif(current_setting('pggit.operation', true), ''),
                     extract(epoch FROM clock_timestamp() - v_started) * 1000.0)
             RETURNING id
@@ -521,7 +560,7 @@ BEGIN
             INSERT INTO pggit.events (type, data, actor)
             SELECT 'ddl.captured',
                    jsonb_build_object('ddl_id', a.id, 'command_tag', v_tag, 'branch', v_branch,
-                                      'role', pggit.invoking_role(), 'actor', v_actor,
+                                      'role', v_role, 'actor', v_actor,
                                       'application_name', v_app, 'objects', v_targets),
                    v_actor
               FROM audit a
@@ -664,6 +703,100 @@ BEGIN
     RETURN r.statement_count;
 END;
 $$;
+
+-- Writes the buffered audit rows and ddl.captured events of this transaction (see
+-- pggit.on_ddl_command_end): the rows in statement order, each event with its row's id, its data
+-- and its statement's time, announced (NOTIFY pggit_events, delivered at commit) as emit_event
+-- does. Returns the number of statements written.
+CREATE OR REPLACE FUNCTION pggit.capture_spill()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+SECURITY DEFINER
+AS $$
+DECLARE
+    v_buffer text := current_setting('pggit.capture_buffer', true);
+    v_entries jsonb;
+    v_entry jsonb;
+    v_count integer := 0;
+BEGIN
+    IF v_buffer IS NULL OR v_buffer = '' THEN
+        RETURN 0;
+    END IF;
+    PERFORM set_config('pggit.capture_buffer', '', true);
+    v_entries := ('[' || replace(rtrim(v_buffer, E'\n'), E'\n', ',') || ']')::jsonb;
+    BEGIN
+        RETURN pggit.capture_write(v_entries);
+    EXCEPTION WHEN OTHERS THEN
+        -- one statement at a time, so that a failure loses only its own statement's audit row
+        -- and event, recorded as that statement's capture failure (as at statement time)
+        FOR v_entry IN SELECT e FROM jsonb_array_elements(v_entries) e LOOP
+            BEGIN
+                v_count := v_count + pggit.capture_write(jsonb_build_array(v_entry));
+            EXCEPTION WHEN OTHERS THEN
+                PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_entry->>'t');
+            END;
+        END LOOP;
+    END;
+    RETURN v_count;
+END;
+$$;
+
+-- Writes buffered statements (a JSON array of pggit.on_ddl_command_end's entries): the audit rows
+-- in order, then one ddl.captured event per row. Returns the number written.
+CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    WITH entry AS (
+        SELECT n, j FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS b(j, n)
+    ), audit AS (
+        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
+                                   application_name, client_addr, role_name, actor, branch,
+                                   capture_ms, captured_at)
+        SELECT (j->>'q')::bigint, j->>'s', j->>'t', j->'tg', j->'a', j->>'app', (j->>'ca')::inet,
+               j->>'r', j->>'ac', j->>'b', (j->>'ms')::double precision, (j->>'at')::timestamptz
+          FROM entry ORDER BY n
+        RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at
+    ), event AS (
+        INSERT INTO pggit.events (type, data, actor, occurred_at)
+        SELECT 'ddl.captured',
+               jsonb_build_object('ddl_id', a.id, 'command_tag', a.command_tag, 'branch', a.branch,
+                                  'role', a.role_name, 'actor', a.actor,
+                                  'application_name', a.application_name, 'objects', a.targets),
+               a.actor, a.captured_at
+          FROM audit a ORDER BY a.id
+        RETURNING pg_notify('pggit_events', id::text)
+    )
+    SELECT count(*) INTO v_count FROM event;
+    RETURN v_count;
+END;
+$$;
+
+-- At commit (the deferred trigger of pggit.capture_pending, armed by the transaction's first
+-- buffered statement): writes what is still buffered and removes the transaction's row.
+CREATE OR REPLACE FUNCTION pggit.capture_spill_at_commit()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+SECURITY DEFINER
+AS $$
+BEGIN
+    PERFORM pggit.capture_spill();
+    DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS capture_spill_at_commit ON pggit.capture_pending;
+CREATE CONSTRAINT TRIGGER capture_spill_at_commit
+    AFTER INSERT ON pggit.capture_pending
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION pggit.capture_spill_at_commit();
 
 -- auto_commit: each DDL transaction becomes one commit. Later DDL of the same transaction amends
 -- the commit that transaction made (nobody else can have seen it yet).

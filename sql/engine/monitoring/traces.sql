@@ -200,6 +200,7 @@ BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         RETURN r;
     END IF;
+    PERFORM pggit.capture_spill();  -- the audit rows still buffered by this transaction
     SELECT array_agg(id ORDER BY id) INTO v_ids
       FROM (SELECT id FROM pggit.ddl_log WHERE flushed_at IS NULL ORDER BY id FOR UPDATE) l;
     IF v_ids IS NULL THEN
