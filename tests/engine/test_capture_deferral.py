@@ -102,10 +102,9 @@ def sessions(db: EngineDB, role: str) -> list:
     first.execute("CREATE SEQUENCE public.after_read_seq")
     first.execute("COMMIT")
     # one message of 100 statements in one transaction: more than one batch
-    with db.connect(application_name="script") as conn:
-        with conn.transaction():
-            conn.execute(script(100))
-            conn.execute("DROP TABLE public.batch_3")
+    with db.connect(application_name="script") as conn, conn.transaction():
+        conn.execute(script(100))
+        conn.execute("DROP TABLE public.batch_3")
     # a transaction rolled back after a read inside it
     with db.connect(application_name="undone") as conn:
         conn.execute("BEGIN")
