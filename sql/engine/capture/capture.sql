@@ -16,7 +16,59 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
 #variable_conflict use_column
+DECLARE
+    v_count integer := jsonb_array_length(p_anchors);
 BEGIN
+    -- many anchors (a first status after a large load, a rescan): one pass over the whole live
+    -- schema (pggit.live_objects(), what diff WORKING reads) filtered to the anchors costs less
+    -- than reading each anchor by itself (a few ms each: thousands of calls)
+    IF v_count >= 100 AND v_count * 40 >= (SELECT count(*) FROM pggit.live_state) THEN
+        RETURN QUERY
+        WITH req AS (
+            SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
+              FROM jsonb_array_elements(p_anchors) a
+        ), resolved AS MATERIALIZED (
+            SELECT r.anchor_classid, r.anchor_objid
+              FROM req, LATERAL pggit.anchor_of(req.classid, req.objid) r
+             WHERE r.anchor_classid IS NOT NULL
+        ), owner AS MATERIALIZED (
+            -- a sequence owned by a column: its table's definition names it (as anchor_objects)
+            SELECT DISTINCT d.refobjid
+              FROM resolved r
+              JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = r.anchor_objid
+              JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+             WHERE r.anchor_classid = 'pg_class'::regclass
+               AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' AND d.refobjsubid > 0
+        ), wanted AS (
+            SELECT anchor_classid, anchor_objid FROM resolved
+            UNION
+            SELECT 'pg_class'::regclass::oid, o.refobjid FROM owner o
+             WHERE pggit._anchor_tracked('pg_class'::regclass, o.refobjid)
+        ), fresh AS (
+            SELECT DISTINCT ON (o.object_key) o.*
+              FROM pggit.live_objects() o
+              JOIN wanted w ON w.anchor_classid = o.anchor_classid AND w.anchor_objid = o.anchor_objid
+        ), covered AS (
+            SELECT classid, objid FROM req
+            UNION SELECT anchor_classid, anchor_objid FROM fresh
+        ), old AS (
+            SELECT l.* FROM pggit.live_state l
+              JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
+        ), fresh_hashed AS (
+            SELECT f.*, pggit.blob_put(f::pggit.catalog_object) AS blob FROM fresh f
+        )
+        SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
+               coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
+               coalesce(f.parent_name, o.parent_name),
+               CASE WHEN o.object_key IS NULL THEN 'ADDED' WHEN f.object_key IS NULL THEN 'REMOVED'
+                    ELSE 'MODIFIED' END,
+               o.blob_hash, f.blob, f.anchor_classid, f.anchor_objid
+          FROM fresh_hashed f
+          FULL JOIN old o ON o.object_key = f.object_key
+         WHERE o.blob_hash IS DISTINCT FROM f.blob
+            OR o.anchor_objid IS DISTINCT FROM f.anchor_objid;
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
@@ -112,6 +164,72 @@ BEGIN
        SET new_blob = EXCLUDED.new_blob, ddl_id = EXCLUDED.ddl_id, captured_at = EXCLUDED.captured_at,
            kind = EXCLUDED.kind, schema_name = EXCLUDED.schema_name,
            object_name = EXCLUDED.object_name, parent_name = EXCLUDED.parent_name;
+END;
+$$;
+
+-- The deferred flush of many statements at once (pggit.capture_flush_run): p_touch holds, per
+-- anchor, the last statement that touched it ([classid, objid, ddl id, record]). The anchors are
+-- re-read together (pggit.refresh_anchors: one pass when they are many) and each change is
+-- recorded on the statement that last touched its anchor, as a flush statement by statement
+-- would; each statement's ddl_log.objects gets its changes. Returns the number of changes.
+CREATE OR REPLACE FUNCTION pggit.flush_anchors(p_touch jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    r record;
+    v_ids bigint[] := '{}';
+    v_objects jsonb[] := '{}';
+BEGIN
+    FOR r IN
+        WITH touch AS (
+            SELECT (t->>0)::oid AS classid, (t->>1)::oid AS objid, (t->>2)::bigint AS id,
+                   (t->>3)::boolean AS record
+              FROM jsonb_array_elements(p_touch) t
+        ), ch AS (
+            SELECT * FROM pggit.refresh_anchors(
+                (SELECT jsonb_agg(jsonb_build_array(classid, objid)) FROM touch))
+        )
+        SELECT ch.*, coalesce(t.id, last.id) AS ddl_id, coalesce(t.record, last.record) AS record
+          FROM ch
+          LEFT JOIN pggit.live_state l ON l.object_key = ch.object_key
+          LEFT JOIN touch t ON t.classid = coalesce(ch.anchor_classid, l.anchor_classid)
+                           AND t.objid = coalesce(ch.anchor_objid, l.anchor_objid)
+          CROSS JOIN (SELECT id, record FROM touch ORDER BY id DESC LIMIT 1) last
+    LOOP
+        IF r.new_blob IS NULL THEN
+            DELETE FROM pggit.live_state WHERE object_key = r.object_key;
+        ELSE
+            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
+                                          blob_hash, anchor_classid, anchor_objid)
+            VALUES (r.object_key, r.kind, r.schema_name, r.object_name, r.parent_name, r.new_blob,
+                    r.anchor_classid, r.anchor_objid)
+            ON CONFLICT (object_key) DO UPDATE
+               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
+                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
+                   anchor_objid = EXCLUDED.anchor_objid;
+        END IF;
+        IF r.old_blob IS DISTINCT FROM r.new_blob THEN
+            -- (arrays appended in place: a JSON map rewritten per change was quadratic)
+            v_ids := v_ids || r.ddl_id;
+            v_objects := v_objects || jsonb_build_object(
+                'key', r.object_key, 'kind', r.kind, 'schema', r.schema_name,
+                'name', r.object_name, 'change', r.change, 'blob', r.new_blob);
+            IF r.record THEN
+                PERFORM pggit.working_note(r.object_key, r.kind, r.schema_name, r.object_name,
+                                           r.parent_name, r.old_blob, r.new_blob, r.ddl_id);
+            END IF;
+        END IF;
+    END LOOP;
+    UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]')
+      FROM (SELECT (t->>2)::bigint AS id FROM jsonb_array_elements(p_touch) t) t
+      LEFT JOIN (SELECT id, jsonb_agg(o ORDER BY n) AS objects
+                   FROM unnest(v_ids, v_objects) WITH ORDINALITY AS u(id, o, n)
+                  GROUP BY id) c ON c.id = t.id
+     WHERE l.id = t.id;
+    RETURN cardinality(v_ids);
 END;
 $$;
 
