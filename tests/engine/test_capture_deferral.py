@@ -237,3 +237,18 @@ def test_a_failure_to_write_the_buffer_loses_only_its_statement_and_is_recorded(
     engine_db.run("SELECT pggit.rescan()")
     keys = {row[0] for row in engine_db.rows("SELECT object_key FROM pggit.status()")}
     assert {"table:public.kept_a", "table:public.kept_b", "sequence:public.boom_seq"} <= keys
+
+
+def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
+    engine_db: EngineDB,
+):
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.before_immediate (a integer)")
+        engine_db.run("SET CONSTRAINTS ALL IMMEDIATE")  # fires the buffer's commit trigger now
+        engine_db.run("SET CONSTRAINTS ALL DEFERRED")
+        engine_db.run("CREATE TABLE public.after_immediate (a integer)")
+    assert engine_db.rows(
+        "SELECT data->'objects'->0->>'identity' FROM pggit.events "
+        "WHERE type = 'ddl.captured' ORDER BY id"
+    ) == [("public.before_immediate",), ("public.after_immediate",)]
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0

@@ -651,6 +651,7 @@ BEGIN
                     'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'a', v_anchors,
                     'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor,
                     'b', v_branch, 'at', v_started,
+                    'op', nullif(current_setting('pggit.operation', true), ''),
                     'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
                     || E'\n', true);
             IF v_events_noted IS DISTINCT FROM true THEN
@@ -875,9 +876,10 @@ BEGIN
     ), audit AS (
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
                                    application_name, client_addr, role_name, actor, branch,
-                                   capture_ms, captured_at)
+                                   engine_operation, capture_ms, captured_at)
         SELECT (j->>'q')::bigint, j->>'s', j->>'t', j->'tg', j->'a', j->>'app', (j->>'ca')::inet,
-               j->>'r', j->>'ac', j->>'b', (j->>'ms')::double precision, (j->>'at')::timestamptz
+               j->>'r', j->>'ac', j->>'b', j->>'op', (j->>'ms')::double precision,
+               (j->>'at')::timestamptz
           FROM entry ORDER BY n
         RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at
     ), event AS (
@@ -906,6 +908,8 @@ AS $$
 BEGIN
     PERFORM pggit.capture_spill();
     DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
+    -- fired before the commit (SET CONSTRAINTS ... IMMEDIATE): the next statement arms it again
+    PERFORM set_config('pggit.capture_armed', '', true);
     RETURN NULL;
 END;
 $$;
