@@ -1,7 +1,10 @@
 """Engine at 10,000 tables: commit of one change, diff of two refs differing in 1 %, diff of the
-live schema against HEAD (reads the catalogs), and checkout between them.
+live schema against HEAD (reads the catalogs), and checkout between them; then adoption at that
+size: the same number of tables created again with capture on (vs the first creation, without the
+engine), the first status, the commit of everything, and the diff of the clean tree.
 
-Targets (docs/benchmarks.md): commit < 50 ms; diff of refs < 1 s; diff WORKING vs HEAD < 5 s. Usage:
+Targets (docs/benchmarks.md): commit < 50 ms; diff of refs < 1 s; diff WORKING vs HEAD < 1 s on a
+clean tree; status and commit of everything < 5 s at 10,000 tables. Usage:
     python bench/bench_engine_scale.py [tables]
 """
 
@@ -21,6 +24,7 @@ def run(tables: int = TABLES) -> list[tuple[str, float, str]]:
         url = db_url(name)
         started = time.perf_counter()
         create_tables(url, tables)
+        created_without = time.perf_counter() - started
         install_engine(url)  # the root commit records every existing object
         results.append(
             (f"install on {tables} tables (root commit)", (time.perf_counter() - started), "s")
@@ -74,6 +78,27 @@ def run(tables: int = TABLES) -> list[tuple[str, float, str]]:
         db.run("SELECT * FROM pggit.checkout('main')")
         results.append(
             ("checkout undoing 1 % of the tables", (time.perf_counter() - started) * 1000.0, "ms")
+        )
+
+        # adoption at this size: as many tables again, created with capture on
+        started = time.perf_counter()
+        create_tables(url, tables, prefix="u")
+        created_with = time.perf_counter() - started
+        results.append((f"creating {tables} tables, no engine", created_without, "s"))
+        results.append((f"creating {tables} tables, capture on", created_with, "s"))
+        results.append(("capture ratio (on / no engine)", created_with / created_without, "x"))
+        started = time.perf_counter()
+        changes = len(db.rows("SELECT * FROM pggit.status()"))
+        results.append((f"first status ({changes} changes)", time.perf_counter() - started, "s"))
+        started = time.perf_counter()
+        db.run("SELECT pggit.commit('everything')")
+        results.append(("commit of everything", time.perf_counter() - started, "s"))
+        results.append(
+            (
+                f"diff WORKING vs HEAD, clean tree of {2 * tables} tables",
+                timed(lambda: db.rows("SELECT * FROM pggit.diff('HEAD', 'WORKING')"), repeat=3),
+                "ms",
+            )
         )
         db.close()
     return results

@@ -23,6 +23,7 @@ BEGIN;
 \ir schema/008_state_version.sql
 \ir schema/009_invoking_role.sql
 \ir schema/010_merge_rollback.sql
+\ir schema/011_capture_buffer.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql

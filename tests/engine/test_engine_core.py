@@ -397,15 +397,26 @@ def test_interleaved_ddl_transactions_of_two_sessions_keep_exactly_what_committe
         "table:public.from_second": "ADDED",
         "view:public.second_view": "ADDED",
     }
-    assert engine_db.rows(
-        "SELECT application_name, statement FROM pggit.audit_log "
-        "WHERE application_name IN ('first', 'second', 'third') ORDER BY id"
-    ) == [
+    # in statement order by their time; the rows (and their ddl.captured events) are written when
+    # their transaction commits (capture's buffer), so their ids follow the commit order
+    audited = engine_db.rows(
+        "SELECT application_name, statement, id FROM pggit.audit_log "
+        "WHERE application_name IN ('first', 'second', 'third') ORDER BY captured_at"
+    )
+    assert [row[:2] for row in audited] == [
         ("first", "CREATE TABLE public.from_first (a integer)"),
         ("second", "CREATE TABLE public.from_second (a integer)"),
         ("first", "ALTER TABLE public.from_first ADD COLUMN b text"),
         ("second", "CREATE VIEW public.second_view AS SELECT a FROM public.from_second"),
     ]
+    ids = [row[2] for row in audited]
+    assert ids[1] < ids[3] < ids[0] < ids[2]
+    events = engine_db.rows(
+        "SELECT (data->>'ddl_id')::bigint, data->>'application_name' FROM pggit.events "
+        "WHERE type = 'ddl.captured' AND data->>'application_name' IN ('first', 'second', 'third') "
+        "ORDER BY id"
+    )
+    assert events == [(ids[1], "second"), (ids[3], "second"), (ids[0], "first"), (ids[2], "first")]
     commit(engine_db, "both sessions")
     assert engine_db.live_tree_hash() == engine_db.head_tree()
     assert engine_db.rows("SELECT ok, checked, breaks FROM pggit.verify()") == [(True, 2, [])]

@@ -117,6 +117,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
             "schema/008_state_version.sql",
             "schema/009_invoking_role.sql",
             "schema/010_merge_rollback.sql",
+            "schema/011_capture_buffer.sql",
         ]
         upgraded = snapshot(conn)
         # the legacy root commit is kept (no second one)

@@ -18,7 +18,15 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
+    -- once per transaction: every later firing (one per event row) would update the same row
+    -- again, each update walking the row's growing chain of versions (quadratic in the events of
+    -- a transaction: 10,000 commits in one transaction spent a second here). The mark is
+    -- transaction-local, so a new transaction (or a rolled-back one) bumps again.
+    IF current_setting('pggit.state_version_bumped', true) = 'y' THEN
+        RETURN NULL;
+    END IF;
     UPDATE pggit.state_version SET version = version + 1 WHERE singleton;
+    PERFORM set_config('pggit.state_version_bumped', 'y', true);
     RETURN NULL;
 END;
 $$;

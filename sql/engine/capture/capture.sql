@@ -16,7 +16,59 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
 #variable_conflict use_column
+DECLARE
+    v_count integer := jsonb_array_length(p_anchors);
 BEGIN
+    -- many anchors (a first status after a large load, a rescan): one pass over the whole live
+    -- schema (pggit.live_objects(), what diff WORKING reads) filtered to the anchors costs less
+    -- than reading each anchor by itself (a few ms each: thousands of calls)
+    IF v_count >= 100 AND v_count * 40 >= (SELECT count(*) FROM pggit.live_state) THEN
+        RETURN QUERY
+        WITH req AS (
+            SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
+              FROM jsonb_array_elements(p_anchors) a
+        ), resolved AS MATERIALIZED (
+            SELECT r.anchor_classid, r.anchor_objid
+              FROM req, LATERAL pggit.anchor_of(req.classid, req.objid) r
+             WHERE r.anchor_classid IS NOT NULL
+        ), owner AS MATERIALIZED (
+            -- a sequence owned by a column: its table's definition names it (as anchor_objects)
+            SELECT DISTINCT d.refobjid
+              FROM resolved r
+              JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = r.anchor_objid
+              JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+             WHERE r.anchor_classid = 'pg_class'::regclass
+               AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' AND d.refobjsubid > 0
+        ), wanted AS (
+            SELECT anchor_classid, anchor_objid FROM resolved
+            UNION
+            SELECT 'pg_class'::regclass::oid, o.refobjid FROM owner o
+             WHERE pggit._anchor_tracked('pg_class'::regclass, o.refobjid)
+        ), fresh AS (
+            SELECT DISTINCT ON (o.object_key) o.*
+              FROM pggit.live_objects() o
+              JOIN wanted w ON w.anchor_classid = o.anchor_classid AND w.anchor_objid = o.anchor_objid
+        ), covered AS (
+            SELECT classid, objid FROM req
+            UNION SELECT anchor_classid, anchor_objid FROM fresh
+        ), old AS (
+            SELECT l.* FROM pggit.live_state l
+              JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
+        ), fresh_hashed AS (
+            SELECT f.*, pggit.blob_put(f::pggit.catalog_object) AS blob FROM fresh f
+        )
+        SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
+               coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
+               coalesce(f.parent_name, o.parent_name),
+               CASE WHEN o.object_key IS NULL THEN 'ADDED' WHEN f.object_key IS NULL THEN 'REMOVED'
+                    ELSE 'MODIFIED' END,
+               o.blob_hash, f.blob, f.anchor_classid, f.anchor_objid
+          FROM fresh_hashed f
+          FULL JOIN old o ON o.object_key = f.object_key
+         WHERE o.blob_hash IS DISTINCT FROM f.blob
+            OR o.anchor_objid IS DISTINCT FROM f.anchor_objid;
+        RETURN;
+    END IF;
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
@@ -112,6 +164,72 @@ BEGIN
        SET new_blob = EXCLUDED.new_blob, ddl_id = EXCLUDED.ddl_id, captured_at = EXCLUDED.captured_at,
            kind = EXCLUDED.kind, schema_name = EXCLUDED.schema_name,
            object_name = EXCLUDED.object_name, parent_name = EXCLUDED.parent_name;
+END;
+$$;
+
+-- The deferred flush of many statements at once (pggit.capture_flush_run): p_touch holds, per
+-- anchor, the last statement that touched it ([classid, objid, ddl id, record]). The anchors are
+-- re-read together (pggit.refresh_anchors: one pass when they are many) and each change is
+-- recorded on the statement that last touched its anchor, as a flush statement by statement
+-- would; each statement's ddl_log.objects gets its changes. Returns the number of changes.
+CREATE OR REPLACE FUNCTION pggit.flush_anchors(p_touch jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    r record;
+    v_ids bigint[] := '{}';
+    v_objects jsonb[] := '{}';
+BEGIN
+    FOR r IN
+        WITH touch AS (
+            SELECT (t->>0)::oid AS classid, (t->>1)::oid AS objid, (t->>2)::bigint AS id,
+                   (t->>3)::boolean AS record
+              FROM jsonb_array_elements(p_touch) t
+        ), ch AS (
+            SELECT * FROM pggit.refresh_anchors(
+                (SELECT jsonb_agg(jsonb_build_array(classid, objid)) FROM touch))
+        )
+        SELECT ch.*, coalesce(t.id, last.id) AS ddl_id, coalesce(t.record, last.record) AS record
+          FROM ch
+          LEFT JOIN pggit.live_state l ON l.object_key = ch.object_key
+          LEFT JOIN touch t ON t.classid = coalesce(ch.anchor_classid, l.anchor_classid)
+                           AND t.objid = coalesce(ch.anchor_objid, l.anchor_objid)
+          CROSS JOIN (SELECT id, record FROM touch ORDER BY id DESC LIMIT 1) last
+    LOOP
+        IF r.new_blob IS NULL THEN
+            DELETE FROM pggit.live_state WHERE object_key = r.object_key;
+        ELSE
+            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
+                                          blob_hash, anchor_classid, anchor_objid)
+            VALUES (r.object_key, r.kind, r.schema_name, r.object_name, r.parent_name, r.new_blob,
+                    r.anchor_classid, r.anchor_objid)
+            ON CONFLICT (object_key) DO UPDATE
+               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
+                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
+                   anchor_objid = EXCLUDED.anchor_objid;
+        END IF;
+        IF r.old_blob IS DISTINCT FROM r.new_blob THEN
+            -- (arrays appended in place: a JSON map rewritten per change was quadratic)
+            v_ids := v_ids || r.ddl_id;
+            v_objects := v_objects || jsonb_build_object(
+                'key', r.object_key, 'kind', r.kind, 'schema', r.schema_name,
+                'name', r.object_name, 'change', r.change, 'blob', r.new_blob);
+            IF r.record THEN
+                PERFORM pggit.working_note(r.object_key, r.kind, r.schema_name, r.object_name,
+                                           r.parent_name, r.old_blob, r.new_blob, r.ddl_id);
+            END IF;
+        END IF;
+    END LOOP;
+    UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]')
+      FROM (SELECT (t->>2)::bigint AS id FROM jsonb_array_elements(p_touch) t) t
+      LEFT JOIN (SELECT id, jsonb_agg(o ORDER BY n) AS objects
+                   FROM unnest(v_ids, v_objects) WITH ORDINALITY AS u(id, o, n)
+                  GROUP BY id) c ON c.id = t.id
+     WHERE l.id = t.id;
+    RETURN cardinality(v_ids);
 END;
 $$;
 
@@ -347,6 +465,10 @@ DECLARE
     v_events integer;
     v_slow boolean;
     v_refused text;
+    v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
+    v_role text;
+    v_buffer text;
+    v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
     IF v_pending IS NOT NULL THEN
@@ -382,12 +504,18 @@ BEGIN
         -- them (an index, constraint, trigger, policy, default or rewrite rule to its table; a
         -- domain constraint to its domain) by at most one index lookup each; only tracked
         -- schemas (the rules of pggit.is_tracked_schema), never members of extensions
+        -- (materialized CTEs: inlined, the schema expression was copied into five filters and
+        -- the plan had ~100 nodes, a cost at every call's executor start-up)
         WITH cfg AS MATERIALIZED (
-            SELECT coalesce(nullif(current_setting('pggit.config_cache', true), '')::jsonb,
+            SELECT coalesce(v_cfg_cached::jsonb,
                             (SELECT jsonb_object_agg(key, value) FROM pggit.config
                               WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit',
-                                            'capture_sync'))) AS v
-        ), cmd AS (
+                                            'capture_sync', 'capture_mode'))) AS v
+        ), cmd_all AS MATERIALIZED (
+            SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                   d.schema_name, d.in_extension
+              FROM pg_event_trigger_ddl_commands() d
+        ), cmd AS MATERIALIZED (
             SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
                    -- triggers, policies, rules and column defaults have no schema of their own
                    -- (schema_name is NULL): theirs is their table's, so one on a table of an
@@ -419,9 +547,9 @@ BEGIN
                                       WHERE a.oid = d.objid)
                             END,
                             'public') AS schema_name
-              FROM pg_event_trigger_ddl_commands() d
+              FROM cmd_all d
              WHERE NOT d.in_extension AND d.classid IS NOT NULL
-        ), tracked AS (
+        ), tracked AS MATERIALIZED (
             SELECT c.*,
                    coalesce(CASE c.classid
                        WHEN 'pg_class'::regclass THEN
@@ -463,14 +591,14 @@ BEGIN
                || (SELECT coalesce(jsonb_agg(jsonb_build_object(
                            'type', lower(d.object_type),
                            'change', lower(split_part(d.command_tag, ' ', 1)))), '[]')
-                     FROM pg_event_trigger_ddl_commands() d
+                     FROM cmd_all d
                     WHERE d.classid IS NULL AND NOT d.in_extension)
           INTO v_cfg, v_branch, v_anchors, v_targets
           FROM cfg;
         IF v_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
             v_anchors := v_anchors || pggit.privileges_capture_anchors();
         END IF;
-        IF current_setting('pggit.config_cache', true) IS DISTINCT FROM v_cfg::text THEN
+        IF v_cfg_cached IS NULL THEN  -- pggit.config_set clears it
             PERFORM set_config('pggit.config_cache', v_cfg::text, true);
         END IF;
         IF v_state = 'on' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
@@ -504,10 +632,40 @@ BEGIN
         END IF;
 
         -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
-        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), pggit.invoking_role());
+        -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
+        v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
+        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
         v_app := current_setting('application_name', true);
         v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
                                       OR v_cfg->'capture_sync' = 'true'::jsonb);
+        -- (strict mode writes at once: a capture failure fails the statement itself)
+        IF v_state = 'on' AND NOT v_slow AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
+            -- users' DDL: the audit row and its event are buffered in the transaction (a
+            -- transaction-local setting: a rolled-back savepoint takes its statements back) and
+            -- written, one statement for all, by pggit.capture_spill at the first read that needs
+            -- them or at commit (the table pggit.capture_pending's deferred trigger)
+            v_buffer := coalesce(current_setting('pggit.capture_buffer', true), '');
+            IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+                INSERT INTO pggit.capture_pending DEFAULT VALUES;
+                PERFORM set_config('pggit.capture_armed', 'y', true);
+            END IF;
+            PERFORM set_config('pggit.capture_buffer', v_buffer || jsonb_build_object(
+                    'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'a', v_anchors,
+                    'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor,
+                    'b', v_branch, 'at', v_started,
+                    'op', nullif(current_setting('pggit.operation', true), ''),
+                    'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
+                    || E'\n', true);
+            IF v_events_noted IS DISTINCT FROM true THEN
+                PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+            END IF;
+            IF length(v_buffer) > 16384 THEN
+                -- written in batches: each append copies the whole buffer (quadratic), and a
+                -- batch of a few dozen rows already costs little more per row than a larger one
+                PERFORM pggit.capture_spill();
+            END IF;
+            RETURN;
+        END IF;
         -- the audit row and (for users' DDL) its ddl.captured event, announced, in one statement;
         -- capture_ms is the time taken up to this write
         WITH audit AS (
@@ -515,7 +673,7 @@ BEGIN
                                        application_name, client_addr, role_name, actor, branch,
                                        engine_operation, capture_ms)
             VALUES (v_query_id, v_statement, v_tag, v_targets, v_anchors, v_app,
-                    inet_client_addr(), pggit.invoking_role(), v_actor, v_branch,
+                    inet_client_addr(), v_role, v_actor, v_branch,
                     nullif(current_setting('pggit.operation', true), ''),
                     extract(epoch FROM clock_timestamp() - v_started) * 1000.0)
             RETURNING id
@@ -523,7 +681,7 @@ BEGIN
             INSERT INTO pggit.events (type, data, actor)
             SELECT 'ddl.captured',
                    jsonb_build_object('ddl_id', a.id, 'command_tag', v_tag, 'branch', v_branch,
-                                      'role', pggit.invoking_role(), 'actor', v_actor,
+                                      'role', v_role, 'actor', v_actor,
                                       'application_name', v_app, 'objects', v_targets),
                    v_actor
               FROM audit a
@@ -666,6 +824,103 @@ BEGIN
     RETURN r.statement_count;
 END;
 $$;
+
+-- Writes the buffered audit rows and ddl.captured events of this transaction (see
+-- pggit.on_ddl_command_end): the rows in statement order, each event with its row's id, its data
+-- and its statement's time, announced (NOTIFY pggit_events, delivered at commit) as emit_event
+-- does. Returns the number of statements written.
+CREATE OR REPLACE FUNCTION pggit.capture_spill()
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+SECURITY DEFINER
+AS $$
+DECLARE
+    v_buffer text := current_setting('pggit.capture_buffer', true);
+    v_entries jsonb;
+    v_entry jsonb;
+    v_count integer := 0;
+BEGIN
+    IF v_buffer IS NULL OR v_buffer = '' THEN
+        RETURN 0;
+    END IF;
+    PERFORM set_config('pggit.capture_buffer', '', true);
+    v_entries := ('[' || replace(rtrim(v_buffer, E'\n'), E'\n', ',') || ']')::jsonb;
+    BEGIN
+        RETURN pggit.capture_write(v_entries);
+    EXCEPTION WHEN OTHERS THEN
+        -- one statement at a time, so that a failure loses only its own statement's audit row
+        -- and event, recorded as that statement's capture failure (as at statement time)
+        FOR v_entry IN SELECT e FROM jsonb_array_elements(v_entries) e LOOP
+            BEGIN
+                v_count := v_count + pggit.capture_write(jsonb_build_array(v_entry));
+            EXCEPTION WHEN OTHERS THEN
+                PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_entry->>'t');
+            END;
+        END LOOP;
+    END;
+    RETURN v_count;
+END;
+$$;
+
+-- Writes buffered statements (a JSON array of pggit.on_ddl_command_end's entries): the audit rows
+-- in order, then one ddl.captured event per row. Returns the number written.
+CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries jsonb)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_count integer;
+BEGIN
+    WITH entry AS (
+        SELECT n, j FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS b(j, n)
+    ), audit AS (
+        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
+                                   application_name, client_addr, role_name, actor, branch,
+                                   engine_operation, capture_ms, captured_at)
+        SELECT (j->>'q')::bigint, j->>'s', j->>'t', j->'tg', j->'a', j->>'app', (j->>'ca')::inet,
+               j->>'r', j->>'ac', j->>'b', j->>'op', (j->>'ms')::double precision,
+               (j->>'at')::timestamptz
+          FROM entry ORDER BY n
+        RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at
+    ), event AS (
+        INSERT INTO pggit.events (type, data, actor, occurred_at)
+        SELECT 'ddl.captured',
+               jsonb_build_object('ddl_id', a.id, 'command_tag', a.command_tag, 'branch', a.branch,
+                                  'role', a.role_name, 'actor', a.actor,
+                                  'application_name', a.application_name, 'objects', a.targets),
+               a.actor, a.captured_at
+          FROM audit a ORDER BY a.id
+        RETURNING pg_notify('pggit_events', id::text)
+    )
+    SELECT count(*) INTO v_count FROM event;
+    RETURN v_count;
+END;
+$$;
+
+-- At commit (the deferred trigger of pggit.capture_pending, armed by the transaction's first
+-- buffered statement): writes what is still buffered and removes the transaction's row.
+CREATE OR REPLACE FUNCTION pggit.capture_spill_at_commit()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+SECURITY DEFINER
+AS $$
+BEGIN
+    PERFORM pggit.capture_spill();
+    DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
+    -- fired before the commit (SET CONSTRAINTS ... IMMEDIATE): the next statement arms it again
+    PERFORM set_config('pggit.capture_armed', '', true);
+    RETURN NULL;
+END;
+$$;
+
+DROP TRIGGER IF EXISTS capture_spill_at_commit ON pggit.capture_pending;
+CREATE CONSTRAINT TRIGGER capture_spill_at_commit
+    AFTER INSERT ON pggit.capture_pending
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION pggit.capture_spill_at_commit();
 
 -- auto_commit: each DDL transaction becomes one commit. Later DDL of the same transaction amends
 -- the commit that transaction made (nobody else can have seen it yet).

@@ -115,11 +115,16 @@ BEGIN
                coalesce(jsonb_object_agg(key, value) FILTER (WHERE jsonb_typeof(value) <> 'null'),
                         '{}') AS puts
           FROM jsonb_each(p_changes) GROUP BY 1
-    ), merged AS (
-        SELECT g.shard, (coalesce(st.entries, '{}') - g.keys) || g.puts AS sub,
-               (SELECT count(*) FROM jsonb_object_keys(coalesce(st.entries, '{}'))) AS before
+    ), cur AS (
+        -- each touched shard's subtree by its key (a scalar subquery: with a join the planner
+        -- hashed the whole subtrees table for a handful of shards, a cost growing with history)
+        SELECT g.*, coalesce((SELECT st.entries FROM pggit.subtrees st
+                               WHERE st.hash = v_tree.entries->>g.shard), '{}') AS entries
           FROM grp g
-          LEFT JOIN pggit.subtrees st ON st.hash = v_tree.entries->>g.shard
+    ), merged AS (
+        SELECT c.shard, (c.entries - c.keys) || c.puts AS sub,
+               (SELECT count(*) FROM jsonb_object_keys(c.entries)) AS before
+          FROM cur c
     )
     SELECT jsonb_object_agg(shard, sub),
            sum((SELECT count(*) FROM jsonb_object_keys(sub)) - before)::integer
@@ -199,7 +204,7 @@ AS $$
 DECLARE
     v pggit.branches;
 BEGIN
-    SELECT b.* INTO v FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id;
+    SELECT b.* INTO v FROM pggit.branches b WHERE b.id = (SELECT h.branch_id FROM pggit.head h);
     IF NOT FOUND THEN
         PERFORM pggit.raise_error('NOT_INSTALLED', 'pgGit has no HEAD: the engine is not initialised',
                                   'run the Django migrations or SELECT pggit.install()');
@@ -380,10 +385,12 @@ BEGIN
     WITH ch AS (
         SELECT e.key, e.value, pggit.tree_shard(e.key) AS shard FROM jsonb_each_text(p_changes) e
     ), sub AS (
-        SELECT s.shard, st.entries
+        -- by key, one index lookup per touched shard (see tree_apply)
+        SELECT s.shard,
+               (SELECT st.entries FROM pggit.subtrees st
+                 WHERE st.hash = (SELECT t.entries->>s.shard FROM pggit.trees t
+                                   WHERE t.hash = v_parent_tree)) AS entries
           FROM (SELECT DISTINCT ch.shard FROM ch) s
-          JOIN pggit.trees t ON t.hash = v_parent_tree
-          JOIN pggit.subtrees st ON st.hash = t.entries->>s.shard
     ), c AS (
         SELECT ch.key, ch.value, sub.entries->>ch.key AS old_blob
           FROM ch LEFT JOIN sub ON sub.shard = ch.shard
@@ -393,7 +400,10 @@ BEGIN
                 ELSE 'MODIFIED' END,
            c.old_blob, c.value
       FROM c
-      JOIN pggit.blobs n ON n.hash = coalesce(c.value, c.old_blob)
+      -- by key (LIMIT 1 keeps it a per-row index lookup: as a join the planner hashed the whole
+      -- blobs table for a few changes, a cost growing with history)
+      CROSS JOIN LATERAL (SELECT b.kind, b.schema_name, b.object_name FROM pggit.blobs b
+                           WHERE b.hash = coalesce(c.value, c.old_blob) LIMIT 1) n
      WHERE c.old_blob IS DISTINCT FROM c.value;
     GET DIAGNOSTICS v_commit.change_count = ROW_COUNT;
     UPDATE pggit.commits SET change_count = v_commit.change_count WHERE id = v_commit.id;

@@ -200,6 +200,7 @@ BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         RETURN r;
     END IF;
+    PERFORM pggit.capture_spill();  -- the audit rows still buffered by this transaction
     SELECT array_agg(id ORDER BY id) INTO v_ids
       FROM (SELECT id FROM pggit.ddl_log WHERE flushed_at IS NULL ORDER BY id FOR UPDATE) l;
     IF v_ids IS NULL THEN
@@ -220,11 +221,14 @@ BEGIN
         ), last_touch AS (
             SELECT DISTINCT ON (anchor) anchor, id, record FROM touched ORDER BY anchor, id DESC
         )
-        SELECT id, record, jsonb_agg(anchor) AS anchors FROM last_touch GROUP BY id, record ORDER BY id
+        SELECT jsonb_agg(jsonb_build_array(anchor->0, anchor->1, id, record)) AS touch
+          FROM last_touch
     LOOP
-        UPDATE pggit.ddl_log SET objects = pggit.apply_live_changes(g.anchors, g.record, g.id)
-         WHERE id = g.id
-        RETURNING v_objects + jsonb_array_length(objects) INTO v_objects;
+        -- all statements' anchors re-read together, each change recorded on the statement that
+        -- last touched its anchor (pggit.flush_anchors)
+        IF g.touch IS NOT NULL THEN
+            v_objects := pggit.flush_anchors(g.touch);
+        END IF;
     END LOOP;
     UPDATE pggit.ddl_log SET flushed_at = clock_timestamp() WHERE id = ANY (v_ids);
     r.operation := 'capture';

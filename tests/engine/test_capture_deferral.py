@@ -1,0 +1,254 @@
+"""Capture's deferred work changes nothing observable (docs/engine-internals.md, "Capture").
+
+Users' DDL is captured in two steps: at statement time an audit entry (statement, objects named,
+catalog rows to re-read, role, application, transaction) is kept in the transaction's buffer; the
+audit rows and ddl.captured events are written in batches (at the first read that needs them, when
+the buffer is full, or at commit), and the canonical definitions are read at the first read that
+needs them (status, commit, diff). With capture_sync on, everything is written and read at
+statement time. The same sessions run on two copies of one database, one each way, and everything
+a user can see must be identical: status, the ddl.captured events, the audit rows, the diff, the
+commit made of it all. The sessions cover rolled-back transactions and savepoints, interleaved
+sessions, an ordinary login role, a 100-statement script (several batches), reads inside the
+transaction, and a capture failure.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from tests.engine.enginedb import EngineDB, scratch_copy, server_url
+
+
+@pytest.fixture
+def role() -> Iterator[str]:
+    name = f"pggit_t_role_{secrets.token_hex(4)}"
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+    yield name
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def deferred_and_immediate(engine_template: str, role: str) -> Iterator[tuple[EngineDB, EngineDB]]:
+    with scratch_copy(engine_template) as deferred, scratch_copy(engine_template) as immediate:
+        immediate.run("SELECT pggit.config_set('capture_sync', 'true')")
+        for db in (deferred, immediate):
+            db.run(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+        yield deferred, immediate
+        for db in (deferred, immediate):
+            db.run(
+                sql.SQL("REASSIGN OWNED BY {} TO postgres; DROP OWNED BY {}").format(
+                    sql.Identifier(role), sql.Identifier(role)
+                )
+            )
+
+
+def connect_as(db: EngineDB, role: str, application_name: str) -> psycopg.Connection:
+    params = conninfo_to_dict(db.url)
+    params["user"] = role
+    params["application_name"] = application_name
+    return psycopg.connect(make_conninfo(**params), autocommit=True)
+
+
+def script(count: int) -> str:
+    parts = []
+    for i in range(count // 4):
+        t = f"public.batch_{i}"
+        parts += [
+            f"CREATE TABLE {t} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+            f"name text NOT NULL DEFAULT '');",
+            f"CREATE INDEX batch_{i}_name_idx ON {t} (name);",
+            f"ALTER TABLE {t} ADD COLUMN score integer CHECK (score >= 0);",
+            f"COMMENT ON TABLE {t} IS 'table {i}';",
+        ]
+    return "\n".join(parts)
+
+
+def sessions(db: EngineDB, role: str) -> list:
+    """The same DDL sessions on db; returns what reads inside transactions saw."""
+    seen = []
+    first = db.connect(application_name="first")
+    second = connect_as(db, role, "second")
+    third = db.connect(application_name="third")
+    first.execute("BEGIN")
+    second.execute("BEGIN")
+    third.execute("BEGIN")
+    first.execute("CREATE TABLE public.orders (id integer PRIMARY KEY, note text)")
+    second.execute("CREATE TABLE public.by_role (a integer)")
+    third.execute("CREATE TABLE public.rolled_back (a integer)")
+    first.execute("SAVEPOINT s")
+    first.execute("CREATE TABLE public.in_savepoint (a integer)")
+    first.execute("CREATE INDEX orders_note_idx ON public.orders (note)")
+    first.execute("ROLLBACK TO SAVEPOINT s")
+    first.execute("ALTER TABLE public.orders ADD COLUMN total numeric")
+    second.execute("CREATE VIEW public.by_role_v AS SELECT a FROM public.by_role")
+    third.execute("COMMENT ON TABLE public.rolled_back IS 'never'")
+    second.execute("COMMIT")
+    third.execute("ROLLBACK")
+    # a read inside the transaction sees its own DDL (status flushes the buffer first)
+    seen.append(
+        first.execute(
+            "SELECT object_key, change_type, statement FROM pggit.status() ORDER BY object_key"
+        ).fetchall()
+    )
+    first.execute("CREATE SEQUENCE public.after_read_seq")
+    first.execute("COMMIT")
+    # one message of 100 statements in one transaction: more than one batch
+    with db.connect(application_name="script") as conn, conn.transaction():
+        conn.execute(script(100))
+        conn.execute("DROP TABLE public.batch_3")
+    # a transaction rolled back after a read inside it
+    with db.connect(application_name="undone") as conn:
+        conn.execute("BEGIN")
+        conn.execute("CREATE TABLE public.undone (a integer)")
+        seen.append(conn.execute("SELECT count(*) FROM pggit.status()").fetchone())
+        conn.execute("ROLLBACK")
+    for conn in (first, second, third):
+        conn.close()
+    return seen
+
+
+def observed(db: EngineDB) -> dict:
+    statuses = db.rows(
+        "SELECT object_type, schema_name, object_name, change_type, statement, actor, object_key "
+        "FROM pggit.status() ORDER BY object_key"
+    )
+    # each event with its audit row's statement in place of the row's id; in statement order
+    events = db.rows(
+        "SELECT e.data - 'ddl_id', coalesce(l.statement, q.query), l.command_tag, l.targets, "
+        "       l.role_name, l.session_role, l.actor, l.application_name, l.branch, "
+        "       e.actor, e.txid = l.txid "
+        "  FROM pggit.events e JOIN pggit.ddl_log l ON l.id = (e.data->>'ddl_id')::bigint "
+        "  LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id "
+        " WHERE e.type = 'ddl.captured' ORDER BY l.captured_at"
+    )
+    audit = db.rows(
+        "SELECT command_tag, statement, targets, role_name, actor, application_name "
+        "FROM pggit.audit_log ORDER BY captured_at"
+    )
+    diff = db.rows("SELECT * FROM pggit.diff('HEAD', 'WORKING') ORDER BY 1, 2, 3")
+    unflushed = db.one("SELECT count(*) FROM pggit.ddl_log WHERE flushed_at IS NULL")
+    db.run("SELECT pggit.commit('everything')")
+    changes = db.one("SELECT changes FROM pggit.show('HEAD')")
+    return {
+        "status": statuses,
+        "events": [(json.dumps(row[0], sort_keys=True), *row[1:]) for row in events],
+        "audit": audit,
+        "diff": diff,
+        "unflushed": unflushed,
+        "changes": sorted(
+            (c["object_key"], c["change"], c.get("new_blob") or c.get("blob") or "")
+            for c in changes
+        ),
+        "tree": db.head_tree(),
+        "live": db.live_tree_hash(),
+        "pending": db.one("SELECT count(*) FROM pggit.capture_pending"),
+    }
+
+
+def unattributed(status: list) -> list:
+    """Status rows without the statement column (the last one of a 3-tuple, the fifth of the
+    full row)."""
+    return [row[:2] if len(row) == 3 else row[:4] + row[5:] for row in status]
+
+
+def attributed(observed: dict) -> list:
+    """The statement each change is attributed to, for the objects a statement re-read itself
+    (tables, views, sequences). A sub-object (constraint, index...) is attributed to the last
+    statement of the batch that touched its table when the definitions are read at the first read
+    (pggit.capture_flush re-reads each table once for the batch), to the last one that changed
+    it when they are read statement by statement (capture_sync): the definitions, changes and
+    everything else are identical."""
+    return [
+        (row[6], row[4]) for row in observed["status"] if row[0] in ("table", "view", "sequence")
+    ]
+
+
+def test_deferred_capture_is_observably_identical_to_capture_at_statement_time(
+    deferred_and_immediate: tuple[EngineDB, EngineDB], role: str
+):
+    deferred, immediate = deferred_and_immediate
+    seen_deferred = sessions(deferred, role)
+    seen_immediate = sessions(immediate, role)
+    # status read inside the first session's transaction, then the count read inside the
+    # rolled-back one; the statement a change is attributed to: see attributed() below
+    assert (
+        unattributed(seen_deferred[0])
+        == unattributed(seen_immediate[0])
+        == [
+            ("constraint:public.orders.orders_pkey", "ADDED"),
+            ("table:public.by_role", "ADDED"),
+            ("table:public.orders", "ADDED"),
+            ("view:public.by_role_v", "ADDED"),
+        ]
+    )
+    assert seen_deferred[1] == seen_immediate[1]
+    got, expected = observed(deferred), observed(immediate)
+    assert attributed(got) == attributed(expected)
+    got["status"], expected["status"] = (
+        unattributed(got["status"]),
+        unattributed(expected["status"]),
+    )
+    assert got == expected
+    # what the sessions did, exactly: nothing of the rolled-back work, the role's DDL as the role
+    statements = [row[1] for row in got["events"]]
+    assert not any("rolled_back" in s or "in_savepoint" in s or "undone" in s for s in statements)
+    assert "CREATE INDEX orders_note_idx ON public.orders (note)" not in statements
+    by_role = [row for row in got["events"] if row[7] == "second"]
+    assert [(row[2], row[4], row[6]) for row in by_role] == [
+        ("CREATE TABLE", role, role),
+        ("CREATE VIEW", role, role),
+    ]
+    assert all(row[-1] for row in got["events"])  # each event in its statement's transaction
+    assert len(got["events"]) == 2 + 1 + 2 + 1 + 100 + 1
+    assert got["unflushed"] == 0 and got["pending"] == 0
+    assert got["tree"] == got["live"]
+    assert "table:public.batch_3" not in {key for key, *_ in got["changes"]}
+    # 5 from the sessions, and per table of the script: itself, its key, index, check, comment
+    assert len(got["changes"]) == 5 + 24 * 5
+
+
+def test_a_failure_to_write_the_buffer_loses_only_its_statement_and_is_recorded(
+    engine_db: EngineDB,
+):
+    engine_db.run(
+        "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')"
+    )
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.kept_a (a integer)")
+        engine_db.run("CREATE SEQUENCE public.boom_seq")
+        engine_db.run("CREATE TABLE public.kept_b (b integer)")
+    assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors ORDER BY id") == [
+        ("CREATE SEQUENCE",)
+    ]
+    assert engine_db.rows(
+        "SELECT data->>'command_tag' FROM pggit.events WHERE type = 'ddl.captured' ORDER BY id"
+    ) == [("CREATE TABLE",), ("CREATE TABLE",)]
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+    # the sequence's definition is still read (rescan heals the audit trail's gap)
+    engine_db.run("SELECT pggit.rescan()")
+    keys = {row[0] for row in engine_db.rows("SELECT object_key FROM pggit.status()")}
+    assert {"table:public.kept_a", "table:public.kept_b", "sequence:public.boom_seq"} <= keys
+
+
+def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
+    engine_db: EngineDB,
+):
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.before_immediate (a integer)")
+        engine_db.run("SET CONSTRAINTS ALL IMMEDIATE")  # fires the buffer's commit trigger now
+        engine_db.run("SET CONSTRAINTS ALL DEFERRED")
+        engine_db.run("CREATE TABLE public.after_immediate (a integer)")
+    assert engine_db.rows(
+        "SELECT data->'objects'->0->>'identity' FROM pggit.events "
+        "WHERE type = 'ddl.captured' ORDER BY id"
+    ) == [("public.before_immediate",), ("public.after_immediate",)]
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
