@@ -185,6 +185,7 @@ def test_deferred_capture_is_observably_identical_to_capture_at_statement_time(
         == unattributed(seen_immediate[0])
         == [
             ("constraint:public.orders.orders_pkey", "ADDED"),
+            ("privileges:schema:public", "ADDED"),  # the fixture's GRANT to the role
             ("table:public.by_role", "ADDED"),
             ("table:public.orders", "ADDED"),
             ("view:public.by_role_v", "ADDED"),
@@ -212,8 +213,8 @@ def test_deferred_capture_is_observably_identical_to_capture_at_statement_time(
     assert got["unflushed"] == 0 and got["pending"] == 0
     assert got["tree"] == got["live"]
     assert "table:public.batch_3" not in {key for key, *_ in got["changes"]}
-    # 5 from the sessions, and per table of the script: itself, its key, index, check, comment
-    assert len(got["changes"]) == 5 + 24 * 5
+    # 5 from the sessions, the fixture's grant, and per table of the script: itself, its key, index, check, comment
+    assert len(got["changes"]) == 5 + 1 + 24 * 5
 
 
 def test_a_failure_to_write_the_buffer_loses_only_its_statement_and_is_recorded(

@@ -646,7 +646,12 @@ BEGIN
             -- them or at commit (the table pggit.capture_pending's deferred trigger)
             v_buffer := coalesce(current_setting('pggit.capture_buffer', true), '');
             IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
-                INSERT INTO pggit.capture_pending DEFAULT VALUES;
+                IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
+                    -- armed earlier in this transaction, and the settings were reset since
+                    PERFORM pggit.capture_buffer_lost();
+                ELSE
+                    INSERT INTO pggit.capture_pending DEFAULT VALUES;
+                END IF;
                 PERFORM set_config('pggit.capture_armed', 'y', true);
             END IF;
             PERFORM set_config('pggit.capture_buffer', v_buffer || jsonb_build_object(
@@ -658,6 +663,12 @@ BEGIN
                     || E'\n', true);
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+            END IF;
+            IF v_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+                -- a new version of the transaction's pending row: its cmin marks where this
+                -- statement's catalog writes end, for the next GRANT's
+                -- pggit.privileges_capture_anchors() (buffered statements write no audit row)
+                UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id();
             END IF;
             IF length(v_buffer) > 16384 THEN
                 -- written in batches: each append copies the whole buffer (quadratic), and a
@@ -901,6 +912,21 @@ $$;
 
 -- At commit (the deferred trigger of pggit.capture_pending, armed by the transaction's first
 -- buffered statement): writes what is still buffered and removes the transaction's row.
+-- The buffer of a transaction is a transaction-local setting: RESET ALL (or RESET of the setting)
+-- inside the transaction empties it. What it held is gone; that is said, never silent: a capture
+-- failure (an alert, and a warning to the client) that tells to resync.
+CREATE OR REPLACE FUNCTION pggit.capture_buffer_lost()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit.capture_failed('55000',
+        'the settings were reset (RESET ALL) inside the transaction, which emptied its buffer of '
+        || 'captured DDL: statements before the reset are not audited', 'RESET');
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION pggit.capture_spill_at_commit()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -908,6 +934,9 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
+    IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+        PERFORM pggit.capture_buffer_lost();
+    END IF;
     PERFORM pggit.capture_spill();
     DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
     -- fired before the commit (SET CONSTRAINTS ... IMMEDIATE): the next statement arms it again

@@ -237,10 +237,14 @@ $$;
 -- (these commands name no object in pg_event_trigger_ddl_commands(), only an object type), as
 -- [classid, objid] anchors in tracked schemas: the catalog rows of that type this statement wrote.
 -- A row written by the current transaction (or one of its subtransactions) has age(xmin) <= 0;
--- of those, this statement's were written after the audit row of the transaction's previous
--- captured statement (a higher cmin: the command counter counts the whole transaction), so rows
--- created or granted by earlier statements of the transaction are not attributed to this one
--- (the audit rows not flushed yet are found through their partial index). For default
+-- of those, this statement's were written after the transaction's previous captured statement
+-- ended (a higher cmin: the command counter counts the whole transaction), so rows created or
+-- granted by earlier statements of the transaction are not attributed to this one. That end is
+-- marked by the audit row of a statement written at once (found through the partial index of
+-- rows not flushed yet) or, for buffered statements, by the transaction's row in
+-- pggit.capture_pending (inserted after the first captured statement, updated after each GRANT,
+-- REVOKE and ALTER DEFAULT PRIVILEGES). Objects that a statement between two GRANTs created or
+-- altered (rows of the granted kinds) are credited to the later GRANT too. For default
 -- privileges also every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to
 -- nothing deletes the row).
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
@@ -259,8 +263,12 @@ BEGIN
     IF v_types IS NULL THEN
         RETURN '[]';
     END IF;
-    SELECT max(l.cmin::text::bigint) INTO v_after
-      FROM pggit.ddl_log l WHERE l.flushed_at IS NULL AND l.txid = pg_current_xact_id();
+    SELECT greatest(
+               (SELECT max(l.cmin::text::bigint) FROM pggit.ddl_log l
+                 WHERE l.flushed_at IS NULL AND l.txid = pg_current_xact_id()),
+               (SELECT max(p.cmin::text::bigint) FROM pggit.capture_pending p
+                 WHERE p.txid = pg_current_xact_id()))
+      INTO v_after;
     WITH written AS (
         SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, c.cmin::text::bigint AS cmin
           FROM pg_class c
