@@ -104,17 +104,21 @@ AS $$
 $$;
 
 -- Sequences owned by a table (ALTER SEQUENCE ... OWNED BY in its definition) go when it is dropped.
+-- Each table's sequence dependencies are looked up by hash (one index probe each), never joined
+-- as a set.
 CREATE OR REPLACE FUNCTION pggit.owned_sequences(p_tree jsonb, p_table_keys text[])
 RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT coalesce(array_agg(DISTINCT s.object_key), '{}')
+    SELECT coalesce(array_agg(DISTINCT d.dep), '{}')
       FROM unnest(p_table_keys) k
       JOIN pggit.blobs t ON t.hash = p_tree->>k AND t.kind = 'table'
-      JOIN LATERAL jsonb_array_elements_text(coalesce(t.meta->'deps', '[]')) d(dep) ON true
-      JOIN pggit.blobs s ON s.hash = p_tree->>d.dep AND s.kind = 'sequence'
-     WHERE position('ALTER SEQUENCE ' || quote_ident(s.schema_name) || '.' || quote_ident(s.object_name)
+      JOIN LATERAL jsonb_array_elements_text(coalesce(t.meta->'deps', '[]')) d(dep) ON d.dep LIKE 'sequence:%'
+      JOIN LATERAL (SELECT s.schema_name, s.object_name FROM pggit.blobs s
+                     WHERE s.hash = p_tree->>d.dep AND s.kind = 'sequence' OFFSET 0) s ON true
+     WHERE k LIKE 'table:%'
+       AND position('ALTER SEQUENCE ' || quote_ident(s.schema_name) || '.' || quote_ident(s.object_name)
                     || ' OWNED BY' IN t.definition) > 0
 $$;
 
@@ -147,7 +151,10 @@ DECLARE
     v_changes jsonb;
     v_unknown jsonb;
     v_seeds text[];
-    v_closure text[];
+    v_destructive text[];
+    v_closure text[] := '{}';
+    v_owned text[];
+    v_in_closure jsonb := '{}';
     v_actions jsonb;
 BEGIN
     PERFORM pggit.check_tree_argument('from', p_from);
@@ -180,19 +187,27 @@ BEGIN
     END IF;
 
     -- seeds: removed objects, objects that cannot be altered in place, views over tables that
-    -- lose or retype a column
-    SELECT coalesce(array_agg(c->>'key'), '{}') INTO v_seeds
-      FROM jsonb_array_elements(v_changes) c
-     WHERE c->>'change' = 'REMOVED'
-        OR (c->>'change' = 'MODIFIED' AND jsonb_typeof(c->'alter') IS DISTINCT FROM 'array');
-    SELECT v_seeds || coalesce(array_agg(DISTINCT e.key), '{}') INTO v_seeds
-      FROM jsonb_array_elements(v_changes) c
-      JOIN jsonb_each_text(p_from) e ON true
-      JOIN pggit.blobs b ON b.hash = e.value AND b.kind IN ('view', 'materialized_view')
-     WHERE (c->>'destructive')::boolean AND b.meta->'deps' ? (c->>'key');
-    v_closure := pggit.recreate_closure(p_from, v_seeds);
-    v_closure := pggit.recreate_closure(p_from,
-        v_closure || pggit.owned_sequences(p_from, v_closure));
+    -- lose or retype a column (the tree is read for those only when a table change is destructive)
+    SELECT coalesce(array_agg(c->>'key') FILTER (WHERE c->>'change' = 'REMOVED'
+                        OR (c->>'change' = 'MODIFIED' AND jsonb_typeof(c->'alter') IS DISTINCT FROM 'array')), '{}'),
+           coalesce(array_agg(c->>'key') FILTER (WHERE (c->>'destructive')::boolean), '{}')
+      INTO v_seeds, v_destructive
+      FROM jsonb_array_elements(v_changes) c;
+    IF cardinality(v_destructive) > 0 THEN
+        SELECT v_seeds || coalesce(array_agg(e.key), '{}') INTO v_seeds
+          FROM jsonb_each_text(p_from) e
+          JOIN pggit.blobs b ON b.hash = e.value AND b.kind IN ('view', 'materialized_view')
+         WHERE b.meta->'deps' ?| v_destructive;
+    END IF;
+    IF cardinality(v_seeds) > 0 THEN
+        v_closure := pggit.recreate_closure(p_from, v_seeds);
+        v_owned := pggit.owned_sequences(p_from, v_closure);
+        SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
+        IF EXISTS (SELECT 1 FROM unnest(v_owned) k WHERE NOT v_in_closure ? k) THEN
+            v_closure := pggit.recreate_closure(p_from, v_closure || v_owned);
+            SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
+        END IF;
+    END IF;
 
     SELECT coalesce(jsonb_agg(a ORDER BY a->>'phase', a->>'key'), '[]') INTO v_actions FROM (
         SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
@@ -203,12 +218,12 @@ BEGIN
         UNION ALL
         SELECT jsonb_build_object('phase', 'create', 'key', c->>'key', 'blob', p_to->>(c->>'key'))
           FROM jsonb_array_elements(v_changes) c
-         WHERE c->>'change' = 'ADDED' AND NOT (c->>'key' = ANY (v_closure))
+         WHERE c->>'change' = 'ADDED' AND NOT v_in_closure ? (c->>'key')
         UNION ALL
         SELECT jsonb_build_object('phase', 'alter', 'key', c->>'key', 'blob', p_to->>(c->>'key'),
                                   'old_blob', p_from->>(c->>'key'), 'alter', c->'alter')
           FROM jsonb_array_elements(v_changes) c
-         WHERE c->>'change' = 'MODIFIED' AND NOT (c->>'key' = ANY (v_closure))
+         WHERE c->>'change' = 'MODIFIED' AND NOT v_in_closure ? (c->>'key')
     ) s;
 
     RETURN QUERY SELECT * FROM pggit.plan_order(v_actions);
@@ -218,68 +233,176 @@ $$;
 -- Orders plan actions: a topological sort over the dependency edges (levels by longest path),
 -- then drops before alters before creates, then kind, then key. Statements come from the catalog
 -- layer's DDL generators.
+-- Linear in actions and edges: the edges are found by looking keys up in JSON maps (no join
+-- between sets whose size the planner cannot know), once; the levels by Kahn's algorithm over
+-- integer arrays (adjacency in compressed rows). A cycle (which pg_depend does not produce between
+-- the objects the engine tracks, but a hand-made tree could hold) is broken at its first member in
+-- the tie-break order: it is placed as if its remaining dependencies were met.
 CREATE OR REPLACE FUNCTION pggit.plan_order(p_actions jsonb)
 RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    WITH RECURSIVE act AS (
-        SELECT (o - 1)::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind, b.definition,
-               b.meta, ob.meta AS old_meta, a->'alter' AS alter_stmts
+#variable_conflict use_column
+DECLARE
+    v_n integer := jsonb_array_length(coalesce(p_actions, '[]'));
+    v_before integer[];
+    v_after integer[];
+    v_rank integer[];      -- tie-break order of each action (1-based aid)
+    v_drops jsonb;         -- {key: aid} of the drops
+    v_makes jsonb;         -- {key: aid} of the creates and alters
+    v_alters jsonb;        -- {key: aid} of the alters
+    v_indeg integer[];
+    v_start integer[];     -- adjacency: successors of a are v_adj[v_start[a] .. v_start[a + 1] - 1]
+    v_adj integer[];
+    v_level integer[];
+    v_frontier integer[];
+    v_next integer[];
+    v_placed integer := 0;
+    v_depth integer := 0;
+    v_a integer;
+    v_b integer;
+    v_i integer;
+    v_e integer;
+BEGIN
+    IF v_n = 0 THEN
+        RETURN;
+    END IF;
+    -- one pass over the actions: the tie-break order (phase, kind, key), which is also the order
+    -- in which cycles are broken, and the maps {key: aid} of drops, of creates and alters, and of
+    -- alters (aid = 1-based position in p_actions)
+    WITH act AS (
+        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind
+          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
+          JOIN pggit.blobs b ON b.hash = a->>'blob'
+    ), kinds AS (
+        SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
+    ), ranked AS (
+        SELECT act.*, row_number() OVER (ORDER BY
+                   CASE act.phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
+                   CASE WHEN act.phase = 'drop' THEN -kinds.r ELSE kinds.r END,
+                   act.key COLLATE "C")::integer AS rank
+          FROM act JOIN kinds ON kinds.kind = act.kind
+    )
+    SELECT array_agg(r.rank ORDER BY r.aid), count(*),
+           coalesce(jsonb_object_agg(r.key, r.aid) FILTER (WHERE r.phase = 'drop'), '{}'),
+           coalesce(jsonb_object_agg(r.key, r.aid) FILTER (WHERE r.phase IN ('create', 'alter')), '{}'),
+           coalesce(jsonb_object_agg(r.key, r.aid) FILTER (WHERE r.phase = 'alter'), '{}')
+      INTO v_rank, v_i, v_drops, v_makes, v_alters
+      FROM ranked r;
+    IF v_i <> v_n THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'plan_order: an action names no stored definition');
+    END IF;
+    -- edges (before, after) between actions, found by looking keys up in the maps
+    WITH act AS (
+        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key,
+               coalesce(b.meta->'deps', '[]') AS deps, coalesce(ob.meta->'deps', '[]') AS old_deps
           FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
           JOIN pggit.blobs b ON b.hash = a->>'blob'
           LEFT JOIN pggit.blobs ob ON ob.hash = a->>'old_blob'
-    ), dep AS (
-        -- (action, key it depends on): drops use the old definition's deps, others the new one's
-        SELECT act.aid, act.phase, d.dep
-          FROM act, LATERAL jsonb_array_elements_text(coalesce(act.meta->'deps', '[]')) d(dep)
-        UNION
-        SELECT act.aid, 'alter_old', d.dep
-          FROM act, LATERAL jsonb_array_elements_text(coalesce(act.old_meta->'deps', '[]')) d(dep)
-         WHERE act.phase = 'alter'
     ), edge AS (
         -- drop a before drop b when a depended on b
-        SELECT x.aid AS before, y.aid AS after FROM dep JOIN act x ON x.aid = dep.aid AND x.phase = 'drop'
-          JOIN act y ON y.key = dep.dep AND y.phase = 'drop' WHERE dep.phase = 'drop'
-        UNION
+        SELECT act.aid AS before, (v_drops->>d.dep)::integer AS after
+          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE act.phase = 'drop' AND v_drops ? d.dep
+        UNION ALL
         -- create/alter of b before create/alter of a when a depends on b
-        SELECT y.aid, x.aid FROM dep JOIN act x ON x.aid = dep.aid AND x.phase IN ('create', 'alter')
-          JOIN act y ON y.key = dep.dep AND y.phase IN ('create', 'alter')
-         WHERE dep.phase IN ('create', 'alter') AND y.aid <> x.aid
-        UNION
+        SELECT (v_makes->>d.dep)::integer, act.aid
+          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE act.phase IN ('create', 'alter') AND v_makes ? d.dep AND d.dep <> act.key
+        UNION ALL
         -- an alter that stops using b comes before b is dropped
-        SELECT x.aid, y.aid FROM dep JOIN act x ON x.aid = dep.aid AND x.phase = 'alter'
-          JOIN act y ON y.key = dep.dep AND y.phase = 'drop' WHERE dep.phase = 'alter_old'
-        UNION
+        SELECT act.aid, (v_drops->>d.dep)::integer
+          FROM act, LATERAL jsonb_array_elements_text(act.old_deps) d(dep)
+         WHERE act.phase = 'alter' AND v_drops ? d.dep
+        UNION ALL
         -- a dropped object that used a is dropped before a is altered
-        SELECT y.aid, x.aid FROM dep JOIN act y ON y.aid = dep.aid AND y.phase = 'drop'
-          JOIN act x ON x.key = dep.dep AND x.phase = 'alter' WHERE dep.phase = 'drop'
-        UNION
+        SELECT act.aid, (v_alters->>d.dep)::integer
+          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE act.phase = 'drop' AND v_alters ? d.dep
+        UNION ALL
         -- re-created objects: drop before create
-        SELECT x.aid, y.aid FROM act x JOIN act y ON y.key = x.key AND y.phase = 'create'
-         WHERE x.phase = 'drop'
-    ), lv(aid, depth) AS (
-        SELECT aid, 0 FROM act
-        UNION
-        SELECT e.after, lv.depth + 1 FROM lv JOIN edge e ON e.before = lv.aid WHERE lv.depth < 100
-    ), levels AS (
-        SELECT aid, max(depth) AS depth FROM lv GROUP BY aid
+        SELECT act.aid, (v_makes->>act.key)::integer
+          FROM act
+         WHERE act.phase = 'drop' AND v_makes ? act.key
+    )
+    SELECT coalesce(array_agg(e.before ORDER BY e.before, e.after), '{}'),
+           coalesce(array_agg(e.after ORDER BY e.before, e.after), '{}')
+      INTO v_before, v_after
+      FROM (SELECT DISTINCT edge.before, edge.after FROM edge WHERE edge.before <> edge.after) e;
+
+    -- compressed adjacency (edges are sorted by before) and in-degrees
+    v_indeg := array_fill(0, ARRAY[v_n]);
+    v_level := array_fill(-1, ARRAY[v_n]);
+    v_start := array_fill(0, ARRAY[v_n + 1]);
+    v_adj := v_after;
+    v_e := coalesce(cardinality(v_before), 0);
+    v_i := 1;
+    FOR v_a IN 1 .. v_n + 1 LOOP
+        v_start[v_a] := v_i;
+        WHILE v_i <= v_e AND v_before[v_i] = v_a LOOP
+            v_i := v_i + 1;
+        END LOOP;
+    END LOOP;
+    FOR v_i IN 1 .. v_e LOOP
+        v_b := v_after[v_i];
+        v_indeg[v_b] := v_indeg[v_b] + 1;
+    END LOOP;
+    v_frontier := '{}';
+    FOR v_a IN 1 .. v_n LOOP
+        IF v_indeg[v_a] = 0 THEN
+            v_frontier := v_frontier || v_a;
+        END IF;
+    END LOOP;
+    -- Kahn by levels: an action's level is the length of the longest dependency path to it
+    LOOP
+        IF cardinality(v_frontier) = 0 THEN
+            EXIT WHEN v_placed = v_n;
+            -- a cycle: release its first unplaced action in the tie-break order
+            SELECT u.aid INTO v_a FROM unnest(v_level) WITH ORDINALITY AS u(lvl, aid)
+             WHERE u.lvl < 0 ORDER BY v_rank[u.aid] LIMIT 1;
+            v_indeg[v_a] := 0;
+            v_frontier := ARRAY[v_a];
+        END IF;
+        v_next := '{}';
+        FOREACH v_a IN ARRAY v_frontier LOOP
+            CONTINUE WHEN v_level[v_a] >= 0;
+            v_level[v_a] := v_depth;
+            v_placed := v_placed + 1;
+            FOR v_i IN v_start[v_a] .. v_start[v_a + 1] - 1 LOOP
+                v_b := v_adj[v_i];
+                IF v_level[v_b] < 0 THEN
+                    v_indeg[v_b] := v_indeg[v_b] - 1;
+                    IF v_indeg[v_b] = 0 THEN
+                        v_next := v_next || v_b;
+                    END IF;
+                END IF;
+            END LOOP;
+        END LOOP;
+        v_frontier := v_next;
+        v_depth := v_depth + 1;
+    END LOOP;
+
+    RETURN QUERY
+    WITH act AS (
+        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind, b.definition,
+               b.meta, a->'alter' AS alter_stmts
+          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
+          JOIN pggit.blobs b ON b.hash = a->>'blob'
     ), stmts AS (
-        SELECT act.aid, act.phase, act.key, act.kind, levels.depth, s.stmt, s.n
-          FROM act JOIN levels USING (aid),
+        SELECT act.aid, act.phase, act.key, act.kind, v_level[act.aid] AS depth, v_rank[act.aid] AS rank,
+               s.stmt, s.n
+          FROM act,
                LATERAL unnest(CASE act.phase
                    WHEN 'drop' THEN pggit.sql_drop(act.kind, act.key, act.meta)
                    WHEN 'create' THEN pggit.sql_create(act.kind, act.definition, act.meta)
                    ELSE ARRAY(SELECT jsonb_array_elements_text(act.alter_stmts)) END)
                WITH ORDINALITY AS s(stmt, n)
     )
-    SELECT (row_number() OVER (ORDER BY depth,
-                CASE phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
-                CASE WHEN phase = 'drop' THEN -pggit.kind_rank(kind) ELSE pggit.kind_rank(kind) END,
-                key COLLATE "C", n))::integer,
-           phase, key, kind, stmt
-      FROM stmts
-     ORDER BY 1
+    SELECT (row_number() OVER (ORDER BY s.depth, s.rank, s.n))::integer, s.phase, s.key, s.kind, s.stmt
+      FROM stmts s
+     ORDER BY 1;
+END;
 $$;
 
 -- A migration plan as one JSON array of its rows ({step, phase, object_key, kind, statement}, in
