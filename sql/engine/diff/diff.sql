@@ -505,14 +505,38 @@ AS $$
     SELECT * FROM pggit.plan_data_loss(pggit.migration_plan_json(p_from, p_to), p_from, p_to)
 $$;
 
--- Runs plan statements with capture in engine mode: live_state follows, no working changes, and
--- each statement is audited with its own text. Fails as a whole on the first failing statement
--- (the caller's transaction rolls back: schema, HEAD and live state stay as they were).
--- Function bodies are not checked while they are created (check_function_bodies off, as pg_dump's
--- scripts do): a LANGUAGE sql body may name a table created later in the plan, a dependency
--- pg_depend does not record.
--- (pggit.apply_steps runs a plan already computed: pggit.migration_plan_json of the live state
--- and p_to; then proves the live schema equals p_to. pggit.apply_plan computes the plan.)
+-- The command tag PostgreSQL reports for a statement of a plan (CREATE TABLE, ALTER TABLE,
+-- COMMENT, DROP INDEX...), read from its text: the engine audits the statements it runs itself.
+CREATE OR REPLACE FUNCTION pggit.statement_tag(p_statement text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT coalesce(
+        (SELECT upper(m[1]) || ' ' || upper(regexp_replace(m[2], '\s+', ' ', 'g'))
+           FROM regexp_match(p_statement,
+                '^\s*(CREATE|ALTER|DROP)\s+(?:OR\s+REPLACE\s+)?(?:(?:UNIQUE|UNLOGGED|CONSTRAINT|TRUSTED|PROCEDURAL|RECURSIVE)\s+)*'
+                '(TEXT\s+SEARCH\s+[A-Za-z]+|MATERIALIZED\s+VIEW|FOREIGN\s+TABLE|EVENT\s+TRIGGER|ACCESS\s+METHOD|'
+                'OPERATOR\s+(?:CLASS|FAMILY)|DEFAULT\s+PRIVILEGES|[A-Za-z]+)', 'i') m),
+        upper((regexp_match(p_statement, '^\s*([A-Za-z]+)'))[1]))
+$$;
+
+-- Runs the statements of a plan (pggit.migration_plan_json of the live state and p_to) and proves
+-- that the live schema is then exactly p_to; fails as a whole on the first failing statement or on
+-- a difference (the caller's transaction rolls back: schema, HEAD and live state stay as they
+-- were). Function bodies are not checked while they are created (check_function_bodies off, as
+-- pg_dump's scripts do): a LANGUAGE sql body may name a table created later in the plan, a
+-- dependency pg_depend does not record. Each statement is audited with its own text
+-- (engine_operation = p_operation); no working change is recorded.
+-- Two ways, by the plan's size against the schema's (pggit.apply_proof = 'touched' or 'full'
+-- forces one):
+-- * touched (a plan touching few objects of a large schema): capture runs in engine mode, audits
+--   each statement and names the catalog rows it touched; the capture flush re-reads those rows
+--   (and what depends on them after an ALTER) into the live state, which must then equal p_to.
+-- * full (a plan touching a sizeable part of the schema): capture is off while the statements run;
+--   the engine audits them from the plan (statement, command tag, the object it applies), then
+--   reads the whole live schema once (pggit.live_objects(), set-based: far cheaper than re-reading
+--   each touched object) and requires it to be p_to exactly; the live state is set from that read.
 CREATE OR REPLACE FUNCTION pggit.apply_steps(p_operation text, p_plan jsonb, p_to jsonb)
 RETURNS text[]
 LANGUAGE plpgsql
@@ -523,33 +547,98 @@ DECLARE
     r record;
     v_done text[] := '{}';
     v_mismatch text;
+    v_keys integer;
+    v_full boolean;
+    v_started timestamptz := clock_timestamp();
 BEGIN
     IF pggit.capture_state() = 'off' THEN
         PERFORM pggit.raise_error('CAPTURE_DISABLED',
             format('%s needs capture on to track what it changes', p_operation),
             'SELECT pggit.set_capture(true, ''global'')');
     END IF;
-    PERFORM set_config('pggit.capture', 'engine', true);
+    SELECT count(DISTINCT p.object_key) INTO v_keys
+      FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(object_key text);
+    v_full := CASE coalesce(nullif(current_setting('pggit.apply_proof', true), ''), 'auto')
+                  WHEN 'full' THEN true
+                  WHEN 'touched' THEN false
+                  -- re-reading one object costs about as much as reading 20 in one pass
+                  ELSE v_keys * 20 >= (SELECT count(*) FROM pggit.live_state) END;
+    PERFORM set_config('pggit.capture', CASE WHEN v_full THEN 'off' ELSE 'engine' END, true);
     PERFORM set_config('pggit.operation', p_operation, true);
-    FOR r IN SELECT * FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
-                          AS p(step integer, object_key text, statement text) ORDER BY step LOOP
-        PERFORM set_config('pggit.statement', r.statement, true);
-        BEGIN
+    BEGIN
+        FOR r IN SELECT * FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
+                              AS p(step integer, object_key text, statement text) ORDER BY step LOOP
+            IF NOT v_full THEN
+                PERFORM set_config('pggit.statement', r.statement, true);
+            END IF;
             EXECUTE r.statement;
-        EXCEPTION WHEN OTHERS THEN
-            PERFORM pggit.raise_error('APPLY_FAILED',
-                format('%s failed at step %s (%s): %s', p_operation, r.step, r.object_key, SQLERRM),
-                'statement: ' || left(r.statement, 500));
-        END;
-        v_done := v_done || r.statement;
-    END LOOP;
+            v_done := v_done || r.statement;
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pggit.raise_error('APPLY_FAILED',
+            format('%s failed at step %s (%s): %s', p_operation, r.step, r.object_key, SQLERRM),
+            'statement: ' || left(r.statement, 500));
+    END;
     PERFORM set_config('pggit.statement', '', true);
     PERFORM set_config('pggit.operation', '', true);
     PERFORM set_config('pggit.capture', '', true);
-    PERFORM pggit.capture_flush();  -- live_state follows what was applied
-    -- proof: what capture now knows of the live schema must be exactly the target tree
-    SELECT string_agg(d.change || ' ' || d.object_key, ', ') INTO v_mismatch
-      FROM (SELECT * FROM pggit.tree_diff(pggit.live_state_tree(), p_to) LIMIT 10) d;
+    IF NOT v_full THEN
+        PERFORM pggit.capture_flush();  -- live_state follows what was applied
+        -- proof: what capture now knows of the live schema must be exactly the target tree
+        SELECT string_agg(d.change || ' ' || d.object_key, ', ') INTO v_mismatch
+          FROM (SELECT * FROM pggit.tree_diff(pggit.live_state_tree(), p_to) LIMIT 10) d;
+    ELSE
+        -- the audit rows: one per statement, naming the object its step applies
+        INSERT INTO pggit.ddl_log (statement, command_tag, targets, objects, application_name,
+                                   client_addr, role_name, actor, branch, engine_operation,
+                                   capture_ms, flushed_at)
+        SELECT p.statement, pggit.statement_tag(p.statement),
+               jsonb_build_array(jsonb_build_object(
+                   'type', p.kind, 'identity', substr(p.object_key, length(split_part(p.object_key, ':', 1)) + 2),
+                   'change', lower(split_part(pggit.statement_tag(p.statement), ' ', 1)))),
+               jsonb_build_array(jsonb_build_object(
+                   'key', p.object_key, 'kind', p.kind, 'schema', b.schema_name, 'name', b.object_name,
+                   'change', CASE p.phase WHEN 'drop' THEN 'REMOVED' WHEN 'alter' THEN 'MODIFIED' ELSE 'ADDED' END,
+                   'blob', CASE WHEN p.phase <> 'drop' THEN p_to->>p.object_key END)),
+               current_setting('application_name', true), inet_client_addr(), pggit.invoking_role(),
+               pggit.current_actor(), (SELECT b2.name FROM pggit.head h JOIN pggit.branches b2 ON b2.id = h.branch_id),
+               p_operation, 0, clock_timestamp()
+          FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
+               AS p(step integer, phase text, object_key text, kind text, statement text)
+          LEFT JOIN pggit.blobs b ON b.hash = coalesce(p_to->>p.object_key,
+                                                      (SELECT l.blob_hash FROM pggit.live_state l
+                                                        WHERE l.object_key = p.object_key))
+         ORDER BY p.step;
+        -- proof: the whole live schema, read once, must be exactly the target tree; the live
+        -- state is then that read (anchors of re-created objects included)
+        WITH live AS MATERIALIZED (
+            SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                   pggit.sha256_hex(o.definition) AS blob, o.anchor_classid, o.anchor_objid
+              FROM pggit.live_objects() o
+        ), live_tree AS (
+            SELECT coalesce(jsonb_object_agg(object_key, blob), '{}') AS tree FROM live
+        ), gone AS (
+            DELETE FROM pggit.live_state l WHERE NOT EXISTS (SELECT 1 FROM live WHERE live.object_key = l.object_key)
+        ), kept AS (
+            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
+                                          blob_hash, anchor_classid, anchor_objid)
+            SELECT live.object_key, live.kind, live.schema_name, live.object_name, live.parent_name,
+                   live.blob, live.anchor_classid, live.anchor_objid
+              FROM live WHERE p_to->>live.object_key = live.blob
+            ON CONFLICT (object_key) DO UPDATE
+               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
+                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
+                   anchor_objid = EXCLUDED.anchor_objid
+             WHERE (live_state.blob_hash, live_state.kind, live_state.schema_name, live_state.object_name,
+                    live_state.parent_name, live_state.anchor_classid, live_state.anchor_objid)
+                   IS DISTINCT FROM (EXCLUDED.blob_hash, EXCLUDED.kind, EXCLUDED.schema_name,
+                                     EXCLUDED.object_name, EXCLUDED.parent_name,
+                                     EXCLUDED.anchor_classid, EXCLUDED.anchor_objid)
+        )
+        SELECT string_agg(d.change || ' ' || d.object_key, ', ') INTO v_mismatch
+          FROM (SELECT * FROM pggit.tree_diff((SELECT tree FROM live_tree), p_to) LIMIT 10) d;
+    END IF;
     IF v_mismatch IS NOT NULL THEN
         PERFORM pggit.raise_error('APPLY_VERIFY_FAILED',
             format('%s left the schema different from its target (%s); nothing was changed', p_operation, v_mismatch),
