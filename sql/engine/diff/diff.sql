@@ -469,12 +469,16 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT DISTINCT p.object_key, b.kind, l.*
-          FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(phase text, object_key text)
+          FROM (SELECT DISTINCT x.phase, x.object_key
+                  FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS x(phase text, object_key text)) p
           JOIN pggit.blobs b ON b.hash = p_from->>p.object_key
           LEFT JOIN pggit.blobs n ON n.hash = p_to->>p.object_key,
                LATERAL pggit.sql_data_loss(b.kind, p.object_key, b.meta,
                                            CASE WHEN p.phase = 'drop' THEN NULL ELSE n.meta END) l
          WHERE p.phase IN ('drop', 'alter') AND b.kind IN ('table', 'materialized_view')
+           -- an alter that keeps every column with its type (e.g. adds one) destroys nothing:
+           -- not asked (sql_data_loss would diff the whole table again)
+           AND (p.phase = 'drop' OR b.kind <> 'table' OR pggit.table_change_is_destructive(b.meta, n.meta))
     LOOP
         IF to_regclass(r.relation) IS NULL THEN
             CONTINUE;
@@ -592,10 +596,10 @@ BEGIN
         INSERT INTO pggit.ddl_log (statement, command_tag, targets, objects, application_name,
                                    client_addr, role_name, actor, branch, engine_operation,
                                    capture_ms, flushed_at)
-        SELECT p.statement, pggit.statement_tag(p.statement),
+        SELECT p.statement, t.tag,
                jsonb_build_array(jsonb_build_object(
                    'type', p.kind, 'identity', substr(p.object_key, length(split_part(p.object_key, ':', 1)) + 2),
-                   'change', lower(split_part(pggit.statement_tag(p.statement), ' ', 1)))),
+                   'change', lower(split_part(t.tag, ' ', 1)))),
                jsonb_build_array(jsonb_build_object(
                    'key', p.object_key, 'kind', p.kind, 'schema', b.schema_name, 'name', b.object_name,
                    'change', CASE p.phase WHEN 'drop' THEN 'REMOVED' WHEN 'alter' THEN 'MODIFIED' ELSE 'ADDED' END,
@@ -605,6 +609,7 @@ BEGIN
                p_operation, 0, clock_timestamp()
           FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
                AS p(step integer, phase text, object_key text, kind text, statement text)
+          CROSS JOIN LATERAL (SELECT pggit.statement_tag(p.statement) AS tag) t
           LEFT JOIN pggit.blobs b ON b.hash = coalesce(p_to->>p.object_key,
                                                       (SELECT l.blob_hash FROM pggit.live_state l
                                                         WHERE l.object_key = p.object_key))
@@ -654,6 +659,25 @@ LANGUAGE sql
 SET search_path = pg_catalog, pggit
 AS $$ SELECT pggit.apply_steps(p_operation, pggit.migration_plan_json(p_from, p_to), p_to) $$;
 
+-- The migration of the live schema (HEAD's) to tree p_to, prepared once for checkout, merge and
+-- revert/reset/undo: capture flushed, the live state as the starting tree, the plan (computed once:
+-- the script shown, the data-loss check and the apply all read it), the number of working changes
+-- and the data-loss findings ([{check, level, message}], pggit.finding).
+CREATE OR REPLACE FUNCTION pggit.head_migration(p_to jsonb, OUT from_tree jsonb, OUT plan jsonb,
+                                                OUT pending integer, OUT data_loss jsonb)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit.capture_flush();
+    SELECT count(*)::integer INTO pending FROM pggit.working;
+    from_tree := pggit.live_state_tree();
+    plan := pggit.migration_plan_json(from_tree, p_to);
+    SELECT coalesce(jsonb_agg(pggit.finding(f.check_name, f.level, f.message)), '[]') INTO data_loss
+      FROM pggit.plan_data_loss(plan, from_tree, p_to) f;
+END;
+$$;
+
 -- Checks out a branch. Opens its span (pggit.trace_begin): the operations recorded inside it (its
 -- captures) are its children.
 CREATE OR REPLACE FUNCTION pggit.checkout(p_branch text, p_force boolean DEFAULT false)
@@ -666,37 +690,34 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_target pggit.branches;
     v_head pggit.branches;
-    v_from jsonb;
     v_to jsonb;
-    v_pending integer;
-    v_findings text;
+    v_m record;
     v_done text[];
 BEGIN
     PERFORM pggit.trace_begin('checkout', v_started);
     PERFORM pggit.engine_lock('checkout');
-    PERFORM pggit.capture_flush();
     v_target := pggit.active_branch(p_branch);
     v_head := pggit.head_branch();
-    SELECT count(*) INTO v_pending FROM pggit.working;
-    IF v_pending > 0 AND NOT coalesce(p_force, false) THEN
+    v_to := pggit.commit_tree(v_target.head_commit);
+    v_m := pggit.head_migration(v_to);
+    IF v_m.pending > 0 AND NOT coalesce(p_force, false) THEN
         PERFORM pggit.raise_error('WORKING_CHANGES',
-            format('%s uncommitted change(s) on %s would be lost', v_pending, v_head.name),
+            format('%s uncommitted change(s) on %s would be lost', v_m.pending, v_head.name),
             'commit them (SELECT pggit.commit(''message'')) or check out with force => true');
     END IF;
-    v_from := pggit.live_state_tree();
-    v_to := pggit.commit_tree(v_target.head_commit);
-    SELECT string_agg(f.message, '; ') INTO v_findings FROM pggit.data_loss_findings(v_from, v_to) f;
-    IF v_findings IS NOT NULL AND NOT coalesce(p_force, false) THEN
-        PERFORM pggit.raise_error('DATA_LOSS', format('checkout of %s refused: %s', p_branch, v_findings),
+    IF v_m.data_loss <> '[]'::jsonb AND NOT coalesce(p_force, false) THEN
+        PERFORM pggit.raise_error('DATA_LOSS', format('checkout of %s refused: %s', p_branch,
+                                  (SELECT string_agg(f->>'message', '; ') FROM jsonb_array_elements(v_m.data_loss) f)),
                                   'check out with force => true to destroy that data');
     END IF;
-    v_done := pggit.apply_plan('checkout', v_from, v_to);
+    v_done := pggit.apply_steps('checkout', v_m.plan, v_to);
     DELETE FROM pggit.working;
     UPDATE pggit.head SET branch_id = v_target.id, moved_at = now(), moved_by = pggit.current_actor();
     PERFORM pggit.emit_event('branch.checked_out', jsonb_build_object(
         'branch', v_target.name, 'previous', v_head.name, 'commit', v_target.head_commit,
         'statement_count', cardinality(v_done), 'forced', coalesce(p_force, false)));
-    PERFORM pggit.record_operation('checkout', v_started, (SELECT count(*) FROM pggit.tree_diff(v_from, v_to))::integer,
+    PERFORM pggit.record_operation('checkout', v_started,
+                                   (SELECT count(*) FROM pggit.tree_diff(v_m.from_tree, v_to))::integer,
                                    cardinality(v_done), v_target.name);
     branch := v_target.name;
     commit_hash := v_target.head_commit;
