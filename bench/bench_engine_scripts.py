@@ -14,7 +14,7 @@ Targets (docs/benchmarks.md): scripts < 0.5 s at 1,000 tables and < 2 s at 10,00
 checkout < 1.5 s. Figures are medians of 3 runs (scripts) and of 3 round trips (checkouts).
 Usage:
     python bench/bench_engine_scripts.py [tables ...]     # default: 1000 10000
-    python bench/bench_engine_scripts.py --corpus-only
+    python bench/bench_engine_scripts.py --corpus-only | --scripts-only [tables ...]
 """
 
 from __future__ import annotations
@@ -122,9 +122,10 @@ def corpus() -> list[tuple[str, float, str]]:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if args == ["--corpus-only"]:
+    options = {a for a in args if a.startswith("--")}
+    sizes = [int(a) for a in args if not a.startswith("--")] or [1_000, 10_000]
+    if "--scripts-only" not in options:
         report(corpus())
-    else:
-        report(corpus())
-        for n in [int(a) for a in args] or [1_000, 10_000]:
+    if "--corpus-only" not in options:
+        for n in sizes:
             report(scripts(n))
