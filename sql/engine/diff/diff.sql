@@ -145,6 +145,7 @@ CREATE OR REPLACE FUNCTION pggit.migration_plan(p_from jsonb, p_to jsonb)
 RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, not in temp files
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -209,7 +210,8 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT coalesce(jsonb_agg(a ORDER BY a->>'phase', a->>'key'), '[]') INTO v_actions FROM (
+    -- (in no particular order: plan_order orders)
+    SELECT coalesce(jsonb_agg(a), '[]') INTO v_actions FROM (
         SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
           FROM unnest(v_closure) k WHERE p_from ? k
         UNION ALL
@@ -242,6 +244,7 @@ CREATE OR REPLACE FUNCTION pggit.plan_order(p_actions jsonb)
 RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
+SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, not in temp files
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -275,7 +278,7 @@ BEGIN
         SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind
           FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
           JOIN pggit.blobs b ON b.hash = a->>'blob'
-    ), kinds AS (
+    ), kinds AS MATERIALIZED (  -- one call per kind, not per action
         SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
     ), ranked AS (
         SELECT act.*, row_number() OVER (ORDER BY
