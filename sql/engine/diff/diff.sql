@@ -612,7 +612,7 @@ BEGIN
                p_operation, 0, clock_timestamp()
           FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
                AS p(step integer, phase text, object_key text, kind text, statement text)
-          CROSS JOIN LATERAL (SELECT pggit.statement_tag(p.statement) AS tag) t
+          CROSS JOIN LATERAL (SELECT pggit.statement_tag(p.statement) AS tag OFFSET 0) t  -- once a row
           LEFT JOIN pggit.blobs b ON b.hash = coalesce(p_to->>p.object_key,
                                                       (SELECT l.blob_hash FROM pggit.live_state l
                                                         WHERE l.object_key = p.object_key))
