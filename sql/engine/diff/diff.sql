@@ -160,8 +160,10 @@ DECLARE
 BEGIN
     PERFORM pggit.check_tree_argument('from', p_from);
     PERFORM pggit.check_tree_argument('to', p_to);
-    p_from := coalesce(p_from, '{}');
-    p_to := coalesce(p_to, '{}');
+    -- in-memory copies: a tree read from a table column arrives TOASTed (compressed), and each
+    -- lookup below would decompress all of it again (100 s instead of 3 s at 50,000 objects)
+    p_from := coalesce(p_from, '{}') || '{}'::jsonb;
+    p_to := coalesce(p_to, '{}') || '{}'::jsonb;
     SELECT coalesce(jsonb_agg(jsonb_build_object(
                'key', d.object_key, 'change', d.change,
                'alter', CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
