@@ -652,7 +652,8 @@ BEGIN
     IF v_mismatch IS NOT NULL THEN
         PERFORM pggit.raise_error('APPLY_VERIFY_FAILED',
             format('%s left the schema different from its target (%s); nothing was changed', p_operation, v_mismatch),
-            'the objects named differ in a way PostgreSQL cannot alter in place (e.g. column order)');
+            'the objects named differ in a way PostgreSQL cannot alter in place (e.g. column order), '
+            'or were changed while capture was off (SELECT pggit.rescan() records such changes)');
     END IF;
     RETURN v_done;
 END;
