@@ -1744,10 +1744,13 @@ $$;
 -- the definition lists them.
 CREATE OR REPLACE FUNCTION pggit._table_trailing(p_meta jsonb)
 RETURNS text[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE plpgsql IMMUTABLE  -- not sql: a nested SQL function is planned again on every call
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT coalesce((SELECT array_agg('ALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || (p_meta->>'identity')
+DECLARE
+    v_props text[] := pggit._table_props_sql(p_meta->>'identity', p_meta);
+BEGIN
+    RETURN coalesce((SELECT array_agg('ALTER SEQUENCE ' || (o->>'sequence') || ' OWNED BY ' || (p_meta->>'identity')
                                       || '.' || quote_ident(o->>'column') || ';' ORDER BY n)
                        FROM jsonb_array_elements(coalesce(p_meta->'owned_sequences', '[]')) WITH ORDINALITY e(o, n)),
                     '{}')
@@ -1755,7 +1758,8 @@ AS $$
                 THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' ENABLE ROW LEVEL SECURITY;'] ELSE '{}' END
         || CASE WHEN (p_meta->>'rls_forced')::boolean
                 THEN ARRAY['ALTER TABLE ' || (p_meta->>'identity') || ' FORCE ROW LEVEL SECURITY;'] ELSE '{}' END
-        || pggit._table_props_sql(p_meta->>'identity', p_meta)
+        || v_props;
+END;
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)

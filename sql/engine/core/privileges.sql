@@ -22,8 +22,8 @@ SET search_path = pg_catalog, pggit
 AS $$
     SELECT ARRAY['commit', 'branch_create', 'branch_delete', 'branch_rename', 'branch_protect',
                  'checkout', 'merge', 'merge_resolve', 'merge_complete', 'merge_abort',
-                 'merge_finish', 'revert', 'reset', 'undo', 'rollback_run', 'apply_to_head',
-                 'rescan', 'set_capture']
+                 'merge_finish', 'revert', 'reset', 'undo', 'rollback_run', 'rollback_start',
+                 'apply_to_head', 'head_migration', 'rescan', 'set_capture']
 $$;
 
 -- The functions only the owner may execute: installation, privileges, configuration.

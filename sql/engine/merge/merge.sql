@@ -251,8 +251,8 @@ AS $$
 $$;
 
 -- Moves a branch's live schema (when it is HEAD) from its current state to p_to, refusing with
--- working changes and, unless p_force, with data-loss findings. Returns the statements run (none
--- when the branch is not HEAD).
+-- working changes and, unless p_force, with data-loss findings (pggit.head_migration prepares it).
+-- Returns the statements run (none when the branch is not HEAD).
 CREATE OR REPLACE FUNCTION pggit.apply_to_head(p_operation text, p_branch_id bigint, p_to jsonb,
                                                p_force boolean)
 RETURNS text[]
@@ -260,32 +260,36 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_from jsonb;
-    v_plan jsonb;
-    v_pending integer;
-    v_findings text;
+    v_m record;
 BEGIN
     IF p_branch_id IS DISTINCT FROM (SELECT branch_id FROM pggit.head) THEN
         RETURN '{}';
     END IF;
-    PERFORM pggit.capture_flush();
-    SELECT count(*) INTO v_pending FROM pggit.working;
-    IF v_pending > 0 THEN
+    v_m := pggit.head_migration(p_to);
+    IF v_m.pending > 0 THEN
         PERFORM pggit.raise_error('WORKING_CHANGES',
-            format('%s uncommitted change(s) on the checked-out branch; %s would mix them in', v_pending, p_operation),
+            format('%s uncommitted change(s) on the checked-out branch; %s would mix them in', v_m.pending, p_operation),
             'commit them first (SELECT pggit.commit(''message''))');
     END IF;
-    v_from := pggit.live_state_tree();
-    v_plan := pggit.migration_plan_json(v_from, p_to);  -- once, for the check and the apply
-    SELECT string_agg(f.message, '; ') INTO v_findings FROM pggit.plan_data_loss(v_plan, v_from, p_to) f;
-    IF v_findings IS NOT NULL AND NOT coalesce(p_force, false) THEN
-        PERFORM pggit.raise_error('DATA_LOSS', format('%s refused: %s', p_operation, v_findings),
+    IF v_m.data_loss <> '[]'::jsonb AND NOT coalesce(p_force, false) THEN
+        PERFORM pggit.raise_error('DATA_LOSS', format('%s refused: %s', p_operation,
+                                  (SELECT string_agg(f->>'message', '; ') FROM jsonb_array_elements(v_m.data_loss) f)),
                                   'run it with p_force => true to destroy that data');
     END IF;
-    RETURN pggit.apply_steps(p_operation, v_plan, p_to);
+    RETURN pggit.apply_steps(p_operation, v_m.plan, p_to);
 END;
 $$;
 
+-- The statements an engine operation ran on the live schema in this transaction, in order (its
+-- audit rows: pggit.apply_steps).
+CREATE OR REPLACE FUNCTION pggit.engine_statements(p_operation text)
+RETURNS text[]
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(array_agg(statement ORDER BY id), '{}') FROM pggit.ddl_log
+     WHERE txid = pg_current_xact_id() AND engine_operation = p_operation
+$$;
 CREATE OR REPLACE FUNCTION pggit.merge_get(p_merge_id bigint, p_lock boolean DEFAULT false)
 RETURNS pggit.merges
 LANGUAGE plpgsql
@@ -466,8 +470,7 @@ BEGIN
             PERFORM pggit.emit_event('merge.conflicted', pggit.merge_event_data(v_merge));
         ELSE
             v_merge := pggit.merge_finish(v_merge.id, p_force, p_author);
-            v_done := coalesce((SELECT array_agg(statement) FROM pggit.ddl_log
-                                 WHERE txid = pg_current_xact_id() AND engine_operation = 'merge'), '{}');
+            v_done := pggit.engine_statements('merge');
         END IF;
     END IF;
     PERFORM pggit.record_operation('merge', v_started, v_objects, cardinality(v_done), v_target.name,
@@ -643,7 +646,6 @@ AS $$
 DECLARE
     v_started timestamptz := clock_timestamp();
     v_merge pggit.merges;
-    v_statements integer;
 BEGIN
     PERFORM pggit.trace_begin('merge_complete', v_started);
     PERFORM pggit.engine_lock('merge_complete');
@@ -653,9 +655,8 @@ BEGIN
             format('merge %s is %s, not open', p_merge_id, v_merge.status));
     END IF;
     v_merge := pggit.merge_finish(p_merge_id, p_force, p_author);
-    SELECT count(*) INTO v_statements FROM pggit.ddl_log
-     WHERE txid = pg_current_xact_id() AND engine_operation = 'merge';
-    PERFORM pggit.record_operation('merge_complete', v_started, v_merge.conflict_count, v_statements,
+    PERFORM pggit.record_operation('merge_complete', v_started, v_merge.conflict_count,
+        cardinality(pggit.engine_statements('merge')),
         v_merge.target, true, NULL, jsonb_build_object('merge_id', p_merge_id));
     RETURN v_merge;
 END;

@@ -124,13 +124,12 @@ AS $$
 DECLARE
     v_tree jsonb := pggit.commit_tree(p_branch.head_commit);
     v_to jsonb;
-    v_from jsonb;
+    v_m record;
     v_is_head boolean := p_branch.id = (SELECT branch_id FROM pggit.head);
     v_changes jsonb;
     v_findings jsonb := coalesce(p_findings, '[]');
     v_script text;
     v_plan jsonb;
-    v_pending integer;
     v_refusing jsonb;
     v_done text[];
     v_commit pggit.commits;
@@ -146,22 +145,17 @@ BEGIN
     END IF;
     v_to := pggit.tree_with_changes(v_tree, v_changes);
     v_findings := v_findings || pggit.dependency_findings(v_tree, v_to, v_changes);
-    IF v_is_head THEN
-        PERFORM pggit.capture_flush();
-        SELECT count(*) INTO v_pending FROM pggit.working;
-        IF v_pending > 0 THEN
-            v_findings := v_findings || jsonb_build_array(pggit.finding('working_changes', 'error',
-                format('%s uncommitted change(s) on %s; commit them first', v_pending, p_branch.name)));
-        END IF;
-        v_from := pggit.live_state_tree();
-    ELSE
-        v_from := v_tree;
-    END IF;
     -- one plan: the script shown, the data-loss check and what the execution runs
-    v_plan := pggit.migration_plan_json(v_from, v_to);
     IF v_is_head THEN
-        SELECT v_findings || coalesce(jsonb_agg(pggit.finding(f.check_name, f.level, f.message)), '[]')
-          INTO v_findings FROM pggit.plan_data_loss(v_plan, v_from, v_to) f;
+        v_m := pggit.head_migration(v_to);
+        IF v_m.pending > 0 THEN
+            v_findings := v_findings || jsonb_build_array(pggit.finding('working_changes', 'error',
+                format('%s uncommitted change(s) on %s; commit them first', v_m.pending, p_branch.name)));
+        END IF;
+        v_findings := v_findings || v_m.data_loss;
+        v_plan := v_m.plan;
+    ELSE
+        v_plan := pggit.migration_plan_json(v_tree, v_to);
     END IF;
     v_script := pggit.plan_script(p_branch.name, format('%s %s', p_operation, p_target), v_plan);
     v_n := (SELECT count(*) FROM jsonb_object_keys(v_changes))::integer;
@@ -213,6 +207,21 @@ BEGIN
 END;
 $$;
 
+-- The start of revert, reset and undo: the engine lock when the operation is executed (a dry run
+-- changes nothing and waits for nobody), then the branch it works on (pggit.rollback_branch).
+CREATE OR REPLACE FUNCTION pggit.rollback_start(p_operation text, p_branch text, p_dry_run boolean)
+RETURNS pggit.branches
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF NOT coalesce(p_dry_run, true) THEN
+        PERFORM pggit.engine_lock(p_operation);
+    END IF;
+    RETURN pggit.rollback_branch(p_branch);
+END;
+$$;
+
 -- Reverts a commit: a new commit on the branch (default HEAD's) that sets every object the commit
 -- changed back to what it was before it (its first parent, for a merge commit: what the merge
 -- brought in). Dry run by default.
@@ -230,11 +239,8 @@ DECLARE
     v_changes jsonb;
     v_findings jsonb;
 BEGIN
-    IF NOT coalesce(p_dry_run, true) THEN
-        PERFORM pggit.engine_lock('revert');
-    END IF;
     SELECT * INTO v_commit FROM pggit.commits WHERE hash = pggit.resolve_ref(p_commit);
-    v_branch := pggit.rollback_branch(p_branch);
+    v_branch := pggit.rollback_start('revert', p_branch, p_dry_run);
     IF v_commit.kind = 'root' OR cardinality(v_commit.parents) = 0 THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'the root commit cannot be reverted',
                                   'reset the branch to a commit instead (pggit.reset)');
@@ -286,10 +292,7 @@ DECLARE
     v_later integer;
     v_findings jsonb := '[]';
 BEGIN
-    IF NOT coalesce(p_dry_run, true) THEN
-        PERFORM pggit.engine_lock('reset');
-    END IF;
-    v_branch := pggit.rollback_branch(p_branch);
+    v_branch := pggit.rollback_start('reset', p_branch, p_dry_run);
     IF p_to ~ '^\d{4}-\d{2}-\d{2}' THEN
         BEGIN
             v_at := p_to::timestamptz;
@@ -344,10 +347,7 @@ BEGIN
     IF p_objects IS NULL OR cardinality(p_objects) = 0 THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'give at least one object to undo');
     END IF;
-    IF NOT coalesce(p_dry_run, true) THEN
-        PERFORM pggit.engine_lock('undo');
-    END IF;
-    v_branch := pggit.rollback_branch(p_branch);
+    v_branch := pggit.rollback_start('undo', p_branch, p_dry_run);
     v_target := pggit.resolve_ref(p_to_ref);
     v_now := pggit.commit_tree(v_branch.head_commit);
     v_then := pggit.commit_tree(v_target);
