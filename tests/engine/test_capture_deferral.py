@@ -253,3 +253,47 @@ def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
         "WHERE type = 'ddl.captured' ORDER BY id"
     ) == [("public.before_immediate",), ("public.after_immediate",)]
     assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+
+
+@pytest.mark.parametrize("ddl_after_reset", [False, True])
+def test_a_reset_all_that_empties_the_buffer_is_recorded_not_silent(
+    engine_db: EngineDB, ddl_after_reset: bool
+):
+    """The buffer is a transaction-local setting: RESET ALL inside the transaction empties it.
+    What it held is lost, and that is recorded once (at the next captured statement, or at
+    commit) as a capture failure; rescan then finds the changes the lost rows would have named."""
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.before_reset (a integer)")
+        engine_db.run("RESET ALL")
+        if ddl_after_reset:
+            engine_db.run("CREATE TABLE public.after_reset (a integer)")
+    assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
+        ("RESET", "55000")
+    ]
+    captured = engine_db.rows(
+        "SELECT data->'objects'->0->>'identity' FROM pggit.events "
+        "WHERE type = 'ddl.captured' ORDER BY id"
+    )
+    assert captured == ([("public.after_reset",)] if ddl_after_reset else [])
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+    engine_db.run("SELECT pggit.rescan()")
+    keys = {row[0] for row in engine_db.rows("SELECT object_key FROM pggit.status()")}
+    assert "table:public.before_reset" in keys
+
+
+def test_two_grants_in_one_transaction_are_each_credited_with_their_own_object(
+    engine_db: EngineDB,
+):
+    engine_db.run(
+        "CREATE TABLE public.granted_a (a integer); CREATE TABLE public.granted_b (b integer)"
+    )
+    engine_db.run("SELECT pggit.commit('two tables')")
+    with engine_db.conn.transaction():
+        engine_db.run("GRANT SELECT ON public.granted_a TO PUBLIC")
+        engine_db.run("GRANT SELECT ON public.granted_b TO PUBLIC")
+    assert engine_db.rows(
+        "SELECT object_key, statement FROM pggit.status() ORDER BY object_key"
+    ) == [
+        ("privileges:table:public.granted_a", "GRANT SELECT ON public.granted_a TO PUBLIC"),
+        ("privileges:table:public.granted_b", "GRANT SELECT ON public.granted_b TO PUBLIC"),
+    ]
