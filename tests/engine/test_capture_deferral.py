@@ -213,7 +213,8 @@ def test_deferred_capture_is_observably_identical_to_capture_at_statement_time(
     assert got["unflushed"] == 0 and got["pending"] == 0
     assert got["tree"] == got["live"]
     assert "table:public.batch_3" not in {key for key, *_ in got["changes"]}
-    # 5 from the sessions, the fixture's grant, and per table of the script: itself, its key, index, check, comment
+    # 5 from the sessions, the fixture's grant, and per table of the script: itself, its key,
+    # index, check, comment
     assert len(got["changes"]) == 5 + 1 + 24 * 5
 
 
