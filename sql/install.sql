@@ -24,6 +24,7 @@ BEGIN;
 \ir schema/009_invoking_role.sql
 \ir schema/010_merge_rollback.sql
 \ir schema/011_capture_buffer.sql
+\ir schema/012_drop_unused_capture.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql
