@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from _engine import EngineDB, db_url, install_engine, report, scratch
+from _engine import EngineDB, db_url, install_engine, report, scratch, timed
 
 CORPUS = sorted((Path(__file__).resolve().parent.parent / "tests/engine/corpus").glob("*.sql"))
 
@@ -42,16 +42,6 @@ def generated_sql(start: int, end: int) -> str:
             previous = f" UNION ALL SELECT id, v FROM public.gv{i - 20}" if i >= 39 else ""
             out.append(f"CREATE VIEW public.gv{i} AS SELECT id, v FROM public.g{i}{previous};")
     return "".join(out)
-
-
-def median_ms(fn, repeat: int = 3) -> float:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000.0)
-    samples.sort()
-    return samples[len(samples) // 2]
 
 
 def load_average() -> str:
@@ -86,7 +76,7 @@ def scripts(tables: int) -> list[tuple[str, float, str]]:
             results.append(
                 (
                     f"{tables} tables: diff_script({args}), {label} ({statements} statements)",
-                    median_ms(lambda args=args: db.one(f"SELECT pggit.diff_script({args})")),
+                    timed(lambda args=args: db.one(f"SELECT pggit.diff_script({args})"), 3),
                     f"ms (load {load_average()})",
                 )
             )

@@ -10,12 +10,9 @@ import re
 
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import connection
-from django.test import Client
 
-from tests.conftest import PASSWORD, with_role
+from tests.console.clients import browser, ddl
 from vcs import selectors, services
 from vcs.models import Commit, Merge, Rollback
 
@@ -23,26 +20,10 @@ pytestmark = pytest.mark.django_db
 BASE = "/admin/console/"
 
 
-def ddl(statement: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-
-
 def query(statement: str):
     with connection.cursor() as cursor:
         cursor.execute(statement)
         return cursor.fetchall()
-
-
-def browser(role: str | None, name: str, *codenames: str) -> Client:
-    user = get_user_model().objects.create_user(name, password=PASSWORD, is_staff=True)
-    if role:
-        with_role(user, role)
-    for codename in codenames:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -11,28 +11,14 @@ import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, DELETION, LogEntry
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.test import Client
 
-from tests.conftest import PASSWORD, with_role
+from tests.console.clients import browser, ddl
 from vcs import selectors, services
 from vcs.console import graph
 from vcs.models import Branch, Commit
 
 pytestmark = pytest.mark.django_db
 BASE = "/admin/console/"
-
-
-def ddl(statement: str) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(statement)
-
-
-def browser(role: str, name: str) -> Client:
-    user = get_user_model().objects.create_user(name, password=PASSWORD, is_staff=True)
-    with_role(user, role)
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -381,7 +367,7 @@ def test_the_api_refuses_force_without_the_reset_permission(db):
     from django.contrib.auth.models import Permission
     from rest_framework.test import APIClient
 
-    from tests.conftest import bearer
+    from tests.conftest import PASSWORD, bearer
 
     user = get_user_model().objects.create_user("checkout-only", password=PASSWORD)
     for codename in ("view_branch", "checkout_branch"):
