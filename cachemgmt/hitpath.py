@@ -44,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import functools
 import logging
 import threading
 import time
@@ -52,7 +53,10 @@ from typing import Any, NamedTuple
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import get_backends, get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.http import QueryDict
 from django.http.request import split_domain_port, validate_host
@@ -87,6 +91,12 @@ access_logger = logging.getLogger("pggit.access")
 # How long this process keeps what it read about a user (exists, active, staff) at most. Whether
 # it is still true is checked on every hit (the user-state generation, see ``UserStates``).
 USER_STATE_TTL_SECONDS = 60.0
+# A read of one user's state also reads, in the same query, the states of the users this process
+# used within the last TTL whose state is missing, stale or due to expire within this fraction of
+# the TTL (at most USER_STATE_BATCH_MAX users in all): after a start, an expiry or a user change,
+# the users seen recently are read again in one query, not one by one.
+USER_STATE_RENEW_FRACTION = 0.25
+USER_STATE_BATCH_MAX = 1000
 
 # The attributes in which django.contrib.auth's ModelBackend keeps a user's permissions.
 PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
@@ -167,24 +177,47 @@ class UserStates:
     listener bumps it). Group and permission changes bump it too (``forget_permissions``; by
     SQL: the triggers cachemgmt 0006 attaches to the membership and permission tables).
     ``ttl`` only bounds the memory a state is kept in.
+
+    A state is read in one query (the user, its own and its groups' permissions: ``_read_users``),
+    together with the states of the other users used within the last ``ttl`` that are missing,
+    read under an older generation or about to expire (``_batch``). Each state so read is kept
+    under the generation read before the query, exactly as a state read alone.
     """
 
-    def __init__(self, ttl: float = USER_STATE_TTL_SECONDS) -> None:
+    def __init__(
+        self,
+        ttl: float = USER_STATE_TTL_SECONDS,
+        batch_max: int = USER_STATE_BATCH_MAX,
+    ) -> None:
         self.ttl = ttl
+        self.batch_max = batch_max
         self._states: dict[str, tuple[UserState, float]] = {}
+        # user id → when its state was last asked for (``get``): the users a batch reads (an id
+        # that matched no user is dropped, until it is asked for again)
+        self._used: dict[str, float] = {}
         self._lock = threading.Lock()
         self._epoch = 0  # bumped by every forget: a read that overlapped one is not kept
 
     def get(self, user_id: Any) -> UserState | None:
-        state = self._states.get(str(user_id))
-        if state is None or state[1] <= time.monotonic():
+        key = str(user_id)
+        now = time.monotonic()
+        self._used[key] = now
+        state = self._states.get(key)
+        if state is None or state[1] <= now:
             return None
         return state[0]
+
+    def _current(self, user_id: Any, generation: int) -> UserState | None:
+        """The state kept for the user, unexpired and read under ``generation``, or ``None``."""
+        state = self.get(user_id)
+        return state if state is not None and state.generation == generation else None
 
     def load(self, user_id: Any) -> UserState | None:
         """Read the user from the database (``None``: no such user, or the user-state generation
         is unknown just now) and remember it; ``DatabaseUnavailable`` when the database cannot
-        be reached.
+        be reached. A state another read (a batch) kept under the current generation meanwhile is
+        used as it is, except while the database is believed unreachable (every load is then a
+        probe).
 
         Runs in ``sync_to_async``'s thread, outside Django's request cycle: the connection is
         given back (closed, or returned to the pool) after each read as a request's would be,
@@ -195,9 +228,14 @@ class UserStates:
         generation = get_store().user_generation()  # before the read: see the class docstring
         if generation is None:
             return None
+        if not database_reachability.failing():
+            state = self._current(user_id, generation)
+            if state is not None:
+                return state
         try:
             _give_back_connection()
-            user, permissions = _read_user(user_id)
+            batch = self._batch(user_id, generation)
+            users = _read_users(batch)
         except DatabaseError as exc:
             database_health.record_failure(exc)
             database_reachability.record_failure(exc)
@@ -213,7 +251,7 @@ class UserStates:
             _give_back_connection()
         database_health.record_success()
         database_reachability.record_success()
-        return self._keep(user_id, user, permissions, generation, epoch)
+        return self._keep(user_id, batch, users, generation, epoch)
 
     def for_request(self, user_id: Any) -> UserState | bool | None:
         """For the ordinary path (a request's thread, its database connection): the user's state,
@@ -229,31 +267,60 @@ class UserStates:
         generation = store.user_generation()  # one Redis round trip; before any read
         if generation is None:
             return False
-        state = self.get(user_id)
-        if state is not None and state.generation == generation:
+        state = self._current(user_id, generation)
+        if state is not None:
             return state
-        user, permissions = _read_user(user_id)
+        batch = self._batch(user_id, generation)
+        users = _read_users(batch)
         # the database answered: the early path may use remembered states again (while it
         # believes the database unreachable it re-reads every state, as a probe)
         database_health.record_success()
         database_reachability.record_success()
-        return self._keep(user_id, user, permissions, generation, epoch)
+        return self._keep(user_id, batch, users, generation, epoch)
 
-    def _keep(self, user_id, user, permissions, generation, epoch) -> UserState | None:
-        if user is None:
-            return None
-        state = UserState(
-            active=bool(user.is_active),
-            superuser=bool(user.is_superuser),
-            password=password_digest(user.password),
-            permissions=permissions,
-            generation=generation,
-            user=user,
-        )
+    def _batch(self, user_id: Any, generation: int) -> list[str]:
+        """The user ids to read: ``user_id`` first, then the users asked for within the last
+        ``ttl`` whose state is missing, read under another generation or due to expire soon."""
+        key = str(user_id)
+        now = time.monotonic()
+        forgotten = now - self.ttl
+        renew_before = now + self.ttl * USER_STATE_RENEW_FRACTION
+        batch = [key]
+        for other, used in list(self._used.items()):
+            if used <= forgotten:
+                self._used.pop(other, None)
+                continue
+            if other == key or len(batch) >= self.batch_max:
+                continue
+            kept = self._states.get(other)
+            if kept is None or kept[1] <= renew_before or kept[0].generation != generation:
+                batch.append(other)
+        return batch
+
+    def _keep(self, user_id, batch: list[str], users: dict, generation, epoch) -> UserState | None:
+        """Keep the states read (``batch``: the ids asked for; ``users``: user id → (user,
+        permissions) of those found) unless a forget overlapped the read; the state of
+        ``user_id`` (``None``: no such user)."""
+        expires = time.monotonic() + self.ttl
+        states = {
+            key: UserState(
+                active=bool(user.is_active),
+                superuser=bool(user.is_superuser),
+                password=password_digest(user.password),
+                permissions=permissions,
+                generation=generation,
+                user=user,
+            )
+            for key, (user, permissions) in users.items()
+        }
         with self._lock:
+            for key in batch:
+                if key not in states:
+                    self._used.pop(key, None)
             if epoch == self._epoch:
-                self._states[str(user_id)] = (state, time.monotonic() + self.ttl)
-        return state
+                for key, state in states.items():
+                    self._states[key] = (state, expires)
+        return states.get(str(user_id))
 
     def forget(self, user_id: Any) -> None:
         with self._lock:
@@ -269,16 +336,106 @@ class UserStates:
 user_states = UserStates()
 
 
-def _read_user(user_id: Any):
-    """The user (``None``: no such user) and, when active and not a superuser, the permissions
-    of every backend (``get_all_permissions``; ``ModelBackend`` keeps its caches on the user)."""
-    user = get_user_model().objects.filter(**{jwt_settings.USER_ID_FIELD: user_id}).first()
-    permissions = (
-        frozenset(user.get_all_permissions())
-        if user is not None and user.is_active and not user.is_superuser
-        else frozenset()
+def _read_users(user_ids: list[str]) -> dict[str, tuple[Any, frozenset[str]]]:
+    """user id → (the user, its permissions) of the users found among ``user_ids``, in one query.
+
+    The permissions are those ``get_all_permissions`` gives for an active user that is not a
+    superuser (none otherwise, as ``ModelBackend`` gives none to an inactive user, and a superuser
+    holds every permission): its own and its groups', read in the same query as the user
+    (``_state_query``) when ``ModelBackend`` is the only backend that answers permissions, and
+    left in the caches ``ModelBackend`` keeps on the user (``_perm_cache``...), so that
+    ``has_perm`` asks nothing more. With another permission backend, the users are read in one
+    query and each one's permissions asked of the backends (``get_all_permissions``)."""
+    model = get_user_model()
+    field = model._meta.get_field(jwt_settings.USER_ID_FIELD)
+    values = []
+    for user_id in user_ids:
+        try:
+            values.append(field.get_prep_value(field.to_python(user_id)))
+        except (ValidationError, TypeError, ValueError):
+            continue  # no user has such an id
+    if not values:
+        return {}
+    found = {}
+    if not _model_backend_only():
+        for user in model.objects.filter(**{f"{field.name}__in": values}):
+            permissions = (
+                frozenset(user.get_all_permissions())
+                if user.is_active and not user.is_superuser
+                else frozenset()
+            )
+            found[str(getattr(user, field.attname))] = (user, permissions)
+        return found
+    sql, attnames = _state_query()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values])
+        rows = cursor.fetchall()
+    for row in rows:
+        user = model.from_db(connection.alias, attnames, row[:-2])
+        permissions = frozenset()
+        if user.is_active and not user.is_superuser:
+            user._user_perm_cache = set(row[-2])
+            user._group_perm_cache = set(row[-1])
+            user._perm_cache = user._user_perm_cache | user._group_perm_cache
+            permissions = frozenset(user._perm_cache)
+        found[str(getattr(user, field.attname))] = (user, permissions)
+    return found
+
+
+def _model_backend_only() -> bool:
+    """Whether ``ModelBackend`` itself is the only backend asked for permissions
+    (``PermissionsMixin`` asks every backend that has ``get_all_permissions``)."""
+    answering = [b for b in get_backends() if hasattr(b, "get_all_permissions")]
+    return len(answering) == 1 and type(answering[0]) is ModelBackend
+
+
+@functools.cache
+def _state_query() -> tuple[str, list[str]]:
+    """The query reading users' states (one parameter: an array of user ids) and the attribute
+    names of the user's columns it selects first; then two arrays of ``app_label.codename``: the
+    user's own permissions (``user_permissions``) and its groups' (``groups``' ``permissions``),
+    what ``ModelBackend`` reads in two more queries. Built once from the models' metadata."""
+    quote = connection.ops.quote_name
+    user = get_user_model()._meta
+    own = user.get_field("user_permissions")
+    groups = user.get_field("groups")
+    of_group = groups.related_model._meta.get_field("permissions")
+    permission = Permission._meta
+    content_type = permission.get_field("content_type").related_model._meta
+    user_pk = f"u.{quote(user.pk.column)}"
+
+    app_label = quote(content_type.get_field("app_label").column)
+    codename = quote(permission.get_field("codename").column)
+    type_of = quote(permission.get_field("content_type").column)
+
+    def names(joined: str) -> str:
+        # names quoted from the models' metadata only, no value
+        return (
+            f"ARRAY(SELECT ct.{app_label} || '.' || p.{codename} "  # noqa: S608
+            f"FROM {quote(permission.db_table)} p JOIN {quote(content_type.db_table)} ct "
+            f"ON ct.{quote(content_type.pk.column)} = p.{type_of} {joined})"
+        )
+
+    own_names = names(
+        f"JOIN {quote(own.m2m_db_table())} up "
+        f"ON up.{quote(own.m2m_reverse_name())} = p.{quote(permission.pk.column)} "
+        f"WHERE up.{quote(own.m2m_column_name())} = {user_pk}"
     )
-    return user, permissions
+    group_names = names(
+        f"JOIN {quote(of_group.m2m_db_table())} gp "
+        f"ON gp.{quote(of_group.m2m_reverse_name())} = p.{quote(permission.pk.column)} "
+        f"JOIN {quote(groups.m2m_db_table())} ug "
+        f"ON ug.{quote(groups.m2m_reverse_name())} = gp.{quote(of_group.m2m_column_name())} "
+        f"WHERE ug.{quote(groups.m2m_column_name())} = {user_pk}"
+    )
+    fields = user.concrete_fields
+    id_column = quote(user.get_field(jwt_settings.USER_ID_FIELD).column)
+    columns = ", ".join(f"u.{quote(f.column)}" for f in fields)
+    sql = (
+        f"SELECT {columns}, {own_names}, {group_names} "  # noqa: S608 (names from the metadata)
+        f"FROM {quote(user.db_table)} u WHERE u.{id_column} = ANY(%s)"
+    )
+    return sql, [f.attname for f in fields]
 
 
 def _give_back_connection() -> None:
