@@ -268,3 +268,66 @@ def test_an_ordinary_roles_grants_are_captured_and_an_operator_checks_them_out(
         assert op.execute(can_update.format(sql.Literal(viewer))).fetchone()[0] is True
         assert op.execute("SELECT clean FROM pggit.head()").fetchone()[0] is True
     assert db.one("SELECT count(*) FROM pg_default_acl") == 1
+
+
+def test_an_operator_that_may_not_read_a_table_a_checkout_drops_is_told_what_to_grant(
+    engine_db: EngineDB, make_role
+):
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    keeper = make_role(create_on_db=True)  # owns schema vault; grants nothing to anyone
+    operator = make_role("pggit_operator", create_on_db=True)
+    with connect_as(db, keeper) as conn:
+        conn.execute("CREATE SCHEMA vault")
+        conn.execute("CREATE TABLE vault.secrets (id int PRIMARY KEY, token text)")
+        conn.execute("INSERT INTO vault.secrets VALUES (1, 'kept')")
+    db.run("SELECT pggit.commit('vault')")
+    db.run(sql.SQL("SELECT pggit.branch_create('empty', {})").format(sql.Literal(root)))
+    head = db.one("SELECT commit_hash FROM pggit.head()")
+
+    def refused(call: str) -> errors.InsufficientPrivilege:
+        with connect_as(db, operator) as op, pytest.raises(errors.InsufficientPrivilege) as denied:
+            op.execute(call)
+        # nothing changed: HEAD, the table and its row
+        assert db.one("SELECT commit_hash FROM pggit.head()") == head
+        assert db.one("SELECT count(*) FROM vault.secrets") == 1
+        return denied.value
+
+    for call in (
+        "SELECT * FROM pggit.checkout('empty')",
+        "SELECT * FROM pggit.checkout('empty', p_force => true)",
+        f"SELECT * FROM pggit.revert('{head}', p_dry_run => false)",
+    ):
+        denied = refused(call)
+        assert denied.diag.message_primary == (
+            f"[PGGIT-PERMISSION_DENIED] role {operator} may not read vault.secrets, which this "
+            f"operation would drop or change: it lacks USAGE on schema vault to check the data "
+            f"that would be lost; nothing was changed"
+        )
+        assert denied.diag.message_hint == (
+            f"GRANT USAGE ON SCHEMA vault TO {operator}; GRANT SELECT ON vault.secrets TO "
+            f"{operator} (dropping or altering vault.secrets also needs its ownership: or run the "
+            f"operation as its owner)"
+        )
+    with connect_as(db, keeper) as conn:
+        conn.execute(sql.SQL("GRANT USAGE ON SCHEMA vault TO {}").format(sql.Identifier(operator)))
+    denied = refused("SELECT * FROM pggit.checkout('empty')")
+    assert "it lacks SELECT on vault.secrets" in denied.diag.message_primary
+    assert denied.diag.message_hint.startswith(f"GRANT SELECT ON vault.secrets TO {operator} (")
+    with connect_as(db, keeper) as conn:
+        conn.execute(
+            sql.SQL("GRANT SELECT ON vault.secrets TO {}").format(sql.Identifier(operator))
+        )
+    head = db.one("SELECT pggit.commit('the grants')")
+    with connect_as(db, operator) as op:
+        # readable now: the ordinary data-loss refusal, then PostgreSQL's own for the DROP
+        with pytest.raises(errors.RaiseException, match=r"DATA_LOSS.*vault\.secrets holds rows"):
+            op.execute("SELECT * FROM pggit.checkout('empty')")
+        with pytest.raises(psycopg.Error, match="must be owner of table secrets"):
+            op.execute("SELECT * FROM pggit.checkout('empty', p_force => true)")
+    assert db.one("SELECT commit_hash FROM pggit.head()") == head
+    # its owner checks it out
+    db.run(sql.SQL("GRANT pggit_operator TO {}").format(sql.Identifier(keeper)))
+    with connect_as(db, keeper) as conn:
+        conn.execute("SELECT * FROM pggit.checkout('empty', p_force => true)")
+        assert conn.execute("SELECT to_regclass('vault.secrets')").fetchone()[0] is None

@@ -478,6 +478,9 @@ $$;
 -- The data-destroying steps of going from p_from to p_to in the live database: each finding names
 -- a relation (and column) that holds data the plan would destroy.
 -- (pggit.plan_data_loss reads a plan already computed: pggit.migration_plan_json of p_from, p_to.)
+-- The relations are read as the caller (the function is not SECURITY DEFINER): a role that may not
+-- read a relation the plan drops or changes destructively is refused before anything is changed
+-- (pggit.data_loss_readable), rather than told by the engine's owner whether it holds data.
 CREATE OR REPLACE FUNCTION pggit.plan_data_loss(p_plan jsonb, p_from jsonb, p_to jsonb)
 RETURNS TABLE (check_name text, level text, message text)
 LANGUAGE plpgsql
@@ -501,8 +504,8 @@ BEGIN
            -- not asked (sql_data_loss would diff the whole table again)
            AND (p.phase = 'drop' OR b.kind <> 'table' OR pggit.table_change_is_destructive(b.meta, n.meta))
     LOOP
-        IF to_regclass(r.relation) IS NULL THEN
-            CONTINUE;
+        IF NOT pggit.data_loss_readable(r.relation, r.column_name) THEN
+            CONTINUE;  -- the relation is gone
         END IF;
         IF r.column_name IS NULL THEN
             EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s)', r.relation) INTO v_has_data;
@@ -519,6 +522,60 @@ BEGIN
             RETURN NEXT;
         END IF;
     END LOOP;
+END;
+$$;
+
+-- Whether the data-loss check can read p_relation (p_column of it, when given) as the caller:
+-- false when the relation no longer exists; error PERMISSION_DENIED (SQLSTATE 42501, no change
+-- made) naming the privilege the role lacks and what to grant, when it may not read it. Dropping
+-- or altering the relation needs its ownership anyway; reading it is what the check needs.
+CREATE OR REPLACE FUNCTION pggit.data_loss_readable(p_relation text, p_column text)
+RETURNS boolean
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_parts text[] := parse_ident(p_relation);
+    v_schema text;
+    v_missing text;
+    v_grant text;
+    v_relid regclass;
+BEGIN
+    IF cardinality(v_parts) = 2 THEN
+        v_schema := v_parts[1];
+        IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = v_schema) THEN
+            RETURN false;
+        END IF;
+        IF NOT has_schema_privilege(v_schema, 'USAGE') THEN
+            v_missing := format('USAGE on schema %I', v_schema);
+            v_grant := format('GRANT USAGE ON SCHEMA %I TO %I; GRANT SELECT ON %s TO %I',
+                              v_schema, current_user, p_relation, current_user);
+        END IF;
+    END IF;
+    IF v_missing IS NULL THEN
+        v_relid := to_regclass(p_relation);
+        IF v_relid IS NULL THEN
+            RETURN false;
+        END IF;
+        IF p_column IS NULL AND NOT has_table_privilege(v_relid, 'SELECT') THEN
+            v_missing := format('SELECT on %s', p_relation);
+            v_grant := format('GRANT SELECT ON %s TO %I', p_relation, current_user);
+        ELSIF p_column IS NOT NULL
+              AND NOT has_column_privilege(v_relid, p_column, 'SELECT') THEN
+            v_missing := format('SELECT on column %I of %s', p_column, p_relation);
+            v_grant := format('GRANT SELECT (%I) ON %s TO %I', p_column, p_relation, current_user);
+        END IF;
+    END IF;
+    IF v_missing IS NULL THEN
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION USING
+        MESSAGE = format('[PGGIT-PERMISSION_DENIED] role %I may not read %s, which this operation '
+                         'would drop or change: it lacks %s to check the data that would be lost; '
+                         'nothing was changed', current_user, p_relation, v_missing),
+        HINT = format('%s (dropping or altering %s also needs its ownership: or run the operation '
+                      'as its owner)', v_grant, p_relation),
+        ERRCODE = '42501';
 END;
 $$;
 
