@@ -1,5 +1,6 @@
-"""Read-only admin over the engine's tables: branches, commits (with their changes), objects,
-the DDL audit trail and the event outbox. Changes go through the engine (API or manage.py pggit)."""
+"""Read-only admin over the engine's tables: branches, commits (with their changes), merges,
+objects, the DDL audit trail and the event outbox. Changes go through the engine (API, console or
+manage.py pggit); each object's History lists what the console did to it (LogEntry)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from django.utils.html import format_html_join
 
 from pggit_project.admin import ReadOnlyAdmin
 from pggit_project.permissions import sees_sensitive
-from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject
+from vcs.models import AuditEntry, Branch, Commit, CommitChange, Event, LiveObject, Merge
 
 
 @admin.register(Branch)
@@ -62,6 +63,24 @@ class CommitAdmin(ReadOnlyAdmin):
         return format_html_join(
             "\n", "<div><code>{}</code> {}</div>", ((c.change, c.object_key) for c in rows)
         )
+
+
+@admin.register(Merge)
+class MergeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "source",
+        "target",
+        "strategy",
+        "status",
+        "conflict_count",
+        "result_commit",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["status", "strategy"]
+    search_fields = ["source", "target", "message", "created_by"]
+    ordering = ["-created_at", "-id"]
 
 
 @admin.register(LiveObject)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 
+import psycopg
 import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.db import connection
@@ -160,7 +161,7 @@ def test_a_fast_forward_is_previewed_then_merged_and_recorded(operator):
         )
     ]
     assert operations("merge")[-1] == ("main", "console-op", True)
-    recent = operator.get("/admin/")  # Recent actions lists the merge (no admin page of its own)
+    recent = operator.get("/admin/")  # Recent actions lists the merge, linked to its admin page
     assert recent.status_code == 200 and f"merge {merge.id}: feature into main" in text(recent)
     # the DDL the merge ran is in the engine's audit trail with the console user
     assert query(
@@ -622,3 +623,103 @@ def test_starting_a_merge_and_resolving_it_need_separate_permissions(db):
         assert starter.post(f"{BASE}merges/{merge.id}/{action}", body).status_code == 403
     assert Merge.objects.get().status == "conflicted"
     assert starter.post(f"{BASE}revert/", {"commit": "HEAD"}).status_code == 403
+
+
+# --- the engine lock held by another session ---------------------------------------------------
+@pytest.fixture
+def other_session():
+    """A second connection to the test database, in a transaction of its own (rolled back)."""
+    params = connection.settings_dict
+    with psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        host=params["HOST"],
+        port=params["PORT"] or None,
+        password=params["PASSWORD"] or None,
+    ) as other:
+        yield other
+        other.rollback()
+
+
+def test_a_checkout_or_merge_while_another_session_holds_the_engine_lock_is_a_message(
+    operator, other_session
+):
+    # set up without the engine lock: this test's transaction (never committed) would hold it
+    services.branch_create(name="feature", from_ref="HEAD", actor="alice")
+    head = selectors.status_get()
+    recorded = (
+        LogEntry.objects.count(),
+        query("SELECT count(*) FROM pggit.operations")[0][0],
+        query("SELECT count(*) FROM pggit.events")[0][0],
+    )
+    # the transaction-scoped advisory lock a checkout, merge, revert or commit takes, held until
+    # the other session's transaction ends
+    other_session.execute("SELECT pggit.engine_lock('a long checkout')")
+    checkout = operator.post(f"{BASE}branches/feature/checkout/", {"confirm": "yes"}, follow=True)
+    assert checkout.status_code == 200
+    assert checkout.redirect_chain == [(f"{BASE}branches/feature/checkout/", 302)]
+    assert (
+        "Not checked out: another checkout, merge, revert or commit is running; checkout was not "
+        "started" in text(checkout)
+    )
+    merge = operator.post(
+        f"{BASE}merges/create/",
+        {"source": "feature", "target": "main", "strategy": "ABORT_ON_CONFLICT", "confirm": "yes"},
+        follow=True,
+    )
+    assert merge.status_code == 200
+    assert merge.redirect_chain[0][0].startswith(f"{BASE}merges/new/?source=feature")
+    assert (
+        "Not merged: another checkout, merge, revert or commit is running; merge was not started"
+        in text(merge)
+    )
+    # nothing written: HEAD, merges, the admin's history, the engine's operations and events
+    assert selectors.status_get() == head
+    assert Merge.objects.count() == 0
+    assert (
+        LogEntry.objects.count(),
+        query("SELECT count(*) FROM pggit.operations")[0][0],
+        query("SELECT count(*) FROM pggit.events")[0][0],
+    ) == recorded
+    other_session.rollback()  # the other session is done: the same POST now runs
+    done = text(operator.post(f"{BASE}branches/feature/checkout/", {"confirm": "yes"}, follow=True))
+    assert "Switched to branch feature" in done
+
+
+# --- a merge's history page ----------------------------------------------------------------------
+def test_a_merge_has_a_history_page_of_what_the_console_did_to_it(operator, viewer):
+    view_conflict()
+    operator.post(
+        f"{BASE}merges/create/",
+        {"source": "feature", "target": "main", "strategy": "MANUAL_REVIEW", "confirm": "yes"},
+    )
+    merge = Merge.objects.get()
+    operator.post(f"{BASE}merges/{merge.id}/conflicts/1/resolve/", {"resolution": "SOURCE"})
+    operator.post(f"{BASE}merges/{merge.id}/abort/")
+    entries = log_messages("merge", merge.id)
+    assert [flag for flag, _, _ in entries] == [ADDITION, CHANGE, CHANGE]
+    assert entries[-1] == (CHANGE, "console-op", "Aborted")
+    history_url = f"/admin/vcs/merge/{merge.id}/history/"
+    page = text(operator.get(f"{BASE}merges/{merge.id}/"))
+    assert f'<a id="merge-history" href="{history_url}">' in page
+    for client in (operator, viewer):  # like a branch's or a commit's: whoever may view merges
+        history = client.get(history_url)
+        assert history.status_code == 200
+        rows = re.findall(
+            r"<tr>\s*<th scope=\"row\">.*?</th>\s*<td>(.*?)</td>\s*<td>(.*?)</td>",
+            text(history),
+            re.S,
+        )
+        assert [(user.strip(), message.strip()) for user, message in rows] == [
+            (user, message) for _, user, message in entries
+        ]
+    # the index's Recent actions links the merge's own admin page, which shows it read-only
+    recent = text(operator.get("/admin/"))
+    assert f'<a href="/admin/vcs/merge/{merge.id}/change/">merge {merge.id}: feature into main' in (
+        recent
+    )
+    change = operator.get(f"/admin/vcs/merge/{merge.id}/change/")
+    assert change.status_code == 200 and "MANUAL_REVIEW" in text(change)
+    assert operator.post(f"/admin/vcs/merge/{merge.id}/change/", {}).status_code == 403
+    nobody = browser(None, "no-merges", "view_branch")
+    assert nobody.get(history_url).status_code == 403
