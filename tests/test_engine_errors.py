@@ -65,3 +65,27 @@ def test_a_role_without_the_right_gets_permission_denied_with_what_to_grant():
         403,
     )
     assert error.detail.startswith("permission denied for schema pggit (hint: grant the database")
+
+
+@pytest.mark.django_db
+def test_a_data_loss_check_the_role_may_not_read_is_permission_denied_with_its_own_hint():
+    # an operator that may not read the table a checkout would drop (docs/security.md)
+    with pytest.raises(Exception) as raised, connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE pggit_t_blind_operator IN ROLE pggit_operator")
+        cursor.execute("CREATE SCHEMA vault CREATE TABLE secrets (id int)")
+        cursor.execute("SET LOCAL ROLE pggit_t_blind_operator")
+        cursor.execute("SELECT pggit.data_loss_readable('vault.secrets', NULL)")
+    assert isinstance(raised.value.__cause__, psycopg.errors.InsufficientPrivilege)
+    error = engine_error_from(raised.value)
+    assert (error.engine_code, error.code, error.status) == (
+        "PERMISSION_DENIED",
+        "permission_denied",
+        403,
+    )
+    assert error.detail == (
+        "role pggit_t_blind_operator may not read vault.secrets, which this operation would drop "
+        "or change: it lacks USAGE on schema vault to check the data that would be lost; nothing "
+        "was changed (hint: GRANT USAGE ON SCHEMA vault TO pggit_t_blind_operator; GRANT SELECT "
+        "ON vault.secrets TO pggit_t_blind_operator (dropping or altering vault.secrets also needs "
+        "its ownership: or run the operation as its owner))"
+    )
