@@ -97,6 +97,9 @@ USER_STATE_TTL_SECONDS = 60.0
 # the users seen recently are read again in one query, not one by one.
 USER_STATE_RENEW_FRACTION = 0.25
 USER_STATE_BATCH_MAX = 1000
+# One read at a time: a thread needing a state while another thread reads waits for that read
+# (which may bring its state along) at most this long, then reads itself.
+USER_STATE_READ_WAIT_SECONDS = 1.0
 
 # The attributes in which django.contrib.auth's ModelBackend keeps a user's permissions.
 PERMISSION_CACHES = ("_perm_cache", "_user_perm_cache", "_group_perm_cache")
@@ -180,8 +183,9 @@ class UserStates:
 
     A state is read in one query (the user, its own and its groups' permissions: ``_read_users``),
     together with the states of the other users used within the last ``ttl`` that are missing,
-    read under an older generation or about to expire (``_batch``). Each state so read is kept
-    under the generation read before the query, exactly as a state read alone.
+    read under an older generation or about to expire (``_batch``), one read at a time (``_read``:
+    threads that need states while a read runs wait for it, then use what it brought). Each state
+    so read is kept under the generation read before the query, exactly as a state read alone.
     """
 
     def __init__(
@@ -196,6 +200,7 @@ class UserStates:
         # that matched no user is dropped, until it is asked for again)
         self._used: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._reading = threading.Lock()  # held by the read in progress (``_read``)
         self._epoch = 0  # bumped by every forget: a read that overlapped one is not kept
 
     def get(self, user_id: Any) -> UserState | None:
@@ -228,14 +233,14 @@ class UserStates:
         generation = get_store().user_generation()  # before the read: see the class docstring
         if generation is None:
             return None
-        if not database_reachability.failing():
+        probe = database_reachability.failing()
+        if not probe:
             state = self._current(user_id, generation)
             if state is not None:
                 return state
         try:
             _give_back_connection()
-            batch = self._batch(user_id, generation)
-            users = _read_users(batch)
+            state = self._read(user_id, generation, epoch, probe=probe)
         except DatabaseError as exc:
             database_health.record_failure(exc)
             database_reachability.record_failure(exc)
@@ -251,7 +256,7 @@ class UserStates:
             _give_back_connection()
         database_health.record_success()
         database_reachability.record_success()
-        return self._keep(user_id, batch, users, generation, epoch)
+        return state
 
     def for_request(self, user_id: Any) -> UserState | bool | None:
         """For the ordinary path (a request's thread, its database connection): the user's state,
@@ -270,13 +275,30 @@ class UserStates:
         state = self._current(user_id, generation)
         if state is not None:
             return state
-        batch = self._batch(user_id, generation)
-        users = _read_users(batch)
+        state = self._read(user_id, generation, epoch)
         # the database answered: the early path may use remembered states again (while it
         # believes the database unreachable it re-reads every state, as a probe)
         database_health.record_success()
         database_reachability.record_success()
-        return self._keep(user_id, batch, users, generation, epoch)
+        return state
+
+    def _read(self, user_id: Any, generation: int, epoch: int, probe: bool = False):
+        """Read the user's state in a batch (``_batch``) and keep what was read; one read at a
+        time: a read in progress in another thread is waited for (``USER_STATE_READ_WAIT_SECONDS``
+        at most) and its states used when it brought this user's under ``generation`` — unless
+        this read is a probe of the database."""
+        waited = self._reading.acquire(timeout=USER_STATE_READ_WAIT_SECONDS)
+        try:
+            if waited and not probe:
+                state = self._current(user_id, generation)
+                if state is not None:
+                    return state
+            batch = self._batch(user_id, generation)
+            users = _read_users(batch)
+            return self._keep(user_id, batch, users, generation, epoch)
+        finally:
+            if waited:
+                self._reading.release()
 
     def _batch(self, user_id: Any, generation: int) -> list[str]:
         """The user ids to read: ``user_id`` first, then the users asked for within the last

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -215,3 +216,29 @@ def test_with_another_permission_backend_its_permissions_are_asked_too(user, set
     user_states.clear()
     state = user_states.for_request(user.pk)
     assert state.permissions >= {"webhooks.view_webhookendpoint", "webhooks.add_webhookendpoint"}
+
+
+@needs_redis
+def test_a_thread_needing_a_state_while_another_reads_uses_that_read(django_assert_num_queries):
+    from cachemgmt.hitpath import _read_users
+
+    first, second = readers(2)
+    states = UserStates()
+    found: list = []
+    states._reading.acquire()  # a read in progress, in this thread (below)
+    try:
+        waiting = threading.Thread(target=lambda: found.append(states.for_request(second.pk)))
+        waiting.start()
+        deadline = time.monotonic() + 10
+        while str(second.pk) not in states._used and time.monotonic() < deadline:
+            time.sleep(0.01)
+        generation = get_store().user_generation()
+        with django_assert_num_queries(1):  # the read in progress takes the waiting user along
+            batch = states._batch(first.pk, generation)
+            states._keep(first.pk, batch, _read_users(batch), generation, states._epoch)
+    finally:
+        states._reading.release()
+    waiting.join(timeout=10)
+    # the waiting thread did not read (its own connection sees no user of this test's
+    # transaction): it used the state the other read kept
+    assert found[0].user.pk == second.pk and found[0].generation == generation
