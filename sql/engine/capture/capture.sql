@@ -184,13 +184,14 @@ $$;
 -- - when record is true (not the engine's own DDL), the working set: base_blob is HEAD's
 --   definition, the live one before the first change since HEAD (live_state = HEAD + working); a
 --   change back to it removes the row (the object is clean again);
--- - each statement of p_touch gets its changes in ddl_log.objects.
+-- - each statement of p_touch gets its changes in ddl_log.objects, and is marked flushed.
 -- Used by the deferred flush (pggit.capture_flush_run) and by rescan. Returns the number of
 -- changes.
 CREATE OR REPLACE FUNCTION pggit.flush_anchors(p_touch jsonb)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET jit = off
 AS $$
 DECLARE
     v_changes integer;
@@ -241,7 +242,9 @@ BEGIN
                schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
                parent_name = EXCLUDED.parent_name
     ), logged AS (
-        UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]')
+        -- (flushed_at too: one new version of each row, not two)
+        UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]'),
+                                   flushed_at = coalesce(l.flushed_at, clock_timestamp())
           FROM (SELECT DISTINCT id FROM touch) t
           LEFT JOIN (SELECT ddl_id, jsonb_agg(jsonb_build_object(
                                 'key', object_key, 'kind', kind, 'schema', schema_name,
