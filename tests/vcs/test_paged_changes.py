@@ -179,7 +179,9 @@ def test_status_carries_the_count_and_the_first_page(staff_client):
 
 
 def test_a_change_of_a_long_script_carries_its_first_500_characters(staff_client):
-    script = "\n".join(f"CREATE TABLE public.long_{number:02d} (a integer);" for number in range(30))
+    script = "\n".join(
+        f"CREATE TABLE public.long_{number:02d} (a integer);" for number in range(30)
+    )
     assert len(script) > 500
     ddl(script)
     cut = (
