@@ -3,8 +3,9 @@
 A first read after many statements re-reads all their anchors at once: resolved by joins and read
 through the per-kind views filtered on them (from 100 anchors), and recorded in set-based
 statements. The same sessions run on two copies of one database: on one every message is followed
-by a status (each message's anchors flushed by themselves, a few at a time), on the other only the
-end has one (one flush of several hundred anchors). Definitions, live state, working changes and
+by a status (each message's anchors flushed by themselves, a few at a time, read anchor by
+anchor; the generated tables sent one by one), on the other only the end has one (one flush of
+several hundred anchors). Definitions, live state, working changes and
 the commit made of them must be identical; each change is attributed to the statement that last
 touched its anchor. Status carries each change's statement cut to 500 characters.
 """
@@ -20,17 +21,18 @@ from tests.engine.enginedb import EngineDB, scratch_copy
 TABLES = 120
 
 
+def table_statements(prefix: str, i: int) -> str:
+    """Table i: identity key (its sequence), text column, index, foreign key to table i - 1."""
+    ref = f", parent_id bigint REFERENCES public.{prefix}{i - 1} (id)" if i else ""
+    return (
+        f"CREATE TABLE public.{prefix}{i} (id bigserial PRIMARY KEY, v text{ref});"
+        f"CREATE INDEX {prefix}{i}_v_idx ON public.{prefix}{i} (v);"
+    )
+
+
 def tables_message(prefix: str, count: int) -> str:
-    """count tables as one message: identity key (its sequence), text column, index, foreign key
-    to the table before."""
-    parts = []
-    for i in range(count):
-        ref = f", parent_id bigint REFERENCES public.{prefix}{i - 1} (id)" if i else ""
-        parts.append(
-            f"CREATE TABLE public.{prefix}{i} (id bigserial PRIMARY KEY, v text{ref});"
-            f"CREATE INDEX {prefix}{i}_v_idx ON public.{prefix}{i} (v);"
-        )
-    return "\n".join(parts)
+    """count tables as one message."""
+    return "\n".join(table_statements(prefix, i) for i in range(count))
 
 
 # (session, statement); each is sent as one message
@@ -71,9 +73,15 @@ def run_sessions(db: EngineDB, *, status_after_each: bool) -> None:
     conns = {name: db.connect(application_name=name) for name in ("one", "two")}
     try:
         for name, statement in SESSIONS:
-            conns[name].execute(statement)
-            if status_after_each:
-                conns[name].execute("SELECT count(*) FROM pggit.status()").fetchone()
+            # flushed after each message: the tables one by one (a few anchors each flush: read
+            # anchor by anchor), so that nothing of this copy goes through the set-based read
+            messages = [statement]
+            if status_after_each and statement == SESSIONS[0][1]:
+                messages = [table_statements("g", i) for i in range(TABLES)]
+            for message in messages:
+                conns[name].execute(message)
+                if status_after_each:
+                    conns[name].execute("SELECT count(*) FROM pggit.status()").fetchone()
     finally:
         for conn in conns.values():
             conn.close()
