@@ -119,6 +119,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
             "schema/010_merge_rollback.sql",
             "schema/011_capture_buffer.sql",
             "schema/012_drop_unused_capture.sql",
+            "schema/013_drop_per_change_flush.sql",
         ]
         upgraded = snapshot(conn)
         # the legacy root commit is kept (no second one)

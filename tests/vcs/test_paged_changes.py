@@ -178,6 +178,24 @@ def test_status_carries_the_count_and_the_first_page(staff_client):
     assert paged[3]["statement"] == f"CREATE TABLE public.{paged[3]['object_name']} (a integer)"
 
 
+def test_a_change_of_a_long_script_carries_its_first_500_characters(staff_client):
+    script = "\n".join(
+        f"CREATE TABLE public.long_{number:02d} (a integer);" for number in range(30)
+    )
+    assert len(script) > 500
+    ddl(script)
+    cut = (
+        script[:500]
+        + f"\n-- ({len(script) - 500} more characters: the audit log has the whole message)"
+    )
+    items = all_pages(staff_client, "/api/v1/status/changes", 10)
+    assert len(items) == 30
+    assert {item["statement"] for item in items} == {cut}
+    assert staff_client.get("/api/v1/status").json()["working_changes"][0]["statement"] == cut
+    audit = staff_client.get("/api/v1/audit").json()["items"]
+    assert {entry["statement"] for entry in audit} == {script}  # the whole message kept there
+
+
 def test_status_changes_page_first_middle_last_and_after_a_commit(staff_client):
     tables(5)
     order = [name for (name,) in engine_rows("SELECT object_name FROM pggit.status()")]

@@ -7,83 +7,160 @@
 -- Live state maintenance (capture's memory of the live schema)
 ------------------------------------------------------------------------------------------------
 
--- Re-reads the given anchors from the catalogs, compares with live_state and applies the difference.
--- Returns one row per object whose definition changed: key, change, old and new blob.
+-- The live objects of many anchors at once: the rows live_objects() gives for them, read through
+-- the same per-kind views, each filtered on the anchors (p_rels: relations' oids; p_others: the
+-- oids of the other anchors, whatever their catalog — the caller keeps the rows whose
+-- (anchor_classid, anchor_objid) it asked for). The filters reach each view's own catalog scan, so
+-- the cost follows the number of anchors, not the size of the schema.
+CREATE OR REPLACE FUNCTION pggit._anchors_live(p_rels oid[], p_others oid[])
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+BEGIN
+    IF cardinality(p_rels) > 0 THEN
+        RETURN QUERY
+        SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+               l.meta, l.anchor_classid, l.anchor_objid
+          FROM pggit._live_ext l
+         WHERE l.owner_classid = 'pg_class'::regclass AND l.owner_objid = ANY (p_rels);
+        RETURN QUERY
+        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+               o.meta, o.anchor_classid, o.anchor_objid
+          FROM pggit._o_privileges o
+         WHERE o.anchor_classid = 'pg_class'::regclass AND o.anchor_objid = ANY (p_rels);
+    END IF;
+    IF cardinality(p_others) > 0 THEN
+        RETURN QUERY
+        SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+               l.meta, l.anchor_classid, l.anchor_objid
+          FROM pggit._live_ext l
+         WHERE l.owner_classid <> 'pg_class'::regclass AND l.owner_objid = ANY (p_others);
+        RETURN QUERY
+        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+               o.meta, o.anchor_classid, o.anchor_objid
+          FROM pggit._o_privileges o
+         WHERE o.anchor_classid <> 'pg_class'::regclass AND o.anchor_objid = ANY (p_others);
+        RETURN QUERY
+        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+               o.meta, o.anchor_classid, o.anchor_objid
+          FROM pggit._o_default_privileges o
+         WHERE o.anchor_objid = ANY (p_others);
+    END IF;
+END;
+$$;
+
+-- Re-reads the given anchors from the catalogs, compares with live_state and stores the new
+-- definitions (blobs, set-based). Returns one row per object whose definition or anchor changed:
+-- key, change, old and new blob, anchor.
 CREATE OR REPLACE FUNCTION pggit.refresh_anchors(p_anchors jsonb)
 RETURNS TABLE (object_key text, kind text, schema_name text, object_name text, parent_name text,
                change text, old_blob text, new_blob text, anchor_classid oid, anchor_objid oid)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET jit = off
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_count integer := jsonb_array_length(p_anchors);
+    v_many boolean := jsonb_array_length(p_anchors) >= 100;
+    v_rels oid[] := '{}';
+    v_others oid[] := '{}';
+    v_wanted jsonb := '[]';
 BEGIN
-    -- many anchors (a first status after a large load, a rescan): one pass over the whole live
-    -- schema (pggit.live_objects(), what diff WORKING reads) filtered to the anchors costs less
-    -- than reading each anchor by itself (a few ms each: thousands of calls)
-    IF v_count >= 100 AND v_count * 40 >= (SELECT count(*) FROM pggit.live_state) THEN
-        RETURN QUERY
-        WITH req AS (
+    IF v_many THEN
+        -- many anchors (a first status after a large load, a rescan): resolved set-based (the
+        -- relations, indexes and sequences by joins; other catalog rows one by one through
+        -- anchor_of), then their objects read together (_anchors_live), instead of thousands of
+        -- per-anchor reads (a few ms each)
+        WITH req AS MATERIALIZED (
             SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
               FROM jsonb_array_elements(p_anchors) a
+        ), rel AS MATERIALIZED (
+            -- as _anchor_of_class: a table, view or materialized view stands for itself, an index
+            -- for its table, a sequence for itself or the table of its identity column
+            SELECT CASE WHEN c.relkind IN ('i', 'I') THEN i.indrelid
+                        WHEN c.relkind = 'S' THEN coalesce(ident.refobjid, c.oid)
+                        ELSE c.oid END AS target
+              FROM req r
+              JOIN pg_class c ON c.oid = r.objid
+              LEFT JOIN pg_index i ON i.indexrelid = c.oid
+              LEFT JOIN LATERAL (
+                  SELECT d.refobjid FROM pg_depend d
+                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i'
+                     AND d.refclassid = 'pg_class'::regclass
+                   LIMIT 1) ident ON c.relkind = 'S'
+             WHERE r.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')
         ), resolved AS MATERIALIZED (
-            SELECT r.anchor_classid, r.anchor_objid
-              FROM req, LATERAL pggit.anchor_of(req.classid, req.objid) r
-             WHERE r.anchor_classid IS NOT NULL
-        ), owner AS MATERIALIZED (
-            -- a sequence owned by a column: its table's definition names it (as anchor_objects)
-            SELECT DISTINCT d.refobjid
-              FROM resolved r
-              JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = r.anchor_objid
-              JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
-             WHERE r.anchor_classid = 'pg_class'::regclass
-               AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a' AND d.refobjsubid > 0
+            SELECT 'pg_class'::regclass::oid AS anchor_classid, a.oid AS anchor_objid
+              FROM (SELECT DISTINCT target FROM rel) rel
+              JOIN pg_class a ON a.oid = rel.target AND a.relkind IN ('r', 'p', 'v', 'm', 'S')
+             WHERE a.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                                WHERE e.classid = 'pg_class'::regclass AND e.objid = a.oid
+                                  AND e.deptype = 'e')
+            UNION
+            SELECT x.anchor_classid, x.anchor_objid
+              FROM req r, LATERAL pggit.anchor_of(r.classid, r.objid) x
+             WHERE x.anchor_classid IS NOT NULL
+               AND (r.classid <> 'pg_class'::regclass
+                    OR EXISTS (SELECT 1 FROM pg_class c
+                                WHERE c.oid = r.objid
+                                  AND c.relkind NOT IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')))
         ), wanted AS (
             SELECT anchor_classid, anchor_objid FROM resolved
             UNION
-            SELECT 'pg_class'::regclass::oid, o.refobjid FROM owner o
-             WHERE pggit._anchor_tracked('pg_class'::regclass, o.refobjid)
-        ), fresh AS (
-            SELECT DISTINCT ON (o.object_key) o.*
-              FROM pggit.live_objects() o
-              JOIN wanted w ON w.anchor_classid = o.anchor_classid AND w.anchor_objid = o.anchor_objid
-        ), covered AS (
-            SELECT classid, objid FROM req
-            UNION SELECT anchor_classid, anchor_objid FROM fresh
-        ), old AS (
-            SELECT l.* FROM pggit.live_state l
-              JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
-        ), fresh_hashed AS (
-            SELECT f.*, pggit.blob_put(f::pggit.catalog_object) AS blob FROM fresh f
+            -- a sequence owned by a column: its table's definition names it (as anchor_objects)
+            SELECT 'pg_class'::regclass::oid, t.oid
+              FROM resolved r
+              JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = r.anchor_objid
+                              AND d.refclassid = 'pg_class'::regclass AND d.deptype = 'a'
+                              AND d.refobjsubid > 0
+              JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+              JOIN pg_class t ON t.oid = d.refobjid
+             WHERE r.anchor_classid = 'pg_class'::regclass
+               AND t.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+               AND NOT EXISTS (SELECT 1 FROM pg_depend e
+                                WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid
+                                  AND e.deptype = 'e')
         )
-        SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
-               coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
-               coalesce(f.parent_name, o.parent_name),
-               CASE WHEN o.object_key IS NULL THEN 'ADDED' WHEN f.object_key IS NULL THEN 'REMOVED'
-                    ELSE 'MODIFIED' END,
-               o.blob_hash, f.blob, f.anchor_classid, f.anchor_objid
-          FROM fresh_hashed f
-          FULL JOIN old o ON o.object_key = f.object_key
-         WHERE o.blob_hash IS DISTINCT FROM f.blob
-            OR o.anchor_objid IS DISTINCT FROM f.anchor_objid;
-        RETURN;
+        SELECT coalesce(array_agg(w.anchor_objid) FILTER (WHERE w.anchor_classid = 'pg_class'::regclass), '{}'),
+               coalesce(array_agg(w.anchor_objid) FILTER (WHERE w.anchor_classid <> 'pg_class'::regclass), '{}'),
+               coalesce(jsonb_agg(jsonb_build_array(w.anchor_classid, w.anchor_objid)), '[]')
+          INTO v_rels, v_others, v_wanted
+          FROM wanted w;
     END IF;
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
           FROM jsonb_array_elements(p_anchors) a
-    ), fresh AS (
+    ), wanted AS (
+        SELECT (w->>0)::oid AS classid, (w->>1)::oid AS objid FROM jsonb_array_elements(v_wanted) w
+    ), fresh AS MATERIALIZED (
         SELECT DISTINCT ON (o.object_key) o.*
-          FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) o
+          FROM (SELECT l.* FROM pggit._anchors_live(v_rels, v_others) l
+                  JOIN wanted w ON w.classid = l.anchor_classid AND w.objid = l.anchor_objid
+                 WHERE v_many
+                UNION ALL
+                SELECT x.* FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) x
+                 WHERE NOT v_many) o
     ), covered AS (
         SELECT classid, objid FROM req
         UNION SELECT anchor_classid, anchor_objid FROM fresh
     ), old AS (
         SELECT l.* FROM pggit.live_state l
           JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
-    ), fresh_hashed AS (
-        SELECT f.*, pggit.blob_put(f::pggit.catalog_object) AS blob FROM fresh f
+    ), fresh_hashed AS MATERIALIZED (
+        SELECT f.*, pggit.sha256_hex(f.definition) AS blob FROM fresh f
+    ), stored AS (
+        -- the definitions, each stored once (as pggit.blob_put, for all of them in one statement)
+        INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
+                                 definition, meta)
+        SELECT DISTINCT ON (f.blob) f.blob, f.kind, f.object_key, f.schema_name, f.object_name,
+               f.parent_name, f.definition, coalesce(f.meta, '{}')
+          FROM fresh_hashed f
+         ORDER BY f.blob, f.object_key
+        ON CONFLICT (hash) DO NOTHING
     )
     SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
            coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
@@ -98,138 +175,87 @@ BEGIN
 END;
 $$;
 
--- Applies a set of changes (from refresh_anchors) to live_state, and to the working changes when
--- p_record is true. Returns the changes as a JSON array for the audit row.
-CREATE OR REPLACE FUNCTION pggit.apply_live_changes(p_anchors jsonb, p_record boolean, p_ddl_id bigint)
-RETURNS jsonb
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pggit
-AS $$
-DECLARE
-    r record;
-    v_out jsonb := '[]';
-BEGIN
-    FOR r IN SELECT * FROM pggit.refresh_anchors(p_anchors) LOOP
-        IF r.new_blob IS NULL THEN
-            DELETE FROM pggit.live_state WHERE object_key = r.object_key;
-        ELSE
-            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
-                                          blob_hash, anchor_classid, anchor_objid)
-            VALUES (r.object_key, r.kind, r.schema_name, r.object_name, r.parent_name, r.new_blob,
-                    r.anchor_classid, r.anchor_objid)
-            ON CONFLICT (object_key) DO UPDATE
-               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
-                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
-                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
-                   anchor_objid = EXCLUDED.anchor_objid;
-        END IF;
-        IF r.old_blob IS DISTINCT FROM r.new_blob THEN
-            v_out := v_out || jsonb_build_object('key', r.object_key, 'kind', r.kind,
-                'schema', r.schema_name, 'name', r.object_name, 'change', r.change, 'blob', r.new_blob);
-            IF p_record THEN
-                PERFORM pggit.working_note(r.object_key, r.kind, r.schema_name, r.object_name,
-                                           r.parent_name, r.old_blob, r.new_blob, p_ddl_id);
-            END IF;
-        END IF;
-    END LOOP;
-    RETURN v_out;
-END;
-$$;
-
--- Records one object's change in the working set. base_blob is HEAD's definition: the live one
--- before the first change since HEAD (live_state = HEAD + working). A change back to HEAD's
--- definition removes the row: the object is clean again.
-CREATE OR REPLACE FUNCTION pggit.working_note(
-    p_key text, p_kind text, p_schema text, p_name text, p_parent text,
-    p_old_blob text, p_new_blob text, p_ddl_id bigint)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pggit
-AS $$
-DECLARE
-    v_base text;
-BEGIN
-    SELECT base_blob INTO v_base FROM pggit.working WHERE object_key = p_key FOR UPDATE;
-    IF NOT FOUND THEN
-        v_base := p_old_blob;
-    END IF;
-    IF v_base IS NOT DISTINCT FROM p_new_blob THEN
-        DELETE FROM pggit.working WHERE object_key = p_key;
-        RETURN;
-    END IF;
-    INSERT INTO pggit.working (object_key, kind, schema_name, object_name, parent_name,
-                               base_blob, new_blob, ddl_id, captured_at)
-    VALUES (p_key, p_kind, p_schema, p_name, p_parent, v_base, p_new_blob, p_ddl_id, clock_timestamp())
-    ON CONFLICT (object_key) DO UPDATE
-       SET new_blob = EXCLUDED.new_blob, ddl_id = EXCLUDED.ddl_id, captured_at = EXCLUDED.captured_at,
-           kind = EXCLUDED.kind, schema_name = EXCLUDED.schema_name,
-           object_name = EXCLUDED.object_name, parent_name = EXCLUDED.parent_name;
-END;
-$$;
-
--- The deferred flush of many statements at once (pggit.capture_flush_run): p_touch holds, per
--- anchor, the last statement that touched it ([classid, objid, ddl id, record]). The anchors are
--- re-read together (pggit.refresh_anchors: one pass when they are many) and each change is
--- recorded on the statement that last touched its anchor, as a flush statement by statement
--- would; each statement's ddl_log.objects gets its changes. Returns the number of changes.
+-- Re-reads anchors and records what changed, in set-based statements (no call per change).
+-- p_touch holds, per anchor, the last statement that touched it ([classid, objid, ddl id,
+-- record]); each change is recorded on the statement that last touched its anchor (an object
+-- found through another anchor — a table whose column owns a touched sequence — on the last
+-- statement of the batch), as a flush statement by statement would:
+-- - live_state takes the new definitions (rows of removed objects deleted);
+-- - when record is true (not the engine's own DDL), the working set: base_blob is HEAD's
+--   definition, the live one before the first change since HEAD (live_state = HEAD + working); a
+--   change back to it removes the row (the object is clean again);
+-- - each statement of p_touch gets its changes in ddl_log.objects, and is marked flushed.
+-- Used by the deferred flush (pggit.capture_flush_run) and by rescan. Returns the number of
+-- changes.
 CREATE OR REPLACE FUNCTION pggit.flush_anchors(p_touch jsonb)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET jit = off
 AS $$
 DECLARE
-    r record;
-    v_ids bigint[] := '{}';
-    v_objects jsonb[] := '{}';
+    v_changes integer;
 BEGIN
-    FOR r IN
-        WITH touch AS (
-            SELECT (t->>0)::oid AS classid, (t->>1)::oid AS objid, (t->>2)::bigint AS id,
-                   (t->>3)::boolean AS record
-              FROM jsonb_array_elements(p_touch) t
-        ), ch AS (
-            SELECT * FROM pggit.refresh_anchors(
-                (SELECT jsonb_agg(jsonb_build_array(classid, objid)) FROM touch))
-        )
+    WITH touch AS MATERIALIZED (
+        SELECT (t->>0)::oid AS classid, (t->>1)::oid AS objid, (t->>2)::bigint AS id,
+               (t->>3)::boolean AS record
+          FROM jsonb_array_elements(p_touch) t
+    ), ch AS MATERIALIZED (
         SELECT ch.*, coalesce(t.id, last.id) AS ddl_id, coalesce(t.record, last.record) AS record
-          FROM ch
+          FROM pggit.refresh_anchors(
+                   (SELECT jsonb_agg(jsonb_build_array(classid, objid)) FROM touch)) ch
           LEFT JOIN pggit.live_state l ON l.object_key = ch.object_key
           LEFT JOIN touch t ON t.classid = coalesce(ch.anchor_classid, l.anchor_classid)
                            AND t.objid = coalesce(ch.anchor_objid, l.anchor_objid)
           CROSS JOIN (SELECT id, record FROM touch ORDER BY id DESC LIMIT 1) last
-    LOOP
-        IF r.new_blob IS NULL THEN
-            DELETE FROM pggit.live_state WHERE object_key = r.object_key;
-        ELSE
-            INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
-                                          blob_hash, anchor_classid, anchor_objid)
-            VALUES (r.object_key, r.kind, r.schema_name, r.object_name, r.parent_name, r.new_blob,
-                    r.anchor_classid, r.anchor_objid)
-            ON CONFLICT (object_key) DO UPDATE
-               SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
-                   schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
-                   parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
-                   anchor_objid = EXCLUDED.anchor_objid;
-        END IF;
-        IF r.old_blob IS DISTINCT FROM r.new_blob THEN
-            -- (arrays appended in place: a JSON map rewritten per change was quadratic)
-            v_ids := v_ids || r.ddl_id;
-            v_objects := v_objects || jsonb_build_object(
-                'key', r.object_key, 'kind', r.kind, 'schema', r.schema_name,
-                'name', r.object_name, 'change', r.change, 'blob', r.new_blob);
-            IF r.record THEN
-                PERFORM pggit.working_note(r.object_key, r.kind, r.schema_name, r.object_name,
-                                           r.parent_name, r.old_blob, r.new_blob, r.ddl_id);
-            END IF;
-        END IF;
-    END LOOP;
-    UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]')
-      FROM (SELECT (t->>2)::bigint AS id FROM jsonb_array_elements(p_touch) t) t
-      LEFT JOIN (SELECT id, jsonb_agg(o ORDER BY n) AS objects
-                   FROM unnest(v_ids, v_objects) WITH ORDINALITY AS u(id, o, n)
-                  GROUP BY id) c ON c.id = t.id
-     WHERE l.id = t.id;
-    RETURN cardinality(v_ids);
+    ), live_removed AS (
+        DELETE FROM pggit.live_state s USING ch
+         WHERE ch.new_blob IS NULL AND s.object_key = ch.object_key
+    ), live_written AS (
+        INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name,
+                                      blob_hash, anchor_classid, anchor_objid)
+        SELECT object_key, kind, schema_name, object_name, parent_name, new_blob,
+               anchor_classid, anchor_objid
+          FROM ch WHERE new_blob IS NOT NULL
+        ON CONFLICT (object_key) DO UPDATE
+           SET blob_hash = EXCLUDED.blob_hash, kind = EXCLUDED.kind,
+               schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+               parent_name = EXCLUDED.parent_name, anchor_classid = EXCLUDED.anchor_classid,
+               anchor_objid = EXCLUDED.anchor_objid
+    ), rec AS MATERIALIZED (
+        SELECT ch.*, CASE WHEN w.object_key IS NULL THEN ch.old_blob ELSE w.base_blob END AS base
+          FROM ch LEFT JOIN pggit.working w ON w.object_key = ch.object_key
+         WHERE ch.record AND ch.old_blob IS DISTINCT FROM ch.new_blob
+    ), clean_again AS (
+        DELETE FROM pggit.working w USING rec
+         WHERE rec.base IS NOT DISTINCT FROM rec.new_blob AND w.object_key = rec.object_key
+    ), noted AS (
+        INSERT INTO pggit.working (object_key, kind, schema_name, object_name, parent_name,
+                                   base_blob, new_blob, ddl_id, captured_at)
+        SELECT object_key, kind, schema_name, object_name, parent_name, base, new_blob, ddl_id,
+               clock_timestamp()
+          FROM rec WHERE base IS DISTINCT FROM new_blob
+         ORDER BY ddl_id, object_key
+        ON CONFLICT (object_key) DO UPDATE
+           SET new_blob = EXCLUDED.new_blob, ddl_id = EXCLUDED.ddl_id,
+               captured_at = EXCLUDED.captured_at, kind = EXCLUDED.kind,
+               schema_name = EXCLUDED.schema_name, object_name = EXCLUDED.object_name,
+               parent_name = EXCLUDED.parent_name
+    ), logged AS (
+        -- (flushed_at too: one new version of each row, not two)
+        UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]'),
+                                   flushed_at = coalesce(l.flushed_at, clock_timestamp())
+          FROM (SELECT DISTINCT id FROM touch) t
+          LEFT JOIN (SELECT ddl_id, jsonb_agg(jsonb_build_object(
+                                'key', object_key, 'kind', kind, 'schema', schema_name,
+                                'name', object_name, 'change', change, 'blob', new_blob)
+                            ORDER BY object_key) AS objects
+                       FROM ch WHERE old_blob IS DISTINCT FROM new_blob
+                      GROUP BY ddl_id) c ON c.ddl_id = t.id
+         WHERE l.id = t.id
+    )
+    SELECT count(*) INTO v_changes FROM ch WHERE old_blob IS DISTINCT FROM new_blob;
+    RETURN v_changes;
 END;
 $$;
 
@@ -297,11 +323,11 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_anchors jsonb;
     v_ddl_id bigint;
-    v_changes jsonb;
+    v_changes integer := 0;
     v_branch text;
 BEGIN
     PERFORM pggit.trace_begin('rescan', v_started);
-    SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)), '[]') INTO v_anchors
+    SELECT jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)) INTO v_anchors
       FROM (SELECT anchor_classid AS classid, anchor_objid AS objid FROM pggit.live_objects()
             UNION SELECT anchor_classid, anchor_objid FROM pggit.live_state) a;
     PERFORM pggit.capture_flush();
@@ -311,14 +337,17 @@ BEGIN
     VALUES (p_reason, 'RESCAN', current_setting('application_name', true), inet_client_addr(),
             pggit.current_actor(), v_branch, clock_timestamp())
     RETURNING id INTO v_ddl_id;
-    v_changes := pggit.apply_live_changes(v_anchors, true, v_ddl_id);
-    UPDATE pggit.ddl_log SET objects = v_changes WHERE id = v_ddl_id;
-    IF jsonb_array_length(v_changes) = 0 THEN
+    -- every anchor, all recorded on the rescan's own audit row (which gets their list)
+    IF v_anchors IS NOT NULL THEN
+        v_changes := pggit.flush_anchors((SELECT jsonb_agg(a || jsonb_build_array(v_ddl_id, true))
+                                            FROM jsonb_array_elements(v_anchors) a));
+    END IF;
+    IF v_changes = 0 THEN
         DELETE FROM pggit.ddl_log WHERE id = v_ddl_id;
     END IF;
-    PERFORM pggit.record_operation('rescan', v_started, jsonb_array_length(v_changes), 0, v_branch,
+    PERFORM pggit.record_operation('rescan', v_started, v_changes, 0, v_branch,
         true, NULL, jsonb_build_object('reason', p_reason));
-    RETURN jsonb_array_length(v_changes);
+    RETURN v_changes;
 END;
 $$;
 

@@ -171,8 +171,11 @@ $$;
 
 -- pg_depend rows (normal and automatic) with the key of what they point at. References to a
 -- schema are left out (every object adds its own schema's key). Always filter it on classid and
--- objid (= or = ANY (ARRAY(...))), never join it to another catalog: a join lets the planner, with
--- poor statistics, scan every row of a classid and call _ref_key() on each before joining.
+-- objid (=, or per row of another catalog inside a LATERAL subquery fenced by OFFSET 0), never join
+-- it plainly to another catalog: a join lets the planner, with poor statistics, scan every row of a
+-- classid and call _ref_key() on each before joining. (= ANY (ARRAY(...)) is no better: with
+-- statistics taken on a small catalog the planner keeps the array as a filter and scans every row
+-- of the classid once per object, quadratic in the schema's size.)
 CREATE OR REPLACE VIEW pggit._depkeys AS
 SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
        pggit._ref_key(d.refclassid, d.refobjid) AS key
@@ -376,10 +379,13 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                              WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
                                AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_attrdef'::regclass
-                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                            SELECT dk.key FROM pg_attrdef ad
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
+                                    AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                                 OFFSET 0) dk
+                             WHERE ad.adrelid = c.oid
                             UNION ALL
                             SELECT jsonb_array_elements_text(own.keys)) s(k)
                      WHERE s.k <> k.key),
@@ -550,14 +556,21 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
-                               AND dk.objid = ANY (ARRAY(SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid))
+                            SELECT dk.key FROM pg_rewrite r
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
+                                    AND dk.objid = r.oid
+                                 OFFSET 0) dk
+                             WHERE r.ev_class = c.oid
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE vd.defaults IS NOT NULL AND dk.classid = 'pg_attrdef'::regclass
-                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)) s(k)
+                            SELECT dk.key FROM pg_attrdef ad
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
+                                    AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                                 OFFSET 0) dk
+                             WHERE vd.defaults IS NOT NULL AND ad.adrelid = c.oid) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname,
            'options', to_jsonb(coalesce(opts.list, '{}')),
@@ -911,10 +924,12 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
                             SELECT dk.key FROM pggit._depkeys dk
                              WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_constraint'::regclass
-                               AND dk.objid = ANY (ARRAY(SELECT con.oid FROM pg_constraint con
-                                                          WHERE con.contypid = t.oid))) s(k)
+                            SELECT dk.key FROM pg_constraint con
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
+                                 OFFSET 0) dk
+                             WHERE con.contypid = t.oid) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname, 'base_type', k.base, 'collation', k.collation, 'default', k.default_expr,
            'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]')) AS meta,
