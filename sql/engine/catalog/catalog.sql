@@ -376,10 +376,13 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                              WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
                                AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_attrdef'::regclass
-                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                            SELECT dk.key FROM pg_attrdef ad
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
+                                    AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                                 OFFSET 0) dk
+                             WHERE ad.adrelid = c.oid
                             UNION ALL
                             SELECT jsonb_array_elements_text(own.keys)) s(k)
                      WHERE s.k <> k.key),
@@ -550,14 +553,21 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
-                               AND dk.objid = ANY (ARRAY(SELECT r.oid FROM pg_rewrite r WHERE r.ev_class = c.oid))
+                            SELECT dk.key FROM pg_rewrite r
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_rewrite'::regclass AND dk.objid = r.oid
+                                    AND dk.deptype = 'n'
+                                 OFFSET 0) dk
+                             WHERE r.ev_class = c.oid
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE vd.defaults IS NOT NULL AND dk.classid = 'pg_attrdef'::regclass
-                               AND dk.objid = ANY (ARRAY(SELECT ad.oid FROM pg_attrdef ad WHERE ad.adrelid = c.oid))
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)) s(k)
+                            SELECT dk.key FROM pg_attrdef ad
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
+                                    AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                                 OFFSET 0) dk
+                             WHERE vd.defaults IS NOT NULL AND ad.adrelid = c.oid) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname,
            'options', to_jsonb(coalesce(opts.list, '{}')),
@@ -911,10 +921,12 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
                             SELECT dk.key FROM pggit._depkeys dk
                              WHERE dk.classid = 'pg_type'::regclass AND dk.objid = t.oid
                             UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_constraint'::regclass
-                               AND dk.objid = ANY (ARRAY(SELECT con.oid FROM pg_constraint con
-                                                          WHERE con.contypid = t.oid))) s(k)
+                            SELECT dk.key FROM pg_constraint con
+                             CROSS JOIN LATERAL (
+                                 SELECT dk.key FROM pggit._depkeys dk
+                                  WHERE dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
+                                 OFFSET 0) dk
+                             WHERE con.contypid = t.oid) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname, 'base_type', k.base, 'collation', k.collation, 'default', k.default_expr,
            'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]')) AS meta,
@@ -1204,6 +1216,19 @@ SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.defi
        l.anchor_classid, l.anchor_objid
   FROM pggit._live_ext l;
 
+-- Every object's definition without its meta: the same per-kind views and the same comment
+-- function, given no meta, so that the planner computes no meta column of any per-kind view (their
+-- dependency keys, one pggit._ref_key() call per pg_depend row, are most of the cost of a full
+-- read). What a tree needs when the definitions are stored already (pggit.live_definitions()).
+CREATE OR REPLACE VIEW pggit._live_defs AS
+SELECT x.object_key COLLATE "C" AS object_key, x.kind, x.schema_name COLLATE "C" AS schema_name,
+       x.object_name COLLATE "C" AS object_name, x.parent_name COLLATE "C" AS parent_name,
+       x.definition COLLATE "C" AS definition, x.anchor_classid, x.anchor_objid
+  FROM pggit._objects o
+ CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                       o.definition, NULL, o.anchor_classid, o.anchor_objid,
+                                       o.classid, o.objid, o.relid, o.qname, o.comment_target) x;
+
 -- ---------------------------------------------------------------------------------------------
 -- Validation helpers
 -- ---------------------------------------------------------------------------------------------
@@ -1446,6 +1471,58 @@ AS $$
 BEGIN
     RETURN QUERY SELECT * FROM pggit._live;
     RETURN QUERY SELECT * FROM pggit._privileges_live();
+END;
+$$;
+
+-- The rows of live_objects() without meta (NULL): the same objects with the same definitions,
+-- read at about half the cost (pggit._live_defs). For readers that need definitions (or their
+-- hashes) and not dependencies: the live tree when its definitions are stored, the proof of an
+-- apply.
+CREATE OR REPLACE FUNCTION pggit.live_definitions()
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+BEGIN
+    RETURN QUERY SELECT d.object_key, d.kind, d.schema_name, d.object_name, d.parent_name, d.definition,
+                        NULL::jsonb, d.anchor_classid, d.anchor_objid
+                   FROM pggit._live_defs d;
+    RETURN QUERY SELECT p.object_key, p.kind, p.schema_name, p.object_name, p.parent_name, p.definition,
+                        NULL::jsonb, p.anchor_classid, p.anchor_objid
+                   FROM pggit._privileges_live() p;
+END;
+$$;
+
+-- The objects of the given anchors ([[classid, objid], ...], anchors as live_objects() gives them),
+-- whole: few anchors each by itself (pggit._anchor_rows, index probes), many by one pass over
+-- live_objects() filtered to them (reading one anchor costs about as much as 40 objects of a full
+-- pass, as in pggit.refresh_anchors).
+CREATE OR REPLACE FUNCTION pggit.live_objects_of(p_anchors jsonb)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+DECLARE
+    v_count integer := jsonb_array_length(coalesce(p_anchors, '[]'));
+BEGIN
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    IF v_count >= 100 AND v_count * 40 >= (SELECT count(*) FROM pggit.live_state) THEN
+        RETURN QUERY
+        WITH wanted AS (
+            SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid FROM jsonb_array_elements(p_anchors) a
+        )
+        SELECT o.* FROM pggit.live_objects() o
+          JOIN wanted w ON w.classid = o.anchor_classid AND w.objid = o.anchor_objid;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT o.*
+      FROM (SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid FROM jsonb_array_elements(p_anchors) a) w,
+           LATERAL pggit._anchor_rows(w.classid, w.objid) o;
 END;
 $$;
 

@@ -2,13 +2,47 @@
 -- Re-runnable: applied again by the loader whenever this file changes.
 
 -- The live schema read from the catalogs, as a tree (definitions are stored as blobs).
+-- The definitions are read without meta (pggit.live_definitions(): meta's dependency keys are about
+-- half the cost of a read) and hashed; only the objects whose definitions are not stored yet are
+-- read whole (by their anchors) and stored, with one INSERT (pggit.blobs_put). On a clean tree,
+-- or whenever capture has stored the live definitions, nothing is read twice and nothing written.
+-- Should the catalogs change between the two reads (DDL committed by another session meanwhile),
+-- a definition of the tree may still be missing: the whole schema is then read once more, whole,
+-- and that read is the tree.
 CREATE OR REPLACE FUNCTION pggit.live_tree()
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET work_mem = '64MB'  -- the tree of a whole schema is hashed and aggregated in memory
 AS $$
-    SELECT coalesce(jsonb_object_agg(o.object_key, pggit.blob_put(o)), '{}')
-      FROM pggit.live_objects() o
+DECLARE
+    v_tree jsonb;
+    v_missing jsonb;
+    v_objects pggit.catalog_object[];
+BEGIN
+    WITH live AS MATERIALIZED (
+        SELECT d.object_key, pggit.sha256_hex(d.definition) AS hash, d.anchor_classid, d.anchor_objid
+          FROM pggit.live_definitions() d
+    )
+    SELECT coalesce(jsonb_object_agg(l.object_key, l.hash), '{}'),
+           jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid))
+               FILTER (WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = l.hash))
+      INTO v_tree, v_missing
+      FROM live l;
+    IF v_missing IS NULL THEN
+        RETURN v_tree;
+    END IF;
+    v_objects := ARRAY(SELECT o FROM pggit.live_objects_of(v_missing) o);
+    PERFORM pggit.blobs_put(v_objects);
+    IF NOT EXISTS (SELECT 1 FROM jsonb_each_text(v_tree) e
+                    WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = e.value)) THEN
+        RETURN v_tree;
+    END IF;
+    v_objects := ARRAY(SELECT o FROM pggit.live_objects() o);
+    PERFORM pggit.blobs_put(v_objects);
+    RETURN (SELECT coalesce(jsonb_object_agg(o.object_key, pggit.sha256_hex(o.definition)), '{}')
+              FROM unnest(v_objects) o);
+END;
 $$;
 
 -- What capture knows of the live schema (cheap; equals live_tree() unless capture was bypassed).
