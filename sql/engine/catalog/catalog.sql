@@ -1235,20 +1235,12 @@ SELECT x.object_key COLLATE "C" AS object_key, x.kind, x.schema_name COLLATE "C"
 
 -- The key prefix of a kind ('function' for functions, procedures and aggregates), or an error
 -- [PGGIT-UNKNOWN_KIND] for anything that is not a tracked kind.
-CREATE OR REPLACE FUNCTION pggit._kind_prefix(p_kind text)
+CREATE OR REPLACE FUNCTION pggit._unknown_kind(p_kind text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
 BEGIN
-    IF p_kind IN ('procedure', 'aggregate') THEN
-        RETURN 'function';
-    ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
-                     'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
-                     'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
-                     'text_search_dictionary', 'statistics', 'privileges', 'default_privileges') THEN
-        RETURN p_kind;
-    END IF;
     PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
         'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
         'procedure, aggregate, trigger, sequence, type, domain, policy, rule, comment, operator, cast, '
@@ -1256,6 +1248,23 @@ BEGIN
         'default_privileges');
     RETURN NULL;
 END;
+$$;
+
+-- A SQL function of one expression (no SET clause, not STRICT): the planner inlines it into the
+-- query that calls it, so that a plan's statement generators (sql_create, sql_drop) check kinds
+-- without a function call per object. Names are schema-qualified for that reason.
+CREATE OR REPLACE FUNCTION pggit._kind_prefix(p_kind text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN p_kind IN ('procedure', 'aggregate') THEN 'function'
+        WHEN p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
+                        'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
+                        'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
+                        'text_search_dictionary', 'statistics', 'privileges', 'default_privileges')
+             THEN p_kind
+        ELSE pggit._unknown_kind(p_kind) END
 $$;
 
 CREATE OR REPLACE FUNCTION pggit._require_catalog_row(p_classid oid, p_objid oid)
@@ -1839,77 +1848,117 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
+-- The statements creating an object from its definition and meta. sql_create and sql_drop are SQL
+-- functions of one expression (no SET clause, not STRICT, every name schema-qualified): the
+-- planner inlines them into the query that calls them, so that a migration plan generates its
+-- statements inside its one query, kind by kind, not by a function call per object
+-- (pggit.plan_order). The few kinds that need more than an expression (a table with trailing
+-- statements, a view referring to itself, privileges) call their own function; malformed
+-- arguments go to a function that raises the error.
+CREATE OR REPLACE FUNCTION pggit._sql_create_refused(p_kind text)
+RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_create(%s): a definition is required', p_kind));
+    RETURN NULL;
+END;
+$$;
+
+-- A view that refers to itself: first a stand-in with its columns (as pg_dump does), then the
+-- real query replaces it.
+CREATE OR REPLACE FUNCTION pggit._sql_create_self_referencing_view(p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT ARRAY['CREATE VIEW ' || (p_meta->>'identity') || ' AS SELECT '
+                 || (SELECT string_agg('NULL::' || (c->>'type') || ' AS ' || quote_ident(c->>'name'), ', ' ORDER BY o)
+                       FROM jsonb_array_elements(p_meta->'columns') WITH ORDINALITY e(c, o)) || ';',
+                 regexp_replace(p_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')]
+$$;
+
+-- A table: its CREATE TABLE, then the statements its definition carries after it (owned
+-- sequences, row level security, ...) each by itself, when the definition ends with them.
+CREATE OR REPLACE FUNCTION pggit._sql_create_table(p_definition text, p_meta jsonb)
 RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_trailing text[];
+    v_trailing text[] := pggit._table_trailing(p_meta);
     v_suffix text;
 BEGIN
-    PERFORM pggit._kind_prefix(p_kind);
-    IF p_definition IS NULL OR btrim(p_definition) = '' THEN
-        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_create(%s): a definition is required', p_kind));
-    END IF;
-    IF p_kind = 'schema' THEN
-        -- idempotent: the public schema exists in every new database
-        RETURN ARRAY[regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')];
-    ELSIF p_kind IN ('privileges', 'default_privileges') THEN
-        RETURN pggit._privileges_create(p_definition);  -- one statement per line (privileges.sql)
-    ELSIF p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW ' THEN
-        -- a view that refers to itself: first a stand-in with its columns (as pg_dump does), then
-        -- the real query replaces it
-        RETURN ARRAY['CREATE VIEW ' || (p_meta->>'identity') || ' AS SELECT '
-                     || (SELECT string_agg('NULL::' || (c->>'type') || ' AS ' || quote_ident(c->>'name'), ', ' ORDER BY o)
-                           FROM jsonb_array_elements(p_meta->'columns') WITH ORDINALITY e(c, o)) || ';',
-                     regexp_replace(p_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')];
-    ELSIF p_kind = 'table' AND p_meta IS NOT NULL THEN
-        v_trailing := pggit._table_trailing(p_meta);
-        v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
-        IF v_suffix <> '' AND right(p_definition, length(v_suffix)) = v_suffix THEN
-            RETURN ARRAY[left(p_definition, length(p_definition) - length(v_suffix))] || v_trailing;
-        END IF;
+    v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
+    IF v_suffix <> '' AND right(p_definition, length(v_suffix)) = v_suffix THEN
+        RETURN ARRAY[left(p_definition, length(p_definition) - length(v_suffix))] || v_trailing;
     END IF;
     RETURN ARRAY[p_definition];
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
+CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN pggit._kind_prefix(p_kind) IS NULL OR p_definition IS NULL OR pg_catalog.btrim(p_definition) = ''
+            THEN pggit._sql_create_refused(p_kind)
+        -- idempotent: the public schema exists in every new database
+        WHEN p_kind = 'schema'
+            THEN ARRAY[pg_catalog.regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')]
+        -- one statement per line (privileges.sql)
+        WHEN p_kind IN ('privileges', 'default_privileges') THEN pggit._privileges_create(p_definition)
+        WHEN p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW '
+            THEN pggit._sql_create_self_referencing_view(p_definition, p_meta)
+        WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(p_definition, p_meta)
+        ELSE ARRAY[p_definition] END
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._sql_drop_refused(p_kind text, p_object_key text, p_meta jsonb)
 RETURNS text[]
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
-DECLARE
-    v_id text := p_meta->>'identity';
-    v_table text := p_meta->>'table';
 BEGIN
     IF p_object_key IS NULL OR split_part(p_object_key, ':', 1) <> pggit._kind_prefix(p_kind) THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('sql_drop: key %L is not a key of kind %L', p_object_key, p_kind));
     END IF;
-    IF p_kind IN ('privileges', 'default_privileges') THEN
-        RETURN pggit._privileges_drop(p_kind, p_meta);  -- REVOKE back to the default (privileges.sql)
-    END IF;
     IF p_kind = 'comment' THEN
-        IF p_meta->>'target' IS NULL THEN
-            PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "target"', p_object_key));
-        END IF;
-        RETURN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;'];
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "target"', p_object_key));
     END IF;
-    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND v_table IS NULL) THEN
-        PERFORM pggit.raise_error('INVALID_ARGUMENT',
-            format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
-                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy', 'rule') THEN ' or "table"' ELSE '' END));
-    END IF;
-    RETURN ARRAY[CASE p_kind
-        WHEN 'constraint' THEN format('ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;', v_table, v_id)
-        WHEN 'trigger' THEN format('DROP TRIGGER IF EXISTS %s ON %s;', v_id, v_table)
-        WHEN 'policy' THEN format('DROP POLICY IF EXISTS %s ON %s;', v_id, v_table)
-        WHEN 'rule' THEN format('DROP RULE IF EXISTS %s ON %s;', v_id, v_table)
-        ELSE format('DROP %s IF EXISTS %s;', upper(replace(p_kind, '_', ' ')), v_id)
-        END];
+    PERFORM pggit.raise_error('INVALID_ARGUMENT',
+        format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
+               CASE WHEN p_kind IN ('constraint', 'trigger', 'policy', 'rule') THEN ' or "table"' ELSE '' END));
+    RETURN NULL;
 END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN p_object_key IS NULL OR pg_catalog.split_part(p_object_key, ':', 1) IS DISTINCT FROM pggit._kind_prefix(p_kind)
+            THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
+        -- REVOKE back to the default (privileges.sql)
+        WHEN p_kind IN ('privileges', 'default_privileges') THEN pggit._privileges_drop(p_kind, p_meta)
+        WHEN p_kind = 'comment' AND p_meta->>'target' IS NOT NULL
+            THEN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;']
+        WHEN p_kind = 'comment' OR p_meta->>'identity' IS NULL
+             OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND p_meta->>'table' IS NULL)
+            THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
+        WHEN p_kind = 'constraint'
+            THEN ARRAY['ALTER TABLE IF EXISTS ' || (p_meta->>'table') || ' DROP CONSTRAINT IF EXISTS '
+                       || (p_meta->>'identity') || ';']
+        WHEN p_kind IN ('trigger', 'policy', 'rule')
+            THEN ARRAY['DROP ' || pg_catalog.upper(p_kind) || ' IF EXISTS ' || (p_meta->>'identity') || ' ON '
+                       || (p_meta->>'table') || ';']
+        ELSE ARRAY['DROP ' || pg_catalog.upper(pg_catalog.replace(p_kind, '_', ' ')) || ' IF EXISTS '
+                   || (p_meta->>'identity') || ';'] END
 $$;
 
 -- ALTER TABLE ... ALTER COLUMN statements turning column p_old into p_new (same name), or NULL
