@@ -455,6 +455,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                     AND a.attcompression <> ''),
                  'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END)) AS j
+      OFFSET 0  -- computed once per table: pulled up, its subqueries ran once per use (twice)
   ) props
  WHERE c.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
@@ -1854,10 +1855,13 @@ $$;
 -- statements inside its one query, kind by kind, not by a function call per object
 -- (pggit.plan_order). The few kinds that need more than an expression (a table with trailing
 -- statements, a view referring to itself, privileges) call their own function; malformed
--- arguments go to a function that raises the error.
+-- arguments go to a function that raises the error. They are pure, but declared VOLATILE with
+-- these helpers: the planner would otherwise evaluate a helper whose arguments are constants
+-- while planning (a refusal in a branch a query with constant arguments never takes would raise),
+-- and an IMMUTABLE SQL function is only inlined when everything it calls is IMMUTABLE.
 CREATE OR REPLACE FUNCTION pggit._sql_create_refused(p_kind text)
 RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pggit
 AS $$
 BEGIN
@@ -1871,7 +1875,7 @@ $$;
 -- real query replaces it.
 CREATE OR REPLACE FUNCTION pggit._sql_create_self_referencing_view(p_definition text, p_meta jsonb)
 RETURNS text[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pggit
 AS $$
     SELECT ARRAY['CREATE VIEW ' || (p_meta->>'identity') || ' AS SELECT '
@@ -1884,7 +1888,7 @@ $$;
 -- sequences, row level security, ...) each by itself, when the definition ends with them.
 CREATE OR REPLACE FUNCTION pggit._sql_create_table(p_definition text, p_meta jsonb)
 RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
@@ -1899,9 +1903,24 @@ BEGIN
 END;
 $$;
 
+-- The two privileges kinds (privileges.sql, loaded after this file: a SQL function's body must
+-- name functions that exist when it is created, a PL/pgSQL one need not).
+CREATE OR REPLACE FUNCTION pggit._sql_privileges(p_phase text, p_kind text, p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    IF p_phase = 'create' THEN
+        RETURN pggit._privileges_create(p_definition);  -- one statement per line
+    END IF;
+    RETURN pggit._privileges_drop(p_kind, p_meta);  -- REVOKE back to the default
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
 RETURNS text[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql VOLATILE
 AS $$
     SELECT CASE
         WHEN pggit._kind_prefix(p_kind) IS NULL OR p_definition IS NULL OR pg_catalog.btrim(p_definition) = ''
@@ -1909,8 +1928,8 @@ AS $$
         -- idempotent: the public schema exists in every new database
         WHEN p_kind = 'schema'
             THEN ARRAY[pg_catalog.regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')]
-        -- one statement per line (privileges.sql)
-        WHEN p_kind IN ('privileges', 'default_privileges') THEN pggit._privileges_create(p_definition)
+        WHEN p_kind IN ('privileges', 'default_privileges')
+            THEN pggit._sql_privileges('create', p_kind, p_definition, p_meta)
         WHEN p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW '
             THEN pggit._sql_create_self_referencing_view(p_definition, p_meta)
         WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(p_definition, p_meta)
@@ -1919,7 +1938,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION pggit._sql_drop_refused(p_kind text, p_object_key text, p_meta jsonb)
 RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pggit
 AS $$
 BEGIN
@@ -1939,13 +1958,12 @@ $$;
 
 CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
 RETURNS text[]
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql VOLATILE
 AS $$
     SELECT CASE
         WHEN p_object_key IS NULL OR pg_catalog.split_part(p_object_key, ':', 1) IS DISTINCT FROM pggit._kind_prefix(p_kind)
             THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
-        -- REVOKE back to the default (privileges.sql)
-        WHEN p_kind IN ('privileges', 'default_privileges') THEN pggit._privileges_drop(p_kind, p_meta)
+        WHEN p_kind IN ('privileges', 'default_privileges') THEN pggit._sql_privileges('drop', p_kind, NULL, p_meta)
         WHEN p_kind = 'comment' AND p_meta->>'target' IS NOT NULL
             THEN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;']
         WHEN p_kind = 'comment' OR p_meta->>'identity' IS NULL

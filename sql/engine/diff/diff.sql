@@ -594,8 +594,8 @@ $$;
 --   (and what depends on them after an ALTER) into the live state, which must then equal p_to.
 -- * full (a plan touching a sizeable part of the schema): capture is off while the statements run;
 --   the engine audits them from the plan (statement, command tag, the object it applies), then
---   reads the whole live schema once (pggit.live_objects(), set-based: far cheaper than re-reading
---   each touched object) and requires it to be p_to exactly; the live state is set from that read.
+--   reads the whole live schema once (pggit.live_definitions(), set-based: far cheaper than
+--   re-reading each touched object) and requires it to be p_to exactly; the live state is set from that read.
 CREATE OR REPLACE FUNCTION pggit.apply_steps(p_operation text, p_plan jsonb, p_to jsonb)
 RETURNS text[]
 LANGUAGE plpgsql
@@ -670,11 +670,12 @@ BEGIN
                                                         WHERE l.object_key = p.object_key))
          ORDER BY p.step;
         -- proof: the whole live schema, read once, must be exactly the target tree; the live
-        -- state is then that read (anchors of re-created objects included)
+        -- state is then that read (anchors of re-created objects included). Definitions only
+        -- (pggit.live_definitions(): no meta): the target's definitions are stored already
         WITH live AS MATERIALIZED (
             SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
                    pggit.sha256_hex(o.definition) AS blob, o.anchor_classid, o.anchor_objid
-              FROM pggit.live_objects() o
+              FROM pggit.live_definitions() o
         ), live_tree AS (
             SELECT coalesce(jsonb_object_agg(object_key, blob), '{}') AS tree FROM live
         ), gone AS (
