@@ -124,11 +124,16 @@ RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    WITH RECURSIVE fdeps AS (
+    WITH RECURSIVE seeds AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(k, true), '{}') AS keys FROM unnest(p_seeds) k
+    ), fdeps AS (
+        -- the seeds are in the closure already: only the other objects' dependencies are read
+        -- (dropping everything reads none)
         SELECT e.key AS object_key, d.dep
           FROM jsonb_each_text(p_from) e
           JOIN pggit.blobs b ON b.hash = e.value,
                LATERAL jsonb_array_elements_text(coalesce(b.meta->'deps', '[]')) d(dep)
+         WHERE NOT (SELECT seeds.keys FROM seeds) ? e.key
     ), closure(object_key) AS (
         SELECT unnest(p_seeds)
         UNION
