@@ -4,8 +4,10 @@
   foreign key to the previous table, an index and a comment; every 20th table gets a view that
   reads it and the previous such view (views over views): about 5 objects per table. The tree
   `empty` is the root commit (the engine installed on an empty database); `main` holds the tables.
-  Timed: `pggit.diff_script('empty', 'main')` (create everything) and
-  `pggit.diff_script('main', 'empty')` (drop everything).
+  Timed: `pggit.diff('HEAD', 'WORKING')` on the clean tree (wall and the backend's CPU time),
+  `pggit.diff_script('empty', 'main')` (create everything) and
+  `pggit.diff_script('main', 'empty')` (drop everything). With --serial the keys are serial
+  columns: a sequence per table more (and its column default), about 6 objects per table.
 - The corpus (tests/engine/corpus/*.sql, all files: about 1,400 objects): checkout of a branch whose
   tree is empty, then of main again (drop everything, create everything, each proven equal to its
   target tree).
@@ -15,6 +17,7 @@ checkout < 1.5 s. Figures are medians of 3 runs (scripts) and of 3 round trips (
 Usage:
     python bench/bench_engine_scripts.py [tables ...]     # default: 1000 10000
     python bench/bench_engine_scripts.py --corpus-only | --scripts-only [tables ...]
+    python bench/bench_engine_scripts.py --scripts-only --serial 10000   # keys from sequences
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from _engine import EngineDB, db_url, install_engine, report, scratch, timed
 CORPUS = sorted((Path(__file__).resolve().parent.parent / "tests/engine/corpus").glob("*.sql"))
 
 
-def generated_sql(start: int, end: int) -> str:
+def generated_sql(start: int, end: int, serial: bool = False) -> str:
     out = []
+    key = "serial" if serial else "integer"
     for i in range(start, end):
         parent = f", parent_id integer REFERENCES public.g{i - 1} (id)" if i > 0 else ""
         out.append(
-            f"CREATE TABLE public.g{i} (id integer PRIMARY KEY, v text NOT NULL{parent});"
+            f"CREATE TABLE public.g{i} (id {key} PRIMARY KEY, v text NOT NULL{parent});"
             f"CREATE INDEX g{i}_v_idx ON public.g{i} (v);"
             f"COMMENT ON TABLE public.g{i} IS 'generated table {i}';"
         )
@@ -51,7 +55,20 @@ def load_average() -> str:
         return "?"
 
 
-def scripts(tables: int) -> list[tuple[str, float, str]]:
+def backend_cpu_ms(db: EngineDB, query: str, repeat: int = 3) -> tuple[float, float]:
+    """Median wall time and median CPU time of the backend running query (/proc schedstat)."""
+    pid = db.one("SELECT pg_backend_pid()")
+    stat = Path(f"/proc/{pid}/schedstat")
+    walls, cpus = [], []
+    for _ in range(repeat):
+        cpu0, wall0 = int(stat.read_text().split()[0]), time.perf_counter()
+        db.one(query)
+        cpus.append((int(stat.read_text().split()[0]) - cpu0) / 1e6)
+        walls.append((time.perf_counter() - wall0) * 1000.0)
+    return sorted(walls)[repeat // 2], sorted(cpus)[repeat // 2]
+
+
+def scripts(tables: int, serial: bool = False) -> list[tuple[str, float, str]]:
     results = []
     with scratch("scripts") as name:
         url = db_url(name)
@@ -60,10 +77,20 @@ def scripts(tables: int) -> list[tuple[str, float, str]]:
         db.run("SELECT pggit.branch_create('empty', (SELECT commit_hash FROM pggit.head()))")
         with psycopg.connect(url, autocommit=True) as conn:
             for start in range(0, tables, 500):
-                conn.execute(generated_sql(start, min(tables, start + 500)))
+                conn.execute(generated_sql(start, min(tables, start + 500), serial))
         db.run("SELECT pggit.commit('generated tables')")
         objects = db.one("SELECT object_count FROM pggit.head()")
         results.append((f"{tables} tables: objects in the tree", float(objects), "objects"))
+        # the clean tree: the live schema read from the catalogs equals HEAD
+        wall, cpu = backend_cpu_ms(db, "SELECT count(*) FROM pggit.diff('HEAD', 'WORKING')")
+        results.append(
+            (
+                f"{tables} tables: diff('HEAD', 'WORKING'), clean",
+                wall,
+                f"ms (load {load_average()})",
+            )
+        )
+        results.append((f"{tables} tables: ... its backend CPU", cpu, "ms"))
         for label, (a, b) in (
             ("create everything", ("empty", "main")),
             ("drop everything", ("main", "empty")),
@@ -118,4 +145,4 @@ if __name__ == "__main__":
         report(corpus())
     if "--corpus-only" not in options:
         for n in sizes:
-            report(scripts(n))
+            report(scripts(n, serial="--serial" in options))

@@ -458,6 +458,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                                   WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
                                     AND a.attcompression <> ''),
                  'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END)) AS j
+      OFFSET 0  -- computed once per table: pulled up, its subqueries ran once per use (twice)
   ) props
  WHERE c.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
@@ -559,8 +560,8 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                             SELECT dk.key FROM pg_rewrite r
                              CROSS JOIN LATERAL (
                                  SELECT dk.key FROM pggit._depkeys dk
-                                  WHERE dk.classid = 'pg_rewrite'::regclass AND dk.deptype = 'n'
-                                    AND dk.objid = r.oid
+                                  WHERE dk.classid = 'pg_rewrite'::regclass AND dk.objid = r.oid
+                                    AND dk.deptype = 'n'
                                  OFFSET 0) dk
                              WHERE r.ev_class = c.oid
                             UNION ALL
@@ -1219,26 +1220,31 @@ SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.defi
        l.anchor_classid, l.anchor_objid
   FROM pggit._live_ext l;
 
+-- Every object's definition without its meta: the same per-kind views and the same comment
+-- function, given no meta, so that the planner computes no meta column of any per-kind view (their
+-- dependency keys, one pggit._ref_key() call per pg_depend row, are most of the cost of a full
+-- read). What a tree needs when the definitions are stored already (pggit.live_definitions()).
+CREATE OR REPLACE VIEW pggit._live_defs AS
+SELECT x.object_key COLLATE "C" AS object_key, x.kind, x.schema_name COLLATE "C" AS schema_name,
+       x.object_name COLLATE "C" AS object_name, x.parent_name COLLATE "C" AS parent_name,
+       x.definition COLLATE "C" AS definition, x.anchor_classid, x.anchor_objid
+  FROM pggit._objects o
+ CROSS JOIN LATERAL pggit._object_rows(o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
+                                       o.definition, NULL, o.anchor_classid, o.anchor_objid,
+                                       o.classid, o.objid, o.relid, o.qname, o.comment_target) x;
+
 -- ---------------------------------------------------------------------------------------------
 -- Validation helpers
 -- ---------------------------------------------------------------------------------------------
 
 -- The key prefix of a kind ('function' for functions, procedures and aggregates), or an error
 -- [PGGIT-UNKNOWN_KIND] for anything that is not a tracked kind.
-CREATE OR REPLACE FUNCTION pggit._kind_prefix(p_kind text)
+CREATE OR REPLACE FUNCTION pggit._unknown_kind(p_kind text)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
 BEGIN
-    IF p_kind IN ('procedure', 'aggregate') THEN
-        RETURN 'function';
-    ELSIF p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
-                     'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
-                     'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
-                     'text_search_dictionary', 'statistics', 'privileges', 'default_privileges') THEN
-        RETURN p_kind;
-    END IF;
     PERFORM pggit.raise_error('UNKNOWN_KIND', format('unknown object kind %L', p_kind),
         'kinds: schema, extension, table, constraint, index, view, materialized_view, function, '
         'procedure, aggregate, trigger, sequence, type, domain, policy, rule, comment, operator, cast, '
@@ -1246,6 +1252,23 @@ BEGIN
         'default_privileges');
     RETURN NULL;
 END;
+$$;
+
+-- A SQL function of one expression (no SET clause, not STRICT): the planner inlines it into the
+-- query that calls it, so that a plan's statement generators (sql_create, sql_drop) check kinds
+-- without a function call per object. Names are schema-qualified for that reason.
+CREATE OR REPLACE FUNCTION pggit._kind_prefix(p_kind text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT CASE
+        WHEN p_kind IN ('procedure', 'aggregate') THEN 'function'
+        WHEN p_kind IN ('schema', 'extension', 'table', 'constraint', 'index', 'view', 'materialized_view',
+                        'function', 'trigger', 'sequence', 'type', 'domain', 'policy', 'comment',
+                        'rule', 'operator', 'cast', 'collation', 'text_search_configuration',
+                        'text_search_dictionary', 'statistics', 'privileges', 'default_privileges')
+             THEN p_kind
+        ELSE pggit._unknown_kind(p_kind) END
 $$;
 
 CREATE OR REPLACE FUNCTION pggit._require_catalog_row(p_classid oid, p_objid oid)
@@ -1461,6 +1484,58 @@ AS $$
 BEGIN
     RETURN QUERY SELECT * FROM pggit._live;
     RETURN QUERY SELECT * FROM pggit._privileges_live();
+END;
+$$;
+
+-- The rows of live_objects() without meta (NULL): the same objects with the same definitions,
+-- read at about half the cost (pggit._live_defs). For readers that need definitions (or their
+-- hashes) and not dependencies: the live tree when its definitions are stored, the proof of an
+-- apply.
+CREATE OR REPLACE FUNCTION pggit.live_definitions()
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+BEGIN
+    RETURN QUERY SELECT d.object_key, d.kind, d.schema_name, d.object_name, d.parent_name, d.definition,
+                        NULL::jsonb, d.anchor_classid, d.anchor_objid
+                   FROM pggit._live_defs d;
+    RETURN QUERY SELECT p.object_key, p.kind, p.schema_name, p.object_name, p.parent_name, p.definition,
+                        NULL::jsonb, p.anchor_classid, p.anchor_objid
+                   FROM pggit._privileges_live() p;
+END;
+$$;
+
+-- The objects of the given anchors ([[classid, objid], ...], anchors as live_objects() gives them),
+-- whole: few anchors each by itself (pggit._anchor_rows, index probes), many by one pass over
+-- live_objects() filtered to them (reading one anchor costs about as much as 40 objects of a full
+-- pass, as in pggit.refresh_anchors).
+CREATE OR REPLACE FUNCTION pggit.live_objects_of(p_anchors jsonb)
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+DECLARE
+    v_count integer := jsonb_array_length(coalesce(p_anchors, '[]'));
+BEGIN
+    IF v_count = 0 THEN
+        RETURN;
+    END IF;
+    IF v_count >= 100 AND v_count * 40 >= (SELECT count(*) FROM pggit.live_state) THEN
+        RETURN QUERY
+        WITH wanted AS (
+            SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid FROM jsonb_array_elements(p_anchors) a
+        )
+        SELECT o.* FROM pggit.live_objects() o
+          JOIN wanted w ON w.classid = o.anchor_classid AND w.objid = o.anchor_objid;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT o.*
+      FROM (SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid FROM jsonb_array_elements(p_anchors) a) w,
+           LATERAL pggit._anchor_rows(w.classid, w.objid) o;
 END;
 $$;
 
@@ -1777,77 +1852,134 @@ BEGIN
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
+-- The statements creating an object from its definition and meta. sql_create and sql_drop are SQL
+-- functions of one expression (no SET clause, not STRICT, every name schema-qualified): the
+-- planner inlines them into the query that calls them, so that a migration plan generates its
+-- statements inside its one query, kind by kind, not by a function call per object
+-- (pggit.plan_order). The few kinds that need more than an expression (a table with trailing
+-- statements, a view referring to itself, privileges) call their own function; malformed
+-- arguments go to a function that raises the error. They are pure, but declared VOLATILE with
+-- these helpers: the planner would otherwise evaluate a helper whose arguments are constants
+-- while planning (a refusal in a branch a query with constant arguments never takes would raise),
+-- and an IMMUTABLE SQL function is only inlined when everything it calls is IMMUTABLE.
+CREATE OR REPLACE FUNCTION pggit._sql_create_refused(p_kind text)
 RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pggit
+AS $$
+BEGIN
+    PERFORM pggit._kind_prefix(p_kind);
+    PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_create(%s): a definition is required', p_kind));
+    RETURN NULL;
+END;
+$$;
+
+-- A view that refers to itself: first a stand-in with its columns (as pg_dump does), then the
+-- real query replaces it.
+CREATE OR REPLACE FUNCTION pggit._sql_create_self_referencing_view(p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT ARRAY['CREATE VIEW ' || (p_meta->>'identity') || ' AS SELECT '
+                 || (SELECT string_agg('NULL::' || (c->>'type') || ' AS ' || quote_ident(c->>'name'), ', ' ORDER BY o)
+                       FROM jsonb_array_elements(p_meta->'columns') WITH ORDINALITY e(c, o)) || ';',
+                 regexp_replace(p_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')]
+$$;
+
+-- A table: its CREATE TABLE, then the statements its definition carries after it (owned
+-- sequences, row level security, ...) each by itself, when the definition ends with them.
+CREATE OR REPLACE FUNCTION pggit._sql_create_table(p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_trailing text[];
+    v_trailing text[] := pggit._table_trailing(p_meta);
     v_suffix text;
 BEGIN
-    PERFORM pggit._kind_prefix(p_kind);
-    IF p_definition IS NULL OR btrim(p_definition) = '' THEN
-        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_create(%s): a definition is required', p_kind));
-    END IF;
-    IF p_kind = 'schema' THEN
-        -- idempotent: the public schema exists in every new database
-        RETURN ARRAY[regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')];
-    ELSIF p_kind IN ('privileges', 'default_privileges') THEN
-        RETURN pggit._privileges_create(p_definition);  -- one statement per line (privileges.sql)
-    ELSIF p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW ' THEN
-        -- a view that refers to itself: first a stand-in with its columns (as pg_dump does), then
-        -- the real query replaces it
-        RETURN ARRAY['CREATE VIEW ' || (p_meta->>'identity') || ' AS SELECT '
-                     || (SELECT string_agg('NULL::' || (c->>'type') || ' AS ' || quote_ident(c->>'name'), ', ' ORDER BY o)
-                           FROM jsonb_array_elements(p_meta->'columns') WITH ORDINALITY e(c, o)) || ';',
-                     regexp_replace(p_definition, '^CREATE VIEW ', 'CREATE OR REPLACE VIEW ')];
-    ELSIF p_kind = 'table' AND p_meta IS NOT NULL THEN
-        v_trailing := pggit._table_trailing(p_meta);
-        v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
-        IF v_suffix <> '' AND right(p_definition, length(v_suffix)) = v_suffix THEN
-            RETURN ARRAY[left(p_definition, length(p_definition) - length(v_suffix))] || v_trailing;
-        END IF;
+    v_suffix := coalesce((SELECT string_agg(E'\n' || t, '' ORDER BY n) FROM unnest(v_trailing) WITH ORDINALITY u(t, n)), '');
+    IF v_suffix <> '' AND right(p_definition, length(v_suffix)) = v_suffix THEN
+        RETURN ARRAY[left(p_definition, length(p_definition) - length(v_suffix))] || v_trailing;
     END IF;
     RETURN ARRAY[p_definition];
 END;
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
+-- The two privileges kinds (privileges.sql, loaded after this file: a SQL function's body must
+-- name functions that exist when it is created, a PL/pgSQL one need not).
+CREATE OR REPLACE FUNCTION pggit._sql_privileges(p_phase text, p_kind text, p_definition text, p_meta jsonb)
 RETURNS text[]
-LANGUAGE plpgsql IMMUTABLE
+LANGUAGE plpgsql VOLATILE
 SET search_path = pg_catalog, pggit
 AS $$
-DECLARE
-    v_id text := p_meta->>'identity';
-    v_table text := p_meta->>'table';
+BEGIN
+    IF p_phase = 'create' THEN
+        RETURN pggit._privileges_create(p_definition);  -- one statement per line
+    END IF;
+    RETURN pggit._privileges_drop(p_kind, p_meta);  -- REVOKE back to the default
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT CASE
+        WHEN pggit._kind_prefix(p_kind) IS NULL OR p_definition IS NULL OR pg_catalog.btrim(p_definition) = ''
+            THEN pggit._sql_create_refused(p_kind)
+        -- idempotent: the public schema exists in every new database
+        WHEN p_kind = 'schema'
+            THEN ARRAY[pg_catalog.regexp_replace(p_definition, '^CREATE SCHEMA ', 'CREATE SCHEMA IF NOT EXISTS ')]
+        WHEN p_kind IN ('privileges', 'default_privileges')
+            THEN pggit._sql_privileges('create', p_kind, p_definition, p_meta)
+        WHEN p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW '
+            THEN pggit._sql_create_self_referencing_view(p_definition, p_meta)
+        WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(p_definition, p_meta)
+        ELSE ARRAY[p_definition] END
+$$;
+
+CREATE OR REPLACE FUNCTION pggit._sql_drop_refused(p_kind text, p_object_key text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pggit
+AS $$
 BEGIN
     IF p_object_key IS NULL OR split_part(p_object_key, ':', 1) <> pggit._kind_prefix(p_kind) THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('sql_drop: key %L is not a key of kind %L', p_object_key, p_kind));
     END IF;
-    IF p_kind IN ('privileges', 'default_privileges') THEN
-        RETURN pggit._privileges_drop(p_kind, p_meta);  -- REVOKE back to the default (privileges.sql)
-    END IF;
     IF p_kind = 'comment' THEN
-        IF p_meta->>'target' IS NULL THEN
-            PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "target"', p_object_key));
-        END IF;
-        RETURN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;'];
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', format('sql_drop(%s): meta has no "target"', p_object_key));
     END IF;
-    IF v_id IS NULL OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND v_table IS NULL) THEN
-        PERFORM pggit.raise_error('INVALID_ARGUMENT',
-            format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
-                   CASE WHEN p_kind IN ('constraint', 'trigger', 'policy', 'rule') THEN ' or "table"' ELSE '' END));
-    END IF;
-    RETURN ARRAY[CASE p_kind
-        WHEN 'constraint' THEN format('ALTER TABLE IF EXISTS %s DROP CONSTRAINT IF EXISTS %s;', v_table, v_id)
-        WHEN 'trigger' THEN format('DROP TRIGGER IF EXISTS %s ON %s;', v_id, v_table)
-        WHEN 'policy' THEN format('DROP POLICY IF EXISTS %s ON %s;', v_id, v_table)
-        WHEN 'rule' THEN format('DROP RULE IF EXISTS %s ON %s;', v_id, v_table)
-        ELSE format('DROP %s IF EXISTS %s;', upper(replace(p_kind, '_', ' ')), v_id)
-        END];
+    PERFORM pggit.raise_error('INVALID_ARGUMENT',
+        format('sql_drop(%s): meta lacks "identity"%s', p_object_key,
+               CASE WHEN p_kind IN ('constraint', 'trigger', 'policy', 'rule') THEN ' or "table"' ELSE '' END));
+    RETURN NULL;
 END;
+$$;
+
+CREATE OR REPLACE FUNCTION pggit.sql_drop(p_kind text, p_object_key text, p_meta jsonb)
+RETURNS text[]
+LANGUAGE sql VOLATILE
+AS $$
+    SELECT CASE
+        WHEN p_object_key IS NULL OR pg_catalog.split_part(p_object_key, ':', 1) IS DISTINCT FROM pggit._kind_prefix(p_kind)
+            THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
+        WHEN p_kind IN ('privileges', 'default_privileges') THEN pggit._sql_privileges('drop', p_kind, NULL, p_meta)
+        WHEN p_kind = 'comment' AND p_meta->>'target' IS NOT NULL
+            THEN ARRAY['COMMENT ON ' || (p_meta->>'target') || ' IS NULL;']
+        WHEN p_kind = 'comment' OR p_meta->>'identity' IS NULL
+             OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND p_meta->>'table' IS NULL)
+            THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
+        WHEN p_kind = 'constraint'
+            THEN ARRAY['ALTER TABLE IF EXISTS ' || (p_meta->>'table') || ' DROP CONSTRAINT IF EXISTS '
+                       || (p_meta->>'identity') || ';']
+        WHEN p_kind IN ('trigger', 'policy', 'rule')
+            THEN ARRAY['DROP ' || pg_catalog.upper(p_kind) || ' IF EXISTS ' || (p_meta->>'identity') || ' ON '
+                       || (p_meta->>'table') || ';']
+        ELSE ARRAY['DROP ' || pg_catalog.upper(pg_catalog.replace(p_kind, '_', ' ')) || ' IF EXISTS '
+                   || (p_meta->>'identity') || ';'] END
 $$;
 
 -- ALTER TABLE ... ALTER COLUMN statements turning column p_old into p_new (same name), or NULL

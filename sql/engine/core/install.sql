@@ -10,6 +10,7 @@ AS $$
 DECLARE
     v_tree text;
     v_entries jsonb;
+    v_objects pggit.catalog_object[];
     v_now timestamptz := clock_timestamp();
     v_actor text := pggit.current_actor();
     v_hash text;
@@ -21,11 +22,14 @@ BEGIN
     IF EXISTS (SELECT 1 FROM pggit.head) THEN
         RETURN (SELECT b.head_commit FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id);
     END IF;
+    -- the live schema read once; its definitions stored with one INSERT (pggit.blobs_put)
+    v_objects := ARRAY(SELECT o FROM pggit.live_objects() o);
+    PERFORM pggit.blobs_put(v_objects);
     INSERT INTO pggit.live_state (object_key, kind, schema_name, object_name, parent_name, blob_hash,
                                   anchor_classid, anchor_objid)
-    SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, pggit.blob_put(o),
+    SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, pggit.sha256_hex(o.definition),
            o.anchor_classid, o.anchor_objid
-      FROM pggit.live_objects() o;
+      FROM unnest(v_objects) o;
     v_entries := pggit.live_state_tree();
     v_tree := pggit.tree_put(v_entries);
     v_hash := pggit.sha256_hex(pggit.commit_payload('{}', v_tree, 'main', v_actor, v_actor, v_now,

@@ -10,6 +10,31 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog
 AS $$ SELECT encode(sha256(convert_to(p_text, 'UTF8')), 'hex') $$;
 
+-- Stores definitions (each once) with one INSERT: the set-based blob_put. Only the definitions
+-- not stored yet are inserted (looked up by hash first, so that a tree of stored definitions
+-- writes nothing). Returns how many were inserted.
+CREATE OR REPLACE FUNCTION pggit.blobs_put(p_objects pggit.catalog_object[])
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_n integer;
+BEGIN
+    INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
+                             definition, meta)
+    SELECT DISTINCT ON (h.hash) h.hash, o.kind, o.object_key, o.schema_name, o.object_name,
+           o.parent_name, o.definition, coalesce(o.meta, '{}')
+      FROM unnest(p_objects) o
+     CROSS JOIN LATERAL (SELECT pggit.sha256_hex(o.definition) AS hash) h
+     WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = h.hash)
+     ORDER BY h.hash, o.object_key
+    ON CONFLICT (hash) DO NOTHING;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    RETURN v_n;
+END;
+$$;
+
 -- Stores a definition (once) and returns its hash.
 CREATE OR REPLACE FUNCTION pggit.blob_put(o pggit.catalog_object)
 RETURNS text

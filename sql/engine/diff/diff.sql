@@ -2,13 +2,47 @@
 -- Re-runnable: applied again by the loader whenever this file changes.
 
 -- The live schema read from the catalogs, as a tree (definitions are stored as blobs).
+-- The definitions are read without meta (pggit.live_definitions(): meta's dependency keys are about
+-- half the cost of a read) and hashed; only the objects whose definitions are not stored yet are
+-- read whole (by their anchors) and stored, with one INSERT (pggit.blobs_put). On a clean tree,
+-- or whenever capture has stored the live definitions, nothing is read twice and nothing written.
+-- Should the catalogs change between the two reads (DDL committed by another session meanwhile),
+-- a definition of the tree may still be missing: the whole schema is then read once more, whole,
+-- and that read is the tree.
 CREATE OR REPLACE FUNCTION pggit.live_tree()
 RETURNS jsonb
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SET work_mem = '64MB'  -- the tree of a whole schema is hashed and aggregated in memory
 AS $$
-    SELECT coalesce(jsonb_object_agg(o.object_key, pggit.blob_put(o)), '{}')
-      FROM pggit.live_objects() o
+DECLARE
+    v_tree jsonb;
+    v_missing jsonb;
+    v_objects pggit.catalog_object[];
+BEGIN
+    WITH live AS MATERIALIZED (
+        SELECT d.object_key, pggit.sha256_hex(d.definition) AS hash, d.anchor_classid, d.anchor_objid
+          FROM pggit.live_definitions() d
+    )
+    SELECT coalesce(jsonb_object_agg(l.object_key, l.hash), '{}'),
+           jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid))
+               FILTER (WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = l.hash))
+      INTO v_tree, v_missing
+      FROM live l;
+    IF v_missing IS NULL THEN
+        RETURN v_tree;
+    END IF;
+    v_objects := ARRAY(SELECT o FROM pggit.live_objects_of(v_missing) o);
+    PERFORM pggit.blobs_put(v_objects);
+    IF NOT EXISTS (SELECT 1 FROM jsonb_each_text(v_tree) e
+                    WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = e.value)) THEN
+        RETURN v_tree;
+    END IF;
+    v_objects := ARRAY(SELECT o FROM pggit.live_objects() o);
+    PERFORM pggit.blobs_put(v_objects);
+    RETURN (SELECT coalesce(jsonb_object_agg(o.object_key, pggit.sha256_hex(o.definition)), '{}')
+              FROM unnest(v_objects) o);
+END;
 $$;
 
 -- What capture knows of the live schema (cheap; equals live_tree() unless capture was bypassed).
@@ -90,11 +124,16 @@ RETURNS text[]
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    WITH RECURSIVE fdeps AS (
+    WITH RECURSIVE seeds AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(k, true), '{}') AS keys FROM unnest(p_seeds) k
+    ), fdeps AS (
+        -- the seeds are in the closure already: only the other objects' dependencies are read
+        -- (dropping everything reads none)
         SELECT e.key AS object_key, d.dep
           FROM jsonb_each_text(p_from) e
           JOIN pggit.blobs b ON b.hash = e.value,
                LATERAL jsonb_array_elements_text(coalesce(b.meta->'deps', '[]')) d(dep)
+         WHERE NOT (SELECT seeds.keys FROM seeds) ? e.key
     ), closure(object_key) AS (
         SELECT unnest(p_seeds)
         UNION
@@ -617,8 +656,8 @@ $$;
 --   (and what depends on them after an ALTER) into the live state, which must then equal p_to.
 -- * full (a plan touching a sizeable part of the schema): capture is off while the statements run;
 --   the engine audits them from the plan (statement, command tag, the object it applies), then
---   reads the whole live schema once (pggit.live_objects(), set-based: far cheaper than re-reading
---   each touched object) and requires it to be p_to exactly; the live state is set from that read.
+--   reads the whole live schema once (pggit.live_definitions(), set-based: far cheaper than
+--   re-reading each touched object) and requires it to be p_to exactly; the live state is set from that read.
 CREATE OR REPLACE FUNCTION pggit.apply_steps(p_operation text, p_plan jsonb, p_to jsonb)
 RETURNS text[]
 LANGUAGE plpgsql
@@ -693,11 +732,12 @@ BEGIN
                                                         WHERE l.object_key = p.object_key))
          ORDER BY p.step;
         -- proof: the whole live schema, read once, must be exactly the target tree; the live
-        -- state is then that read (anchors of re-created objects included)
+        -- state is then that read (anchors of re-created objects included). Definitions only
+        -- (pggit.live_definitions(): no meta): the target's definitions are stored already
         WITH live AS MATERIALIZED (
             SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name,
                    pggit.sha256_hex(o.definition) AS blob, o.anchor_classid, o.anchor_objid
-              FROM pggit.live_objects() o
+              FROM pggit.live_definitions() o
         ), live_tree AS (
             SELECT coalesce(jsonb_object_agg(object_key, blob), '{}') AS tree FROM live
         ), gone AS (

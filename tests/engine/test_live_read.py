@@ -1,0 +1,389 @@
+"""The set-based reads and writes behind diff WORKING and migration scripts give what the engine
+gave one object at a time: the definitions read without meta (pggit.live_definitions) are those
+of the full read (pggit.live_objects), the live tree stores the definitions it lacks with the
+meta of the full read (pggit.blobs_put), the objects of a set of anchors are read alike by
+anchor and in one pass (pggit.live_objects_of), the dependency keys read per row of pg_attrdef,
+pg_rewrite and domain constraints are those of the objects, and the statements a plan generates
+inside its one query (sql_create/sql_drop inlined) are those of the generators called for each
+object."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from psycopg.types.json import Jsonb
+
+from tests.engine.enginedb import EngineDB, engine_error, ensure_roles
+
+CORPUS = sorted(Path(__file__).with_name("corpus").glob("*.sql"))
+ROLES = ("pggit_test_app_reader", "pggit_test_app_writer")
+
+# one object of each shape whose dependencies are read from pg_attrdef (column defaults of a
+# table and of a view), pg_rewrite (a view's query) and pg_constraint (a domain's check)
+SMALL = """
+CREATE SCHEMA zstore;
+CREATE SEQUENCE zstore.counter;
+CREATE TABLE zstore.items (id integer DEFAULT nextval('zstore.counter') PRIMARY KEY,
+                           label text NOT NULL);
+CREATE TABLE zstore.tags (id serial PRIMARY KEY, item_id integer REFERENCES zstore.items (id),
+                          name text);
+CREATE INDEX tags_name_idx ON zstore.tags (name);
+COMMENT ON TABLE zstore.tags IS 'tags of items';
+COMMENT ON COLUMN zstore.tags.name IS 'shown';
+CREATE FUNCTION zstore.positive(integer) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 > 0';
+CREATE DOMAIN zstore.qty AS integer CONSTRAINT qty_positive CHECK (zstore.positive(VALUE));
+CREATE VIEW zstore.item_tags AS
+    SELECT i.id, i.label, t.name FROM zstore.items i JOIN zstore.tags t ON t.item_id = i.id;
+CREATE VIEW zstore.numbered AS SELECT 1 AS n;
+ALTER VIEW zstore.numbered ALTER COLUMN n SET DEFAULT nextval('zstore.counter');
+CREATE FUNCTION zstore.touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TRIGGER tags_touch BEFORE UPDATE ON zstore.tags FOR EACH ROW EXECUTE FUNCTION zstore.touch();
+ALTER TABLE zstore.items ENABLE ROW LEVEL SECURITY;
+CREATE POLICY items_all ON zstore.items USING (true);
+GRANT SELECT ON zstore.items TO PUBLIC;
+"""
+
+# the scripts of SMALL (create everything, drop everything), as the engine wrote them with one
+# sql_create/sql_drop call per object; <key> stands for the definition of that object as this
+# server prints it (a view's query, a function's text), the rest is the engine's own text
+SMALL_CREATE = """-- pgGit migration: empty -> small
+SET check_function_bodies = false;
+
+CREATE SCHEMA IF NOT EXISTS zstore;
+
+<sequence zstore.counter AS bigint MAXVALUE 9223372036854775807>
+
+<sequence zstore.tags_id_seq AS integer MAXVALUE 2147483647>
+
+<function:zstore.positive(integer)>
+
+<function:zstore.touch()>
+
+CREATE DOMAIN zstore.qty AS integer
+    CONSTRAINT qty_positive CHECK (zstore.positive(VALUE));
+
+CREATE TABLE zstore.items (
+    id integer DEFAULT nextval('zstore.counter'::regclass) NOT NULL,
+    label text NOT NULL
+);
+
+ALTER TABLE zstore.items ENABLE ROW LEVEL SECURITY;
+
+CREATE TABLE zstore.tags (
+    id integer DEFAULT nextval('zstore.tags_id_seq'::regclass) NOT NULL,
+    item_id integer,
+    name text
+);
+
+ALTER SEQUENCE zstore.tags_id_seq OWNED BY zstore.tags.id;
+
+CREATE VIEW zstore.numbered AS
+ SELECT 1 AS n;
+ALTER VIEW zstore.numbered ALTER COLUMN n SET DEFAULT nextval('zstore.counter'::regclass);
+
+ALTER TABLE zstore.items ADD CONSTRAINT items_pkey PRIMARY KEY (id);
+
+ALTER TABLE zstore.tags ADD CONSTRAINT tags_pkey PRIMARY KEY (id);
+
+CREATE INDEX tags_name_idx ON zstore.tags USING btree (name);
+
+<view:zstore.item_tags>
+
+CREATE TRIGGER tags_touch BEFORE UPDATE ON zstore.tags FOR EACH ROW EXECUTE FUNCTION zstore.touch();
+
+CREATE POLICY items_all ON zstore.items AS PERMISSIVE FOR ALL TO PUBLIC USING (true);
+
+COMMENT ON COLUMN zstore.tags.name IS 'shown';
+
+COMMENT ON TABLE zstore.tags IS 'tags of items';
+
+GRANT SELECT ON TABLE zstore.items TO PUBLIC;
+
+ALTER TABLE zstore.tags ADD CONSTRAINT tags_item_id_fkey FOREIGN KEY (item_id) \
+REFERENCES zstore.items(id);
+"""
+
+SMALL_DROP = """-- pgGit migration: small -> empty
+SET check_function_bodies = false;
+
+REVOKE ALL ON TABLE zstore.items FROM PUBLIC CASCADE;
+
+COMMENT ON COLUMN zstore.tags.name IS NULL;
+
+COMMENT ON TABLE zstore.tags IS NULL;
+
+DROP POLICY IF EXISTS items_all ON zstore.items;
+
+DROP TRIGGER IF EXISTS tags_touch ON zstore.tags;
+
+DROP VIEW IF EXISTS zstore.item_tags;
+
+DROP VIEW IF EXISTS zstore.numbered;
+
+DROP INDEX IF EXISTS zstore.tags_name_idx;
+
+ALTER TABLE IF EXISTS zstore.tags DROP CONSTRAINT IF EXISTS tags_item_id_fkey;
+
+ALTER TABLE IF EXISTS zstore.tags DROP CONSTRAINT IF EXISTS tags_pkey;
+
+DROP DOMAIN IF EXISTS zstore.qty;
+
+ALTER TABLE IF EXISTS zstore.items DROP CONSTRAINT IF EXISTS items_pkey;
+
+DROP TABLE IF EXISTS zstore.tags;
+
+DROP FUNCTION IF EXISTS zstore.positive(integer);
+
+DROP FUNCTION IF EXISTS zstore.touch();
+
+DROP TABLE IF EXISTS zstore.items;
+
+DROP SEQUENCE IF EXISTS zstore.tags_id_seq;
+
+DROP SEQUENCE IF EXISTS zstore.counter;
+
+DROP SCHEMA IF EXISTS zstore;
+"""
+
+ROW = (
+    "object_key, kind, schema_name, object_name, parent_name, definition, anchor_classid, "
+    "anchor_objid"
+)
+
+
+def load_corpus(db: EngineDB) -> None:
+    ensure_roles(*ROLES)
+    for path in CORPUS:
+        db.run(path.read_text())
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def full_read(db: EngineDB) -> dict[str, tuple]:
+    return {r[0]: r for r in db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects()")}
+
+
+def test_definitions_read_without_meta_are_those_of_the_full_read(engine_db: EngineDB):
+    db = engine_db
+    load_corpus(db)
+    db.run(SMALL)
+    full = full_read(db)
+    defs = db.rows(f"SELECT {ROW}, meta FROM pggit.live_definitions()")
+    assert len(full) > 1500 and len(defs) == len(full)
+    for row in defs:
+        assert row[:-1] == full[row[0]][:-1], row[0]
+        assert row[-1] is None
+    # the tree of WORKING: every key with the hash of its definition; the commit of everything
+    # (capture stored each definition as it came) has the same tree
+    tree = db.one("SELECT pggit.live_tree()")
+    assert tree == {key: sha256(row[5]) for key, row in full.items()}
+    db.run("SELECT pggit.commit('corpus')")
+    assert db.one("SELECT pggit.tree_hash_of(pggit.live_tree())") == db.head_tree()
+    assert db.rows("SELECT count(*) FROM pggit.diff('HEAD', 'WORKING')") == [(0,)]
+
+
+def test_dependency_keys_read_per_default_rule_and_domain_constraint(engine_db: EngineDB):
+    db = engine_db
+    db.run(SMALL)
+    deps = dict(
+        db.rows(
+            "SELECT object_key, meta->'deps' FROM pggit.live_objects() "
+            "WHERE schema_name = 'zstore' AND kind IN ('table', 'view', 'domain')"
+        )
+    )
+    assert deps == {
+        "domain:zstore.qty": ["function:zstore.positive(integer)", "schema:zstore"],
+        "table:zstore.items": ["schema:zstore", "sequence:zstore.counter"],
+        "table:zstore.tags": ["schema:zstore", "sequence:zstore.tags_id_seq"],
+        "view:zstore.item_tags": ["schema:zstore", "table:zstore.items", "table:zstore.tags"],
+        "view:zstore.numbered": ["schema:zstore", "sequence:zstore.counter"],
+    }
+    # and one anchor's read gives the same
+    assert db.one(
+        "SELECT meta->'deps' FROM pggit.anchor_objects('pg_class'::regclass, "
+        "'zstore.items'::regclass) WHERE object_key = 'table:zstore.items'"
+    ) == ["schema:zstore", "sequence:zstore.counter"]
+
+
+def test_live_tree_stores_what_it_lacks_as_the_full_read_gives_it(engine_db: EngineDB):
+    db = engine_db
+    # created with capture off: nothing stored their definitions
+    with db.connect() as conn, conn.transaction():
+        conn.execute("SELECT pggit.set_capture(false)")
+        conn.execute(SMALL)
+    full = full_read(db)
+    new_keys = sorted(k for k in full if "zstore" in k)
+    assert len(new_keys) == 19
+    hashes = [sha256(full[k][5]) for k in new_keys]
+    assert db.one("SELECT count(*) FROM pggit.blobs WHERE hash = ANY(%s)", (hashes,)) == 0
+
+    tree = db.one("SELECT pggit.live_tree()")
+    assert tree == {key: sha256(row[5]) for key, row in full.items()}
+    stored = {
+        r[0]: r[1:]
+        for r in db.rows(
+            "SELECT object_key, kind, schema_name, object_name, parent_name, definition, meta "
+            "FROM pggit.blobs WHERE hash = ANY(%s)",
+            (hashes,),
+        )
+    }
+    for key in new_keys:
+        row = full[key]
+        assert stored[key] == (row[1], row[2], row[3], row[4], row[5], row[8]), key
+    # a tree whose definitions are all stored writes nothing
+    count = db.one("SELECT count(*) FROM pggit.blobs")
+    assert db.one("SELECT pggit.live_tree()") == tree
+    assert db.one("SELECT count(*) FROM pggit.blobs") == count
+
+
+def test_blobs_put_stores_each_definition_once(engine_db: EngineDB):
+    db = engine_db
+    with db.connect() as conn, conn.transaction():
+        conn.execute("SELECT pggit.set_capture(false)")
+        conn.execute("CREATE TABLE public.once (id integer)")
+    rows = "ARRAY(SELECT o FROM pggit.live_objects() o WHERE o.object_key = 'table:public.once')"
+    # given twice, stored once; then stored already
+    assert db.one(f"SELECT pggit.blobs_put({rows} || {rows})") == 1
+    assert db.one(f"SELECT pggit.blobs_put({rows})") == 0
+    assert db.rows(
+        "SELECT hash = encode(sha256(convert_to(definition, 'UTF8')), 'hex'), meta = "
+        "(SELECT meta FROM pggit.live_objects() WHERE object_key = 'table:public.once') "
+        "FROM pggit.blobs WHERE object_key = 'table:public.once'"
+    ) == [(True, True)]
+
+
+def test_objects_of_anchors_by_anchor_and_in_one_pass_are_alike(engine_db: EngineDB):
+    db = engine_db
+    load_corpus(db)
+    db.run("SELECT pggit.commit('corpus')")
+    full = {r[0]: r for r in db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects()")}
+    every = db.one(
+        "SELECT jsonb_agg(DISTINCT jsonb_build_array(anchor_classid, anchor_objid)) "
+        "FROM pggit.live_objects()"
+    )
+    # all anchors: one pass
+    one_pass = db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects_of(%s)", (Jsonb(every),))
+    assert sorted(one_pass) == sorted(full.values())
+    # a few: each by itself
+    few = db.one(
+        "SELECT jsonb_agg(DISTINCT jsonb_build_array(anchor_classid, anchor_objid)) "
+        "FROM pggit.live_objects() WHERE object_key LIKE 'table:%' AND object_key < 'table:h'"
+    )
+    assert 0 < len(few) < 100
+    wanted = {(int(classid), int(objid)) for classid, objid in few}
+    by_anchor = db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects_of(%s)", (Jsonb(few),))
+    assert sorted(by_anchor) == sorted(r for r in full.values() if (r[6], r[7]) in wanted)
+    assert db.rows("SELECT * FROM pggit.live_objects_of('[]')") == []
+
+
+def small_trees(db: EngineDB) -> tuple[str, str]:
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    db.run(SMALL)
+    db.run("SELECT pggit.commit('small')")
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    return "empty", "main"
+
+
+def test_scripts_are_those_written_one_object_at_a_time(engine_db: EngineDB):
+    db = engine_db
+    empty, main = small_trees(db)
+    create = db.one(
+        "SELECT pggit.script_text('empty', 'small', pggit.ref_tree(%s), pggit.ref_tree(%s))",
+        (empty, main),
+    )
+    drop = db.one(
+        "SELECT pggit.script_text('small', 'empty', pggit.ref_tree(%s), pggit.ref_tree(%s))",
+        (main, empty),
+    )
+    expected = SMALL_CREATE
+    for name, options in (
+        ("counter", "bigint MAXVALUE 9223372036854775807"),
+        ("tags_id_seq", "integer MAXVALUE 2147483647"),
+    ):
+        expected = expected.replace(
+            f"<sequence zstore.{name} AS {options}>",
+            f"CREATE SEQUENCE zstore.{name} AS {options.split()[0]} INCREMENT BY 1 MINVALUE 1 "
+            f"MAXVALUE {options.split()[2]} START WITH 1 CACHE 1 NO CYCLE;",
+        )
+    for key in (
+        "view:zstore.item_tags",
+        "function:zstore.positive(integer)",
+        "function:zstore.touch()",
+    ):
+        definition = db.one(
+            "SELECT definition FROM pggit.live_objects() WHERE object_key = %s", (key,)
+        )
+        expected = expected.replace(f"<{key}>", definition)
+    assert create == expected
+    assert drop == SMALL_DROP
+
+
+@pytest.mark.parametrize("direction", ["create", "drop"])
+def test_plan_statements_are_the_generators_of_each_object(engine_db: EngineDB, direction):
+    """Every object's statements in a whole-schema plan of the corpus are what sql_create or
+    sql_drop gives for that object alone, in that order."""
+    db = engine_db
+    load_corpus(db)
+    db.run("SELECT pggit.commit('corpus')")
+    tree = db.one("SELECT pggit.ref_tree('HEAD')")
+    args = ("{}", tree) if direction == "create" else (tree, "{}")
+    plan: dict[str, list[str]] = {}
+    for key, statement in db.rows(
+        "SELECT object_key, statement FROM pggit.migration_plan(%s::jsonb, %s::jsonb) "
+        "ORDER BY step",
+        tuple(map(_json, args)),
+    ):
+        plan.setdefault(key, []).append(statement)
+    assert len(plan) == len(tree)
+    for key, blob in tree.items():
+        kind, definition, meta = db.rows(
+            "SELECT kind, definition, meta FROM pggit.blobs WHERE hash = %s", (blob,)
+        )[0]
+        if direction == "create":
+            expected = db.one(
+                "SELECT pggit.sql_create(%s, %s, %s::jsonb)", (kind, definition, _json(meta))
+            )
+        else:
+            expected = db.one("SELECT pggit.sql_drop(%s, %s, %s::jsonb)", (kind, key, _json(meta)))
+        assert plan[key] == expected, key
+
+
+def test_generators_refuse_what_they_refused(engine_db: EngineDB):
+    db = engine_db
+    cases = [
+        ("SELECT pggit.sql_create('bogus', 'CREATE TABLE x ()', '{}')", "UNKNOWN_KIND"),
+        ("SELECT pggit.sql_create(NULL, 'CREATE TABLE x ()', '{}')", "UNKNOWN_KIND"),
+        ("SELECT pggit.sql_create('table', ' ', '{}')", "INVALID_ARGUMENT"),
+        ("SELECT pggit.sql_drop('bogus', 'bogus:x', '{}')", "UNKNOWN_KIND"),
+        ("SELECT pggit.sql_drop('bogus', NULL, '{}')", "INVALID_ARGUMENT"),
+        ("SELECT pggit.sql_drop('comment', 'comment:x', '{}')", "INVALID_ARGUMENT"),
+        (
+            "SELECT pggit.sql_drop('trigger', 'trigger:a.t.x', '{\"identity\": \"x\"}')",
+            "INVALID_ARGUMENT",
+        ),
+        ("SELECT pggit.sql_drop('privileges', 'privileges:table:a.t', '{}')", "INVALID_ARGUMENT"),
+    ]
+    for query, code in cases:
+        with pytest.raises(Exception) as excinfo:
+            db.run(query)
+        assert engine_error(excinfo) == code, query
+    # the same, the arguments given as parameters (generic plans of the inlined expressions)
+    with pytest.raises(Exception) as excinfo:
+        db.run(
+            "SELECT pggit.sql_drop(%s, %s, %s::jsonb)",
+            ("table", "view:public.v", '{"identity": "v"}'),
+        )
+    assert engine_error(excinfo) == "INVALID_ARGUMENT"
+    assert "is not a key of kind" in str(excinfo.value)
+    assert db.one(
+        "SELECT pggit.sql_drop('procedure', 'function:a.p()', '{\"identity\": \"a.p()\"}')"
+    ) == ["DROP PROCEDURE IF EXISTS a.p();"]
+
+
+def _json(value) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
