@@ -7,50 +7,6 @@
 -- Live state maintenance (capture's memory of the live schema)
 ------------------------------------------------------------------------------------------------
 
--- The live objects of many anchors at once: the rows live_objects() gives for them, read through
--- the same per-kind views, each filtered on the anchors (p_rels: relations' oids; p_others: the
--- oids of the other anchors, whatever their catalog — the caller keeps the rows whose
--- (anchor_classid, anchor_objid) it asked for). The filters reach each view's own catalog scan, so
--- the cost follows the number of anchors, not the size of the schema.
-CREATE OR REPLACE FUNCTION pggit._anchors_live(p_rels oid[], p_others oid[])
-RETURNS SETOF pggit.catalog_object
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pggit
-SET jit = off
-AS $$
-BEGIN
-    IF cardinality(p_rels) > 0 THEN
-        RETURN QUERY
-        SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-               l.meta, l.anchor_classid, l.anchor_objid
-          FROM pggit._live_ext l
-         WHERE l.owner_classid = 'pg_class'::regclass AND l.owner_objid = ANY (p_rels);
-        RETURN QUERY
-        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
-               o.meta, o.anchor_classid, o.anchor_objid
-          FROM pggit._o_privileges o
-         WHERE o.anchor_classid = 'pg_class'::regclass AND o.anchor_objid = ANY (p_rels);
-    END IF;
-    IF cardinality(p_others) > 0 THEN
-        RETURN QUERY
-        SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
-               l.meta, l.anchor_classid, l.anchor_objid
-          FROM pggit._live_ext l
-         WHERE l.owner_classid <> 'pg_class'::regclass AND l.owner_objid = ANY (p_others);
-        RETURN QUERY
-        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
-               o.meta, o.anchor_classid, o.anchor_objid
-          FROM pggit._o_privileges o
-         WHERE o.anchor_classid <> 'pg_class'::regclass AND o.anchor_objid = ANY (p_others);
-        RETURN QUERY
-        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
-               o.meta, o.anchor_classid, o.anchor_objid
-          FROM pggit._o_default_privileges o
-         WHERE o.anchor_objid = ANY (p_others);
-    END IF;
-END;
-$$;
-
 -- Re-reads the given anchors from the catalogs, compares with live_state and stores the new
 -- definitions (blobs, set-based). Returns one row per object whose definition or anchor changed:
 -- key, change, old and new blob, anchor.
@@ -64,14 +20,12 @@ AS $$
 #variable_conflict use_column
 DECLARE
     v_many boolean := jsonb_array_length(p_anchors) >= 100;
-    v_rels oid[] := '{}';
-    v_others oid[] := '{}';
     v_wanted jsonb := '[]';
 BEGIN
     IF v_many THEN
         -- many anchors (a first status after a large load, a rescan): resolved set-based (the
         -- relations, indexes and sequences by joins; other catalog rows one by one through
-        -- anchor_of), then their objects read together (_anchors_live), instead of thousands of
+        -- anchor_of), then their objects read together (live_objects_of), instead of thousands of
         -- per-anchor reads (a few ms each)
         WITH req AS MATERIALIZED (
             SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
@@ -124,23 +78,17 @@ BEGIN
                                 WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid
                                   AND e.deptype = 'e')
         )
-        SELECT coalesce(array_agg(w.anchor_objid) FILTER (WHERE w.anchor_classid = 'pg_class'::regclass), '{}'),
-               coalesce(array_agg(w.anchor_objid) FILTER (WHERE w.anchor_classid <> 'pg_class'::regclass), '{}'),
-               coalesce(jsonb_agg(jsonb_build_array(w.anchor_classid, w.anchor_objid)), '[]')
-          INTO v_rels, v_others, v_wanted
+        SELECT coalesce(jsonb_agg(jsonb_build_array(w.anchor_classid, w.anchor_objid)), '[]')
+          INTO v_wanted
           FROM wanted w;
     END IF;
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
           FROM jsonb_array_elements(p_anchors) a
-    ), wanted AS (
-        SELECT (w->>0)::oid AS classid, (w->>1)::oid AS objid FROM jsonb_array_elements(v_wanted) w
     ), fresh AS MATERIALIZED (
         SELECT DISTINCT ON (o.object_key) o.*
-          FROM (SELECT l.* FROM pggit._anchors_live(v_rels, v_others) l
-                  JOIN wanted w ON w.classid = l.anchor_classid AND w.objid = l.anchor_objid
-                 WHERE v_many
+          FROM (SELECT l.* FROM pggit.live_objects_of(v_wanted) l WHERE v_many
                 UNION ALL
                 SELECT x.* FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) x
                  WHERE NOT v_many) o

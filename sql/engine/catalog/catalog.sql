@@ -1507,34 +1507,76 @@ BEGIN
 END;
 $$;
 
+-- The live objects of many anchors at once: the rows live_objects() gives for them, read through
+-- the same per-kind views, each filtered on the anchors (p_rels: relations' oids; p_others: the
+-- oids of the other anchors, whatever their catalog — the caller keeps the rows whose
+-- (anchor_classid, anchor_objid) it asked for). The filters reach each view's own catalog scan, so
+-- the cost follows the number of anchors, not the size of the schema.
+CREATE OR REPLACE FUNCTION pggit._anchors_live(p_rels oid[], p_others oid[])
+RETURNS SETOF pggit.catalog_object
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+SET jit = off
+AS $$
+BEGIN
+    IF cardinality(p_rels) > 0 THEN
+        RETURN QUERY
+        SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+               l.meta, l.anchor_classid, l.anchor_objid
+          FROM pggit._live_ext l
+         WHERE l.owner_classid = 'pg_class'::regclass AND l.owner_objid = ANY (p_rels);
+        RETURN QUERY
+        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+               o.meta, o.anchor_classid, o.anchor_objid
+          FROM pggit._o_privileges o
+         WHERE o.anchor_classid = 'pg_class'::regclass AND o.anchor_objid = ANY (p_rels);
+    END IF;
+    IF cardinality(p_others) > 0 THEN
+        RETURN QUERY
+        SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
+               l.meta, l.anchor_classid, l.anchor_objid
+          FROM pggit._live_ext l
+         WHERE l.owner_classid <> 'pg_class'::regclass AND l.owner_objid = ANY (p_others);
+        RETURN QUERY
+        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+               o.meta, o.anchor_classid, o.anchor_objid
+          FROM pggit._o_privileges o
+         WHERE o.anchor_classid <> 'pg_class'::regclass AND o.anchor_objid = ANY (p_others);
+        RETURN QUERY
+        SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
+               o.meta, o.anchor_classid, o.anchor_objid
+          FROM pggit._o_default_privileges o
+         WHERE o.anchor_objid = ANY (p_others);
+    END IF;
+END;
+$$;
+
 -- The objects of the given anchors ([[classid, objid], ...], anchors as live_objects() gives them),
--- whole: few anchors each by itself (pggit._anchor_rows, index probes), many by one pass over
--- live_objects() filtered to them (reading one anchor costs about as much as 40 objects of a full
--- pass, as in pggit.refresh_anchors).
+-- whole: few anchors each by itself (pggit._anchor_rows, index probes), many together
+-- (pggit._anchors_live: each per-kind view filtered on them).
 CREATE OR REPLACE FUNCTION pggit.live_objects_of(p_anchors jsonb)
 RETURNS SETOF pggit.catalog_object
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 SET jit = off
 AS $$
-DECLARE
-    v_count integer := jsonb_array_length(coalesce(p_anchors, '[]'));
 BEGIN
-    IF v_count = 0 THEN
-        RETURN;
-    END IF;
-    IF v_count >= 100 AND v_count * 40 >= (SELECT count(*) FROM pggit.live_state) THEN
+    IF jsonb_array_length(coalesce(p_anchors, '[]')) >= 100 THEN
         RETURN QUERY
-        WITH wanted AS (
+        WITH wanted AS MATERIALIZED (
             SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid FROM jsonb_array_elements(p_anchors) a
         )
-        SELECT o.* FROM pggit.live_objects() o
-          JOIN wanted w ON w.classid = o.anchor_classid AND w.objid = o.anchor_objid;
+        SELECT l.*
+          FROM pggit._anchors_live(
+                   ARRAY(SELECT w.objid FROM wanted w WHERE w.classid = 'pg_class'::regclass),
+                   ARRAY(SELECT w.objid FROM wanted w WHERE w.classid <> 'pg_class'::regclass)) l
+          JOIN wanted w ON w.classid = l.anchor_classid AND w.objid = l.anchor_objid;
         RETURN;
     END IF;
     RETURN QUERY
     SELECT o.*
-      FROM (SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid FROM jsonb_array_elements(p_anchors) a) w,
+      FROM (SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
+              FROM jsonb_array_elements(coalesce(p_anchors, '[]')) a) w,
            LATERAL pggit._anchor_rows(w.classid, w.objid) o;
 END;
 $$;
