@@ -171,11 +171,11 @@ $$;
 
 -- pg_depend rows (normal and automatic) with the key of what they point at. References to a
 -- schema are left out (every object adds its own schema's key). Always filter it on classid and
--- objid (=, or per row of another catalog inside a LATERAL subquery fenced by OFFSET 0), never join
--- it plainly to another catalog: a join lets the planner, with poor statistics, scan every row of a
--- classid and call _ref_key() on each before joining. (= ANY (ARRAY(...)) is no better: with
--- statistics taken on a small catalog the planner keeps the array as a filter and scans every row
--- of the classid once per object, quadratic in the schema's size.)
+-- objid =, never join it to another catalog: a join lets the planner, with poor statistics, scan
+-- every row of a classid and call _ref_key() on each before joining. The rows of several catalog
+-- rows (a table's column defaults, a view's rules): one LATERAL (... objid = row.oid ... OFFSET 0)
+-- per row. objid = ANY (ARRAY(...)) was taken as a filter, not an index condition: every row of
+-- the classid was read for every object (quadratic in column defaults, rules, constraints).
 CREATE OR REPLACE VIEW pggit._depkeys AS
 SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
        pggit._ref_key(d.refclassid, d.refobjid) AS key
