@@ -345,12 +345,26 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 DECLARE
+    v_tx text := current_setting('pggit.capture', true);
+    v_cfg jsonb := nullif(current_setting('pggit.config_cache', true), '')::jsonb;
+    v_excluded jsonb;
     v_anchors jsonb;
     v_dropped jsonb;
 BEGIN
-    IF pggit.capture_state() = 'off' THEN
+    -- capture off (pggit.capture_state(), with the configuration on_ddl_command_end reads once per
+    -- transaction: a lookup of pggit.config and a call per drop were half this function's cost)
+    IF v_tx = 'off' THEN
         RETURN;
     END IF;
+    IF v_cfg IS NULL THEN
+        SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
+         WHERE key IN ('capture_enabled', 'excluded_schemas');
+    END IF;
+    IF v_tx IS DISTINCT FROM 'engine' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
+        RETURN;
+    END IF;
+    v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
+                       THEN v_cfg->'excluded_schemas' ELSE '[]' END;
     -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
     -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
     SELECT jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid)) INTO v_anchors
@@ -373,7 +387,10 @@ BEGIN
            LATERAL (SELECT coalesce(d.schema_name,
                                     CASE WHEN d.object_type IN ('trigger', 'policy', 'rule')
                                          THEN d.address_names[1] END) AS name) sch
-     WHERE d.original AND (sch.name IS NULL OR pggit.is_tracked_schema(sch.name));
+     WHERE d.original
+       AND (sch.name IS NULL  -- pggit.is_tracked_schema's rules, inline
+            OR NOT (sch.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
+                    OR v_excluded ? sch.name));
     IF v_dropped IS NOT NULL THEN
         PERFORM set_config('pggit.pending_dropped',
             (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
