@@ -298,3 +298,53 @@ def test_two_grants_in_one_transaction_are_each_credited_with_their_own_object(
         ("privileges:table:public.granted_a", "GRANT SELECT ON public.granted_a TO PUBLIC"),
         ("privileges:table:public.granted_b", "GRANT SELECT ON public.granted_b TO PUBLIC"),
     ]
+
+
+def awkward_session(db: EngineDB) -> None:
+    """One transaction whose buffered entries must survive their JSON text: a schema whose name
+    holds a quote, a newline and non-ASCII letters; objects created and then dropped, renamed or
+    moved before the batch is written (their identities are those the trigger named)."""
+    with db.connect(application_name="awkward") as conn, conn.transaction():
+        conn.execute('CREATE SCHEMA "we""ird\nschéma"')
+        conn.execute(
+            'CREATE TABLE "we""ird\nschéma".t (id integer PRIMARY KEY, v text DEFAULT \'x\')'
+        )
+        conn.execute(
+            'CREATE FUNCTION "we""ird\nschéma".touch() RETURNS trigger LANGUAGE plpgsql '
+            "AS $$ BEGIN RETURN NEW; END $$"
+        )
+        conn.execute(
+            'CREATE TRIGGER tr BEFORE INSERT ON "we""ird\nschéma".t '
+            'FOR EACH ROW EXECUTE FUNCTION "we""ird\nschéma".touch()'
+        )
+        conn.execute('CREATE INDEX t_v_idx ON "we""ird\nschéma".t (v)')
+        conn.execute('ALTER TABLE "we""ird\nschéma".t ENABLE ROW LEVEL SECURITY')
+        conn.execute('CREATE POLICY p ON "we""ird\nschéma".t USING (true)')
+        conn.execute('DROP INDEX "we""ird\nschéma".t_v_idx')
+        conn.execute('DROP TRIGGER tr ON "we""ird\nschéma".t')
+        conn.execute('ALTER TABLE "we""ird\nschéma".t ALTER COLUMN v SET DEFAULT \'y\'')
+        conn.execute('ALTER TABLE "we""ird\nschéma".t RENAME TO t2')
+        conn.execute("CREATE TABLE public.moved (a integer CHECK (a > 0))")
+        conn.execute('ALTER TABLE public.moved SET SCHEMA "we""ird\nschéma"')
+        conn.execute('ALTER SCHEMA "we""ird\nschéma" RENAME TO renamed')
+
+
+def test_awkward_names_and_short_lived_objects_are_captured_the_same_either_way(
+    deferred_and_immediate: tuple[EngineDB, EngineDB],
+):
+    deferred, immediate = deferred_and_immediate
+    awkward_session(deferred)
+    awkward_session(immediate)
+    got, expected = observed(deferred), observed(immediate)
+    assert got == expected
+    targets = [json.loads(row[3]) if isinstance(row[3], str) else row[3] for row in got["events"]]
+    named = [t["identity"] for row in targets for t in row if "identity" in t]
+    assert '"we""ird\nschéma".t_v_idx' in named  # created, then dropped: still named by both
+    assert 'tr on "we""ird\nschéma".t' in named
+    assert named[-1] == "renamed"
+    assert {key for key, *_ in got["changes"]} >= {
+        "table:renamed.t2",
+        "table:renamed.moved",
+        "policy:renamed.t2.p",
+    }
+    assert got["unflushed"] == 0 and got["pending"] == 0

@@ -322,12 +322,26 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 DECLARE
+    v_tx text := current_setting('pggit.capture', true);
+    v_cfg jsonb := nullif(current_setting('pggit.config_cache', true), '')::jsonb;
+    v_excluded jsonb;
     v_anchors jsonb;
     v_dropped jsonb;
 BEGIN
-    IF pggit.capture_state() = 'off' THEN
+    -- capture off (pggit.capture_state(), with the configuration on_ddl_command_end reads once per
+    -- transaction: a lookup of pggit.config and a call per drop were half this function's cost)
+    IF v_tx = 'off' THEN
         RETURN;
     END IF;
+    IF v_cfg IS NULL THEN
+        SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
+         WHERE key IN ('capture_enabled', 'excluded_schemas');
+    END IF;
+    IF v_tx IS DISTINCT FROM 'engine' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
+        RETURN;
+    END IF;
+    v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
+                       THEN v_cfg->'excluded_schemas' ELSE '[]' END;
     -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
     -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
     SELECT jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid)) INTO v_anchors
@@ -350,7 +364,10 @@ BEGIN
            LATERAL (SELECT coalesce(d.schema_name,
                                     CASE WHEN d.object_type IN ('trigger', 'policy', 'rule')
                                          THEN d.address_names[1] END) AS name) sch
-     WHERE d.original AND (sch.name IS NULL OR pggit.is_tracked_schema(sch.name));
+     WHERE d.original
+       AND (sch.name IS NULL  -- pggit.is_tracked_schema's rules, inline
+            OR NOT (sch.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
+                    OR v_excluded ? sch.name));
     IF v_dropped IS NOT NULL THEN
         PERFORM set_config('pggit.pending_dropped',
             (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
@@ -382,14 +399,87 @@ BEGIN
 END;
 $$;
 
--- Capture, synchronous part (the ddl_command_end event trigger): one audit row per DDL command in
--- tracked schemas (statement, the objects it named, the catalog rows to re-read, role,
--- application_name, client address, transaction, backend, actor, branch) and one ddl.captured
--- event with its NOTIFY, in the statement's transaction. Kept cheap: one function does it all, the
--- configuration and HEAD are read in one query, each command resolves its anchor with at most one
--- index lookup, the statement text is recognised again by its message (statement_timestamp() and
--- length) instead of a hash of the whole script, and the audit row and the event are written by
--- one statement.
+-- The catalog row whose definition holds the object the event trigger named ([classid, objid],
+-- JSON): an index, constraint, trigger, policy, column default or rewrite rule belongs to its
+-- table, a domain constraint to its domain; any other object is its own. Called by
+-- pggit.on_ddl_command_end only for the commands that need a lookup (one index probe).
+CREATE OR REPLACE FUNCTION pggit.capture_anchor_of(p_classid oid, p_objid oid)
+RETURNS json
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_out json;
+BEGIN
+    CASE p_classid
+        WHEN 'pg_class'::regclass THEN
+            SELECT json_build_array('pg_class'::regclass::oid, i.indrelid) INTO v_out
+              FROM pg_index i WHERE i.indexrelid = p_objid;
+        WHEN 'pg_constraint'::regclass THEN
+            SELECT CASE WHEN con.contypid <> 0
+                        THEN json_build_array('pg_type'::regclass::oid, con.contypid)
+                        ELSE json_build_array('pg_class'::regclass::oid, con.conrelid) END INTO v_out
+              FROM pg_constraint con WHERE con.oid = p_objid;
+        WHEN 'pg_trigger'::regclass THEN
+            SELECT json_build_array('pg_class'::regclass::oid, t.tgrelid) INTO v_out
+              FROM pg_trigger t WHERE t.oid = p_objid;
+        WHEN 'pg_policy'::regclass THEN
+            SELECT json_build_array('pg_class'::regclass::oid, p.polrelid) INTO v_out
+              FROM pg_policy p WHERE p.oid = p_objid;
+        WHEN 'pg_attrdef'::regclass THEN
+            SELECT json_build_array('pg_class'::regclass::oid, a.adrelid) INTO v_out
+              FROM pg_attrdef a WHERE a.oid = p_objid;
+        WHEN 'pg_rewrite'::regclass THEN
+            SELECT json_build_array('pg_class'::regclass::oid, r.ev_class) INTO v_out
+              FROM pg_rewrite r WHERE r.oid = p_objid;
+        ELSE
+            NULL;
+    END CASE;
+    RETURN coalesce(v_out, json_build_array(p_classid, p_objid));
+END;
+$$;
+
+-- The schema of an object the event trigger named without one (schema_name NULL): a schema's own
+-- name; a trigger's, policy's, rewrite rule's or column default's is its table's. NULL for any
+-- other object.
+CREATE OR REPLACE FUNCTION pggit.capture_schema_of(p_classid oid, p_objid oid)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_table oid;
+BEGIN
+    CASE p_classid
+        WHEN 'pg_namespace'::regclass THEN
+            RETURN (SELECT n.nspname::text FROM pg_namespace n WHERE n.oid = p_objid);
+        WHEN 'pg_trigger'::regclass THEN
+            SELECT t.tgrelid INTO v_table FROM pg_trigger t WHERE t.oid = p_objid;
+        WHEN 'pg_policy'::regclass THEN
+            SELECT p.polrelid INTO v_table FROM pg_policy p WHERE p.oid = p_objid;
+        WHEN 'pg_rewrite'::regclass THEN
+            SELECT w.ev_class INTO v_table FROM pg_rewrite w WHERE w.oid = p_objid;
+        WHEN 'pg_attrdef'::regclass THEN
+            SELECT a.adrelid INTO v_table FROM pg_attrdef a WHERE a.oid = p_objid;
+        ELSE
+            RETURN NULL;
+    END CASE;
+    RETURN (SELECT n.nspname::text FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace
+             WHERE r.oid = v_table);
+END;
+$$;
+
+-- Capture, synchronous part (the ddl_command_end event trigger): one audit entry per DDL command
+-- touching tracked schemas (statement, the objects it named, the catalog rows to re-read, role,
+-- application_name, client address, transaction, actor, branch) and its ddl.captured event, in
+-- the statement's transaction. Users' DDL is buffered (pggit.capture_spill writes the batches);
+-- the engine's, strict mode, capture_sync and auto_commit write at once (pggit.capture_write).
+-- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part"): one query reads
+-- pg_event_trigger_ddl_commands() once (refused kinds, the identities named, the catalog rows to
+-- re-read resolved to the row that owns them by at most one index lookup each, HEAD's branch) and
+-- builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
+-- based at the batch write; the configuration is read once per transaction; the statement text is
+-- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
 -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
 -- they may have changed come from pggit.privileges_capture_anchors() (privileges.sql).
 CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
@@ -404,11 +494,17 @@ DECLARE
     v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
     v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
     v_tag text := tg_tag;
+    v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
     v_state text;
     v_cfg jsonb;
+    v_excluded jsonb;
     v_branch text;
-    v_anchors jsonb;
-    v_targets jsonb;
+    v_tracked integer;
+    v_targets json;
+    v_typed json;
+    v_raw_anchors json;
+    v_more_anchors jsonb;
+    v_entry json;
     v_statement text;
     v_query text;
     v_query_key text;
@@ -416,9 +512,8 @@ DECLARE
     v_cached text;
     v_actor text;
     v_app text;
-    v_ddl_id bigint;
-    v_events integer;
     v_slow boolean;
+    v_ddl_id bigint;
     v_refused text;
     v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
     v_role text;
@@ -436,137 +531,80 @@ BEGIN
         RETURN;
     END IF;
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
-    -- kinds pgGit cannot version are refused where they would be tracked (docs/engine-catalog.md,
-    -- "Refused at capture"): left alone, a checkout could not re-create what depends on them.
-    -- Raised outside the block below, so that lenient mode does not turn it into a warning.
-    SELECT format('%s %s', d.object_type, d.object_identity) INTO v_refused
-      FROM pg_event_trigger_ddl_commands() d
-     WHERE NOT d.in_extension AND d.command_tag LIKE 'CREATE %'
-       AND d.object_type IN ('foreign table', 'operator class', 'operator family', 'text search parser',
-                             'text search template', 'conversion', 'foreign-data wrapper', 'server',
-                             'user mapping')
-       AND (d.schema_name IS NULL OR pggit.is_tracked_schema(d.schema_name))
-     LIMIT 1;
-    IF v_refused IS NOT NULL AND pggit.capture_state() = 'on' THEN
-        PERFORM pggit.raise_error('UNTRACKED_KIND',
-            format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
-            'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
-            'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
-    END IF;
+    <<capture>>
     BEGIN
-        -- one query: the configuration, HEAD's branch, and what the command touched - the
-        -- identities it named and the catalog rows to re-read, resolved to the row that owns
-        -- them (an index, constraint, trigger, policy, default or rewrite rule to its table; a
-        -- domain constraint to its domain) by at most one index lookup each; only tracked
-        -- schemas (the rules of pggit.is_tracked_schema), never members of extensions
-        -- (materialized CTEs: inlined, the schema expression was copied into five filters and
-        -- the plan had ~100 nodes, a cost at every call's executor start-up)
-        WITH cfg AS MATERIALIZED (
-            SELECT coalesce(v_cfg_cached::jsonb,
-                            (SELECT jsonb_object_agg(key, value) FROM pggit.config
-                              WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit',
-                                            'capture_sync', 'capture_mode'))) AS v
-        ), cmd_all AS MATERIALIZED (
-            SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                   d.schema_name, d.in_extension
-              FROM pg_event_trigger_ddl_commands() d
-        ), cmd AS MATERIALIZED (
-            SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                   -- triggers, policies, rules and column defaults have no schema of their own
-                   -- (schema_name is NULL): theirs is their table's, so one on a table of an
-                   -- untracked schema (pggit's own, the console's, an excluded one) is untracked
-                   coalesce(d.schema_name,
-                            CASE d.classid
-                                WHEN 'pg_namespace'::regclass THEN
-                                    (SELECT n.nspname::text FROM pg_namespace n
-                                      WHERE n.oid = d.objid)
-                                WHEN 'pg_trigger'::regclass THEN
-                                    (SELECT n.nspname::text
-                                       FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid
-                                       JOIN pg_namespace n ON n.oid = r.relnamespace
-                                      WHERE t.oid = d.objid)
-                                WHEN 'pg_policy'::regclass THEN
-                                    (SELECT n.nspname::text
-                                       FROM pg_policy p JOIN pg_class r ON r.oid = p.polrelid
-                                       JOIN pg_namespace n ON n.oid = r.relnamespace
-                                      WHERE p.oid = d.objid)
-                                WHEN 'pg_rewrite'::regclass THEN
-                                    (SELECT n.nspname::text
-                                       FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class
-                                       JOIN pg_namespace n ON n.oid = r.relnamespace
-                                      WHERE w.oid = d.objid)
-                                WHEN 'pg_attrdef'::regclass THEN
-                                    (SELECT n.nspname::text
-                                       FROM pg_attrdef a JOIN pg_class r ON r.oid = a.adrelid
-                                       JOIN pg_namespace n ON n.oid = r.relnamespace
-                                      WHERE a.oid = d.objid)
-                            END,
-                            'public') AS schema_name
-              FROM cmd_all d
-             WHERE NOT d.in_extension AND d.classid IS NOT NULL
-        ), tracked AS MATERIALIZED (
-            SELECT c.*,
-                   coalesce(CASE c.classid
-                       WHEN 'pg_class'::regclass THEN
-                           CASE WHEN c.object_type = 'index' THEN
-                               (SELECT jsonb_build_array('pg_class'::regclass::oid, i.indrelid)
-                                  FROM pg_index i WHERE i.indexrelid = c.objid) END
-                       WHEN 'pg_constraint'::regclass THEN
-                           (SELECT CASE WHEN con.contypid <> 0
-                                        THEN jsonb_build_array('pg_type'::regclass::oid, con.contypid)
-                                        ELSE jsonb_build_array('pg_class'::regclass::oid, con.conrelid) END
-                              FROM pg_constraint con WHERE con.oid = c.objid)
-                       WHEN 'pg_trigger'::regclass THEN
-                           (SELECT jsonb_build_array('pg_class'::regclass::oid, t.tgrelid)
-                              FROM pg_trigger t WHERE t.oid = c.objid)
-                       WHEN 'pg_policy'::regclass THEN
-                           (SELECT jsonb_build_array('pg_class'::regclass::oid, p.polrelid)
-                              FROM pg_policy p WHERE p.oid = c.objid)
-                       WHEN 'pg_attrdef'::regclass THEN
-                           (SELECT jsonb_build_array('pg_class'::regclass::oid, a.adrelid)
-                              FROM pg_attrdef a WHERE a.oid = c.objid)
-                       WHEN 'pg_rewrite'::regclass THEN
-                           (SELECT jsonb_build_array('pg_class'::regclass::oid, r.ev_class)
-                              FROM pg_rewrite r WHERE r.oid = c.objid)
-                       END, jsonb_build_array(c.classid, c.objid)) AS anchor
-              FROM cmd c, cfg
-             WHERE c.schema_name NOT LIKE 'pggit%'
-               AND c.schema_name NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
-               AND c.schema_name !~ '^pg_(toast_)?temp(_|$)'
-               AND NOT (CASE WHEN jsonb_typeof(cfg.v->'excluded_schemas') = 'array'
-                             THEN cfg.v->'excluded_schemas' ELSE '[]' END ? c.schema_name)
-        )
-        SELECT cfg.v,
-               (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id),
-               (SELECT coalesce(jsonb_agg(DISTINCT t.anchor), '[]') FROM tracked t),
-               (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                           'type', t.object_type, 'identity', t.object_identity,
-                           'change', lower(split_part(t.command_tag, ' ', 1)))), '[]')
-                  FROM tracked t WHERE t.object_identity IS NOT NULL)
-               || (SELECT coalesce(jsonb_agg(jsonb_build_object(
-                           'type', lower(d.object_type),
-                           'change', lower(split_part(d.command_tag, ' ', 1)))), '[]')
-                     FROM cmd_all d
-                    WHERE d.classid IS NULL AND NOT d.in_extension)
-          INTO v_cfg, v_branch, v_anchors, v_targets
-          FROM cfg;
-        IF v_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
-            v_anchors := v_anchors || pggit.privileges_capture_anchors();
+        -- the configuration, read once per transaction (pggit.config_set clears the cache)
+        IF v_cfg_cached IS NULL THEN
+            SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
+             WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit', 'capture_sync',
+                           'capture_mode');
+            v_cached := set_config('pggit.config_cache', coalesce(v_cfg, '{}')::text, true);
+        ELSE
+            v_cfg := v_cfg_cached::jsonb;
         END IF;
-        IF v_cfg_cached IS NULL THEN  -- pggit.config_set clears it
-            PERFORM set_config('pggit.config_cache', v_cfg::text, true);
+        v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
+                           THEN v_cfg->'excluded_schemas' ELSE '[]' END;
+        -- one query: what the command touched, only in tracked schemas (the rules of
+        -- pggit.is_tracked_schema), never members of extensions - the identities it named (JSON
+        -- objects of the event), the catalog rows to re-read (pggit.capture_anchor_of), the kinds
+        -- it would create that pgGit refuses, and HEAD's branch. A catalog lookup is a function
+        -- call made only for the commands that need one (a subquery per case was a plan node
+        -- started on every call); OFFSET 0 keeps the tracked test from being copied into every
+        -- aggregate's filter.
+        SELECT count(*) FILTER (WHERE c.tracked),
+               json_agg(json_build_object('type', c.object_type, 'identity', c.object_identity,
+                                          'change', lower(split_part(c.command_tag, ' ', 1))))
+                   FILTER (WHERE c.tracked AND c.object_identity IS NOT NULL),
+               json_agg(json_build_object('type', lower(c.object_type),
+                                          'change', lower(split_part(c.command_tag, ' ', 1))))
+                   FILTER (WHERE c.classid IS NULL AND NOT c.in_extension),
+               json_agg(CASE WHEN c.object_type = 'index'
+                                  OR c.classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
+                                                   'pg_policy'::regclass, 'pg_attrdef'::regclass,
+                                                   'pg_rewrite'::regclass)
+                             THEN pggit.capture_anchor_of(c.classid, c.objid)
+                             ELSE json_build_array(c.classid, c.objid) END)
+                   FILTER (WHERE c.tracked),
+               (array_agg(format('%s %s', c.object_type, c.object_identity)) FILTER (
+                    WHERE c.command_tag LIKE 'CREATE %' AND NOT c.in_extension
+                      AND c.object_type IN ('foreign table', 'operator class', 'operator family',
+                                            'text search parser', 'text search template',
+                                            'conversion', 'foreign-data wrapper', 'server',
+                                            'user mapping')
+                      AND (c.schema_name IS NULL OR pggit.is_tracked_schema(c.schema_name))))[1],
+               (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id)
+          INTO v_tracked, v_targets, v_typed, v_raw_anchors, v_refused, v_branch
+          FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                       d.schema_name, d.in_extension,
+                       NOT d.in_extension AND d.classid IS NOT NULL
+                       AND (SELECT NOT (s.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
+                                        OR v_excluded ? s.name)
+                              FROM (SELECT coalesce(d.schema_name,
+                                                    pggit.capture_schema_of(d.classid, d.objid),
+                                                    'public') AS name) s) AS tracked
+                  FROM pg_event_trigger_ddl_commands() d
+                OFFSET 0) c;
+        -- kinds pgGit cannot version are refused where they would be tracked
+        -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not
+        -- re-create what depends on them. Raised after this block, so that lenient mode does not
+        -- turn it into a warning.
+        IF v_refused IS NOT NULL THEN
+            IF pggit.capture_state() = 'on' THEN
+                EXIT capture;
+            END IF;
+            v_refused := NULL;
+        END IF;
+        IF v_grant THEN
+            v_more_anchors := pggit.privileges_capture_anchors();
         END IF;
         IF v_state = 'on' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
             RETURN;
         END IF;
         IF v_pending IS NOT NULL THEN
-            v_anchors := v_anchors || v_pending::jsonb;
+            v_more_anchors := coalesce(v_more_anchors, '[]') || v_pending::jsonb;
         END IF;
-        IF v_pending_dropped IS NOT NULL THEN
-            v_targets := v_targets || v_pending_dropped::jsonb;
-        END IF;
-        IF jsonb_array_length(v_anchors) = 0 AND v_pending_dropped IS NULL
-           AND v_tag NOT IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+        IF v_tracked = 0 AND coalesce(jsonb_array_length(v_more_anchors), 0) = 0
+           AND v_pending_dropped IS NULL AND NOT v_grant THEN
             RETURN;  -- nothing tracked was touched
         END IF;
 
@@ -582,7 +620,7 @@ BEGIN
                 v_query := current_query();
                 INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
                 RETURNING id INTO v_query_id;
-                PERFORM set_config('pggit.last_query', v_query_key || v_query_id, true);
+                v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
             END IF;
         END IF;
 
@@ -593,6 +631,15 @@ BEGIN
         v_app := current_setting('application_name', true);
         v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
                                       OR v_cfg->'capture_sync' = 'true'::jsonb);
+        -- the entry pggit.capture_write reads: the targets in the order the trigger named them
+        -- (tg, then ty, then the sql_drop trigger's td), the anchors (a: sorted and deduplicated
+        -- there; then ax as they come)
+        v_entry := json_build_object(
+            'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'ty', v_typed,
+            'td', v_pending_dropped::json, 'a', v_raw_anchors, 'ax', v_more_anchors,
+            'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor, 'b', v_branch,
+            'at', v_started, 'op', nullif(current_setting('pggit.operation', true), ''),
+            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0);
         -- (strict mode writes at once: a capture failure fails the statement itself)
         IF v_state = 'on' AND NOT v_slow AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
             -- users' DDL: the audit row and its event are buffered in the transaction (a
@@ -607,55 +654,34 @@ BEGIN
                 ELSE
                     INSERT INTO pggit.capture_pending DEFAULT VALUES;
                 END IF;
-                PERFORM set_config('pggit.capture_armed', 'y', true);
+                v_cached := set_config('pggit.capture_armed', 'y', true);
             END IF;
-            PERFORM set_config('pggit.capture_buffer', v_buffer || jsonb_build_object(
-                    'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'a', v_anchors,
-                    'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor,
-                    'b', v_branch, 'at', v_started,
-                    'op', nullif(current_setting('pggit.operation', true), ''),
-                    'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
-                    || E'\n', true);
+            -- (an assignment, not PERFORM: a plain expression, no query)
+            v_cached := set_config('pggit.capture_buffer', v_buffer || v_entry::text || E'\x1e', true);
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
             END IF;
-            IF v_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') THEN
+            IF v_grant THEN
                 -- a new version of the transaction's pending row: its cmin marks where this
                 -- statement's catalog writes end, for the next GRANT's
                 -- pggit.privileges_capture_anchors() (buffered statements write no audit row)
                 UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id();
             END IF;
-            IF length(v_buffer) > 16384 THEN
+            -- (octet_length: length() counts the characters of the whole buffer, ~30 us at 8 KB)
+            IF octet_length(v_buffer) > 16384 THEN
                 -- written in batches: each append copies the whole buffer (quadratic), and a
                 -- batch of a few dozen rows already costs little more per row than a larger one
                 PERFORM pggit.capture_spill();
             END IF;
             RETURN;
         END IF;
-        -- the audit row and (for users' DDL) its ddl.captured event, announced, in one statement;
-        -- capture_ms is the time taken up to this write
-        WITH audit AS (
-            INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
-                                       application_name, client_addr, role_name, actor, branch,
-                                       engine_operation, capture_ms)
-            VALUES (v_query_id, v_statement, v_tag, v_targets, v_anchors, v_app,
-                    inet_client_addr(), v_role, v_actor, v_branch,
-                    nullif(current_setting('pggit.operation', true), ''),
-                    extract(epoch FROM clock_timestamp() - v_started) * 1000.0)
-            RETURNING id
-        ), event AS (
-            INSERT INTO pggit.events (type, data, actor)
-            SELECT 'ddl.captured',
-                   jsonb_build_object('ddl_id', a.id, 'command_tag', v_tag, 'branch', v_branch,
-                                      'role', v_role, 'actor', v_actor,
-                                      'application_name', v_app, 'objects', v_targets),
-                   v_actor
-              FROM audit a
-             WHERE v_state = 'on'
-            RETURNING pg_notify('pggit_events', id::text)
-        )
-        SELECT a.id, (SELECT count(*) FROM event) INTO v_ddl_id, v_events FROM audit a;
-        IF v_events > 0 THEN
+        -- at once: the audit row and (for users' DDL) its ddl.captured event, announced; the row's
+        -- time is that of this write, capture_ms the time taken up to it
+        PERFORM pggit.capture_write(jsonb_build_array(v_entry::jsonb || jsonb_build_object(
+            'ev', v_state = 'on', 'at', clock_timestamp(),
+            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)));
+        v_ddl_id := currval(pg_get_serial_sequence('pggit.ddl_log', 'id'));
+        IF v_state = 'on' THEN
             PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
         END IF;
 
@@ -674,6 +700,12 @@ BEGIN
         END IF;
         PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
     END;
+    IF v_refused IS NOT NULL THEN
+        PERFORM pggit.raise_error('UNTRACKED_KIND',
+            format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
+            'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
+            'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
+    END IF;
 END;
 $$;
 
@@ -717,7 +749,8 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM set_config('pggit.capture_buffer', '', true);
-    v_entries := ('[' || replace(rtrim(v_buffer, E'\n'), E'\n', ',') || ']')::jsonb;
+    -- (entries end with the record separator: JSON text has none, json_agg puts newlines)
+    v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::jsonb;
     BEGIN
         RETURN pggit.capture_write(v_entries);
     EXCEPTION WHEN OTHERS THEN
@@ -735,8 +768,12 @@ BEGIN
 END;
 $$;
 
--- Writes buffered statements (a JSON array of pggit.on_ddl_command_end's entries): the audit rows
--- in order, then one ddl.captured event per row. Returns the number written.
+-- Writes captured statements (a JSON array of pggit.on_ddl_command_end's entries): the audit rows
+-- in order, then one ddl.captured event per row (not for an entry with "ev": false, the engine's
+-- own DDL). A row's targets are those the trigger named, in its order (tg: objects in tracked
+-- schemas; ty: object types of GRANT-like commands; td: what the sql_drop trigger passed on); its
+-- anchors those of the tracked objects (a) sorted and deduplicated, then the others (ax: a GRANT's
+-- catalog rows, the sql_drop trigger's) as they came. Returns the number of rows written.
 CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries jsonb)
 RETURNS integer
 LANGUAGE plpgsql
@@ -744,6 +781,7 @@ SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
     v_count integer;
+    v_events integer;
 BEGIN
     WITH entry AS (
         SELECT n, j FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS b(j, n)
@@ -751,9 +789,14 @@ BEGIN
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
                                    application_name, client_addr, role_name, actor, branch,
                                    engine_operation, capture_ms, captured_at)
-        SELECT (j->>'q')::bigint, j->>'s', j->>'t', j->'tg', j->'a', j->>'app', (j->>'ca')::inet,
-               j->>'r', j->>'ac', j->>'b', j->>'op', (j->>'ms')::double precision,
-               (j->>'at')::timestamptz
+        SELECT (j->>'q')::bigint, j->>'s', j->>'t',
+               coalesce(nullif(j->'tg', 'null'), '[]') || coalesce(nullif(j->'ty', 'null'), '[]')
+               || coalesce(nullif(j->'td', 'null'), '[]'),
+               (SELECT coalesce(jsonb_agg(DISTINCT a), '[]')
+                  FROM jsonb_array_elements(coalesce(nullif(j->'a', 'null'), '[]')) a)
+               || coalesce(nullif(j->'ax', 'null'), '[]'),
+               j->>'app', (j->>'ca')::inet, j->>'r', j->>'ac', j->>'b', j->>'op',
+               (j->>'ms')::double precision, (j->>'at')::timestamptz
           FROM entry ORDER BY n
         RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at
     ), event AS (
@@ -763,10 +806,13 @@ BEGIN
                                   'role', a.role_name, 'actor', a.actor,
                                   'application_name', a.application_name, 'objects', a.targets),
                a.actor, a.captured_at
-          FROM audit a ORDER BY a.id
+          FROM (SELECT a.*, row_number() OVER (ORDER BY a.id) AS n FROM audit a) a
+          JOIN entry e ON e.n = a.n  -- (ids are given in the entries' order)
+         WHERE e.j->'ev' IS DISTINCT FROM 'false'
+         ORDER BY a.id
         RETURNING pg_notify('pggit_events', id::text)
     )
-    SELECT count(*) INTO v_count FROM event;
+    SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM event) INTO v_count, v_events;
     RETURN v_count;
 END;
 $$;
