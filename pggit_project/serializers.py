@@ -184,7 +184,12 @@ class FastOutputMixin:
         plan = plan_of(type(self))
         if plan is None:
             return super().to_representation(instance)
-        zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        # The current time zone, looked up once per serializer (a list's items share the child
+        # serializer): it does not change while one answer is serialized.
+        try:
+            zone = self._pggit_zone
+        except AttributeError:
+            zone = self._pggit_zone = timezone.get_current_timezone() if settings.USE_TZ else None
         try:
             return _represent(instance, plan, zone)
         except _Fallback:
