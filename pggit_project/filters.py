@@ -152,7 +152,8 @@ def _skippable_names(filterset_class) -> tuple[str, ...] | None:
     """The names of ``filterset_class``'s filters if a query giving none of them (nor a
     ``<name>_...`` parameter, what a multi-value widget reads) leaves the queryset as it is: no
     filter is required and the filter set keeps django-filter's (and StrictFilterSet's) way of
-    validating and filtering. ``None``: it must always run."""
+    validating and filtering, its form class and its filters' way of passing an empty value
+    through. ``None``: it must always run."""
     try:
         return _skippable[filterset_class]
     except KeyError:
@@ -162,8 +163,14 @@ def _skippable_names(filterset_class) -> tuple[str, ...] | None:
         own = getattr(filterset_class, hook)
         if own is not getattr(StrictFilterSet, hook):
             names = None
-    if names is not None and any(
-        filter_.extra.get("required") for filter_ in filterset_class.base_filters.values()
+    if names is not None and (
+        filterset_class._meta.form is not forms.Form
+        or any(
+            filter_.extra.get("required")
+            # django-filter's own filters pass an empty value through; another's may not
+            or not type(filter_).filter.__module__.startswith("django_filters.")
+            for filter_ in filterset_class.base_filters.values()
+        )
     ):
         names = None
     _skippable[filterset_class] = names

@@ -508,9 +508,21 @@ def test_a_filter_set_is_skipped_only_when_the_query_names_none_of_its_filters()
         def filter_queryset(self, queryset):
             return queryset.none()
 
+    class EmptyMatters(django_filters.CharFilter):
+        def filter(self, qs, value):
+            return qs.none() if not value else qs
+
+    class OwnFilter(StrictFilterSet):
+        name = EmptyMatters()
+
+        class Meta:
+            model = WebhookEndpoint
+            fields = ["name"]
+
     assert _skippable_names(WebhookFilter) == ("is_active", "event_type", "search")
     assert _skippable_names(Required) is None
     assert _skippable_names(OwnFiltering) is None
+    assert _skippable_names(OwnFilter) is None
 
 
 @pytest.mark.parametrize(
