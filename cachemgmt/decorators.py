@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,69 @@ from cachemgmt.runtime import get_store
 from pggit_project.permissions import sees_sensitive
 
 CACHEABLE_METHODS = ("GET", "HEAD")
+# How long a miss waits for the same answer being computed by another request of this process
+# (single flight) before computing it itself.
+SINGLE_FLIGHT_WAIT_SECONDS = 10.0
+
+
+class Flight:
+    """One answer being computed: the requests that miss the same key under the same engine-state
+    version meanwhile wait for it instead of computing it too."""
+
+    __slots__ = ("done", "entry", "key", "waiters")
+
+    def __init__(self, key: tuple[str, int | None]) -> None:
+        self.key = key
+        self.done = threading.Event()
+        self.entry: Entry | None = None
+        self.waiters = 0  # requests that joined it (read by the tests)
+
+    def wait(self, seconds: float) -> Entry | None:
+        """The entry computed, or ``None`` (the computation failed, was not a 200, or is late)."""
+        self.done.wait(seconds)
+        return self.entry
+
+
+class Flights:
+    """Single flight of the misses of this process (a cache stampede at an entry's expiry, e.g.
+    ``GET /api/v1/status`` every 5 s, computed once, not once per concurrent request).
+
+    A flight is keyed by the entry key (which embeds the namespaces' generations, read when the
+    request arrived) and the engine-state version read when the request arrived, so a request
+    joins only a computation that started under the very same generations and version: one that
+    arrives after a write (a bumped generation or version) never receives an answer computed
+    before it. The flight ends when the leader's answer is stored (or fails); later misses start
+    a new one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flights: dict[tuple[str, int | None], Flight] = {}
+
+    def join(self, key: tuple[str, int | None]) -> tuple[Flight, bool]:
+        """(the flight for ``key``, whether this request leads it: computes the answer)."""
+        with self._lock:
+            flight = self._flights.get(key)
+            if flight is not None:
+                flight.waiters += 1
+                return flight, False
+            flight = self._flights[key] = Flight(key)
+            return flight, True
+
+    def current(self, key: tuple[str, int | None]) -> Flight | None:
+        with self._lock:
+            return self._flights.get(key)
+
+    def finish(self, flight: Flight, entry: Entry | None) -> None:
+        with self._lock:
+            if flight.done.is_set():
+                return
+            if self._flights.get(flight.key) is flight:
+                del self._flights[flight.key]
+            flight.entry = entry
+            flight.done.set()
+
+
+FLIGHTS = Flights()
 
 
 def request_digest(request, *, vary_on_user: bool) -> str:
@@ -154,14 +218,37 @@ def cached_response(
                 hit = response_from(entry, f"hit-{layer}")
                 hit.cache_key = key
                 return hit
+            flight, leading = FLIGHTS.join((key, state))
+            if not leading:
+                entry = flight.wait(SINGLE_FLIGHT_WAIT_SECONDS)
+                if entry is not None:
+                    store.record(namespace, HIT_L1)
+                    hit = response_from(entry, HIT_L1)
+                    hit.cache_key = key
+                    return hit
             store.record(namespace, MISS)
-            response = method(view, request, *args, **kwargs)
+            try:
+                response = method(view, request, *args, **kwargs)
+            except BaseException:
+                if leading:
+                    FLIGHTS.finish(flight, None)
+                raise
             response[CACHE_STATUS_HEADER] = MISS
             response.cache_key = key
-            if response.status_code == 200:
-                _store_when_rendered(
-                    response, lambda r: store.save(key, _entry_from(r, lifetime, state))
-                )
+            if response.status_code != 200:
+                if leading:
+                    FLIGHTS.finish(flight, None)
+                return response
+
+            def save(rendered) -> None:
+                entry = _entry_from(rendered, lifetime, state)
+                store.save(key, entry)
+                if leading:
+                    FLIGHTS.finish(flight, entry)
+
+            _store_when_rendered(response, save)
+            if leading:  # closed without being rendered (it failed): the waiters compute it
+                response._resource_closers.append(lambda: FLIGHTS.finish(flight, None))
             return response
 
         wrapper.cache_namespace = namespace

@@ -47,10 +47,21 @@ class PageNumberPagination(pagination.BasePagination):
     max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
+        """The page, and the total for the body. A page that is not full and not past the end
+        tells the total itself (its offset plus its rows, read in the same snapshot): the count
+        query is made only for a full page, or an empty page that is not the first (whose 400
+        names the valid range)."""
         self.read_parameters(request)
-        self.set_total(len(queryset) if isinstance(queryset, (list, tuple)) else queryset.count())
         start = (self.page - 1) * self.page_size
-        return list(queryset[start : start + self.page_size])
+        if isinstance(queryset, (list, tuple)):
+            self.set_total(len(queryset))
+            return list(queryset[start : start + self.page_size])
+        rows = list(queryset[start : start + self.page_size]) if start <= MAX_OFFSET else []
+        if len(rows) < self.page_size and (rows or start == 0):
+            self.set_total(start + len(rows))
+        else:
+            self.set_total(queryset.count())
+        return rows
 
     def paginate_fetched(
         self, request, fetch: Callable[[int, int], tuple[int, list[Any]]]

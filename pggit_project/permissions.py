@@ -68,7 +68,16 @@ def sees_sensitive(user) -> bool:
     return bool(user and user.is_authenticated and user.has_perm(VIEW_SENSITIVE))
 
 
+SEES_SENSITIVE_KEY = "pggit_sees_sensitive"
+
+
 def request_sees_sensitive(context) -> bool:
-    """``sees_sensitive`` for a serializer's context (no request: an internal caller, who may)."""
+    """``sees_sensitive`` for a serializer's context (no request: an internal caller, who may);
+    asked once per context, which a list's serializers share (not once per item)."""
     request = context.get("request") if context else None
-    return request is None or sees_sensitive(request.user)
+    if request is None:
+        return True
+    known = context.get(SEES_SENSITIVE_KEY)
+    if known is None:
+        known = context[SEES_SENSITIVE_KEY] = sees_sensitive(request.user)
+    return known

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -138,13 +139,30 @@ def _make_plan(cls):
     return plan
 
 
+def _read(instance, source_attrs):
+    try:
+        return get_attribute(instance, source_attrs)
+    except Exception as exc:
+        raise _Fallback from exc
+
+
 def _represent(instance, plan, zone) -> dict[str, Any]:
     out: dict[str, Any] = {}
+    # DRF's ``get_attribute`` checks every value for a mapping and a callable; an object's plain
+    # attribute (no mapping, one name, not callable) is read directly, anything else by DRF's
+    # function (which also decides what an exception means).
+    generic = isinstance(instance, Mapping)
     for name, source_attrs, kind, converter in plan:
-        try:
-            value = get_attribute(instance, source_attrs)
-        except Exception as exc:
-            raise _Fallback from exc
+        if generic or len(source_attrs) != 1:
+            value = _read(instance, source_attrs)
+        else:
+            try:
+                value = getattr(instance, source_attrs[0])
+            except Exception:
+                value = _read(instance, source_attrs)
+            else:
+                if callable(value):
+                    value = _read(instance, source_attrs)
         if value is None:
             out[name] = None
         elif kind == "plain":
@@ -166,7 +184,12 @@ class FastOutputMixin:
         plan = plan_of(type(self))
         if plan is None:
             return super().to_representation(instance)
-        zone = timezone.get_current_timezone() if settings.USE_TZ else None
+        # The current time zone, looked up once per serializer (a list's items share the child
+        # serializer): it does not change while one answer is serialized.
+        try:
+            zone = self._pggit_zone
+        except AttributeError:
+            zone = self._pggit_zone = timezone.get_current_timezone() if settings.USE_TZ else None
         try:
             return _represent(instance, plan, zone)
         except _Fallback:

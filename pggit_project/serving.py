@@ -19,6 +19,7 @@ serving model") and the reasoning in docs/architecture.md ("Serving").
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +29,8 @@ from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
 from django.core.handlers.asgi import ASGIHandler, get_script_prefix
-from django.urls import set_script_prefix
+from django.urls import ResolverMatch, get_resolver, set_script_prefix
+from django.utils.translation import get_language
 
 from pggit_project.constants import REQUEST_ID_HEADER
 from pggit_project.request_id import bind_request_id, choose_request_id
@@ -70,6 +72,29 @@ class PooledHTTPHandler(ASGIHandler):
                 await self.send_response(response, send)
         finally:
             body_file.close()
+
+    def resolve_request(self, request):
+        """Django's, with the path's match kept (per URL configuration, language and path; at
+        most ``RESOLVED_PATHS``, least recently used dropped): resolving an API path tries the
+        routes of every app before it (about 90 µs a request). A path that does not resolve (a
+        404) is not kept. Each request gets its own copy of the match (and of its kwargs)."""
+        if hasattr(request, "urlconf"):
+            return super().resolve_request(request)
+        known = _resolve(get_resolver(), get_language(), request.path_info)
+        match = ResolverMatch(
+            known.func,
+            known.args,
+            dict(known.kwargs),
+            known.url_name,
+            known.app_names,
+            known.namespaces,
+            known.route,
+            known.tried,
+            known.captured_kwargs,
+            known.extra_kwargs,
+        )
+        request.resolver_match = match
+        return match
 
     def _respond(self, scope: dict[str, Any], body_file):
         """On a pool thread: the whole synchronous part of one request (a closed response unless
@@ -113,6 +138,16 @@ class PooledHTTPHandler(ASGIHandler):
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
+
+
+RESOLVED_PATHS = 4096
+
+
+@functools.lru_cache(maxsize=RESOLVED_PATHS)
+def _resolve(resolver, language: str | None, path: str):
+    """``resolver.resolve(path)``, kept (the language is part of the key for URL configurations
+    with language prefixes)."""
+    return resolver.resolve(path)
 
 
 class LivenessApp:

@@ -481,3 +481,62 @@ def test_a_choice_with_a_percent_sign_is_named_as_written():
     assert translate_validation(filterset.errors).detail == {
         "name": ["Must be one of 50%, all; got 'x'."]
     }
+
+
+def test_a_filter_set_is_skipped_only_when_the_query_names_none_of_its_filters():
+    """A query naming none of a filter set's parameters leaves the list as it is without
+    building the filter set; a filter set that always runs (a required filter, its own
+    filtering) is never skipped."""
+    import django_filters
+
+    from pggit_project.filters import StrictFilterSet, _skippable_names
+    from webhooks.api.filters import WebhookFilter
+    from webhooks.models import WebhookEndpoint
+
+    class Required(StrictFilterSet):
+        name = django_filters.CharFilter(required=True)
+
+        class Meta:
+            model = WebhookEndpoint
+            fields = ["name"]
+
+    class OwnFiltering(StrictFilterSet):
+        class Meta:
+            model = WebhookEndpoint
+            fields = ["name"]
+
+        def filter_queryset(self, queryset):
+            return queryset.none()
+
+    class EmptyMatters(django_filters.CharFilter):
+        def filter(self, qs, value):
+            return qs.none() if not value else qs
+
+    class OwnFilter(StrictFilterSet):
+        name = EmptyMatters()
+
+        class Meta:
+            model = WebhookEndpoint
+            fields = ["name"]
+
+    assert _skippable_names(WebhookFilter) == ("is_active", "event_type", "search")
+    assert _skippable_names(Required) is None
+    assert _skippable_names(OwnFiltering) is None
+    assert _skippable_names(OwnFilter) is None
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("", 200),
+        ("?page=1&page_size=5&ordering=name", 200),
+        ("?unknown=1", 200),  # not a filter: ignored, as before
+        ("?is_active=maybe", 400),
+        ("?event_type=nope", 400),
+        ("?is_active=true&is_active=false", 400),
+        ("?search=" + "x" * 201, 400),
+    ],
+)
+def test_filters_are_still_validated_when_given(staff_client, query, status):
+    response = staff_client.get(f"/api/v1/webhooks{query}")
+    assert response.status_code == status, response.content

@@ -119,3 +119,51 @@ def test_page_size_100_is_accepted(user_client, five_users):
     response = user_client.get("/t/users?page_size=100")
     assert response.status_code == 200
     assert response.json()["page_size"] == 100
+
+
+def test_the_total_is_exact_on_every_page_and_page_size(user_client, five_users):
+    """A page that is not full tells the total itself (no count query); a full page is counted.
+    Exact on every page of every size: first, full, partial and last pages alike, and one past
+    the last is still the range's 400."""
+    names = ["reader", "u1", "u2", "u3", "u4"]
+    user_client.get("/t/users")  # the token's user and its permissions, once
+    for page_size in range(1, 8):
+        pages = -(-len(names) // page_size)
+        for page in range(1, pages + 1):
+            with CaptureQueriesContext(connection) as queries:
+                response = user_client.get(f"/t/users?page={page}&page_size={page_size}")
+            body = response.json()
+            start = (page - 1) * page_size
+            assert usernames(response) == names[start : start + page_size]
+            assert (body["total"], body["pages"]) == (5, pages), (page, page_size)
+            full = start + page_size <= len(names)
+            counted = [q for q in queries if "COUNT(" in q["sql"]]
+            assert len(counted) == (1 if full else 0), (page, page_size)
+        past = user_client.get(f"/t/users?page={pages + 1}&page_size={page_size}")
+        assert past.status_code == 400
+        assert past.json()["errors"] == {
+            "page": [f"Page {pages + 1} is out of range (1..{pages})."]
+        }
+
+
+def test_a_page_far_past_the_end_is_counted_not_offset(user_client, five_users):
+    response = user_client.get(f"/t/users?page={2**62}&page_size=100")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page": [f"Page {2**62} is out of range (1..1)."]}
+
+
+def test_a_values_queryset_is_paged_and_counted_the_same_way(five_users):
+    from rest_framework.request import Request
+    from rest_framework.test import APIRequestFactory
+
+    from pggit_project.pagination import PageNumberPagination
+
+    names = get_user_model().objects.values_list("username", flat=True).order_by("username")
+    for query, page, total in (
+        ("page=2&page_size=2", ["u2", "u3"], 5),
+        ("page=2&page_size=4", ["u4"], 5),
+    ):
+        paginator = PageNumberPagination()
+        request = Request(APIRequestFactory().get(f"/t/users?{query}"))
+        assert paginator.paginate_queryset(names, request) == page
+        assert paginator.total == total

@@ -120,3 +120,36 @@ def test_health_requests_that_could_be_answered_otherwise_go_to_django(
 
     assert [answer.status_code for answer in answers] == [406, 200, 400, 405]
     assert len(request_threads) == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_resolved_paths_are_kept_and_each_request_gets_its_own_match(user):
+    """The pool handler keeps what each path resolved to: the same answers as resolving anew,
+    each request with its own captured arguments, and a path that resolves to nothing (404) is
+    not kept."""
+    from pggit_project.serving import _resolve
+    from webhooks.services import webhook_create, webhook_delete
+
+    first, second = (
+        webhook_create(name=f"kept-{n}", url=f"https://93.184.215.14/{n}", event_types=["*"])
+        for n in range(2)
+    )
+    _resolve.cache_clear()
+    authorization = {"Authorization": bearer(user)}
+    requests = [
+        ("GET", f"/api/v1/webhooks/{first.endpoint.pk}", authorization),
+        ("GET", f"/api/v1/webhooks/{second.endpoint.pk}", authorization),
+        ("GET", "/api/v1/nothing-here", {}),
+    ]
+
+    try:
+        answers = _send(requests * 3)
+    finally:  # the engine's tables are not flushed between tests
+        for created in (first, second):
+            webhook_delete(endpoint_id=created.endpoint.pk)
+
+    assert [answer.status_code for answer in answers] == [200, 200, 404] * 3
+    assert [answer.json().get("name") for answer in answers[:2]] == ["kept-0", "kept-1"]
+    assert [answer.json() for answer in answers[3:5]] == [answer.json() for answer in answers[:2]]
+    info = _resolve.cache_info()
+    assert (info.currsize, info.hits) == (2, 4)

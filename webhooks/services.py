@@ -116,23 +116,25 @@ def webhook_create(
         secret = secret_generate()
     elif not secret_is_valid(secret):
         raise _invalid("secret", SECRET_FORMAT)
-    with engine_cursor(actor=actor) as cursor:
-        cursor.execute(
+    params = [
+        name,
+        url,
+        description,
+        is_active,
+        event_types,
+        secret_encrypt(secret),
+        secret_hint(secret),
+    ]
+    # The new row as the ORM reads it (its converters applied), from the INSERT itself: no
+    # second round trip to read it back (the table's trigger only announces the change).
+    with engine_cursor(actor=actor):
+        (endpoint,) = WebhookEndpoint.objects.raw(
             "INSERT INTO pggit.webhook_endpoints"
             " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            [
-                name,
-                url,
-                description,
-                is_active,
-                event_types,
-                secret_encrypt(secret),
-                secret_hint(secret),
-            ],
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
+            params,
         )
-        endpoint_id = cursor.fetchone()[0]
-    return EndpointWithSecret(_get(endpoint_id), secret)
+    return EndpointWithSecret(endpoint, secret)
 
 
 def _validated_changes(changes: dict[str, Any]) -> dict[str, Any]:
