@@ -31,11 +31,42 @@ BEGIN
 END;
 $$;
 
+-- A constraint trigger is a row trigger (no statement-level or transition-table form): so that a
+-- batch of N events (pggit.capture_write writes one per buffered DDL statement) does not queue N
+-- deferred calls, only the rows of the transaction's first statement that appends to the outbox
+-- queue it (WHEN is evaluated as each row is inserted, not deferred); the statement trigger
+-- below marks the transaction once that statement has inserted a row. The mark is
+-- transaction-local: a rolled-back savepoint takes it back together with the calls it queued.
+CREATE OR REPLACE FUNCTION pggit.state_version_queued()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_mark text;
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_events) THEN
+        v_mark := set_config('pggit.state_version_queued', 'y', true);
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
 DROP TRIGGER IF EXISTS state_version_bump ON pggit.events;
 CREATE CONSTRAINT TRIGGER state_version_bump
     AFTER INSERT ON pggit.events
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION pggit.state_version_bump();
+    FOR EACH ROW
+    WHEN (current_setting('pggit.state_version_queued', true) IS DISTINCT FROM 'y')
+    EXECUTE FUNCTION pggit.state_version_bump();
+
+DROP TRIGGER IF EXISTS state_version_queued ON pggit.events;
+CREATE TRIGGER state_version_queued
+    AFTER INSERT ON pggit.events
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT
+    WHEN (current_setting('pggit.state_version_queued', true) IS DISTINCT FROM 'y')
+    EXECUTE FUNCTION pggit.state_version_queued();
 
 -- The current version (what a cached engine-state answer is checked against).
 CREATE OR REPLACE FUNCTION pggit.state_version()

@@ -572,7 +572,10 @@ BEGIN
                                             'conversion', 'foreign-data wrapper', 'server',
                                             'user mapping')
                       AND (c.schema_name IS NULL OR pggit.is_tracked_schema(c.schema_name))))[1],
-               (SELECT b.name FROM pggit.head h JOIN pggit.branches b ON b.id = h.branch_id)
+               -- (two index probes: a join of head and branches was planned as a hash join, whose
+               -- hash table was built on every statement: ~20 us)
+               (SELECT b.name FROM pggit.branches b
+                 WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton))
           INTO v_tracked, v_targets, v_typed, v_raw_anchors, v_refused, v_branch
           FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
                        d.schema_name, d.in_extension,

@@ -2,12 +2,15 @@
 -- workers use (claim with a lease, record an attempt, release). docs/webhooks.md describes them.
 -- Re-runnable: applied again by the loader whenever this file changes.
 
--- Fan-out (trigger on pggit.events). 'webhook.test' goes only to the endpoint it names
--- (data.webhook_id). It first looks for a subscribed endpoint: most events have none, and the
--- INSERT ... SELECT ... ON CONFLICT costs its set-up (the deliveries table, its arbiter index, ~38 us
--- an event) even when it selects no row, while a look at the small endpoint table costs a few us.
--- An endpoint committed between the look and the insert is treated as if the event had come first
--- (no delivery), the same as for an endpoint created just after the event.
+-- Fan-out (a statement-level trigger on pggit.events, reading the statement's new events through
+-- its transition table): a batch of N events (pggit.capture_write writes one per buffered DDL
+-- statement) costs one call, not N. 'webhook.test' goes only to the endpoint it names
+-- (data.webhook_id). It first looks for an active endpoint: most databases have none, and the
+-- INSERT ... SELECT ... ON CONFLICT costs its set-up (the deliveries table, its arbiter index) even
+-- when it selects no row, while a look at the small endpoint table costs a few us. An endpoint
+-- committed between the look and the insert is treated as if the events had come first (no
+-- delivery), the same as for an endpoint created just after them. Deliveries are created in the
+-- events' order (then the endpoints'), and the workers are woken once.
 CREATE OR REPLACE FUNCTION pggit.webhook_fan_out()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -16,23 +19,19 @@ AS $$
 DECLARE
     v_count integer;
 BEGIN
-    IF NOT EXISTS (
-        SELECT 1
-          FROM pggit.webhook_endpoints e
-         WHERE e.is_active
-           AND CASE WHEN NEW.type = 'webhook.test'
-                    THEN e.id::text = NEW.data ->> 'webhook_id'
-                    ELSE e.event_types && ARRAY['*', NEW.type] END
-    ) THEN
+    IF NOT EXISTS (SELECT 1 FROM pggit.webhook_endpoints e WHERE e.is_active) THEN
         RETURN NULL;
     END IF;
     INSERT INTO pggit.webhook_deliveries (endpoint_id, event_id, event_type, payload)
-    SELECT e.id, NEW.id, NEW.type, pggit.event_envelope(NEW)
-      FROM pggit.webhook_endpoints e
-     WHERE e.is_active
-       AND CASE WHEN NEW.type = 'webhook.test'
-                THEN e.id::text = NEW.data ->> 'webhook_id'
-                ELSE e.event_types && ARRAY['*', NEW.type] END
+    SELECT e.id, n.id, n.type,
+           pggit.event_envelope(n)
+      FROM new_events n
+      JOIN pggit.webhook_endpoints e
+        ON e.is_active
+       AND CASE WHEN n.type = 'webhook.test'
+                THEN e.id::text = n.data ->> 'webhook_id'
+                ELSE e.event_types && ARRAY['*', n.type] END
+     ORDER BY n.id, e.id
     ON CONFLICT (endpoint_id, event_id) DO NOTHING;
     GET DIAGNOSTICS v_count = ROW_COUNT;
     IF v_count > 0 THEN
@@ -44,7 +43,8 @@ $$;
 
 DROP TRIGGER IF EXISTS webhook_fan_out ON pggit.events;
 CREATE TRIGGER webhook_fan_out AFTER INSERT ON pggit.events
-    FOR EACH ROW EXECUTE FUNCTION pggit.webhook_fan_out();
+    REFERENCING NEW TABLE AS new_events
+    FOR EACH STATEMENT EXECUTE FUNCTION pggit.webhook_fan_out();
 
 -- Held by a delivery worker on its claim connection for as long as it runs (taken again after a
 -- reconnection): the session lock that tells a claim the worker is alive.
