@@ -202,9 +202,9 @@ def test_commit_list_does_a_fixed_number_of_queries(staff_client, django_assert_
     for i in range(5):
         ddl(f"CREATE TABLE public.q{i} (a integer)")
         staff_client.post("/api/v1/commits", {"message": f"q{i}"}, format="json")
-    # user, its permissions (own, groups'), the page (not full: no count query; the change
-    # counts are a column)
-    with django_assert_max_num_queries(4):
+    # the user's state (one query: the user with its own and its groups' permissions), the page
+    # (not full: no count query; the change counts are a column)
+    with django_assert_max_num_queries(2):
         response = staff_client.get("/api/v1/commits")
     assert len(response.json()["items"]) == 6
 
@@ -212,8 +212,8 @@ def test_commit_list_does_a_fixed_number_of_queries(staff_client, django_assert_
 def test_branch_list_does_a_fixed_number_of_queries(staff_client, django_assert_max_num_queries):
     for i in range(5):
         staff_client.post("/api/v1/branches", {"name": f"b{i}"}, format="json")
-    # user, its permissions (2), the page (not full: no count query), HEAD
-    with django_assert_max_num_queries(5):
+    # the user's state (one query), the page (not full: no count query), HEAD
+    with django_assert_max_num_queries(3):
         response = staff_client.get("/api/v1/branches")
     assert len(response.json()["items"]) == 6
 
