@@ -220,9 +220,11 @@ CREATE SCHEMA zrel;
 CREATE SCHEMA zquiet;
 CREATE TABLE zquiet.hidden (id integer PRIMARY KEY);
 CREATE TABLE zrel.parts (id integer, at date, code text, UNIQUE (code, at)) PARTITION BY RANGE (at);
-CREATE TABLE zrel.parts_2024 PARTITION OF zrel.parts FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE zrel.parts_2024 PARTITION OF zrel.parts
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE INDEX parts_at_idx ON zrel.parts (at);
-CREATE TABLE zrel.refs (code text, at date, FOREIGN KEY (code, at) REFERENCES zrel.parts (code, at));
+CREATE TABLE zrel.refs (code text, at date,
+                        FOREIGN KEY (code, at) REFERENCES zrel.parts (code, at));
 CREATE TABLE zrel.codes (code text NOT NULL);
 CREATE UNIQUE INDEX codes_code_idx ON zrel.codes (code);
 CREATE TABLE zrel.uses (code text REFERENCES zrel.codes (code));
@@ -238,12 +240,15 @@ CREATE VIEW zrel.both AS SELECT c.n, h.id FROM zrel.counts c, zquiet.hidden h;
 # had when it was read one row per PL/pgSQL call), schemas checked by is_tracked_schema()
 JOINED_RELATION_KEYS = """
 WITH ext AS (
-    SELECT d.objid, e.extname::text AS extname FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
-     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'),
+    SELECT d.objid, e.extname::text AS extname
+      FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
+       AND d.deptype = 'e'),
 keys AS (
     SELECT c.oid, coalesce('extension:' || x.extname,
                            CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
-                                          WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:' ELSE 'table:' END
+                                          WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:'
+                                          ELSE 'table:' END
                            || n.nspname || '.' || c.relname) AS key
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       LEFT JOIN ext x ON x.objid = c.oid
@@ -251,8 +256,10 @@ keys AS (
     UNION ALL
     SELECT i.indexrelid, coalesce('extension:' || x.extname,
                                   CASE WHEN con.oid IS NULL THEN 'index:' ELSE 'constraint:' END
-                                  || n.nspname || '.' || t.relname || '.' || coalesce(con.conname, ic.relname))
-      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid
+                                  || n.nspname || '.' || t.relname || '.'
+                                  || coalesce(con.conname, ic.relname))
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_class t ON t.oid = i.indrelid
       JOIN pg_namespace n ON n.oid = t.relnamespace
       LEFT JOIN pg_constraint con ON con.conrelid = i.indrelid AND con.conindid = i.indexrelid
                                  AND con.contype IN ('p', 'u', 'x')
