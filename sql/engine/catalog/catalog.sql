@@ -186,12 +186,16 @@ $$;
 -- statistics taken on a small catalog the planner keeps the array as a filter and scans every row
 -- of the classid once per object, quadratic in the schema's size.)
 CREATE OR REPLACE VIEW pggit._depkeys AS
-SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
-       CASE d.refclassid
-       WHEN 'pg_class'::regclass THEN (SELECT k.key FROM pggit._key_class k WHERE k.oid = d.refobjid)
-       ELSE pggit._ref_key(d.refclassid, d.refobjid)
-       END COLLATE "default" AS key   -- the column's collation as before (text); readers see it implicit
+SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, r.key
   FROM pg_depend d
+  -- computed once per row: without the fence, a caller's condition on the key (s.k <> k.key) is
+  -- pushed down with the expression copied, and the lookup planned and run twice
+  CROSS JOIN LATERAL (
+      SELECT CASE d.refclassid
+             WHEN 'pg_class'::regclass THEN (SELECT k.key FROM pggit._key_class k WHERE k.oid = d.refobjid)
+             ELSE pggit._ref_key(d.refclassid, d.refobjid)
+             END COLLATE "default" AS key   -- the column's collation as before: text, implicit to readers
+      OFFSET 0) r
  WHERE d.deptype IN ('n', 'a') AND d.refclassid <> 'pg_namespace'::regclass::oid;
 
 -- ---------------------------------------------------------------------------------------------
