@@ -3,7 +3,8 @@ gave one object at a time: the definitions read without meta (pggit.live_definit
 of the full read (pggit.live_objects), the live tree stores the definitions it lacks with the
 meta of the full read (pggit.blobs_put), the objects of a set of anchors are read alike by
 anchor and in one pass (pggit.live_objects_of), the dependency keys read per row of pg_attrdef,
-pg_rewrite and domain constraints are those of the objects, and the statements a plan generates
+pg_rewrite and domain constraints are those of the objects, the keys of relations looked up inside
+pggit._depkeys' query are those of a join of the catalogs, and the statements a plan generates
 inside its one query (sql_create/sql_drop inlined) are those of the generators called for each
 object."""
 
@@ -208,6 +209,122 @@ def test_dependency_keys_read_per_default_rule_and_domain_constraint(engine_db: 
         "SELECT meta->'deps' FROM pggit.anchor_objects('pg_class'::regclass, "
         "'zstore.items'::regclass) WHERE object_key = 'table:zstore.items'"
     ) == ["schema:zstore", "sequence:zstore.counter"]
+
+
+# every kind of relation a dependency can point at: a partitioned table and its partition, a unique
+# constraint a foreign key references (through its index), a unique index without a constraint a
+# foreign key references, a composite type whose field a view selects (and a function taking it),
+# a materialized view, and a table in a schema left out by configuration
+RELATIONS = """
+CREATE SCHEMA zrel;
+CREATE SCHEMA zquiet;
+CREATE TABLE zquiet.hidden (id integer PRIMARY KEY);
+CREATE TABLE zrel.parts (id integer, at date, code text, UNIQUE (code, at)) PARTITION BY RANGE (at);
+CREATE TABLE zrel.parts_2024 PARTITION OF zrel.parts
+    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE INDEX parts_at_idx ON zrel.parts (at);
+CREATE TABLE zrel.refs (code text, at date,
+                        FOREIGN KEY (code, at) REFERENCES zrel.parts (code, at));
+CREATE TABLE zrel.codes (code text NOT NULL);
+CREATE UNIQUE INDEX codes_code_idx ON zrel.codes (code);
+CREATE TABLE zrel.uses (code text REFERENCES zrel.codes (code));
+CREATE TYPE zrel.pair AS (a integer, b integer);
+CREATE FUNCTION zrel.first(zrel.pair) RETURNS integer LANGUAGE sql AS 'SELECT $1.a';
+CREATE TABLE zrel.holders (p zrel.pair);
+CREATE VIEW zrel.firsts AS SELECT (h.p).a FROM zrel.holders h;
+CREATE MATERIALIZED VIEW zrel.counts AS SELECT count(*) AS n FROM zrel.parts;
+CREATE VIEW zrel.both AS SELECT c.n, h.id FROM zrel.counts c, zquiet.hidden h;
+"""
+
+# the key of every relation and index, spelled as joins of the catalogs (the form pggit._key_class
+# had when it was read one row per PL/pgSQL call), schemas checked by is_tracked_schema()
+JOINED_RELATION_KEYS = """
+WITH ext AS (
+    SELECT d.objid, e.extname::text AS extname
+      FROM pg_depend d JOIN pg_extension e ON e.oid = d.refobjid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_extension'::regclass
+       AND d.deptype = 'e'),
+keys AS (
+    SELECT c.oid, coalesce('extension:' || x.extname,
+                           CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
+                                          WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:'
+                                          ELSE 'table:' END
+                           || n.nspname || '.' || c.relname) AS key
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN ext x ON x.objid = c.oid
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'c') AND pggit.is_tracked_schema(n.nspname)
+    UNION ALL
+    SELECT i.indexrelid, coalesce('extension:' || x.extname,
+                                  CASE WHEN con.oid IS NULL THEN 'index:' ELSE 'constraint:' END
+                                  || n.nspname || '.' || t.relname || '.'
+                                  || coalesce(con.conname, ic.relname))
+      FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN pg_class t ON t.oid = i.indrelid
+      JOIN pg_namespace n ON n.oid = t.relnamespace
+      LEFT JOIN pg_constraint con ON con.conrelid = i.indrelid AND con.conindid = i.indexrelid
+                                 AND con.contype IN ('p', 'u', 'x')
+      LEFT JOIN ext x ON x.objid = t.oid
+     WHERE pggit.is_tracked_schema(n.nspname))
+SELECT d.classid::int, d.objid::int, d.objsubid, d.refobjid::int, k.key
+  FROM pg_depend d LEFT JOIN keys k ON k.oid = d.refobjid
+ WHERE d.refclassid = 'pg_class'::regclass AND d.deptype IN ('n', 'a')
+ ORDER BY 1, 2, 3, 4, 5
+"""
+
+
+def test_relation_dependency_keys_are_those_of_the_joined_catalogs(engine_db: EngineDB):
+    db = engine_db
+    load_corpus(db)
+    db.run(SMALL)
+    db.run("SELECT pggit.config_set('excluded_schemas', '[\"zquiet\"]')")
+    db.run(RELATIONS)
+    read = db.rows(
+        "SELECT classid::int, objid::int, objsubid, refobjid::int, key FROM pggit._depkeys "
+        "WHERE refclassid = 'pg_class'::regclass ORDER BY 1, 2, 3, 4, 5"
+    )
+    assert read == db.rows(JOINED_RELATION_KEYS)
+    keys = {row[4] for row in read}
+    # every branch was taken: relations of each kind, indexes alone and backing a constraint, and
+    # relations that are not tracked (system catalogs, the excluded schema)
+    for key in (
+        "table:zrel.parts",
+        "table:zrel.parts_2024",
+        "constraint:zrel.parts.parts_code_at_key",
+        "index:zrel.codes.codes_code_idx",
+        "type:zrel.pair",
+        "materialized_view:zrel.counts",
+        "sequence:zstore.counter",
+    ):
+        assert key in keys, key
+    assert None in keys
+    hidden = db.one("SELECT 'zquiet.hidden'::regclass::int")
+    assert {row[4] for row in read if row[3] == hidden} == {None}
+    # and they are what the objects' meta carries
+    deps = dict(
+        db.rows(
+            "SELECT object_key, meta->'deps' FROM pggit.live_objects() "
+            "WHERE object_key IN ('constraint:zrel.refs.refs_code_at_fkey', 'view:zrel.both', "
+            "'constraint:zrel.uses.uses_code_fkey', 'view:zrel.firsts', "
+            "'function:zrel.first(zrel.pair)')"
+        )
+    )
+    assert deps == {
+        "constraint:zrel.refs.refs_code_at_fkey": [
+            "constraint:zrel.parts.parts_code_at_key",
+            "schema:zrel",
+            "table:zrel.parts",
+            "table:zrel.refs",
+        ],
+        "constraint:zrel.uses.uses_code_fkey": [
+            "index:zrel.codes.codes_code_idx",
+            "schema:zrel",
+            "table:zrel.codes",
+            "table:zrel.uses",
+        ],
+        "view:zrel.both": ["materialized_view:zrel.counts", "schema:zrel"],
+        "view:zrel.firsts": ["schema:zrel", "table:zrel.holders", "type:zrel.pair"],
+        "function:zrel.first(zrel.pair)": ["schema:zrel", "type:zrel.pair"],
+    }
 
 
 def test_live_tree_stores_what_it_lacks_as_the_full_read_gives_it(engine_db: EngineDB):

@@ -71,28 +71,30 @@ SELECT p.oid, n.nspname, n.qname AS schema_qname,
   FROM pg_proc p
   JOIN pggit._ns n ON n.oid = p.pronamespace;
 
+-- The key of a relation or an index. Read inside the query of every dependency read of the per-kind
+-- views (pggit._depkeys), so written to be cheap to plan as well as to run: three relations joined,
+-- the optional parts (extension membership, the constraint an index backs, an index's table) as
+-- scalar subqueries probing one index each.
 CREATE OR REPLACE VIEW pggit._key_class AS
 SELECT c.oid,
-       coalesce('extension:' || x.extname,
-                CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
-                               WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:' ELSE 'table:' END
-                || n.nspname || '.' || c.relname) AS key
+       coalesce((SELECT 'extension:' || x.extname FROM pggit._ext_member x
+                  WHERE x.classid = 'pg_class'::regclass AND x.objid = r.oid),
+                CASE WHEN c.relkind IN ('i', 'I')
+                     THEN coalesce('constraint:' || n.nspname || '.' || r.relname || '.'
+                                     || (SELECT con.conname FROM pg_constraint con
+                                          WHERE con.conrelid = r.oid AND con.conindid = c.oid
+                                            AND con.contype IN ('p', 'u', 'x')),
+                                   'index:' || n.nspname || '.' || r.relname || '.' || c.relname)
+                     ELSE CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
+                                         WHEN 'S' THEN 'sequence:' WHEN 'c' THEN 'type:' ELSE 'table:' END
+                          || n.nspname || '.' || c.relname END) AS key
   FROM pg_class c
-  JOIN pggit._ns n ON n.oid = c.relnamespace
-  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_class'::regclass AND x.objid = c.oid
- WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'c')
-UNION ALL
-SELECT i.indexrelid,
-       coalesce('extension:' || x.extname,
-                CASE WHEN con.oid IS NULL THEN 'index:' ELSE 'constraint:' END
-                || n.nspname || '.' || t.relname || '.' || coalesce(con.conname, ic.relname))
-  FROM pg_index i
-  JOIN pg_class ic ON ic.oid = i.indexrelid
-  JOIN pg_class t ON t.oid = i.indrelid
-  JOIN pggit._ns n ON n.oid = t.relnamespace
-  LEFT JOIN pg_constraint con ON con.conrelid = i.indrelid AND con.conindid = i.indexrelid
-                             AND con.contype IN ('p', 'u', 'x')
-  LEFT JOIN pggit._ext_member x ON x.classid = 'pg_class'::regclass AND x.objid = t.oid;
+  -- the relation whose schema and extension count: the index's table for an index
+  JOIN pg_class r ON r.oid = CASE WHEN c.relkind IN ('i', 'I')
+                                  THEN (SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = c.oid)
+                                  ELSE c.oid END
+  JOIN pggit._ns n ON n.oid = r.relnamespace
+ WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'c', 'i', 'I');
 
 CREATE OR REPLACE VIEW pggit._key_type AS
 SELECT t.oid,
@@ -123,9 +125,10 @@ SELECT con.oid,
   LEFT JOIN pg_type ty ON ty.oid = con.contypid
   JOIN pggit._ns n ON n.oid = coalesce(t.relnamespace, ty.typnamespace);
 
--- The key of the tracked object standing for a catalog row something depends on (NULL when that
--- row is not tracked). One index lookup per call; callers skip the common references (their own
--- schema and table) and add those keys themselves, so this runs only for real cross-object edges.
+-- The key of the tracked object standing for a catalog row other than a relation or a schema that
+-- something depends on (NULL when that row is not tracked): types, functions, constraints,
+-- extensions and the rarer kinds. Called by pggit._depkeys for its rows that point at such a row
+-- (relations, the most common by far, are looked up inside its query).
 CREATE OR REPLACE FUNCTION pggit._ref_key(p_classid oid, p_objid oid)
 RETURNS text
 LANGUAGE plpgsql STABLE
@@ -136,10 +139,6 @@ BEGIN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', '_ref_key needs classid and objid');
     END IF;
     CASE p_classid
-    WHEN 'pg_namespace'::regclass THEN
-        RETURN (SELECT 'schema:' || n.nspname FROM pggit._ns n WHERE n.oid = p_objid);
-    WHEN 'pg_class'::regclass THEN
-        RETURN (SELECT k.key FROM pggit._key_class k WHERE k.oid = p_objid);
     WHEN 'pg_type'::regclass THEN
         RETURN (SELECT k.key FROM pggit._key_type k WHERE k.oid = p_objid);
     WHEN 'pg_proc'::regclass THEN
@@ -169,17 +168,34 @@ BEGIN
 END;
 $$;
 
--- pg_depend rows (normal and automatic) with the key of what they point at. References to a
--- schema are left out (every object adds its own schema's key). Always filter it on classid and
--- objid =, never join it to another catalog: a join lets the planner, with poor statistics, scan
--- every row of a classid and call _ref_key() on each before joining. The rows of several catalog
--- rows (a table's column defaults, a view's rules): one LATERAL (... objid = row.oid ... OFFSET 0)
--- per row. objid = ANY (ARRAY(...)) was taken as a filter, not an index condition: every row of
--- the classid was read for every object (quadratic in column defaults, rules, constraints).
+-- pg_depend rows (normal and automatic) with the key of the tracked object standing for what they
+-- point at (NULL when that is not tracked): array type -> element, row type -> table, index backing
+-- a constraint -> the constraint, extension member -> the extension. References to a schema are
+-- left out (every object adds its own schema's key); callers skip the common references (their own
+-- table) and add those keys themselves.
+--
+-- A reference to a relation or an index (most of them: foreign keys, sequences of defaults, views'
+-- tables) is looked up in the query, a scalar subquery on _key_class probing its indexes per row:
+-- ~6 us a row, where a PL/pgSQL call of that lookup cost ~50-70 us (the executor started for its
+-- plan on every call). The other references go through pggit._ref_key(): putting every kind's
+-- lookup in the query made each read of this view cost ~2.5 ms more to plan, and every per-kind
+-- view has one to three. Only rows the caller's filters keep get a key. Always filter this view on
+-- classid and objid (=, or per row of another catalog inside a LATERAL subquery fenced by OFFSET 0),
+-- never join it plainly to another catalog: a join lets the planner, with poor statistics, scan
+-- every row of a classid and compute its key before joining. (= ANY (ARRAY(...)) is no better: with
+-- statistics taken on a small catalog the planner keeps the array as a filter and scans every row
+-- of the classid once per object, quadratic in the schema's size.)
 CREATE OR REPLACE VIEW pggit._depkeys AS
-SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid,
-       pggit._ref_key(d.refclassid, d.refobjid) AS key
+SELECT d.classid, d.objid, d.objsubid, d.deptype, d.refclassid, d.refobjid, r.key
   FROM pg_depend d
+  -- computed once per row: without the fence, a caller's condition on the key (s.k <> k.key) is
+  -- pushed down with the expression copied, and the lookup planned and run twice
+  CROSS JOIN LATERAL (
+      SELECT CASE d.refclassid
+             WHEN 'pg_class'::regclass THEN (SELECT k.key FROM pggit._key_class k WHERE k.oid = d.refobjid)
+             ELSE pggit._ref_key(d.refclassid, d.refobjid)
+             END COLLATE "default" AS key   -- the column's collation as before: text, implicit to readers
+      OFFSET 0) r
  WHERE d.deptype IN ('n', 'a') AND d.refclassid <> 'pg_namespace'::regclass::oid;
 
 -- ---------------------------------------------------------------------------------------------
@@ -1222,8 +1238,8 @@ SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.defi
 
 -- Every object's definition without its meta: the same per-kind views and the same comment
 -- function, given no meta, so that the planner computes no meta column of any per-kind view (their
--- dependency keys, one pggit._ref_key() call per pg_depend row, are most of the cost of a full
--- read). What a tree needs when the definitions are stored already (pggit.live_definitions()).
+-- dependency keys, index probes per pg_depend row through _depkeys, are a large part of the cost of
+-- a full read). What a tree needs when the definitions are stored already (pggit.live_definitions()).
 CREATE OR REPLACE VIEW pggit._live_defs AS
 SELECT x.object_key COLLATE "C" AS object_key, x.kind, x.schema_name COLLATE "C" AS schema_name,
        x.object_name COLLATE "C" AS object_name, x.parent_name COLLATE "C" AS parent_name,
