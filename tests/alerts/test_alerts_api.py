@@ -46,8 +46,9 @@ def test_alert_list_takes_a_fixed_number_of_queries(
 ):
     for n in range(10):
         raise_alert(f"extra:{n}")
-    # the user (token), its permissions (own, groups'), the page (not full: it tells the total)
-    with django_assert_num_queries(4):
+    # the token's user with its own and its groups' permissions (one query), the page (not full:
+    # it tells the total)
+    with django_assert_num_queries(2):
         response = user_client.get("/api/v1/alerts?page_size=100")
     assert len(response.json()["items"]) == 13
     # a full page: the user's state is known now; the page and the count

@@ -37,8 +37,9 @@ def test_operations_summary_window_is_validated(user_client):
 def test_metrics_list_filters_and_orders_newest_first(user_client, django_assert_num_queries):
     seed_runs("diff", [10.0, 11.0])
     seed_runs("commit", [5.0])
-    # user, its permissions (own, groups'), the page (not full: no count query)
-    with django_assert_num_queries(4):
+    # the user's state (the user with its own and its groups' permissions, one query), the page
+    # (not full: no count query)
+    with django_assert_num_queries(2):
         response = user_client.get("/api/v1/performance/metrics?operation=diff")
     body = response.json()
     assert body["total"] == 2
