@@ -8,6 +8,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 
 from pggit_project.apps import ANNOUNCED_ENV
 from pggit_project.settings.backends import database_config, describe_backends
@@ -97,6 +98,35 @@ def test_database_url_uses_the_pool_and_the_console_search_path(tmp_path):
     assert (config["HOST"], config["PORT"], config["NAME"]) == ("db.example", 5433, "pggit")
     assert config["OPTIONS"]["pool"] == {"min_size": 1, "max_size": 7, "timeout": 10}
     assert config["OPTIONS"]["options"] == "-c search_path=pggit_console"
+    assert config["OPTIONS"]["server_side_binding"] is True
+    assert config["OPTIONS"]["prepare_threshold"] == 5
+
+
+def test_prepared_statements_can_be_turned_off(tmp_path):
+    config = database_config(
+        "postgres://app@db.example/pggit",
+        pool_max_size=2,
+        data_dir=tmp_path,
+        prepared_statements=False,
+    )
+    assert "server_side_binding" not in config["OPTIONS"]
+    assert "prepare_threshold" not in config["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_a_repeated_statement_is_prepared_on_its_connection():
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    name = "prepared-statement-probe"
+    for _ in range(6):
+        assert list(users.filter(username=name).values_list("id", flat=True)) == []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+            ["%auth_user%username%"],
+        )
+        assert cursor.fetchone()[0] == 1
 
 
 def test_non_postgres_database_url_is_refused(tmp_path):

@@ -73,6 +73,7 @@ DATABASES = {
         DATABASE_URL,
         pool_max_size=env_int("DATABASE_POOL_MAX_SIZE", 10),
         data_dir=PGGIT_DATA_DIR,
+        prepared_statements=env_bool("DATABASE_PREPARED_STATEMENTS", True),
     )
 }
 CACHES = backends.cache_config(REDIS_URL)

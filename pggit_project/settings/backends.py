@@ -1,6 +1,8 @@
 """Database, cache and channel layer: the real servers when configured, embedded ones otherwise.
 
-- ``DATABASE_URL`` set: that PostgreSQL server through psycopg 3 and its connection pool.
+- ``DATABASE_URL`` set: that PostgreSQL server through psycopg 3 and its connection pool, with
+  server-side parameter binding and prepared statements unless ``prepared_statements`` is off
+  (``DATABASE_PREPARED_STATEMENTS=0``, for a pooler in front of the server that cannot keep them).
 - ``DATABASE_URL`` unset: the embedded PostgreSQL server (``pggit_project.embedded_pg``), started on
   first connection with its data under ``PGGIT_DATA_DIR/pgdata``.
 - ``REDIS_URL`` set: django-redis for the cache, channels-redis for the channel layer.
@@ -21,6 +23,9 @@ from django.core.exceptions import ImproperlyConfigured
 from pggit_project.constants import CONSOLE_SCHEMA, EMBEDDED_DATABASE_NAME
 
 CONNECT_TIMEOUT_SECONDS = 5
+# A statement executed this many times on a connection is prepared there (psycopg's
+# ``prepare_threshold``): later executions skip the server's parse and plan.
+PREPARE_THRESHOLD = 5
 REDIS_TIMEOUT_SECONDS = 2
 
 
@@ -31,7 +36,9 @@ def _search_path_options() -> dict[str, Any]:
     }
 
 
-def database_config(database_url: str, *, pool_max_size: int, data_dir: Path) -> dict[str, Any]:
+def database_config(
+    database_url: str, *, pool_max_size: int, data_dir: Path, prepared_statements: bool = True
+) -> dict[str, Any]:
     if not database_url:
         return {
             "ENGINE": "pggit_project.embedded_pg",
@@ -54,6 +61,12 @@ def database_config(database_url: str, *, pool_max_size: int, data_dir: Path) ->
         **_search_path_options(),
         "pool": {"min_size": 1, "max_size": pool_max_size, "timeout": 10},
     }
+    if prepared_statements:
+        # Parameters sent apart from the SQL (Django's default interpolates them on the client),
+        # so a repeated statement is prepared on its connection: about half the PostgreSQL CPU of
+        # an uncached list request (docs/benchmarks.md, "Serving model and prepared statements").
+        config["OPTIONS"]["server_side_binding"] = True
+        config["OPTIONS"]["prepare_threshold"] = PREPARE_THRESHOLD
     return config
 
 
