@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -22,6 +24,26 @@ TEST_CLIENT_ADDRESS = "127.0.0.1"
 def uncounted_token_requests():
     """Each test starts with no token request counted against the test client's address."""
     cache.delete(TokenRateThrottle.cache_format % {"scope": "token", "ident": TEST_CLIENT_ADDRESS})
+
+
+class UserQueries(NamedTuple):
+    first: int  # a user's first request in this process
+    known: int  # its later requests
+
+
+@pytest.fixture
+def user_queries() -> UserQueries:
+    """The queries the API makes to read a request's user. Where the process can vouch for the
+    user-state generation (Redis; docs/security.md, "Tokens"): one for the user's first request,
+    its state read with its own and its groups' permissions, none later. Where it cannot (the
+    embedded defaults without Redis, before a follower of the database's notices is connected):
+    three on every request, SimpleJWT's user query, then its own and its groups' permissions."""
+    from cachemgmt.runtime import get_store
+
+    store = get_store()
+    if store.redis is not None or store.local_ready.is_set():
+        return UserQueries(first=1, known=0)
+    return UserQueries(first=3, known=3)
 
 
 @pytest.fixture
