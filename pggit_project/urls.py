@@ -54,7 +54,10 @@ urlpatterns = [
         name="swagger-ui",
     ),
     optional_slash(
-        "api/schema/redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"
+        "api/schema/redoc",
+        # without drf-spectacular's Google Fonts stylesheet: the page names no other host
+        SpectacularRedocView.as_view(url_name="schema", template_name="pggit_project/redoc.html"),
+        name="redoc",
     ),
     # WebSocket paths (pggit_project.routing) reached by plain HTTP: 426 (docs/realtime.md)
     optional_slash("ws", websocket_only, name="ws-http"),

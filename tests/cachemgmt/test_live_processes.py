@@ -316,11 +316,18 @@ def test_a_user_deactivated_anywhere_stops_being_served_by_every_server(live):
     subprocess.run([*manage, deactivate], env=live.database.env, cwd=ROOT, check=True)
     assert reader.get("/api/v1/branches").status_code == 401
 
-    # By SQL: refused once the listener has applied the trigger's announcement.
+    # By SQL: served again, and refused again, once the listener has applied the trigger's
+    # announcement (the process keeps the refused state until the user-state generation moves).
     with live.database.connect() as conn:
         conn.execute(SET_ACTIVE, (True,))
-    assert reader.get("/api/v1/branches").status_code == 200
-    assert reader.get("/api/v1/branches").headers["X-Cache"] == "hit-l1"
+    wait_for(
+        lambda: reader.get("/api/v1/branches").status_code == 200,
+        what="the reactivation by SQL to reach the server",
+    )
+    wait_for(
+        lambda: reader.get("/api/v1/branches").headers.get("X-Cache") == "hit-l1",
+        what="the list to be served from the cache again",
+    )
     generation = redis.Redis.from_url(live.database.env["REDIS_URL"])
     key = f"pggit:cache:{live.database.name}:usergen"
     before = generation.get(key)
