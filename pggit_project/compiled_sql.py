@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
@@ -64,7 +64,6 @@ class _Page:
 class _Entry:
     page: _Page | None = None
     count: tuple[str, tuple, str] | None = None  # sql, params, database alias
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class CompiledLists:
@@ -94,7 +93,8 @@ class CompiledLists:
             return entry
 
     def page(self, key: tuple, queryset, start: int, stop: int) -> list[Any]:
-        """``list(queryset[start:stop])``, compiled once for ``key``."""
+        """``list(queryset[start:stop])``, compiled once for ``key`` (two requests of a new shape
+        at once may both compile it: the same result, either kept)."""
         if not _plain(queryset):
             return list(queryset[start:stop])
         entry = self._entry(key)
