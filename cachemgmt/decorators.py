@@ -276,6 +276,7 @@ def cached_response(
         wrapper.cache_names = names
         wrapper.cache_vary_on_user = vary_on_user
         wrapper.cache_ttl = lifetime
+        wrapper.last_computation = last_computation  # [seconds or None]; tests reset it
         wrapper.pggit_cached = True
         return wrapper
 

@@ -55,6 +55,9 @@ def slow_status(redis_cache):
     SlowStatus.computed = 0
     SlowStatus.entered = threading.Event()
     SlowStatus.release = threading.Event()
+    # waiters wait for as long as a computation of the endpoint is expected to take: none timed
+    # yet (the full bound), whatever an earlier test's computations took
+    SlowStatus.get.last_computation[0] = None
     yield SlowStatus
     SlowStatus.release.set()
 
