@@ -34,8 +34,23 @@ from pggit_project.permissions import sees_sensitive
 
 CACHEABLE_METHODS = ("GET", "HEAD")
 # How long a miss waits for the same answer being computed by another request of this process
-# (single flight) before computing it itself.
+# (single flight) before computing it itself: WAIT_FACTOR times as long as the endpoint's last
+# computation took (its leader's), at least SINGLE_FLIGHT_MIN_WAIT_SECONDS, at most
+# SINGLE_FLIGHT_WAIT_SECONDS (also the wait before any computation of it was timed). A waiter
+# holds one of the pool's threads while it waits.
 SINGLE_FLIGHT_WAIT_SECONDS = 10.0
+SINGLE_FLIGHT_MIN_WAIT_SECONDS = 0.2
+SINGLE_FLIGHT_WAIT_FACTOR = 3.0
+
+
+def waiting_time(last_computation: float | None) -> float:
+    """How long a waiter waits for a flight, given the endpoint's last computation time."""
+    if last_computation is None:
+        return SINGLE_FLIGHT_WAIT_SECONDS
+    return min(
+        SINGLE_FLIGHT_WAIT_SECONDS,
+        max(SINGLE_FLIGHT_MIN_WAIT_SECONDS, SINGLE_FLIGHT_WAIT_FACTOR * last_computation),
+    )
 
 
 class Flight:
@@ -183,6 +198,8 @@ def cached_response(
         raise ImproperlyConfigured("a cached endpoint needs a positive ttl")
 
     def decorator(method: Callable) -> Callable:
+        last_computation: list[float | None] = [None]  # seconds, this endpoint's last leader
+
         @functools.wraps(method)
         def wrapper(view, request, *args: Any, **kwargs: Any):
             if request.method not in CACHEABLE_METHODS or not settings.PGGIT_CACHE_ENABLED:
@@ -220,31 +237,35 @@ def cached_response(
                 return hit
             flight, leading = FLIGHTS.join((key, state))
             if not leading:
-                entry = flight.wait(SINGLE_FLIGHT_WAIT_SECONDS)
+                entry = flight.wait(waiting_time(last_computation[0]))
                 if entry is not None:
                     store.record(namespace, HIT_L1)
                     hit = response_from(entry, HIT_L1)
                     hit.cache_key = key
                     return hit
             store.record(namespace, MISS)
+            started = time.monotonic()
+
+            def finish(entry: Entry | None) -> None:
+                if leading:
+                    last_computation[0] = time.monotonic() - started
+                    FLIGHTS.finish(flight, entry)
+
             try:
                 response = method(view, request, *args, **kwargs)
             except BaseException:
-                if leading:
-                    FLIGHTS.finish(flight, None)
+                finish(None)
                 raise
             response[CACHE_STATUS_HEADER] = MISS
             response.cache_key = key
             if response.status_code != 200:
-                if leading:
-                    FLIGHTS.finish(flight, None)
+                finish(None)
                 return response
 
             def save(rendered) -> None:
                 entry = _entry_from(rendered, lifetime, state)
                 store.save(key, entry)
-                if leading:
-                    FLIGHTS.finish(flight, entry)
+                finish(entry)
 
             _store_when_rendered(response, save)
             if leading:  # closed without being rendered (it failed): the waiters compute it
@@ -255,6 +276,7 @@ def cached_response(
         wrapper.cache_names = names
         wrapper.cache_vary_on_user = vary_on_user
         wrapper.cache_ttl = lifetime
+        wrapper.last_computation = last_computation  # [seconds or None]; tests reset it
         wrapper.pggit_cached = True
         return wrapper
 

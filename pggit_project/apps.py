@@ -7,6 +7,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate, post_save, pre_migrate
 
 logger = logging.getLogger("pggit")
@@ -18,7 +19,10 @@ class PggitProjectConfig(AppConfig):
     verbose_name = "pgGit project"
 
     def ready(self) -> None:
-        from pggit_project.db import create_console_schema_before_migrate
+        from pggit_project.db import (
+            create_console_schema_before_migrate,
+            use_compiled_timestamptz_loader,
+        )
         from pggit_project.health import register_foundation_checks
         from pggit_project.realtime import register_forwarding, register_socket_path_check
         from pggit_project.request_id import unbind_request_id
@@ -30,6 +34,9 @@ class PggitProjectConfig(AppConfig):
         )
         post_migrate.connect(
             sync_engine_after_migrate, sender=self, dispatch_uid="pggit_engine_sql"
+        )
+        connection_created.connect(
+            use_compiled_timestamptz_loader, dispatch_uid="pggit_timestamptz_loader"
         )
         request_finished.connect(unbind_request_id, dispatch_uid="pggit_request_id")
         register_foundation_checks()

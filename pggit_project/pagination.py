@@ -16,6 +16,7 @@ from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from pggit_project.compiled_sql import compiled_lists
 from pggit_project.constants import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from pggit_project.filters import REPEATED, repeated
 
@@ -50,17 +51,25 @@ class PageNumberPagination(pagination.BasePagination):
         """The page, and the total for the body. A page that is not full and not past the end
         tells the total itself (its offset plus its rows, read in the same snapshot): the count
         query is made only for a full page, or an empty page that is not the first (whose 400
-        names the valid range)."""
+        names the valid range). A view with ``ReusableListSQL`` has both queries compiled once per
+        request shape (``pggit_project.compiled_sql``)."""
         self.read_parameters(request)
         start = (self.page - 1) * self.page_size
         if isinstance(queryset, (list, tuple)):
             self.set_total(len(queryset))
             return list(queryset[start : start + self.page_size])
-        rows = list(queryset[start : start + self.page_size]) if start <= MAX_OFFSET else []
+        key_of = getattr(view, "list_sql_key", None)
+        key = key_of(request) if key_of is not None else None
+        if start > MAX_OFFSET:
+            rows = []
+        elif key is None:
+            rows = list(queryset[start : start + self.page_size])
+        else:
+            rows = compiled_lists.page(key, queryset, start, start + self.page_size)
         if len(rows) < self.page_size and (rows or start == 0):
             self.set_total(start + len(rows))
         else:
-            self.set_total(queryset.count())
+            self.set_total(queryset.count() if key is None else compiled_lists.count(key, queryset))
         return rows
 
     def paginate_fetched(

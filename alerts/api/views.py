@@ -25,6 +25,7 @@ from alerts.api.filters import AlertFilter, OperationMetricFilter
 from alerts.constants import MAX_BIGINT, PERFORMANCE_WINDOW_HOURS
 from alerts.models import Alert, AlertSilence, OperationRecord
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
+from pggit_project.compiled_sql import ReusableListSQL
 from pggit_project.errors import DomainError
 from pggit_project.filters import StrictDjangoFilterBackend, StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
@@ -54,7 +55,11 @@ def get_or_404(queryset, raw_id: str, what: str):
 
 
 class AlertViewSet(
-    CachedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReusableListSQL,
+    CachedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Alerts: list (filters), detail (with history), acknowledge (one or many), resolve, test,
     stats."""

@@ -16,7 +16,14 @@ from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
 from cachemgmt import state_version
-from cachemgmt.decorators import FLIGHTS, cached_response
+from cachemgmt.decorators import (
+    FLIGHTS,
+    SINGLE_FLIGHT_MIN_WAIT_SECONDS,
+    SINGLE_FLIGHT_WAIT_FACTOR,
+    SINGLE_FLIGHT_WAIT_SECONDS,
+    cached_response,
+    waiting_time,
+)
 
 WAITERS = 5
 BOUND_SECONDS = 30  # a bound for the polling below only; nothing here is timed
@@ -48,6 +55,9 @@ def slow_status(redis_cache):
     SlowStatus.computed = 0
     SlowStatus.entered = threading.Event()
     SlowStatus.release = threading.Event()
+    # waiters wait for as long as a computation of the endpoint is expected to take: none timed
+    # yet (the full bound), whatever an earlier test's computations took
+    SlowStatus.get.last_computation[0] = None
     yield SlowStatus
     SlowStatus.release.set()
 
@@ -145,3 +155,41 @@ def test_waiters_compute_it_themselves_when_the_leader_fails(slow_status, monkey
     waiter.join(BOUND_SECONDS)
     assert results[0][0] == "miss"
     assert results[1] == ("miss", b'{"computed":2}')
+
+
+def test_waiters_give_up_on_a_leader_far_slower_than_the_last_computation(slow_status, monkeypatch):
+    """A waiter waits about as long as the endpoint's last computation took (times
+    SINGLE_FLIGHT_WAIT_FACTOR), not the full SINGLE_FLIGHT_WAIT_SECONDS: a leader stuck far longer
+    than that no longer holds its waiters' threads; they compute the answer themselves."""
+    results: list = [None] * 3
+
+    def stuck_second_time(view, request):
+        with SlowStatus.lock:
+            SlowStatus.computed += 1
+            number = SlowStatus.computed
+        if number == 1:
+            return Response({"detail": "quick"}, status=503)  # timed, and not stored
+        if number == 2:
+            SlowStatus.entered.set()
+            assert SlowStatus.release.wait(BOUND_SECONDS)
+        return Response({"computed": number})
+
+    monkeypatch.setattr(SlowStatus, "get", cached_response(namespace="status")(stuck_second_time))
+    _get(results, 0)
+    assert results[0][0] == "miss"
+    leader = _start(results, 1)
+    assert slow_status.entered.wait(BOUND_SECONDS)
+    waiter = _start(results, 2)
+    waiter.join(BOUND_SECONDS)
+    assert results[2] == ("miss", b'{"computed":3}')  # computed while the leader is still stuck
+    assert leader.is_alive() and not slow_status.release.is_set()
+    slow_status.release.set()
+    leader.join(BOUND_SECONDS)
+    assert results[1] == ("miss", b'{"computed":2}')
+
+
+def test_the_wait_follows_the_last_computation_within_its_bounds():
+    assert waiting_time(None) == SINGLE_FLIGHT_WAIT_SECONDS
+    assert waiting_time(0.0) == SINGLE_FLIGHT_MIN_WAIT_SECONDS
+    assert waiting_time(1.0) == 1.0 * SINGLE_FLIGHT_WAIT_FACTOR
+    assert waiting_time(60.0) == SINGLE_FLIGHT_WAIT_SECONDS

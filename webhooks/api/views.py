@@ -15,6 +15,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from cachemgmt.decorators import CachedViewSetMixin
+from pggit_project.compiled_sql import ReusableListSQL
 from pggit_project.errors import DomainError
 from pggit_project.filters import StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
@@ -59,7 +60,11 @@ def _with_secret(result: services.EndpointWithSecret):
     destroy=extend_schema(summary="Delete a webhook endpoint (with its deliveries)"),
 )
 class WebhookViewSet(
-    CachedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+    ReusableListSQL,
+    CachedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Webhook endpoints: CRUD, secret rotation, test event, deliveries, replay."""
 

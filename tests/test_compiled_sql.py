@@ -1,0 +1,111 @@
+"""Compiled SQL of list pages (pggit_project.compiled_sql): the same statements, parameters and
+rows as Django's own path, compiled once per request shape."""
+
+import pytest
+from django.db import connection
+from django.db.models import F
+from django.test.utils import CaptureQueriesContext
+
+from alerts.models import Alert
+from alerts.services import alert_raise
+from pggit_project.compiled_sql import CompiledLists
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def alerts():
+    for number in range(7):
+        alert_raise(
+            fingerprint=f"compiled-{number}",
+            source="compiled" if number % 2 else "other",
+            severity="warning",
+            title=f"alert {number}",
+            actor="test",
+        )
+
+
+def fields_of(rows):
+    names = [field.attname for field in Alert._meta.concrete_fields]
+    return [(type(row), [getattr(row, name) for name in names]) for row in rows]
+
+
+def statements(queries):
+    return [(query["sql"]) for query in queries.captured_queries]
+
+
+def test_a_page_is_djangos_slice_with_djangos_statement(alerts):
+    lists = CompiledLists()
+    queryset = Alert.objects.filter(source="compiled").order_by("-last_seen_at", "-id")
+    with CaptureQueriesContext(connection) as django_path:
+        expected = list(queryset[1:3])
+    with CaptureQueriesContext(connection) as first:
+        compiled = lists.page(("k",), queryset, 1, 3)
+    with CaptureQueriesContext(connection) as again:
+        kept = lists.page(("k",), queryset, 1, 3)
+    assert fields_of(compiled) == fields_of(kept) == fields_of(expected)
+    assert len(expected) == 2 and all(row._state.adding is False for row in kept)
+    assert all(row._state.db == "default" for row in kept)
+    assert statements(first) == statements(again) == statements(django_path)
+    assert len(lists) == 1
+
+
+def test_a_count_is_djangos_count_with_djangos_statement(alerts):
+    lists = CompiledLists()
+    queryset = Alert.objects.filter(source="compiled").order_by("-id")
+    with CaptureQueriesContext(connection) as django_path:
+        expected = queryset.count()
+    with CaptureQueriesContext(connection) as first:
+        counted = lists.count(("k",), queryset)
+    with CaptureQueriesContext(connection) as again:
+        kept = lists.count(("k",), queryset)
+    assert expected == counted == kept == 3
+    assert statements(first) == statements(again) == statements(django_path)
+
+
+def test_a_kept_statement_sees_the_rows_of_now(alerts):
+    lists = CompiledLists()
+    queryset = Alert.objects.order_by("id")
+    assert lists.count(("k",), queryset) == 7
+    assert len(lists.page(("k",), queryset, 0, 20)) == 7
+    Alert.objects.filter(fingerprint="compiled-0").delete()
+    assert lists.count(("k",), queryset) == 6
+    assert [row.fingerprint for row in lists.page(("k",), queryset, 0, 20)] == [
+        f"compiled-{number}" for number in range(1, 7)
+    ]
+
+
+def test_other_querysets_take_djangos_path_every_time(alerts):
+    lists = CompiledLists()
+    annotated = Alert.objects.annotate(seen=F("occurrences")).order_by("id")
+    rows = lists.page(("annotated",), annotated, 0, 3)
+    assert [row.seen for row in rows] == [row.occurrences for row in rows]
+    assert lists.count(("annotated",), annotated) == 7
+    assert lists.page(("values",), Alert.objects.values("id").order_by("id"), 0, 2) == list(
+        Alert.objects.values("id").order_by("id")[:2]
+    )
+    assert lists.page(("empty",), Alert.objects.filter(id__in=[]), 0, 2) == []
+    assert len(lists) == 1  # only the "empty" shape got an entry, with no statement kept
+    assert lists.page(("empty",), Alert.objects.filter(id__in=[]), 0, 2) == []
+
+
+def test_the_least_recently_used_shape_is_dropped():
+    lists = CompiledLists(max_entries=2)
+    queryset = Alert.objects.order_by("id")
+    lists.count(("a",), queryset)
+    lists.count(("b",), queryset)
+    lists.count(("a",), queryset)
+    lists.count(("c",), queryset)
+    assert list(lists._entries) == [("a",), ("c",)]
+
+
+def test_the_api_list_answers_the_same_from_kept_statements(operator_client, alerts):
+    urls = ["/api/v1/alerts?page_size=2&page=2", "/api/v1/alerts?source=compiled&ordering=id"]
+    first = [operator_client.get(url) for url in urls]
+    again = [operator_client.get(url) for url in urls]
+    assert [response.status_code for response in first] == [200, 200]
+    assert [response.content for response in first] == [response.content for response in again]
+    assert first[0].json()["total"] == 7
+    assert [item["id"] for item in first[1].json()["items"]] == sorted(
+        Alert.objects.filter(source="compiled").values_list("id", flat=True)
+    )
