@@ -16,6 +16,7 @@ RETURNS TABLE (object_key text, kind text, schema_name text, object_name text, p
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 SET jit = off
+SET work_mem = '64MB'  -- the definitions (with meta) of a large load sorted in memory, not in temp files
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -140,6 +141,7 @@ RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 SET jit = off
+SET work_mem = '64MB'  -- the changes of a large load are sorted and hashed in memory
 AS $$
 DECLARE
     v_changes integer;
@@ -194,12 +196,15 @@ BEGIN
         UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]'),
                                    flushed_at = coalesce(l.flushed_at, clock_timestamp())
           FROM (SELECT DISTINCT id FROM touch) t
-          LEFT JOIN (SELECT ddl_id, jsonb_agg(jsonb_build_object(
-                                'key', object_key, 'kind', kind, 'schema', schema_name,
-                                'name', object_name, 'change', change, 'blob', new_blob)
-                            ORDER BY object_key) AS objects
-                       FROM ch WHERE old_blob IS DISTINCT FROM new_blob
-                      GROUP BY ddl_id) c ON c.ddl_id = t.id
+          -- (each statement's objects in key order: aggregated over rows sorted once, by statement
+          -- and key, not sorted again per statement by the aggregate: 20,000 small sorts cost
+          -- ~0.5 s at 10,000 tables)
+          LEFT JOIN (SELECT s.ddl_id, jsonb_agg(jsonb_build_object(
+                                'key', s.object_key, 'kind', s.kind, 'schema', s.schema_name,
+                                'name', s.object_name, 'change', s.change, 'blob', s.new_blob)) AS objects
+                       FROM (SELECT * FROM ch WHERE old_blob IS DISTINCT FROM new_blob
+                              ORDER BY ddl_id, object_key) s
+                      GROUP BY s.ddl_id) c ON c.ddl_id = t.id
          WHERE l.id = t.id
     )
     SELECT count(*) INTO v_changes FROM ch WHERE old_blob IS DISTINCT FROM new_blob;
