@@ -133,6 +133,35 @@ def test_one_flush_of_many_anchors_records_what_flushing_each_message_records(
     )
     got, expected = state(at_end), state(each)
     assert got == expected
+    for db in (at_end, each):
+        # what the foreign keys of live_state and working checked row by row (schema/014): every
+        # blob they name is stored, every working change names an audit row
+        assert (
+            db.one(
+                "SELECT count(*) FROM (SELECT blob_hash AS h FROM pggit.live_state "
+                "UNION ALL SELECT base_blob FROM pggit.working UNION ALL SELECT new_blob FROM "
+                "pggit.working) x WHERE h IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = x.h)"
+            )
+            == 0
+        )
+        assert (
+            db.one(
+                "SELECT count(*) FROM pggit.working w "
+                "WHERE NOT EXISTS (SELECT 1 FROM pggit.ddl_log l WHERE l.id = w.ddl_id)"
+            )
+            == 0
+        )
+        # every audit row lists its changes in key order (the one flush: hundreds of rows)
+        assert (
+            db.one(
+                "SELECT count(*) FROM pggit.ddl_log l WHERE jsonb_array_length(l.objects) > 1 "
+                "AND (SELECT array_agg(o->>'key' ORDER BY n) FROM jsonb_array_elements(l.objects) "
+                "WITH ORDINALITY AS e(o, n)) <> (SELECT array_agg(o->>'key' ORDER BY o->>'key') "
+                "FROM jsonb_array_elements(l.objects) o)"
+            )
+            == 0
+        )
     keys = {row[0]: row[4] for row in got["status"]}
     # five objects a generated table (the first has no foreign key), less the dropped index, and
     # the view over one of them

@@ -16,11 +16,13 @@ RETURNS TABLE (object_key text, kind text, schema_name text, object_name text, p
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 SET jit = off
+SET work_mem = '64MB'  -- the definitions (with meta) of a large load sorted in memory, not in temp files
 AS $$
 #variable_conflict use_column
 DECLARE
     v_many boolean := jsonb_array_length(p_anchors) >= 100;
     v_wanted jsonb := '[]';
+    v_fresh pggit.catalog_object[];
 BEGIN
     IF v_many THEN
         -- many anchors (a first status after a large load, a rescan): resolved set-based (the
@@ -82,33 +84,29 @@ BEGIN
           INTO v_wanted
           FROM wanted w;
     END IF;
+    -- the objects read, each once; their definitions stored (pggit.blobs_put: one INSERT)
+    v_fresh := ARRAY(
+        SELECT DISTINCT ON (o.object_key) o::pggit.catalog_object
+          FROM (SELECT l.* FROM pggit.live_objects_of(v_wanted) l WHERE v_many
+                UNION ALL
+                SELECT x.*
+                  FROM (SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
+                          FROM jsonb_array_elements(p_anchors) a) req,
+                       LATERAL pggit.anchor_objects(req.classid, req.objid) x
+                 WHERE NOT v_many) o);
+    PERFORM pggit.blobs_put(v_fresh);
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
           FROM jsonb_array_elements(p_anchors) a
-    ), fresh AS MATERIALIZED (
-        SELECT DISTINCT ON (o.object_key) o.*
-          FROM (SELECT l.* FROM pggit.live_objects_of(v_wanted) l WHERE v_many
-                UNION ALL
-                SELECT x.* FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) x
-                 WHERE NOT v_many) o
+    ), fresh_hashed AS MATERIALIZED (
+        SELECT f.*, pggit.sha256_hex(f.definition) AS blob FROM unnest(v_fresh) f
     ), covered AS (
         SELECT classid, objid FROM req
-        UNION SELECT anchor_classid, anchor_objid FROM fresh
+        UNION SELECT anchor_classid, anchor_objid FROM fresh_hashed
     ), old AS (
         SELECT l.* FROM pggit.live_state l
           JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
-    ), fresh_hashed AS MATERIALIZED (
-        SELECT f.*, pggit.sha256_hex(f.definition) AS blob FROM fresh f
-    ), stored AS (
-        -- the definitions, each stored once (as pggit.blob_put, for all of them in one statement)
-        INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
-                                 definition, meta)
-        SELECT DISTINCT ON (f.blob) f.blob, f.kind, f.object_key, f.schema_name, f.object_name,
-               f.parent_name, f.definition, coalesce(f.meta, '{}')
-          FROM fresh_hashed f
-         ORDER BY f.blob, f.object_key
-        ON CONFLICT (hash) DO NOTHING
     )
     SELECT coalesce(f.object_key, o.object_key), coalesce(f.kind, o.kind),
            coalesce(f.schema_name, o.schema_name), coalesce(f.object_name, o.object_name),
@@ -140,6 +138,7 @@ RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 SET jit = off
+SET work_mem = '64MB'  -- the changes of a large load are sorted and hashed in memory
 AS $$
 DECLARE
     v_changes integer;
@@ -194,12 +193,15 @@ BEGIN
         UPDATE pggit.ddl_log l SET objects = coalesce(c.objects, '[]'),
                                    flushed_at = coalesce(l.flushed_at, clock_timestamp())
           FROM (SELECT DISTINCT id FROM touch) t
-          LEFT JOIN (SELECT ddl_id, jsonb_agg(jsonb_build_object(
-                                'key', object_key, 'kind', kind, 'schema', schema_name,
-                                'name', object_name, 'change', change, 'blob', new_blob)
-                            ORDER BY object_key) AS objects
-                       FROM ch WHERE old_blob IS DISTINCT FROM new_blob
-                      GROUP BY ddl_id) c ON c.ddl_id = t.id
+          -- (each statement's objects in key order: aggregated over rows sorted once, by statement
+          -- and key, not sorted again per statement by the aggregate: 20,000 small sorts cost
+          -- ~0.5 s at 10,000 tables)
+          LEFT JOIN (SELECT s.ddl_id, jsonb_agg(jsonb_build_object(
+                                'key', s.object_key, 'kind', s.kind, 'schema', s.schema_name,
+                                'name', s.object_name, 'change', s.change, 'blob', s.new_blob)) AS objects
+                       FROM (SELECT * FROM ch WHERE old_blob IS DISTINCT FROM new_blob
+                              ORDER BY ddl_id, object_key) s
+                      GROUP BY s.ddl_id) c ON c.ddl_id = t.id
          WHERE l.id = t.id
     )
     SELECT count(*) INTO v_changes FROM ch WHERE old_blob IS DISTINCT FROM new_blob;

@@ -26,7 +26,8 @@ BEGIN
     SELECT DISTINCT ON (h.hash) h.hash, o.kind, o.object_key, o.schema_name, o.object_name,
            o.parent_name, o.definition, coalesce(o.meta, '{}')
       FROM unnest(p_objects) o
-     CROSS JOIN LATERAL (SELECT pggit.sha256_hex(o.definition) AS hash) h
+     -- (computed once per object: without the fence the planner copied the call into each use)
+     CROSS JOIN LATERAL (SELECT pggit.sha256_hex(o.definition) AS hash OFFSET 0) h
      WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = h.hash)
      ORDER BY h.hash, o.object_key
     ON CONFLICT (hash) DO NOTHING;
