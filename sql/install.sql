@@ -26,6 +26,7 @@ BEGIN;
 \ir schema/011_capture_buffer.sql
 \ir schema/012_drop_unused_capture.sql
 \ir schema/013_drop_per_change_flush.sql
+\ir schema/014_capture_lookup.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql
