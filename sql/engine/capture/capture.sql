@@ -414,48 +414,57 @@ RETURNS text[]
 LANGUAGE plpgsql STABLE
 AS $$
 DECLARE
-    v_anchor oid[];
+    v_out text[];
 BEGIN
+    -- (one query per case, the table's schema joined in; the RETURN a plain expression: an
+    -- expression holding a subquery runs the executor on every call)
     CASE p_classid
         WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN
-            SELECT ARRAY[p_classid, i.indrelid] INTO v_anchor
+            SELECT ARRAY[p_classid::text, i.indrelid::text, NULL] INTO v_out
               FROM pg_catalog.pg_index i WHERE i.indexrelid = p_objid;
         WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
             SELECT CASE WHEN con.contypid <> 0
-                        THEN ARRAY['pg_catalog.pg_type'::pg_catalog.regclass::oid, con.contypid]
-                        ELSE ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid, con.conrelid] END
-              INTO v_anchor
+                        THEN ARRAY['pg_catalog.pg_type'::pg_catalog.regclass::oid::text,
+                                   con.contypid::text, NULL]
+                        ELSE ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text,
+                                   con.conrelid::text, NULL] END
+              INTO v_out
               FROM pg_catalog.pg_constraint con WHERE con.oid = p_objid;
         WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
-            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid, t.tgrelid] INTO v_anchor
-              FROM pg_catalog.pg_trigger t WHERE t.oid = p_objid;
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, t.tgrelid::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_trigger t
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE t.oid = p_objid;
         WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN
-            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid, p.polrelid] INTO v_anchor
-              FROM pg_catalog.pg_policy p WHERE p.oid = p_objid;
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, p.polrelid::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_policy p
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = p.polrelid
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE p.oid = p_objid;
         WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
-            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid, a.adrelid] INTO v_anchor
-              FROM pg_catalog.pg_attrdef a WHERE a.oid = p_objid;
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, a.adrelid::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_attrdef a
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = a.adrelid
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE a.oid = p_objid;
         WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN
-            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid, r.ev_class] INTO v_anchor
-              FROM pg_catalog.pg_rewrite r WHERE r.oid = p_objid;
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, w.ev_class::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_rewrite w
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = w.ev_class
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE w.oid = p_objid;
         WHEN 'pg_catalog.pg_namespace'::pg_catalog.regclass THEN
-            RETURN ARRAY[p_classid::text, p_objid::text,
-                         (SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE n.oid = p_objid)];
+            SELECT ARRAY[p_classid::text, p_objid::text, n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_namespace n WHERE n.oid = p_objid;
         ELSE
             NULL;
     END CASE;
-    IF v_anchor IS NULL THEN
-        RETURN ARRAY[p_classid::text, p_objid::text, NULL];
-    END IF;
-    RETURN ARRAY[v_anchor[1]::text, v_anchor[2]::text,
-                 CASE WHEN p_classid IN ('pg_catalog.pg_trigger'::pg_catalog.regclass,
-                                         'pg_catalog.pg_policy'::pg_catalog.regclass,
-                                         'pg_catalog.pg_rewrite'::pg_catalog.regclass,
-                                         'pg_catalog.pg_attrdef'::pg_catalog.regclass)
-                      THEN (SELECT n.nspname::text
-                              FROM pg_catalog.pg_class r
-                              JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
-                             WHERE r.oid = v_anchor[2]) END];
+    RETURN coalesce(v_out, ARRAY[p_classid::text, p_objid::text, NULL]);
 END;
 $$;
 
