@@ -121,6 +121,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
             "schema/012_drop_unused_capture.sql",
             "schema/013_drop_per_change_flush.sql",
             "schema/014_flush_without_row_checks.sql",
+            "schema/015_capture_lookup.sql",
         ]
         upgraded = snapshot(conn)
         # the legacy root commit is kept (no second one)

@@ -329,6 +329,7 @@ DECLARE
     v_excluded jsonb;
     v_anchors jsonb;
     v_dropped jsonb;
+    v_set text;
 BEGIN
     -- capture off (pggit.capture_state(), with the configuration on_ddl_command_end reads once per
     -- transaction: a lookup of pggit.config and a call per drop were half this function's cost)
@@ -371,7 +372,7 @@ BEGIN
             OR NOT (sch.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
                     OR v_excluded ? sch.name));
     IF v_dropped IS NOT NULL THEN
-        PERFORM set_config('pggit.pending_dropped',
+        v_set := set_config('pggit.pending_dropped',
             (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
              || v_dropped)::text,
             true);
@@ -401,73 +402,71 @@ BEGIN
 END;
 $$;
 
--- The catalog row whose definition holds the object the event trigger named ([classid, objid],
--- JSON): an index, constraint, trigger, policy, column default or rewrite rule belongs to its
--- table, a domain constraint to its domain; any other object is its own. Called by
--- pggit.on_ddl_command_end only for the commands that need a lookup (one index probe).
-CREATE OR REPLACE FUNCTION pggit.capture_anchor_of(p_classid oid, p_objid oid)
-RETURNS json
+-- One catalog lookup for an object the event trigger named: {classid, objid, schema} (text).
+-- The first two are the catalog row whose definition holds the object (its anchor): an index,
+-- constraint, trigger, policy, column default or rewrite rule belongs to its table, a domain
+-- constraint to its domain; any other object is its own. The third is the schema of an object
+-- the event trigger names without one (schema_name NULL): a schema's own name; a trigger's,
+-- policy's, rewrite rule's or column default's is that of its table, read from the same lookup;
+-- NULL otherwise. Called by pggit.on_ddl_command_end only for the commands that need one (one
+-- index probe, a second for a table's schema). Names are qualified and there is no SET clause
+-- (it cost ~4 us a call): it runs under its caller's search_path, and depends on none.
+CREATE OR REPLACE FUNCTION pggit.capture_lookup(p_classid oid, p_objid oid)
+RETURNS text[]
 LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_out json;
+    v_out text[];
 BEGIN
+    -- (one query per case, the table's schema joined in; the RETURN a plain expression: an
+    -- expression holding a subquery runs the executor on every call)
     CASE p_classid
-        WHEN 'pg_class'::regclass THEN
-            SELECT json_build_array('pg_class'::regclass::oid, i.indrelid) INTO v_out
-              FROM pg_index i WHERE i.indexrelid = p_objid;
-        WHEN 'pg_constraint'::regclass THEN
+        WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN
+            SELECT ARRAY[p_classid::text, i.indrelid::text, NULL] INTO v_out
+              FROM pg_catalog.pg_index i WHERE i.indexrelid = p_objid;
+        WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
             SELECT CASE WHEN con.contypid <> 0
-                        THEN json_build_array('pg_type'::regclass::oid, con.contypid)
-                        ELSE json_build_array('pg_class'::regclass::oid, con.conrelid) END INTO v_out
-              FROM pg_constraint con WHERE con.oid = p_objid;
-        WHEN 'pg_trigger'::regclass THEN
-            SELECT json_build_array('pg_class'::regclass::oid, t.tgrelid) INTO v_out
-              FROM pg_trigger t WHERE t.oid = p_objid;
-        WHEN 'pg_policy'::regclass THEN
-            SELECT json_build_array('pg_class'::regclass::oid, p.polrelid) INTO v_out
-              FROM pg_policy p WHERE p.oid = p_objid;
-        WHEN 'pg_attrdef'::regclass THEN
-            SELECT json_build_array('pg_class'::regclass::oid, a.adrelid) INTO v_out
-              FROM pg_attrdef a WHERE a.oid = p_objid;
-        WHEN 'pg_rewrite'::regclass THEN
-            SELECT json_build_array('pg_class'::regclass::oid, r.ev_class) INTO v_out
-              FROM pg_rewrite r WHERE r.oid = p_objid;
+                        THEN ARRAY['pg_catalog.pg_type'::pg_catalog.regclass::oid::text,
+                                   con.contypid::text, NULL]
+                        ELSE ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text,
+                                   con.conrelid::text, NULL] END
+              INTO v_out
+              FROM pg_catalog.pg_constraint con WHERE con.oid = p_objid;
+        WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, t.tgrelid::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_trigger t
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = t.tgrelid
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE t.oid = p_objid;
+        WHEN 'pg_catalog.pg_policy'::pg_catalog.regclass THEN
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, p.polrelid::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_policy p
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = p.polrelid
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE p.oid = p_objid;
+        WHEN 'pg_catalog.pg_attrdef'::pg_catalog.regclass THEN
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, a.adrelid::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_attrdef a
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = a.adrelid
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE a.oid = p_objid;
+        WHEN 'pg_catalog.pg_rewrite'::pg_catalog.regclass THEN
+            SELECT ARRAY['pg_catalog.pg_class'::pg_catalog.regclass::oid::text, w.ev_class::text,
+                         n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_rewrite w
+              LEFT JOIN pg_catalog.pg_class r ON r.oid = w.ev_class
+              LEFT JOIN pg_catalog.pg_namespace n ON n.oid = r.relnamespace
+             WHERE w.oid = p_objid;
+        WHEN 'pg_catalog.pg_namespace'::pg_catalog.regclass THEN
+            SELECT ARRAY[p_classid::text, p_objid::text, n.nspname::text] INTO v_out
+              FROM pg_catalog.pg_namespace n WHERE n.oid = p_objid;
         ELSE
             NULL;
     END CASE;
-    RETURN coalesce(v_out, json_build_array(p_classid, p_objid));
-END;
-$$;
-
--- The schema of an object the event trigger named without one (schema_name NULL): a schema's own
--- name; a trigger's, policy's, rewrite rule's or column default's is its table's. NULL for any
--- other object.
-CREATE OR REPLACE FUNCTION pggit.capture_schema_of(p_classid oid, p_objid oid)
-RETURNS text
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pggit
-AS $$
-DECLARE
-    v_table oid;
-BEGIN
-    CASE p_classid
-        WHEN 'pg_namespace'::regclass THEN
-            RETURN (SELECT n.nspname::text FROM pg_namespace n WHERE n.oid = p_objid);
-        WHEN 'pg_trigger'::regclass THEN
-            SELECT t.tgrelid INTO v_table FROM pg_trigger t WHERE t.oid = p_objid;
-        WHEN 'pg_policy'::regclass THEN
-            SELECT p.polrelid INTO v_table FROM pg_policy p WHERE p.oid = p_objid;
-        WHEN 'pg_rewrite'::regclass THEN
-            SELECT w.ev_class INTO v_table FROM pg_rewrite w WHERE w.oid = p_objid;
-        WHEN 'pg_attrdef'::regclass THEN
-            SELECT a.adrelid INTO v_table FROM pg_attrdef a WHERE a.oid = p_objid;
-        ELSE
-            RETURN NULL;
-    END CASE;
-    RETURN (SELECT n.nspname::text FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace
-             WHERE r.oid = v_table);
+    RETURN coalesce(v_out, ARRAY[p_classid::text, p_objid::text, NULL]);
 END;
 $$;
 
@@ -523,11 +522,12 @@ DECLARE
     v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
+    -- (assignments, not PERFORM: a plain expression, no query)
     IF v_pending IS NOT NULL THEN
-        PERFORM set_config('pggit.pending_anchors', '', true);
+        v_cached := set_config('pggit.pending_anchors', '', true);
     END IF;
     IF current_setting('pggit.pending_dropped', true) <> '' THEN
-        PERFORM set_config('pggit.pending_dropped', '', true);
+        v_cached := set_config('pggit.pending_dropped', '', true);
     END IF;
     IF v_tx = 'off' THEN
         RETURN;
@@ -548,11 +548,13 @@ BEGIN
                            THEN v_cfg->'excluded_schemas' ELSE '[]' END;
         -- one query: what the command touched, only in tracked schemas (the rules of
         -- pggit.is_tracked_schema), never members of extensions - the identities it named (JSON
-        -- objects of the event), the catalog rows to re-read (pggit.capture_anchor_of), the kinds
+        -- objects of the event), the catalog rows to re-read and the schema of an object named
+        -- without one (pggit.capture_lookup, one call per command that needs either), the kinds
         -- it would create that pgGit refuses, and HEAD's branch. A catalog lookup is a function
         -- call made only for the commands that need one (a subquery per case was a plan node
-        -- started on every call); OFFSET 0 keeps the tracked test from being copied into every
-        -- aggregate's filter.
+        -- started on every call), in a level of its own (OFFSET 0: called once per command); the
+        -- tracked test is a plain expression over its result (no subquery), computed once by the
+        -- next level (OFFSET 0 keeps it from being copied into every aggregate's filter).
         SELECT count(*) FILTER (WHERE c.tracked),
                json_agg(json_build_object('type', c.object_type, 'identity', c.object_identity,
                                           'change', lower(split_part(c.command_tag, ' ', 1))))
@@ -560,12 +562,8 @@ BEGIN
                json_agg(json_build_object('type', lower(c.object_type),
                                           'change', lower(split_part(c.command_tag, ' ', 1))))
                    FILTER (WHERE c.classid IS NULL AND NOT c.in_extension),
-               json_agg(CASE WHEN c.object_type = 'index'
-                                  OR c.classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
-                                                   'pg_policy'::regclass, 'pg_attrdef'::regclass,
-                                                   'pg_rewrite'::regclass)
-                             THEN pggit.capture_anchor_of(c.classid, c.objid)
-                             ELSE json_build_array(c.classid, c.objid) END)
+               json_agg(CASE WHEN c.look IS NULL THEN json_build_array(c.classid, c.objid)
+                             ELSE json_build_array(c.look[1]::oid, c.look[2]::oid) END)
                    FILTER (WHERE c.tracked),
                (array_agg(format('%s %s', c.object_type, c.object_identity)) FILTER (
                     WHERE c.command_tag LIKE 'CREATE %' AND NOT c.in_extension
@@ -579,15 +577,23 @@ BEGIN
                (SELECT b.name FROM pggit.branches b
                  WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton))
           INTO v_tracked, v_targets, v_typed, v_raw_anchors, v_refused, v_branch
-          FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                       d.schema_name, d.in_extension,
-                       NOT d.in_extension AND d.classid IS NOT NULL
-                       AND (SELECT NOT (s.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
-                                        OR v_excluded ? s.name)
-                              FROM (SELECT coalesce(d.schema_name,
-                                                    pggit.capture_schema_of(d.classid, d.objid),
-                                                    'public') AS name) s) AS tracked
-                  FROM pg_event_trigger_ddl_commands() d
+          FROM (SELECT l.*,
+                       NOT l.in_extension AND l.classid IS NOT NULL
+                       AND NOT (coalesce(l.schema_name, l.look[3], 'public')
+                                    ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
+                                OR v_excluded ? coalesce(l.schema_name, l.look[3], 'public')) AS tracked
+                  FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                               d.schema_name, d.in_extension,
+                               CASE WHEN NOT d.in_extension AND d.classid IS NOT NULL
+                                         AND (d.schema_name IS NULL OR d.object_type = 'index'
+                                              OR d.classid IN ('pg_constraint'::regclass,
+                                                               'pg_trigger'::regclass,
+                                                               'pg_policy'::regclass,
+                                                               'pg_attrdef'::regclass,
+                                                               'pg_rewrite'::regclass))
+                                    THEN pggit.capture_lookup(d.classid, d.objid) END AS look
+                          FROM pg_event_trigger_ddl_commands() d
+                        OFFSET 0) l
                 OFFSET 0) c;
         -- kinds pgGit cannot version are refused where they would be tracked
         -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not
