@@ -476,7 +476,9 @@ AS $$
       FROM pggit.migration_plan(p_from, p_to) p
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.plan_script(p_from_label text, p_to_label text, p_plan jsonb)
+-- A plan's script from its statements in step order (a script is made from the plan's rows, never
+-- through its JSON: 50,000 statements are not aggregated into JSON only to be taken apart again).
+CREATE OR REPLACE FUNCTION pggit.plan_script(p_from_label text, p_to_label text, p_statements text[])
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pggit
@@ -485,9 +487,19 @@ AS $$
         -- as in pg_dump's scripts: function bodies may name objects created after them
         || CASE WHEN count(*) > 0 THEN E'SET check_function_bodies = false;\n\n' ELSE '' END
         || coalesce(string_agg(CASE WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
-                                    ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.step), '-- no changes')
+                                    ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.n), '-- no changes')
         || E'\n'
-      FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(step integer, statement text)
+      FROM unnest(p_statements) WITH ORDINALITY AS p(statement, n)
+$$;
+
+-- The statements of a plan computed and kept as JSON (pggit.migration_plan_json), in step order.
+CREATE OR REPLACE FUNCTION pggit.plan_statements(p_plan jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT ARRAY(SELECT p.statement FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(step integer, statement text)
+                  ORDER BY p.step)
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.script_text(p_from_label text, p_to_label text, p_from jsonb, p_to jsonb)
@@ -495,7 +507,8 @@ RETURNS text
 LANGUAGE sql
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT pggit.plan_script(p_from_label, p_to_label, pggit.migration_plan_json(p_from, p_to))
+    SELECT pggit.plan_script(p_from_label, p_to_label,
+                             ARRAY(SELECT p.statement FROM pggit.migration_plan(p_from, p_to) p ORDER BY p.step))
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.diff_script(p_from_ref text, p_to_ref text)
