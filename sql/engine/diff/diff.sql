@@ -195,7 +195,11 @@ DECLARE
     v_closure text[] := '{}';
     v_owned text[];
     v_in_closure jsonb := '{}';
-    v_actions jsonb;
+    v_phase text[];
+    v_key text[];
+    v_blob text[];
+    v_old_blob text[];
+    v_alter jsonb[];
 BEGIN
     PERFORM pggit.check_tree_argument('from', p_from);
     PERFORM pggit.check_tree_argument('to', p_to);
@@ -261,41 +265,46 @@ BEGIN
         SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
     END IF;
 
-    -- (in no particular order: plan_order orders)
-    SELECT coalesce(jsonb_agg(a), '[]') INTO v_actions FROM (
-        SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
+    -- the actions as rows (parallel arrays), in no particular order: plan_order orders
+    SELECT array_agg(s.phase), array_agg(s.key), array_agg(s.blob), array_agg(s.old_blob),
+           array_agg(s.alter)
+      INTO v_phase, v_key, v_blob, v_old_blob, v_alter
+      FROM (
+        SELECT 'drop' AS phase, k AS key, p_from->>k AS blob, NULL::text AS old_blob, NULL::jsonb AS alter
           FROM unnest(v_closure) k WHERE p_from ? k
         UNION ALL
-        SELECT jsonb_build_object('phase', 'create', 'key', k, 'blob', p_to->>k)
+        SELECT 'create', k, p_to->>k, NULL, NULL
           FROM unnest(v_closure) k WHERE p_to ? k
         UNION ALL
-        SELECT jsonb_build_object('phase', 'create', 'key', c->>'key', 'blob', p_to->>(c->>'key'))
+        SELECT 'create', c->>'key', p_to->>(c->>'key'), NULL, NULL
           FROM jsonb_array_elements(v_changes) c
          WHERE c->>'change' = 'ADDED' AND NOT v_in_closure ? (c->>'key')
         UNION ALL
-        SELECT jsonb_build_object('phase', 'alter', 'key', c->>'key', 'blob', p_to->>(c->>'key'),
-                                  'old_blob', p_from->>(c->>'key'), 'alter', c->'alter')
+        SELECT 'alter', c->>'key', p_to->>(c->>'key'), p_from->>(c->>'key'), c->'alter'
           FROM jsonb_array_elements(v_changes) c
          WHERE c->>'change' = 'MODIFIED' AND NOT v_in_closure ? (c->>'key')
-    ) s;
+      ) s;
 
-    RETURN QUERY SELECT * FROM pggit.plan_order(v_actions);
+    RETURN QUERY SELECT * FROM pggit.plan_order(v_phase, v_key, v_blob, v_old_blob, v_alter);
 END;
 $$;
 
 -- Orders plan actions: a topological sort over the dependency edges (levels by longest path),
 -- then drops before alters before creates, then kind, then key. Statements come from the catalog
 -- layer's DDL generators.
+-- The actions arrive as rows: parallel arrays, action a being element a of each (phase, key, blob,
+-- the blob an alter replaces, an alter's statements), read by unnest (never by subscript: an
+-- array of text passed into a query is flat, and p_key[i] walks it from the start).
 -- Linear in actions and edges: each action's blob is read once (one statement gives the ranks,
 -- the edges, and the kinds, definitions and meta its statements are generated from); the edges are
--- found by looking keys up in JSON maps (no join between sets whose size the planner cannot know:
--- at 50,000 actions, hash joins over the actions passed as arrays were 3 times slower, and reading
--- them by subscript or joining them with sizes unknown quadratic), once; the levels by Kahn's
--- algorithm over
+-- found by looking keys up in JSON maps, once (no join between sets whose size the planner cannot
+-- know: with the arrays' sizes known, hash joins were 3 times slower at 50,000 actions, and
+-- without them quadratic); the levels by Kahn's algorithm over
 -- integer arrays (adjacency in compressed rows). A cycle (which pg_depend does not produce between
 -- the objects the engine tracks, but a hand-made tree could hold) is broken at its first member in
 -- the tie-break order: it is placed as if its remaining dependencies were met.
-CREATE OR REPLACE FUNCTION pggit.plan_order(p_actions jsonb)
+CREATE OR REPLACE FUNCTION pggit.plan_order(p_phase text[], p_key text[], p_blob text[],
+                                            p_old_blob text[], p_alter jsonb[])
 RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
@@ -303,7 +312,7 @@ SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, 
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_n integer := jsonb_array_length(coalesce(p_actions, '[]'));
+    v_n integer := coalesce(cardinality(p_key), 0);
     v_before integer[];
     v_after integer[];
     v_rank integer[];      -- tie-break order of each action (1-based aid)
@@ -330,13 +339,13 @@ BEGIN
     -- the order in which cycles are broken; each action's kind, definition and meta (for its
     -- statements); the edges (before, after) between actions, found by looking keys up in the
     -- maps {key: aid} of drops, of creates and alters, and of alters (aid = 1-based position in
-    -- p_actions)
+    -- the arrays)
     WITH act AS MATERIALIZED (
-        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind, b.definition, b.meta,
+        SELECT a.aid::integer AS aid, a.phase, a.key, b.kind, b.definition, b.meta,
                coalesce(b.meta->'deps', '[]') AS deps, coalesce(ob.meta->'deps', '[]') AS old_deps
-          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
-          JOIN pggit.blobs b ON b.hash = a->>'blob'
-          LEFT JOIN pggit.blobs ob ON ob.hash = a->>'old_blob'
+          FROM unnest(p_phase, p_key, p_blob, p_old_blob) WITH ORDINALITY AS a(phase, key, blob, old_blob, aid)
+          JOIN pggit.blobs b ON b.hash = a.blob
+          LEFT JOIN pggit.blobs ob ON ob.hash = a.old_blob
     ), kinds AS MATERIALIZED (  -- one call per kind, not per action
         SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
     ), ranked AS (
@@ -443,14 +452,13 @@ BEGIN
 
     RETURN QUERY
     WITH stmts AS (
-        SELECT x.a->>'phase' AS phase, x.a->>'key' AS key, d.kind, v_level[d.aid] AS depth,
-               v_rank[d.aid] AS rank, s.stmt, s.n
-          FROM unnest(v_kind, v_definition, v_meta) WITH ORDINALITY AS d(kind, definition, meta, aid),
-               LATERAL (SELECT p_actions->(d.aid::integer - 1) AS a) x,
-               LATERAL unnest(CASE x.a->>'phase'
-                   WHEN 'drop' THEN pggit.sql_drop(d.kind, x.a->>'key', d.meta)
+        SELECT d.phase, d.key, d.kind, v_level[d.aid] AS depth, v_rank[d.aid] AS rank, s.stmt, s.n
+          FROM unnest(p_phase, p_key, p_alter, v_kind, v_definition, v_meta)
+               WITH ORDINALITY AS d(phase, key, alter_stmts, kind, definition, meta, aid),
+               LATERAL unnest(CASE d.phase
+                   WHEN 'drop' THEN pggit.sql_drop(d.kind, d.key, d.meta)
                    WHEN 'create' THEN pggit.sql_create(d.kind, d.definition, d.meta)
-                   ELSE ARRAY(SELECT jsonb_array_elements_text(x.a->'alter')) END)
+                   ELSE ARRAY(SELECT jsonb_array_elements_text(d.alter_stmts)) END)
                WITH ORDINALITY AS s(stmt, n)
     )
     SELECT (row_number() OVER (ORDER BY
