@@ -188,7 +188,10 @@ SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, 
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_changes jsonb;
+    v_ch_key text[];       -- the changes as rows: key, change, alter statements (JSON), destructive
+    v_ch_change text[];
+    v_ch_alter jsonb[];
+    v_ch_destructive boolean[];
     v_unknown jsonb;
     v_seeds text[];
     v_destructive text[];
@@ -207,25 +210,33 @@ BEGIN
     -- lookup below would decompress all of it again (100 s instead of 3 s at 50,000 objects)
     p_from := coalesce(p_from, '{}') || '{}'::jsonb;
     p_to := coalesce(p_to, '{}') || '{}'::jsonb;
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'key', d.object_key, 'change', d.change,
-               'alter', CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
-                        to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END,
-               'destructive', d.change = 'MODIFIED' AND o.kind = 'table'
-                              AND pggit.table_change_is_destructive(o.meta, n.meta)))
-               FILTER (WHERE (d.old_blob IS NULL OR o.hash IS NOT NULL)
-                                            AND (d.new_blob IS NULL OR n.hash IS NOT NULL)), '[]'),
-           (array_agg(jsonb_build_array(CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+    WITH ch AS (
+        SELECT d.object_key, d.change, d.old_blob, d.new_blob, o.hash AS old_hash, n.hash AS new_hash,
+               CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
+                    to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END AS alter,
+               d.change = 'MODIFIED' AND o.kind = 'table'
+                   AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive
+          FROM pggit.tree_diff(p_from, p_to) d
+          LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
+          LEFT JOIN pggit.blobs n ON n.hash = d.new_blob
+    )
+    SELECT array_agg(d.object_key) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                             AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           array_agg(d.change) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                         AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           array_agg(d.alter) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                        AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           array_agg(d.destructive) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                              AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           (array_agg(jsonb_build_array(CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN 'from' ELSE 'to' END, d.object_key,
-                                        CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+                                        CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN d.old_blob ELSE d.new_blob END)
                       ORDER BY d.object_key)
-               FILTER (WHERE (d.old_blob IS NOT NULL AND o.hash IS NULL)
-                          OR (d.new_blob IS NOT NULL AND n.hash IS NULL)))[1]
-      INTO v_changes, v_unknown
-      FROM pggit.tree_diff(p_from, p_to) d
-      LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
-      LEFT JOIN pggit.blobs n ON n.hash = d.new_blob;
+               FILTER (WHERE (d.old_blob IS NOT NULL AND d.old_hash IS NULL)
+                          OR (d.new_blob IS NOT NULL AND d.new_hash IS NULL)))[1]
+      INTO v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive, v_unknown
+      FROM ch d;
     IF v_unknown IS NOT NULL THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('%s: the entry %L names no stored definition (%s)', v_unknown->>0, v_unknown->>1,
@@ -234,11 +245,11 @@ BEGIN
 
     -- seeds: removed objects, objects that cannot be altered in place, views over tables that
     -- lose or retype a column (the tree is read for those only when a table change is destructive)
-    SELECT coalesce(array_agg(c->>'key') FILTER (WHERE c->>'change' = 'REMOVED'
-                        OR (c->>'change' = 'MODIFIED' AND jsonb_typeof(c->'alter') IS DISTINCT FROM 'array')), '{}'),
-           coalesce(array_agg(c->>'key') FILTER (WHERE (c->>'destructive')::boolean), '{}')
+    SELECT coalesce(array_agg(c.key) FILTER (WHERE c.change = 'REMOVED'
+                        OR (c.change = 'MODIFIED' AND jsonb_typeof(c.alter) IS DISTINCT FROM 'array')), '{}'),
+           coalesce(array_agg(c.key) FILTER (WHERE c.destructive), '{}')
       INTO v_seeds, v_destructive
-      FROM jsonb_array_elements(v_changes) c;
+      FROM unnest(v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive) AS c(key, change, alter, destructive);
     IF cardinality(v_destructive) > 0 THEN
         SELECT v_seeds || coalesce(array_agg(e.key), '{}') INTO v_seeds
           FROM jsonb_each_text(p_from) e
@@ -257,8 +268,8 @@ BEGIN
     -- default privileges apply to every object created while they exist: a plan that creates
     -- objects takes them away first and sets them again last (plan_order), so that a created
     -- object gets exactly the privileges its tree gives it (docs/engine-catalog.md, "Privileges")
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements(v_changes) c
-                WHERE c->>'change' = 'ADDED' AND c->>'key' NOT LIKE '%privileges:%')
+    IF EXISTS (SELECT 1 FROM unnest(v_ch_key, v_ch_change) AS c(key, change)
+                WHERE c.change = 'ADDED' AND c.key NOT LIKE '%privileges:%')
        OR EXISTS (SELECT 1 FROM unnest(v_closure) k WHERE p_to ? k) THEN
         v_closure := v_closure || ARRAY(SELECT k FROM jsonb_object_keys(p_from) k
                                          WHERE k LIKE 'default\_privileges:%' AND NOT v_in_closure ? k);
@@ -276,13 +287,11 @@ BEGIN
         SELECT 'create', k, p_to->>k, NULL, NULL
           FROM unnest(v_closure) k WHERE p_to ? k
         UNION ALL
-        SELECT 'create', c->>'key', p_to->>(c->>'key'), NULL, NULL
-          FROM jsonb_array_elements(v_changes) c
-         WHERE c->>'change' = 'ADDED' AND NOT v_in_closure ? (c->>'key')
-        UNION ALL
-        SELECT 'alter', c->>'key', p_to->>(c->>'key'), p_from->>(c->>'key'), c->'alter'
-          FROM jsonb_array_elements(v_changes) c
-         WHERE c->>'change' = 'MODIFIED' AND NOT v_in_closure ? (c->>'key')
+        SELECT CASE c.change WHEN 'ADDED' THEN 'create' ELSE 'alter' END, c.key, p_to->>c.key,
+               CASE c.change WHEN 'MODIFIED' THEN p_from->>c.key END,
+               CASE c.change WHEN 'MODIFIED' THEN c.alter END
+          FROM unnest(v_ch_key, v_ch_change, v_ch_alter) AS c(key, change, alter)
+         WHERE c.change IN ('ADDED', 'MODIFIED') AND NOT v_in_closure ? c.key
       ) s;
 
     RETURN QUERY SELECT * FROM pggit.plan_order(v_phase, v_key, v_blob, v_old_blob, v_alter);
