@@ -28,6 +28,7 @@ BEGIN;
 \ir schema/013_drop_per_change_flush.sql
 \ir schema/014_flush_without_row_checks.sql
 \ir schema/015_capture_lookup.sql
+\ir schema/016_plan_as_rows.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql

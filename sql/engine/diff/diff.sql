@@ -188,14 +188,21 @@ SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, 
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_changes jsonb;
+    v_ch_key text[];       -- the changes as rows: key, change, alter statements (JSON), destructive
+    v_ch_change text[];
+    v_ch_alter jsonb[];
+    v_ch_destructive boolean[];
     v_unknown jsonb;
     v_seeds text[];
     v_destructive text[];
     v_closure text[] := '{}';
     v_owned text[];
     v_in_closure jsonb := '{}';
-    v_actions jsonb;
+    v_phase text[];
+    v_key text[];
+    v_blob text[];
+    v_old_blob text[];
+    v_alter jsonb[];
 BEGIN
     PERFORM pggit.check_tree_argument('from', p_from);
     PERFORM pggit.check_tree_argument('to', p_to);
@@ -203,25 +210,33 @@ BEGIN
     -- lookup below would decompress all of it again (100 s instead of 3 s at 50,000 objects)
     p_from := coalesce(p_from, '{}') || '{}'::jsonb;
     p_to := coalesce(p_to, '{}') || '{}'::jsonb;
-    SELECT coalesce(jsonb_agg(jsonb_build_object(
-               'key', d.object_key, 'change', d.change,
-               'alter', CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
-                        to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END,
-               'destructive', d.change = 'MODIFIED' AND o.kind = 'table'
-                              AND pggit.table_change_is_destructive(o.meta, n.meta)))
-               FILTER (WHERE (d.old_blob IS NULL OR o.hash IS NOT NULL)
-                                            AND (d.new_blob IS NULL OR n.hash IS NOT NULL)), '[]'),
-           (array_agg(jsonb_build_array(CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+    WITH ch AS (
+        SELECT d.object_key, d.change, d.old_blob, d.new_blob, o.hash AS old_hash, n.hash AS new_hash,
+               CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
+                    to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END AS alter,
+               d.change = 'MODIFIED' AND o.kind = 'table'
+                   AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive
+          FROM pggit.tree_diff(p_from, p_to) d
+          LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
+          LEFT JOIN pggit.blobs n ON n.hash = d.new_blob
+    )
+    SELECT array_agg(d.object_key) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                             AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           array_agg(d.change) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                         AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           array_agg(d.alter) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                        AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           array_agg(d.destructive) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
+                                              AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+           (array_agg(jsonb_build_array(CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN 'from' ELSE 'to' END, d.object_key,
-                                        CASE WHEN o.hash IS NULL AND d.old_blob IS NOT NULL
+                                        CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN d.old_blob ELSE d.new_blob END)
                       ORDER BY d.object_key)
-               FILTER (WHERE (d.old_blob IS NOT NULL AND o.hash IS NULL)
-                          OR (d.new_blob IS NOT NULL AND n.hash IS NULL)))[1]
-      INTO v_changes, v_unknown
-      FROM pggit.tree_diff(p_from, p_to) d
-      LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
-      LEFT JOIN pggit.blobs n ON n.hash = d.new_blob;
+               FILTER (WHERE (d.old_blob IS NOT NULL AND d.old_hash IS NULL)
+                          OR (d.new_blob IS NOT NULL AND d.new_hash IS NULL)))[1]
+      INTO v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive, v_unknown
+      FROM ch d;
     IF v_unknown IS NOT NULL THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('%s: the entry %L names no stored definition (%s)', v_unknown->>0, v_unknown->>1,
@@ -230,11 +245,11 @@ BEGIN
 
     -- seeds: removed objects, objects that cannot be altered in place, views over tables that
     -- lose or retype a column (the tree is read for those only when a table change is destructive)
-    SELECT coalesce(array_agg(c->>'key') FILTER (WHERE c->>'change' = 'REMOVED'
-                        OR (c->>'change' = 'MODIFIED' AND jsonb_typeof(c->'alter') IS DISTINCT FROM 'array')), '{}'),
-           coalesce(array_agg(c->>'key') FILTER (WHERE (c->>'destructive')::boolean), '{}')
+    SELECT coalesce(array_agg(c.key) FILTER (WHERE c.change = 'REMOVED'
+                        OR (c.change = 'MODIFIED' AND jsonb_typeof(c.alter) IS DISTINCT FROM 'array')), '{}'),
+           coalesce(array_agg(c.key) FILTER (WHERE c.destructive), '{}')
       INTO v_seeds, v_destructive
-      FROM jsonb_array_elements(v_changes) c;
+      FROM unnest(v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive) AS c(key, change, alter, destructive);
     IF cardinality(v_destructive) > 0 THEN
         SELECT v_seeds || coalesce(array_agg(e.key), '{}') INTO v_seeds
           FROM jsonb_each_text(p_from) e
@@ -253,45 +268,52 @@ BEGIN
     -- default privileges apply to every object created while they exist: a plan that creates
     -- objects takes them away first and sets them again last (plan_order), so that a created
     -- object gets exactly the privileges its tree gives it (docs/engine-catalog.md, "Privileges")
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements(v_changes) c
-                WHERE c->>'change' = 'ADDED' AND c->>'key' NOT LIKE '%privileges:%')
+    IF EXISTS (SELECT 1 FROM unnest(v_ch_key, v_ch_change) AS c(key, change)
+                WHERE c.change = 'ADDED' AND c.key NOT LIKE '%privileges:%')
        OR EXISTS (SELECT 1 FROM unnest(v_closure) k WHERE p_to ? k) THEN
         v_closure := v_closure || ARRAY(SELECT k FROM jsonb_object_keys(p_from) k
                                          WHERE k LIKE 'default\_privileges:%' AND NOT v_in_closure ? k);
         SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
     END IF;
 
-    -- (in no particular order: plan_order orders)
-    SELECT coalesce(jsonb_agg(a), '[]') INTO v_actions FROM (
-        SELECT jsonb_build_object('phase', 'drop', 'key', k, 'blob', p_from->>k) AS a
+    -- the actions as rows (parallel arrays), in no particular order: plan_order orders
+    SELECT array_agg(s.phase), array_agg(s.key), array_agg(s.blob), array_agg(s.old_blob),
+           array_agg(s.alter)
+      INTO v_phase, v_key, v_blob, v_old_blob, v_alter
+      FROM (
+        SELECT 'drop' AS phase, k AS key, p_from->>k AS blob, NULL::text AS old_blob, NULL::jsonb AS alter
           FROM unnest(v_closure) k WHERE p_from ? k
         UNION ALL
-        SELECT jsonb_build_object('phase', 'create', 'key', k, 'blob', p_to->>k)
+        SELECT 'create', k, p_to->>k, NULL, NULL
           FROM unnest(v_closure) k WHERE p_to ? k
         UNION ALL
-        SELECT jsonb_build_object('phase', 'create', 'key', c->>'key', 'blob', p_to->>(c->>'key'))
-          FROM jsonb_array_elements(v_changes) c
-         WHERE c->>'change' = 'ADDED' AND NOT v_in_closure ? (c->>'key')
-        UNION ALL
-        SELECT jsonb_build_object('phase', 'alter', 'key', c->>'key', 'blob', p_to->>(c->>'key'),
-                                  'old_blob', p_from->>(c->>'key'), 'alter', c->'alter')
-          FROM jsonb_array_elements(v_changes) c
-         WHERE c->>'change' = 'MODIFIED' AND NOT v_in_closure ? (c->>'key')
-    ) s;
+        SELECT CASE c.change WHEN 'ADDED' THEN 'create' ELSE 'alter' END, c.key, p_to->>c.key,
+               CASE c.change WHEN 'MODIFIED' THEN p_from->>c.key END,
+               CASE c.change WHEN 'MODIFIED' THEN c.alter END
+          FROM unnest(v_ch_key, v_ch_change, v_ch_alter) AS c(key, change, alter)
+         WHERE c.change IN ('ADDED', 'MODIFIED') AND NOT v_in_closure ? c.key
+      ) s;
 
-    RETURN QUERY SELECT * FROM pggit.plan_order(v_actions);
+    RETURN QUERY SELECT * FROM pggit.plan_order(v_phase, v_key, v_blob, v_old_blob, v_alter);
 END;
 $$;
 
 -- Orders plan actions: a topological sort over the dependency edges (levels by longest path),
 -- then drops before alters before creates, then kind, then key. Statements come from the catalog
 -- layer's DDL generators.
--- Linear in actions and edges: the edges are found by looking keys up in JSON maps (no join
--- between sets whose size the planner cannot know), once; the levels by Kahn's algorithm over
+-- The actions arrive as rows: parallel arrays, action a being element a of each (phase, key, blob,
+-- the blob an alter replaces, an alter's statements), read by unnest (never by subscript: an
+-- array of text passed into a query is flat, and p_key[i] walks it from the start).
+-- Linear in actions and edges: each action's blob is read once (one statement gives the ranks,
+-- the edges, and the kinds, definitions and meta its statements are generated from); the edges are
+-- found by looking keys up in JSON maps, once (no join between sets whose size the planner cannot
+-- know: with the arrays' sizes known, hash joins were 3 times slower at 50,000 actions, and
+-- without them quadratic); the levels by Kahn's algorithm over
 -- integer arrays (adjacency in compressed rows). A cycle (which pg_depend does not produce between
 -- the objects the engine tracks, but a hand-made tree could hold) is broken at its first member in
 -- the tie-break order: it is placed as if its remaining dependencies were met.
-CREATE OR REPLACE FUNCTION pggit.plan_order(p_actions jsonb)
+CREATE OR REPLACE FUNCTION pggit.plan_order(p_phase text[], p_key text[], p_blob text[],
+                                            p_old_blob text[], p_alter jsonb[])
 RETURNS TABLE (step integer, phase text, object_key text, kind text, statement text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
@@ -299,13 +321,13 @@ SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, 
 AS $$
 #variable_conflict use_column
 DECLARE
-    v_n integer := jsonb_array_length(coalesce(p_actions, '[]'));
+    v_n integer := coalesce(cardinality(p_key), 0);
     v_before integer[];
     v_after integer[];
     v_rank integer[];      -- tie-break order of each action (1-based aid)
-    v_drops jsonb;         -- {key: aid} of the drops
-    v_makes jsonb;         -- {key: aid} of the creates and alters
-    v_alters jsonb;        -- {key: aid} of the alters
+    v_kind text[];         -- of each action's blob
+    v_definition text[];
+    v_meta jsonb[];
     v_indeg integer[];
     v_start integer[];     -- adjacency: successors of a are v_adj[v_start[a] .. v_start[a + 1] - 1]
     v_adj integer[];
@@ -322,68 +344,68 @@ BEGIN
     IF v_n = 0 THEN
         RETURN;
     END IF;
-    -- one pass over the actions: the tie-break order (phase, kind, key), which is also the order
-    -- in which cycles are broken, and the maps {key: aid} of drops, of creates and alters, and of
-    -- alters (aid = 1-based position in p_actions)
-    WITH act AS (
-        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind
-          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
-          JOIN pggit.blobs b ON b.hash = a->>'blob'
+    -- one statement, each blob read once: the tie-break order (phase, kind, key), which is also
+    -- the order in which cycles are broken; each action's kind, definition and meta (for its
+    -- statements); the edges (before, after) between actions, found by looking keys up in the
+    -- maps {key: aid} of drops, of creates and alters, and of alters (aid = 1-based position in
+    -- the arrays)
+    WITH act AS MATERIALIZED (
+        SELECT a.aid::integer AS aid, a.phase, a.key, b.kind, b.definition, b.meta,
+               coalesce(b.meta->'deps', '[]') AS deps, coalesce(ob.meta->'deps', '[]') AS old_deps
+          FROM unnest(p_phase, p_key, p_blob, p_old_blob) WITH ORDINALITY AS a(phase, key, blob, old_blob, aid)
+          JOIN pggit.blobs b ON b.hash = a.blob
+          LEFT JOIN pggit.blobs ob ON ob.hash = a.old_blob
     ), kinds AS MATERIALIZED (  -- one call per kind, not per action
         SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
     ), ranked AS (
-        SELECT act.*, row_number() OVER (ORDER BY
+        SELECT act.aid, row_number() OVER (ORDER BY
                    CASE act.phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
                    CASE WHEN act.phase = 'drop' THEN -kinds.r ELSE kinds.r END,
                    act.key COLLATE "C")::integer AS rank
           FROM act JOIN kinds ON kinds.kind = act.kind
-    )
-    SELECT array_agg(r.rank ORDER BY r.aid), count(*),
-           coalesce(jsonb_object_agg(r.key, r.aid) FILTER (WHERE r.phase = 'drop'), '{}'),
-           coalesce(jsonb_object_agg(r.key, r.aid) FILTER (WHERE r.phase IN ('create', 'alter')), '{}'),
-           coalesce(jsonb_object_agg(r.key, r.aid) FILTER (WHERE r.phase = 'alter'), '{}')
-      INTO v_rank, v_i, v_drops, v_makes, v_alters
-      FROM ranked r;
-    IF v_i <> v_n THEN
-        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'plan_order: an action names no stored definition');
-    END IF;
-    -- edges (before, after) between actions, found by looking keys up in the maps
-    WITH act AS (
-        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key,
-               coalesce(b.meta->'deps', '[]') AS deps, coalesce(ob.meta->'deps', '[]') AS old_deps
-          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
-          JOIN pggit.blobs b ON b.hash = a->>'blob'
-          LEFT JOIN pggit.blobs ob ON ob.hash = a->>'old_blob'
-    ), edge AS (
+    ), maps AS MATERIALIZED (
+        SELECT coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase = 'drop'), '{}') AS drops,
+               coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase IN ('create', 'alter')), '{}') AS makes,
+               coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase = 'alter'), '{}') AS alters
+          FROM act
+    ), edge(before, after) AS (
         -- drop a before drop b when a depended on b
-        SELECT act.aid AS before, (v_drops->>d.dep)::integer AS after
-          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-         WHERE act.phase = 'drop' AND v_drops ? d.dep
+        SELECT act.aid, (m.drops->>d.dep)::integer
+          FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE act.phase = 'drop' AND m.drops ? d.dep
         UNION ALL
         -- create/alter of b before create/alter of a when a depends on b
-        SELECT (v_makes->>d.dep)::integer, act.aid
-          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-         WHERE act.phase IN ('create', 'alter') AND v_makes ? d.dep AND d.dep <> act.key
+        SELECT (m.makes->>d.dep)::integer, act.aid
+          FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE act.phase IN ('create', 'alter') AND m.makes ? d.dep AND d.dep <> act.key
         UNION ALL
         -- an alter that stops using b comes before b is dropped
-        SELECT act.aid, (v_drops->>d.dep)::integer
-          FROM act, LATERAL jsonb_array_elements_text(act.old_deps) d(dep)
-         WHERE act.phase = 'alter' AND v_drops ? d.dep
+        SELECT act.aid, (m.drops->>d.dep)::integer
+          FROM maps m, act, LATERAL jsonb_array_elements_text(act.old_deps) d(dep)
+         WHERE act.phase = 'alter' AND m.drops ? d.dep
         UNION ALL
         -- a dropped object that used a is dropped before a is altered
-        SELECT act.aid, (v_alters->>d.dep)::integer
-          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-         WHERE act.phase = 'drop' AND v_alters ? d.dep
+        SELECT act.aid, (m.alters->>d.dep)::integer
+          FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE act.phase = 'drop' AND m.alters ? d.dep
         UNION ALL
         -- re-created objects: drop before create
-        SELECT act.aid, (v_makes->>act.key)::integer
-          FROM act
-         WHERE act.phase = 'drop' AND v_makes ? act.key
+        SELECT act.aid, (m.makes->>act.key)::integer
+          FROM maps m, act
+         WHERE act.phase = 'drop' AND m.makes ? act.key
     )
-    SELECT coalesce(array_agg(e.before ORDER BY e.before, e.after), '{}'),
-           coalesce(array_agg(e.after ORDER BY e.before, e.after), '{}')
-      INTO v_before, v_after
-      FROM (SELECT DISTINCT edge.before, edge.after FROM edge WHERE edge.before <> edge.after) e;
+    SELECT (SELECT array_agg(r.rank ORDER BY r.aid) FROM ranked r),
+           (SELECT array_agg(act.kind ORDER BY act.aid) FROM act),
+           (SELECT array_agg(act.definition ORDER BY act.aid) FROM act),
+           (SELECT array_agg(act.meta ORDER BY act.aid) FROM act),
+           e.befores, e.afters
+      INTO v_rank, v_kind, v_definition, v_meta, v_before, v_after
+      FROM (SELECT coalesce(array_agg(e.before ORDER BY e.before, e.after), '{}') AS befores,
+                   coalesce(array_agg(e.after ORDER BY e.before, e.after), '{}') AS afters
+              FROM (SELECT DISTINCT edge.before, edge.after FROM edge WHERE edge.before <> edge.after) e) e;
+    IF coalesce(cardinality(v_kind), 0) <> v_n THEN
+        PERFORM pggit.raise_error('INVALID_ARGUMENT', 'plan_order: an action names no stored definition');
+    END IF;
 
     -- compressed adjacency (edges are sorted by before) and in-degrees
     v_indeg := array_fill(0, ARRAY[v_n]);
@@ -438,19 +460,14 @@ BEGIN
     END LOOP;
 
     RETURN QUERY
-    WITH act AS (
-        SELECT o::integer AS aid, a->>'phase' AS phase, a->>'key' AS key, b.kind, b.definition,
-               b.meta, a->'alter' AS alter_stmts
-          FROM jsonb_array_elements(p_actions) WITH ORDINALITY AS x(a, o)
-          JOIN pggit.blobs b ON b.hash = a->>'blob'
-    ), stmts AS (
-        SELECT act.aid, act.phase, act.key, act.kind, v_level[act.aid] AS depth, v_rank[act.aid] AS rank,
-               s.stmt, s.n
-          FROM act,
-               LATERAL unnest(CASE act.phase
-                   WHEN 'drop' THEN pggit.sql_drop(act.kind, act.key, act.meta)
-                   WHEN 'create' THEN pggit.sql_create(act.kind, act.definition, act.meta)
-                   ELSE ARRAY(SELECT jsonb_array_elements_text(act.alter_stmts)) END)
+    WITH stmts AS (
+        SELECT d.phase, d.key, d.kind, v_level[d.aid] AS depth, v_rank[d.aid] AS rank, s.stmt, s.n
+          FROM unnest(p_phase, p_key, p_alter, v_kind, v_definition, v_meta)
+               WITH ORDINALITY AS d(phase, key, alter_stmts, kind, definition, meta, aid),
+               LATERAL unnest(CASE d.phase
+                   WHEN 'drop' THEN pggit.sql_drop(d.kind, d.key, d.meta)
+                   WHEN 'create' THEN pggit.sql_create(d.kind, d.definition, d.meta)
+                   ELSE ARRAY(SELECT jsonb_array_elements_text(d.alter_stmts)) END)
                WITH ORDINALITY AS s(stmt, n)
     )
     SELECT (row_number() OVER (ORDER BY
@@ -476,7 +493,9 @@ AS $$
       FROM pggit.migration_plan(p_from, p_to) p
 $$;
 
-CREATE OR REPLACE FUNCTION pggit.plan_script(p_from_label text, p_to_label text, p_plan jsonb)
+-- A plan's script from its statements in step order (a script is made from the plan's rows, never
+-- through its JSON: 50,000 statements are not aggregated into JSON only to be taken apart again).
+CREATE OR REPLACE FUNCTION pggit.plan_script(p_from_label text, p_to_label text, p_statements text[])
 RETURNS text
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pggit
@@ -485,9 +504,19 @@ AS $$
         -- as in pg_dump's scripts: function bodies may name objects created after them
         || CASE WHEN count(*) > 0 THEN E'SET check_function_bodies = false;\n\n' ELSE '' END
         || coalesce(string_agg(CASE WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
-                                    ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.step), '-- no changes')
+                                    ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.n), '-- no changes')
         || E'\n'
-      FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(step integer, statement text)
+      FROM unnest(p_statements) WITH ORDINALITY AS p(statement, n)
+$$;
+
+-- The statements of a plan computed and kept as JSON (pggit.migration_plan_json), in step order.
+CREATE OR REPLACE FUNCTION pggit.plan_statements(p_plan jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT ARRAY(SELECT p.statement FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(step integer, statement text)
+                  ORDER BY p.step)
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.script_text(p_from_label text, p_to_label text, p_from jsonb, p_to jsonb)
@@ -495,7 +524,8 @@ RETURNS text
 LANGUAGE sql
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT pggit.plan_script(p_from_label, p_to_label, pggit.migration_plan_json(p_from, p_to))
+    SELECT pggit.plan_script(p_from_label, p_to_label,
+                             ARRAY(SELECT p.statement FROM pggit.migration_plan(p_from, p_to) p ORDER BY p.step))
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.diff_script(p_from_ref text, p_to_ref text)

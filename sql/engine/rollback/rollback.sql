@@ -157,7 +157,8 @@ BEGIN
     ELSE
         v_plan := pggit.migration_plan_json(v_tree, v_to);
     END IF;
-    v_script := pggit.plan_script(p_branch.name, format('%s %s', p_operation, p_target), v_plan);
+    v_script := pggit.plan_script(p_branch.name, format('%s %s', p_operation, p_target),
+                                  pggit.plan_statements(v_plan));
     v_n := (SELECT count(*) FROM jsonb_object_keys(v_changes))::integer;
     IF coalesce(p_dry_run, true) THEN
         PERFORM pggit.record_operation(p_operation, p_started, v_n, 0, p_branch.name, true, NULL,
