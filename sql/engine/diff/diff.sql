@@ -211,7 +211,9 @@ BEGIN
     p_from := coalesce(p_from, '{}') || '{}'::jsonb;
     p_to := coalesce(p_to, '{}') || '{}'::jsonb;
     WITH ch AS (
-        SELECT d.object_key, d.change, d.old_blob, d.new_blob, o.hash AS old_hash, n.hash AS new_hash,
+        SELECT d.object_key, d.change, d.old_blob, d.new_blob, o.hash AS old_hash,
+               -- both sides name stored definitions (or none)
+               (d.old_blob IS NULL OR o.hash IS NOT NULL) AND (d.new_blob IS NULL OR n.hash IS NOT NULL) AS known,
                CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
                     to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END AS alter,
                d.change = 'MODIFIED' AND o.kind = 'table'
@@ -220,21 +222,16 @@ BEGIN
           LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
           LEFT JOIN pggit.blobs n ON n.hash = d.new_blob
     )
-    SELECT array_agg(d.object_key) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
-                                             AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
-           array_agg(d.change) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
-                                         AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
-           array_agg(d.alter) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
-                                        AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
-           array_agg(d.destructive) FILTER (WHERE (d.old_blob IS NULL OR d.old_hash IS NOT NULL)
-                                              AND (d.new_blob IS NULL OR d.new_hash IS NOT NULL)),
+    SELECT array_agg(d.object_key) FILTER (WHERE d.known),
+           array_agg(d.change) FILTER (WHERE d.known),
+           array_agg(d.alter) FILTER (WHERE d.known),
+           array_agg(d.destructive) FILTER (WHERE d.known),
            (array_agg(jsonb_build_array(CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN 'from' ELSE 'to' END, d.object_key,
                                         CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN d.old_blob ELSE d.new_blob END)
                       ORDER BY d.object_key)
-               FILTER (WHERE (d.old_blob IS NOT NULL AND d.old_hash IS NULL)
-                          OR (d.new_blob IS NOT NULL AND d.new_hash IS NULL)))[1]
+               FILTER (WHERE NOT d.known))[1]
       INTO v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive, v_unknown
       FROM ch d;
     IF v_unknown IS NOT NULL THEN
