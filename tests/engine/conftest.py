@@ -2,11 +2,12 @@
 
 Catalog tests (test_catalog.py) use plain scratch databases with the engine loaded up to the
 catalog (sql/install.sql as far as engine/catalog/privileges.sql: no capture),
-named pggit_cat_test_<random>, on the server of PGGIT_TEST_PG_URL (default
-postgres://postgres@127.0.0.1:5432/postgres); they need no Django.
+named pggit_cat_test_<random>, on the engine tests' server (enginedb.server_url: the server of
+PGGIT_TEST_PG_URL, else of DATABASE_URL, else the embedded one); they need no Django. Scratch
+databases are dropped in the background (enginedb.background_drops), all of them before the
+session ends.
 """
 
-import os
 import pathlib
 import secrets
 
@@ -15,7 +16,13 @@ import pytest
 from psycopg import conninfo, sql
 
 from pggit_project.engine_sql import sync_connection
-from tests.engine.enginedb import engine_db, engine_template  # noqa: F401
+from tests.engine.enginedb import (  # noqa: F401
+    background_drops,
+    drop_database_later,
+    engine_db,
+    engine_template,
+    server_url,
+)
 
 # the engine up to its catalog functions (no capture, no root commit)
 CATALOG_UNTIL = "engine/catalog/privileges.sql"
@@ -23,9 +30,16 @@ FIXTURE_SQL = pathlib.Path(__file__).with_name("catalog_fixture.sql")
 READER_ROLE = "pggit_cat_reader"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def scratch_databases_dropped():
+    """Every scratch database dropped in the background is gone before the session ends."""
+    yield
+    background_drops.wait_all()
+
+
 @pytest.fixture(scope="session")
 def pg_url():
-    return os.environ.get("PGGIT_TEST_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    return server_url()
 
 
 @pytest.fixture(scope="session")
@@ -58,10 +72,7 @@ def make_db(pg_url, reader_role):
     yield factory
     for name, conn in created:
         conn.close()
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database_later(name)
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +88,4 @@ def fixture_db(pg_url, reader_role):
         yield conn
     finally:
         conn.close()
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+        drop_database_later(name)

@@ -9,8 +9,10 @@ connections as they like (concurrency tests), without Django in the way.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
@@ -64,6 +66,48 @@ def drop_database(name: str) -> None:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
         )
+
+
+class _BackgroundDrops:
+    """Drops scratch databases off the tests' path.
+
+    DROP DATABASE waits for a checkpoint (every dirty buffer of the server written and synced):
+    most of an engine test's time when done in its teardown. Here a few threads drop them while
+    the next tests run (concurrent drops share one checkpoint). At most ``MAX_PENDING`` wait at
+    once, so a slow disk bounds the scratch databases on it instead of letting them pile up;
+    ``wait_all`` (at the end of the session) waits for the rest and raises the first failure.
+    """
+
+    MAX_PENDING = 6
+
+    def __init__(self) -> None:
+        self._executor: ThreadPoolExecutor | None = None
+        self._slots = threading.BoundedSemaphore(self.MAX_PENDING)
+        self._pending: list[Future] = []
+        self._lock = threading.Lock()
+
+    def submit(self, name: str) -> None:
+        self._slots.acquire()
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(3, thread_name_prefix="drop-scratch-db")
+            future = self._executor.submit(drop_database, name)
+            self._pending.append(future)
+        future.add_done_callback(lambda _: self._slots.release())
+
+    def wait_all(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+
+background_drops = _BackgroundDrops()
+
+
+def drop_database_later(name: str) -> None:
+    """Drop a scratch database nobody is connected to any more, in the background."""
+    background_drops.submit(name)
 
 
 def clone_database(template: str, name: str) -> None:
@@ -123,7 +167,7 @@ def scratch_copy(template: str) -> Iterator[EngineDB]:
         yield db
     finally:
         db.close()
-        drop_database(name)
+        drop_database_later(name)
 
 
 @pytest.fixture(scope="session")
