@@ -286,6 +286,10 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
                      AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
                      AND s.seqrelid = d.objid) END AS identity_sql
+      -- computed once per column: pulled up, each use of x.type, x.collation, x.default_expr...
+      -- (in the column's SQL and in its meta) evaluated the expression again, deparsing the same
+      -- default up to three times (a table's meta cost a third more at 10,000 tables)
+      OFFSET 0
   ) x
  WHERE a.attnum > 0 AND NOT a.attisdropped;
 
