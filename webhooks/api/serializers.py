@@ -4,6 +4,7 @@ target URLs show only their origin, and deliveries no payload and no receiver's 
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
@@ -19,9 +20,11 @@ EVENT_TYPE_CHOICES = [ALL_EVENTS, *EVENT_TYPES]
 HIDDEN = "***"
 
 
+@functools.lru_cache(maxsize=4096)
 def url_origin_only(url: str) -> str:
     """``https://hooks.example.com/***``: scheme, host and port; the user, path, query and
-    fragment (where capability URLs keep their secrets) hidden."""
+    fragment (where capability URLs keep their secrets) hidden. Kept per URL (a function of the
+    text alone; every list item without ``view_sensitive`` asks it)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
