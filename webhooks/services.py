@@ -107,10 +107,15 @@ def webhook_create(
     is_active: bool = True,
     secret: str | None = None,
     actor: str | None = None,
+    url_checked: bool = False,
 ) -> EndpointWithSecret:
     """Create an endpoint with a new signing secret (returned once, here): generated, or the
-    given ``whsec_`` secret (the admin lets an operator bring one)."""
-    webhook_validate_url(url=url)
+    given ``whsec_`` secret (the admin lets an operator bring one). ``url_checked``: the caller
+    has just run ``webhook_validate_url`` on this ``url`` (the API's input serializer does, to
+    report it with the other fields' errors), so it is not checked (for a host name: looked up)
+    a second time."""
+    if not url_checked:
+        webhook_validate_url(url=url)
     event_types = webhook_validate_event_types(event_types=event_types)
     if secret is None:
         secret = secret_generate()
@@ -137,12 +142,12 @@ def webhook_create(
     return EndpointWithSecret(endpoint, secret)
 
 
-def _validated_changes(changes: dict[str, Any]) -> dict[str, Any]:
+def _validated_changes(changes: dict[str, Any], *, url_checked: bool) -> dict[str, Any]:
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise _invalid(sorted(unknown)[0], "This field cannot be changed.")
     changes = dict(changes)
-    if "url" in changes:
+    if "url" in changes and not url_checked:
         webhook_validate_url(url=changes["url"])
     if "event_types" in changes:
         changes["event_types"] = webhook_validate_event_types(event_types=changes["event_types"])
@@ -150,14 +155,19 @@ def _validated_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def webhook_update(
-    *, endpoint_id: int, changes: dict[str, Any], actor: str | None = None
+    *,
+    endpoint_id: int,
+    changes: dict[str, Any],
+    actor: str | None = None,
+    url_checked: bool = False,
 ) -> WebhookEndpoint:
     """Change the given fields only (PUT and PATCH are both partial).
 
     Enabling clears the failure streak and the disabled reason; disabling goes through
     ``pggit.webhook_endpoint_disable`` (queued deliveries cancelled, event emitted).
+    ``url_checked`` as for ``webhook_create``.
     """
-    changes = _validated_changes(changes)
+    changes = _validated_changes(changes, url_checked=url_checked)
     activate = changes.pop("is_active", None)
     with engine_cursor(actor=actor) as cursor:
         cursor.execute(
