@@ -8,6 +8,7 @@ encrypted here; the plain secret is returned only by ``webhook_create`` and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -130,16 +131,40 @@ def webhook_create(
         secret_encrypt(secret),
         secret_hint(secret),
     ]
-    # The new row as the ORM reads it (its converters applied), from the INSERT itself: no
-    # second round trip to read it back (the table's trigger only announces the change).
-    with engine_cursor(actor=actor):
-        (endpoint,) = WebhookEndpoint.objects.raw(
-            "INSERT INTO pggit.webhook_endpoints"
-            " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            params,
-        )
+    # The new row as the ORM reads it, from the INSERT itself: no second round trip to read it
+    # back (the table's trigger only announces the change).
+    insert, attnames, converters = _endpoint_insert()
+    with engine_cursor(actor=actor) as cursor:
+        cursor.execute(insert, params)
+        values = list(cursor.fetchone())
+    for position, column, column_converters in converters:
+        for converter in column_converters:
+            values[position] = converter(values[position], column, connection)
+    endpoint = WebhookEndpoint.from_db(connection.alias, attnames, values)
     return EndpointWithSecret(endpoint, secret)
+
+
+@functools.cache
+def _endpoint_insert() -> tuple[str, list[str], list[tuple[int, Any, list]]]:
+    """The ``INSERT`` of a new endpoint and how the row it returns becomes the instance the ORM
+    makes of it (what ``objects.raw(...)`` gave, without its mapping of result columns to fields
+    on every call): the statement (``RETURNING`` every column, in field order), the attribute
+    names for ``from_db``, and per column with any the converters ``SQLCompiler.get_converters``
+    applies (the backend's, then the field's; they take the connection as an argument)."""
+    fields = WebhookEndpoint._meta.concrete_fields
+    converters = []
+    for position, field in enumerate(fields):
+        column = field.get_col(WebhookEndpoint._meta.db_table)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((position, column, found))
+    returning = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    insert = (
+        "INSERT INTO pggit.webhook_endpoints"  # noqa: S608 (names from the model's metadata)
+        " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {returning}"
+    )
+    return insert, [field.attname for field in fields], converters
 
 
 def _validated_changes(changes: dict[str, Any], *, url_checked: bool) -> dict[str, Any]:

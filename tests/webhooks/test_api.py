@@ -494,3 +494,16 @@ def test_a_host_name_is_looked_up_once_per_save_through_the_api(staff_client, co
     assert counted_resolver[2:] == ["once-c.example.com", "once-d.example.com"]
     with pytest.raises(services.WebhookInvalid):
         services.webhook_create(name="x", url="https://127.0.0.1/x", event_types=["*"])
+
+
+def test_a_created_endpoint_is_the_instance_the_orm_reads_back(db):
+    made = services.webhook_create(
+        name="read-back", url=URL, event_types=["commit.created"], description="d"
+    ).endpoint
+    read = WebhookEndpoint.objects.get(pk=made.pk)
+    fields = [field.attname for field in WebhookEndpoint._meta.concrete_fields]
+    assert [(type(getattr(made, name)), getattr(made, name)) for name in fields] == [
+        (type(getattr(read, name)), getattr(read, name)) for name in fields
+    ]
+    assert list(vars(made)) == list(vars(read)) and vars(made._state) == vars(read._state)
+    assert made.secret_encrypted and made.created_at.tzinfo is not None
