@@ -21,6 +21,7 @@ that uses the mixin.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import threading
 from collections.abc import Mapping
@@ -227,3 +228,65 @@ class FastOutputMixin:
             return _represent(instance, plan, zone)
         except _Fallback:
             return super().to_representation(instance)
+
+
+# Input serializers: ``FastInputMixin``. DRF's ``Serializer.get_fields`` deep-copies the declared
+# fields for every serializer made (every request with a body): each field is built again from its
+# arguments (``Field.__deepcopy__``), a ``ChoiceField`` recomputing its choice maps. A field of the
+# types below holds nothing that changes after it is built except what ``bind`` sets (its name,
+# parent, label, source): a shallow copy of a field built once per class is the same field.
+CLONED_INPUT_FIELDS = (
+    serializers.BooleanField,
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.IntegerField,
+)
+_input_templates: dict[type, Any] = {}
+
+
+def _clonable(field) -> bool:
+    if type(field) is serializers.ListField:
+        return type(field.child) in CLONED_INPUT_FIELDS
+    return type(field) in CLONED_INPUT_FIELDS
+
+
+def _templates_of(cls):
+    """The class's declared fields built once (DRF's deep copy), or ``None`` when a field is of
+    another type or the class builds its fields otherwise (a ``ModelSerializer``, or
+    ``get_fields``, ``__init__`` or ``fields`` of its own)."""
+    templates = _input_templates.get(cls, _NOT_PLANNED)
+    if templates is _NOT_PLANNED:
+        templates = None
+        if (
+            cls.get_fields is FastInputMixin.get_fields
+            and not issubclass(cls, serializers.ModelSerializer)  # fields from its model
+            and all(
+                getattr(cls, hook) is getattr(serializers.Serializer, hook)
+                for hook in ("__init__", "fields", "_writable_fields", "_readable_fields")
+            )
+        ):
+            declared = copy.deepcopy(cls._declared_fields)
+            if all(_clonable(field) for field in declared.values()):
+                templates = declared
+        templates = _input_templates.setdefault(cls, templates)
+    return templates
+
+
+def _clone(field):
+    clone = copy.copy(field)
+    if type(field) is serializers.ListField:
+        # the template's child is bound (ListField.__init__: name "", the list its parent)
+        clone.child = copy.copy(field.child)
+        clone.child.parent = clone
+    return clone
+
+
+class FastInputMixin:
+    # ``get_fields``: shallow copies of fields built once per class (see above), else DRF's. No
+    # docstring: drf-spectacular would take it as the description of every serializer using it.
+
+    def get_fields(self):
+        templates = _templates_of(type(self))
+        if templates is None:
+            return super().get_fields()
+        return {name: _clone(field) for name, field in templates.items()}

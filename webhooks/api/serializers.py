@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from rest_framework import serializers
 
 from pggit_project.permissions import request_sees_sensitive
-from pggit_project.serializers import FastOutputMixin
+from pggit_project.serializers import FastInputMixin, FastOutputMixin
 from webhooks import services
 from webhooks.choices import ACTIVE_DELIVERY_STATUSES, DeliveryStatus, EndpointHealth
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
@@ -94,7 +94,7 @@ class WebhookWithSecretSerializer(WebhookSerializer):
         read_only_fields = fields
 
 
-class WebhookInputSerializer(serializers.Serializer):
+class WebhookInputSerializer(FastInputMixin, serializers.Serializer):
     """Create: name and url are required. Update (PUT or PATCH): any subset of the fields."""
 
     name = serializers.CharField(max_length=200)
