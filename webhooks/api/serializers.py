@@ -20,11 +20,12 @@ EVENT_TYPE_CHOICES = [ALL_EVENTS, *EVENT_TYPES]
 HIDDEN = "***"
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=1024)
 def url_origin_only(url: str) -> str:
     """``https://hooks.example.com/***``: scheme, host and port; the user, path, query and
     fragment (where capability URLs keep their secrets) hidden. Kept per URL (a function of the
-    text alone; every list item without ``view_sensitive`` asks it)."""
+    text alone; every list item without ``view_sensitive`` asks it; URLs are at most 2,000
+    characters, so at most a few MB)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
