@@ -17,6 +17,7 @@ most ``MAX_ENTRIES`` (least recently used dropped); a deploy restarts the proces
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,7 +25,11 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections
+from django.db.models import Model, signals
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable
+from django.db.models.query_utils import DeferredAttribute
 
 MAX_ENTRIES = 2048
 
@@ -58,6 +63,8 @@ class _Page:
     col_count: int
     klass_info: dict
     annotation_col_map: dict
+    converters: dict  # Django's for the selected columns (``SQLCompiler.get_converters``)
+    plain_init: bool  # rows may become instances as ``_new_instances`` makes them
 
 
 @dataclass
@@ -163,35 +170,90 @@ def _compile_page(page_queryset) -> _Page | None:
         return None
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
+    init_list = [column[0].target.attname for column in compiler.select[start:end]]
     return _Page(
         sql=sql,
         params=tuple(params),
         using=page_queryset.db,
         model=klass_info["model"],
-        init_list=[column[0].target.attname for column in compiler.select[start:end]],
+        init_list=init_list,
         start=start,
         end=end,
         select=compiler.select,
         col_count=compiler.col_count,
         klass_info=klass_info,
         annotation_col_map=compiler.annotation_col_map,
+        converters=compiler.get_converters([column[0] for column in compiler.select]),
+        plain_init=_plain_init(klass_info["model"], init_list),
     )
 
 
 def _fetch_page(queryset, page: _Page) -> list[Any]:
-    # a compiler of this thread's connection, given the kept select list: its converters are the
-    # ones Django's own iteration would apply to these columns
-    compiler = queryset.query.get_compiler(using=page.using)
-    compiler.select = page.select
-    compiler.col_count = page.col_count
-    compiler.klass_info = page.klass_info
-    compiler.annotation_col_map = page.annotation_col_map
-    with compiler.connection.cursor() as cursor:
+    with connections[page.using].cursor() as cursor:
         cursor.execute(page.sql, page.params)
         rows = cursor.fetchall()
-    from_db = page.model.from_db
-    using, init_list, start, end = page.using, page.init_list, page.start, page.end
-    return [from_db(using, init_list, row[start:end]) for row in compiler.results_iter([rows])]
+    if page.converters:
+        # Django's conversion of the rows (``results_iter``), on this thread's connection
+        compiler = queryset.query.get_compiler(using=page.using)
+        rows = compiler.apply_converters(rows, page.converters)
+    model, using, init_list, start, end = (
+        page.model,
+        page.using,
+        page.init_list,
+        page.start,
+        page.end,
+    )
+    if page.plain_init and not (
+        signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model)
+    ):
+        return _new_instances(model, using, init_list, rows, start, end)
+    from_db = model.from_db
+    return [from_db(using, init_list, row[start:end]) for row in rows]
+
+
+# The class attributes of concrete fields that ``Model.__init__``'s ``setattr`` of a new instance
+# reduces to storing the value in its ``__dict__``: DeferredAttribute has no ``__set__``;
+# ForeignKeyDeferredAttribute's only also drops a cached related object, which a new one lacks.
+_PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
+
+
+def _plain_init(model, init_list: list[str]) -> bool:
+    """Whether ``model.from_db(using, init_list, values)`` only stores the values: Django's own
+    ``from_db``, ``__new__``, ``__init__`` and ``__setattr__``, every concrete field selected in
+    field order (nothing deferred), and every field's class attribute one of
+    ``_PLAIN_DESCRIPTORS``. (``pre_init``/``post_init`` receivers are checked at each fetch: one
+    may connect later.)"""
+    fields = model._meta.concrete_fields
+    return (
+        model.__init__ is Model.__init__
+        and model.__new__ is object.__new__
+        and getattr(model.from_db, "__func__", None) is Model.from_db.__func__
+        and model.__setattr__ is object.__setattr__
+        and not model._meta.abstract
+        and [field.attname for field in fields] == list(init_list)
+        and all(
+            type(inspect.getattr_static(model, field.attname, None)) in _PLAIN_DESCRIPTORS
+            for field in fields
+        )
+    )
+
+
+def _new_instances(model, using: str, init_list: list[str], rows, start: int, end: int):
+    """What ``[model.from_db(using, init_list, row[start:end]) for row in rows]`` gives for a
+    model that ``_plain_init`` admits, without ``Model.__init__``'s per-field work: the same
+    ``__dict__`` (``_state`` first, then the fields in order) and the same ``_state``."""
+    new = model.__new__
+    instances = []
+    for row in rows:
+        instance = new(model)
+        state = ModelState()
+        state.adding = False
+        state.db = using
+        values = instance.__dict__
+        values["_state"] = state
+        values.update(zip(init_list, row[start:end], strict=True))
+        instances.append(instance)
+    return instances
 
 
 compiled_lists = CompiledLists()

@@ -21,6 +21,7 @@ that uses the mixin.
 
 from __future__ import annotations
 
+import copy
 import datetime
 import threading
 from collections.abc import Mapping
@@ -57,11 +58,40 @@ class _Fallback(Exception):
 
 
 def _plain_converter(field):
-    """The field's own ``to_representation`` for plain fields (lists of plain fields too)."""
+    """The field's own ``to_representation`` for plain fields (lists of plain fields too; a list
+    whose items all have the child's kept type, see ``_kept_type``, is copied as it is)."""
     if type(field) in PLAIN_FIELDS:
         return field.to_representation
     if type(field) is serializers.ListField and type(field.child) in PLAIN_FIELDS:
-        return field.to_representation
+        kept = _kept_type(field.child)
+        if kept is None:
+            return field.to_representation
+
+        def convert(value):
+            if type(value) is list and all(type(item) is kept for item in value):
+                return value.copy()
+            return field.to_representation(value)
+
+        return convert
+    return None
+
+
+def _kept_type(field):
+    """The value type whose values this plain field's ``to_representation`` returns unchanged
+    (``str(text)``, ``int(number)``, ``float(number)`` and ``BooleanField``'s ``True``/``False``
+    give the value itself): such a value is output as it is read. ``None`` for any other field."""
+    kind = type(field)
+    if kind in (serializers.CharField, serializers.EmailField):
+        return str
+    if kind is serializers.IntegerField:
+        return int
+    if kind is serializers.BigIntegerField:
+        coerce = getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING)
+        return None if coerce else int
+    if kind is serializers.BooleanField:
+        return bool
+    if kind is serializers.FloatField:
+        return float
     return None
 
 
@@ -97,7 +127,8 @@ def _overrides_hooks(cls) -> bool:
 
 
 def plan_of(cls):
-    """The class's plan: a list of (name, source attributes, kind, converter), or ``None``."""
+    """The class's plan: a list of (name, source attributes, attribute, kind, converter, kept
+    type), or ``None``. The attribute is the only source attribute, else ``None``."""
     plan = _plans.get(cls, _NOT_PLANNED)
     if plan is not _NOT_PLANNED:
         return plan
@@ -126,16 +157,15 @@ def _make_plan(cls):
                 or plan_of(nested) is None
             ):
                 return None  # a list of them, or one with its own to_representation
-            plan.append((field.field_name, field.source_attrs, "nested", type(field)))
-            continue
-        converter = _datetime_plan(field)
-        if converter is not None:
-            plan.append((field.field_name, field.source_attrs, "datetime", converter))
-            continue
-        converter = _plain_converter(field)
-        if converter is None:
+            kind, converter, kept = "nested", type(field), None
+        elif (converter := _datetime_plan(field)) is not None:
+            kind, kept = "datetime", None
+        elif (converter := _plain_converter(field)) is not None:
+            kind, kept = "plain", _kept_type(field)
+        else:
             return None
-        plan.append((field.field_name, field.source_attrs, "plain", converter))
+        attribute = field.source_attrs[0] if len(field.source_attrs) == 1 else None
+        plan.append((field.field_name, field.source_attrs, attribute, kind, converter, kept))
     return plan
 
 
@@ -151,16 +181,20 @@ def _represent(instance, plan, zone) -> dict[str, Any]:
     # DRF's ``get_attribute`` checks every value for a mapping and a callable; an object's plain
     # attribute (no mapping, one name, not callable) is read directly, anything else by DRF's
     # function (which also decides what an exception means).
+    # A value of the field's kept type (see ``_kept_type``; never callable) is output as read.
     generic = isinstance(instance, Mapping)
-    for name, source_attrs, kind, converter in plan:
-        if generic or len(source_attrs) != 1:
+    for name, source_attrs, attribute, kind, converter, kept in plan:
+        if generic or attribute is None:
             value = _read(instance, source_attrs)
         else:
             try:
-                value = getattr(instance, source_attrs[0])
+                value = getattr(instance, attribute)
             except Exception:
                 value = _read(instance, source_attrs)
             else:
+                if value is None or type(value) is kept:
+                    out[name] = value
+                    continue
                 if callable(value):
                     value = _read(instance, source_attrs)
         if value is None:
@@ -194,3 +228,65 @@ class FastOutputMixin:
             return _represent(instance, plan, zone)
         except _Fallback:
             return super().to_representation(instance)
+
+
+# Input serializers: ``FastInputMixin``. DRF's ``Serializer.get_fields`` deep-copies the declared
+# fields for every serializer made (every request with a body): each field is built again from its
+# arguments (``Field.__deepcopy__``), a ``ChoiceField`` recomputing its choice maps. A field of the
+# types below holds nothing that changes after it is built except what ``bind`` sets (its name,
+# parent, label, source): a shallow copy of a field built once per class is the same field.
+CLONED_INPUT_FIELDS = (
+    serializers.BooleanField,
+    serializers.CharField,
+    serializers.ChoiceField,
+    serializers.IntegerField,
+)
+_input_templates: dict[type, Any] = {}
+
+
+def _clonable(field) -> bool:
+    if type(field) is serializers.ListField:
+        return type(field.child) in CLONED_INPUT_FIELDS
+    return type(field) in CLONED_INPUT_FIELDS
+
+
+def _templates_of(cls):
+    """The class's declared fields built once (DRF's deep copy), or ``None`` when a field is of
+    another type or the class builds its fields otherwise (a ``ModelSerializer``, or
+    ``get_fields``, ``__init__`` or ``fields`` of its own)."""
+    templates = _input_templates.get(cls, _NOT_PLANNED)
+    if templates is _NOT_PLANNED:
+        templates = None
+        if (
+            cls.get_fields is FastInputMixin.get_fields
+            and not issubclass(cls, serializers.ModelSerializer)  # fields from its model
+            and all(
+                getattr(cls, hook) is getattr(serializers.Serializer, hook)
+                for hook in ("__init__", "fields", "_writable_fields", "_readable_fields")
+            )
+        ):
+            declared = copy.deepcopy(cls._declared_fields)
+            if all(_clonable(field) for field in declared.values()):
+                templates = declared
+        templates = _input_templates.setdefault(cls, templates)
+    return templates
+
+
+def _clone(field):
+    clone = copy.copy(field)
+    if type(field) is serializers.ListField:
+        # the template's child is bound (ListField.__init__: name "", the list its parent)
+        clone.child = copy.copy(field.child)
+        clone.child.parent = clone
+    return clone
+
+
+class FastInputMixin:
+    # ``get_fields``: shallow copies of fields built once per class (see above), else DRF's. No
+    # docstring: drf-spectacular would take it as the description of every serializer using it.
+
+    def get_fields(self):
+        templates = _templates_of(type(self))
+        if templates is None:
+            return super().get_fields()
+        return {name: _clone(field) for name, field in templates.items()}

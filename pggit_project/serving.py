@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import io
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestAborted
 from django.core.handlers import base
@@ -72,6 +74,27 @@ class PooledHTTPHandler(ASGIHandler):
                 await self.send_response(response, send)
         finally:
             body_file.close()
+
+    async def read_body(self, receive):
+        """Django's, except that a body that arrives in one message no larger than
+        ``FILE_UPLOAD_MAX_MEMORY_SIZE`` (every GET's empty one, an API request's JSON) is kept in
+        a ``BytesIO`` — what Django's ``SpooledTemporaryFile`` holds such a body in — without
+        building the spooled file. Anything else goes to Django's ``read_body`` (the first message
+        given to it again)."""
+        first = await receive()
+        body = first.get("body", b"")
+        if (
+            first["type"] == "http.request"
+            and not first.get("more_body", False)
+            and len(body) <= settings.FILE_UPLOAD_MAX_MEMORY_SIZE
+        ):
+            return io.BytesIO(body)
+        pending = [first]
+
+        async def replayed():
+            return pending.pop() if pending else await receive()
+
+        return await super().read_body(replayed)
 
     def resolve_request(self, request):
         """Django's, with the path's match kept (per URL configuration, language and path; at

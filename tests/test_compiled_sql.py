@@ -109,3 +109,53 @@ def test_the_api_list_answers_the_same_from_kept_statements(operator_client, ale
     assert [item["id"] for item in first[1].json()["items"]] == sorted(
         Alert.objects.filter(source="compiled").values_list("id", flat=True)
     )
+
+
+def instance_state(rows):
+    """Everything an instance holds: its class, its ``__dict__`` in order (the values and
+    their types) and its ``_state``'s own attributes."""
+    return [
+        (
+            type(row),
+            [(name, type(value), value) for name, value in vars(row).items() if name != "_state"],
+            list(vars(row)),
+            vars(row._state),
+        )
+        for row in rows
+    ]
+
+
+def test_kept_pages_make_the_instances_djangos_from_db_makes(alerts):
+    lists = CompiledLists()
+    queryset = Alert.objects.order_by("id")
+    expected = list(queryset[0:5])
+    lists.page(("k",), queryset, 0, 5)
+    kept = lists.page(("k",), queryset, 0, 5)
+    assert instance_state(kept) == instance_state(expected)
+    assert kept[0].get_deferred_fields() == set() and kept[0].pk == expected[0].pk
+    assert kept[0] == expected[0] and kept[0]._state.fields_cache == {}
+
+
+def test_deferred_fields_and_init_receivers_take_from_db(alerts):
+    from django.db.models.signals import post_init
+
+    lists = CompiledLists()
+    deferred = Alert.objects.only("id", "title").order_by("id")
+    lists.page(("only",), deferred, 0, 3)
+    kept = lists.page(("only",), deferred, 0, 3)
+    assert instance_state(kept) == instance_state(list(deferred[0:3]))
+    assert kept[0].get_deferred_fields() == deferred[0].get_deferred_fields() != set()
+
+    seen = []
+
+    def receiver(sender, instance, **kwargs):
+        seen.append(instance)
+
+    queryset = Alert.objects.order_by("id")
+    lists.page(("all",), queryset, 0, 3)
+    post_init.connect(receiver, sender=Alert)
+    try:
+        kept = lists.page(("all",), queryset, 0, 3)
+    finally:
+        post_init.disconnect(receiver, sender=Alert)
+    assert seen == kept and len(kept) == 3

@@ -195,3 +195,109 @@ def test_a_plan_with_a_nested_serializer_is_made_when_the_nested_one_has_none_ye
     fast_output._plans.clear()  # WebhookSerializer first: its plan makes WebhookHealthSerializer's
     assert plan_of(WebhookSerializer) is not None
     assert plan_of(WebhookHealthSerializer) is not None
+
+
+class Plain(FastOutputMixin, serializers.Serializer):
+    text = serializers.CharField()
+    number = serializers.IntegerField()
+    big = serializers.BigIntegerField()
+    big_text = serializers.BigIntegerField(coerce_to_string=True)
+    flag = serializers.BooleanField()
+    ratio = serializers.FloatField()
+    names = serializers.ListField(child=serializers.CharField())
+
+
+def test_kept_types_are_output_as_read_and_other_values_converted_as_drf_does():
+    class Colour(str, __import__("enum").Enum):
+        RED = "red"
+
+    kept = SimpleNamespace(
+        text="t", number=3, big=2**40, big_text=7, flag=False, ratio=0.5, names=["a", "b"]
+    )
+    odd = SimpleNamespace(
+        text=Colour.RED,  # a str subclass: str() of it, as DRF
+        number=True,  # a bool for an integer: 1
+        big="12",
+        big_text=8,
+        flag="false",  # DRF's text values of a boolean
+        ratio=2,  # an int for a float: 2.0
+        names=(1, None, "c"),  # a tuple, items not text
+    )
+    for instance in (kept, odd):
+        fast = Plain(instance).data
+        drf = generic(Plain(), instance)
+        assert list(fast.items()) == list(drf.items())
+        assert [type(value) for value in fast.values()] == [type(v) for v in drf.values()]
+    assert Plain(odd).data["names"] == ["1", None, "c"] and Plain(odd).data["big_text"] == "8"
+    assert Plain(kept).data["names"] is not kept.names  # a copy, as DRF's ListField makes
+
+
+def test_input_fields_are_copies_of_fields_built_once_equal_to_drfs():
+    from pggit_project.serializers import _input_templates
+    from webhooks.api.serializers import WebhookInputSerializer
+
+    def described(field):
+        # all but the parent and child (compared below) and the construction counter (DRF's
+        # deep copy builds each field again: a new number, used only to order declarations)
+        own = {
+            name: repr(value) if name == "_kwargs" else value  # a child field: by its arguments
+            for name, value in vars(field).items()
+            if name not in ("parent", "child", "_validators", "_creation_counter")
+        }
+        validators = [
+            (type(v), getattr(v, "limit_value", None), str(getattr(v, "message", "")))
+            for v in field.validators
+        ]
+        child = described(field.child) if hasattr(field, "child") else None
+        return type(field), own, validators, child
+
+    first, second = WebhookInputSerializer(data={}), WebhookInputSerializer(data={})
+    saved = _input_templates.pop(WebhookInputSerializer, None)
+    _input_templates[WebhookInputSerializer] = None  # DRF's deep copies
+    try:
+        drf = WebhookInputSerializer(data={})
+        drf_fields = drf.fields
+    finally:
+        _input_templates.pop(WebhookInputSerializer)
+        if saved is not None:
+            _input_templates[WebhookInputSerializer] = saved
+    assert list(first.fields) == list(drf_fields)
+    for name, field in first.fields.items():
+        assert described(field) == described(drf_fields[name]), name
+        assert field.parent is first and second.fields[name] is not field
+        assert second.fields[name].parent is second
+    event_types = first.fields["event_types"]
+    assert event_types.child.parent is event_types
+    assert event_types.child is not second.fields["event_types"].child
+    assert _input_templates[WebhookInputSerializer] is not None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"name": "n", "url": "https://93.184.215.14/h"},
+        {"name": "", "url": "ftp://x", "is_active": "maybe", "event_types": ["*", "nope"]},
+        {"name": "n" * 201, "url": "https://93.184.215.14/h", "event_types": []},
+        {"name": "n", "url": "https://93.184.215.14/h", "event_types": "*", "secret": "s"},
+        {"name": " n ", "url": " https://93.184.215.14/h ", "description": "", "is_active": 0},
+        ["not", "a", "dict"],
+    ],
+)
+def test_input_validation_is_drfs(data):
+    from pggit_project.serializers import _input_templates
+    from webhooks.api.serializers import WebhookInputSerializer
+
+    def outcome():
+        serializer = WebhookInputSerializer(data=data)
+        valid = serializer.is_valid()
+        return valid, serializer.errors, dict(serializer.validated_data) if valid else None
+
+    fast = outcome()
+    saved = _input_templates.get(WebhookInputSerializer)
+    _input_templates[WebhookInputSerializer] = None
+    try:
+        drf = outcome()
+    finally:
+        _input_templates[WebhookInputSerializer] = saved
+    assert fast == drf

@@ -153,3 +153,44 @@ def test_resolved_paths_are_kept_and_each_request_gets_its_own_match(user):
     assert [answer.json() for answer in answers[3:5]] == [answer.json() for answer in answers[:2]]
     info = _resolve.cache_info()
     assert (info.currsize, info.hits) == (2, 4)
+
+
+def _read_body(messages: list[dict], max_size: int):
+    """``PooledHTTPHandler.read_body`` over these ASGI messages: (file type, bytes, messages
+    left unread)."""
+    from django.test.utils import override_settings
+
+    from pggit_project.serving import PooledHTTPHandler
+
+    pending = list(messages)
+
+    async def receive():
+        return pending.pop(0)
+
+    with override_settings(FILE_UPLOAD_MAX_MEMORY_SIZE=max_size):
+        body_file = async_to_sync(PooledHTTPHandler.read_body)(asgi.django_asgi_app, receive)
+    try:
+        return type(body_file).__name__, body_file.read(), len(pending)
+    finally:
+        body_file.close()
+
+
+def test_a_body_in_one_message_is_read_into_memory_and_others_as_django_reads_them():
+    from django.core.exceptions import RequestAborted
+
+    one = [{"type": "http.request", "body": b'{"a": 1}'}, {"type": "http.disconnect"}]
+    assert _read_body(one, 100) == ("BytesIO", b'{"a": 1}', 1)
+    assert _read_body([{"type": "http.request"}], 100) == ("BytesIO", b"", 0)
+    # larger than FILE_UPLOAD_MAX_MEMORY_SIZE, or in parts: Django's spooled file, every part
+    assert _read_body(one, 4)[::2] == ("SpooledTemporaryFile", 1)
+    assert _read_body(one, 4)[1] == b'{"a": 1}'
+    parts = [
+        {"type": "http.request", "body": b"ab", "more_body": True},
+        {"type": "http.request", "body": b"cd", "more_body": True},
+        {"type": "http.request", "body": b"e"},
+    ]
+    assert _read_body(parts, 100) == ("SpooledTemporaryFile", b"abcde", 0)
+    with pytest.raises(RequestAborted):
+        _read_body([{"type": "http.disconnect"}], 100)
+    with pytest.raises(RequestAborted):
+        _read_body([parts[0], {"type": "http.disconnect"}], 100)

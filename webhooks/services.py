@@ -8,6 +8,7 @@ encrypted here; the plain secret is returned only by ``webhook_create`` and
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,10 +108,15 @@ def webhook_create(
     is_active: bool = True,
     secret: str | None = None,
     actor: str | None = None,
+    url_checked: bool = False,
 ) -> EndpointWithSecret:
     """Create an endpoint with a new signing secret (returned once, here): generated, or the
-    given ``whsec_`` secret (the admin lets an operator bring one)."""
-    webhook_validate_url(url=url)
+    given ``whsec_`` secret (the admin lets an operator bring one). ``url_checked``: the caller
+    has just run ``webhook_validate_url`` on this ``url`` (the API's input serializer does, to
+    report it with the other fields' errors), so it is not checked (for a host name: looked up)
+    a second time."""
+    if not url_checked:
+        webhook_validate_url(url=url)
     event_types = webhook_validate_event_types(event_types=event_types)
     if secret is None:
         secret = secret_generate()
@@ -125,24 +131,48 @@ def webhook_create(
         secret_encrypt(secret),
         secret_hint(secret),
     ]
-    # The new row as the ORM reads it (its converters applied), from the INSERT itself: no
-    # second round trip to read it back (the table's trigger only announces the change).
-    with engine_cursor(actor=actor):
-        (endpoint,) = WebhookEndpoint.objects.raw(
-            "INSERT INTO pggit.webhook_endpoints"
-            " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING *",
-            params,
-        )
+    # The new row as the ORM reads it, from the INSERT itself: no second round trip to read it
+    # back (the table's trigger only announces the change).
+    insert, attnames, converters = _endpoint_insert()
+    with engine_cursor(actor=actor) as cursor:
+        cursor.execute(insert, params)
+        values = list(cursor.fetchone())
+    for position, column, column_converters in converters:
+        for converter in column_converters:
+            values[position] = converter(values[position], column, connection)
+    endpoint = WebhookEndpoint.from_db(connection.alias, attnames, values)
     return EndpointWithSecret(endpoint, secret)
 
 
-def _validated_changes(changes: dict[str, Any]) -> dict[str, Any]:
+@functools.cache
+def _endpoint_insert() -> tuple[str, list[str], list[tuple[int, Any, list]]]:
+    """The ``INSERT`` of a new endpoint and how the row it returns becomes the instance the ORM
+    makes of it (what ``objects.raw(...)`` gave, without its mapping of result columns to fields
+    on every call): the statement (``RETURNING`` every column, in field order), the attribute
+    names for ``from_db``, and per column with any the converters ``SQLCompiler.get_converters``
+    applies (the backend's, then the field's; they take the connection as an argument)."""
+    fields = WebhookEndpoint._meta.concrete_fields
+    converters = []
+    for position, field in enumerate(fields):
+        column = field.get_col(WebhookEndpoint._meta.db_table)
+        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if found:
+            converters.append((position, column, found))
+    returning = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    insert = (
+        "INSERT INTO pggit.webhook_endpoints"  # noqa: S608 (names from the model's metadata)
+        " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
+        f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {returning}"
+    )
+    return insert, [field.attname for field in fields], converters
+
+
+def _validated_changes(changes: dict[str, Any], *, url_checked: bool) -> dict[str, Any]:
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise _invalid(sorted(unknown)[0], "This field cannot be changed.")
     changes = dict(changes)
-    if "url" in changes:
+    if "url" in changes and not url_checked:
         webhook_validate_url(url=changes["url"])
     if "event_types" in changes:
         changes["event_types"] = webhook_validate_event_types(event_types=changes["event_types"])
@@ -150,14 +180,19 @@ def _validated_changes(changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def webhook_update(
-    *, endpoint_id: int, changes: dict[str, Any], actor: str | None = None
+    *,
+    endpoint_id: int,
+    changes: dict[str, Any],
+    actor: str | None = None,
+    url_checked: bool = False,
 ) -> WebhookEndpoint:
     """Change the given fields only (PUT and PATCH are both partial).
 
     Enabling clears the failure streak and the disabled reason; disabling goes through
     ``pggit.webhook_endpoint_disable`` (queued deliveries cancelled, event emitted).
+    ``url_checked`` as for ``webhook_create``.
     """
-    changes = _validated_changes(changes)
+    changes = _validated_changes(changes, url_checked=url_checked)
     activate = changes.pop("is_active", None)
     with engine_cursor(actor=actor) as cursor:
         cursor.execute(

@@ -451,3 +451,59 @@ def test_replay_of_a_disabled_endpoint_is_a_conflict(staff_client):
 
     assert response.status_code == 409
     assert response.json()["code"] == "webhook_disabled"
+
+
+@pytest.fixture
+def counted_resolver():
+    """A resolver answering a public address for every host; the hosts asked for, in order."""
+    from webhooks import targets
+
+    asked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["93.184.215.14"]
+
+    previous = targets.set_resolver(resolve)
+    yield asked
+    targets.set_resolver(previous)
+
+
+def test_a_host_name_is_looked_up_once_per_save_through_the_api(staff_client, counted_resolver):
+    created = staff_client.post(
+        "/api/v1/webhooks",
+        {"name": "once", "url": "https://once-a.example.com/hook"},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    assert counted_resolver == ["once-a.example.com"]
+    changed = staff_client.patch(
+        f"/api/v1/webhooks/{created.json()['id']}",
+        {"url": "https://once-b.example.com/hook"},
+        format="json",
+    )
+    assert changed.status_code == 200, changed.content
+    assert counted_resolver == ["once-a.example.com", "once-b.example.com"]
+    assert WebhookEndpoint.objects.get(pk=created.json()["id"]).url == (
+        "https://once-b.example.com/hook"
+    )
+    # the services check the URL themselves for every other caller
+    make(name="direct", url="https://once-c.example.com/hook")
+    endpoint = WebhookEndpoint.objects.get(name="direct")
+    services.webhook_update(endpoint_id=endpoint.pk, changes={"url": "https://once-d.example.com/"})
+    assert counted_resolver[2:] == ["once-c.example.com", "once-d.example.com"]
+    with pytest.raises(services.WebhookInvalid):
+        services.webhook_create(name="x", url="https://127.0.0.1/x", event_types=["*"])
+
+
+def test_a_created_endpoint_is_the_instance_the_orm_reads_back(db):
+    made = services.webhook_create(
+        name="read-back", url=URL, event_types=["commit.created"], description="d"
+    ).endpoint
+    read = WebhookEndpoint.objects.get(pk=made.pk)
+    fields = [field.attname for field in WebhookEndpoint._meta.concrete_fields]
+    assert [(type(getattr(made, name)), getattr(made, name)) for name in fields] == [
+        (type(getattr(read, name)), getattr(read, name)) for name in fields
+    ]
+    assert list(vars(made)) == list(vars(read)) and vars(made._state) == vars(read._state)
+    assert made.secret_encrypted and made.created_at.tzinfo is not None

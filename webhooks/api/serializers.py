@@ -4,12 +4,13 @@ target URLs show only their origin, and deliveries no payload and no receiver's 
 
 from __future__ import annotations
 
+import functools
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
 from pggit_project.permissions import request_sees_sensitive
-from pggit_project.serializers import FastOutputMixin
+from pggit_project.serializers import FastInputMixin, FastOutputMixin
 from webhooks import services
 from webhooks.choices import ACTIVE_DELIVERY_STATUSES, DeliveryStatus, EndpointHealth
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
@@ -19,9 +20,12 @@ EVENT_TYPE_CHOICES = [ALL_EVENTS, *EVENT_TYPES]
 HIDDEN = "***"
 
 
+@functools.lru_cache(maxsize=1024)
 def url_origin_only(url: str) -> str:
     """``https://hooks.example.com/***``: scheme, host and port; the user, path, query and
-    fragment (where capability URLs keep their secrets) hidden."""
+    fragment (where capability URLs keep their secrets) hidden. Kept per URL (a function of the
+    text alone; every list item without ``view_sensitive`` asks it; URLs are at most 2,000
+    characters, so at most a few MB)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     if ":" in host:
@@ -91,7 +95,7 @@ class WebhookWithSecretSerializer(WebhookSerializer):
         read_only_fields = fields
 
 
-class WebhookInputSerializer(serializers.Serializer):
+class WebhookInputSerializer(FastInputMixin, serializers.Serializer):
     """Create: name and url are required. Update (PUT or PATCH): any subset of the fields."""
 
     name = serializers.CharField(max_length=200)

@@ -105,8 +105,11 @@ class WebhookViewSet(
     def create(self, request):
         data = s.WebhookInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
+        # WebhookInputSerializer.validate_url has checked the URL (webhook_validate_url)
         result = services.webhook_create(
-            **{"event_types": ["*"], **data.validated_data}, actor=actor_of(request)
+            **{"event_types": ["*"], **data.validated_data},
+            actor=actor_of(request),
+            url_checked=True,
         )
         return Response(_with_secret(result), status=status.HTTP_201_CREATED)
 
@@ -115,7 +118,10 @@ class WebhookViewSet(
         data = s.WebhookInputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         endpoint = services.webhook_update(
-            endpoint_id=endpoint_id, changes=dict(data.validated_data), actor=actor_of(request)
+            endpoint_id=endpoint_id,
+            changes=dict(data.validated_data),
+            actor=actor_of(request),
+            url_checked=True,  # by WebhookInputSerializer.validate_url, as for create
         )
         return Response(s.WebhookSerializer(endpoint).data)
 
