@@ -689,7 +689,8 @@ BEGIN
             'SELECT pggit.tree_entries(tree_hash) gives the tree of a commit');
     END IF;
     -- the first entry (in the tree's own key order) that is not a string
-    SELECT e.key INTO v_key FROM jsonb_each(p_tree) e WHERE jsonb_typeof(e.value) <> 'string' LIMIT 1;
+    SELECT e.key INTO v_key
+      FROM jsonb_each(p_tree) e WHERE jsonb_typeof(e.value) <> 'string' LIMIT 1;
     IF v_key IS NOT NULL THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('%s: the entry %L must be a definition hash (a string), not %s', p_name, v_key,

@@ -270,7 +270,8 @@ BEGIN
         SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
         -- sequences that tables of the closure own go with them: looked for only when p_from has
         -- a sequence outside the closure (dropping everything has none)
-        IF EXISTS (SELECT 1 FROM jsonb_object_keys(p_from) k WHERE k LIKE 'sequence:%' AND NOT v_in_closure ? k) THEN
+        IF EXISTS (SELECT 1 FROM jsonb_object_keys(p_from) k
+                    WHERE k LIKE 'sequence:%' AND NOT v_in_closure ? k) THEN
             v_owned := pggit.owned_sequences(p_from, v_closure);
             IF EXISTS (SELECT 1 FROM unnest(v_owned) k WHERE NOT v_in_closure ? k) THEN
                 v_closure := pggit.recreate_closure(p_from, v_closure || v_owned);
@@ -330,7 +331,7 @@ RETURNS TABLE (step integer, phase text, object_key text, kind text, statement t
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, not in temp files
-SET jit = off  -- the generators inlined make the cost estimate huge: compiling took longer than running
+SET jit = off  -- the inlined generators make the estimate huge: compiling took longer than running
 AS $$
 #variable_conflict use_column
 DECLARE
@@ -420,11 +421,12 @@ BEGIN
                    coalesce(array_agg(e.after ORDER BY e.before, e.after), '{}') AS afters
               FROM (SELECT DISTINCT edge.before, edge.after FROM edge WHERE edge.before <> edge.after) e) e,
            -- one aggregate pass: the arrays are parallel (each row feeds every aggregate)
-           (SELECT array_agg(act.aid) AS aids, array_agg(s.n::integer) AS ns, array_agg(act.phase) AS phases,
-                   array_agg(act.key) AS keys, array_agg(act.kind) AS kinds,
+           (SELECT array_agg(act.aid) AS aids, array_agg(s.n::integer) AS ns,
+                   array_agg(act.phase) AS phases, array_agg(act.key) AS keys, array_agg(act.kind) AS kinds,
                    array_agg(CASE WHEN act.phase = 'drop' THEN -kinds.r ELSE kinds.r END) AS kranks,
                    array_agg(s.stmt) AS texts
-              FROM act JOIN kinds ON kinds.kind = act.kind, unnest(act.stmts) WITH ORDINALITY AS s(stmt, n)) st;
+              FROM act JOIN kinds ON kinds.kind = act.kind,
+                   unnest(act.stmts) WITH ORDINALITY AS s(stmt, n)) st;
     IF v_found <> v_n THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'plan_order: an action names no stored definition');
     END IF;
