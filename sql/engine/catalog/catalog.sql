@@ -1997,6 +1997,18 @@ AS $$
             THEN pggit._sql_privileges('create', p_kind, p_definition, p_meta)
         WHEN p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW '
             THEN pggit._sql_create_self_referencing_view(p_definition, p_meta)
+        -- a table whose meta gives no statement after its CREATE TABLE (pggit._table_trailing: no
+        -- owned sequence, no row level security, no statistics, storage, compression or replica
+        -- identity) is its definition alone, decided here without the call per table
+        WHEN p_kind = 'table' AND p_meta IS NOT NULL
+             AND coalesce(p_meta->'owned_sequences', '[]') = '[]'
+             AND coalesce(p_meta->'statistics', '{}') = '{}'
+             AND coalesce(p_meta->'storage', '{}') = '{}'
+             AND coalesce(p_meta->'compression', '{}') = '{}'
+             AND NOT p_meta ? 'replica_identity'
+             AND NOT coalesce((p_meta->>'rls')::boolean, false)
+             AND NOT coalesce((p_meta->>'rls_forced')::boolean, false)
+            THEN ARRAY[p_definition]
         WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(p_definition, p_meta)
         ELSE ARRAY[p_definition] END
 $$;

@@ -691,7 +691,9 @@ BEGIN
                    p_name, jsonb_typeof(p_tree), left(p_tree::text, 100)),
             'SELECT pggit.tree_entries(tree_hash) gives the tree of a commit');
     END IF;
-    v_key := jsonb_path_query_first(p_tree, '$.keyvalue() ? (@.value.type() != "string").key') #>> '{}';
+    -- the first entry (in the tree's own key order) that is not a string
+    SELECT e.key INTO v_key
+      FROM jsonb_each(p_tree) e WHERE jsonb_typeof(e.value) <> 'string' LIMIT 1;
     IF v_key IS NOT NULL THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
             format('%s: the entry %L must be a definition hash (a string), not %s', p_name, v_key,

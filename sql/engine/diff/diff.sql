@@ -126,7 +126,7 @@ SET search_path = pg_catalog, pggit
 AS $$
     WITH RECURSIVE seeds AS MATERIALIZED (
         SELECT coalesce(jsonb_object_agg(k, true), '{}') AS keys FROM unnest(p_seeds) k
-    ), fdeps AS (
+    ), fdeps AS MATERIALIZED (  -- read once, not again at each step of the recursion
         -- the seeds are in the closure already: only the other objects' dependencies are read
         -- (dropping everything reads none)
         SELECT e.key AS object_key, d.dep
@@ -195,6 +195,7 @@ DECLARE
     v_unknown jsonb;
     v_seeds text[];
     v_destructive text[];
+    v_adds boolean;        -- the plan adds an object (other than privileges)
     v_closure text[] := '{}';
     v_owned text[];
     v_in_closure jsonb := '{}';
@@ -210,17 +211,27 @@ BEGIN
     -- lookup below would decompress all of it again (100 s instead of 3 s at 50,000 objects)
     p_from := coalesce(p_from, '{}') || '{}'::jsonb;
     p_to := coalesce(p_to, '{}') || '{}'::jsonb;
-    WITH ch AS (
-        SELECT d.object_key, d.change, d.old_blob, d.new_blob, o.hash AS old_hash,
+    WITH d AS MATERIALIZED (
+        SELECT * FROM pggit.tree_diff(p_from, p_to)
+    ), o AS MATERIALIZED (
+        -- the blob a modified entry replaces, read for those only (a plan that only adds or only
+        -- removes would otherwise hash every stored blob for a side it does not have)
+        SELECT d.object_key, b.hash, b.kind, b.definition, b.meta
+          FROM d JOIN pggit.blobs b ON b.hash = d.old_blob
+         WHERE d.change = 'MODIFIED'
+    ), ch AS (
+        SELECT d.object_key, d.change, d.old_blob, d.new_blob,
+               CASE WHEN d.change = 'REMOVED' THEN n.hash ELSE o.hash END AS old_hash,
                -- both sides name stored definitions (or none)
-               (d.old_blob IS NULL OR o.hash IS NOT NULL) AND (d.new_blob IS NULL OR n.hash IS NOT NULL) AS known,
+               n.hash IS NOT NULL AND (d.change <> 'MODIFIED' OR o.hash IS NOT NULL) AS known,
                CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
                     to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END AS alter,
                d.change = 'MODIFIED' AND o.kind = 'table'
                    AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive
-          FROM pggit.tree_diff(p_from, p_to) d
-          LEFT JOIN pggit.blobs o ON o.hash = d.old_blob
-          LEFT JOIN pggit.blobs n ON n.hash = d.new_blob
+          FROM d
+          -- the entry's blob: the new one, or the old one when the entry is removed
+          LEFT JOIN pggit.blobs n ON n.hash = coalesce(d.new_blob, d.old_blob)
+          LEFT JOIN o ON o.object_key = d.object_key
     )
     SELECT array_agg(d.object_key) FILTER (WHERE d.known),
            array_agg(d.change) FILTER (WHERE d.known),
@@ -244,8 +255,9 @@ BEGIN
     -- lose or retype a column (the tree is read for those only when a table change is destructive)
     SELECT coalesce(array_agg(c.key) FILTER (WHERE c.change = 'REMOVED'
                         OR (c.change = 'MODIFIED' AND jsonb_typeof(c.alter) IS DISTINCT FROM 'array')), '{}'),
-           coalesce(array_agg(c.key) FILTER (WHERE c.destructive), '{}')
-      INTO v_seeds, v_destructive
+           coalesce(array_agg(c.key) FILTER (WHERE c.destructive), '{}'),
+           coalesce(bool_or(c.change = 'ADDED' AND c.key NOT LIKE '%privileges:%'), false)
+      INTO v_seeds, v_destructive, v_adds
       FROM unnest(v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive) AS c(key, change, alter, destructive);
     IF cardinality(v_destructive) > 0 THEN
         SELECT v_seeds || coalesce(array_agg(e.key), '{}') INTO v_seeds
@@ -255,19 +267,22 @@ BEGIN
     END IF;
     IF cardinality(v_seeds) > 0 THEN
         v_closure := pggit.recreate_closure(p_from, v_seeds);
-        v_owned := pggit.owned_sequences(p_from, v_closure);
         SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
-        IF EXISTS (SELECT 1 FROM unnest(v_owned) k WHERE NOT v_in_closure ? k) THEN
-            v_closure := pggit.recreate_closure(p_from, v_closure || v_owned);
-            SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
+        -- sequences that tables of the closure own go with them: looked for only when p_from has
+        -- a sequence outside the closure (dropping everything has none)
+        IF EXISTS (SELECT 1 FROM jsonb_object_keys(p_from) k
+                    WHERE k LIKE 'sequence:%' AND NOT v_in_closure ? k) THEN
+            v_owned := pggit.owned_sequences(p_from, v_closure);
+            IF EXISTS (SELECT 1 FROM unnest(v_owned) k WHERE NOT v_in_closure ? k) THEN
+                v_closure := pggit.recreate_closure(p_from, v_closure || v_owned);
+                SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
+            END IF;
         END IF;
     END IF;
     -- default privileges apply to every object created while they exist: a plan that creates
     -- objects takes them away first and sets them again last (plan_order), so that a created
     -- object gets exactly the privileges its tree gives it (docs/engine-catalog.md, "Privileges")
-    IF EXISTS (SELECT 1 FROM unnest(v_ch_key, v_ch_change) AS c(key, change)
-                WHERE c.change = 'ADDED' AND c.key NOT LIKE '%privileges:%')
-       OR EXISTS (SELECT 1 FROM unnest(v_closure) k WHERE p_to ? k) THEN
+    IF v_adds OR EXISTS (SELECT 1 FROM unnest(v_closure) k WHERE p_to ? k) THEN
         v_closure := v_closure || ARRAY(SELECT k FROM jsonb_object_keys(p_from) k
                                          WHERE k LIKE 'default\_privileges:%' AND NOT v_in_closure ? k);
         SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
@@ -301,8 +316,9 @@ $$;
 -- The actions arrive as rows: parallel arrays, action a being element a of each (phase, key, blob,
 -- the blob an alter replaces, an alter's statements), read by unnest (never by subscript: an
 -- array of text passed into a query is flat, and p_key[i] walks it from the start).
--- Linear in actions and edges: each action's blob is read once (one statement gives the ranks,
--- the edges, and the kinds, definitions and meta its statements are generated from); the edges are
+-- Linear in actions and edges: each action's blob is read once, and its statements are generated
+-- in the one statement that finds the edges (the definitions and meta go no further: the
+-- statements leave it as parallel arrays with their action, phase, key and kind); the edges are
 -- found by looking keys up in JSON maps, once (no join between sets whose size the planner cannot
 -- know: with the arrays' sizes known, hash joins were 3 times slower at 50,000 actions, and
 -- without them quadratic); the levels by Kahn's algorithm over
@@ -315,16 +331,22 @@ RETURNS TABLE (step integer, phase text, object_key text, kind text, statement t
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 SET work_mem = '64MB'  -- a whole schema's plan is sorted and hashed in memory, not in temp files
+SET jit = off  -- the inlined generators make the estimate huge: compiling took longer than running
 AS $$
 #variable_conflict use_column
 DECLARE
     v_n integer := coalesce(cardinality(p_key), 0);
     v_before integer[];
     v_after integer[];
-    v_rank integer[];      -- tie-break order of each action (1-based aid)
-    v_kind text[];         -- of each action's blob
-    v_definition text[];
-    v_meta jsonb[];
+    v_rank integer[];      -- tie-break order of each action (1-based aid), when a cycle needs it
+    v_found integer;       -- actions whose blob is stored
+    v_st_aid integer[];    -- the statements as rows: action, position in its action, phase, key,
+    v_st_n integer[];      -- kind, text (in no particular order: the last query orders them)
+    v_st_phase text[];
+    v_st_key text[];
+    v_st_kind text[];
+    v_st_krank integer[];  -- the kind's rank, negated for drops (pggit.kind_rank)
+    v_st_text text[];
     v_indeg integer[];
     v_start integer[];     -- adjacency: successors of a are v_adj[v_start[a] .. v_start[a + 1] - 1]
     v_adj integer[];
@@ -341,25 +363,25 @@ BEGIN
     IF v_n = 0 THEN
         RETURN;
     END IF;
-    -- one statement, each blob read once: the tie-break order (phase, kind, key), which is also
-    -- the order in which cycles are broken; each action's kind, definition and meta (for its
-    -- statements); the edges (before, after) between actions, found by looking keys up in the
-    -- maps {key: aid} of drops, of creates and alters, and of alters (aid = 1-based position in
-    -- the arrays)
+    -- one statement, each blob read once: each action's statements (with its kind's rank, for
+    -- the tie-break order: phase, kind, key); the edges (before, after) between actions, found by
+    -- looking keys up in the maps {key: aid} of drops, of creates and alters, and of alters
+    -- (aid = 1-based position in the arrays; a rule whose map is empty reads no dependencies)
     WITH act AS MATERIALIZED (
-        SELECT a.aid::integer AS aid, a.phase, a.key, b.kind, b.definition, b.meta,
-               coalesce(b.meta->'deps', '[]') AS deps, coalesce(ob.meta->'deps', '[]') AS old_deps
-          FROM unnest(p_phase, p_key, p_blob, p_old_blob) WITH ORDINALITY AS a(phase, key, blob, old_blob, aid)
+        SELECT a.aid::integer AS aid, a.phase, a.key, b.kind, coalesce(b.meta->'deps', '[]') AS deps,
+               -- the dependencies an alter's object had: the old blob is read for alters only
+               CASE WHEN a.old_blob IS NOT NULL
+                    THEN coalesce((SELECT ob.meta->'deps' FROM pggit.blobs ob WHERE ob.hash = a.old_blob), '[]')
+                    END AS old_deps,
+               CASE a.phase
+                   WHEN 'drop' THEN pggit.sql_drop(b.kind, a.key, b.meta)
+                   WHEN 'create' THEN pggit.sql_create(b.kind, b.definition, b.meta)
+                   ELSE ARRAY(SELECT jsonb_array_elements_text(a.alter_stmts)) END AS stmts
+          FROM unnest(p_phase, p_key, p_blob, p_old_blob, p_alter)
+               WITH ORDINALITY AS a(phase, key, blob, old_blob, alter_stmts, aid)
           JOIN pggit.blobs b ON b.hash = a.blob
-          LEFT JOIN pggit.blobs ob ON ob.hash = a.old_blob
     ), kinds AS MATERIALIZED (  -- one call per kind, not per action
         SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
-    ), ranked AS (
-        SELECT act.aid, row_number() OVER (ORDER BY
-                   CASE act.phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
-                   CASE WHEN act.phase = 'drop' THEN -kinds.r ELSE kinds.r END,
-                   act.key COLLATE "C")::integer AS rank
-          FROM act JOIN kinds ON kinds.kind = act.kind
     ), maps AS MATERIALIZED (
         SELECT coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase = 'drop'), '{}') AS drops,
                coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase IN ('create', 'alter')), '{}') AS makes,
@@ -369,38 +391,43 @@ BEGIN
         -- drop a before drop b when a depended on b
         SELECT act.aid, (m.drops->>d.dep)::integer
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-         WHERE act.phase = 'drop' AND m.drops ? d.dep
+         WHERE m.drops <> '{}' AND act.phase = 'drop' AND m.drops ? d.dep
         UNION ALL
         -- create/alter of b before create/alter of a when a depends on b
         SELECT (m.makes->>d.dep)::integer, act.aid
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-         WHERE act.phase IN ('create', 'alter') AND m.makes ? d.dep AND d.dep <> act.key
+         WHERE m.makes <> '{}' AND act.phase IN ('create', 'alter') AND m.makes ? d.dep AND d.dep <> act.key
         UNION ALL
         -- an alter that stops using b comes before b is dropped
         SELECT act.aid, (m.drops->>d.dep)::integer
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.old_deps) d(dep)
-         WHERE act.phase = 'alter' AND m.drops ? d.dep
+         WHERE m.drops <> '{}' AND act.phase = 'alter' AND m.drops ? d.dep
         UNION ALL
         -- a dropped object that used a is dropped before a is altered
         SELECT act.aid, (m.alters->>d.dep)::integer
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-         WHERE act.phase = 'drop' AND m.alters ? d.dep
+         WHERE m.alters <> '{}' AND act.phase = 'drop' AND m.alters ? d.dep
         UNION ALL
         -- re-created objects: drop before create
         SELECT act.aid, (m.makes->>act.key)::integer
           FROM maps m, act
-         WHERE act.phase = 'drop' AND m.makes ? act.key
+         WHERE m.makes <> '{}' AND act.phase = 'drop' AND m.makes ? act.key
     )
-    SELECT (SELECT array_agg(r.rank ORDER BY r.aid) FROM ranked r),
-           (SELECT array_agg(act.kind ORDER BY act.aid) FROM act),
-           (SELECT array_agg(act.definition ORDER BY act.aid) FROM act),
-           (SELECT array_agg(act.meta ORDER BY act.aid) FROM act),
-           e.befores, e.afters
-      INTO v_rank, v_kind, v_definition, v_meta, v_before, v_after
+    SELECT (SELECT count(*) FROM act), e.befores, e.afters,
+           st.aids, st.ns, st.phases, st.keys, st.kinds, st.kranks, st.texts
+      INTO v_found, v_before, v_after,
+           v_st_aid, v_st_n, v_st_phase, v_st_key, v_st_kind, v_st_krank, v_st_text
       FROM (SELECT coalesce(array_agg(e.before ORDER BY e.before, e.after), '{}') AS befores,
                    coalesce(array_agg(e.after ORDER BY e.before, e.after), '{}') AS afters
-              FROM (SELECT DISTINCT edge.before, edge.after FROM edge WHERE edge.before <> edge.after) e) e;
-    IF coalesce(cardinality(v_kind), 0) <> v_n THEN
+              FROM (SELECT DISTINCT edge.before, edge.after FROM edge WHERE edge.before <> edge.after) e) e,
+           -- one aggregate pass: the arrays are parallel (each row feeds every aggregate)
+           (SELECT array_agg(act.aid) AS aids, array_agg(s.n::integer) AS ns,
+                   array_agg(act.phase) AS phases, array_agg(act.key) AS keys, array_agg(act.kind) AS kinds,
+                   array_agg(CASE WHEN act.phase = 'drop' THEN -kinds.r ELSE kinds.r END) AS kranks,
+                   array_agg(s.stmt) AS texts
+              FROM act JOIN kinds ON kinds.kind = act.kind,
+                   unnest(act.stmts) WITH ORDINALITY AS s(stmt, n)) st;
+    IF v_found <> v_n THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'plan_order: an action names no stored definition');
     END IF;
 
@@ -431,7 +458,23 @@ BEGIN
     LOOP
         IF cardinality(v_frontier) = 0 THEN
             EXIT WHEN v_placed = v_n;
-            -- a cycle: release its first unplaced action in the tie-break order
+            -- a cycle: release its first unplaced action in the tie-break order (phase, kind, key;
+            -- computed at the first cycle: the blobs are read again for the kinds)
+            IF v_rank IS NULL THEN
+                WITH a AS MATERIALIZED (
+                    SELECT a.aid::integer AS aid, a.phase, a.key, b.kind
+                      FROM unnest(p_phase, p_key, p_blob) WITH ORDINALITY AS a(phase, key, blob, aid)
+                      JOIN pggit.blobs b ON b.hash = a.blob
+                ), kinds AS MATERIALIZED (
+                    SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT a.kind FROM a) k
+                )
+                SELECT array_agg(r.rank ORDER BY r.aid) INTO v_rank
+                  FROM (SELECT a.aid, row_number() OVER (ORDER BY
+                               CASE a.phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END,
+                               CASE WHEN a.phase = 'drop' THEN -kinds.r ELSE kinds.r END,
+                               a.key COLLATE "C")::integer AS rank
+                          FROM a JOIN kinds ON kinds.kind = a.kind) r;
+            END IF;
             SELECT u.aid INTO v_a FROM unnest(v_level) WITH ORDINALITY AS u(lvl, aid)
              WHERE u.lvl < 0 ORDER BY v_rank[u.aid] LIMIT 1;
             v_indeg[v_a] := 0;
@@ -457,25 +500,22 @@ BEGIN
     END LOOP;
 
     RETURN QUERY
-    WITH stmts AS (
-        SELECT d.phase, d.key, d.kind, v_level[d.aid] AS depth, v_rank[d.aid] AS rank, s.stmt, s.n
-          FROM unnest(p_phase, p_key, p_alter, v_kind, v_definition, v_meta)
-               WITH ORDINALITY AS d(phase, key, alter_stmts, kind, definition, meta, aid),
-               LATERAL unnest(CASE d.phase
-                   WHEN 'drop' THEN pggit.sql_drop(d.kind, d.key, d.meta)
-                   WHEN 'create' THEN pggit.sql_create(d.kind, d.definition, d.meta)
-                   ELSE ARRAY(SELECT jsonb_array_elements_text(d.alter_stmts)) END)
-               WITH ORDINALITY AS s(stmt, n)
-    )
     SELECT (row_number() OVER (ORDER BY
                 -- default privileges are dropped first and created last, so that they never
                 -- add grants to the objects the plan creates (as pg_dump orders them)
                 CASE WHEN s.kind = 'default_privileges'
                      THEN CASE WHEN s.phase = 'drop' THEN -1 ELSE 2147483647 END
-                     ELSE s.depth END,
-                s.rank, s.n))::integer, s.phase, s.key, s.kind, s.stmt
-      FROM stmts s
-     ORDER BY 1;
+                     ELSE v_level[s.aid] END,
+                -- then the tie-break order: phase, kind, key
+                CASE s.phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END, s.krank, s.key COLLATE "C",
+                s.n))::integer, s.phase, s.key, s.kind, s.stmt
+      FROM unnest(v_st_aid, v_st_n, v_st_phase, v_st_key, v_st_kind, v_st_krank, v_st_text)
+           AS s(aid, n, phase, key, kind, krank, stmt)
+     -- the window's own order (the step order), so that the rows are not sorted a second time
+     ORDER BY CASE WHEN s.kind = 'default_privileges'
+                   THEN CASE WHEN s.phase = 'drop' THEN -1 ELSE 2147483647 END
+                   ELSE v_level[s.aid] END,
+              CASE s.phase WHEN 'drop' THEN 0 WHEN 'alter' THEN 1 ELSE 2 END, s.krank, s.key COLLATE "C", s.n;
 END;
 $$;
 
@@ -500,7 +540,8 @@ AS $$
     SELECT format(E'-- pgGit migration: %s -> %s\n', p_from_label, p_to_label)
         -- as in pg_dump's scripts: function bodies may name objects created after them
         || CASE WHEN count(*) > 0 THEN E'SET check_function_bodies = false;\n\n' ELSE '' END
-        || coalesce(string_agg(CASE WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
+        || coalesce(string_agg(CASE WHEN right(p.statement, 1) = ';' THEN p.statement  -- most: rtrim is a no-op
+                                    WHEN right(rtrim(p.statement), 1) = ';' THEN rtrim(p.statement)
                                     ELSE rtrim(p.statement) || ';' END, E'\n\n' ORDER BY p.n), '-- no changes')
         || E'\n'
       FROM unnest(p_statements) WITH ORDINALITY AS p(statement, n)
