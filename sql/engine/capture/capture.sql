@@ -325,8 +325,7 @@ SECURITY DEFINER
 AS $$
 DECLARE
     v_tx text := current_setting('pggit.capture', true);
-    v_cfg_cached text := current_setting('pggit.config_cache', true);
-    v_cfg jsonb;
+    v_cfg jsonb := nullif(current_setting('pggit.config_cache', true), '')::jsonb;
     v_excluded jsonb;
     v_anchors jsonb;
     v_dropped jsonb;
@@ -337,10 +336,7 @@ BEGIN
     IF v_tx = 'off' THEN
         RETURN;
     END IF;
-    -- (the cached copy is its md5 then its JSON text: see on_ddl_command_end)
-    IF left(v_cfg_cached, 32) = md5(substr(v_cfg_cached, 33)) THEN
-        v_cfg := substr(v_cfg_cached, 33)::jsonb;
-    ELSE
+    IF v_cfg IS NULL THEN
         SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
          WHERE key IN ('capture_enabled', 'excluded_schemas');
     END IF;
@@ -474,18 +470,34 @@ BEGIN
 END;
 $$;
 
--- The work of pggit.on_ddl_command_end for one statement (called only by it, with the
--- configuration it read): buffers or writes the audit entry, or does nothing when no tracked
--- object was touched. Returns the object of a kind pgGit refuses (the caller raises), else NULL.
--- No SET clause: it runs under its caller's search_path (names are qualified).
-CREATE OR REPLACE FUNCTION pggit.capture_statement(p_started timestamptz, p_tag text,
-                                                   p_state text, p_cfg jsonb, p_pending text,
-                                                   p_pending_dropped text)
-RETURNS text
+-- Capture, synchronous part (the ddl_command_end event trigger): one audit entry per DDL command
+-- touching tracked schemas (statement, the objects it named, the catalog rows to re-read, role,
+-- application_name, client address, transaction, actor, branch) and its ddl.captured event, in
+-- the statement's transaction. Users' DDL is buffered (pggit.capture_spill writes the batches);
+-- the engine's, strict mode, capture_sync and auto_commit write at once (pggit.capture_write).
+-- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part"): one query reads
+-- pg_event_trigger_ddl_commands() once (refused kinds, the identities named, the catalog rows to
+-- re-read resolved to the row that owns them by at most one index lookup each, HEAD's branch) and
+-- builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
+-- based at the batch write; the configuration is read once per transaction; the statement text is
+-- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
+-- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
+-- they may have changed come from pggit.privileges_capture_anchors() (privileges.sql).
+CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
+RETURNS event_trigger
 LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
 DECLARE
-    v_grant boolean := p_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    v_started timestamptz := clock_timestamp();
+    v_tx text := current_setting('pggit.capture', true);
+    v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
+    v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
+    v_tag text := tg_tag;
+    v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    v_state text;
+    v_cfg jsonb;
     v_excluded jsonb;
     v_branch text;
     v_tracked integer;
@@ -504,218 +516,10 @@ DECLARE
     v_slow boolean;
     v_ddl_id bigint;
     v_refused text;
+    v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
     v_role text;
     v_buffer text;
     v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
-BEGIN
-    v_excluded := CASE WHEN jsonb_typeof(p_cfg->'excluded_schemas') = 'array'
-                       THEN p_cfg->'excluded_schemas' ELSE '[]' END;
-    -- one query: what the command touched, only in tracked schemas (the rules of
-    -- pggit.is_tracked_schema), never members of extensions - the identities it named (JSON
-    -- objects of the event), the catalog rows to re-read and the schema of an object named
-    -- without one (pggit.capture_lookup, one call per command that needs either), the kinds
-    -- it would create that pgGit refuses, and HEAD's branch. A catalog lookup is a function
-    -- call made only for the commands that need one (a subquery per case was a plan node
-    -- started on every call), in a level of its own (OFFSET 0: called once per command); the
-    -- tracked test is a plain expression over its result (no subquery), computed once by the
-    -- next level (OFFSET 0 keeps it from being copied into every aggregate's filter).
-    SELECT count(*) FILTER (WHERE c.tracked),
-           json_agg(json_build_object('type', c.object_type, 'identity', c.object_identity,
-                                      'change', lower(split_part(c.command_tag, ' ', 1))))
-               FILTER (WHERE c.tracked AND c.object_identity IS NOT NULL),
-           json_agg(json_build_object('type', lower(c.object_type),
-                                      'change', lower(split_part(c.command_tag, ' ', 1))))
-               FILTER (WHERE c.classid IS NULL AND NOT c.in_extension),
-           json_agg(CASE WHEN c.look IS NULL THEN json_build_array(c.classid, c.objid)
-                         ELSE json_build_array(c.look[1]::oid, c.look[2]::oid) END)
-               FILTER (WHERE c.tracked),
-           (array_agg(format('%s %s', c.object_type, c.object_identity)) FILTER (
-                WHERE c.command_tag LIKE 'CREATE %' AND NOT c.in_extension
-                  AND c.object_type IN ('foreign table', 'operator class', 'operator family',
-                                        'text search parser', 'text search template',
-                                        'conversion', 'foreign-data wrapper', 'server',
-                                        'user mapping')
-                  AND (c.schema_name IS NULL OR pggit.is_tracked_schema(c.schema_name))))[1],
-           -- (two index probes: a join of head and branches was planned as a hash join, whose
-           -- hash table was built on every statement: ~20 us)
-           (SELECT b.name FROM pggit.branches b
-             WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton))
-      INTO v_tracked, v_targets, v_typed, v_raw_anchors, v_refused, v_branch
-      FROM (SELECT l.*,
-                   NOT l.in_extension AND l.classid IS NOT NULL
-                   AND NOT (coalesce(l.schema_name, l.look[3], 'public')
-                                ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
-                            OR v_excluded ? coalesce(l.schema_name, l.look[3], 'public')) AS tracked
-              FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                           d.schema_name, d.in_extension,
-                           CASE WHEN NOT d.in_extension AND d.classid IS NOT NULL
-                                     AND (d.schema_name IS NULL OR d.object_type = 'index'
-                                          OR d.classid IN ('pg_constraint'::regclass,
-                                                           'pg_trigger'::regclass,
-                                                           'pg_policy'::regclass,
-                                                           'pg_attrdef'::regclass,
-                                                           'pg_rewrite'::regclass))
-                                THEN pggit.capture_lookup(d.classid, d.objid) END AS look
-                      FROM pg_event_trigger_ddl_commands() d
-                    OFFSET 0) l
-            OFFSET 0) c;
-    -- kinds pgGit cannot version are refused where they would be tracked
-    -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not
-    -- re-create what depends on them. Returned: the caller raises it after its block, so that
-    -- lenient mode does not turn it into a warning.
-    IF v_refused IS NOT NULL THEN
-        IF pggit.capture_state() = 'on' THEN
-            RETURN v_refused;
-        END IF;
-        v_refused := NULL;
-    END IF;
-    IF v_grant THEN
-        v_more_anchors := pggit.privileges_capture_anchors();
-    END IF;
-    IF p_state = 'on' AND p_cfg->'capture_enabled' = 'false'::jsonb THEN
-        RETURN NULL;
-    END IF;
-    IF p_pending IS NOT NULL THEN
-        v_more_anchors := coalesce(v_more_anchors, '[]') || p_pending::jsonb;
-    END IF;
-    IF v_tracked = 0 AND coalesce(jsonb_array_length(v_more_anchors), 0) = 0
-       AND p_pending_dropped IS NULL AND NOT v_grant THEN
-        RETURN NULL;  -- nothing tracked was touched
-    END IF;
-
-    -- the statement: set by the engine for the DDL it runs, else the client's query, stored
-    -- once per client message (a 500-statement script is one row, not 500)
-    v_statement := nullif(current_setting('pggit.statement', true), '');
-    IF v_statement IS NULL THEN
-        v_query_key := statement_timestamp()::text || '=';
-        v_cached := current_setting('pggit.last_query', true);
-        -- (the id checked before the cast: a session can set the setting to anything; btrim,
-        -- not a regular expression: ~3 us a statement)
-        IF starts_with(v_cached, v_query_key)
-           AND length(v_cached) BETWEEN length(v_query_key) + 1 AND length(v_query_key) + 18
-           AND btrim(substr(v_cached, length(v_query_key) + 1), '0123456789') = '' THEN
-            v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
-        ELSE
-            v_query := current_query();
-            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
-            RETURNING id INTO v_query_id;
-            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
-        END IF;
-    END IF;
-
-    -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
-    -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
-    v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
-    v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
-    v_app := current_setting('application_name', true);
-    v_slow := p_state = 'on' AND (p_cfg->'auto_commit' = 'true'::jsonb
-                                  OR p_cfg->'capture_sync' = 'true'::jsonb);
-    -- the entry pggit.capture_write reads: the targets in the order the trigger named them
-    -- (tg, then ty, then the sql_drop trigger's td), the anchors (a: sorted and deduplicated
-    -- there; then ax as they come)
-    v_entry := json_build_object(
-        'q', v_query_id, 's', v_statement, 't', p_tag, 'tg', v_targets, 'ty', v_typed,
-        'td', p_pending_dropped::json, 'a', v_raw_anchors, 'ax', v_more_anchors,
-        'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor, 'b', v_branch,
-        'at', p_started, 'op', nullif(current_setting('pggit.operation', true), ''),
-        'ms', extract(epoch FROM clock_timestamp() - p_started) * 1000.0);
-    -- (strict mode writes at once: a capture failure fails the statement itself)
-    IF p_state = 'on' AND NOT v_slow AND p_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
-        -- users' DDL: the audit row and its event are buffered in the transaction (a
-        -- transaction-local setting: a rolled-back savepoint takes its statements back) and
-        -- written, one statement for all, by pggit.capture_spill at the first read that needs
-        -- them or at commit (the table pggit.capture_pending's deferred trigger)
-        v_buffer := coalesce(current_setting('pggit.capture_buffer', true), '');
-        IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
-            IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
-                -- armed earlier in this transaction, and the settings were reset since
-                PERFORM pggit.capture_buffer_lost();
-            ELSE
-                INSERT INTO pggit.capture_pending DEFAULT VALUES;
-            END IF;
-            v_cached := set_config('pggit.capture_armed', 'y', true);
-        END IF;
-        -- (an assignment, not PERFORM: a plain expression, no query)
-        v_cached := set_config('pggit.capture_buffer', v_buffer || v_entry::text || E'\x1e', true);
-        IF v_events_noted IS DISTINCT FROM true THEN
-            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
-        END IF;
-        IF v_grant THEN
-            -- a new version of the transaction's pending row: its cmin marks where this
-            -- statement's catalog writes end, for the next GRANT's
-            -- pggit.privileges_capture_anchors() (buffered statements write no audit row)
-            UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id();
-        END IF;
-        -- (octet_length: length() counts the characters of the whole buffer, ~30 us at 8 KB)
-        IF octet_length(v_buffer) > 16384 THEN
-            -- written in batches: each append copies the whole buffer (quadratic), and a
-            -- batch of a few dozen rows already costs little more per row than a larger one
-            -- (it records its own failures: safe outside the caller's block)
-            PERFORM pggit.capture_spill();
-        END IF;
-        RETURN NULL;
-    END IF;
-    -- at once: the audit row and (for users' DDL) its ddl.captured event, announced; the row's
-    -- time is that of this write, capture_ms the time taken up to it
-    PERFORM pggit.capture_write(jsonb_build_array(v_entry::jsonb || jsonb_build_object(
-        'ev', p_state = 'on', 'at', clock_timestamp(),
-        'ms', extract(epoch FROM clock_timestamp() - p_started) * 1000.0)));
-    v_ddl_id := currval(pg_get_serial_sequence('pggit.ddl_log', 'id'));
-    IF p_state = 'on' THEN
-        PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
-    END IF;
-
-    IF v_slow THEN
-        PERFORM pggit.capture_flush();
-        IF p_cfg->'auto_commit' = 'true'::jsonb THEN
-            PERFORM pggit.auto_commit(v_ddl_id);
-        END IF;
-        UPDATE pggit.ddl_log
-           SET capture_ms = extract(epoch FROM clock_timestamp() - p_started) * 1000.0
-         WHERE id = v_ddl_id;
-    END IF;
-    RETURN NULL;
-END;
-$$;
-
--- Capture, synchronous part (the ddl_command_end event trigger): one audit entry per DDL command
--- touching tracked schemas (statement, the objects it named, the catalog rows to re-read, role,
--- application_name, client address, transaction, actor, branch) and its ddl.captured event, in
--- the statement's transaction. Users' DDL is buffered (pggit.capture_spill writes the batches);
--- the engine's, strict mode, capture_sync and auto_commit write at once (pggit.capture_write).
--- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part"): one query reads
--- pg_event_trigger_ddl_commands() once (refused kinds, the identities named, the catalog rows to
--- re-read resolved to the row that owns them by at most one index lookup each, HEAD's branch) and
--- builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
--- based at the batch write; the configuration is read once per transaction; the statement text is
--- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
--- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
--- they may have changed come from pggit.privileges_capture_anchors() (privileges.sql).
--- The work is pggit.capture_statement's. Users' DDL that is buffered (the common case: capture on,
--- lenient, neither capture_sync nor auto_commit, not a GRANT-like command, nothing passed on by the
--- sql_drop trigger) runs it without an EXCEPTION block: a block is a subtransaction, whose end
--- walks the whole relation cache and every relation created so far in the transaction
--- (docs/benchmarks.md, "Issue 12: capture without a subtransaction (fourth pass)"), so a script's
--- statements cost more the more it has created. On that path nothing that a session can set is cast
--- without being checked first, and the batch write (pggit.capture_spill) records its own failures;
--- every other statement runs it in the block, as before: a failure is recorded as a capture failure
--- (lenient mode) and takes back all the statement's capture did.
-CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
-RETURNS event_trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pggit
-SECURITY DEFINER
-AS $$
-DECLARE
-    v_started timestamptz := clock_timestamp();
-    v_tx text := current_setting('pggit.capture', true);
-    v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
-    v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
-    v_state text;
-    v_cfg jsonb;
-    v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
-    v_cached text;
-    v_refused text;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
     -- (assignments, not PERFORM: a plain expression, no query)
@@ -729,36 +533,184 @@ BEGIN
         RETURN;
     END IF;
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
-    -- the configuration, read once per transaction (pggit.config_set clears the cache); the
-    -- cached copy is its md5 then its JSON text, and is read only when the md5 matches (a session
-    -- can set the setting to anything: read again, never cast unchecked)
-    IF left(v_cfg_cached, 32) = md5(substr(v_cfg_cached, 33)) THEN
-        v_cfg := substr(v_cfg_cached, 33)::jsonb;
-    ELSE
-        SELECT coalesce(jsonb_object_agg(key, value), '{}') INTO v_cfg FROM pggit.config
-         WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit', 'capture_sync',
-                       'capture_mode');
-        v_cached := set_config('pggit.config_cache', md5(v_cfg::text) || v_cfg::text, true);
-    END IF;
-    IF v_state = 'on' AND tg_tag NOT IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES')
-       AND v_pending IS NULL AND v_pending_dropped IS NULL
-       AND v_cfg->'auto_commit' IS DISTINCT FROM 'true'::jsonb
-       AND v_cfg->'capture_sync' IS DISTINCT FROM 'true'::jsonb
-       AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
-        v_refused := pggit.capture_statement(v_started, tg_tag, v_state, v_cfg, v_pending,
-                                             v_pending_dropped);
-    ELSE
-        BEGIN
-            v_refused := pggit.capture_statement(v_started, tg_tag, v_state, v_cfg, v_pending,
-                                                 v_pending_dropped);
-        EXCEPTION WHEN OTHERS THEN
-            IF v_state = 'engine' THEN
-                RAISE;  -- the engine's own apply step must never go unrecorded
+    <<capture>>
+    BEGIN
+        -- the configuration, read once per transaction (pggit.config_set clears the cache)
+        IF v_cfg_cached IS NULL THEN
+            SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
+             WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit', 'capture_sync',
+                           'capture_mode');
+            v_cached := set_config('pggit.config_cache', coalesce(v_cfg, '{}')::text, true);
+        ELSE
+            v_cfg := v_cfg_cached::jsonb;
+        END IF;
+        v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
+                           THEN v_cfg->'excluded_schemas' ELSE '[]' END;
+        -- one query: what the command touched, only in tracked schemas (the rules of
+        -- pggit.is_tracked_schema), never members of extensions - the identities it named (JSON
+        -- objects of the event), the catalog rows to re-read and the schema of an object named
+        -- without one (pggit.capture_lookup, one call per command that needs either), the kinds
+        -- it would create that pgGit refuses, and HEAD's branch. A catalog lookup is a function
+        -- call made only for the commands that need one (a subquery per case was a plan node
+        -- started on every call), in a level of its own (OFFSET 0: called once per command); the
+        -- tracked test is a plain expression over its result (no subquery), computed once by the
+        -- next level (OFFSET 0 keeps it from being copied into every aggregate's filter).
+        SELECT count(*) FILTER (WHERE c.tracked),
+               json_agg(json_build_object('type', c.object_type, 'identity', c.object_identity,
+                                          'change', lower(split_part(c.command_tag, ' ', 1))))
+                   FILTER (WHERE c.tracked AND c.object_identity IS NOT NULL),
+               json_agg(json_build_object('type', lower(c.object_type),
+                                          'change', lower(split_part(c.command_tag, ' ', 1))))
+                   FILTER (WHERE c.classid IS NULL AND NOT c.in_extension),
+               json_agg(CASE WHEN c.look IS NULL THEN json_build_array(c.classid, c.objid)
+                             ELSE json_build_array(c.look[1]::oid, c.look[2]::oid) END)
+                   FILTER (WHERE c.tracked),
+               (array_agg(format('%s %s', c.object_type, c.object_identity)) FILTER (
+                    WHERE c.command_tag LIKE 'CREATE %' AND NOT c.in_extension
+                      AND c.object_type IN ('foreign table', 'operator class', 'operator family',
+                                            'text search parser', 'text search template',
+                                            'conversion', 'foreign-data wrapper', 'server',
+                                            'user mapping')
+                      AND (c.schema_name IS NULL OR pggit.is_tracked_schema(c.schema_name))))[1],
+               -- (two index probes: a join of head and branches was planned as a hash join, whose
+               -- hash table was built on every statement: ~20 us)
+               (SELECT b.name FROM pggit.branches b
+                 WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton))
+          INTO v_tracked, v_targets, v_typed, v_raw_anchors, v_refused, v_branch
+          FROM (SELECT l.*,
+                       NOT l.in_extension AND l.classid IS NOT NULL
+                       AND NOT (coalesce(l.schema_name, l.look[3], 'public')
+                                    ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
+                                OR v_excluded ? coalesce(l.schema_name, l.look[3], 'public')) AS tracked
+                  FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                               d.schema_name, d.in_extension,
+                               CASE WHEN NOT d.in_extension AND d.classid IS NOT NULL
+                                         AND (d.schema_name IS NULL OR d.object_type = 'index'
+                                              OR d.classid IN ('pg_constraint'::regclass,
+                                                               'pg_trigger'::regclass,
+                                                               'pg_policy'::regclass,
+                                                               'pg_attrdef'::regclass,
+                                                               'pg_rewrite'::regclass))
+                                    THEN pggit.capture_lookup(d.classid, d.objid) END AS look
+                          FROM pg_event_trigger_ddl_commands() d
+                        OFFSET 0) l
+                OFFSET 0) c;
+        -- kinds pgGit cannot version are refused where they would be tracked
+        -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not
+        -- re-create what depends on them. Raised after this block, so that lenient mode does not
+        -- turn it into a warning.
+        IF v_refused IS NOT NULL THEN
+            IF pggit.capture_state() = 'on' THEN
+                EXIT capture;
             END IF;
-            PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, tg_tag);
-        END;
-    END IF;
-    -- (raised here, after the block: lenient mode does not turn it into a warning)
+            v_refused := NULL;
+        END IF;
+        IF v_grant THEN
+            v_more_anchors := pggit.privileges_capture_anchors();
+        END IF;
+        IF v_state = 'on' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
+            RETURN;
+        END IF;
+        IF v_pending IS NOT NULL THEN
+            v_more_anchors := coalesce(v_more_anchors, '[]') || v_pending::jsonb;
+        END IF;
+        IF v_tracked = 0 AND coalesce(jsonb_array_length(v_more_anchors), 0) = 0
+           AND v_pending_dropped IS NULL AND NOT v_grant THEN
+            RETURN;  -- nothing tracked was touched
+        END IF;
+
+        -- the statement: set by the engine for the DDL it runs, else the client's query, stored
+        -- once per client message (a 500-statement script is one row, not 500)
+        v_statement := nullif(current_setting('pggit.statement', true), '');
+        IF v_statement IS NULL THEN
+            v_query_key := statement_timestamp()::text || '=';
+            v_cached := current_setting('pggit.last_query', true);
+            IF starts_with(v_cached, v_query_key) THEN
+                v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
+            ELSE
+                v_query := current_query();
+                INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
+                RETURNING id INTO v_query_id;
+                v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
+            END IF;
+        END IF;
+
+        -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
+        -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
+        v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
+        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
+        v_app := current_setting('application_name', true);
+        v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
+                                      OR v_cfg->'capture_sync' = 'true'::jsonb);
+        -- the entry pggit.capture_write reads: the targets in the order the trigger named them
+        -- (tg, then ty, then the sql_drop trigger's td), the anchors (a: sorted and deduplicated
+        -- there; then ax as they come)
+        v_entry := json_build_object(
+            'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'ty', v_typed,
+            'td', v_pending_dropped::json, 'a', v_raw_anchors, 'ax', v_more_anchors,
+            'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor, 'b', v_branch,
+            'at', v_started, 'op', nullif(current_setting('pggit.operation', true), ''),
+            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0);
+        -- (strict mode writes at once: a capture failure fails the statement itself)
+        IF v_state = 'on' AND NOT v_slow AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
+            -- users' DDL: the audit row and its event are buffered in the transaction (a
+            -- transaction-local setting: a rolled-back savepoint takes its statements back) and
+            -- written, one statement for all, by pggit.capture_spill at the first read that needs
+            -- them or at commit (the table pggit.capture_pending's deferred trigger)
+            v_buffer := coalesce(current_setting('pggit.capture_buffer', true), '');
+            IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+                IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
+                    -- armed earlier in this transaction, and the settings were reset since
+                    PERFORM pggit.capture_buffer_lost();
+                ELSE
+                    INSERT INTO pggit.capture_pending DEFAULT VALUES;
+                END IF;
+                v_cached := set_config('pggit.capture_armed', 'y', true);
+            END IF;
+            -- (an assignment, not PERFORM: a plain expression, no query)
+            v_cached := set_config('pggit.capture_buffer', v_buffer || v_entry::text || E'\x1e', true);
+            IF v_events_noted IS DISTINCT FROM true THEN
+                PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+            END IF;
+            IF v_grant THEN
+                -- a new version of the transaction's pending row: its cmin marks where this
+                -- statement's catalog writes end, for the next GRANT's
+                -- pggit.privileges_capture_anchors() (buffered statements write no audit row)
+                UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id();
+            END IF;
+            -- (octet_length: length() counts the characters of the whole buffer, ~30 us at 8 KB)
+            IF octet_length(v_buffer) > 16384 THEN
+                -- written in batches: each append copies the whole buffer (quadratic), and a
+                -- batch of a few dozen rows already costs little more per row than a larger one
+                PERFORM pggit.capture_spill();
+            END IF;
+            RETURN;
+        END IF;
+        -- at once: the audit row and (for users' DDL) its ddl.captured event, announced; the row's
+        -- time is that of this write, capture_ms the time taken up to it
+        PERFORM pggit.capture_write(jsonb_build_array(v_entry::jsonb || jsonb_build_object(
+            'ev', v_state = 'on', 'at', clock_timestamp(),
+            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)));
+        v_ddl_id := currval(pg_get_serial_sequence('pggit.ddl_log', 'id'));
+        IF v_state = 'on' THEN
+            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+        END IF;
+
+        IF v_slow THEN
+            PERFORM pggit.capture_flush();
+            IF v_cfg->'auto_commit' = 'true'::jsonb THEN
+                PERFORM pggit.auto_commit(v_ddl_id);
+            END IF;
+            UPDATE pggit.ddl_log
+               SET capture_ms = extract(epoch FROM clock_timestamp() - v_started) * 1000.0
+             WHERE id = v_ddl_id;
+        END IF;
+    EXCEPTION WHEN OTHERS THEN
+        IF v_state = 'engine' THEN
+            RAISE;  -- the engine's own apply step must never go unrecorded
+        END IF;
+        PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
+    END;
     IF v_refused IS NOT NULL THEN
         PERFORM pggit.raise_error('UNTRACKED_KIND',
             format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
@@ -791,8 +743,7 @@ $$;
 -- Writes the buffered audit rows and ddl.captured events of this transaction (see
 -- pggit.on_ddl_command_end): the rows in statement order, each event with its row's id, its data
 -- and its statement's time, announced (NOTIFY pggit_events, delivered at commit) as emit_event
--- does. Returns the number of statements written. Raises nothing in lenient mode (its failures
--- are recorded: pggit.capture_failed): the statement-time path calls it outside any block.
+-- does. Returns the number of statements written.
 CREATE OR REPLACE FUNCTION pggit.capture_spill()
 RETURNS integer
 LANGUAGE plpgsql
@@ -809,19 +760,11 @@ BEGIN
         RETURN 0;
     END IF;
     PERFORM set_config('pggit.capture_buffer', '', true);
+    -- (entries end with the record separator: JSON text has none, json_agg puts newlines)
+    v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::jsonb;
     BEGIN
-        -- (entries end with the record separator: JSON text has none, json_agg puts newlines)
-        v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::jsonb;
         RETURN pggit.capture_write(v_entries);
     EXCEPTION WHEN OTHERS THEN
-        IF v_entries IS NULL THEN
-            -- not this engine's text (a session can set the setting to anything): what it held
-            -- is lost, and that is recorded (as a RESET ALL that emptied it is)
-            PERFORM pggit.capture_failed(SQLSTATE,
-                'the buffer of captured DDL was overwritten inside the transaction (' || SQLERRM
-                || '): statements before it are not audited', 'SET');
-            RETURN 0;
-        END IF;
         -- one statement at a time, so that a failure loses only its own statement's audit row
         -- and event, recorded as that statement's capture failure (as at statement time)
         FOR v_entry IN SELECT e FROM jsonb_array_elements(v_entries) e LOOP
