@@ -7,7 +7,10 @@ Compiling a queryset (Django's ``SQLCompiler.as_sql``: the select list, the ``OR
 and query string decide the SQL and its parameters, never the user, the clock or any other state.
 ``PageNumberPagination`` then compiles the page query and the count query of one shape once per
 process and later only executes them: the same SQL and parameters, through the same cursor, with
-the rows made into model instances by Django's own converters and ``Model.from_db``.
+the rows converted by Django's own converters (kept with the page) and made into model instances
+as ``Model.from_db`` makes them: by ``_new_instances`` (the instance's ``__dict__`` filled
+directly) when ``from_db`` would only store the values (``_plain_init``, and no
+``pre_init``/``post_init`` receiver at the time of the fetch), else by ``Model.from_db`` itself.
 
 Only plain model querysets are kept (no ``select_related``, annotations, extra select, ``values()``,
 prefetching or known related objects); any other queryset, and a query that Django would not send
@@ -59,10 +62,6 @@ class _Page:
     init_list: list[str]
     start: int
     end: int
-    select: list
-    col_count: int
-    klass_info: dict
-    annotation_col_map: dict
     converters: dict  # Django's for the selected columns (``SQLCompiler.get_converters``)
     plain_init: bool  # rows may become instances as ``_new_instances`` makes them
 
@@ -179,10 +178,6 @@ def _compile_page(page_queryset) -> _Page | None:
         init_list=init_list,
         start=start,
         end=end,
-        select=compiler.select,
-        col_count=compiler.col_count,
-        klass_info=klass_info,
-        annotation_col_map=compiler.annotation_col_map,
         converters=compiler.get_converters([column[0] for column in compiler.select]),
         plain_init=_plain_init(klass_info["model"], init_list),
     )
@@ -213,7 +208,8 @@ def _fetch_page(queryset, page: _Page) -> list[Any]:
 
 # The class attributes of concrete fields that ``Model.__init__``'s ``setattr`` of a new instance
 # reduces to storing the value in its ``__dict__``: DeferredAttribute has no ``__set__``;
-# ForeignKeyDeferredAttribute's only also drops a cached related object, which a new one lacks.
+# ForeignKeyDeferredAttribute's only also drops a cached related object, which a new one lacks
+# (looking for one, for a non-null value, creates the ``_state.fields_cache`` it would be in).
 _PLAIN_DESCRIPTORS = (DeferredAttribute, ForeignKeyDeferredAttribute)
 
 
@@ -241,7 +237,11 @@ def _plain_init(model, init_list: list[str]) -> bool:
 def _new_instances(model, using: str, init_list: list[str], rows, start: int, end: int):
     """What ``[model.from_db(using, init_list, row[start:end]) for row in rows]`` gives for a
     model that ``_plain_init`` admits, without ``Model.__init__``'s per-field work: the same
-    ``__dict__`` (``_state`` first, then the fields in order) and the same ``_state``."""
+    ``__dict__`` (``_state`` first, then the fields in order) and a ``_state`` with the same
+    ``adding`` and ``db``. The one difference: for a non-null foreign key value, ``__init__``'s
+    ``setattr`` looks for a cached related object and so creates ``_state.fields_cache`` (an
+    empty dict); here it is left to ``ModelState``'s descriptor, which creates the same empty
+    dict on first use (the related object is then read and cached as for ``from_db``'s)."""
     new = model.__new__
     instances = []
     for row in rows:

@@ -32,6 +32,7 @@ from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.fields import get_attribute
 from rest_framework.settings import api_settings
+from rest_framework.utils.formatting import lazy_format
 
 # Field types whose ``to_representation`` uses nothing but the value and the field's own options.
 PLAIN_FIELDS = (
@@ -232,9 +233,15 @@ class FastOutputMixin:
 
 # Input serializers: ``FastInputMixin``. DRF's ``Serializer.get_fields`` deep-copies the declared
 # fields for every serializer made (every request with a body): each field is built again from its
-# arguments (``Field.__deepcopy__``), a ``ChoiceField`` recomputing its choice maps. A field of the
-# types below holds nothing that changes after it is built except what ``bind`` sets (its name,
-# parent, label, source): a shallow copy of a field built once per class is the same field.
+# arguments (``Field.__deepcopy__``), a ``ChoiceField`` recomputing its choice maps. For the field
+# types below, a field built once per class is copied instead: a shallow copy, with a copy of each
+# container that ``__init__`` builds for every instance (its error messages, style, validators
+# list, a ``ChoiceField``'s three choice maps, a ``ListField``'s child, bound to the copy), so
+# that a request that changes one of them (``field.validators.append(...)``) changes nobody
+# else's. What ``bind`` sets (name, parent, label, source) is set on the copy by DRF. Shared, as
+# values: the validator objects (DRF too shares those given as ``validators=``; their messages
+# are made text once, see ``_formatted_messages``) and the arguments the field was built with
+# (``_args``/``_kwargs``, which DRF only reads, for ``repr`` and ``deepcopy``).
 CLONED_INPUT_FIELDS = (
     serializers.BooleanField,
     serializers.CharField,
@@ -248,6 +255,16 @@ def _clonable(field) -> bool:
     if type(field) is serializers.ListField:
         return type(field.child) in CLONED_INPUT_FIELDS
     return type(field) in CLONED_INPUT_FIELDS
+
+
+def _formatted_messages(field) -> None:
+    """Replace each of the field's ``lazy_format`` validator messages (a ``max_length``,
+    ``max_value``...) by its text: a template's validators serve every request on every thread,
+    and ``lazy_format`` formats and caches its text on first use without a lock. The project has
+    one language (``LANGUAGE_CODE``, no locale middleware), the one a lazy message would take."""
+    for validator in field.__dict__.get("_validators", ()):
+        if isinstance(getattr(validator, "message", None), lazy_format):
+            validator.message = str(validator.message)
 
 
 def _templates_of(cls):
@@ -267,17 +284,43 @@ def _templates_of(cls):
         ):
             declared = copy.deepcopy(cls._declared_fields)
             if all(_clonable(field) for field in declared.values()):
+                for field in declared.values():
+                    _formatted_messages(field)
+                    if type(field) is serializers.ListField:
+                        _formatted_messages(field.child)
                 templates = declared
         templates = _input_templates.setdefault(cls, templates)
     return templates
 
 
+def _copy(field):
+    """A shallow copy of the field (what ``copy.copy`` makes of it: these types keep their state
+    in ``__dict__``, without ``__slots__``) with its own containers (see above)."""
+    clone = object.__new__(type(field))
+    values = clone.__dict__
+    values.update(field.__dict__)
+    values["error_messages"] = field.error_messages.copy()
+    values["style"] = field.style.copy()
+    if "_validators" in values:
+        values["_validators"] = list(values["_validators"])
+    if "choice_strings_to_values" in values:  # a ChoiceField (grouped choices: dicts in a dict)
+        values["choice_strings_to_values"] = field.choice_strings_to_values.copy()
+        values["_choices"] = field._choices.copy()
+        values["grouped_choices"] = {
+            key: value.copy() if isinstance(value, dict) else value
+            for key, value in field.grouped_choices.items()
+        }
+    return clone
+
+
 def _clone(field):
-    clone = copy.copy(field)
+    clone = _copy(field)
     if type(field) is serializers.ListField:
         # the template's child is bound (ListField.__init__: name "", the list its parent)
-        clone.child = copy.copy(field.child)
-        clone.child.parent = clone
+        child = _copy(field.child)
+        child.parent = clone
+        child.source_attrs = list(child.source_attrs)
+        clone.child = child
     return clone
 
 

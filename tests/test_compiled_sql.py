@@ -1,13 +1,15 @@
 """Compiled SQL of list pages (pggit_project.compiled_sql): the same statements, parameters and
 rows as Django's own path, compiled once per request shape."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
-from alerts.models import Alert
-from alerts.services import alert_raise
+from alerts.models import Alert, AlertSilence
+from alerts.services import alert_raise, alerts_silence_for
 from pggit_project.compiled_sql import CompiledLists
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +136,55 @@ def test_kept_pages_make_the_instances_djangos_from_db_makes(alerts):
     assert instance_state(kept) == instance_state(expected)
     assert kept[0].get_deferred_fields() == set() and kept[0].pk == expected[0].pk
     assert kept[0] == expected[0] and kept[0]._state.fields_cache == {}
+
+
+def test_kept_pages_with_a_foreign_key_set_read_the_related_objects_as_djangos(alerts):
+    silenced = ["compiled-1", "compiled-4"]
+    alerts_silence_for(
+        alert_ids=Alert.objects.filter(fingerprint__in=silenced).values_list("id", flat=True),
+        duration=timedelta(hours=1),
+        actor="test",
+        comment="kept pages",
+    )
+    lists = CompiledLists()
+    queryset = Alert.objects.order_by("id")
+    expected = list(queryset[0:7])
+    lists.page(("fk",), queryset, 0, 7)
+    kept = lists.page(("fk",), queryset, 0, 7)
+    with_silence = [row.fingerprint in silenced for row in expected]
+    assert [row.silence_id is not None for row in expected] == with_silence
+    assert with_silence.count(True) == 2
+
+    def without_fields_cache(rows):
+        return [
+            (*described, {name: value for name, value in state.items() if name != "fields_cache"})
+            for *described, state in instance_state(rows)
+        ]
+
+    assert without_fields_cache(kept) == without_fields_cache(expected)
+    # Model.__init__ made an empty cache for the rows whose foreign key is set; here
+    # ModelState's descriptor makes it on first use
+    assert [vars(row._state).get("fields_cache") for row in expected] == [
+        {} if flag else None for flag in with_silence
+    ]
+    assert all("fields_cache" not in vars(row._state) for row in kept)
+    with CaptureQueriesContext(connection) as django_reads:
+        django_silences = [row.silence for row in expected]
+    with CaptureQueriesContext(connection) as kept_reads:
+        kept_silences = [row.silence for row in kept]
+    assert kept_silences == django_silences and len(kept_reads) == len(django_reads) == 2
+    assert [type(silence) for silence in kept_silences] == [
+        AlertSilence if flag else type(None) for flag in with_silence
+    ]
+    assert [
+        {name: getattr(value, "pk", value) for name, value in row._state.fields_cache.items()}
+        for row in kept
+    ] == [
+        {name: getattr(value, "pk", value) for name, value in row._state.fields_cache.items()}
+        for row in expected
+    ]
+    assert instance_state(kept[:1]) == instance_state(expected[:1])  # no foreign key set
+    assert kept[1].silence is kept_silences[1]  # cached, as Django's
 
 
 def test_deferred_fields_and_init_receivers_take_from_db(alerts):

@@ -10,17 +10,20 @@ import pytest
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
+from rest_framework.utils.formatting import lazy_format
 
 from alerts.api.serializers import AlertOccurrenceSerializer, AlertSerializer
 from alerts.models import Alert, AlertOccurrence
 from alerts.services import alert_acknowledge, alert_raise
 from pggit_project import serializers as fast_output
-from pggit_project.serializers import FastOutputMixin, plan_of
+from pggit_project.serializers import FastOutputMixin, _input_templates, _templates_of, plan_of
 from webhooks import services
 from webhooks.api.serializers import (
+    EVENT_TYPE_CHOICES,
     AttemptSerializer,
     DeliverySerializer,
     WebhookHealthSerializer,
+    WebhookInputSerializer,
     WebhookSerializer,
     WebhookWithSecretSerializer,
 )
@@ -232,35 +235,38 @@ def test_kept_types_are_output_as_read_and_other_values_converted_as_drf_does():
     assert Plain(kept).data["names"] is not kept.names  # a copy, as DRF's ListField makes
 
 
-def test_input_fields_are_copies_of_fields_built_once_equal_to_drfs():
-    from pggit_project.serializers import _input_templates
-    from webhooks.api.serializers import WebhookInputSerializer
+def described(field):
+    """A field's state: all but its parent and child (the child described in turn) and the
+    construction counter (DRF's deep copy builds each field again: a new number, used only to
+    order declarations); its validators by type, limit and message text."""
+    own = {
+        name: repr(value) if name == "_kwargs" else value  # a child field: by its arguments
+        for name, value in vars(field).items()
+        if name not in ("parent", "child", "_validators", "_creation_counter")
+    }
+    validators = [
+        (type(v), getattr(v, "limit_value", None), str(getattr(v, "message", "")))
+        for v in field.validators
+    ]
+    child = described(field.child) if hasattr(field, "child") else None
+    return type(field), own, validators, child
 
-    def described(field):
-        # all but the parent and child (compared below) and the construction counter (DRF's
-        # deep copy builds each field again: a new number, used only to order declarations)
-        own = {
-            name: repr(value) if name == "_kwargs" else value  # a child field: by its arguments
-            for name, value in vars(field).items()
-            if name not in ("parent", "child", "_validators", "_creation_counter")
-        }
-        validators = [
-            (type(v), getattr(v, "limit_value", None), str(getattr(v, "message", "")))
-            for v in field.validators
-        ]
-        child = described(field.child) if hasattr(field, "child") else None
-        return type(field), own, validators, child
 
-    first, second = WebhookInputSerializer(data={}), WebhookInputSerializer(data={})
+def drf_input_fields():
+    """WebhookInputSerializer's fields as DRF makes them (deep copies of the declared ones)."""
     saved = _input_templates.pop(WebhookInputSerializer, None)
-    _input_templates[WebhookInputSerializer] = None  # DRF's deep copies
+    _input_templates[WebhookInputSerializer] = None
     try:
-        drf = WebhookInputSerializer(data={})
-        drf_fields = drf.fields
+        return WebhookInputSerializer(data={}).fields
     finally:
         _input_templates.pop(WebhookInputSerializer)
         if saved is not None:
             _input_templates[WebhookInputSerializer] = saved
+
+
+def test_input_fields_are_copies_of_fields_built_once_equal_to_drfs():
+    first, second = WebhookInputSerializer(data={}), WebhookInputSerializer(data={})
+    drf_fields = drf_input_fields()
     assert list(first.fields) == list(drf_fields)
     for name, field in first.fields.items():
         assert described(field) == described(drf_fields[name]), name
@@ -272,6 +278,69 @@ def test_input_fields_are_copies_of_fields_built_once_equal_to_drfs():
     assert _input_templates[WebhookInputSerializer] is not None
 
 
+def reject(value):
+    raise serializers.ValidationError("LEAKED validator")
+
+
+LEAK_PROBES = [
+    {"name": "", "url": "https://93.184.215.14/h", "event_types": ["nope"]},
+    {"name": "n" * 201, "description": "d" * 2001, "is_active": "maybe", "event_types": []},
+    {"name": "n", "url": "https://93.184.215.14/h", "event_types": ["*", "commit.created"]},
+    {"event_types": ["*"] * 30},
+]
+
+
+def test_a_change_to_one_serializers_fields_reaches_no_other_serializer():
+    def outcomes():
+        found = []
+        for data in LEAK_PROBES:
+            serializer = WebhookInputSerializer(data=data)
+            valid = serializer.is_valid()
+            found.append((valid, serializer.errors, dict(serializer.validated_data)))
+        return found
+
+    before = outcomes()
+    assert [valid for valid, _, _ in before] == [False, False, True, False]
+    changed = WebhookInputSerializer(data={}).fields
+    child = changed["event_types"].child
+    for field in [*changed.values(), child]:
+        field.error_messages.update(dict.fromkeys(field.error_messages, "LEAKED"))
+        field.validators.append(reject)
+        field.style["input_type"] = "LEAKED"
+    child.choice_strings_to_values["nope"] = "nope"
+    del child.choice_strings_to_values["commit.created"]
+    child._choices["nope"] = child.grouped_choices["nope"] = "nope"
+    child.source_attrs.append("LEAKED")
+    assert outcomes() == before
+    fresh, drf_fields = WebhookInputSerializer(data={}).fields, drf_input_fields()
+    for name, field in fresh.items():
+        assert described(field) == described(drf_fields[name]), name
+    assert fresh["event_types"].child.source_attrs == [""]
+
+
+def test_the_templates_validator_messages_are_text():
+    # DRF's lazy_format caches its text on first use without a lock: a template's validators
+    # are read by every thread, so their messages are formatted once, when the template is made
+    templates = _templates_of(WebhookInputSerializer)
+    fields = [*templates.values(), templates["event_types"].child]
+    messages = [
+        validator.message
+        for field in fields
+        for validator in field.__dict__.get("_validators", ())
+        if hasattr(validator, "message")
+    ]
+    # name, url, description: max_length, null and surrogate characters; event_types: max_length
+    assert len(messages) == 10
+    assert not any(isinstance(message, lazy_format) for message in messages)
+    assert [message for message in messages if type(message) is str] == [
+        "Ensure this field has no more than 200 characters.",
+        "Ensure this field has no more than 2000 characters.",
+        "Ensure this field has no more than 2000 characters.",
+        f"Ensure this field has no more than {len(EVENT_TYPE_CHOICES)} elements.",
+    ]
+
+
+@pytest.mark.parametrize("partial", [False, True])
 @pytest.mark.parametrize(
     "data",
     [
@@ -281,15 +350,15 @@ def test_input_fields_are_copies_of_fields_built_once_equal_to_drfs():
         {"name": "n" * 201, "url": "https://93.184.215.14/h", "event_types": []},
         {"name": "n", "url": "https://93.184.215.14/h", "event_types": "*", "secret": "s"},
         {"name": " n ", "url": " https://93.184.215.14/h ", "description": "", "is_active": 0},
+        {"event_types": []},
+        {"url": "ftp://x"},
+        {"description": None, "event_types": ["commit.created", "commit.created"]},
         ["not", "a", "dict"],
     ],
 )
-def test_input_validation_is_drfs(data):
-    from pggit_project.serializers import _input_templates
-    from webhooks.api.serializers import WebhookInputSerializer
-
+def test_input_validation_is_drfs(data, partial):
     def outcome():
-        serializer = WebhookInputSerializer(data=data)
+        serializer = WebhookInputSerializer(data=data, partial=partial)
         valid = serializer.is_valid()
         return valid, serializer.errors, dict(serializer.validated_data) if valid else None
 

@@ -108,14 +108,14 @@ def webhook_create(
     is_active: bool = True,
     secret: str | None = None,
     actor: str | None = None,
-    url_checked: bool = False,
+    checked_url: str | None = None,
 ) -> EndpointWithSecret:
     """Create an endpoint with a new signing secret (returned once, here): generated, or the
-    given ``whsec_`` secret (the admin lets an operator bring one). ``url_checked``: the caller
-    has just run ``webhook_validate_url`` on this ``url`` (the API's input serializer does, to
-    report it with the other fields' errors), so it is not checked (for a host name: looked up)
-    a second time."""
-    if not url_checked:
+    given ``whsec_`` secret (the admin lets an operator bring one). ``checked_url``: the URL on
+    which the caller has just run ``webhook_validate_url`` (the API's input serializer does, to
+    report it with the other fields' errors); when it is exactly ``url``, ``url`` is not checked
+    (for a host name: looked up) a second time; any other value leaves the check to run."""
+    if checked_url is None or checked_url != url:
         webhook_validate_url(url=url)
     event_types = webhook_validate_event_types(event_types=event_types)
     if secret is None:
@@ -167,12 +167,12 @@ def _endpoint_insert() -> tuple[str, list[str], list[tuple[int, Any, list]]]:
     return insert, [field.attname for field in fields], converters
 
 
-def _validated_changes(changes: dict[str, Any], *, url_checked: bool) -> dict[str, Any]:
+def _validated_changes(changes: dict[str, Any], *, checked_url: str | None) -> dict[str, Any]:
     unknown = set(changes) - set(UPDATABLE_FIELDS)
     if unknown:
         raise _invalid(sorted(unknown)[0], "This field cannot be changed.")
     changes = dict(changes)
-    if "url" in changes and not url_checked:
+    if "url" in changes and (checked_url is None or changes["url"] != checked_url):
         webhook_validate_url(url=changes["url"])
     if "event_types" in changes:
         changes["event_types"] = webhook_validate_event_types(event_types=changes["event_types"])
@@ -184,15 +184,15 @@ def webhook_update(
     endpoint_id: int,
     changes: dict[str, Any],
     actor: str | None = None,
-    url_checked: bool = False,
+    checked_url: str | None = None,
 ) -> WebhookEndpoint:
     """Change the given fields only (PUT and PATCH are both partial).
 
     Enabling clears the failure streak and the disabled reason; disabling goes through
     ``pggit.webhook_endpoint_disable`` (queued deliveries cancelled, event emitted).
-    ``url_checked`` as for ``webhook_create``.
+    ``checked_url`` as for ``webhook_create`` (the check skipped only for that new URL).
     """
-    changes = _validated_changes(changes, url_checked=url_checked)
+    changes = _validated_changes(changes, checked_url=checked_url)
     activate = changes.pop("is_active", None)
     with engine_cursor(actor=actor) as cursor:
         cursor.execute(

@@ -496,6 +496,44 @@ def test_a_host_name_is_looked_up_once_per_save_through_the_api(staff_client, co
         services.webhook_create(name="x", url="https://127.0.0.1/x", event_types=["*"])
 
 
+def test_a_url_counts_as_checked_only_when_it_is_the_url_checked(db, counted_resolver):
+    forbidden = "https://127.0.0.1/x"  # a loopback target: refused on save
+    with pytest.raises(services.WebhookInvalid) as refused:
+        services.webhook_create(name="x", url=forbidden, event_types=["*"], checked_url=URL)
+    assert list(refused.value.errors) == ["url"]
+    endpoint = make(name="checked", url="https://checked-a.example.com/")
+    for checked_url in (URL, None, forbidden + "/"):
+        with pytest.raises(services.WebhookInvalid) as refused:
+            services.webhook_update(
+                endpoint_id=endpoint.pk, changes={"url": forbidden}, checked_url=checked_url
+            )
+        assert list(refused.value.errors) == ["url"]
+    assert WebhookEndpoint.objects.get(pk=endpoint.pk).url == "https://checked-a.example.com/"
+    assert not WebhookEndpoint.objects.filter(url=forbidden).exists()
+    # the very URL the caller checked: not looked up again
+    counted_resolver.clear()
+    services.webhook_update(
+        endpoint_id=endpoint.pk,
+        changes={"url": "https://checked-b.example.com/"},
+        checked_url="https://checked-b.example.com/",
+    )
+    services.webhook_create(
+        name="y",
+        url="https://checked-c.example.com/",
+        event_types=["*"],
+        checked_url="https://checked-c.example.com/",
+    )
+    assert counted_resolver == []
+    # another URL than the one checked: looked up
+    services.webhook_create(
+        name="z", url="https://checked-d.example.com/", event_types=["*"], checked_url=URL
+    )
+    services.webhook_update(
+        endpoint_id=endpoint.pk, changes={"url": "https://checked-e.example.com/"}, checked_url=URL
+    )
+    assert counted_resolver == ["checked-d.example.com", "checked-e.example.com"]
+
+
 def test_a_created_endpoint_is_the_instance_the_orm_reads_back(db):
     made = services.webhook_create(
         name="read-back", url=URL, event_types=["commit.created"], description="d"

@@ -109,7 +109,7 @@ class WebhookViewSet(
         result = services.webhook_create(
             **{"event_types": ["*"], **data.validated_data},
             actor=actor_of(request),
-            url_checked=True,
+            checked_url=data.validated_data["url"],
         )
         return Response(_with_secret(result), status=status.HTTP_201_CREATED)
 
@@ -121,7 +121,7 @@ class WebhookViewSet(
             endpoint_id=endpoint_id,
             changes=dict(data.validated_data),
             actor=actor_of(request),
-            url_checked=True,  # by WebhookInputSerializer.validate_url, as for create
+            checked_url=data.validated_data.get("url"),  # by validate_url, as for create
         )
         return Response(s.WebhookSerializer(endpoint).data)
 
