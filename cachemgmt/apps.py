@@ -9,11 +9,13 @@ class CachemgmtConfig(AppConfig):
         from django.contrib.auth import get_user_model
         from django.contrib.auth.models import Group, Permission
         from django.core.signals import setting_changed
+        from django.db.backends.signals import connection_created
         from django.db.models.signals import m2m_changed, post_delete, post_save
 
         from cachemgmt.constants import INVALIDATE_CHANNEL
         from cachemgmt.health import register_cache_checks
         from cachemgmt.hitpath import forget_permissions, forget_user
+        from cachemgmt.middleware import drop_notes_of_new_connection
         from cachemgmt.runtime import forget_store
         from cachemgmt.services import cache_apply_events, cache_apply_notice, cache_resync
         from pggit_project.events import register_channel_handler, register_event_handler
@@ -38,6 +40,9 @@ class CachemgmtConfig(AppConfig):
                     sender=model,
                     dispatch_uid=f"cachemgmt_{signal is post_save}_{model.__name__}",
                 )
+        connection_created.connect(
+            drop_notes_of_new_connection, dispatch_uid="cachemgmt_drop_notes_of_new_connection"
+        )
         setting_changed.connect(forget_store, dispatch_uid="cachemgmt_forget_store")
         register_event_handler("cache", handle=cache_apply_events, resync=cache_resync)
         register_channel_handler(INVALIDATE_CHANNEL, cache_apply_notice)

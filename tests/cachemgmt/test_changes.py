@@ -122,6 +122,33 @@ def test_a_write_bumps_exactly_what_its_changes_make_stale(redis_cache, staff_cl
     assert moved == namespaces_for_changes(["pggit.webhook_endpoints"]) == ["dashboard", "webhooks"]
 
 
+def test_a_connection_taken_mid_request_brings_no_earlier_names(redis_cache, staff_client):
+    """Creating an endpoint hands the request's connection back to the pool before the name
+    lookup and takes one again after it: the names noted on that one outside any request
+    (another thread's reads and writes) are not this request's and bump nothing."""
+    from django.db import connection
+
+    before = generations(staff_client)
+    connection.close()  # this thread's connection back to the pool: it gets the note too
+    pool = connection.pool
+    pooled = [pool.getconn() for _ in range(max(2, pool.get_stats()["pool_available"]))]
+    for pooled_connection in pooled:
+        pooled_connection.execute("SELECT pggit.note_change('alert.fired')")
+    for pooled_connection in pooled:
+        pool.putconn(pooled_connection)
+    created = staff_client.post(
+        "/api/v1/webhooks",
+        {"name": "mid-request", "url": "https://hooks.example.com/mid-request"},
+        format="json",
+    )
+    assert created.status_code == 201
+    after = generations(staff_client)
+    assert sorted(name for name in NAMESPACES if after[name] != before[name]) == [
+        "dashboard",
+        "webhooks",
+    ]
+
+
 def test_a_failed_write_bumps_nothing(redis_cache, staff_client):
     before = generations(staff_client)
     refused = staff_client.post("/api/v1/branches", {"name": "main"}, format="json")
