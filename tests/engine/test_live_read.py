@@ -358,6 +358,29 @@ def test_live_tree_stores_what_it_lacks_as_the_full_read_gives_it(engine_db: Eng
     assert db.one("SELECT count(*) FROM pggit.blobs") == count
 
 
+def test_diff_of_working_shows_definitions_it_stores_itself(engine_db: EngineDB):
+    db = engine_db
+    # created with capture off: the diff's live tree stores their definitions, and the diff (its
+    # first call, in the same statement) shows each one as the full read gives it
+    with db.connect() as conn, conn.transaction():
+        conn.execute("SELECT pggit.set_capture(false)")
+        conn.execute(SMALL)
+    full = full_read(db)
+    new_keys = sorted(k for k in full if "zstore" in k)
+    assert len(new_keys) == 19
+    diff = db.rows(
+        "SELECT object_key, change, object_type, schema_name, object_name, before, after "
+        "FROM pggit.diff('HEAD', 'WORKING')"
+    )
+    assert sorted(diff) == [
+        (k, "ADDED", full[k][1], full[k][2], full[k][3], None, full[k][5]) for k in new_keys
+    ]
+    # given a stored tree, the live tree is the same (its entries equal to the stored tree's are
+    # not looked up)
+    head = "pggit.commit_tree((SELECT commit_hash FROM pggit.head()))"
+    assert db.one(f"SELECT pggit.live_tree_known({head}) = pggit.live_tree()") is True
+
+
 def test_blobs_put_stores_each_definition_once(engine_db: EngineDB):
     db = engine_db
     with db.connect() as conn, conn.transaction():

@@ -463,22 +463,19 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   -- what pg_dump writes as ALTER TABLE ONLY after the table, only when set (meta keys absent
   -- otherwise): statistics targets, storage and compression differing from the type's, replica
   -- identity FULL/NOTHING (USING INDEX is written by that index or constraint)
+  -- (one scan of the table's columns for the three: an aggregate over no row is NULL, as before)
   CROSS JOIN LATERAL (
       SELECT jsonb_strip_nulls(jsonb_build_object(
-                 'statistics', (SELECT jsonb_object_agg(a.attname, a.attstattarget) FROM pg_attribute a
-                                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                   AND a.attstattarget >= 0),
-                 'storage', (SELECT jsonb_object_agg(a.attname, jsonb_build_array(a.attstorage, ty.typstorage))
-                               FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
-                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                AND a.attstorage <> ty.typstorage),
-                 'compression', (SELECT jsonb_object_agg(a.attname, CASE a.attcompression WHEN 'p' THEN 'pglz'
-                                                                                          ELSE 'lz4' END)
-                                   FROM pg_attribute a
-                                  WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-                                    AND a.attcompression <> ''),
+                 'statistics', jsonb_object_agg(a.attname, a.attstattarget) FILTER (WHERE a.attstattarget >= 0),
+                 'storage', jsonb_object_agg(a.attname, jsonb_build_array(a.attstorage, ty.typstorage))
+                                FILTER (WHERE a.attstorage <> ty.typstorage),
+                 'compression', jsonb_object_agg(a.attname, CASE a.attcompression WHEN 'p' THEN 'pglz'
+                                                                                  ELSE 'lz4' END)
+                                    FILTER (WHERE a.attcompression <> ''),
                  'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END)) AS j
-      OFFSET 0  -- computed once per table: pulled up, its subqueries ran once per use (twice)
+        FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      OFFSET 0  -- computed once per table: pulled up, it ran once per use (twice)
   ) props
  WHERE c.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
