@@ -327,15 +327,21 @@ def test_relation_dependency_keys_are_those_of_the_joined_catalogs(engine_db: En
     }
 
 
-def test_live_tree_stores_what_it_lacks_as_the_full_read_gives_it(engine_db: EngineDB):
-    db = engine_db
-    # created with capture off: nothing stored their definitions
+def created_with_capture_off(db: EngineDB) -> tuple[dict, list[str]]:
+    """SMALL created with capture off (nothing stored its definitions): the full read, and the
+    keys of the 19 new objects."""
     with db.connect() as conn, conn.transaction():
         conn.execute("SELECT pggit.set_capture(false)")
         conn.execute(SMALL)
     full = full_read(db)
     new_keys = sorted(k for k in full if "zstore" in k)
     assert len(new_keys) == 19
+    return full, new_keys
+
+
+def test_live_tree_stores_what_it_lacks_as_the_full_read_gives_it(engine_db: EngineDB):
+    db = engine_db
+    full, new_keys = created_with_capture_off(db)
     hashes = [sha256(full[k][5]) for k in new_keys]
     assert db.one("SELECT count(*) FROM pggit.blobs WHERE hash = ANY(%s)", (hashes,)) == 0
 
@@ -361,13 +367,8 @@ def test_live_tree_stores_what_it_lacks_as_the_full_read_gives_it(engine_db: Eng
 def test_diff_of_working_shows_definitions_it_stores_itself(engine_db: EngineDB):
     db = engine_db
     # created with capture off: the diff's live tree stores their definitions, and the diff (its
-    # first call, in the same statement) shows each one as the full read gives it
-    with db.connect() as conn, conn.transaction():
-        conn.execute("SELECT pggit.set_capture(false)")
-        conn.execute(SMALL)
-    full = full_read(db)
-    new_keys = sorted(k for k in full if "zstore" in k)
-    assert len(new_keys) == 19
+    # first call) shows each one as the full read gives it
+    full, new_keys = created_with_capture_off(db)
     diff = db.rows(
         "SELECT object_key, change, object_type, schema_name, object_name, before, after "
         "FROM pggit.diff('HEAD', 'WORKING')"
