@@ -154,6 +154,14 @@ def observed(db: EngineDB) -> dict:
     }
 
 
+def observed_after(session, pair: tuple[EngineDB, EngineDB]) -> tuple[dict, dict]:
+    """``session`` run on the deferred database, then on the capture_sync one: what each shows."""
+    deferred, immediate = pair
+    session(deferred)
+    session(immediate)
+    return observed(deferred), observed(immediate)
+
+
 def unattributed(status: list) -> list:
     """Status rows without the statement column (the last one of a 3-tuple, the fifth of the
     full row)."""
@@ -332,10 +340,7 @@ def awkward_session(db: EngineDB) -> None:
 def test_awkward_names_and_short_lived_objects_are_captured_the_same_either_way(
     deferred_and_immediate: tuple[EngineDB, EngineDB],
 ):
-    deferred, immediate = deferred_and_immediate
-    awkward_session(deferred)
-    awkward_session(immediate)
-    got, expected = observed(deferred), observed(immediate)
+    got, expected = observed_after(awkward_session, deferred_and_immediate)
     assert got == expected
     targets = [json.loads(row[3]) if isinstance(row[3], str) else row[3] for row in got["events"]]
     named = [t["identity"] for row in targets for t in row if "identity" in t]
@@ -386,10 +391,7 @@ def rename_then_drop_session(db: EngineDB) -> None:
 def test_renames_then_drops_in_one_transaction_are_captured_the_same_either_way(
     deferred_and_immediate: tuple[EngineDB, EngineDB],
 ):
-    deferred, immediate = deferred_and_immediate
-    rename_then_drop_session(deferred)
-    rename_then_drop_session(immediate)
-    got, expected = observed(deferred), observed(immediate)
+    got, expected = observed_after(rename_then_drop_session, deferred_and_immediate)
     # the removed table is credited to the last statement of the batch that touched it when the
     # definitions are read at the first read, to the rename with capture_sync (see attributed())
     assert [row[4] for row in got["status"] if row[-1] == "table:public.doomed"] == [
