@@ -4,11 +4,12 @@
 ------------------------------------------------------------------------------------------------
 -- Small helpers
 ------------------------------------------------------------------------------------------------
+-- No SET clause (its names are schema-qualified instead): a SET clause keeps the planner from
+-- inlining the function, and a call then cost more than the hashing, per object.
 CREATE OR REPLACE FUNCTION pggit.sha256_hex(p_text text)
 RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-SET search_path = pg_catalog
-AS $$ SELECT encode(sha256(convert_to(p_text, 'UTF8')), 'hex') $$;
+AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_text, 'UTF8')), 'hex') $$;
 
 -- Stores definitions (each once) with one INSERT: the set-based blob_put. Only the definitions
 -- not stored yet are inserted (looked up by hash first, so that a tree of stored definitions

@@ -34,9 +34,7 @@ DECLARE
     v_objects pggit.catalog_object[];
 BEGIN
     WITH live AS MATERIALIZED (
-        -- pggit.sha256_hex's expression, written out: a call of that function (its SET clause keeps
-        -- it from being inlined) cost more than the hashing, per object
-        SELECT d.object_key, encode(sha256(convert_to(d.definition, 'UTF8')), 'hex') AS hash,
+        SELECT d.object_key, pggit.sha256_hex(d.definition) AS hash,
                d.anchor_classid, d.anchor_objid
           FROM pggit.live_definitions() d
     )
