@@ -14,11 +14,14 @@ process's secrets; ``BENCH_DJANGO_DEBUG=1`` for debug) and ``DJANGO_LOG_LEVEL=WA
 ``bench-http-*``, 200 webhook endpoints, 2,000 alerts) stays for the next run; the endpoints the
 POST rows create are deleted at the end. POSTs use IP-literal URLs (a public address) and host-name
 URLs (a new name per request under ``example.com``, resolved by the system resolver within the
-save-time bound).
+save-time bound). Each row also gives the web process's CPU per request: the utime + stime of the
+server process and its descendants (``/proc/<pid>/stat``) over the measured run, divided by the
+requests wrk counted — unlike req/s, it hardly depends on what else the machine is running.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -175,23 +178,45 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
 
 
-def _wrk(port: int, script: str) -> dict[str, float]:
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of ``pid`` and its living descendants (a server may serve from a child)."""
+    ticks, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            tasks = list(Path(f"/proc/{current}/task").iterdir())
+        except FileNotFoundError:  # exited meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        for task in tasks:
+            with contextlib.suppress(FileNotFoundError):
+                pending += [int(child) for child in (task / "children").read_text().split()]
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _wrk(port: int, script: str, server_pid: int) -> dict[str, float]:
     base = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", "-s", script]
     url = f"http://127.0.0.1:{port}"
     subprocess.run([*base, f"-d{WARM_UP}", url], capture_output=True, check=True)  # noqa: S603
+    cpu_before = _cpu_seconds(server_pid)
     out = subprocess.run(  # noqa: S603
         [*base, f"-d{DURATION}", "--latency", url], capture_output=True, text=True, check=True
     ).stdout
+    cpu = _cpu_seconds(server_pid) - cpu_before
     if "Latency Distribution" not in out:
         raise RuntimeError(f"wrk gave no latency distribution (no answer at all?):\n{out}")
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": _ms(re.search(r"^\s*50%\s+(\S+)", out, re.MULTILINE).group(1)),
         "p99": _ms(re.search(r"^\s*99%\s+(\S+)", out, re.MULTILINE).group(1)),
         "non2xx": int(errors.group(1)) if errors else 0,
         "timeouts": int(timeouts.group(1)) if timeouts else 0,
+        "cpu": cpu * 1000 / max(requests, 1),
     }
 
 
@@ -252,13 +277,14 @@ def run() -> list[tuple[str, float, str]]:
                             )
                         )
                     try:
-                        figures = _wrk(port, script.name)
+                        figures = _wrk(port, script.name, server.pid)
                     finally:
                         os.unlink(script.name)
                     print(
                         f"bench_http: {label}: {figures['rps']:.0f} req/s, "
                         f"p50 {figures['p50']:.1f} ms, p99 {figures['p99']:.1f} ms, "
-                        f"non-2xx {figures['non2xx']}, timeouts {figures['timeouts']}",
+                        f"non-2xx {figures['non2xx']}, timeouts {figures['timeouts']}, "
+                        f"web CPU {figures['cpu']:.2f} ms/request",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -268,6 +294,7 @@ def run() -> list[tuple[str, float, str]]:
                         ("  p99", figures["p99"], "ms"),
                         ("  non-2xx", figures["non2xx"], "answers"),
                         ("  timeouts", figures["timeouts"], "requests"),
+                        ("  web CPU", figures["cpu"], "ms/request"),
                     ]
             finally:
                 server.kill()  # servers wait for open keep-alive connections on SIGTERM
