@@ -24,8 +24,8 @@ DECLARE
 BEGIN
     INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
                              definition, meta)
-    -- (hashes sorted bytewise: hex digits, the same order as the database's collation, without
-    -- its comparison function; 50,000 definitions sorted in about half the time)
+    -- (hashes sorted bytewise: hex digits, in the same order as under the database's collation,
+    -- without calling its comparison function per pair)
     SELECT DISTINCT ON (h.hash COLLATE "C") h.hash, o.kind, o.object_key, o.schema_name, o.object_name,
            o.parent_name, o.definition, coalesce(o.meta, '{}')
       FROM unnest(p_objects) o
