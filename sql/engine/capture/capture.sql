@@ -40,12 +40,20 @@ BEGIN
                         ELSE c.oid END AS target
               FROM req r
               JOIN pg_class c ON c.oid = r.objid
-              LEFT JOIN pg_index i ON i.indexrelid = c.oid
+              -- (the index and sequence tests inside the lateral subqueries, kept from being pulled
+              -- up by LIMIT: in a join condition they were applied after the probe, so every
+              -- relation was looked up in pg_index and its dependencies read, not only the indexes'
+              -- and the sequences')
+              LEFT JOIN LATERAL (
+                  SELECT x.indrelid FROM pg_index x
+                   WHERE c.relkind IN ('i', 'I') AND x.indexrelid = c.oid
+                   LIMIT 1) i ON true
               LEFT JOIN LATERAL (
                   SELECT d.refobjid FROM pg_depend d
-                   WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i'
+                   WHERE c.relkind = 'S'
+                     AND d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'i'
                      AND d.refclassid = 'pg_class'::regclass
-                   LIMIT 1) ident ON c.relkind = 'S'
+                   LIMIT 1) ident ON true
              WHERE r.classid = 'pg_class'::regclass AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')
         ), resolved AS MATERIALIZED (
             SELECT 'pg_class'::regclass::oid AS anchor_classid, a.oid AS anchor_objid
@@ -100,7 +108,10 @@ BEGIN
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
           FROM jsonb_array_elements(p_anchors) a
     ), fresh_hashed AS MATERIALIZED (
-        SELECT f.*, pggit.sha256_hex(f.definition) AS blob FROM unnest(v_fresh) f
+        -- (without the definitions and metas: the comparison needs their hashes only)
+        SELECT f.object_key, f.kind, f.schema_name, f.object_name, f.parent_name, f.anchor_classid,
+               f.anchor_objid, pggit.sha256_hex(f.definition) AS blob
+          FROM unnest(v_fresh) f
     ), covered AS (
         SELECT classid, objid FROM req
         UNION SELECT anchor_classid, anchor_objid FROM fresh_hashed

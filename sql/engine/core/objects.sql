@@ -24,13 +24,15 @@ DECLARE
 BEGIN
     INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
                              definition, meta)
-    SELECT DISTINCT ON (h.hash) h.hash, o.kind, o.object_key, o.schema_name, o.object_name,
+    -- (hashes sorted bytewise: hex digits, in the same order as under the database's collation,
+    -- without calling its comparison function per pair)
+    SELECT DISTINCT ON (h.hash COLLATE "C") h.hash, o.kind, o.object_key, o.schema_name, o.object_name,
            o.parent_name, o.definition, coalesce(o.meta, '{}')
       FROM unnest(p_objects) o
      -- (computed once per object: without the fence the planner copied the call into each use)
      CROSS JOIN LATERAL (SELECT pggit.sha256_hex(o.definition) AS hash OFFSET 0) h
      WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = h.hash)
-     ORDER BY h.hash, o.object_key
+     ORDER BY h.hash COLLATE "C", o.object_key
     ON CONFLICT (hash) DO NOTHING;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     RETURN v_n;
