@@ -3,6 +3,8 @@ before or after installing the engine, dropped afterwards."""
 
 from __future__ import annotations
 
+import os
+import re
 import sys
 import time
 import uuid
@@ -25,8 +27,14 @@ from tests.engine.enginedb import (
 
 @contextmanager
 def scratch(prefix: str) -> Iterator[str]:
-    """An empty database; yields its name."""
-    name = f"pggit_bench_{prefix}_{uuid.uuid4().hex[:8]}"
+    """An empty database; yields its name: pggit_bench_<prefix>_<8 random hex digits>, so that
+    runs of the same benchmark at the same time (on one server) never share a database, then
+    ``_<BENCH_DB_SUFFIX>`` when that is set (letters, digits and underscores: a name that says
+    whose databases these are)."""
+    suffix = os.environ.get("BENCH_DB_SUFFIX", "")
+    if suffix and not re.fullmatch(r"[A-Za-z0-9_]{1,20}", suffix):
+        raise ValueError("BENCH_DB_SUFFIX: 1 to 20 letters, digits or underscores")
+    name = f"pggit_bench_{prefix}_{uuid.uuid4().hex[:8]}" + (f"_{suffix.lower()}" if suffix else "")
     with psycopg.connect(server_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -58,14 +58,14 @@ def connect_as(db: EngineDB, role: str, application_name: str) -> psycopg.Connec
     return psycopg.connect(make_conninfo(**params), autocommit=True)
 
 
-def script(count: int) -> str:
+def script(count: int, prefix: str = "batch") -> str:
     parts = []
     for i in range(count // 4):
-        t = f"public.batch_{i}"
+        t = f"public.{prefix}_{i}"
         parts += [
             f"CREATE TABLE {t} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
             f"name text NOT NULL DEFAULT '');",
-            f"CREATE INDEX batch_{i}_name_idx ON {t} (name);",
+            f"CREATE INDEX {prefix}_{i}_name_idx ON {t} (name);",
             f"ALTER TABLE {t} ADD COLUMN score integer CHECK (score >= 0);",
             f"COMMENT ON TABLE {t} IS 'table {i}';",
         ]
@@ -430,3 +430,45 @@ def test_renames_then_drops_in_one_transaction_are_captured_the_same_either_way(
     assert not any(row[7] == "third" for row in got["events"])
     assert got["unflushed"] == 0 and got["pending"] == 0
     assert got["tree"] == got["live"]
+
+
+def savepoints_across_batches_session(db: EngineDB) -> None:
+    """One transaction whose buffer fills several chunks and is written in more than one batch,
+    with a savepoint rolled back after its statements filled chunks and were written in a batch
+    of their own, and a second one released."""
+    with db.connect(application_name="chunks") as conn, conn.transaction():
+        conn.execute(script(40, "kept"))
+        conn.execute("SAVEPOINT undo")
+        conn.execute(script(80, "undone"))
+        conn.execute("ROLLBACK TO SAVEPOINT undo")
+        conn.execute("CREATE TABLE public.after_undo (a integer)")
+        conn.execute("SAVEPOINT keep")
+        conn.execute(script(20, "released"))
+        conn.execute("RELEASE SAVEPOINT keep")
+        conn.execute("CREATE SEQUENCE public.last_seq")
+
+
+def test_savepoints_across_the_buffers_chunks_and_batches_are_captured_the_same_either_way(
+    deferred_and_immediate: tuple[EngineDB, EngineDB],
+):
+    got, expected = observed_after(savepoints_across_batches_session, deferred_and_immediate)
+    assert attributed(got) == attributed(expected)
+    got["status"], expected["status"] = (
+        unattributed(got["status"]),
+        unattributed(expected["status"]),
+    )
+    assert got == expected
+    # every statement outside the rolled-back savepoint, once, in statement order
+    session = [row for row in got["events"] if row[7] == "chunks"]  # (not the fixture's GRANT)
+    tags = [(row[2], " ".join(str(t.get("identity")) for t in row[3])) for row in session]
+    assert len(tags) == 40 + 1 + 20 + 1
+    assert not any("undone" in identities for _, identities in tags)
+    assert not any("undone" in row[1] for row in session)
+    assert tags[0][0] == "CREATE TABLE" and "public.kept_0 " in tags[0][1] + " "
+    assert tags[40] == ("CREATE TABLE", "public.after_undo")
+    assert tags[41][0] == "CREATE TABLE" and "public.released_0 " in tags[41][1] + " "
+    assert tags[-1] == ("CREATE SEQUENCE", "public.last_seq")
+    assert got["unflushed"] == 0 and got["pending"] == 0
+    assert got["tree"] == got["live"]
+    # per table: itself, its key, index, check, comment; after_undo, last_seq, the fixture's grant
+    assert len(got["changes"]) == 15 * 5 + 2 + 1

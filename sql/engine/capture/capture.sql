@@ -516,7 +516,7 @@ DECLARE
     v_typed json;
     v_raw_anchors json;
     v_more_anchors jsonb;
-    v_entry json;
+    v_entry text;
     v_statement text;
     v_query text;
     v_query_key text;
@@ -529,6 +529,7 @@ DECLARE
     v_refused text;
     v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
     v_role text;
+    v_chunk integer;
     v_buffer text;
     v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
 BEGIN
@@ -656,19 +657,44 @@ BEGIN
         -- the entry pggit.capture_write reads: the targets in the order the trigger named them
         -- (tg, then ty, then the sql_drop trigger's td), the anchors (a: sorted and deduplicated
         -- there; then ax as they come)
-        v_entry := json_build_object(
-            'q', v_query_id, 's', v_statement, 't', v_tag, 'tg', v_targets, 'ty', v_typed,
-            'td', v_pending_dropped::json, 'a', v_raw_anchors, 'ax', v_more_anchors,
-            'app', v_app, 'ca', inet_client_addr(), 'r', v_role, 'ac', v_actor, 'b', v_branch,
-            'at', v_started, 'op', nullif(current_setting('pggit.operation', true), ''),
-            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0);
+        -- (JSON text built by concatenation: json_build_object looks up each of its 16 values'
+        -- output function on every call; to_json renders a string and a timestamp as it does,
+        -- the time in ISO 8601 whatever the session's DateStyle)
+        v_entry := '{"q":' || coalesce(v_query_id::text, 'null')
+            || ',"s":' || coalesce(to_json(v_statement)::text, 'null')
+            || ',"t":' || to_json(v_tag)::text
+            || ',"tg":' || coalesce(v_targets::text, 'null')
+            || ',"ty":' || coalesce(v_typed::text, 'null')
+            || ',"td":' || coalesce(v_pending_dropped, 'null')
+            || ',"a":' || coalesce(v_raw_anchors::text, 'null')
+            || ',"ax":' || coalesce(v_more_anchors::text, 'null')
+            || ',"app":' || coalesce(to_json(v_app)::text, 'null')
+            || ',"ca":' || coalesce(to_json(inet_client_addr())::text, 'null')
+            || ',"r":' || to_json(v_role)::text
+            || ',"ac":' || to_json(v_actor)::text
+            || ',"b":' || coalesce(to_json(v_branch)::text, 'null')
+            || ',"at":' || to_json(v_started)::text
+            || ',"op":' || coalesce(to_json(nullif(current_setting('pggit.operation', true), ''))::text, 'null')
+            || ',"ms":' || (extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
+            || '}';
         -- (strict mode writes at once: a capture failure fails the statement itself)
         IF v_state = 'on' AND NOT v_slow AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
-            -- users' DDL: the audit row and its event are buffered in the transaction (a
-            -- transaction-local setting: a rolled-back savepoint takes its statements back) and
+            -- users' DDL: the audit row and its event are buffered in the transaction (
+            -- transaction-local settings: a rolled-back savepoint takes its statements back) and
             -- written, one statement for all, by pggit.capture_spill at the first read that needs
-            -- them or at commit (the table pggit.capture_pending's deferred trigger)
-            v_buffer := coalesce(current_setting('pggit.capture_buffer', true), '');
+            -- them or at commit (the table pggit.capture_pending's deferred trigger). The buffer
+            -- is up to 8 chunks of about 2 KiB (the settings pggit.capture_buffer_<n>, n the
+            -- setting pggit.capture_chunk): an append rewrites only the last chunk (one text of
+            -- 16 KiB, rewritten per statement, was copied several times per append: ~65 k
+            -- instructions a statement; one setting per entry, a new setting name per entry,
+            -- costs ~0.5 M instructions for each name a session creates)
+            v_chunk := coalesce(nullif(current_setting('pggit.capture_chunk', true), ''), '0')::integer;
+            v_buffer := CASE WHEN v_chunk > 0 THEN current_setting('pggit.capture_buffer_' || v_chunk) END;
+            IF v_chunk = 0 OR octet_length(v_buffer) > 2048 THEN
+                v_chunk := v_chunk + 1;
+                v_buffer := '';
+                v_cached := set_config('pggit.capture_chunk', v_chunk::text, true);
+            END IF;
             IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
                 IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
                     -- armed earlier in this transaction, and the settings were reset since
@@ -678,8 +704,8 @@ BEGIN
                 END IF;
                 v_cached := set_config('pggit.capture_armed', 'y', true);
             END IF;
-            -- (an assignment, not PERFORM: a plain expression, no query)
-            v_cached := set_config('pggit.capture_buffer', v_buffer || v_entry::text || E'\x1e', true);
+            -- (assignments, not PERFORM: plain expressions, no query)
+            v_cached := set_config('pggit.capture_buffer_' || v_chunk, v_buffer || v_entry || E'\x1e', true);
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
             END IF;
@@ -689,10 +715,10 @@ BEGIN
                 -- pggit.privileges_capture_anchors() (buffered statements write no audit row)
                 UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id();
             END IF;
-            -- (octet_length: length() counts the characters of the whole buffer, ~30 us at 8 KB)
-            IF octet_length(v_buffer) > 16384 THEN
-                -- written in batches: each append copies the whole buffer (quadratic), and a
-                -- batch of a few dozen rows already costs little more per row than a larger one
+            -- (octet_length: length() counts the characters, ~30 us at 8 KB)
+            IF v_chunk >= 8 AND octet_length(v_buffer) + octet_length(v_entry) > 2048 THEN
+                -- written in batches (about 16 KiB): a batch of a few dozen rows already costs
+                -- little more per row than a larger one
                 PERFORM pggit.capture_spill();
             END IF;
             RETURN;
@@ -762,15 +788,19 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 DECLARE
-    v_buffer text := current_setting('pggit.capture_buffer', true);
+    v_chunks integer := nullif(current_setting('pggit.capture_chunk', true), '')::integer;
+    v_buffer text;
     v_entries jsonb;
     v_entry jsonb;
     v_count integer := 0;
 BEGIN
-    IF v_buffer IS NULL OR v_buffer = '' THEN
+    IF v_chunks IS NULL OR v_chunks = 0 THEN
         RETURN 0;
     END IF;
-    PERFORM set_config('pggit.capture_buffer', '', true);
+    -- (the chunks' settings are left as they are: the next append starts chunk 1 afresh)
+    v_buffer := (SELECT string_agg(current_setting('pggit.capture_buffer_' || i), '' ORDER BY i)
+                   FROM generate_series(1, v_chunks) i);
+    PERFORM set_config('pggit.capture_chunk', '0', true);
     -- (entries end with the record separator: JSON text has none, json_agg puts newlines)
     v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::jsonb;
     BEGIN
@@ -800,26 +830,40 @@ CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries jsonb)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+-- (its one statement planned once per session: a custom plan per batch, re-planned for each
+-- parameter value, cost more than the batch's own rows)
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_count integer;
     v_events integer;
 BEGIN
-    WITH entry AS (
-        SELECT n, j FROM jsonb_array_elements(p_entries) WITH ORDINALITY AS b(j, n)
+    -- (the entries read once into typed columns; the anchors of all of them sorted and
+    -- deduplicated by one sort, not by a subquery per row)
+    WITH entry AS MATERIALIZED (
+        SELECT e.*
+          FROM ROWS FROM (jsonb_to_recordset(p_entries) AS (
+                   q bigint, s text, t text, tg jsonb, ty jsonb, td jsonb, a jsonb, ax jsonb,
+                   app text, ca inet, r text, ac text, b text, at timestamptz, op text,
+                   ms double precision, ev jsonb)) WITH ORDINALITY
+               AS e(q, s, t, tg, ty, td, a, ax, app, ca, r, ac, b, at, op, ms, ev, n)
+    ), anchor AS (
+        SELECT d.n, jsonb_agg(d.a) AS a
+          FROM (SELECT DISTINCT e.n, x.a
+                  FROM entry e, jsonb_array_elements(e.a) AS x(a)
+                 WHERE jsonb_typeof(e.a) = 'array'
+                 ORDER BY e.n, x.a) d
+         GROUP BY d.n
     ), audit AS (
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
                                    application_name, client_addr, role_name, actor, branch,
                                    engine_operation, capture_ms, captured_at)
-        SELECT (j->>'q')::bigint, j->>'s', j->>'t',
-               coalesce(nullif(j->'tg', 'null'), '[]') || coalesce(nullif(j->'ty', 'null'), '[]')
-               || coalesce(nullif(j->'td', 'null'), '[]'),
-               (SELECT coalesce(jsonb_agg(DISTINCT a), '[]')
-                  FROM jsonb_array_elements(coalesce(nullif(j->'a', 'null'), '[]')) a)
-               || coalesce(nullif(j->'ax', 'null'), '[]'),
-               j->>'app', (j->>'ca')::inet, j->>'r', j->>'ac', j->>'b', j->>'op',
-               (j->>'ms')::double precision, (j->>'at')::timestamptz
-          FROM entry ORDER BY n
+        SELECT e.q, e.s, e.t,
+               coalesce(e.tg, '[]') || coalesce(e.ty, '[]') || coalesce(e.td, '[]'),
+               coalesce(x.a, '[]') || coalesce(e.ax, '[]'),
+               e.app, e.ca, e.r, e.ac, e.b, e.op, e.ms, e.at
+          FROM entry e LEFT JOIN anchor x ON x.n = e.n
+         ORDER BY e.n
         RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at
     ), event AS (
         INSERT INTO pggit.events (type, data, actor, occurred_at)
@@ -830,7 +874,7 @@ BEGIN
                a.actor, a.captured_at
           FROM (SELECT a.*, row_number() OVER (ORDER BY a.id) AS n FROM audit a) a
           JOIN entry e ON e.n = a.n  -- (ids are given in the entries' order)
-         WHERE e.j->'ev' IS DISTINCT FROM 'false'
+         WHERE e.ev IS DISTINCT FROM 'false'
          ORDER BY a.id
         RETURNING pg_notify('pggit_events', id::text)
     )
