@@ -5,6 +5,7 @@ identical each time. Runs on whichever server the engine tests use (test_corpus.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,15 @@ from tests.engine.pgdump import schema_dump
 from tests.engine.test_corpus import ROLES, same_dump, server_major
 
 RENTALS = Path(__file__).with_name("corpus") / "rentals.sql"
+# PostgreSQL 18 names NOT NULL constraints; pgGit does not version those names (docs/engine.md,
+# limits): a detached partition keeps its parent's, a re-created table gets the default ones
+NOT_NULL_NAME = re.compile(r'CONSTRAINT ("[^"]+"|\S+) NOT NULL')
+
+
+def dump(url: str, major: int) -> str:
+    text = schema_dump(url, major)
+    return NOT_NULL_NAME.sub("NOT NULL", text) if major >= 18 else text
+
 
 # a migration in three transactions (an enum value must be committed before it is used), as a
 # release would run it: columns added, dropped, renamed and retyped, constraints added and
@@ -39,8 +49,8 @@ MIGRATION = [
     ALTER TABLE rentals.reviews VALIDATE CONSTRAINT reviews_stars_range;
     ALTER TABLE rentals.booking_events ALTER CONSTRAINT booking_events_booking_fk
         DEFERRABLE INITIALLY DEFERRED;
-    ALTER TABLE "Ledger"."Charges" RENAME COLUMN "bookingId" TO "BookingRef";
-    ALTER TABLE rentals.amenity_view RENAME TO amenity_views;
+    ALTER TABLE rentals."UnitPhotos" RENAME COLUMN "Caption" TO caption;
+    ALTER VIEW rentals.cheap_rooms RENAME TO budget_rooms;
     ALTER INDEX rentals.units_cheap_idx RENAME TO units_budget_idx;
     ALTER TABLE rentals.sites SET (fillfactor = 70);
     ALTER TABLE rentals.sites DISABLE TRIGGER sites_touch;
@@ -182,7 +192,7 @@ def test_an_alter_heavy_migration_of_the_rentals_schema_checks_out_back_and_fort
     db.run(RENTALS.read_text())
     db.run("SELECT pggit.commit('rentals')")
     first = db.one("SELECT commit_hash FROM pggit.head()")
-    dump_first = schema_dump(db.url, major)
+    dump_first = dump(db.url, major)
     # the new enum value is committed on its own: a checkout is one transaction, and PostgreSQL
     # refuses to use an enum value in the transaction that added it (docs/engine.md, limits)
     db.run(MIGRATION[0])
@@ -190,7 +200,7 @@ def test_an_alter_heavy_migration_of_the_rentals_schema_checks_out_back_and_fort
     db.run("SELECT pggit.branch_create('release-1.1')")
     for step in MIGRATION[1:]:
         db.run(step)
-    dump_second = schema_dump(db.url, major)
+    dump_second = dump(db.url, major)
     assert dump_second != dump_first
     db.run("SELECT pggit.commit('rentals: release 2')")
     assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
@@ -198,7 +208,7 @@ def test_an_alter_heavy_migration_of_the_rentals_schema_checks_out_back_and_fort
     db.run("SELECT pggit.branch_create('release-1', %s)", (first,))
     for _ in range(2):
         db.run("SELECT * FROM pggit.checkout('release-1')")
-        same_dump(dump_first, schema_dump(db.url, major), "checkout of release 1")
+        same_dump(dump_first, dump(db.url, major), "checkout of release 1")
         # straight to release 2 would add the value and index it in one transaction: refused,
         # nothing changed
         with pytest.raises(psycopg.errors.RaiseException) as refused:
@@ -209,7 +219,7 @@ def test_an_alter_heavy_migration_of_the_rentals_schema_checks_out_back_and_fort
         db.run("SELECT * FROM pggit.checkout('release-1.1')")
         db.run("SELECT * FROM pggit.checkout('main')")
         assert db.live_tree_hash() == second_tree
-        same_dump(dump_second, schema_dump(db.url, major), "checkout of release 2")
+        same_dump(dump_second, dump(db.url, major), "checkout of release 2")
     assert db.rows("SELECT ok, breaks FROM pggit.verify()") == [(True, [])]
     # the migration script between the releases, applied to a copy holding release 1
     script = db.one("SELECT pggit.diff_script('release-1.1', 'main')")
@@ -217,4 +227,4 @@ def test_an_alter_heavy_migration_of_the_rentals_schema_checks_out_back_and_fort
         copy.run(RENTALS.read_text())
         copy.run(MIGRATION[0])
         copy.run(script)
-        same_dump(dump_second, schema_dump(copy.url, major), "diff_script release 1 → 2")
+        same_dump(dump_second, dump(copy.url, major), "diff_script release 1 → 2")
