@@ -139,7 +139,8 @@ AS $$
 $$;
 
 -- Objects of the `from` tree that must be dropped and re-created because something they depend on
--- is dropped or re-created (transitively), plus views over tables whose columns lose or change.
+-- is dropped or re-created (transitively), plus views (and functions with SQL-standard bodies)
+-- over tables whose columns lose or change.
 CREATE OR REPLACE FUNCTION pggit.recreate_closure(p_from jsonb, p_seeds text[])
 RETURNS text[]
 LANGUAGE sql STABLE
@@ -182,7 +183,8 @@ AS $$
                     || ' OWNED BY' IN t.definition) > 0
 $$;
 
--- True when a table change drops or retypes a column (views over it must be re-created).
+-- True when a table change drops or retypes a column (views over it must be re-created, and
+-- functions whose SQL-standard body reads it).
 CREATE OR REPLACE FUNCTION pggit.table_change_is_destructive(p_old jsonb, p_new jsonb)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE
@@ -272,8 +274,10 @@ BEGIN
                    v_unknown->>2));
     END IF;
 
-    -- seeds: removed objects, objects that cannot be altered in place, views over tables that
-    -- lose or retype a column (the tree is read for those only when a table change is destructive)
+    -- seeds: removed objects, objects that cannot be altered in place, views and functions with
+    -- SQL-standard bodies (PostgreSQL records their dependencies: plain bodies name no table)
+    -- over tables that lose or retype a column (the tree is read for those only when a table
+    -- change is destructive)
     SELECT coalesce(array_agg(c.key) FILTER (WHERE c.change = 'REMOVED'
                         OR (c.change = 'MODIFIED' AND jsonb_typeof(c.alter) IS DISTINCT FROM 'array')), '{}'),
            coalesce(array_agg(c.key) FILTER (WHERE c.destructive), '{}'),
@@ -283,7 +287,8 @@ BEGIN
     IF cardinality(v_destructive) > 0 THEN
         SELECT v_seeds || coalesce(array_agg(e.key), '{}') INTO v_seeds
           FROM jsonb_each_text(p_from) e
-          JOIN pggit.blobs b ON b.hash = e.value AND b.kind IN ('view', 'materialized_view')
+          JOIN pggit.blobs b ON b.hash = e.value
+                            AND b.kind IN ('view', 'materialized_view', 'function', 'procedure')
          WHERE b.meta->'deps' ?| v_destructive;
     END IF;
     IF cardinality(v_seeds) > 0 THEN
