@@ -181,6 +181,43 @@ def test_statements_are_attributed_to_the_grant_that_made_them(db):
     ]
 
 
+def test_grants_on_untracked_objects_are_not_anchored(db):
+    """What privileges_capture_anchors() finds written is kept only in tracked schemas and not for
+    members of an extension: a table and a column of an excluded schema and an extension's
+    function get no anchor, beside a table in the same transaction that does."""
+    db.run("SELECT pggit.config_set('excluded_schemas', '[\"quiet\"]')")
+    db.run("CREATE SCHEMA quiet; CREATE TABLE quiet.t (a int)")
+    db.run("CREATE EXTENSION pgcrypto WITH SCHEMA app")
+    db.run("SELECT pggit.commit('extension')")
+    statements = [
+        f"GRANT SELECT ON quiet.t TO {READER}",
+        f"GRANT UPDATE (a) ON quiet.t TO {READER}",
+        f"GRANT EXECUTE ON FUNCTION app.digest(text, text) TO {READER}",
+        f"GRANT SELECT (email) ON app.accounts TO {READER}",
+    ]
+    client = db.connect()
+    with client.transaction():
+        for statement in statements:
+            client.execute(statement)
+    client.close()
+    anchored = db.rows(
+        "SELECT coalesce(l.statement, q.query),"
+        "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0))"
+        "          FROM jsonb_array_elements(l.anchors) a)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'GRANT' ORDER BY l.id"
+    )
+    assert anchored == [
+        (statements[0], None),
+        (statements[1], None),
+        (statements[2], None),
+        (statements[3], ["table app.accounts"]),
+    ]
+    assert status(db) == [
+        ("privileges:table:app.accounts", "ADDED", statements[3], "postgres"),
+    ]
+
+
 GRANTS = f"""
 GRANT SELECT, INSERT ON app.accounts TO {READER};
 GRANT UPDATE (email) ON app.accounts TO {WRITER} WITH GRANT OPTION;
