@@ -410,6 +410,19 @@ def test_objects_of_anchors_by_anchor_and_in_one_pass_are_alike(engine_db: Engin
     # all anchors: one pass
     one_pass = db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects_of(%s)", (Jsonb(every),))
     assert sorted(one_pass) == sorted(full.values())
+    # half of them: each per-kind view filtered on the anchors
+    half = every[::2]
+    assert len(half) >= 100
+    wanted = {(int(classid), int(objid)) for classid, objid in half}
+    one_pass = db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects_of(%s)", (Jsonb(half),))
+    assert sorted(one_pass) == sorted(r for r in full.values() if (r[6], r[7]) in wanted)
+    # nearly all (every relation read, unfiltered): the anchors not asked for are left out
+    table = db.one("SELECT 'shop.products'::regclass::oid")
+    nearly = [a for a in every if (int(a[0]), int(a[1])) != (1259, table)]
+    assert len(nearly) == len(every) - 1
+    one_pass = db.rows(f"SELECT {ROW}, meta FROM pggit.live_objects_of(%s)", (Jsonb(nearly),))
+    assert sorted(one_pass) == sorted(r for r in full.values() if (r[6], r[7]) != (1259, table))
+    assert any((r[6], r[7]) == (1259, table) for r in full.values())
     # a few: each by itself
     few = db.one(
         "SELECT jsonb_agg(DISTINCT jsonb_build_array(anchor_classid, anchor_objid)) "

@@ -23,6 +23,7 @@ DECLARE
     v_many boolean := jsonb_array_length(p_anchors) >= 100;
     v_wanted jsonb := '[]';
     v_fresh pggit.catalog_object[];
+    v_hashes text[];
 BEGIN
     IF v_many THEN
         -- many anchors (a first status after a large load, a rescan): resolved set-based (the
@@ -102,7 +103,10 @@ BEGIN
                           FROM jsonb_array_elements(p_anchors) a) req,
                        LATERAL pggit.anchor_objects(req.classid, req.objid) x
                  WHERE NOT v_many) o);
-    PERFORM pggit.blobs_put(v_fresh);
+    -- each definition hashed once, for the blobs and for the comparison below
+    v_hashes := ARRAY(SELECT pggit.sha256_hex(f.definition)
+                        FROM unnest(v_fresh) WITH ORDINALITY f ORDER BY f.ordinality);
+    PERFORM pggit.blobs_put_hashed(v_fresh, v_hashes);
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
@@ -110,8 +114,10 @@ BEGIN
     ), fresh_hashed AS MATERIALIZED (
         -- (without the definitions and metas: the comparison needs their hashes only)
         SELECT f.object_key, f.kind, f.schema_name, f.object_name, f.parent_name, f.anchor_classid,
-               f.anchor_objid, pggit.sha256_hex(f.definition) AS blob
-          FROM unnest(v_fresh) f
+               f.anchor_objid, f.blob
+          FROM ROWS FROM (unnest(v_fresh), unnest(v_hashes))
+               AS f(object_key, kind, schema_name, object_name, parent_name, definition, meta,
+                    anchor_classid, anchor_objid, blob)
     ), covered AS (
         SELECT classid, objid FROM req
         UNION SELECT anchor_classid, anchor_objid FROM fresh_hashed

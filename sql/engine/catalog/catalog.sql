@@ -1533,25 +1533,38 @@ $$;
 -- the same per-kind views, each filtered on the anchors (p_rels: relations' oids; p_others: the
 -- oids of the other anchors, whatever their catalog — the caller keeps the rows whose
 -- (anchor_classid, anchor_objid) it asked for). The filters reach each view's own catalog scan, so
--- the cost follows the number of anchors, not the size of the schema.
+-- the cost follows the number of anchors, not the size of the schema. When the relations asked for
+-- are nearly all of the tracked ones (a first status after a large load, a rescan) every relation
+-- is read, without the filter: the planner folds it away (v_all is a constant of the custom plan)
+-- instead of estimating the `= ANY` element by element in each per-kind branch (at 20,000 anchors
+-- that doubled the CPU of planning the read: docs/benchmarks.md); the few rows not asked for are
+-- the caller's to drop.
 CREATE OR REPLACE FUNCTION pggit._anchors_live(p_rels oid[], p_others oid[])
 RETURNS SETOF pggit.catalog_object
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 SET jit = off
 AS $$
+DECLARE
+    v_all boolean := false;
 BEGIN
     IF cardinality(p_rels) > 0 THEN
+        -- (tables and views counted; sequences, most of them anchored to their table, left out)
+        v_all := (SELECT count(*) FROM unnest(p_rels) r JOIN pg_class c ON c.oid = r
+                   WHERE c.relkind IN ('r', 'p', 'v', 'm'))
+                 >= 0.9 * (SELECT count(*) FROM pg_class c
+                            WHERE c.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+                              AND c.relkind IN ('r', 'p', 'v', 'm'));
         RETURN QUERY
         SELECT l.object_key, l.kind, l.schema_name, l.object_name, l.parent_name, l.definition,
                l.meta, l.anchor_classid, l.anchor_objid
           FROM pggit._live_ext l
-         WHERE l.owner_classid = 'pg_class'::regclass AND l.owner_objid = ANY (p_rels);
+         WHERE l.owner_classid = 'pg_class'::regclass AND (v_all OR l.owner_objid = ANY (p_rels));
         RETURN QUERY
         SELECT o.object_key, o.kind, o.schema_name, o.object_name, o.parent_name, o.definition,
                o.meta, o.anchor_classid, o.anchor_objid
           FROM pggit._o_privileges o
-         WHERE o.anchor_classid = 'pg_class'::regclass AND o.anchor_objid = ANY (p_rels);
+         WHERE o.anchor_classid = 'pg_class'::regclass AND (v_all OR o.anchor_objid = ANY (p_rels));
     END IF;
     IF cardinality(p_others) > 0 THEN
         RETURN QUERY

@@ -11,10 +11,10 @@ RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_text, 'UTF8')), 'hex') $$;
 
--- Stores definitions (each once) with one INSERT: the set-based blob_put. Only the definitions
--- not stored yet are inserted (looked up by hash first, so that a tree of stored definitions
--- writes nothing). Returns how many were inserted.
-CREATE OR REPLACE FUNCTION pggit.blobs_put(p_objects pggit.catalog_object[])
+-- blobs_put for a caller that has the definitions' hashes already (p_hashes[i] the hash of
+-- p_objects[i]): the flush hashes each definition once for the blobs and its comparison with
+-- live_state.
+CREATE OR REPLACE FUNCTION pggit.blobs_put_hashed(p_objects pggit.catalog_object[], p_hashes text[])
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
@@ -26,17 +26,30 @@ BEGIN
                              definition, meta)
     -- (hashes sorted bytewise: hex digits, in the same order as under the database's collation,
     -- without calling its comparison function per pair)
-    SELECT DISTINCT ON (h.hash COLLATE "C") h.hash, o.kind, o.object_key, o.schema_name, o.object_name,
+    SELECT DISTINCT ON (o.hash COLLATE "C") o.hash, o.kind, o.object_key, o.schema_name, o.object_name,
            o.parent_name, o.definition, coalesce(o.meta, '{}')
-      FROM unnest(p_objects) o
-     -- (computed once per object: without the fence the planner copied the call into each use)
-     CROSS JOIN LATERAL (SELECT pggit.sha256_hex(o.definition) AS hash OFFSET 0) h
-     WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = h.hash)
-     ORDER BY h.hash COLLATE "C", o.object_key
+      FROM ROWS FROM (unnest(p_objects), unnest(p_hashes))
+           AS o(object_key, kind, schema_name, object_name, parent_name, definition, meta,
+                anchor_classid, anchor_objid, hash)
+     WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = o.hash)
+     ORDER BY o.hash COLLATE "C", o.object_key
     ON CONFLICT (hash) DO NOTHING;
     GET DIAGNOSTICS v_n = ROW_COUNT;
     RETURN v_n;
 END;
+$$;
+
+-- Stores definitions (each once) with one INSERT: the set-based blob_put. Only the definitions
+-- not stored yet are inserted (looked up by hash first, so that a tree of stored definitions
+-- writes nothing). Returns how many were inserted.
+CREATE OR REPLACE FUNCTION pggit.blobs_put(p_objects pggit.catalog_object[])
+RETURNS integer
+LANGUAGE sql
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT pggit.blobs_put_hashed(p_objects,
+        ARRAY(SELECT pggit.sha256_hex(o.definition)
+                FROM unnest(p_objects) WITH ORDINALITY o ORDER BY o.ordinality))
 $$;
 
 -- Stores a definition (once) and returns its hash.
