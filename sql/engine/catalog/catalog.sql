@@ -705,11 +705,11 @@ CREATE OR REPLACE VIEW pggit._o_trigger AS
 SELECT k.key AS object_key, 'trigger'::text AS kind, n.nspname AS schema_name, tg.tgname::text AS object_name,
        t.relname::text AS parent_name,
        -- a trigger switched off or to fire on replicas keeps that state (as pg_dump writes it)
-       pg_get_triggerdef(tg.oid) || ';'
+       (pg_get_triggerdef(tg.oid) || ';'
          || CASE tg.tgenabled WHEN 'D' THEN E'\nALTER TABLE ' || k.tq || ' DISABLE TRIGGER ' || quote_ident(tg.tgname) || ';'
                               WHEN 'A' THEN E'\nALTER TABLE ' || k.tq || ' ENABLE ALWAYS TRIGGER ' || quote_ident(tg.tgname) || ';'
                               WHEN 'R' THEN E'\nALTER TABLE ' || k.tq || ' ENABLE REPLICA TRIGGER ' || quote_ident(tg.tgname) || ';'
-                              ELSE '' END AS definition,
+                              ELSE '' END) COLLATE "default" AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(jsonb_agg(DISTINCT s.k ORDER BY s.k), '[]')
                       FROM (SELECT 'schema:' || n.nspname
