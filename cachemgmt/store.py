@@ -184,16 +184,15 @@ class CacheStore:
             with self._lock:
                 return self._local_user_gen
 
-        def start(client: Any) -> Any:
-            client.set(self.keys.users, fresh_generation(), nx=True)
-            return client.get(self.keys.users)
+        def read(client: Any) -> int:
+            value = client.get(self.keys.users)
+            if value is None:
+                client.set(self.keys.users, fresh_generation(), nx=True)
+                value = client.get(self.keys.users)
+            return int(value)
 
         try:
-            # every authenticated request reads it: on the thread's kept connection (RedisLink.get)
-            value = self.redis.get(self.keys.users)
-            if value is None:
-                value = self.redis.call(start)
-            return int(value)
+            return self.redis.call(read)
         except RedisUnavailable:
             return None
 
