@@ -195,9 +195,9 @@ DECLARE
     v_started timestamptz := clock_timestamp();
     v_ids bigint[];
     v_capture_ms double precision;
+    v_touch jsonb;
     v_rest bigint[];
     v_objects integer := 0;
-    g record;
     r pggit.operations;
 BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
@@ -210,36 +210,33 @@ BEGIN
         RETURN r;
     END IF;
     -- anchors of each statement; after ALTER/COMMENT also the anchors whose text names them
-    FOR g IN
-        -- (anchors as oids, not jsonb: the last statement per anchor is found by a sort on them,
-        -- and comparing jsonb arrays made that sort cost ~0.1 s at 20,000 statements)
-        WITH touched AS (
-            SELECT l.id, l.engine_operation IS NULL AS record, (a.value->>0)::oid AS classid,
-                   (a.value->>1)::oid AS objid
-              FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a
-             WHERE l.id = ANY (v_ids) AND a.value->>0 IS NOT NULL AND a.value->>1 IS NOT NULL
-            UNION ALL
-            SELECT l.id, l.engine_operation IS NULL, d.classid, d.objid
-              FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a,
-                   LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d
-             WHERE l.id = ANY (v_ids) AND a.value->>0 IS NOT NULL AND a.value->>1 IS NOT NULL
-               AND (l.command_tag LIKE 'ALTER %' OR l.command_tag LIKE 'COMMENT%')
-        ), last_touch AS (
-            SELECT DISTINCT ON (classid, objid) classid, objid, id, record
-              FROM touched ORDER BY classid, objid, id DESC
-        )
-        SELECT jsonb_agg(jsonb_build_array(classid::bigint, objid::bigint, id, record)) AS touch,
-               -- the statements that are no anchor's last (flush_anchors marks the others)
-               ARRAY(SELECT u.id FROM unnest(v_ids) u(id) EXCEPT SELECT t.id FROM last_touch t) AS rest
-          FROM last_touch
-    LOOP
-        v_rest := g.rest;
-        -- all statements' anchors re-read together, each change recorded on the statement that
-        -- last touched its anchor (pggit.flush_anchors)
-        IF g.touch IS NOT NULL THEN
-            v_objects := pggit.flush_anchors(g.touch);
-        END IF;
-    END LOOP;
+    -- (anchors as oids, not jsonb: the last statement per anchor is found by a sort on them, and
+    -- comparing jsonb arrays made that sort cost ~0.1 s at 20,000 statements)
+    WITH touched AS (
+        SELECT l.id, l.engine_operation IS NULL AS record, (a.value->>0)::oid AS classid,
+               (a.value->>1)::oid AS objid
+          FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a
+         WHERE l.id = ANY (v_ids) AND a.value->>0 IS NOT NULL AND a.value->>1 IS NOT NULL
+        UNION ALL
+        SELECT l.id, l.engine_operation IS NULL, d.classid, d.objid
+          FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a,
+               LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d
+         WHERE l.id = ANY (v_ids) AND a.value->>0 IS NOT NULL AND a.value->>1 IS NOT NULL
+           AND (l.command_tag LIKE 'ALTER %' OR l.command_tag LIKE 'COMMENT%')
+    ), last_touch AS (
+        SELECT DISTINCT ON (classid, objid) classid, objid, id, record
+          FROM touched ORDER BY classid, objid, id DESC
+    )
+    SELECT jsonb_agg(jsonb_build_array(classid::bigint, objid::bigint, id, record)),
+           -- the statements that are no anchor's last (flush_anchors marks the others)
+           ARRAY(SELECT u.id FROM unnest(v_ids) u(id) EXCEPT SELECT t.id FROM last_touch t)
+      INTO v_touch, v_rest
+      FROM last_touch;
+    -- all statements' anchors re-read together, each change recorded on the statement that last
+    -- touched its anchor (pggit.flush_anchors)
+    IF v_touch IS NOT NULL THEN
+        v_objects := pggit.flush_anchors(v_touch);
+    END IF;
     -- the others (the statements flush_anchors recorded on are marked already: looking for them
     -- among all v_ids again read 40,000 row versions at 20,000 statements)
     IF cardinality(v_rest) > 0 THEN
