@@ -21,6 +21,7 @@ from tests.engine.enginedb import (  # noqa: F401
     drop_database_later,
     engine_db,
     engine_template,
+    make_role,
     server_url,
 )
 

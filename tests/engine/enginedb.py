@@ -9,6 +9,7 @@ connections as they like (concurrency tests), without Django in the way.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import uuid
 from collections.abc import Iterator
@@ -203,3 +204,47 @@ def ensure_roles(*names: str) -> None:
                         "THEN CREATE ROLE {} NOLOGIN; END IF; END $$"
                     ).format(sql.Literal(name), sql.Identifier(name))
                 )
+
+
+@pytest.fixture
+def make_role(engine_db: EngineDB) -> Iterator:
+    """Factory: a new LOGIN role (no superuser, no CREATEROLE), member of ``memberships``, allowed
+    to create schemas in the scratch database with ``create_on_db``; dropped after the test (its
+    objects in the scratch database first)."""
+    created: list[str] = []
+
+    def factory(*memberships: str, create_on_db: bool = False) -> str:
+        name = f"pggit_t_role_{secrets.token_hex(4)}"
+        engine_db.run(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
+        created.append(name)
+        for role in memberships:
+            engine_db.run(
+                sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(name))
+            )
+        if create_on_db:
+            engine_db.run(
+                sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+                    sql.Identifier(engine_db.name), sql.Identifier(name)
+                )
+            )
+        return name
+
+    yield factory
+    with psycopg.connect(server_url(), autocommit=True) as admin:
+        for name in created:
+            with psycopg.connect(engine_db.url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("REASSIGN OWNED BY {} TO postgres; DROP OWNED BY {}").format(
+                        sql.Identifier(name), sql.Identifier(name)
+                    )
+                )
+            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def connect_as(db: EngineDB, role: str, application_name: str | None = None) -> psycopg.Connection:
+    """An autocommit connection to ``db`` as ``role`` (and ``application_name``)."""
+    params = conninfo_to_dict(db.url)
+    params["user"] = role
+    if application_name is not None:
+        params["application_name"] = application_name
+    return psycopg.connect(make_conninfo(**params), autocommit=True)

@@ -21,9 +21,8 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tests.engine.enginedb import EngineDB, scratch_copy, server_url
+from tests.engine.enginedb import EngineDB, connect_as, scratch_copy, server_url
 
 
 @pytest.fixture
@@ -49,13 +48,6 @@ def deferred_and_immediate(engine_template: str, role: str) -> Iterator[tuple[En
                     sql.Identifier(role), sql.Identifier(role)
                 )
             )
-
-
-def connect_as(db: EngineDB, role: str, application_name: str) -> psycopg.Connection:
-    params = conninfo_to_dict(db.url)
-    params["user"] = role
-    params["application_name"] = application_name
-    return psycopg.connect(make_conninfo(**params), autocommit=True)
 
 
 def script(count: int, prefix: str = "batch") -> str:

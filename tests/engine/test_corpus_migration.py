@@ -6,16 +6,13 @@ identical each time. Runs on whichever server the engine tests use (test_corpus.
 from __future__ import annotations
 
 import re
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tests.engine.enginedb import EngineDB, engine_error, ensure_roles, scratch_copy, server_url
+from tests.engine.enginedb import EngineDB, connect_as, engine_error, ensure_roles, scratch_copy
 from tests.engine.pgdump import schema_dump
 from tests.engine.test_corpus import ROLES, same_dump, server_major
 
@@ -111,39 +108,12 @@ MIGRATION = [
 ]
 
 
-@pytest.fixture
-def owner_role(engine_db: EngineDB) -> Iterator[str]:
-    """A LOGIN role, not a superuser, that may create schemas (and trusted extensions) in the
-    scratch database and commit and check out (pggit_operator); dropped after the test."""
-    name = f"pggit_t_owner_{secrets.token_hex(4)}"
-    engine_db.run(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
-    engine_db.run(sql.SQL("GRANT pggit_operator TO {}").format(sql.Identifier(name)))
-    engine_db.run(
-        sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
-            sql.Identifier(engine_db.name), sql.Identifier(name)
-        )
-    )
-    yield name
-    with psycopg.connect(engine_db.url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("REASSIGN OWNED BY {} TO postgres; DROP OWNED BY {}").format(
-                sql.Identifier(name), sql.Identifier(name)
-            )
-        )
-    with psycopg.connect(server_url(), autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-
-
-def connect_as(db: EngineDB, role: str) -> psycopg.Connection:
-    params = conninfo_to_dict(db.url)
-    params["user"] = role
-    return psycopg.connect(make_conninfo(**params), autocommit=True)
-
-
 def test_an_ordinary_role_versions_the_rentals_schema_it_owns(
-    engine_db: EngineDB, engine_template: str, owner_role: str
+    engine_db: EngineDB, engine_template: str, make_role
 ):
     db = engine_db
+    # may create schemas (and trusted extensions), commit and check out
+    owner_role = make_role("pggit_operator", create_on_db=True)
     ensure_roles(*ROLES)
     major = server_major(db)
     root = db.one("SELECT commit_hash FROM pggit.head()")

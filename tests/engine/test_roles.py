@@ -3,56 +3,11 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 from psycopg import errors, sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from tests.engine.enginedb import EngineDB, server_url
-
-
-@pytest.fixture
-def make_role(engine_db: EngineDB) -> Iterator:
-    """Factory: a new LOGIN role (no superuser, no CREATEROLE), dropped after the test."""
-    created: list[str] = []
-
-    def factory(*memberships: str, create_on_db: bool = False) -> str:
-        name = f"pggit_t_role_{secrets.token_hex(4)}"
-        engine_db.run(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(name)))
-        created.append(name)
-        for role in memberships:
-            engine_db.run(
-                sql.SQL("GRANT {} TO {}").format(sql.Identifier(role), sql.Identifier(name))
-            )
-        if create_on_db:
-            engine_db.run(
-                sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
-                    sql.Identifier(engine_db.name), sql.Identifier(name)
-                )
-            )
-        return name
-
-    yield factory
-    with psycopg.connect(server_url(), autocommit=True) as admin:
-        for name in created:
-            # the scratch database is dropped after this fixture; its objects owned by the role go
-            # first (in that database), then the role itself
-            with psycopg.connect(engine_db.url, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("REASSIGN OWNED BY {} TO postgres; DROP OWNED BY {}").format(
-                        sql.Identifier(name), sql.Identifier(name)
-                    )
-                )
-            admin.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
-
-
-def connect_as(db: EngineDB, role: str) -> psycopg.Connection:
-    params = conninfo_to_dict(db.url)
-    params["user"] = role
-    return psycopg.connect(make_conninfo(**params), autocommit=True)
+from tests.engine.enginedb import EngineDB, connect_as
 
 
 def test_an_ordinary_role_runs_ddl_and_it_is_captured_with_that_role_as_actor(
