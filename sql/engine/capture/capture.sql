@@ -518,9 +518,12 @@ DECLARE
     v_excluded jsonb;
     v_branch text;
     v_tracked integer;
-    v_targets json;
-    v_typed json;
-    v_raw_anchors json;
+    v_cmd record;
+    v_look text[];
+    v_change text;
+    v_targets text;
+    v_typed text;
+    v_raw_anchors text;
     v_more_anchors jsonb;
     v_entry text;
     v_statement text;
@@ -564,55 +567,62 @@ BEGIN
         END IF;
         v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
                            THEN v_cfg->'excluded_schemas' ELSE '[]' END;
-        -- one query: what the command touched, only in tracked schemas (the rules of
-        -- pggit.is_tracked_schema), never members of extensions - the identities it named (JSON
-        -- objects of the event), the catalog rows to re-read and the schema of an object named
-        -- without one (pggit.capture_lookup, one call per command that needs either), the kinds
-        -- it would create that pgGit refuses, and HEAD's branch. A catalog lookup is a function
-        -- call made only for the commands that need one (a subquery per case was a plan node
-        -- started on every call), in a level of its own (OFFSET 0: called once per command); the
-        -- tracked test is a plain expression over its result (no subquery), computed once by the
-        -- next level (OFFSET 0 keeps it from being copied into every aggregate's filter).
-        SELECT count(*) FILTER (WHERE c.tracked),
-               json_agg(json_build_object('type', c.object_type, 'identity', c.object_identity,
-                                          'change', lower(split_part(c.command_tag, ' ', 1))))
-                   FILTER (WHERE c.tracked AND c.object_identity IS NOT NULL),
-               json_agg(json_build_object('type', lower(c.object_type),
-                                          'change', lower(split_part(c.command_tag, ' ', 1))))
-                   FILTER (WHERE c.classid IS NULL AND NOT c.in_extension),
-               json_agg(CASE WHEN c.look IS NULL THEN json_build_array(c.classid, c.objid)
-                             ELSE json_build_array(c.look[1]::oid, c.look[2]::oid) END)
-                   FILTER (WHERE c.tracked),
-               (array_agg(format('%s %s', c.object_type, c.object_identity)) FILTER (
-                    WHERE c.command_tag LIKE 'CREATE %' AND NOT c.in_extension
-                      AND c.object_type IN ('foreign table', 'operator class', 'operator family',
-                                            'text search parser', 'text search template',
-                                            'conversion', 'foreign-data wrapper', 'server',
-                                            'user mapping')
-                      AND (c.schema_name IS NULL OR pggit.is_tracked_schema(c.schema_name))))[1],
-               -- (two index probes: a join of head and branches was planned as a hash join, whose
-               -- hash table was built on every statement: ~20 us)
-               (SELECT b.name FROM pggit.branches b
-                 WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton))
-          INTO v_tracked, v_targets, v_typed, v_raw_anchors, v_refused, v_branch
-          FROM (SELECT l.*,
-                       NOT l.in_extension AND l.classid IS NOT NULL
-                       AND NOT (coalesce(l.schema_name, l.look[3], 'public')
-                                    ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
-                                OR v_excluded ? coalesce(l.schema_name, l.look[3], 'public')) AS tracked
-                  FROM (SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                               d.schema_name, d.in_extension,
-                               CASE WHEN NOT d.in_extension AND d.classid IS NOT NULL
-                                         AND (d.schema_name IS NULL OR d.object_type = 'index'
-                                              OR d.classid IN ('pg_constraint'::regclass,
-                                                               'pg_trigger'::regclass,
-                                                               'pg_policy'::regclass,
-                                                               'pg_attrdef'::regclass,
-                                                               'pg_rewrite'::regclass))
-                                    THEN pggit.capture_lookup(d.classid, d.objid) END AS look
-                          FROM pg_event_trigger_ddl_commands() d
-                        OFFSET 0) l
-                OFFSET 0) c;
+        -- what the command touched, only in tracked schemas (the rules of pggit.is_tracked_schema),
+        -- never members of extensions: the identities it named (JSON objects of the event), the
+        -- catalog rows to re-read and the schema of an object named without one
+        -- (pggit.capture_lookup, one call per command that needs either), the kinds it would
+        -- create that pgGit refuses. One pass over pg_event_trigger_ddl_commands() in a loop of
+        -- plain expressions building JSON text (one query with an aggregate per list, its
+        -- subquery levels and filters cost ~300 k instructions a statement, most of it the
+        -- executor's start-up of its nodes on every statement)
+        v_tracked := 0;
+        FOR v_cmd IN SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                            d.schema_name, d.in_extension
+                       FROM pg_event_trigger_ddl_commands() d LOOP
+            v_look := CASE WHEN NOT v_cmd.in_extension AND v_cmd.classid IS NOT NULL
+                                AND (v_cmd.schema_name IS NULL OR v_cmd.object_type = 'index'
+                                     OR v_cmd.classid IN ('pg_constraint'::regclass,
+                                                          'pg_trigger'::regclass,
+                                                          'pg_policy'::regclass,
+                                                          'pg_attrdef'::regclass,
+                                                          'pg_rewrite'::regclass))
+                           THEN pggit.capture_lookup(v_cmd.classid, v_cmd.objid) END;
+            v_change := lower(split_part(v_cmd.command_tag, ' ', 1));
+            IF NOT v_cmd.in_extension AND v_cmd.classid IS NOT NULL
+               AND NOT (coalesce(v_cmd.schema_name, v_look[3], 'public')
+                            ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
+                        OR v_excluded ? coalesce(v_cmd.schema_name, v_look[3], 'public')) THEN
+                v_tracked := v_tracked + 1;
+                IF v_cmd.object_identity IS NOT NULL THEN
+                    v_targets := coalesce(v_targets || ', ', '[')
+                        || json_build_object('type', v_cmd.object_type, 'identity',
+                                             v_cmd.object_identity, 'change', v_change)::text;
+                END IF;
+                -- (oids as JSON numbers)
+                v_raw_anchors := coalesce(v_raw_anchors || ', ', '[')
+                    || CASE WHEN v_look IS NULL THEN '[' || v_cmd.classid || ', ' || v_cmd.objid || ']'
+                            ELSE '[' || v_look[1] || ', ' || v_look[2] || ']' END;
+            END IF;
+            IF v_cmd.classid IS NULL AND NOT v_cmd.in_extension THEN
+                v_typed := coalesce(v_typed || ', ', '[')
+                    || json_build_object('type', lower(v_cmd.object_type), 'change', v_change)::text;
+            END IF;
+            IF v_refused IS NULL AND v_cmd.command_tag LIKE 'CREATE %' AND NOT v_cmd.in_extension
+               AND v_cmd.object_type IN ('foreign table', 'operator class', 'operator family',
+                                         'text search parser', 'text search template',
+                                         'conversion', 'foreign-data wrapper', 'server',
+                                         'user mapping')
+               AND (v_cmd.schema_name IS NULL OR pggit.is_tracked_schema(v_cmd.schema_name)) THEN
+                v_refused := format('%s %s', v_cmd.object_type, v_cmd.object_identity);
+            END IF;
+        END LOOP;
+        v_targets := v_targets || ']';
+        v_typed := v_typed || ']';
+        v_raw_anchors := v_raw_anchors || ']';
+        -- HEAD's branch (two index probes: a join of head and branches was planned as a hash join,
+        -- whose hash table was built on every statement: ~20 us)
+        v_branch := (SELECT b.name FROM pggit.branches b
+                      WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton));
         -- kinds pgGit cannot version are refused where they would be tracked
         -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not
         -- re-create what depends on them. Raised after this block, so that lenient mode does not
