@@ -29,6 +29,7 @@ BEGIN;
 \ir schema/014_flush_without_row_checks.sql
 \ir schema/015_capture_lookup.sql
 \ir schema/016_plan_as_rows.sql
+\ir schema/017_capture_write_json.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql

@@ -123,6 +123,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
             "schema/014_flush_without_row_checks.sql",
             "schema/015_capture_lookup.sql",
             "schema/016_plan_as_rows.sql",
+            "schema/017_capture_write_json.sql",
         ]
         upgraded = snapshot(conn)
         # the legacy root commit is kept (no second one)

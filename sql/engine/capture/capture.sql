@@ -743,7 +743,7 @@ BEGIN
         -- time is that of this write, capture_ms the time taken up to it
         PERFORM pggit.capture_write(jsonb_build_array(v_entry::jsonb || jsonb_build_object(
             'ev', v_state = 'on', 'at', clock_timestamp(),
-            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0)));
+            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0))::json);
         v_ddl_id := currval(pg_get_serial_sequence('pggit.ddl_log', 'id'));
         IF v_state = 'on' THEN
             PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
@@ -806,8 +806,8 @@ AS $$
 DECLARE
     v_chunks integer := nullif(current_setting('pggit.capture_chunk', true), '')::integer;
     v_buffer text;
-    v_entries jsonb;
-    v_entry jsonb;
+    v_entries json;
+    v_entry json;
     v_count integer := 0;
 BEGIN
     IF v_chunks IS NULL OR v_chunks = 0 THEN
@@ -817,16 +817,18 @@ BEGIN
     v_buffer := (SELECT string_agg(current_setting('pggit.capture_buffer_' || i), '' ORDER BY i)
                    FROM generate_series(1, v_chunks) i);
     PERFORM set_config('pggit.capture_chunk', '0', true);
-    -- (entries end with the record separator: JSON text has none, json_agg puts newlines)
-    v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::jsonb;
+    -- (entries end with the record separator: JSON text has none, json_agg puts newlines; json,
+    -- not jsonb: checked, not parsed into a tree, which capture_write's json_to_recordset would
+    -- then walk once per column)
+    v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::json;
     BEGIN
         RETURN pggit.capture_write(v_entries);
     EXCEPTION WHEN OTHERS THEN
         -- one statement at a time, so that a failure loses only its own statement's audit row
         -- and event, recorded as that statement's capture failure (as at statement time)
-        FOR v_entry IN SELECT e FROM jsonb_array_elements(v_entries) e LOOP
+        FOR v_entry IN SELECT e FROM json_array_elements(v_entries) e LOOP
             BEGIN
-                v_count := v_count + pggit.capture_write(jsonb_build_array(v_entry));
+                v_count := v_count + pggit.capture_write(json_build_array(v_entry));
             EXCEPTION WHEN OTHERS THEN
                 PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_entry->>'t');
             END;
@@ -842,7 +844,7 @@ $$;
 -- schemas; ty: object types of GRANT-like commands; td: what the sql_drop trigger passed on); its
 -- anchors those of the tracked objects (a) sorted and deduplicated, then the others (ax: a GRANT's
 -- catalog rows, the sql_drop trigger's) as they came. Returns the number of rows written.
-CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries jsonb)
+CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries json)
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
@@ -854,11 +856,12 @@ DECLARE
     v_count integer;
     v_events integer;
 BEGIN
-    -- (the entries read once into typed columns; the anchors of all of them sorted and
-    -- deduplicated by one sort, not by a subquery per row)
+    -- (the entries read once into typed columns, from the JSON text: only the values of jsonb
+    -- columns are parsed into jsonb, and no column is looked up in a parsed object; the anchors
+    -- of all of them sorted and deduplicated by one sort, not by a subquery per row)
     WITH entry AS MATERIALIZED (
         SELECT e.*
-          FROM ROWS FROM (jsonb_to_recordset(p_entries) AS (
+          FROM ROWS FROM (json_to_recordset(p_entries) AS (
                    q bigint, s text, t text, tg jsonb, ty jsonb, td jsonb, a jsonb, ax jsonb,
                    app text, ca inet, r text, ac text, b text, at timestamptz, op text,
                    ms double precision, ev jsonb)) WITH ORDINALITY
