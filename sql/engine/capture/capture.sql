@@ -492,10 +492,10 @@ $$;
 -- application_name, client address, transaction, actor, branch) and its ddl.captured event, in
 -- the statement's transaction. Users' DDL is buffered (pggit.capture_spill writes the batches);
 -- the engine's, strict mode, capture_sync and auto_commit write at once (pggit.capture_write).
--- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part"): one query reads
--- pg_event_trigger_ddl_commands() once (refused kinds, the identities named, the catalog rows to
--- re-read resolved to the row that owns them by at most one index lookup each, HEAD's branch) and
--- builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
+-- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part" and the sixth pass):
+-- one loop reads pg_event_trigger_ddl_commands() once (refused kinds, the identities named, the
+-- catalog rows to re-read resolved to the row that owns them by at most one index lookup each)
+-- and builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
 -- based at the batch write; the configuration is read once per transaction; the statement text is
 -- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
 -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
