@@ -212,10 +212,13 @@ BEGIN
           FROM (SELECT DISTINCT id FROM touch) t
           -- (each statement's objects in key order: aggregated over rows sorted once, by statement
           -- and key, not sorted again per statement by the aggregate: 20,000 small sorts cost
-          -- ~0.5 s at 10,000 tables)
-          LEFT JOIN (SELECT s.ddl_id, jsonb_agg(jsonb_build_object(
-                                'key', s.object_key, 'kind', s.kind, 'schema', s.schema_name,
-                                'name', s.object_name, 'change', s.change, 'blob', s.new_blob)) AS objects
+          -- ~0.5 s at 10,000 tables. Each object from two text arrays, every value a string or
+          -- null: the same object as jsonb_build_object's, which looks up the type and calls the
+          -- output function of each of its twelve arguments, for every change)
+          LEFT JOIN (SELECT s.ddl_id, to_jsonb(array_agg(jsonb_object(
+                                '{key,kind,schema,name,change,blob}'::text[],
+                                ARRAY[s.object_key, s.kind, s.schema_name, s.object_name, s.change,
+                                      s.new_blob]))) AS objects
                        FROM (SELECT * FROM ch WHERE old_blob IS DISTINCT FROM new_blob
                               ORDER BY ddl_id, object_key) s
                       GROUP BY s.ddl_id) c ON c.ddl_id = t.id
