@@ -96,7 +96,9 @@ BEGIN
                                 WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid
                                   AND e.deptype = 'e')
         )
-        SELECT coalesce(to_jsonb(array_agg(jsonb_build_array(w.anchor_classid, w.anchor_objid))), '[]')
+        -- (pairs of oids as a two-dimensional array: the same JSON as a jsonb_build_array per
+        -- anchor, without building and reading back a jsonb for each)
+        SELECT coalesce(to_jsonb(array_agg(ARRAY[w.anchor_classid, w.anchor_objid])), '[]')
           INTO v_wanted
           FROM wanted w;
     END IF;
@@ -174,7 +176,7 @@ BEGIN
     ), ch AS MATERIALIZED (
         SELECT ch.*, coalesce(t.id, last.id) AS ddl_id, coalesce(t.record, last.record) AS record
           FROM pggit.refresh_anchors(
-                   (SELECT to_jsonb(array_agg(jsonb_build_array(classid, objid))) FROM touch)) ch
+                   (SELECT to_jsonb(array_agg(ARRAY[classid, objid])) FROM touch)) ch
           LEFT JOIN pggit.live_state l ON l.object_key = ch.object_key
           LEFT JOIN touch t ON t.classid = coalesce(ch.anchor_classid, l.anchor_classid)
                            AND t.objid = coalesce(ch.anchor_objid, l.anchor_objid)
