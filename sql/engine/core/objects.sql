@@ -5,10 +5,13 @@
 -- Small helpers
 ------------------------------------------------------------------------------------------------
 -- No SET clause (its names are schema-qualified instead): a SET clause keeps the planner from
--- inlining the function, and a call then cost more than the hashing, per object.
+-- inlining the function, and a call then cost more than the hashing, per object. STABLE, not
+-- IMMUTABLE: convert_to is stable, and the planner inlines no IMMUTABLE function whose body calls
+-- a stable one (as IMMUTABLE it ran as a SQL function call per definition: an executor started
+-- and ended for each, about as much again as the hashing itself).
 CREATE OR REPLACE FUNCTION pggit.sha256_hex(p_text text)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_text, 'UTF8')), 'hex') $$;
 
 -- blobs_put for a caller that has the definitions' hashes already (p_hashes[i] the hash of

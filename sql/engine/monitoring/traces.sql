@@ -227,7 +227,7 @@ BEGIN
         SELECT DISTINCT ON (classid, objid) classid, objid, id, record
           FROM touched ORDER BY classid, objid, id DESC
     )
-    SELECT jsonb_agg(jsonb_build_array(classid::bigint, objid::bigint, id, record)),
+    SELECT to_jsonb(array_agg(jsonb_build_array(classid::bigint, objid::bigint, id, record))),
            -- the statements that are no anchor's last (flush_anchors marks the others)
            ARRAY(SELECT u.id FROM unnest(v_ids) u(id) EXCEPT SELECT t.id FROM last_touch t)
       INTO v_touch, v_rest
