@@ -8,6 +8,10 @@ is absent, ``*/*`` or ``application/json``, and a view whose first renderer's me
 requests get it without the parse. Every other request (another ``Accept``, parameters such as
 ``indent``, a list of types, a format override) is negotiated by DRF as before, with the same
 answers and the same 406s.
+
+The early hit path (``cachemgmt.hitpath``) answers cached reads before DRF runs only for views whose
+negotiation it knows the answer of (``KNOWN_NEGOTIATION``: DRF's class and this one, by identity):
+a view with any other class, a subclass of this one included, takes the ordinary path.
 """
 
 from __future__ import annotations
