@@ -14,9 +14,11 @@ process's secrets; ``BENCH_DJANGO_DEBUG=1`` for debug) and ``DJANGO_LOG_LEVEL=WA
 ``bench-http-*``, 200 webhook endpoints, 2,000 alerts) stays for the next run; the endpoints the
 POST rows create are deleted at the end. POSTs use IP-literal URLs (a public address) and host-name
 URLs (a new name per request under ``example.com``, resolved by the system resolver within the
-save-time bound). Each row also gives the web process's CPU per request: the utime + stime of the
-server process and its descendants (``/proc/<pid>/stat``) over the measured run, divided by the
-requests wrk counted — unlike req/s, it hardly depends on what else the machine is running.
+save-time bound). The servers listen on free ports, or on ``BENCH_HTTP_PORT`` (uncached) and the
+next one (cached) when it is set. Each row also gives the web process's CPU per request: the
+utime + stime of the server process and its descendants (``/proc/<pid>/stat``) over the measured
+run, divided by the requests wrk counted — unlike req/s, it hardly depends on what else the
+machine is running.
 """
 
 from __future__ import annotations
@@ -127,7 +129,10 @@ def _seed() -> tuple[list[str], int]:
     return tokens, endpoints.order_by("id").values_list("id", flat=True)[7]
 
 
-def _free_port() -> int:
+def _free_port(offset: int = 0) -> int:
+    """``BENCH_HTTP_PORT`` + ``offset`` when set (a port range of one's own), else a free port."""
+    if os.environ.get("BENCH_HTTP_PORT"):
+        return int(os.environ["BENCH_HTTP_PORT"]) + offset
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -266,7 +271,7 @@ def run() -> list[tuple[str, float, str]]:
     token_list = ", ".join(f'"{token}"' for token in tokens)
     try:
         for cache_enabled in (False, True):
-            port = _free_port()
+            port = _free_port(int(cache_enabled))
             server = _server(cache_enabled, port)
             try:
                 for label, mode, path in _rows(endpoint, cache_enabled):

@@ -7,8 +7,9 @@ which answers exactly as it would without this layer:
 
 - the view is a ``@cached_response``/``CachedViewSetMixin`` handler whose authorisation for a
   ``GET`` is the project's default: ``JWTAuthentication`` only, ``RolePermissions`` (or
-  ``IsAuthenticated``) only, no throttles, JSON renderer only, no versioning, and none of DRF's
-  request-handling hooks overridden;
+  ``IsAuthenticated``) only, no throttles, JSON renderer only, no versioning, DRF's content
+  negotiation or the project's (``KNOWN_NEGOTIATION``), and none of DRF's request-handling hooks
+  overridden;
 - the request has no body, no cookie, no ``?format=``, a ``Host`` that ``ALLOWED_HOSTS`` accepts,
   an ``Accept`` the JSON renderer answers with plain ``application/json``, and a ``Bearer`` token
   that SimpleJWT's own token classes validate (signature, expiry, type; the signature once per
@@ -80,6 +81,7 @@ from cachemgmt.runtime import get_store
 from pggit_project.authentication import JWTAuthentication
 from pggit_project.constants import REQUEST_ID_HEADER
 from pggit_project.errors import body_for_status, error_response
+from pggit_project.negotiation import ContentNegotiation
 from pggit_project.outage import Reachability, database_reachability
 from pggit_project.permissions import VIEW_SENSITIVE, RolePermissions, required_permissions
 from pggit_project.request_id import bind_request_id, choose_request_id
@@ -116,6 +118,11 @@ KNOWN_AUTHENTICATION = tuple(
 # Hosts Django accepts in debug mode when ALLOWED_HOSTS is empty (HttpRequest.get_host).
 DEBUG_HOSTS = [".localhost", "127.0.0.1", "[::1]"]
 ACCEPTED = (None, b"*/*", b"application/json")
+# Content negotiation classes whose answer for these Accept values, without a format override and
+# with the JSON renderer only, is that renderer with "application/json" — the answer an early hit
+# gives: DRF's, and the project's (DRF's with that answer known in advance, the API's default:
+# pggit_project.negotiation). Any other class, a subclass of these included, may answer otherwise.
+KNOWN_NEGOTIATION = (DefaultContentNegotiation, ContentNegotiation)
 # DRF's request-handling steps: when a view overrides one, its reads take the ordinary path.
 HOOKS = (
     "dispatch",
@@ -558,7 +565,7 @@ def _eligibility(view_function) -> _Eligible | None:
         return None
     if _setting(view_function, cls, "versioning_class") is not None:
         return None
-    if _setting(view_function, cls, "content_negotiation_class") is not DefaultContentNegotiation:
+    if _setting(view_function, cls, "content_negotiation_class") not in KNOWN_NEGOTIATION:
         return None
     return _Eligible(
         handler.cache_namespace, handler.cache_names, handler.cache_vary_on_user, required

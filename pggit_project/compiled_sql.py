@@ -1,4 +1,4 @@
-"""Compiled SQL of list pages, kept per request shape.
+"""Compiled SQL of list pages, kept per request shape, and of lookups by primary key.
 
 Compiling a queryset (Django's ``SQLCompiler.as_sql``: the select list, the ``ORDER BY`` pairs, the
 ``WHERE`` tree) costs more CPU than PostgreSQL's answer to a page of a list (docs/benchmarks.md,
@@ -16,6 +16,14 @@ Only plain model querysets are kept (no ``select_related``, annotations, extra s
 prefetching or known related objects); any other queryset, and a query that Django would not send
 (an always-empty ``WHERE``), takes Django's ordinary path every time. Entries are per process, at
 most ``MAX_ENTRIES`` (least recently used dropped); a deploy restarts the process.
+
+``first_by_pk(make_queryset, pk)`` is ``make_queryset().filter(pk=pk).first()`` (a detail view's
+object) with the statement compiled once per ``make_queryset`` — a function whose queryset depends
+on nothing else (a selector such as ``Alert.objects.all``) — and later sent with the new key as its
+only parameter, adapted as Django adapts it (psycopg's ``Int8`` for a ``bigint`` key). It is kept
+only for an ``int`` key of an integer primary key field, a plain queryset (as for pages) and a
+statement whose one parameter is that key; a key outside the field's range (which Django answers
+without a query) and any other case take Django's path.
 """
 
 from __future__ import annotations
@@ -27,8 +35,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
-from django.db import connections
-from django.db.models import Model, signals
+from django.db import connections, router
+from django.db.models import IntegerField, Model, signals
 from django.db.models.base import ModelState
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable
@@ -64,6 +72,7 @@ class _Page:
     end: int
     converters: dict  # Django's for the selected columns (``SQLCompiler.get_converters``)
     plain_init: bool  # rows may become instances as ``_new_instances`` makes them
+    query: Any  # the compiled query (its compiler class applies the converters)
 
 
 @dataclass
@@ -72,17 +81,27 @@ class _Entry:
     count: tuple[str, tuple, str] | None = None  # sql, params, database alias
 
 
+@dataclass
+class _Lookup:
+    page: _Page | None  # None: this queryset's lookup is not kept (Django's path every time)
+    explicit_db: str | None  # the queryset's own ``using()``, else the router decides
+    key_range: tuple[int | None, int | None] = (None, None)  # the primary key field's range
+    wrap: type = int  # the key's type as a parameter
+
+
 class CompiledLists:
     """The per-process store of compiled page and count queries (module docstring)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES):
         self.max_entries = max_entries
         self._entries: OrderedDict[tuple, _Entry] = OrderedDict()
+        self._lookups: dict[tuple, _Lookup] = {}
         self._lock = threading.Lock()
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._lookups.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -110,7 +129,7 @@ class CompiledLists:
             if page is None:
                 return list(queryset[start:stop])
             entry.page = page
-        return _fetch_page(queryset, page)
+        return _fetch_page(page, page.params)
 
     def count(self, key: tuple, queryset) -> int:
         """``queryset.count()``, compiled once for ``key``: the statement Django sends for it is
@@ -136,6 +155,63 @@ class CompiledLists:
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchone()[0]
+
+    def first_by_pk(self, make_queryset, pk):
+        """``make_queryset().filter(pk=pk).first()``, compiled once per ``make_queryset`` (see
+        the module docstring)."""
+        key = ("first_by_pk", make_queryset)
+        lookup = self._lookups.get(key)
+        if lookup is not None and type(pk) is int:
+            page = lookup.page
+            if page is None:
+                return make_queryset().filter(pk=pk).first()
+            low, high = lookup.key_range
+            using = lookup.explicit_db or router.db_for_read(page.model)
+            if using == page.using and (low is None or pk >= low) and (high is None or pk <= high):
+                found = _fetch_page(page, (lookup.wrap(pk),))
+                return found[0] if found else None
+        queryset = make_queryset().filter(pk=pk)
+        if not queryset.ordered:
+            queryset._check_ordering_first_last_queryset_aggregation(method="first")
+            queryset = queryset.order_by("pk")
+        if lookup is None or lookup.page is not None:
+            lookup = _compile_lookup(queryset, pk)
+            if lookup is not None:
+                with self._lock:
+                    self._lookups[key] = lookup
+                    if len(self._lookups) > self.max_entries:
+                        self._lookups.pop(next(iter(self._lookups)))
+        for instance in queryset[:1]:
+            return instance
+        return None
+
+
+def _compile_lookup(queryset, pk) -> _Lookup | None:
+    """What ``first_by_pk`` keeps for ``queryset`` (already filtered by ``pk`` and ordered), or
+    ``None`` when nothing can be decided from this call (another key may be in range)."""
+    model = queryset.model
+    field = model._meta.pk
+    if type(pk) is not int or queryset._hints:
+        return None
+    if not isinstance(field, IntegerField) or not _plain(queryset):
+        return _Lookup(page=None, explicit_db=None)
+    using = queryset.db
+    low, high = connections[using].ops.integer_field_range(field.get_internal_type())
+    if (low is not None and pk < low) or (high is not None and pk > high):
+        return None  # Django sends nothing (EmptyResultSet): compile from a key in range
+    page = _compile_page(queryset[:1])
+    if (
+        page is None
+        or len(page.params) != 1
+        or not isinstance(page.params[0], int)
+        or int(page.params[0]) != pk
+        or type(page.params[0])(pk) != page.params[0]
+    ):
+        return _Lookup(page=None, explicit_db=None)
+    # the parameter as Django adapts the key (an int, or psycopg's Int8... for the field's type)
+    return _Lookup(
+        page=page, explicit_db=queryset._db, key_range=(low, high), wrap=type(page.params[0])
+    )
 
 
 def _plain(queryset) -> bool:
@@ -180,16 +256,17 @@ def _compile_page(page_queryset) -> _Page | None:
         end=end,
         converters=compiler.get_converters([column[0] for column in compiler.select]),
         plain_init=_plain_init(klass_info["model"], init_list),
+        query=page_queryset.query,
     )
 
 
-def _fetch_page(queryset, page: _Page) -> list[Any]:
+def _fetch_page(page: _Page, params: tuple) -> list[Any]:
     with connections[page.using].cursor() as cursor:
-        cursor.execute(page.sql, page.params)
+        cursor.execute(page.sql, params)
         rows = cursor.fetchall()
     if page.converters:
         # Django's conversion of the rows (``results_iter``), on this thread's connection
-        compiler = queryset.query.get_compiler(using=page.using)
+        compiler = page.query.get_compiler(using=page.using)
         rows = compiler.apply_converters(rows, page.converters)
     model, using, init_list, start, end = (
         page.model,

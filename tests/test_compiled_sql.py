@@ -210,3 +210,82 @@ def test_deferred_fields_and_init_receivers_take_from_db(alerts):
     finally:
         post_init.disconnect(receiver, sender=Alert)
     assert seen == kept and len(kept) == 3
+
+
+def test_first_by_pk_is_djangos_first_with_djangos_statement(alerts):
+    lists = CompiledLists()
+    ids = list(Alert.objects.order_by("id").values_list("id", flat=True))
+    with CaptureQueriesContext(connection) as django_path:
+        expected = [Alert.objects.filter(pk=pk).first() for pk in ids[:3]]
+    with CaptureQueriesContext(connection) as kept_path:
+        kept = [lists.first_by_pk(Alert.objects.all, pk) for pk in ids[:3]]
+    assert instance_state(kept) == instance_state(expected)
+    assert statements(kept_path) == statements(django_path)
+    assert list(lists._lookups) == [("first_by_pk", Alert.objects.all)]
+    assert lists._lookups["first_by_pk", Alert.objects.all].page.params == (ids[0],)
+    assert type(lists._lookups["first_by_pk", Alert.objects.all].page.params[0]) is not int  # Int8
+    # the queryset's own order (first() keeps it), and a key with no row
+    with CaptureQueriesContext(connection) as django_ordered:
+        expected = Alert.objects.order_by("-id").filter(pk=ids[1]).first()
+        missing = Alert.objects.order_by("-id").filter(pk=ids[-1] + 100).first()
+
+    def ordered():
+        return Alert.objects.order_by("-id")
+
+    with CaptureQueriesContext(connection) as kept_ordered:
+        assert lists.first_by_pk(ordered, ids[-1] + 100) is missing is None
+        assert instance_state([lists.first_by_pk(ordered, ids[1])]) == instance_state([expected])
+    assert statements(kept_ordered) == statements(django_ordered)[::-1]
+    assert "ORDER BY" in statements(kept_ordered)[0]
+    Alert.objects.filter(pk=ids[2]).delete()
+    assert lists.first_by_pk(Alert.objects.all, ids[2]) is None  # the rows of now
+
+
+def test_first_by_pk_outside_the_keys_range_or_not_an_int_takes_djangos_path(alerts):
+    lists = CompiledLists()
+    first_id = Alert.objects.order_by("id").values_list("id", flat=True)[0]
+    for pk in (2**63, -(2**63) - 1):  # beyond bigint: Django sends no statement
+        with CaptureQueriesContext(connection) as sent:
+            assert lists.first_by_pk(Alert.objects.all, pk) is None
+        assert len(sent) == 0 and len(lists._lookups) == 0
+    assert lists.first_by_pk(Alert.objects.all, first_id).pk == first_id
+    one = Alert.objects.filter(pk=True).first()
+    with CaptureQueriesContext(connection) as sent:
+        assert lists.first_by_pk(Alert.objects.all, 2**63) is None
+        assert lists.first_by_pk(Alert.objects.all, str(first_id)).pk == first_id
+        assert lists.first_by_pk(Alert.objects.all, True) == one
+    assert len(sent) == 2  # the text and the bool went Django's way, the overflow nowhere
+
+
+def test_first_by_pk_of_querysets_it_cannot_keep_is_djangos_every_time(alerts):
+    lists = CompiledLists()
+    ids = list(Alert.objects.order_by("id").values_list("id", flat=True))
+
+    def annotated():
+        return Alert.objects.annotate(seen=F("occurrences"))
+
+    def filtered():
+        return Alert.objects.filter(source="compiled")
+
+    for pk in ids[:2]:
+        assert lists.first_by_pk(annotated, pk).seen == Alert.objects.get(pk=pk).occurrences
+        expected = Alert.objects.filter(source="compiled", pk=pk).first()
+        assert lists.first_by_pk(filtered, pk) == expected
+    assert lists._lookups["first_by_pk", annotated].page is None
+    assert lists._lookups["first_by_pk", filtered].page is None  # a second parameter
+
+
+def test_the_api_detail_answers_the_same_from_kept_statements(operator_client, alerts):
+    from pggit_project.compiled_sql import compiled_lists
+
+    compiled_lists.clear()
+    first_id = Alert.objects.order_by("id").values_list("id", flat=True)[0]
+    urls = [f"/api/v1/alerts/{first_id}", f"/api/v1/alerts/{first_id + 100}"]
+    first = [operator_client.get(url) for url in urls]
+    again = [operator_client.get(url) for url in urls]
+    assert [response.status_code for response in first] == [200, 404]
+    assert [response.status_code for response in again] == [200, 404]
+    assert first[0].content == again[0].content and first[0].json()["id"] == first_id
+    assert first[1].json()["code"] == again[1].json()["code"] == "alert_not_found"
+    assert ("first_by_pk", Alert.objects.all) not in compiled_lists._lookups
+    assert compiled_lists._lookups  # the alert view's selector

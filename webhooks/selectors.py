@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
+from pggit_project.compiled_sql import compiled_lists
 from webhooks.constants import WORKER_STALE_SECONDS
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -18,7 +19,8 @@ def endpoint_list() -> QuerySet[WebhookEndpoint]:
 
 
 def endpoint_get(*, endpoint_id: int) -> WebhookEndpoint | None:
-    return WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    """``WebhookEndpoint.objects.filter(pk=endpoint_id).first()``, its statement kept."""
+    return compiled_lists.first_by_pk(WebhookEndpoint.objects.all, endpoint_id)
 
 
 def delivery_list(*, endpoint_id: int | None = None) -> QuerySet[WebhookDelivery]:

@@ -25,7 +25,7 @@ from alerts.api.filters import AlertFilter, OperationMetricFilter
 from alerts.constants import MAX_BIGINT, PERFORMANCE_WINDOW_HOURS
 from alerts.models import Alert, AlertSilence, OperationRecord
 from cachemgmt.decorators import CachedViewSetMixin, cached_response
-from pggit_project.compiled_sql import ReusableListSQL
+from pggit_project.compiled_sql import ReusableListSQL, compiled_lists
 from pggit_project.errors import DomainError
 from pggit_project.filters import StrictDjangoFilterBackend, StrictOrderingFilter
 from pggit_project.openapi import ErrorSerializer
@@ -47,8 +47,10 @@ def object_id(raw: str, what: str) -> int:
     return value
 
 
-def get_or_404(queryset, raw_id: str, what: str):
-    found = queryset.filter(pk=object_id(raw_id, what)).first()
+def get_or_404(make_queryset, raw_id: str, what: str):
+    """``make_queryset().filter(pk=...).first()`` (its statement kept: ``first_by_pk``), or a
+    404."""
+    found = compiled_lists.first_by_pk(make_queryset, object_id(raw_id, what))
     if found is None:
         raise DomainError(f"no {what} {raw_id}", code=f"{what}_not_found", status=404)
     return found
@@ -84,7 +86,7 @@ class AlertViewSet(
         return selectors.alert_queryset()
 
     def get_object(self):
-        return get_or_404(selectors.alert_queryset(), self.kwargs["pk"], "alert")
+        return get_or_404(selectors.alert_queryset, self.kwargs["pk"], "alert")
 
     @extend_schema(responses=s.AlertDetailSerializer)
     def retrieve(self, request, *args, **kwargs):
@@ -171,7 +173,7 @@ class AlertSilenceViewSet(viewsets.ModelViewSet):
         return selectors.silence_queryset()
 
     def get_object(self):
-        return get_or_404(selectors.silence_queryset(), self.kwargs["pk"], "silence")
+        return get_or_404(selectors.silence_queryset, self.kwargs["pk"], "silence")
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "now": timezone.now()}
@@ -271,7 +273,7 @@ class OperationMetricViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(responses=s.OperationTraceSerializer)
     def retrieve(self, request, *args, **kwargs):
-        record = get_or_404(selectors.metric_queryset(), self.kwargs["pk"], "operation")
+        record = get_or_404(selectors.metric_queryset, self.kwargs["pk"], "operation")
         record.trace_spans = selectors.operation_trace(record.pk)
         return Response(s.OperationTraceSerializer(record).data)
 

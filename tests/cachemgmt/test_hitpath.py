@@ -13,7 +13,10 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import async_to_sync
 from django.contrib.auth import get_user_model
+from django.core.signals import request_started
+from django.urls import get_resolver, resolve
 from django.utils import timezone
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework_simplejwt.tokens import AccessToken
 
 from cachemgmt import hitpath
@@ -21,8 +24,10 @@ from cachemgmt.runtime import get_store
 from cachemgmt.services import cache_apply_notice
 from pggit_project.asgi import application
 from pggit_project.listener import connect
+from pggit_project.negotiation import ContentNegotiation
 from tests.conftest import bearer, with_role
 from webhooks import services
+from webhooks.api.views import WebhookViewSet
 
 WEBHOOKS = "/api/v1/webhooks"
 ORDINARY = [(b"cookie", b"flavour=ordinary")]  # a cookie: the early path steps aside
@@ -100,6 +105,42 @@ def without_request_id(pairs):
     return [(n, "<id>" if n.lower() == "x-request-id" else v) for n, v in pairs]
 
 
+class Started:
+    """How many requests entered Django's request cycle (``request_started``) within the block."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, **kwargs) -> None:
+        self.count += 1
+
+    def __enter__(self):
+        request_started.connect(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        request_started.disconnect(self)
+
+
+def cached_views():
+    """(route, view function) of every API view whose GET handler is cached."""
+    found = []
+
+    def walk(patterns, prefix: str) -> None:
+        for pattern in patterns:
+            if hasattr(pattern, "url_patterns"):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+                continue
+            view = pattern.callback
+            actions = getattr(view, "actions", None) or {"get": "get"}
+            handler = getattr(getattr(view, "cls", None), actions.get("get") or "", None)
+            if getattr(handler, "pggit_cached", False):
+                found.append((prefix + str(pattern.pattern), view))
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
 def warm(authorization: bytes) -> None:
     """A miss through the ordinary path (it stores the entry and teaches the early path), then
     one early hit (it reads the user's state)."""
@@ -114,8 +155,12 @@ def test_an_early_hit_is_byte_identical_to_an_ordinary_hit_and_makes_no_query(
     ordinary = get(WEBHOOKS, hits, ORDINARY)
     # the token's user and its permissions were read by the ordinary path (pggit_project.
     # authentication), once per user-state generation: the early path shares that state
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(0), Started() as started:
         early = get(WEBHOOKS, hits)
+    assert started.count == 0  # answered before Django: not an ordinary hit
+    with Started() as started:
+        assert header(get(WEBHOOKS, hits, ORDINARY)[1], "X-Cache") == "hit-l1"
+    assert started.count == 1
 
     assert header(miss[1], "X-Cache") == "miss"
     assert header(ordinary[1], "X-Cache") == header(early[1], "X-Cache") == "hit-l1"
@@ -313,3 +358,26 @@ def test_viewers_and_operators_never_share_an_entry(hits):
         assert (status, header(pairs, "X-Cache")) == (200, "hit-l1")
         urls = sorted(item["url"] for item in json.loads(body)["items"])
         assert urls[0] == expected
+
+
+def test_every_cached_view_of_the_api_is_taken_by_the_early_path():
+    """Every cached endpoint meets the early path's conditions with the project's settings (the
+    API's default content negotiation is the project's: pggit_project.negotiation)."""
+    views = cached_views()
+    assert WebhookViewSet.content_negotiation_class is ContentNegotiation
+    assert len(views) >= 13
+    assert [route for route, view in views if hitpath._eligibility(view) is None] == []
+
+
+def test_a_view_with_another_content_negotiation_takes_the_ordinary_path():
+    class Negotiation(ContentNegotiation):
+        pass
+
+    ours = resolve(WEBHOOKS).func
+    for negotiation, eligible in (
+        (ContentNegotiation, True),
+        (DefaultContentNegotiation, True),
+        (Negotiation, False),
+    ):
+        view = WebhookViewSet.as_view(ours.actions, content_negotiation_class=negotiation)
+        assert (hitpath._eligibility(view) is not None) is eligible, negotiation
