@@ -23,7 +23,8 @@ on nothing else (a selector such as ``Alert.objects.all``) — and later sent wi
 only parameter, adapted as Django adapts it (psycopg's ``Int8`` for a ``bigint`` key). It is kept
 only for an ``int`` key of an integer primary key field, a plain queryset (as for pages) and a
 statement whose one parameter is that key; a key outside the field's range (which Django answers
-without a query) and any other case take Django's path.
+without a query) and any other case take Django's path. At most ``MAX_ENTRIES`` statements are
+kept (one per ``make_queryset``), the oldest dropped first.
 """
 
 from __future__ import annotations

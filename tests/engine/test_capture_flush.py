@@ -131,6 +131,16 @@ def test_one_flush_of_many_anchors_records_what_flushing_each_message_records(
         )
         >= 2 * TABLES
     )
+    # one form of anchor in the audit trail: [classid, objid] as two JSON strings, whether the
+    # statement-time loop, a GRANT or a dropped object's hand-off wrote it
+    assert (
+        at_end.one(
+            "SELECT count(*) FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a "
+            "WHERE jsonb_typeof(a) <> 'array' OR jsonb_array_length(a) <> 2 "
+            "OR jsonb_typeof(a->0) <> 'string' OR jsonb_typeof(a->1) <> 'string'"
+        )
+        == 0
+    )
     got, expected = state(at_end), state(each)
     assert got == expected
     for db in (at_end, each):

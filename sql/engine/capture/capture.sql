@@ -610,10 +610,12 @@ BEGIN
                         || json_build_object('type', v_cmd.object_type, 'identity',
                                              v_cmd.object_identity, 'change', v_change)::text;
                 END IF;
-                -- (oids as JSON numbers)
+                -- oids as JSON strings, as json_build_array writes them for the GRANT and
+                -- sql_drop rows: ddl_log.anchors holds one form
                 v_raw_anchors := coalesce(v_raw_anchors || ', ', '[')
-                    || CASE WHEN v_look IS NULL THEN '[' || v_cmd.classid || ', ' || v_cmd.objid || ']'
-                            ELSE '[' || v_look[1] || ', ' || v_look[2] || ']' END;
+                    || CASE WHEN v_look IS NULL
+                            THEN '["' || v_cmd.classid || '", "' || v_cmd.objid || '"]'
+                            ELSE '["' || v_look[1] || '", "' || v_look[2] || '"]' END;
             END IF;
             IF v_cmd.classid IS NULL AND NOT v_cmd.in_extension THEN
                 v_typed := coalesce(v_typed || ', ', '[')
