@@ -5,16 +5,27 @@ from ``client()`` without trying (no connect timeout per request) and answer fro
 failure is logged once per ``REDIS_ERROR_LOG_SECONDS`` with the number of failures since, never per
 request. The first success after a failure calls ``on_recovery`` (the store then bumps every
 namespace: a write made while Redis was unreachable could not bump its namespaces).
+
+``get`` (a ``GET`` read on every authenticated request: the user-state generation) runs on a
+connection this thread keeps for it, used directly: no check-out from redis-py's pool (its lock
+and its poll of the socket) and none of the client's per-command wrappers — the same command and
+reply, the same socket timeouts. A kept connection that was already open and fails with a
+connection error (Redis restarted, the socket closed) is replaced once and the command sent again,
+as the pool reconnects a closed connection at check-out; any other failure, or a second one, is a
+failure of the link as for ``call`` (``RedisUnavailable``: the caller reads the database). Timeouts
+are never retried (redis-py's client does not retry them either with the cache's settings).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from cachemgmt.constants import REDIS_ERROR_LOG_SECONDS, REDIS_RETRY_SECONDS
@@ -38,6 +49,8 @@ class RedisLink:
         self._failures_since_log = 0
         self.on_recovery: Callable[[Any], None] | None = None
         self.last_error: str | None = None
+        # this thread's kept connection for ``get``: (pool, process id, connection, packed commands)
+        self._kept = threading.local()
 
     @property
     def available(self) -> bool:
@@ -59,6 +72,43 @@ class RedisLink:
             self._client = None
             self._failed(exc)
             raise RedisUnavailable from None
+
+    def get(self, key: str) -> Any:
+        """``GET key`` on this thread's kept connection (module docstring); ``RedisUnavailable``
+        as for ``call``."""
+        return self.call(lambda client: self._kept_get(client, key))
+
+    def _kept_get(self, client: Any, key: str) -> Any:
+        pool = client.connection_pool
+        kept = getattr(self._kept, "connection", None)
+        if kept is None or kept[0] is not pool or kept[1] != os.getpid():
+            if getattr(pool, "cache", None) is not None:
+                # client-side caching answers from the pool's connections: the client's own path
+                return client.get(key)
+            kept = (pool, os.getpid(), pool.connection_class(**pool.connection_kwargs), {})
+            self._kept.connection = kept
+        connection, packed = kept[2], kept[3]
+        command = packed.get(key)
+        if command is None:
+            command = packed[key] = connection.pack_command("GET", key)
+        was_open = connection.is_connected
+        try:
+            connection.send_packed_command(command, check_health=False)
+            return connection.read_response()
+        except RedisConnectionError:
+            connection.disconnect()
+            if not was_open:
+                raise
+        except BaseException:
+            connection.disconnect()
+            raise
+        # the kept socket had been closed (a Redis restart): once more, on a new connection
+        try:
+            connection.send_packed_command(command, check_health=False)
+            return connection.read_response()
+        except BaseException:
+            connection.disconnect()
+            raise
 
     def _failed(self, exc: Exception) -> None:
         now = time.monotonic()

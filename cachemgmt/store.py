@@ -184,15 +184,16 @@ class CacheStore:
             with self._lock:
                 return self._local_user_gen
 
-        def read(client: Any) -> int:
-            value = client.get(self.keys.users)
-            if value is None:
-                client.set(self.keys.users, fresh_generation(), nx=True)
-                value = client.get(self.keys.users)
-            return int(value)
+        def start(client: Any) -> Any:
+            client.set(self.keys.users, fresh_generation(), nx=True)
+            return client.get(self.keys.users)
 
         try:
-            return self.redis.call(read)
+            # every authenticated request reads it: on the thread's kept connection (RedisLink.get)
+            value = self.redis.get(self.keys.users)
+            if value is None:
+                value = self.redis.call(start)
+            return int(value)
         except RedisUnavailable:
             return None
 

@@ -62,7 +62,13 @@ class CompiledTimestamptzLoader(Loader):
         self._parse = _PSYCOPG_TIMESTAMPTZ(oid, context).load
 
     def load(self, data):
-        return self._parse(data).replace(tzinfo=self.timezone)
+        value = self._parse(data)
+        # The session's time zone is the connection's (Django sets it): under UTC psycopg's value
+        # already has the very tzinfo Django would put in (``datetime.UTC``), and ``replace``
+        # (keyword parsing, a new object) would give an equal value.
+        if value.tzinfo is self.timezone:
+            return value
+        return value.replace(tzinfo=self.timezone)
 
 
 @functools.lru_cache(maxsize=16)

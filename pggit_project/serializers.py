@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import datetime
 import threading
+import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
@@ -96,6 +97,12 @@ def _kept_type(field):
     return None
 
 
+_UTC = datetime.UTC
+# UTC as ``timezone.get_current_timezone()`` gives it under ``TIME_ZONE = "UTC"`` (``ZoneInfo``
+# instances are kept per key): its offset is zero at every instant.
+_UTC_ZONE_INFO = zoneinfo.ZoneInfo("UTC")
+
+
 def _datetime_plan(field):
     """For a ``DateTimeField`` writing ISO 8601 in the current time zone: a converter taking
     (value, time zone); ``None`` for any other format or a fixed time zone."""
@@ -106,6 +113,14 @@ def _datetime_plan(field):
         return None
 
     def convert(value, zone):
+        if (
+            value.__class__ is datetime.datetime
+            and value.tzinfo is _UTC
+            and (zone is _UTC_ZONE_INFO or zone is _UTC)
+        ):
+            # a UTC value (what the database's loader gives) shown in UTC: ``astimezone`` would
+            # give the same fields with the zone's tzinfo, and the same text
+            return value.isoformat()[:-6] + "Z"
         if zone is None or not isinstance(value, datetime.datetime) or value.utcoffset() is None:
             return field.to_representation(value)  # naive, str, a date: DRF decides
         try:

@@ -65,23 +65,39 @@ def _schedule() -> tuple[float, ...]:
     return schedule
 
 
+def save_check_settings() -> tuple[bool, float]:
+    """(``allow_private_targets``, ``save_resolve_seconds``): what a save-time URL check reads,
+    validated as ``webhook_settings`` validates them, without building the other settings (every
+    webhook save reads these)."""
+    return (
+        bool(settings.WEBHOOK_ALLOW_PRIVATE_TARGETS),
+        _number("WEBHOOK_SAVE_RESOLVE_SECONDS", DEFAULT_SAVE_RESOLVE_SECONDS),
+    )
+
+
+def encryption_keys() -> tuple[str, ...]:
+    """``WEBHOOK_ENCRYPTION_KEYS``, newest first (every secret encrypted or decrypted reads it)."""
+    return tuple(settings.WEBHOOK_ENCRYPTION_KEYS)
+
+
 def webhook_settings() -> WebhookSettings:
     """The current webhook settings (tests change them with pytest-django's ``settings``)."""
     jitter = _number("WEBHOOK_RETRY_JITTER", DEFAULT_RETRY_JITTER)
     if jitter >= 1:
         raise ImproperlyConfigured("WEBHOOK_RETRY_JITTER is a fraction below 1 (e.g. 0.2).")
     timeout = _number("WEBHOOK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
+    allow_private_targets, save_resolve_seconds = save_check_settings()
     return WebhookSettings(
         retry_schedule=_schedule(),
         retry_jitter=jitter,
         timeout_seconds=timeout or DEFAULT_TIMEOUT_SECONDS,
-        save_resolve_seconds=_number("WEBHOOK_SAVE_RESOLVE_SECONDS", DEFAULT_SAVE_RESOLVE_SECONDS),
+        save_resolve_seconds=save_resolve_seconds,
         secret_overlap=timedelta(
             hours=_number("WEBHOOK_SECRET_OVERLAP_HOURS", DEFAULT_SECRET_OVERLAP_HOURS)
         ),
         disable_after=timedelta(
             days=_number("WEBHOOK_DISABLE_AFTER_DAYS", DEFAULT_DISABLE_AFTER_DAYS)
         ),
-        allow_private_targets=bool(settings.WEBHOOK_ALLOW_PRIVATE_TARGETS),
-        encryption_keys=tuple(settings.WEBHOOK_ENCRYPTION_KEYS),
+        allow_private_targets=allow_private_targets,
+        encryption_keys=encryption_keys(),
     )

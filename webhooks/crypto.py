@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from webhooks.conf import webhook_settings
+from webhooks.conf import encryption_keys
 from webhooks.constants import SECRET_BYTES, SECRET_HINT_CHARS, SECRET_PREFIX
 
 
@@ -48,7 +48,7 @@ def _fernet(keys: tuple[str, ...]) -> MultiFernet:
 
 
 def _current() -> MultiFernet:
-    return _fernet(webhook_settings().encryption_keys)
+    return _fernet(encryption_keys())
 
 
 def secret_encrypt(secret: str) -> bytes:

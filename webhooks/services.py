@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from pggit_project.engine import engine_cursor
 from pggit_project.errors import DomainError
-from webhooks.conf import webhook_settings
+from webhooks.conf import save_check_settings, webhook_settings
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.crypto import (
     secret_encrypt,
@@ -70,12 +70,12 @@ def _give_back_connection() -> None:
 def webhook_validate_url(*, url: str) -> None:
     """Raise a 400 when ``url`` may not be a webhook target (docs/api.md rules, checked on save; a
     host name within WEBHOOK_SAVE_RESOLVE_SECONDS, see webhooks.targets)."""
-    config = webhook_settings()
+    allow_private, lookup_seconds = save_check_settings()
     try:
         check_url_on_save(
             url,
-            allow_private=config.allow_private_targets,
-            lookup_seconds=config.save_resolve_seconds,
+            allow_private=allow_private,
+            lookup_seconds=lookup_seconds,
             before_lookup=_give_back_connection,
         )
     except TargetRefused as exc:
