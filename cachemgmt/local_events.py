@@ -15,6 +15,7 @@ management commands that never read through the cache open no extra connection.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 
@@ -52,6 +53,9 @@ class LocalFollower:
             self.store.local_ready = listener.connected
             self._thread = threading.Thread(target=listener.run, name="cache-follower", daemon=True)
             self._thread.start()
+            # told to stop when the interpreter exits, before exit handlers registered earlier
+            # (the embedded server's) close its database under it
+            atexit.register(self.stop.set)
 
     def on_events(self, events: list[Event]) -> None:
         names = namespaces_for_changes(event.type for event in events)

@@ -118,6 +118,8 @@ class EventListener:
                     self._start(conn)
                     self._follow(conn)
             except psycopg.Error as exc:
+                if self.stop.is_set():
+                    break  # stopping: the server closing the connection is expected, not news
                 logger.warning(
                     "%s lost its database connection (%s); retrying in %.1fs",
                     self.name,
