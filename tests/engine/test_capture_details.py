@@ -238,6 +238,44 @@ def test_capture_configuration_changed_by_another_session_applies_from_the_next_
     }
 
 
+def test_head_moved_or_its_branch_renamed_in_the_transaction_applies_at_once(
+    engine_db: EngineDB,
+):
+    """HEAD's branch is read once per transaction (pggit.branch_cache); moving HEAD, a savepoint
+    rolled back over such a move, and renaming the branch are seen by the next statement."""
+    engine_db.run("SELECT pggit.branch_create('other')")
+    move = "UPDATE pggit.head SET branch_id = (SELECT id FROM pggit.branches WHERE name = %s)"
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.on_main (a integer)")
+        engine_db.run(move, ("other",))
+        engine_db.run("CREATE TABLE public.on_other (a integer)")
+        engine_db.run("SAVEPOINT back")
+        engine_db.run(move, ("main",))
+        engine_db.run("CREATE TABLE public.rolled_back (a integer)")
+        engine_db.run("ROLLBACK TO SAVEPOINT back")
+        engine_db.run("CREATE TABLE public.after_savepoint (a integer)")
+        engine_db.run("SELECT pggit.branch_rename('other', 'renamed')")
+        engine_db.run("CREATE TABLE public.on_renamed (a integer)")
+    engine_db.run(move, ("main",))
+    engine_db.run("CREATE TABLE public.next_transaction (a integer)")
+    rows = engine_db.rows(
+        "SELECT targets->0->>'identity', branch FROM pggit.ddl_log "
+        "WHERE command_tag = 'CREATE TABLE' ORDER BY id"
+    )
+    assert rows == [
+        ("public.on_main", "main"),
+        ("public.on_other", "other"),
+        ("public.after_savepoint", "other"),
+        ("public.on_renamed", "renamed"),
+        ("public.next_transaction", "main"),
+    ]
+    events = engine_db.rows(
+        "SELECT data->'objects'->0->>'identity', data->>'branch' FROM pggit.events "
+        "WHERE type = 'ddl.captured' ORDER BY id"
+    )
+    assert events == rows
+
+
 @pytest.mark.parametrize(
     ("call", "code", "message"),
     [
