@@ -354,7 +354,8 @@ SECURITY DEFINER
 AS $$
 DECLARE
     v_tx text := current_setting('pggit.capture', true);
-    v_cfg jsonb := nullif(current_setting('pggit.config_cache', true), '')::jsonb;
+    v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
+    v_cfg jsonb;
     v_excluded jsonb;
     v_anchors jsonb;
     v_dropped jsonb;
@@ -365,15 +366,21 @@ BEGIN
     IF v_tx = 'off' THEN
         RETURN;
     END IF;
-    IF v_cfg IS NULL THEN
+    IF v_cfg_cached IS NULL THEN
         SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
          WHERE key IN ('capture_enabled', 'excluded_schemas');
+        IF v_tx IS DISTINCT FROM 'engine' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
+            RETURN;
+        END IF;
+        v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
+                           THEN v_cfg->'excluded_schemas' ELSE '[]' END;
+    ELSE
+        -- (the form pggit.on_ddl_command_end keeps)
+        IF v_tx IS DISTINCT FROM 'engine' AND starts_with(v_cfg_cached, 'n') THEN
+            RETURN;
+        END IF;
+        v_excluded := substr(v_cfg_cached, 4)::jsonb;
     END IF;
-    IF v_tx IS DISTINCT FROM 'engine' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
-        RETURN;
-    END IF;
-    v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
-                       THEN v_cfg->'excluded_schemas' ELSE '[]' END;
     -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
     -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
     SELECT jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid)) INTO v_anchors
@@ -568,17 +575,24 @@ BEGIN
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
     <<capture>>
     BEGIN
-        -- the configuration, read once per transaction (pggit.config_set clears the cache)
+        -- the configuration, read once per transaction (pggit.config_set clears the cache) and
+        -- kept as three letters and the excluded schemas' JSON array: capture_enabled ('n' when
+        -- false, else 'y'), auto_commit or capture_sync ('a' auto_commit, 's' capture_sync only,
+        -- '-'), capture_mode ('x' strict, '-'). (The whole configuration kept as jsonb was parsed
+        -- again by every statement, and looked up key by key: ~20 k instructions a statement.)
         IF v_cfg_cached IS NULL THEN
             SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
              WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit', 'capture_sync',
                            'capture_mode');
-            v_cached := set_config('pggit.config_cache', coalesce(v_cfg, '{}')::text, true);
-        ELSE
-            v_cfg := v_cfg_cached::jsonb;
+            v_cfg_cached := CASE WHEN v_cfg->'capture_enabled' = 'false'::jsonb THEN 'n' ELSE 'y' END
+                || CASE WHEN v_cfg->'auto_commit' = 'true'::jsonb THEN 'a'
+                        WHEN v_cfg->'capture_sync' = 'true'::jsonb THEN 's' ELSE '-' END
+                || CASE WHEN v_cfg->'capture_mode' = '"strict"'::jsonb THEN 'x' ELSE '-' END
+                || CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
+                        THEN (v_cfg->'excluded_schemas')::text ELSE '[]' END;
+            v_cached := set_config('pggit.config_cache', v_cfg_cached, true);
         END IF;
-        v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
-                           THEN v_cfg->'excluded_schemas' ELSE '[]' END;
+        v_excluded := substr(v_cfg_cached, 4)::jsonb;
         -- what the command touched, only in tracked schemas (the rules of pggit.is_tracked_schema),
         -- never members of extensions: the identities it named (JSON objects of the event), the
         -- catalog rows to re-read and the schema of an object named without one
@@ -659,7 +673,7 @@ BEGIN
         IF v_grant THEN
             v_more_anchors := pggit.privileges_capture_anchors();
         END IF;
-        IF v_state = 'on' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
+        IF v_state = 'on' AND starts_with(v_cfg_cached, 'n') THEN
             RETURN;
         END IF;
         IF v_pending IS NOT NULL THEN
@@ -691,8 +705,7 @@ BEGIN
         v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
         v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
         v_app := current_setting('application_name', true);
-        v_slow := v_state = 'on' AND (v_cfg->'auto_commit' = 'true'::jsonb
-                                      OR v_cfg->'capture_sync' = 'true'::jsonb);
+        v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
         -- the entry pggit.capture_write reads: the targets in the order the trigger named them
         -- (tg, then ty, then the sql_drop trigger's td), the anchors (a: sorted and deduplicated
         -- there; then ax as they come)
@@ -717,7 +730,7 @@ BEGIN
             || ',"ms":' || (extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
             || '}';
         -- (strict mode writes at once: a capture failure fails the statement itself)
-        IF v_state = 'on' AND NOT v_slow AND v_cfg->'capture_mode' IS DISTINCT FROM '"strict"'::jsonb THEN
+        IF v_state = 'on' AND NOT v_slow AND substr(v_cfg_cached, 3, 1) <> 'x' THEN
             -- users' DDL: the audit row and its event are buffered in the transaction (
             -- transaction-local settings: a rolled-back savepoint takes its statements back) and
             -- written, one statement for all, by pggit.capture_spill at the first read that needs
@@ -774,7 +787,7 @@ BEGIN
 
         IF v_slow THEN
             PERFORM pggit.capture_flush();
-            IF v_cfg->'auto_commit' = 'true'::jsonb THEN
+            IF substr(v_cfg_cached, 2, 1) = 'a' THEN
                 PERFORM pggit.auto_commit(v_ddl_id);
             END IF;
             UPDATE pggit.ddl_log
