@@ -621,8 +621,9 @@ BEGIN
                 v_tracked := v_tracked + 1;
                 IF v_cmd.object_identity IS NOT NULL THEN
                     v_targets := coalesce(v_targets || ', ', '[')
-                        || json_build_object('type', v_cmd.object_type, 'identity',
-                                             v_cmd.object_identity, 'change', v_change)::text;
+                        || '{"type":' || to_json(v_cmd.object_type)::text
+                        || ',"identity":' || to_json(v_cmd.object_identity)::text
+                        || ',"change":' || to_json(v_change)::text || '}';
                 END IF;
                 -- oids as JSON strings, as json_build_array writes them for the GRANT and
                 -- sql_drop rows: ddl_log.anchors holds one form
@@ -633,7 +634,8 @@ BEGIN
             END IF;
             IF v_cmd.classid IS NULL AND NOT v_cmd.in_extension THEN
                 v_typed := coalesce(v_typed || ', ', '[')
-                    || json_build_object('type', lower(v_cmd.object_type), 'change', v_change)::text;
+                    || '{"type":' || to_json(lower(v_cmd.object_type))::text
+                    || ',"change":' || to_json(v_change)::text || '}';
             END IF;
             IF v_refused IS NULL AND v_cmd.command_tag LIKE 'CREATE %' AND NOT v_cmd.in_extension
                AND v_cmd.object_type IN ('foreign table', 'operator class', 'operator family',
