@@ -7,7 +7,8 @@ Compiling a queryset (Django's ``SQLCompiler.as_sql``: the select list, the ``OR
 and query string decide the SQL and its parameters, never the user, the clock or any other state.
 ``PageNumberPagination`` then compiles the page query and the count query of one shape once per
 process and later only executes them: the same SQL and parameters, through the same cursor, with
-the rows converted by Django's own converters (kept with the page) and made into model instances
+the rows converted by Django's own converters (kept with the page; a plain ``JSONField`` column's
+by ``_json_column``, which gives the same values) and made into model instances
 as ``Model.from_db`` makes them: by ``_new_instances`` (the instance's ``__dict__`` filled
 directly) when ``from_db`` would only store the values (``_plain_init``, and no
 ``pre_init``/``post_init`` receiver at the time of the fetch), else by ``Model.from_db`` itself.
@@ -30,6 +31,7 @@ kept (one per ``make_queryset``), the oldest dropped first.
 from __future__ import annotations
 
 import inspect
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -37,8 +39,9 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
-from django.db.models import IntegerField, Model, signals
+from django.db.models import IntegerField, JSONField, Model, signals
 from django.db.models.base import ModelState
+from django.db.models.expressions import Col
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable
 from django.db.models.query_utils import DeferredAttribute
@@ -71,9 +74,10 @@ class _Page:
     init_list: list[str]
     start: int
     end: int
-    converters: dict  # Django's for the selected columns (``SQLCompiler.get_converters``)
+    # Django's converters of the selected columns (``SQLCompiler.get_converters``), as
+    # ``_row_converters`` lists them
+    row_converters: list
     plain_init: bool  # rows may become instances as ``_new_instances`` makes them
-    query: Any  # the compiled query (its compiler class applies the converters)
 
 
 @dataclass
@@ -247,6 +251,7 @@ def _compile_page(page_queryset) -> _Page | None:
     select_fields = klass_info["select_fields"]
     start, end = select_fields[0], select_fields[-1] + 1
     init_list = [column[0].target.attname for column in compiler.select[start:end]]
+    converters = compiler.get_converters([column[0] for column in compiler.select])
     return _Page(
         sql=sql,
         params=tuple(params),
@@ -255,9 +260,8 @@ def _compile_page(page_queryset) -> _Page | None:
         init_list=init_list,
         start=start,
         end=end,
-        converters=compiler.get_converters([column[0] for column in compiler.select]),
+        row_converters=_row_converters(converters),
         plain_init=_plain_init(klass_info["model"], init_list),
-        query=page_queryset.query,
     )
 
 
@@ -265,10 +269,9 @@ def _fetch_page(page: _Page, params: tuple) -> list[Any]:
     with connections[page.using].cursor() as cursor:
         cursor.execute(page.sql, params)
         rows = cursor.fetchall()
-    if page.converters:
+    if page.row_converters:
         # Django's conversion of the rows (``results_iter``), on this thread's connection
-        compiler = page.query.get_compiler(using=page.using)
-        rows = compiler.apply_converters(rows, page.converters)
+        rows = _convert(rows, page.row_converters, connections[page.using])
     model, using, init_list, start, end = (
         page.model,
         page.using,
@@ -282,6 +285,59 @@ def _fetch_page(page: _Page, params: tuple) -> list[Any]:
         return _new_instances(model, using, init_list, rows, start, end)
     from_db = model.from_db
     return [from_db(using, init_list, row[start:end]) for row in rows]
+
+
+# What ``json.loads(text)`` decodes with when given no other argument.
+_decode_json = json.JSONDecoder().decode
+
+
+def _json_column(field: JSONField):
+    """``field.from_db_value`` of a plain column (not a key transform) of a ``JSONField`` without a
+    decoder of its own: ``None`` stays ``None``; text is decoded as ``json.loads`` decodes it and
+    kept as it is when it is not JSON; any other value goes to ``from_db_value``."""
+    from_db_value = field.from_db_value
+
+    def convert(value, expression, connection):
+        if value.__class__ is str:
+            try:
+                return _decode_json(value)
+            except json.JSONDecodeError:
+                return value
+        return None if value is None else from_db_value(value, expression, connection)
+
+    return convert
+
+
+def _row_converters(converters: dict) -> list[tuple[int, list, Any]]:
+    """``SQLCompiler.apply_converters``'s list of (position, converters, expression), with each
+    plain ``JSONField`` column's converter replaced by ``_json_column``'s (same values, without
+    ``json.loads``'s and ``from_db_value``'s checks per value)."""
+    planned = []
+    for position, (functions, expression) in converters.items():
+        functions = [
+            _json_column(function.__self__)
+            if getattr(function, "__func__", None) is JSONField.from_db_value
+            and type(function.__self__) is JSONField
+            and function.__self__.decoder is None
+            and type(expression) is Col
+            else function
+            for function in functions
+        ]
+        planned.append((position, functions, expression))
+    return planned
+
+
+def _convert(rows, row_converters: list, connection) -> list[list]:
+    """The rows as ``SQLCompiler.apply_converters`` converts them."""
+    converted = []
+    for row in map(list, rows):
+        for position, functions, expression in row_converters:
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        converted.append(row)
+    return converted
 
 
 # The class attributes of concrete fields that ``Model.__init__``'s ``setattr`` of a new instance

@@ -138,6 +138,34 @@ def test_kept_pages_make_the_instances_djangos_from_db_makes(alerts):
     assert kept[0] == expected[0] and kept[0]._state.fields_cache == {}
 
 
+def test_kept_pages_decode_json_columns_as_djangos_json_field(alerts):
+    # the kept page's own converter for plain JSONField columns: the same values (and types) as
+    # Django's from_db_value, for every kind of JSON value the column can hold
+    values = [
+        '{"a": [1, 2.5, "\u00e9\\n"], "b": null, "c": {"d": true}}',
+        '"text"',
+        "12345678901234567890",
+        "1.5e300",
+        "-0.000001",
+        "null",
+        "[]",
+    ]
+    ids = list(Alert.objects.order_by("id").values_list("id", flat=True))
+    with connection.cursor() as cursor:
+        for alert_id, value in zip(ids, values, strict=True):
+            cursor.execute(
+                f'UPDATE "{Alert._meta.db_table}" SET details = %s::jsonb WHERE id = %s',
+                [value, alert_id],
+            )
+    lists = CompiledLists()
+    queryset = Alert.objects.order_by("id")
+    expected = [repr(alert.details) for alert in queryset[0:7]]
+    lists.page(("k",), queryset, 0, 7)
+    kept = [repr(alert.details) for alert in lists.page(("k",), queryset, 0, 7)]
+    assert kept == expected
+    assert expected[1] == "'text'" and expected[5] == "None" and expected[3] == str(15 * 10**299)
+
+
 def test_kept_pages_with_a_foreign_key_set_read_the_related_objects_as_djangos(alerts):
     silenced = ["compiled-1", "compiled-4"]
     alerts_silence_for(
