@@ -131,7 +131,8 @@ def _seed() -> tuple[list[str], int]:
         )
     if seeded:
         # as autovacuum would soon after: the first run's plans are then those of the next runs
-        # (measured: 267 req/s on the uncached list right after the seed, 410 after a VACUUM ANALYZE)
+        # (measured: 267 req/s on the uncached list right after the seed, 410 after a VACUUM
+        # ANALYZE)
         from django.db import connection
 
         print("bench_http: analyzing the database...", file=sys.stderr, flush=True)
