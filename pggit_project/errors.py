@@ -285,6 +285,12 @@ def error_for_exception(exc: BaseException) -> ErrorBody:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> JsonResponse:
-    """DRF ``EXCEPTION_HANDLER``: every exception raised in an API view gets the one error shape."""
+    """DRF ``EXCEPTION_HANDLER``: every exception raised in an API view gets the one error shape.
+
+    The answer keeps DRF's context (the view and DRF's request) as ``renderer_context``, where a
+    DRF ``Response`` has it, so that the web process can free them when the request ends
+    (``pggit_project.serving._break_cycles``)."""
     set_rollback()
-    return error_response(error_for_exception(exc))
+    response = error_response(error_for_exception(exc))
+    response.renderer_context = context
+    return response

@@ -130,6 +130,7 @@ class PooledHTTPHandler(ASGIHandler):
             response._handler_class = self.__class__
         if not response.streaming:
             response.close()  # request_finished: the database connection goes back to the pool
+            _break_cycles(request, response)
         return response
 
     async def _send_streaming(self, loop, response, send) -> None:
@@ -161,6 +162,33 @@ class PooledHTTPHandler(ASGIHandler):
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
+
+
+def _break_cycles(request, response) -> None:
+    """Drop the references that make a finished request's objects a reference cycle.
+
+    Django and DRF link a request's objects both ways: the request and its ``auser`` partial and
+    message storage, DRF's request and view (``view.request``, ``parser_context["view"]``), the
+    response and its renderer context, a serializer and its child, fields and context. Left so,
+    each request's whole graph (the request, the view, the serializers, the page's model
+    instances: about 190 container objects for a list page) outlives the request until the cyclic
+    garbage collector finds it, and those collections, which hold the interpreter lock, were a
+    fifth of a web process's CPU under load and its longest pauses (docs/benchmarks.md, "Issue
+    16: the request graph freed when the request ends"). Once a non-streaming response is closed
+    (``request_finished`` has run) nothing reads these objects again: the event loop sends the
+    response's status, headers, cookies and content only. Emptying their attribute dictionaries
+    lets reference counting free the graph at once.
+    """
+    context = response.__dict__.pop("renderer_context", None) or {}
+    data = response.__dict__.pop("data", None)
+    done = [context.get("view"), context.get("request"), request]
+    for value in [data, *(data.values() if isinstance(data, dict) else ())]:
+        serializer = getattr(value, "serializer", None)  # DRF's ReturnDict / ReturnList
+        if serializer is not None:
+            done += [serializer, serializer.__dict__.get("child")]
+    for thing in done:
+        if thing is not None:
+            thing.__dict__.clear()
 
 
 RESOLVED_PATHS = 4096
