@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from pggit_project import asgi
 from pggit_project.asgi import application
 from tests.conftest import bearer
+from tests.webhooks.conftest import clean_webhook_tables  # noqa: F401 (a fixture used below)
 
 
 def _send(requests: list[tuple]) -> list[httpx.Response]:
@@ -72,7 +73,7 @@ def test_requests_run_on_the_fixed_pool_not_on_a_thread_each(user, request_threa
 REQUEST_GRAPH = (HttpRequest, Request, APIView, models.Model, HttpResponseBase)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables")
 def test_a_finished_request_leaves_no_reference_cycle_behind(operator_user):
     """Once a request is answered its objects are freed by reference counting: none of them is
     left for the cyclic garbage collector (whose collections hold the interpreter lock)."""
