@@ -78,37 +78,45 @@ class RedisLink:
         as for ``call``."""
         return self.call(lambda client: self._kept_get(client, key))
 
-    def _kept_get(self, client: Any, key: str) -> Any:
+    def pipeline(self, *commands: tuple) -> list[Any]:
+        """The commands sent at once on this thread's kept connection (as for ``get``), their
+        replies in order: what a non-transactional redis-py pipeline sends and answers, without
+        its pool check-out and pipeline objects. An error reply is raised (a ``RedisError``: the
+        link fails as for ``call``); ``RedisUnavailable`` as for ``call``."""
+        return self.call(lambda client: self._kept_pipeline(client, commands))
+
+    def _kept_connection(self, client: Any) -> tuple[Any, dict] | None:
+        """This thread's kept connection to ``client``'s pool and its packed commands; None when
+        the client's own path must answer (client-side caching answers from the pool's
+        connections)."""
         pool = client.connection_pool
         kept = getattr(self._kept, "connection", None)
         if kept is None or kept[0] is not pool or kept[1] != os.getpid():
             if getattr(pool, "cache", None) is not None:
-                # client-side caching answers from the pool's connections: the client's own path
-                return client.get(key)
+                return None
             kept = (pool, os.getpid(), pool.connection_class(**pool.connection_kwargs), {})
             self._kept.connection = kept
-        connection, packed = kept[2], kept[3]
+        return kept[2], kept[3]
+
+    def _kept_get(self, client: Any, key: str) -> Any:
+        kept = self._kept_connection(client)
+        if kept is None:
+            return client.get(key)
+        connection, packed = kept
         command = packed.get(key)
         if command is None:
             command = packed[key] = connection.pack_command("GET", key)
-        was_open = connection.is_connected
-        try:
-            connection.send_packed_command(command, check_health=False)
-            return connection.read_response()
-        except RedisConnectionError:
-            connection.disconnect()
-            if not was_open:
-                raise
-        except BaseException:
-            connection.disconnect()
-            raise
-        # the kept socket had been closed (a Redis restart): once more, on a new connection
-        try:
-            connection.send_packed_command(command, check_health=False)
-            return connection.read_response()
-        except BaseException:
-            connection.disconnect()
-            raise
+        return _exchange(connection, command, 1)[0]
+
+    def _kept_pipeline(self, client: Any, commands: tuple[tuple, ...]) -> list[Any]:
+        kept = self._kept_connection(client)
+        if kept is None:
+            pipe = client.pipeline(transaction=False)
+            for command in commands:
+                pipe.execute_command(*command)
+            return pipe.execute()
+        connection = kept[0]
+        return _exchange(connection, connection.pack_commands(commands), len(commands))
 
     def _failed(self, exc: Exception) -> None:
         now = time.monotonic()
@@ -140,3 +148,29 @@ class RedisLink:
             self._down_since = None
             self.last_error = None
         logger.warning("cache: Redis is reachable again after %.1fs", outage)
+
+
+def _send_and_read(connection: Any, command: list[bytes], replies: int) -> list[Any]:
+    connection.send_packed_command(command, check_health=False)
+    return [connection.read_response() for _ in range(replies)]
+
+
+def _exchange(connection: Any, command: list[bytes], replies: int) -> list[Any]:
+    """``command`` (packed) sent on a kept connection and its ``replies`` read; a connection that
+    was open and fails with a connection error is replaced once (module docstring)."""
+    was_open = connection.is_connected
+    try:
+        return _send_and_read(connection, command, replies)
+    except RedisConnectionError:
+        connection.disconnect()
+        if not was_open:
+            raise
+    except BaseException:
+        connection.disconnect()
+        raise
+    # the kept socket had been closed (a Redis restart): once more, on a new connection
+    try:
+        return _send_and_read(connection, command, replies)
+    except BaseException:
+        connection.disconnect()
+        raise

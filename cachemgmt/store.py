@@ -164,7 +164,12 @@ class CacheStore:
                 for name in names:
                     self._local_gens[name] = self._local_gens.get(name, fresh_generation()) + 1
             return
-        self.redis.call(lambda client: self._bump_in(client, names))
+        # on the thread's kept connection (RedisLink.pipeline): the commands _bump_in sends
+        commands = []
+        for name in names:
+            key = self.keys.gen(name)
+            commands += [("SET", key, fresh_generation(), "NX"), ("INCRBY", key, 1)]
+        self.redis.pipeline(*commands)
 
     def _bump_in(self, client: Any, names: list[str]) -> None:
         pipe = client.pipeline(transaction=False)

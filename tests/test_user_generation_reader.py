@@ -143,3 +143,60 @@ def test_a_kept_socket_closed_by_a_restart_is_replaced_without_a_failure(
     assert answer(user_client) == (401, "user_inactive")
     assert get_store().redis.available and get_store().redis.last_error is None
     assert kept_connection() is kept and kept.is_connected
+
+
+def _generation(server: ThrowawayRedis, name: str) -> int | None:
+    other = redis.Redis.from_url(server.url)
+    try:
+        value = other.get(get_store().keys.gen(name))
+        return None if value is None else int(value)
+    finally:
+        other.close()
+
+
+def test_a_bump_runs_on_the_kept_connection_and_moves_each_generation_it_names(own_redis):
+    from cachemgmt.redis_link import RedisUnavailable
+
+    store = get_store()
+    before = store.generations(("webhooks",))[0]  # started; "alerts" is not yet
+    assert _generation(own_redis, "alerts") is None
+    store.bump(["webhooks", "alerts"])
+    assert _generation(own_redis, "webhooks") == before + 1
+    started = _generation(own_redis, "alerts")  # a fresh generation, bumped once
+    assert started is not None and started > before
+    assert kept_connection() is not None and kept_connection().is_connected
+    # the kept socket closed by a restart: replaced once, the bump made, no failure
+    own_redis.stop()
+    own_redis.start()
+    store.bump(["webhooks"])
+    assert _generation(own_redis, "webhooks") is not None
+    assert store.redis.available and store.redis.last_error is None
+    # Redis down: the bump is refused as before (the caller defers it to the recovery)
+    own_redis.stop()
+    with pytest.raises(RedisUnavailable):
+        store.bump(["webhooks"])
+    assert not store.redis.available
+
+
+def test_an_error_reply_in_a_bump_fails_the_link_and_leaves_no_reply_unread(own_redis):
+    from cachemgmt.redis_link import RedisUnavailable
+
+    store = get_store()
+    other = redis.Redis.from_url(own_redis.url)
+    try:
+        other.set(store.keys.gen("webhooks"), "not a number")
+    finally:
+        other.close()
+    with pytest.raises(RedisUnavailable):
+        store.bump(["webhooks", "alerts"])
+    assert store.redis.last_error == "ResponseError"
+    wait_out_the_link_pause()
+    other = redis.Redis.from_url(own_redis.url)
+    try:
+        other.delete(store.keys.gen("webhooks"))
+    finally:
+        other.close()
+    # the next exchange reads its own replies, not the ones left by the failed bump
+    assert store.user_generation() is not None
+    store.bump(["webhooks"])
+    assert _generation(own_redis, "webhooks") is not None

@@ -8,16 +8,18 @@ encrypted here; the plain secret is returned only by ``webhook_create`` and
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from pggit_project.engine import engine_cursor
-from pggit_project.errors import DomainError
+from pggit_project.errors import DomainError, engine_error_from
 from webhooks.conf import save_check_settings, webhook_settings
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.crypto import (
@@ -57,6 +59,21 @@ class EndpointWithSecret:
 
 def _invalid(field: str, message: str) -> WebhookInvalid:
     return WebhookInvalid("Invalid input.", errors={field: [message]})
+
+
+@contextlib.contextmanager
+def _statement_cursor() -> Iterator[Any]:
+    """A cursor for one statement outside any transaction block (autocommit: the statement is its
+    own transaction, without the ``BEGIN`` and ``COMMIT`` round trips of ``engine_cursor``);
+    engine errors raised as ``engine_cursor`` raises them."""
+    try:
+        with connection.cursor() as cursor:
+            yield cursor
+    except DatabaseError as exc:
+        engine_error = engine_error_from(exc)
+        if engine_error is None:
+            raise
+        raise engine_error from exc
 
 
 def _give_back_connection() -> None:
@@ -133,10 +150,22 @@ def webhook_create(
     ]
     # The new row as the ORM reads it, from the INSERT itself: no second round trip to read it
     # back (the table's trigger only announces the change).
-    insert, attnames, converters = _endpoint_insert()
-    with engine_cursor(actor=actor) as cursor:
-        cursor.execute(insert, params)
-        values = list(cursor.fetchone())
+    insert, insert_as_actor, attnames, converters = _endpoint_insert()
+    if connection.in_atomic_block:
+        # inside the caller's transaction: a savepoint of its own, as every engine write
+        with engine_cursor(actor=actor) as cursor:
+            cursor.execute(insert, params)
+            values = list(cursor.fetchone())
+    else:
+        # One statement in autocommit is its own transaction: the actor (local to it, set by
+        # the statement before any row is inserted) and the row in one round trip, where
+        # BEGIN, set_config, INSERT and COMMIT took four.
+        with _statement_cursor() as cursor:
+            if actor:
+                cursor.execute(insert_as_actor, [actor, *params])
+            else:
+                cursor.execute(insert, params)
+            values = list(cursor.fetchone())
     for position, column, column_converters in converters:
         for converter in column_converters:
             values[position] = converter(values[position], column, connection)
@@ -145,12 +174,18 @@ def webhook_create(
 
 
 @functools.cache
-def _endpoint_insert() -> tuple[str, list[str], list[tuple[int, Any, list]]]:
+def _endpoint_insert() -> tuple[str, str, list[str], list[tuple[int, Any, list]]]:
     """The ``INSERT`` of a new endpoint and how the row it returns becomes the instance the ORM
     makes of it (what ``objects.raw(...)`` gave, without its mapping of result columns to fields
-    on every call): the statement (``RETURNING`` every column, in field order), the attribute
+    on every call): the statement (``RETURNING`` every column, in field order), the same
+    statement setting ``pggit.actor`` first (its first parameter; see below), the attribute
     names for ``from_db``, and per column with any the converters ``SQLCompiler.get_converters``
-    applies (the backend's, then the field's; they take the connection as an argument)."""
+    applies (the backend's, then the field's; they take the connection as an argument).
+
+    The second statement takes its row from a materialized CTE that calls ``set_config``
+    (local to the transaction, as ``engine_cursor`` sets it) and whose value the row's ``WHERE``
+    reads: the setting is made before the row exists, so defaults, constraints and row triggers
+    see the actor, and it ends with the statement's transaction."""
     fields = WebhookEndpoint._meta.concrete_fields
     converters = []
     for position, field in enumerate(fields):
@@ -159,12 +194,19 @@ def _endpoint_insert() -> tuple[str, list[str], list[tuple[int, Any, list]]]:
         if found:
             converters.append((position, column, found))
     returning = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = "(name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
     insert = (
-        "INSERT INTO pggit.webhook_endpoints"  # noqa: S608 (names from the model's metadata)
-        " (name, url, description, is_active, event_types, secret_encrypted, secret_hint)"
+        f"INSERT INTO pggit.webhook_endpoints {columns}"  # noqa: S608 (names from the model's metadata)
         f" VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING {returning}"
     )
-    return insert, [field.attname for field in fields], converters
+    insert_as_actor = (
+        "WITH actor AS MATERIALIZED"  # noqa: S608 (names from the model's metadata)
+        " (SELECT pg_catalog.set_config('pggit.actor', %s, true) AS actor)"
+        f" INSERT INTO pggit.webhook_endpoints {columns}"
+        " SELECT %s::text, %s::text, %s::text, %s::boolean, %s::text[], %s::bytea, %s::text"
+        f" FROM actor WHERE actor.actor IS NOT NULL RETURNING {returning}"
+    )
+    return insert, insert_as_actor, [field.attname for field in fields], converters
 
 
 def _validated_changes(changes: dict[str, Any], *, checked_url: str | None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ Name resolution goes through ``resolve_host``, whose resolver can be replaced
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -151,6 +152,14 @@ def _private_reason(ip: Address) -> str:
 
 def refusal_reason(address: str, *, allow_private: bool) -> str | None:
     """Why ``address`` may not be connected to, or None when it may."""
+    return _refusal_reason(address, allow_private)
+
+
+@functools.lru_cache(maxsize=4096)
+def _refusal_reason(address: str, allow_private: bool) -> str | None:
+    """``refusal_reason``, kept per address text and setting (a function of those alone; the
+    ``ipaddress`` properties it reads test the address against a dozen networks each, about
+    15 us a call; an invalid address raises ``ValueError`` every time, nothing is kept)."""
     ip: Address = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -182,7 +191,14 @@ def check_addresses(host: str, addresses: list[str], *, allow_private: bool) -> 
 
 
 def parse_target(url: str) -> tuple[httpx.URL, str, int]:
-    """The URL as the delivery client reads it (httpx), its host and port; ``TargetRefused``
+    """``_parse_target`` without the literal address."""
+    parsed, host, port, _ = _parse_target(url)
+    return parsed, host, port
+
+
+def _parse_target(url: str) -> tuple[httpx.URL, str, int, Address | None]:
+    """The URL as the delivery client reads it (httpx), its host, its port and the host's
+    address when the host is an IP literal (else ``None``); ``TargetRefused``
     when it is not an http(s) URL a webhook can be sent to.
 
     Parsing with the client's own parser means the host checked is the host connected to (other
@@ -212,9 +228,10 @@ def parse_target(url: str) -> tuple[httpx.URL, str, int]:
     port = parsed.port
     if port is not None and not 1 <= port <= 65535:
         raise TargetRefused(f"port {port} is not a TCP port (1 to 65535)")
-    if literal_address(host) is None and not _HOST_NAME.fullmatch(host):
+    literal = literal_address(host)
+    if literal is None and not _HOST_NAME.fullmatch(host):
         raise TargetRefused(f"{host!r} is not a valid host name")
-    return parsed, host, port or DEFAULT_PORTS[parsed.scheme]
+    return parsed, host, port or DEFAULT_PORTS[parsed.scheme], literal
 
 
 def _nothing() -> None:
@@ -231,10 +248,12 @@ def check_url_on_save(
     """The save-time check: syntax, an IP literal at once, a host name on the addresses it
     resolves to within ``lookup_seconds`` (``SaveLookups``; ``before_lookup`` runs before
     waiting). A name without an answer in time is accepted: it is checked at every delivery."""
-    _, host, port = parse_target(url)
-    literal = literal_address(host)
+    _, host, port, literal = _parse_target(url)
     if literal is not None:
-        check_addresses(host, [str(literal)], allow_private=allow_private)
+        # what check_addresses says of a literal host's one address, without parsing it again
+        reason = refusal_reason(str(literal), allow_private=allow_private)
+        if reason:
+            raise TargetRefused(f"{host}: {reason}")
         return
     addresses = save_lookups.addresses(
         host, port, timeout=lookup_seconds, before_waiting=before_lookup

@@ -545,3 +545,59 @@ def test_a_created_endpoint_is_the_instance_the_orm_reads_back(db):
     ]
     assert list(vars(made)) == list(vars(read)) and vars(made._state) == vars(read._state)
     assert made.secret_encrypted and made.created_at.tzinfo is not None
+
+
+@pytest.fixture
+def actor_in_description(clean_webhook_tables):
+    """A row trigger that writes the ``pggit.actor`` it sees into the new row's description."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE FUNCTION pggit.test_actor_seen() RETURNS trigger LANGUAGE plpgsql AS $$"
+            " BEGIN NEW.description := coalesce(nullif("
+            "current_setting('pggit.actor', true), ''), '(none)'); RETURN NEW; END $$"
+        )
+        cursor.execute(
+            "CREATE TRIGGER test_actor_seen BEFORE INSERT ON pggit.webhook_endpoints"
+            " FOR EACH ROW EXECUTE FUNCTION pggit.test_actor_seen()"
+        )
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TRIGGER test_actor_seen ON pggit.webhook_endpoints")
+        cursor.execute("DROP FUNCTION pggit.test_actor_seen()")
+
+
+def test_a_create_outside_a_transaction_is_one_statement_that_sets_the_actor(
+    actor_in_description,
+):
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pggit.take_changes()")  # nothing noted before
+    with CaptureQueriesContext(connection) as queries:
+        made = make(name="as-alice", actor="alice")
+    # one statement, its own transaction: no set_config before it, no BEGIN or COMMIT around it
+    assert len(queries.captured_queries) == 1
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    # the row trigger saw the actor; the setting ended with the statement's transaction
+    assert made.description == "alice"
+    assert WebhookEndpoint.objects.get(pk=made.pk).description == "alice"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(current_setting('pggit.actor', true), ''), pggit.take_changes()"
+        )
+        assert cursor.fetchone() == ("", ",pggit.webhook_endpoints,")
+    # without an actor: none set, as engine_cursor without one
+    assert make(name="nobody").description == "(none)"
+
+
+def test_a_create_inside_a_transaction_sets_the_actor_in_a_savepoint(actor_in_description):
+    from django.db import IntegrityError, transaction
+
+    with transaction.atomic():
+        made = make(name="as-bob", actor="bob")
+        assert made.description == "bob"
+        with pytest.raises(IntegrityError):  # the name's CHECK: the savepoint is rolled back
+            make(name="x" * 201, actor="bob")
+        with connection.cursor() as cursor:  # the outer transaction is still usable
+            cursor.execute("SELECT count(*) FROM pggit.webhook_endpoints WHERE name = 'as-bob'")
+            assert cursor.fetchone() == (1,)

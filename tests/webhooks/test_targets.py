@@ -168,6 +168,50 @@ def test_ipv4_mapped_loopback_is_treated_as_loopback():
     assert "loopback" in refusal_reason("::ffff:127.0.0.1", allow_private=False)
 
 
+def test_a_kept_reason_follows_the_private_targets_setting_and_bad_addresses_still_raise():
+    # refusal_reason is kept per address and setting: asked in both orders, each answer is the
+    # setting's own
+    for allowed in (True, False, True):
+        assert (refusal_reason("10.9.8.7", allow_private=allowed) is None) is allowed
+    for allowed in (False, True, False):
+        assert (refusal_reason("100.64.9.8", allow_private=allowed) is None) is allowed
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            refusal_reason("10.9.8", allow_private=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "message"),
+    [
+        (
+            "http://10.1.2.3/hook",
+            False,
+            "10.1.2.3: a private address is refused (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)",
+        ),
+        (
+            "http://[::1]:8080/hook",
+            False,
+            "::1: a loopback address is refused (WEBHOOK_ALLOW_PRIVATE_TARGETS is off)",
+        ),
+        (
+            "http://[::ffff:169.254.169.254]/hook",
+            True,
+            "::ffff:169.254.169.254: a link-local address (e.g. cloud metadata) is never a "
+            "webhook target",
+        ),
+    ],
+)
+def test_an_ip_literal_is_refused_on_save_with_the_host_and_the_reason(
+    staff_client, settings, url, allowed, message
+):
+    settings.WEBHOOK_ALLOW_PRIVATE_TARGETS = allowed
+
+    response = staff_client.post("/api/v1/webhooks", create_body(url), format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"url": [message]}
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("clean_webhook_tables", "webhook_settings")
 def test_a_name_rebound_to_a_private_address_after_save_is_refused_at_delivery(
