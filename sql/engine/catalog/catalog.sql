@@ -394,34 +394,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                ELSE (SELECT string_agg(E'\n' || s, '' ORDER BY o)
                        FROM unnest(pggit._table_props_sql(k.qname, props.j)) WITH ORDINALITY u(s, o)) END
        AS definition,
-       jsonb_build_object(
-           'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
-                      FROM (SELECT 'schema:' || n.nspname
-                            UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
-                            UNION ALL
-                            SELECT dk.key FROM pg_attrdef ad
-                             CROSS JOIN LATERAL (
-                                 SELECT dk.key FROM pggit._depkeys dk
-                                  WHERE dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
-                                    AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
-                                 OFFSET 0) dk
-                             WHERE ad.adrelid = c.oid
-                            UNION ALL
-                            SELECT jsonb_array_elements_text(own.keys)) s(k)
-                     WHERE s.k <> k.key),
-           'identity', k.qname,
-           'columns', CASE WHEN c.relispartition THEN '[]'::jsonb ELSE coalesce(cols.meta, '[]') END,
-           'unlogged', c.relpersistence = 'u',
-           'partition_of', par.key,
-           'partition_bound', pg_get_expr(c.relpartbound, c.oid),
-           'partition_key', CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
-           'inherits', coalesce(inh.keys, '[]'),
-           'options', to_jsonb(coalesce(opts.list, '{}')),
-           'rls', c.relrowsecurity, 'rls_forced', c.relforcerowsecurity,
-           'owned_sequences', coalesce(own.meta, '[]')) || props.j AS meta,
+       to_jsonb(m) || props.j AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
        k.qname, 'TABLE ' || k.qname AS comment_target
@@ -429,14 +402,17 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   JOIN pggit._ns n ON n.oid = c.relnamespace
   CROSS JOIN LATERAL (SELECT 'table:' || n.nspname || '.' || c.relname AS key,
                              n.qname || '.' || quote_ident(c.relname) AS qname) k
+  -- (each column's meta is the JSON of a row whose fields are named as its keys: to_jsonb of the
+  -- rows looks up the type of each of its ten fields, where jsonb_build_object looked up the type
+  -- of each of its twenty arguments, keys included; the same objects)
   LEFT JOIN LATERAL (
       SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
-             to_jsonb(array_agg(jsonb_build_object(
-                 'name', col.name, 'type', col.type, 'collation', col.collation, 'not_null', col.not_null,
-                 'default', col.default_expr, 'identity', col.identity, 'identity_options', col.identity_options,
-                 'generated', col.generated, 'generated_kind', col.generated_kind, 'sql', col.sql)
-                 ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
-        FROM pggit._columns col WHERE col.attrelid = c.oid) cols ON NOT c.relispartition
+             to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
+        FROM pggit._columns col
+       CROSS JOIN LATERAL (
+           SELECT col.name, col.type, col.collation, col.not_null, col.default_expr AS "default",
+                  col.identity, col.identity_options, col.generated, col.generated_kind, col.sql) cm
+       WHERE col.attrelid = c.oid) cols ON NOT c.relispartition
   LEFT JOIN LATERAL (
       SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) AS qname,
              'table:' || pn.nspname || '.' || pc.relname AS key
@@ -454,13 +430,14 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
       SELECT string_agg(E'\nALTER SEQUENCE ' || quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
                         || ' OWNED BY ' || k.qname || '.' || quote_ident(a.attname) || ';', ''
                         ORDER BY sn.nspname, s.relname) AS sql,
-             to_jsonb(array_agg(jsonb_build_object('sequence', quote_ident(sn.nspname) || '.' || quote_ident(s.relname),
-                                          'column', a.attname) ORDER BY sn.nspname, s.relname)) AS meta,
+             to_jsonb(array_agg(om ORDER BY sn.nspname, s.relname)) AS meta,
              to_jsonb(array_agg('sequence:' || sn.nspname || '.' || s.relname)) AS keys
         FROM pg_depend d
         JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
         JOIN pg_namespace sn ON sn.oid = s.relnamespace
         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = d.refobjsubid
+       CROSS JOIN LATERAL (SELECT quote_ident(sn.nspname) || '.' || quote_ident(s.relname) AS sequence,
+                                  a.attname AS "column") om
        WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = c.oid AND d.refobjsubid > 0
          AND d.classid = 'pg_class'::regclass AND d.deptype = 'a') own ON true
   -- what pg_dump writes as ALTER TABLE ONLY after the table, only when set (meta keys absent
@@ -480,6 +457,37 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       OFFSET 0  -- computed once per table: pulled up, it ran once per use (twice)
   ) props
+  -- the meta (then its properties): the JSON of a row whose fields are named as its keys, which
+  -- to_jsonb converts looking up no key's type (jsonb_build_object looked up every argument's,
+  -- keys included, on each call)
+  CROSS JOIN LATERAL (
+      SELECT (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
+                FROM (SELECT 'schema:' || n.nspname
+                      UNION ALL
+                      SELECT dk.key FROM pggit._depkeys dk
+                       WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid
+                         AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                      UNION ALL
+                      SELECT dk.key FROM pg_attrdef ad
+                       CROSS JOIN LATERAL (
+                           SELECT dk.key FROM pggit._depkeys dk
+                            WHERE dk.classid = 'pg_attrdef'::regclass AND dk.objid = ad.oid
+                              AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, c.oid)
+                           OFFSET 0) dk
+                       WHERE ad.adrelid = c.oid
+                      UNION ALL
+                      SELECT jsonb_array_elements_text(own.keys)) s(k)
+               WHERE s.k <> k.key) AS deps,
+             k.qname AS identity,
+             CASE WHEN c.relispartition THEN '[]'::jsonb ELSE coalesce(cols.meta, '[]') END AS columns,
+             c.relpersistence = 'u' AS unlogged,
+             par.key AS partition_of,
+             pg_get_expr(c.relpartbound, c.oid) AS partition_bound,
+             CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END AS partition_key,
+             coalesce(inh.keys, '[]') AS inherits,
+             to_jsonb(coalesce(opts.list, '{}')) AS options,
+             c.relrowsecurity AS rls, c.relforcerowsecurity AS rls_forced,
+             coalesce(own.meta, '[]') AS owned_sequences) m
  WHERE c.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
 
@@ -493,23 +501,7 @@ SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name
                  THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
                       || quote_ident((SELECT x.relname FROM pg_class x WHERE x.oid = con.conindid)) || ';'
                  ELSE '' END AS definition,
-       jsonb_build_object(
-           'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
-                      FROM (SELECT 'schema:' || n.nspname
-                            UNION ALL SELECT k.tkey
-                            UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)
-                            UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE con.contype IN ('p', 'u', 'x') AND dk.classid = 'pg_class'::regclass
-                               AND dk.objid = con.conindid
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
-                     WHERE s.k <> k.key),
-           'identity', quote_ident(con.conname), 'table', k.tq, 'table_key', k.tkey, 'name', con.conname,
-           'type', CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
-                                    WHEN 'c' THEN 'CHECK' ELSE 'EXCLUDE' END) AS meta,
+       to_jsonb(m) AS meta,
        'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
        'pg_constraint'::regclass::oid AS classid, con.oid AS objid, NULL::oid AS relid,
        quote_ident(con.conname) AS qname, 'CONSTRAINT ' || quote_ident(con.conname) || ' ON ' || k.tq AS comment_target
@@ -519,6 +511,24 @@ SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name
   CROSS JOIN LATERAL (SELECT 'constraint:' || n.nspname || '.' || t.relname || '.' || con.conname AS key,
                              'table:' || n.nspname || '.' || t.relname AS tkey,
                              n.qname || '.' || quote_ident(t.relname) AS tq) k
+  -- the meta: the JSON of a row named as its keys (see _o_table)
+  CROSS JOIN LATERAL (
+      SELECT (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
+                FROM (SELECT 'schema:' || n.nspname
+                      UNION ALL SELECT k.tkey
+                      UNION ALL
+                      SELECT dk.key FROM pggit._depkeys dk
+                       WHERE dk.classid = 'pg_constraint'::regclass AND dk.objid = con.oid
+                         AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)
+                      UNION ALL
+                      SELECT dk.key FROM pggit._depkeys dk
+                       WHERE con.contype IN ('p', 'u', 'x') AND dk.classid = 'pg_class'::regclass
+                         AND dk.objid = con.conindid
+                         AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+               WHERE s.k <> k.key) AS deps,
+             quote_ident(con.conname) AS identity, k.tq AS "table", k.tkey AS table_key, con.conname AS name,
+             CASE con.contype WHEN 'p' THEN 'PRIMARY KEY' WHEN 'u' THEN 'UNIQUE' WHEN 'f' THEN 'FOREIGN KEY'
+                              WHEN 'c' THEN 'CHECK' ELSE 'EXCLUDE' END AS type) m
  WHERE con.contype IN ('p', 'u', 'f', 'c', 'x') AND con.conparentid = 0
    AND (con.contype <> 'c' OR con.conislocal) AND t.relkind IN ('r', 'p')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = t.oid);
@@ -535,17 +545,7 @@ SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.
                       FROM pg_attribute a WHERE a.attrelid = ic.oid AND a.attnum > 0 AND a.attstattarget >= 0), '')
        || CASE WHEN i.indisreplident THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
                                           || quote_ident(ic.relname) || ';' ELSE '' END) COLLATE "default" AS definition,
-       jsonb_build_object(
-           'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
-                      FROM (SELECT 'schema:' || n.nspname
-                            UNION ALL SELECT k.tkey
-                            UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = ic.oid
-                               AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
-                     WHERE s.k <> k.key),
-           'identity', n.qname || '.' || quote_ident(ic.relname), 'table', k.tq, 'table_key', k.tkey,
-           'name', ic.relname) AS meta,
+       to_jsonb(m) AS meta,
        'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, ic.oid AS objid, NULL::oid AS relid,
        n.qname || '.' || quote_ident(ic.relname) AS qname,
@@ -558,6 +558,18 @@ SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.
                              CASE t.relkind WHEN 'm' THEN 'materialized_view:' ELSE 'table:' END
                                || n.nspname || '.' || t.relname AS tkey,
                              n.qname || '.' || quote_ident(t.relname) AS tq) k
+  -- the meta: the JSON of a row named as its keys (see _o_table)
+  CROSS JOIN LATERAL (
+      SELECT (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
+                FROM (SELECT 'schema:' || n.nspname
+                      UNION ALL SELECT k.tkey
+                      UNION ALL
+                      SELECT dk.key FROM pggit._depkeys dk
+                       WHERE dk.classid = 'pg_class'::regclass AND dk.objid = ic.oid
+                         AND (dk.refclassid, dk.refobjid) <> ('pg_class'::regclass::oid, t.oid)) s(k)
+               WHERE s.k <> k.key) AS deps,
+             n.qname || '.' || quote_ident(ic.relname) AS identity, k.tq AS "table", k.tkey AS table_key,
+             ic.relname AS name) m
  WHERE t.relkind IN ('r', 'p', 'm') AND NOT ic.relispartition
    AND NOT EXISTS (SELECT 1 FROM pg_constraint con
                     WHERE con.conrelid = i.indrelid AND con.conindid = i.indexrelid
@@ -816,16 +828,7 @@ SELECT k.key AS object_key, 'sequence'::text AS kind, n.nspname AS schema_name, 
          || ' AS ' || format_type(s.seqtypid, NULL) || ' INCREMENT BY ' || s.seqincrement
          || ' MINVALUE ' || s.seqmin || ' MAXVALUE ' || s.seqmax || ' START WITH ' || s.seqstart
          || ' CACHE ' || s.seqcache || CASE WHEN s.seqcycle THEN ' CYCLE' ELSE ' NO CYCLE' END || ';' AS definition,
-       jsonb_build_object(
-           'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s2.k ORDER BY s2.k)), '[]')
-                      FROM (SELECT 'schema:' || n.nspname
-                            UNION ALL
-                            SELECT dk.key FROM pggit._depkeys dk
-                             WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid AND dk.deptype = 'n') s2(k)
-                     WHERE s2.k <> k.key),
-           'identity', k.qname, 'type', format_type(s.seqtypid, NULL), 'increment', s.seqincrement,
-           'minvalue', s.seqmin, 'maxvalue', s.seqmax, 'start', s.seqstart, 'cache', s.seqcache,
-           'cycle', s.seqcycle, 'unlogged', c.relpersistence = 'u') AS meta,
+       to_jsonb(m) AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, NULL::oid AS relid,
        k.qname, 'SEQUENCE ' || k.qname AS comment_target
@@ -834,6 +837,17 @@ SELECT k.key AS object_key, 'sequence'::text AS kind, n.nspname AS schema_name, 
   JOIN pggit._ns n ON n.oid = c.relnamespace
   CROSS JOIN LATERAL (SELECT 'sequence:' || n.nspname || '.' || c.relname AS key,
                              n.qname || '.' || quote_ident(c.relname) AS qname) k
+  -- the meta: the JSON of a row named as its keys (see _o_table)
+  CROSS JOIN LATERAL (
+      SELECT (SELECT coalesce(to_jsonb(array_agg(DISTINCT s2.k ORDER BY s2.k)), '[]')
+                FROM (SELECT 'schema:' || n.nspname
+                      UNION ALL
+                      SELECT dk.key FROM pggit._depkeys dk
+                       WHERE dk.classid = 'pg_class'::regclass AND dk.objid = c.oid AND dk.deptype = 'n') s2(k)
+               WHERE s2.k <> k.key) AS deps,
+             k.qname AS identity, format_type(s.seqtypid, NULL) AS type, s.seqincrement AS increment,
+             s.seqmin AS minvalue, s.seqmax AS maxvalue, s.seqstart AS start, s.seqcache AS cache,
+             s.seqcycle AS cycle, c.relpersistence = 'u' AS unlogged) m
  WHERE c.relkind = 'S'
    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                       AND d.deptype IN ('i', 'e'));
