@@ -30,7 +30,6 @@ import decimal
 import enum
 import math
 import uuid
-from itertools import chain, compress
 
 import orjson
 from django.utils.functional import Promise
@@ -41,8 +40,6 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # Values that ``JSONEncoder.default`` converts to a string or a float without side effects.
 _CONVERTED = (Promise, datetime.date, datetime.time, datetime.timedelta, decimal.Decimal)
 _PLAIN = frozenset((str, int, bool, type(None)))
-# Levels of nesting looked at: orjson refuses more than 254.
-_LEVELS = 255
 _LINE_SEPARATOR = "\u2028".encode()
 _PARAGRAPH_SEPARATOR = "\u2029".encode()
 
@@ -53,54 +50,36 @@ def _same_float(value: float) -> bool:
 
 
 def same_text(value) -> bool:
-    """Whether orjson (with ``_default``) writes ``value`` exactly as DRF's encoder does.
-
-    Level by level: the values of one level (all the rows of a page at once, then all their
-    lists and dictionaries...) are grouped by type and each group checked or unpacked in C
-    (``map``, ``compress``, ``chain``), so that a page's plain values cost no Python step each."""
-    pending = [value]
-    for _ in range(_LEVELS):
-        found = set(map(type, pending))
-        kinds = found - _PLAIN
-        if not kinds:
-            return True
-        level = pending
-        pending = []
-        for kind in kinds:
-            if len(found) == 1:
-                members = level
-            else:
-                members = list(
-                    compress(level, map(frozenset((kind,)).__contains__, map(type, level)))
-                )
-            if kind is dict or kind is list or kind is tuple:
-                pending.extend(
-                    chain.from_iterable(map(kind.values, members) if kind is dict else members)
-                )
-            elif issubclass(kind, dict):
-                # ``json`` writes ``value.items()``, orjson the dictionary's storage
-                if kind.items is not dict.items and any(
-                    list(member.items()) != list(dict.items(member)) for member in members
-                ):
-                    return False
-                pending.extend(chain.from_iterable(map(dict.values, members)))
-            elif issubclass(kind, (list, tuple)):
-                # orjson and ``json`` read the storage; ``chain`` would call an ``__iter__``
-                pending.extend(
-                    chain.from_iterable(
-                        map(tuple.__iter__ if issubclass(kind, tuple) else list.__iter__, members)
-                    )
-                )
-            elif issubclass(kind, float):
-                if not all(map(_same_float, members)):
-                    return False
-            elif issubclass(kind, (str, int)):
-                # subclasses: orjson writes an enum member's value
-                if issubclass(kind, enum.Enum):
-                    return False
-            elif kind is not uuid.UUID and not issubclass(kind, _CONVERTED):
-                return False
-    return not pending  # deeper than orjson writes, or a cycle: DRF's renderer answers
+    """Whether orjson (with ``_default``) writes ``value`` exactly as DRF's encoder does (a cycle
+    raises ``RecursionError``)."""
+    kind = type(value)
+    if kind is dict:
+        items = value.values()
+    elif kind is list or kind is tuple:
+        items = value
+    elif kind in _PLAIN:
+        return True
+    elif kind is float:
+        return _same_float(value)
+    elif isinstance(value, dict):
+        # ``json`` writes ``value.items()``, orjson the dictionary's storage
+        if kind.items is not dict.items and list(value.items()) != list(dict.items(value)):
+            return False
+        items = value.values()
+    elif isinstance(value, (list, tuple)):
+        # ``json`` and orjson read the storage, not an ``__iter__`` of the subclass
+        items = list.copy(value) if isinstance(value, list) else tuple(tuple.__iter__(value))
+    elif isinstance(value, float):
+        return _same_float(value)
+    elif isinstance(value, (str, int)):
+        # subclasses: orjson writes an enum member's value
+        return not isinstance(value, enum.Enum)
+    else:
+        return kind is uuid.UUID or isinstance(value, _CONVERTED)
+    for item in items:  # noqa: SIM110 (a loop: all() over a generator costs more per item)
+        if type(item) not in _PLAIN and not same_text(item):
+            return False
+    return True
 
 
 class _Refused(TypeError):
@@ -117,12 +96,17 @@ class JSONRenderer(renderers.JSONRenderer):
             or self.encoder_class is not JSONEncoder
             or not (accepted_media_type == self.media_type or accepted_media_type is None)
             or (renderer_context is not None and renderer_context.get("indent") is not None)
-            or not same_text(data)
         ):
             return super().render(data, accepted_media_type, renderer_context)
         try:
+            same = same_text(data)
+        except RecursionError:  # a cycle: DRF's error
+            same = False
+        if not same:
+            return super().render(data, accepted_media_type, renderer_context)
+        try:
             text = orjson.dumps(data, default=_default, option=_OPTIONS)
-        except orjson.JSONEncodeError:
+        except orjson.JSONEncodeError:  # a big integer, a non-string key, more than 254 levels...
             return super().render(data, accepted_media_type, renderer_context)
         if _LINE_SEPARATOR in text:
             text = text.replace(_LINE_SEPARATOR, b"\\u2028")
