@@ -5,12 +5,13 @@ infinities refused, its ``JSONEncoder.default`` for dates, decimals, lazy text..
 U+2028 and U+2029; that was about a seventh of an uncached list's instructions. orjson writes the
 same text for strings (every code point, U+2028/U+2029 escaped afterwards as DRF does), integers,
 ``None``, booleans, lists, tuples and dictionaries; it differs for some floats (``1e-05`` is
-``0.00001`` there, NaN is ``null``) and it writes enums, dataclasses and ``OrderedDict`` in its own
-way. So an answer is encoded by orjson only when a walk of the data finds nothing but:
+``0.00001`` there, NaN is ``null``) and it writes enum members, dataclasses and a reordered
+``OrderedDict`` in its own way. So an answer is encoded by orjson only when a walk of the data
+finds nothing but:
 
-- ``str``, ``int`` and ``bool`` values, ``None``, lists, tuples, dictionaries (subclasses included:
-  orjson writes their contents as ``json`` does; a dictionary whose ``items()`` order is not its
-  storage order is the exception) and their subclasses;
+- ``str``, ``int`` and ``bool`` values, ``None``, lists, tuples and dictionaries, subclasses
+  included (orjson writes their contents as ``json`` does; the exceptions: an enum member, and a
+  dictionary whose ``items()`` order is not its storage order);
 - floats that both write alike: zero, and finite magnitudes from ``1e-4`` up
   (tests/test_renderers.py compares them);
 - values ``JSONEncoder.default`` turns into those without side effects: lazy text, ``datetime``,
