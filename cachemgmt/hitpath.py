@@ -7,7 +7,8 @@ which answers exactly as it would without this layer:
 
 - the view is a ``@cached_response``/``CachedViewSetMixin`` handler whose authorisation for a
   ``GET`` is the project's default: ``JWTAuthentication`` only, ``RolePermissions`` (or
-  ``IsAuthenticated``) only, no throttles, JSON renderer only, no versioning, DRF's content
+  ``IsAuthenticated``) only, no throttles, one JSON renderer only (DRF's or the project's, which
+  writes the same bytes: ``KNOWN_RENDERERS``), no versioning, DRF's content
   negotiation or the project's (``KNOWN_NEGOTIATION``), and none of DRF's request-handling hooks
   overridden;
 - the request has no body, no cookie, no ``?format=``, a ``Host`` that ``ALLOWED_HOSTS`` accepts,
@@ -78,6 +79,7 @@ from cachemgmt.constants import CACHE_STATUS_HEADER, HIT_L1, HIT_L2, MISS
 from cachemgmt.decorators import audience_of, digest_of, response_from
 from cachemgmt.redis_link import RedisUnavailable
 from cachemgmt.runtime import get_store
+from pggit_project import renderers
 from pggit_project.authentication import JWTAuthentication
 from pggit_project.constants import REQUEST_ID_HEADER
 from pggit_project.errors import body_for_status, error_response
@@ -123,6 +125,9 @@ ACCEPTED = (None, b"*/*", b"application/json")
 # gives: DRF's, and the project's (DRF's with that answer known in advance, the API's default:
 # pggit_project.negotiation). Any other class, a subclass of these included, may answer otherwise.
 KNOWN_NEGOTIATION = (DefaultContentNegotiation, ContentNegotiation)
+# Renderer lists whose answer is JSON as an early hit sends it: DRF's renderer alone, or the
+# project's (pggit_project.renderers: DRF's bytes, encoded by orjson), by identity.
+KNOWN_RENDERERS = ([JSONRenderer], [renderers.JSONRenderer])
 # DRF's request-handling steps: when a view overrides one, its reads take the ordinary path.
 HOOKS = (
     "dispatch",
@@ -561,7 +566,7 @@ def _eligibility(view_function) -> _Eligible | None:
             return None  # superusers only: not worth an early path
     if list(_setting(view_function, cls, "throttle_classes") or ()):
         return None
-    if list(_setting(view_function, cls, "renderer_classes") or ()) != [JSONRenderer]:
+    if list(_setting(view_function, cls, "renderer_classes") or ()) not in KNOWN_RENDERERS:
         return None
     if _setting(view_function, cls, "versioning_class") is not None:
         return None

@@ -28,6 +28,7 @@ import zoneinfo
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from django.conf import settings
 from django.utils import timezone
 from rest_framework import serializers
@@ -119,8 +120,10 @@ def _datetime_plan(field):
             and (zone is _UTC_ZONE_INFO or zone is _UTC)
         ):
             # a UTC value (what the database's loader gives) shown in UTC: ``astimezone`` would
-            # give the same fields with the zone's tzinfo, and the same text
-            return value.isoformat()[:-6] + "Z"
+            # give the same fields with the zone's tzinfo, and the same text. orjson writes
+            # ``isoformat()`` with "Z" for "+00:00" (microseconds only when not zero), without
+            # ``isoformat``'s formatting of each field by ``PyUnicode_FromFormat``.
+            return orjson.dumps(value, option=orjson.OPT_UTC_Z)[1:-1].decode()
         if zone is None or not isinstance(value, datetime.datetime) or value.utcoffset() is None:
             return field.to_representation(value)  # naive, str, a date: DRF decides
         try:

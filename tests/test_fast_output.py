@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import random
 from types import SimpleNamespace
 
 import pytest
@@ -143,6 +144,36 @@ def test_the_outputs_are_identical_in_every_time_zone(
         )
         fast, drf = both(AttemptSerializer, attempt)
         assert fast == drf and fast["duration_ms"] == 12.5
+
+
+def test_utc_date_times_are_written_as_drfs_date_time_field_writes_them():
+    # the converter's UTC case (orjson's text): every year's width, microseconds zero or not
+    field = serializers.DateTimeField()
+    convert = fast_output._datetime_plan(field)
+    rng = random.Random(16)  # noqa: S311 (the same values every run)
+    values = [
+        datetime.datetime(1, 1, 1, tzinfo=datetime.UTC),
+        datetime.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 1, 2, 3, 4, 5, 60, tzinfo=datetime.UTC, fold=1),
+    ]
+    for _ in range(5_000):
+        values.append(
+            datetime.datetime(
+                rng.choice((rng.randint(1, 9999), 9, 99, 999, 1000)),
+                rng.randint(1, 12),
+                rng.randint(1, 28),
+                rng.randint(0, 23),
+                rng.randint(0, 59),
+                rng.randint(0, 59),
+                rng.choice((0, 1, 999999, rng.randint(0, 999999))),
+                tzinfo=datetime.UTC,
+            )
+        )
+    with timezone.override("UTC"):
+        zone = timezone.get_current_timezone()
+        for value in values:
+            assert convert(value, zone) == field.to_representation(value)
+            assert convert(value, datetime.UTC) == field.to_representation(value)
 
 
 def test_a_naive_or_text_date_time_and_a_missing_attribute_take_drfs_path():

@@ -213,7 +213,8 @@ REST_FRAMEWORK = {
     ],
     # Every endpoint needs the permission of what it reads or changes (roles: docs/security.md).
     "DEFAULT_PERMISSION_CLASSES": ["pggit_project.permissions.RolePermissions"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # DRF's JSONRenderer with the same bytes, encoded by orjson (pggit_project/renderers.py).
+    "DEFAULT_RENDERER_CLASSES": ["pggit_project.renderers.JSONRenderer"],
     # DRF's, without parsing the usual Accept values (absent, */*, application/json).
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "pggit_project.negotiation.ContentNegotiation",
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
