@@ -158,7 +158,10 @@ class CacheStore:
         return generations
 
     def bump(self, names: list[str]) -> None:
-        """Make every entry of ``names`` unreachable (raises ``RedisUnavailable`` in Redis mode)."""
+        """Make every entry of ``names`` unreachable (raises ``RedisUnavailable`` in Redis mode).
+        No names: nothing to do, and Redis is not asked."""
+        if not names:
+            return
         if self.redis is None:
             with self._lock:
                 for name in names:

@@ -9,6 +9,7 @@ process's bump would.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -176,6 +177,27 @@ def test_a_bump_runs_on_the_kept_connection_and_moves_each_generation_it_names(o
     with pytest.raises(RedisUnavailable):
         store.bump(["webhooks"])
     assert not store.redis.available
+
+
+def test_a_bump_of_no_names_asks_redis_nothing(own_redis):
+    """Events whose types make nothing stale end in ``bump([])``: with Redis down that must not
+    fail the link (a new thread: it has no kept connection yet, so any exchange would open one)."""
+    store = get_store()
+    own_redis.stop()
+    outcome = []
+
+    def bump_nothing():
+        try:
+            store.bump([])
+            outcome.append("done")
+        except Exception as exc:  # the outcome is asserted
+            outcome.append(type(exc).__name__)
+
+    thread = threading.Thread(target=bump_nothing)
+    thread.start()
+    thread.join()
+    assert outcome == ["done"]
+    assert store.redis.available
 
 
 def test_an_error_reply_in_a_bump_fails_the_link_and_leaves_no_reply_unread(own_redis):

@@ -185,7 +185,9 @@ def _endpoint_insert() -> tuple[str, str, list[str], list[tuple[int, Any, list]]
     The second statement takes its row from a materialized CTE that calls ``set_config``
     (local to the transaction, as ``engine_cursor`` sets it) and whose value the row's ``WHERE``
     reads: the setting is made before the row exists, so defaults, constraints and row triggers
-    see the actor, and it ends with the statement's transaction."""
+    see the actor, and it ends with the statement's transaction. A ``BEFORE ... FOR EACH
+    STATEMENT`` trigger on the table would not: PostgreSQL fires it before it reads the CTE (the
+    table has none; one that needs the actor must read it per row, or this path must go)."""
     fields = WebhookEndpoint._meta.concrete_fields
     converters = []
     for position, field in enumerate(fields):
