@@ -58,7 +58,7 @@ LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", "INFO").upper()
 # Response cache of the read endpoints (cachemgmt); off: every read goes to the database.
 PGGIT_CACHE_ENABLED = env_bool("PGGIT_CACHE_ENABLED", default=True)
 # Threads of a web process that run Django's synchronous request path (pggit_project/serving.py).
-PGGIT_WEB_THREADS = env_int("PGGIT_WEB_THREADS", 8)
+PGGIT_WEB_THREADS = env_int("PGGIT_WEB_THREADS", 6)
 # Monitoring scheduler (manage.py pggit_scheduler): how often baselines are recalculated and
 # alerts evaluated (anomalies, automatic resolution, silence expiry).
 PGGIT_BASELINE_INTERVAL_SECONDS = env_int("PGGIT_BASELINE_INTERVAL_SECONDS", 300)
