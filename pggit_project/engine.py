@@ -14,21 +14,26 @@ from pggit_project.errors import EngineError, engine_error_from
 
 
 @contextmanager
-def engine_cursor(*, actor: str | None = None) -> Iterator[Any]:
-    """A cursor inside a transaction with ``pggit.actor`` set for its duration.
-
-    Raises ``EngineError`` (a DomainError with the engine's stable code) for engine errors.
-    """
+def engine_errors() -> Iterator[None]:
+    """Raises the engine's errors inside it as ``EngineError`` (a DomainError with the engine's
+    stable code); any other database error as it is."""
     try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            if actor:
-                cursor.execute("SELECT set_config('pggit.actor', %s, true)", [actor])
-            yield cursor
+        yield
     except DatabaseError as exc:
         engine_error = engine_error_from(exc)
         if engine_error is None:
             raise
         raise engine_error from exc
+
+
+@contextmanager
+def engine_cursor(*, actor: str | None = None) -> Iterator[Any]:
+    """A cursor inside a transaction with ``pggit.actor`` set for its duration (engine errors
+    raised as ``engine_errors`` raises them)."""
+    with engine_errors(), transaction.atomic(), connection.cursor() as cursor:
+        if actor:
+            cursor.execute("SELECT set_config('pggit.actor', %s, true)", [actor])
+        yield cursor
 
 
 JSON_TYPE_OIDS = frozenset({114, 3802})  # json, jsonb: Django's connection returns them as text

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
-from pggit_project.engine import engine_cursor
-from pggit_project.errors import DomainError, engine_error_from
+from pggit_project.engine import engine_cursor, engine_errors
+from pggit_project.errors import DomainError
 from webhooks.conf import save_check_settings, webhook_settings
 from webhooks.constants import ALL_EVENTS, EVENT_TYPES
 from webhooks.crypto import (
@@ -65,15 +65,9 @@ def _invalid(field: str, message: str) -> WebhookInvalid:
 def _statement_cursor() -> Iterator[Any]:
     """A cursor for one statement outside any transaction block (autocommit: the statement is its
     own transaction, without the ``BEGIN`` and ``COMMIT`` round trips of ``engine_cursor``);
-    engine errors raised as ``engine_cursor`` raises them."""
-    try:
-        with connection.cursor() as cursor:
-            yield cursor
-    except DatabaseError as exc:
-        engine_error = engine_error_from(exc)
-        if engine_error is None:
-            raise
-        raise engine_error from exc
+    engine errors raised as ``engine_errors`` raises them."""
+    with engine_errors(), connection.cursor() as cursor:
+        yield cursor
 
 
 def _give_back_connection() -> None:
