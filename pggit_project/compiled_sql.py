@@ -13,6 +13,11 @@ as ``Model.from_db`` makes them: by ``_new_instances`` (the instance's ``__dict_
 directly) when ``from_db`` would only store the values (``_plain_init``, and no
 ``pre_init``/``post_init`` receiver at the time of the fetch), else by ``Model.from_db`` itself.
 
+Once a shape's count was needed (a full page: ``PageNumberPagination`` counts only then), its
+page and its count are one statement: the page's, with the count's statement as a scalar subquery
+in its last column (``page_and_total``). One round trip instead of two, and the rows and the total
+are read in the same snapshot (two statements could each see a different one).
+
 Only plain model querysets are kept (no ``select_related``, annotations, extra select, ``values()``,
 prefetching or known related objects); any other queryset, and a query that Django would not send
 (an always-empty ``WHERE``), takes Django's ordinary path every time. Entries are per process, at
@@ -39,14 +44,16 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet, FullResultSet
 from django.db import connections, router
-from django.db.models import IntegerField, JSONField, Model, signals
+from django.db.models import BigIntegerField, IntegerField, JSONField, Model, signals
 from django.db.models.base import ModelState
-from django.db.models.expressions import Col
+from django.db.models.expressions import Col, RawSQL
 from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
 from django.db.models.query import ModelIterable
 from django.db.models.query_utils import DeferredAttribute
 
 MAX_ENTRIES = 2048
+# The alias of the count's column in a page read with its total (``page_and_total``).
+_TOTAL = "_pggit_page_total"
 
 
 class ReusableListSQL:
@@ -84,6 +91,7 @@ class _Page:
 class _Entry:
     page: _Page | None = None
     count: tuple[str, tuple, str] | None = None  # sql, params, database alias
+    counted: _Page | None = None  # the page with the count as its last column
 
 
 @dataclass
@@ -136,9 +144,25 @@ class CompiledLists:
             entry.page = page
         return _fetch_page(page, page.params)
 
-    def count(self, key: tuple, queryset) -> int:
+    def page_and_total(
+        self, key: tuple, queryset, start: int, stop: int
+    ) -> tuple[list[Any], int | None]:
+        """``list(queryset[start:stop])`` and ``queryset.count()`` read by one statement, once
+        ``count(key, queryset, start, stop)`` has compiled it for ``key``; until then (and for
+        a queryset that is not kept) the page alone, with ``None``. The total is ``None`` too when
+        the page is empty (no row carries it)."""
+        if _plain(queryset):
+            counted = self._entry(key).counted
+            if counted is not None and counted.using == queryset.db:
+                rows = _fetch_rows(counted, counted.params)
+                return _instances(counted, rows), (rows[0][-1] if rows else None)
+        return self.page(key, queryset, start, stop), None
+
+    def count(self, key: tuple, queryset, start: int | None = None, stop: int | None = None) -> int:
         """``queryset.count()``, compiled once for ``key``: the statement Django sends for it is
-        recorded on its first execution and sent again with the same parameters after."""
+        recorded on its first execution and sent again with the same parameters after. Given the
+        page's ``start`` and ``stop``, the first execution also compiles the page read with its
+        total (``page_and_total``)."""
         if not _plain(queryset):
             return queryset.count()
         entry = self._entry(key)
@@ -155,6 +179,8 @@ class CompiledLists:
                 total = queryset.count()
             if len(sent) == 1:  # one statement, nothing around it: safe to send again
                 entry.count = (*sent[0], using)
+                if start is not None:
+                    entry.counted = _compile_counted(queryset, start, stop, sent[0])
             return total
         sql, params, _ = count
         with connections[using].cursor() as cursor:
@@ -233,17 +259,31 @@ def _plain(queryset) -> bool:
     )
 
 
-def _compile_page(page_queryset) -> _Page | None:
+def _compile_counted(queryset, start: int, stop: int | None, count: tuple[str, tuple]):
+    """The page ``queryset[start:stop]`` with the count statement ``count`` (its SQL and
+    parameters as sent) as a scalar subquery in its last column, or ``None`` when it cannot be
+    kept."""
+    sql, params = count
+    # (Django's own count statement as it sent it, its parameters passed apart)
+    total = RawSQL(sql, params, output_field=BigIntegerField())  # noqa: S611
+    return _compile_page(queryset.annotate(**{_TOTAL: total})[start:stop], total_column=True)
+
+
+def _compile_page(page_queryset, total_column: bool = False) -> _Page | None:
+    """What ``_fetch_page`` needs to send ``page_queryset``'s statement again, or ``None`` when
+    it cannot be kept. With ``total_column``, the queryset's one annotation, ``_TOTAL``, must be
+    its last column (``page_and_total`` reads it there)."""
     compiler = page_queryset.query.get_compiler(using=page_queryset.db)
     try:
         sql, params = compiler.as_sql()
     except (EmptyResultSet, FullResultSet):
         return None
     klass_info = compiler.klass_info
+    annotations = {_TOTAL: len(compiler.select) - 1} if total_column and compiler.select else {}
     if (
         not sql
         or compiler.has_extra_select
-        or compiler.annotation_col_map
+        or compiler.annotation_col_map != annotations
         or klass_info is None
         or klass_info.get("related_klass_infos")
     ):
@@ -252,6 +292,8 @@ def _compile_page(page_queryset) -> _Page | None:
     start, end = select_fields[0], select_fields[-1] + 1
     init_list = [column[0].target.attname for column in compiler.select[start:end]]
     converters = compiler.get_converters([column[0] for column in compiler.select])
+    if total_column:  # COUNT(*)'s bigint comes from the driver as an int: int() changes nothing
+        converters.pop(len(compiler.select) - 1, None)
     return _Page(
         sql=sql,
         params=tuple(params),
@@ -266,12 +308,22 @@ def _compile_page(page_queryset) -> _Page | None:
 
 
 def _fetch_page(page: _Page, params: tuple) -> list[Any]:
+    return _instances(page, _fetch_rows(page, params))
+
+
+def _fetch_rows(page: _Page, params: tuple) -> list:
+    """The page's rows, converted as Django converts them (``results_iter``)."""
     with connections[page.using].cursor() as cursor:
         cursor.execute(page.sql, params)
         rows = cursor.fetchall()
     if page.row_converters:
-        # Django's conversion of the rows (``results_iter``), on this thread's connection
+        # on this thread's connection
         rows = _convert(rows, page.row_converters, connections[page.using])
+    return rows
+
+
+def _instances(page: _Page, rows: list) -> list[Any]:
+    """The model instances of fetched rows (``Model.from_db``'s, or ``_new_instances``')."""
     model, using, init_list, start, end = (
         page.model,
         page.using,

@@ -52,7 +52,8 @@ class PageNumberPagination(pagination.BasePagination):
         tells the total itself (its offset plus its rows, read in the same snapshot): the count
         query is made only for a full page, or an empty page that is not the first (whose 400
         names the valid range). A view with ``ReusableListSQL`` has both queries compiled once per
-        request shape (``pggit_project.compiled_sql``)."""
+        request shape, and a full page of a shape counted before is read with its total by one
+        statement (``pggit_project.compiled_sql``)."""
         self.read_parameters(request)
         start = (self.page - 1) * self.page_size
         if isinstance(queryset, (list, tuple)):
@@ -60,16 +61,22 @@ class PageNumberPagination(pagination.BasePagination):
             return list(queryset[start : start + self.page_size])
         key_of = getattr(view, "list_sql_key", None)
         key = key_of(request) if key_of is not None else None
+        stop = start + self.page_size
+        total = None
         if start > MAX_OFFSET:
             rows = []
         elif key is None:
-            rows = list(queryset[start : start + self.page_size])
+            rows = list(queryset[start:stop])
         else:
-            rows = compiled_lists.page(key, queryset, start, start + self.page_size)
-        if len(rows) < self.page_size and (rows or start == 0):
+            rows, total = compiled_lists.page_and_total(key, queryset, start, stop)
+        if total is not None:
+            self.set_total(total)
+        elif len(rows) < self.page_size and (rows or start == 0):
             self.set_total(start + len(rows))
+        elif key is None:
+            self.set_total(queryset.count())
         else:
-            self.set_total(queryset.count() if key is None else compiled_lists.count(key, queryset))
+            self.set_total(compiled_lists.count(key, queryset, start, stop))
         return rows
 
     def paginate_fetched(

@@ -77,6 +77,35 @@ def test_a_kept_statement_sees_the_rows_of_now(alerts):
     ]
 
 
+def test_a_counted_shape_reads_its_page_and_total_in_one_statement(alerts):
+    lists = CompiledLists()
+    queryset = Alert.objects.filter(source="compiled").order_by("-id")
+    expected = list(queryset[1:3])
+    assert lists.page_and_total(("k",), queryset, 1, 3)[1] is None  # not counted yet
+    assert lists.count(("k",), queryset, 1, 3) == 3
+    with CaptureQueriesContext(connection) as one:
+        rows, total = lists.page_and_total(("k",), queryset, 1, 3)
+    assert fields_of(rows) == fields_of(expected) and total == 3 and type(total) is int
+    assert len(one.captured_queries) == 1
+    assert "COUNT(*)" in one.captured_queries[0]["sql"]
+    # the rows and the total of now, from the one statement
+    Alert.objects.filter(fingerprint="compiled-5").delete()
+    rows, total = lists.page_and_total(("k",), queryset, 1, 3)
+    assert fields_of(rows) == fields_of(queryset[1:3]) and total == 2
+    Alert.objects.filter(source="compiled").delete()
+    assert lists.page_and_total(("k",), queryset, 1, 3) == ([], None)  # no row to carry it
+
+
+def test_a_shape_counted_without_its_page_keeps_only_the_count(alerts):
+    lists = CompiledLists()
+    queryset = Alert.objects.order_by("id")
+    assert lists.count(("k",), queryset) == 7
+    with CaptureQueriesContext(connection) as queries:
+        rows, total = lists.page_and_total(("k",), queryset, 0, 2)
+    assert total is None and len(rows) == 2 and len(queries.captured_queries) == 1
+    assert "COUNT(*)" not in queries.captured_queries[0]["sql"]
+
+
 def test_other_querysets_take_djangos_path_every_time(alerts):
     lists = CompiledLists()
     annotated = Alert.objects.annotate(seen=F("occurrences")).order_by("id")
@@ -111,6 +140,23 @@ def test_the_api_list_answers_the_same_from_kept_statements(operator_client, ale
     assert [item["id"] for item in first[1].json()["items"]] == sorted(
         Alert.objects.filter(source="compiled").values_list("id", flat=True)
     )
+
+
+def test_a_full_page_of_a_list_is_one_statement_once_its_shape_was_counted(operator_client, alerts):
+    url = "/api/v1/alerts?page_size=2&page=2&ordering=id"
+    first = operator_client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        again = operator_client.get(url)
+    assert first.status_code == again.status_code == 200
+    assert first.content == again.content
+    assert (again.json()["total"], again.json()["pages"]) == (7, 4)
+    reads = [query["sql"] for query in queries.captured_queries if '"alerts"' in query["sql"]]
+    assert len(reads) == 1 and "COUNT(*)" in reads[0]
+    Alert.objects.filter(fingerprint="compiled-0").delete()
+    assert (operator_client.get(url).json()["total"], len(reads)) == (6, 1)
+    past = operator_client.get("/api/v1/alerts?page_size=2&page=9&ordering=id")
+    assert past.status_code == 400
+    assert past.json()["errors"] == {"page": ["Page 9 is out of range (1..3)."]}
 
 
 def instance_state(rows):
