@@ -71,7 +71,9 @@ BEGIN
                              WHERE relkind IN ('S', 'i', 'I') AND target <> oid) rel
                       JOIN pg_class a ON a.oid = rel.target
                                      AND a.relkind IN ('r', 'p', 'v', 'm', 'S')) a
-             WHERE a.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+             -- (the tracked schemas listed once: as a semi-join, each relation probed
+             -- pg_namespace and matched the schema's name against _ns' patterns)
+             WHERE a.relnamespace = ANY (ARRAY(SELECT n.oid FROM pggit._ns n))
                AND NOT EXISTS (SELECT 1 FROM pg_depend e
                                 WHERE e.classid = 'pg_class'::regclass AND e.objid = a.oid
                                   AND e.deptype = 'e')
@@ -97,7 +99,7 @@ BEGIN
               JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
               JOIN pg_class t ON t.oid = d.refobjid
              WHERE r.anchor_classid = 'pg_class'::regclass AND (r.relkind = 'S' OR r.relkind IS NULL)
-               AND t.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+               AND t.relnamespace = ANY (ARRAY(SELECT n.oid FROM pggit._ns n))
                AND NOT EXISTS (SELECT 1 FROM pg_depend e
                                 WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid
                                   AND e.deptype = 'e')
