@@ -53,6 +53,9 @@ SESSIONS = [
     ("one", "ALTER TABLE public.g20 RENAME TO g20_renamed"),
     ("two", "ALTER SEQUENCE public.g30_id_seq RESTART WITH 5 INCREMENT BY 2"),
     ("one", "CREATE VIEW public.g_view AS SELECT id, v FROM public.g40"),
+    # an identity sequence as an anchor: resolved to its table (not an anchor of its own)
+    ("two", "CREATE TABLE public.ident_t (id integer GENERATED ALWAYS AS IDENTITY, v text)"),
+    ("one", "ALTER SEQUENCE public.ident_t_id_seq INCREMENT BY 3"),
 ]
 
 
@@ -187,6 +190,11 @@ def test_one_flush_of_many_anchors_records_what_flushing_each_message_records(
     assert "index:public.g10.g10_v_idx" not in keys
     assert keys["table:public.g20_renamed"] == "ADDED" and "table:public.g20" not in keys
     assert keys["sequence:public.g30_id_seq"] == "ADDED"
+    assert keys["table:public.ident_t"] == "ADDED" and "sequence:public.ident_t_id_seq" not in keys
+    assert "INCREMENT BY 3" in at_end.one(
+        "SELECT b.definition FROM pggit.live_state l JOIN pggit.blobs b ON b.hash = l.blob_hash "
+        "WHERE l.object_key = 'table:public.ident_t'"
+    )
     # the live state knows base_same's new table (its anchor moved to the re-created one)
     assert at_end.one(
         "SELECT anchor_objid = 'public.base_same'::regclass::oid FROM pggit.live_state "

@@ -125,6 +125,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
             "schema/016_plan_as_rows.sql",
             "schema/017_capture_write_json.sql",
             "schema/018_events_unused_index.sql",
+            "schema/019_blobs_put_hashed.sql",
         ]
         upgraded = snapshot(conn)
         # the legacy root commit is kept (no second one)

@@ -22,8 +22,6 @@ AS $$
 DECLARE
     v_many boolean := jsonb_array_length(p_anchors) >= 100;
     v_wanted jsonb := '[]';
-    v_fresh pggit.catalog_object[];
-    v_hashes text[];
 BEGIN
     IF v_many THEN
         -- many anchors (a first status after a large load, a rescan): resolved set-based (the
@@ -37,7 +35,7 @@ BEGIN
             -- every relation asked for, looked up once; its kind says how it is resolved below. As
             -- _anchor_of_class: a table, view or materialized view stands for itself, an index for
             -- its table, a sequence for itself or the table of its identity column
-            SELECT c.oid, c.relkind,
+            SELECT c.oid, c.relkind, c.relnamespace,
                    CASE WHEN c.relkind IN ('i', 'I') THEN i.indrelid
                         WHEN c.relkind = 'S' THEN coalesce(ident.refobjid, c.oid)
                         ELSE c.oid END AS target
@@ -62,10 +60,20 @@ BEGIN
             -- (relkind: the anchor's, when known here, so that only sequences are looked up as
             -- owned sequences below)
             SELECT 'pg_class'::regclass::oid AS anchor_classid, a.oid AS anchor_objid, a.relkind
-              FROM (SELECT DISTINCT target FROM rel
-                     WHERE relkind IN ('r', 'p', 'v', 'm', 'S', 'i', 'I')) rel
-              JOIN pg_class a ON a.oid = rel.target AND a.relkind IN ('r', 'p', 'v', 'm', 'S')
-             WHERE a.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+              FROM (-- a relation that is its own anchor: its row as read above (not looked up
+                    -- again: 20,000 probes of pg_class at 10,000 tables)
+                    SELECT rel.oid, rel.relkind, rel.relnamespace FROM rel
+                     WHERE rel.target = rel.oid AND rel.relkind IN ('r', 'p', 'v', 'm', 'S')
+                    UNION ALL
+                    -- an index's table, an identity sequence's table
+                    SELECT a.oid, a.relkind, a.relnamespace
+                      FROM (SELECT DISTINCT target FROM rel
+                             WHERE relkind IN ('S', 'i', 'I') AND target <> oid) rel
+                      JOIN pg_class a ON a.oid = rel.target
+                                     AND a.relkind IN ('r', 'p', 'v', 'm', 'S')) a
+             -- (the tracked schemas listed once: as a semi-join, each relation probed
+             -- pg_namespace and matched the schema's name against _ns' patterns)
+             WHERE a.relnamespace = ANY (ARRAY(SELECT n.oid FROM pggit._ns n))
                AND NOT EXISTS (SELECT 1 FROM pg_depend e
                                 WHERE e.classid = 'pg_class'::regclass AND e.objid = a.oid
                                   AND e.deptype = 'e')
@@ -91,7 +99,7 @@ BEGIN
               JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
               JOIN pg_class t ON t.oid = d.refobjid
              WHERE r.anchor_classid = 'pg_class'::regclass AND (r.relkind = 'S' OR r.relkind IS NULL)
-               AND t.relnamespace IN (SELECT n.oid FROM pggit._ns n)
+               AND t.relnamespace = ANY (ARRAY(SELECT n.oid FROM pggit._ns n))
                AND NOT EXISTS (SELECT 1 FROM pg_depend e
                                 WHERE e.classid = 'pg_class'::regclass AND e.objid = t.oid
                                   AND e.deptype = 'e')
@@ -102,34 +110,37 @@ BEGIN
           INTO v_wanted
           FROM wanted w;
     END IF;
-    -- the objects read, each once; their definitions stored (pggit.blobs_put: one INSERT)
-    v_fresh := ARRAY(
-        SELECT DISTINCT ON (o.object_key) o::pggit.catalog_object
-          FROM (SELECT l.* FROM pggit.live_objects_of(v_wanted) l WHERE v_many
-                UNION ALL
-                SELECT x.*
-                  FROM (SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
-                          FROM jsonb_array_elements(p_anchors) a) req,
-                       LATERAL pggit.anchor_objects(req.classid, req.objid) x
-                 WHERE NOT v_many) o);
-    -- each definition hashed once, for the blobs and for the comparison below
-    v_hashes := ARRAY(SELECT pggit.sha256_hex(f.definition)
-                        FROM unnest(v_fresh) WITH ORDINALITY f ORDER BY f.ordinality);
-    PERFORM pggit.blobs_put_hashed(v_fresh, v_hashes);
+    -- the objects read, each once, and each definition hashed once, for the blobs and for the
+    -- comparison with live_state; the new definitions stored in the same statement. (Not an array
+    -- of the objects handed to pggit.blobs_put: with their definitions and metas, ~45 MB at 10,000
+    -- tables, the array, its expanded copy in each function, the unnest's tuplestores and sorts
+    -- made about ten copies of it, each new memory faulted in by the backend; here the read's sort,
+    -- this CTE and the blobs' sort are the only ones.)
     RETURN QUERY
     WITH req AS (
         SELECT DISTINCT (a->>0)::oid AS classid, (a->>1)::oid AS objid
           FROM jsonb_array_elements(p_anchors) a
-    ), fresh_hashed AS MATERIALIZED (
-        -- (without the definitions and metas: the comparison needs their hashes only)
-        SELECT f.object_key, f.kind, f.schema_name, f.object_name, f.parent_name, f.anchor_classid,
-               f.anchor_objid, f.blob
-          FROM ROWS FROM (unnest(v_fresh), unnest(v_hashes))
-               AS f(object_key, kind, schema_name, object_name, parent_name, definition, meta,
-                    anchor_classid, anchor_objid, blob)
+    ), fresh AS MATERIALIZED (
+        SELECT DISTINCT ON (o.object_key) o.*, pggit.sha256_hex(o.definition) AS blob
+          FROM (SELECT l.* FROM pggit.live_objects_of(v_wanted) l WHERE v_many
+                UNION ALL
+                SELECT x.* FROM req, LATERAL pggit.anchor_objects(req.classid, req.objid) x
+                 WHERE NOT v_many) o
+    ), stored AS (
+        -- as pggit.blobs_put: the definitions not stored yet, each once (hashes sorted bytewise:
+        -- hex digits, in the same order as under the database's collation, without calling its
+        -- comparison function per pair)
+        INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
+                                 definition, meta)
+        SELECT DISTINCT ON (f.blob COLLATE "C") f.blob, f.kind, f.object_key, f.schema_name,
+               f.object_name, f.parent_name, f.definition, coalesce(f.meta, '{}')
+          FROM fresh f
+         WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = f.blob)
+         ORDER BY f.blob COLLATE "C", f.object_key
+        ON CONFLICT (hash) DO NOTHING
     ), covered AS (
         SELECT classid, objid FROM req
-        UNION SELECT anchor_classid, anchor_objid FROM fresh_hashed
+        UNION SELECT anchor_classid, anchor_objid FROM fresh
     ), old AS (
         SELECT l.* FROM pggit.live_state l
           JOIN covered c ON c.classid = l.anchor_classid AND c.objid = l.anchor_objid
@@ -140,7 +151,7 @@ BEGIN
            CASE WHEN o.object_key IS NULL THEN 'ADDED' WHEN f.object_key IS NULL THEN 'REMOVED'
                 ELSE 'MODIFIED' END,
            o.blob_hash, f.blob, f.anchor_classid, f.anchor_objid
-      FROM fresh_hashed f
+      FROM fresh f
       FULL JOIN old o ON o.object_key = f.object_key
      WHERE o.blob_hash IS DISTINCT FROM f.blob
         OR o.anchor_objid IS DISTINCT FROM f.anchor_objid;

@@ -14,45 +14,29 @@ RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 AS $$ SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_text, 'UTF8')), 'hex') $$;
 
--- blobs_put for a caller that has the definitions' hashes already (p_hashes[i] the hash of
--- p_objects[i]): the flush hashes each definition once for the blobs and its comparison with
--- live_state.
-CREATE OR REPLACE FUNCTION pggit.blobs_put_hashed(p_objects pggit.catalog_object[], p_hashes text[])
-RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pggit
-AS $$
-DECLARE
-    v_n integer;
-BEGIN
-    INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
-                             definition, meta)
-    -- (hashes sorted bytewise: hex digits, in the same order as under the database's collation,
-    -- without calling its comparison function per pair)
-    SELECT DISTINCT ON (o.hash COLLATE "C") o.hash, o.kind, o.object_key, o.schema_name, o.object_name,
-           o.parent_name, o.definition, coalesce(o.meta, '{}')
-      FROM ROWS FROM (unnest(p_objects), unnest(p_hashes))
-           AS o(object_key, kind, schema_name, object_name, parent_name, definition, meta,
-                anchor_classid, anchor_objid, hash)
-     WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = o.hash)
-     ORDER BY o.hash COLLATE "C", o.object_key
-    ON CONFLICT (hash) DO NOTHING;
-    GET DIAGNOSTICS v_n = ROW_COUNT;
-    RETURN v_n;
-END;
-$$;
-
 -- Stores definitions (each once) with one INSERT: the set-based blob_put. Only the definitions
 -- not stored yet are inserted (looked up by hash first, so that a tree of stored definitions
--- writes nothing). Returns how many were inserted.
+-- writes nothing). Returns how many were inserted. (The capture flush stores its definitions in
+-- its own statement, pggit.refresh_anchors, with the hashes it compares.)
 CREATE OR REPLACE FUNCTION pggit.blobs_put(p_objects pggit.catalog_object[])
 RETURNS integer
 LANGUAGE sql
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT pggit.blobs_put_hashed(p_objects,
-        ARRAY(SELECT pggit.sha256_hex(o.definition)
-                FROM unnest(p_objects) WITH ORDINALITY o ORDER BY o.ordinality))
+    WITH stored AS (
+        INSERT INTO pggit.blobs (hash, kind, object_key, schema_name, object_name, parent_name,
+                                 definition, meta)
+        -- (hashes sorted bytewise: hex digits, in the same order as under the database's
+        -- collation, without calling its comparison function per pair)
+        SELECT DISTINCT ON (o.hash COLLATE "C") o.hash, o.kind, o.object_key, o.schema_name,
+               o.object_name, o.parent_name, o.definition, coalesce(o.meta, '{}')
+          FROM (SELECT o.*, pggit.sha256_hex(o.definition) AS hash FROM unnest(p_objects) o) o
+         WHERE NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = o.hash)
+         ORDER BY o.hash COLLATE "C", o.object_key
+        ON CONFLICT (hash) DO NOTHING
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM stored
 $$;
 
 -- Stores a definition (once) and returns its hash.
