@@ -541,3 +541,32 @@ def test_generators_refuse_what_they_refused(engine_db: EngineDB):
 
 def _json(value) -> str:
     return value if isinstance(value, str) else json.dumps(value)
+
+
+def test_live_tree_against_a_stored_tree(engine_db: EngineDB):
+    """live_tree_against(keys, blobs) is NULL exactly when the live tree is the given one (the
+    same keys, each with the same blob), else the live tree; diff(ref, 'WORKING') gives no row
+    then, and every change otherwise."""
+    db = engine_db
+    db.run(SMALL)
+    db.run("SELECT pggit.commit('small')")
+    live = db.one("SELECT pggit.live_tree()")
+    keys, blobs = list(live), list(live.values())
+    against = "SELECT pggit.live_tree_against(%s::text[], %s::text[])"
+    assert db.one(against, (keys, blobs)) is None
+    assert db.one(f"SELECT ({against}) IS NULL", (keys[::-1], blobs[::-1])) is True
+    # a live key missing from the given tree, a given key not live, a blob that differs
+    assert db.one(against, (keys[1:], blobs[1:])) == live
+    assert db.one(against, ([*keys, "table:zstore.gone"], [*blobs, blobs[0]])) == live
+    assert db.one(against, (keys, [blobs[1], *blobs[1:]])) == live
+    # no stored tree: the live tree
+    assert db.one(against, (None, None)) == live
+    assert db.one("SELECT pggit.live_tree_known(NULL)") == live
+    head = "pggit.commit_tree((SELECT commit_hash FROM pggit.head()))"
+    assert db.one(f"SELECT pggit.live_tree_known({head})") == live
+    assert db.rows("SELECT * FROM pggit.diff('HEAD', 'WORKING')") == []
+
+    db.run("ALTER TABLE zstore.items ADD COLUMN note text; CREATE TABLE zstore.more (id integer)")
+    changes = db.rows("SELECT object_key, change FROM pggit.diff('HEAD', 'WORKING')")
+    assert sorted(changes) == [("table:zstore.items", "MODIFIED"), ("table:zstore.more", "ADDED")]
+    assert db.one(f"SELECT pggit.live_tree_known({head})") == db.one("SELECT pggit.live_tree()")
