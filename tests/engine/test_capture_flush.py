@@ -12,6 +12,7 @@ touched its anchor. Status carries each change's statement cut to 500 characters
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -250,6 +251,46 @@ def test_rescan_records_what_capture_missed_set_based(engine_db: EngineDB):
     assert logged == 5 * 60 - 1
     assert engine_db.one("SELECT pggit.rescan()") == 0  # nothing more to find
     assert engine_db.one("SELECT count(*) FROM pggit.ddl_log WHERE command_tag = 'RESCAN'") == 1
+
+
+def test_a_second_rescan_at_once_waits_and_records_nothing_the_first_recorded(
+    engine_db: EngineDB,
+):
+    engine_db.run("CREATE TABLE public.drifted (a integer)")
+    engine_db.run("SELECT pggit.capture_flush()")
+    with engine_db.connect() as quiet, quiet.transaction():
+        quiet.execute("SELECT pggit.set_capture(false, 'transaction')")
+        quiet.execute("ALTER TABLE public.drifted ADD COLUMN b integer")
+    first = engine_db.connect()
+    second = engine_db.connect()
+    try:
+        first.execute("BEGIN")
+        assert first.execute("SELECT pggit.rescan('first')").fetchone()[0] == 1
+        found: list[int] = []
+        waiting = threading.Thread(
+            target=lambda: found.append(
+                second.execute("SELECT pggit.rescan('second')").fetchone()[0]
+            )
+        )
+        waiting.start()
+        waiting.join(1.0)
+        assert waiting.is_alive()  # it waits for the first rescan's transaction
+        first.execute("COMMIT")
+        waiting.join(30)
+        assert found == [0]
+    finally:
+        first.close()
+        second.close()
+    assert engine_db.rows(
+        "SELECT statement FROM pggit.ddl_log WHERE command_tag = 'RESCAN' ORDER BY id"
+    ) == [("first",)]
+    assert (
+        engine_db.one(
+            "SELECT l.statement FROM pggit.working w JOIN pggit.ddl_log l ON l.id = w.ddl_id "
+            "WHERE w.object_key = 'table:public.drifted'"
+        )
+        == "first"
+    )
 
 
 def test_status_cuts_a_long_message_once_and_keeps_a_short_one_whole(engine_db: EngineDB):

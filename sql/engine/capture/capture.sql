@@ -316,6 +316,11 @@ DECLARE
     v_changes integer := 0;
     v_branch text;
 BEGIN
+    -- one rescan at a time: a second waits here, before it reads anything, and its statements
+    -- below then see what the first one committed (read committed: a snapshot per statement).
+    -- Without the wait it compared the catalog with the live state of before the first one's
+    -- commit, and recorded the same change a second time.
+    PERFORM pg_advisory_xact_lock(hashtext('pggit.rescan')::bigint);
     PERFORM pggit.trace_begin('rescan', v_started);
     SELECT jsonb_agg(DISTINCT jsonb_build_array(a.classid, a.objid)) INTO v_anchors
       FROM (SELECT anchor_classid AS classid, anchor_objid AS objid FROM pggit.live_objects()
