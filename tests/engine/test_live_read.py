@@ -570,3 +570,26 @@ def test_live_tree_against_a_stored_tree(engine_db: EngineDB):
     changes = db.rows("SELECT object_key, change FROM pggit.diff('HEAD', 'WORKING')")
     assert sorted(changes) == [("table:zstore.items", "MODIFIED"), ("table:zstore.more", "ADDED")]
     assert db.one(f"SELECT pggit.live_tree_known({head})") == db.one("SELECT pggit.live_tree()")
+
+
+def test_the_tree_of_objects_sharing_a_key_is_the_live_tree_whatever_the_plan(engine_db: EngineDB):
+    """Two live objects can have one key (keys do not quote names: table t of schema "s2.x" and
+    table "x.t" of schema s2 are both table:s2.x.t). The tree diff(ref, 'WORKING') builds keeps
+    the one live_tree() keeps — the last read — even when the planner joins the live rows with a
+    large stored tree by hashing the live side, which reorders them."""
+    db = engine_db
+    db.run('CREATE SCHEMA "s2.x"; CREATE TABLE "s2.x".t (id integer)')
+    db.run('CREATE SCHEMA s2; CREATE TABLE s2."x.t" (id bigint)')
+    db.run("COMMENT ON COLUMN \"s2.x\".t.id IS 'one'")
+    db.run('CREATE TABLE s2.x (id integer, "t.id" integer)')
+    db.run("COMMENT ON COLUMN s2.x.\"t.id\" IS 'two'")
+    db.run(
+        "CREATE SCHEMA s1; "
+        + "".join(f"CREATE TABLE s1.t{i} (id integer PRIMARY KEY);" for i in range(700))
+    )
+    db.run("SELECT pggit.commit('many')")
+    head = "pggit.commit_tree((SELECT commit_hash FROM pggit.head()))"
+    for change in ("CREATE TABLE s1.extra (id integer)", "DROP TABLE s1.extra"):
+        db.run(change)
+        live = db.one("SELECT pggit.live_tree()")
+        assert db.one(f"SELECT pggit.live_tree_known({head})") == live

@@ -61,19 +61,22 @@ DECLARE
     v_changed bigint;
     v_unseen bigint;
     v_missing jsonb;
+    v_read bigint[];
     v_objects pggit.catalog_object[];
 BEGIN
     WITH known AS MATERIALIZED (
         SELECT k.key, k.blob FROM unnest(p_keys, p_blobs) AS k(key, blob)
     ), live AS MATERIALIZED (
         SELECT h.object_key, h.hash, k.blob IS DISTINCT FROM h.hash AS changed,
-               h.anchor_classid, h.anchor_objid
-          FROM (SELECT d.object_key, pggit.sha256_hex(d.definition) AS hash, d.anchor_classid, d.anchor_objid
-                  FROM pggit.live_definitions() d
+               h.anchor_classid, h.anchor_objid, h.read
+          FROM (SELECT d.object_key, pggit.sha256_hex(d.definition) AS hash, d.anchor_classid,
+                       d.anchor_objid, d.ordinality AS read
+                  FROM pggit.live_definitions() WITH ORDINALITY AS d
                 OFFSET 0) h  -- (each hash computed once: pulled up, it was computed for each use)
           LEFT JOIN known k ON k.key = h.object_key
     ), agg AS (
         SELECT array_agg(l.object_key) AS keys, array_agg(l.hash) AS hashes,
+               array_agg(l.read) AS read,
                count(*) FILTER (WHERE l.changed) AS changed,
                jsonb_agg(DISTINCT jsonb_build_array(l.anchor_classid, l.anchor_objid))
                    FILTER (WHERE l.changed AND NOT EXISTS (SELECT 1 FROM pggit.blobs b WHERE b.hash = l.hash)) AS missing
@@ -82,18 +85,22 @@ BEGIN
     -- the stored keys that are not live, counted only when every live entry is a stored one (a
     -- count: NOT EXISTS, planned for its first row, was a nested loop scanning the live rows once
     -- per stored key)
-    SELECT a.keys, a.hashes, a.changed,
+    SELECT a.keys, a.hashes, a.read, a.changed,
            CASE WHEN a.changed = 0 AND p_keys IS NOT NULL
                 THEN (SELECT count(*) FROM known k
                        WHERE NOT EXISTS (SELECT 1 FROM live l WHERE l.object_key = k.key)) END,
            a.missing
-      INTO v_keys, v_hashes, v_changed, v_unseen, v_missing
+      INTO v_keys, v_hashes, v_read, v_changed, v_unseen, v_missing
       FROM agg a;
     IF v_unseen = 0 THEN
         RETURN NULL;
     END IF;
-    -- (jsonb_object of the two arrays: the object jsonb_object_agg of the rows gave)
-    v_tree := coalesce(jsonb_object(v_keys, v_hashes), '{}');
+    -- (jsonb_object of the two arrays in the order live_definitions() read the rows: the object
+    -- jsonb_object_agg of the rows gave, where the last of two objects with one key wins; the
+    -- join above may have reordered them)
+    v_tree := coalesce((SELECT jsonb_object(array_agg(u.key ORDER BY u.read),
+                                            array_agg(u.hash ORDER BY u.read))
+                          FROM unnest(v_keys, v_hashes, v_read) AS u(key, hash, read)), '{}');
     IF v_missing IS NULL THEN
         RETURN v_tree;
     END IF;
