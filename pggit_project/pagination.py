@@ -75,6 +75,8 @@ class PageNumberPagination(pagination.BasePagination):
             self.set_total(start + len(rows))
         elif key is None:
             self.set_total(queryset.count())
+        elif start > MAX_OFFSET:  # past every row: nothing to read with the total
+            self.set_total(compiled_lists.count(key, queryset))
         else:
             self.set_total(compiled_lists.count(key, queryset, start, stop))
         return rows
