@@ -22,8 +22,9 @@ import asyncio
 import functools
 import io
 import logging
+import queue
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -51,7 +52,7 @@ class PooledHTTPHandler(ASGIHandler):
         base.BaseHandler.__init__(self)  # not ASGIHandler.__init__: its middleware chain is async
         self.load_middleware(is_async=False)
         self.threads = threads
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="pggit-http")
+        self.pool = RequestPool(threads, "pggit-http")
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
         if scope["type"] != "http":
@@ -62,12 +63,12 @@ class PooledHTTPHandler(ASGIHandler):
             return
         loop = asyncio.get_running_loop()
         try:
-            response = await loop.run_in_executor(self.executor, self._respond, scope, body_file)
+            response = await self.pool.run(loop, self._respond, scope, body_file)
             if response.streaming and response.is_async:
                 try:
                     await self.send_response(response, send)
                 finally:
-                    await loop.run_in_executor(self.executor, response.close)
+                    await self.pool.run(loop, response.close)
             elif response.streaming:
                 await self._send_streaming(loop, response, send)
             else:
@@ -138,14 +139,14 @@ class PooledHTTPHandler(ASGIHandler):
             await self.send_response_start(response, send)
             chunks = iter(response.streaming_content)
             while True:
-                part = await loop.run_in_executor(self.executor, next, chunks, _END)
+                part = await self.pool.run(loop, next, chunks, _END)
                 if part is _END:
                     break
                 for chunk, _ in self.chunk_bytes(part):
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body"})
         finally:
-            await loop.run_in_executor(self.executor, response.close)
+            await self.pool.run(loop, response.close)
 
     async def send_response_start(self, response, send) -> None:
         headers = [
@@ -162,6 +163,74 @@ class PooledHTTPHandler(ASGIHandler):
         await send(
             {"type": "http.response.start", "status": response.status_code, "headers": headers}
         )
+
+
+class RequestPool:
+    """A fixed set of threads running calls handed over by the event loop, each call's outcome
+    handed back with one ``call_soon_threadsafe``.
+
+    What ``loop.run_in_executor`` on a ``ThreadPoolExecutor`` does, with less work per call:
+    there a call is a ``concurrent.futures.Future`` (its condition variable taken to set the
+    result and again by each of its callbacks), an asyncio future chained to it by two callbacks
+    and a work item; that hand-back was about a seventh of a loaded web process's samples
+    (docs/benchmarks.md, "Issue 16: the request pool's hand-off"). Here a call is one queue entry
+    and one asyncio future, settled on the loop. As with the executor, a call whose awaiting task
+    is cancelled before the call begins is not run, and one already running runs to its end on
+    its thread (a request is never cut in the middle of its transaction), its outcome dropped.
+    The threads start with the first call and are daemons: one waiting for work never holds the
+    process at exit, and uvicorn's shutdown waits for the requests in flight before that."""
+
+    def __init__(self, threads: int, name: str) -> None:
+        self.size, self.name = threads, name
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._started = False
+        self._lock = threading.Lock()
+
+    def run(self, loop: asyncio.AbstractEventLoop, function, *args) -> asyncio.Future:
+        """``function(*args)`` on a pool thread; the future (of ``loop``) of its result."""
+        if not self._started:
+            self._start()
+        future = loop.create_future()
+        self._calls.put((loop, future, function, args))
+        return future
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            for number in range(self.size):
+                threading.Thread(
+                    target=self._work, name=f"{self.name}_{number}", daemon=True
+                ).start()
+            self._started = True
+
+    def _work(self) -> None:
+        take = self._calls.get
+        while True:
+            loop, future, function, args = take()
+            if future.cancelled():  # its task was cancelled before the call began: not run
+                loop = future = function = args = None
+                continue
+            try:
+                value, settle = function(*args), _settle
+            except BaseException as error:  # (the awaiting task's to raise, as with an executor)
+                value, settle = error, _settle_error
+            try:
+                loop.call_soon_threadsafe(settle, future, value)
+            except RuntimeError:  # the loop is closed: nobody awaits the outcome any more
+                logger.warning("%s: a call ended after its event loop closed", self.name)
+            # (nothing of the last call kept alive while the thread waits for the next)
+            loop = future = function = args = value = None
+
+
+def _settle(future: asyncio.Future, result) -> None:
+    if not future.done():  # (cancelled meanwhile: the outcome is dropped)
+        future.set_result(result)
+
+
+def _settle_error(future: asyncio.Future, error: BaseException) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 def _break_cycles(request, response) -> None:

@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponseBase
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from pggit_project import asgi
+from pggit_project import asgi, serving
 from pggit_project.asgi import application
 from tests.conftest import bearer
 from tests.webhooks.conftest import clean_webhook_tables  # noqa: F401 (a fixture used below)
@@ -245,3 +245,82 @@ def test_a_body_in_one_message_is_read_into_memory_and_others_as_django_reads_th
         _read_body([{"type": "http.disconnect"}], 100)
     with pytest.raises(RequestAborted):
         _read_body([parts[0], {"type": "http.disconnect"}], 100)
+
+
+def _in_loop(coroutine_function):
+    return asyncio.run(coroutine_function())
+
+
+def test_the_pool_hands_back_a_calls_result_and_its_error_on_the_loop():
+    pool = serving.RequestPool(2, "pool-test")
+
+    def fails():
+        raise ValueError("from the pool")
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        name = await pool.run(loop, lambda: threading.current_thread().name)
+        total = await pool.run(loop, sum, [1, 2, 3])
+        with pytest.raises(ValueError, match="from the pool"):
+            await pool.run(loop, fails)
+        return name, total
+
+    name, total = _in_loop(run)
+
+    assert (name.rsplit("_", 1)[0], total) == ("pool-test", 6)
+    assert name != threading.current_thread().name
+
+
+def test_a_pool_call_cancelled_before_it_begins_is_not_run():
+    pool = serving.RequestPool(1, "pool-test")
+    release, ran = threading.Event(), []
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        busy = pool.run(loop, release.wait, 10)  # holds the one thread
+        queued = pool.run(loop, ran.append, "queued")
+        queued.cancel()
+        release.set()
+        await busy
+        await pool.run(loop, ran.append, "after")  # taken after the cancelled one (in order)
+        return queued.cancelled()
+
+    assert _in_loop(run) is True
+    assert ran == ["after"]
+
+
+def test_a_pool_call_already_running_when_cancelled_runs_to_its_end():
+    pool = serving.RequestPool(1, "pool-test")
+    started, release, ran = threading.Event(), threading.Event(), []
+
+    def call():
+        started.set()
+        release.wait(10)
+        ran.append("done")
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        running = pool.run(loop, call)
+        await loop.run_in_executor(None, started.wait, 10)
+        running.cancel()
+        release.set()
+        await pool.run(loop, ran.append, "next")
+
+    _in_loop(run)
+
+    assert ran == ["done", "next"]
+
+
+def test_the_pool_starts_its_threads_with_the_first_call_only():
+    before = {thread.name for thread in threading.enumerate()}
+    pool = serving.RequestPool(3, "pool-lazy")
+    assert not any(name.startswith("pool-lazy") for name in before)
+    assert {t.name for t in threading.enumerate() if t.name.startswith("pool-lazy")} == set()
+
+    async def run():
+        return await pool.run(asyncio.get_running_loop(), int, "7")
+
+    assert _in_loop(run) == 7
+    started = [t for t in threading.enumerate() if t.name.startswith("pool-lazy")]
+    assert sorted(t.name for t in started) == ["pool-lazy_0", "pool-lazy_1", "pool-lazy_2"]
+    assert all(t.daemon for t in started)
