@@ -217,8 +217,8 @@ class RequestPool:
                 value, settle = error, _settle_error
             try:
                 loop.call_soon_threadsafe(settle, future, value)
-            except RuntimeError:  # the loop is closed: nobody awaits the outcome any more
-                logger.warning("%s: a call ended after its event loop closed", self.name)
+            except Exception:  # (the loop closed, say): nobody awaits the outcome any more
+                logger.warning("%s: an outcome could not reach its loop", self.name, exc_info=True)
             # (nothing of the last call kept alive while the thread waits for the next)
             loop = future = function = args = value = None
 
