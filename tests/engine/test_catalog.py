@@ -106,13 +106,13 @@ def test_keys_are_unique_and_stable(fixture_db):
 
 
 # ----------------------------------------------------------------------------------------------
-# Definitions the catalog writes itself: plain btree indexes and serial defaults
+# Definitions the catalog writes itself: plain btree indexes
 # ----------------------------------------------------------------------------------------------
 
 SHAPES_SQL = pathlib.Path(__file__).with_name("catalog_shapes.sql")
 
-# the shapes of catalog_shapes.sql whose text the catalog writes without pg_get_indexdef /
-# pg_get_expr: every other one of the file is left to them
+# the indexes of catalog_shapes.sql whose text the catalog writes without pg_get_indexdef: every
+# other one of the file is left to it
 FAST_INDEXES = {
     "index:Other Schema.Quoted Table.Quoted Idx",
     'index:Other Schema.Quoted Table.idx "with" quotes',
@@ -128,33 +128,16 @@ FAST_INDEXES = {
     "index:shapes.t.t_unique_multi",
     "index:shapes.t.t_v",
 }
-FAST_DEFAULTS = {
-    ("serials", "id"),
-    ("serials", "big"),
-    ("serials", "small"),
-    ("t", "id"),
-    ("t", "small"),
-    ("t", "medium"),
-    ("t", "n_other"),
-    ("t", "n_quote"),
-    ("t", "n_mixed"),
-    ("t", "n_public"),
-    ("t", "n_int"),
-    ("t", "n_small"),
-}
 
 
 def fast_paths_only(conn):
-    """Copies (temporary views) of _o_index and _columns in which pg_get_indexdef and pg_get_expr
-    give NULL: what is left is the text the catalog writes itself."""
+    """A copy (temporary view) of _o_index in which pg_get_indexdef gives NULL: what is left is the
+    text the catalog writes itself."""
     conn.execute("SET search_path = pg_catalog, pggit")
-    for view, call in (
-        ("_o_index", "pg_get_indexdef(ic.oid)"),
-        ("_columns", "pg_get_expr(ad.adbin, ad.adrelid)"),
-    ):
-        text = conn.execute("SELECT pg_get_viewdef(%s::regclass)", (f"pggit.{view}",)).fetchone()[0]
-        assert call in text, f"{view} no longer calls {call}: update this test"
-        conn.execute(f"CREATE TEMP VIEW fast{view} AS " + text.replace(call, "NULL::text"))
+    call = "pg_get_indexdef(ic.oid)"
+    text = conn.execute("SELECT pg_get_viewdef('pggit._o_index'::regclass)").fetchone()[0]
+    assert call in text, f"_o_index no longer calls {call}: update this test"
+    conn.execute("CREATE TEMP VIEW fast_o_index AS " + text.replace(call, "NULL::text"))
 
 
 def test_plain_btree_indexes_are_written_as_pg_get_indexdef_writes_them(make_db):
@@ -175,37 +158,6 @@ def test_plain_btree_indexes_are_written_as_pg_get_indexdef_writes_them(make_db)
         if fast is not None:
             assert fast == definition, key
     assert {key for key, fast, *_ in rows if fast is not None} == FAST_INDEXES
-    conn.execute("RESET search_path")
-
-
-def test_serial_defaults_are_written_as_pg_get_expr_writes_them(make_db):
-    conn = make_db()
-    conn.execute(SHAPES_SQL.read_text())
-    fast_paths_only(conn)
-    rows = conn.execute(
-        "SELECT c.relname, f.name, f.default_expr, o.default_expr, "
-        "pg_get_expr(ad.adbin, ad.adrelid) "
-        "FROM fast_columns f JOIN pg_class c ON c.oid = f.attrelid "
-        "JOIN pggit._columns o ON o.attrelid = f.attrelid AND o.attnum = f.attnum "
-        "JOIN pg_attrdef ad ON ad.adrelid = f.attrelid AND ad.adnum = f.attnum "
-        "WHERE c.relnamespace IN ('shapes'::regnamespace, 'public'::regnamespace) "
-        "AND o.generated IS NULL AND o.identity IS NULL"
-    ).fetchall()
-    assert len(rows) == 20
-    for table, column, fast, default, expr in rows:
-        assert default == expr, (table, column)
-        if fast is not None:
-            assert fast == expr, (table, column)
-    assert {(t, c) for t, c, fast, *_ in rows if fast is not None} == FAST_DEFAULTS
-    # under another search_path the names are qualified as pg_get_expr qualifies them
-    conn.execute('SET search_path = shapes, "Other Schema", pg_catalog, pggit')
-    rows = conn.execute(
-        "SELECT f.default_expr, pg_get_expr(ad.adbin, ad.adrelid) FROM fast_columns f "
-        "JOIN pg_attrdef ad ON ad.adrelid = f.attrelid AND ad.adnum = f.attnum "
-        "WHERE f.attrelid = 'shapes.t'::regclass AND f.default_expr IS NOT NULL"
-    ).fetchall()
-    assert ("nextval('\"Seq Name\"'::regclass)",) * 2 in rows
-    assert all(fast == expr for fast, expr in rows)
     conn.execute("RESET search_path")
 
 

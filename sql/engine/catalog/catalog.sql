@@ -270,32 +270,7 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                                     ELSE quote_ident(cn.nspname) || '.' || quote_ident(co.collname) END
                           FROM pg_collation co JOIN pg_namespace cn ON cn.oid = co.collnamespace
                          WHERE co.oid = a.attcollation) END AS collation,
-             -- a serial column's default, nextval('<its sequence>'::regclass), written here when its
-             -- stored expression is exactly that call (bigint, or under the implicit cast of serial
-             -- and smallserial, which pg_get_expr does not print): pg_get_expr opens the table, which
-             -- in a backend that has not opened it yet builds its relation cache entry (the first
-             -- read of 1,000 tables' definitions in a new backend, as the first status is, cost 55 M
-             -- instructions more; once every table is open the two cost about the same). The
-             -- sequence's oid is the constant's bytes (a little-endian Datum; on any other layout the
-             -- first four are zero and the pattern or the test below fails); its name is regclass's
-             -- output, as pg_get_expr prints it. Any other shape, a name holding a backslash (doubled
-             -- only without standard_conforming_strings) or an unknown layout falls back to
-             -- pg_get_expr. Tests: test_catalog.py (serial defaults' fast path).
-             CASE WHEN a.attgenerated = '' THEN coalesce(
-                 CASE WHEN ad.adbin::text LIKE '{FUNCEXPR :funcid 1574 :funcresulttype 20 :funcretset false :funcvariadic false :funcformat 0 :funccollid 0 :inputcollid 0 :args ({CONST :consttype 2205 :consttypmod -1 :constcollid 0 :constlen 4 :constbyval true :constisnull false :location % :constvalue 4 [ % 0 0 0 0 ]}) :location %}'
-                        OR ad.adbin::text LIKE '{FUNCEXPR :funcid 480 :funcresulttype 23 :funcretset false :funcvariadic false :funcformat 2 :funccollid 0 :inputcollid 0 :args ({FUNCEXPR :funcid 1574 :funcresulttype 20 :funcretset false :funcvariadic false :funcformat 0 :funccollid 0 :inputcollid 0 :args ({CONST :consttype 2205 :consttypmod -1 :constcollid 0 :constlen 4 :constbyval true :constisnull false :location % :constvalue 4 [ % 0 0 0 0 ]}) :location %}) :location %}'
-                        OR ad.adbin::text LIKE '{FUNCEXPR :funcid 714 :funcresulttype 21 :funcretset false :funcvariadic false :funcformat 2 :funccollid 0 :inputcollid 0 :args ({FUNCEXPR :funcid 1574 :funcresulttype 20 :funcretset false :funcvariadic false :funcformat 0 :funccollid 0 :inputcollid 0 :args ({CONST :consttype 2205 :consttypmod -1 :constcollid 0 :constlen 4 :constbyval true :constisnull false :location % :constvalue 4 [ % 0 0 0 0 ]}) :location %}) :location %}'
-                      THEN (SELECT 'nextval(''' || replace(q.name, '''', '''''') || '''::regclass)'
-                              FROM (SELECT (((v.b[1] + 256) % 256) + ((v.b[2] + 256) % 256) * 256
-                                            + ((v.b[3] + 256) % 256) * 65536
-                                            + ((v.b[4] + 256) % 256)::bigint * 16777216)::oid::regclass::text AS name
-                                      FROM (SELECT string_to_array(split_part(split_part(ad.adbin::text, ' :constvalue 4 [ ', 2),
-                                                                              ' ]', 1), ' ')::int[] AS b
-                                            OFFSET 0) v
-                                     WHERE cardinality(v.b) = 8 AND v.b[5:8] = '{0,0,0,0}' AND v.b[1:4] <> '{0,0,0,0}'
-                                    OFFSET 0) q
-                             WHERE strpos(q.name, E'\\') = 0) END,
-                 pg_get_expr(ad.adbin, ad.adrelid)) END AS default_expr,
+             CASE WHEN a.attgenerated = '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr,
              CASE WHEN a.attgenerated <> '' THEN pg_get_expr(ad.adbin, ad.adrelid) END AS generated,
              CASE a.attgenerated WHEN 's' THEN 'STORED' WHEN 'v' THEN 'VIRTUAL' END AS generated_kind,
              CASE a.attidentity WHEN 'a' THEN 'ALWAYS' WHEN 'd' THEN 'BY DEFAULT' END AS identity,
