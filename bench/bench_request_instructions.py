@@ -165,6 +165,9 @@ if __name__ == "__main__":
         _child(sys.argv[2], sys.argv[3])
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pggit_project.settings")
+        # the users' tokens are minted here, once, for every path: under callgrind on a busy host
+        # the three paths took longer than the default 15-minute lifetime, and the last answered 401
+        os.environ.setdefault("JWT_ACCESS_MINUTES", "240")
         import django
 
         django.setup()
