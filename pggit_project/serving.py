@@ -51,7 +51,6 @@ class PooledHTTPHandler(ASGIHandler):
     def __init__(self, threads: int) -> None:
         base.BaseHandler.__init__(self)  # not ASGIHandler.__init__: its middleware chain is async
         self.load_middleware(is_async=False)
-        self.threads = threads
         self.pool = RequestPool(threads, "pggit-http")
 
     async def __call__(self, scope: dict[str, Any], receive, send) -> None:
@@ -212,25 +211,26 @@ class RequestPool:
                 loop = future = function = args = None
                 continue
             try:
-                value, settle = function(*args), _settle
+                value, failed = function(*args), False
             except BaseException as error:  # (the awaiting task's to raise, as with an executor)
-                value, settle = error, _settle_error
+                value, failed = error, True
             try:
-                loop.call_soon_threadsafe(settle, future, value)
+                loop.call_soon_threadsafe(_settle, future, value, failed)
             except Exception:  # (the loop closed, say): nobody awaits the outcome any more
                 logger.warning("%s: an outcome could not reach its loop", self.name, exc_info=True)
             # (nothing of the last call kept alive while the thread waits for the next)
             loop = future = function = args = value = None
 
 
-def _settle(future: asyncio.Future, result) -> None:
-    if not future.done():  # (cancelled meanwhile: the outcome is dropped)
-        future.set_result(result)
-
-
-def _settle_error(future: asyncio.Future, error: BaseException) -> None:
-    if not future.done():
-        future.set_exception(error)
+def _settle(future: asyncio.Future, value, failed: bool) -> None:
+    """On the loop: a pool call's outcome into its future, unless that was cancelled meanwhile
+    (the outcome is then dropped)."""
+    if future.done():
+        return
+    if failed:
+        future.set_exception(value)
+    else:
+        future.set_result(value)
 
 
 def _break_cycles(request, response) -> None:
