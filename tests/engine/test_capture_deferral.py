@@ -282,6 +282,46 @@ def test_a_reset_all_that_empties_the_buffer_is_recorded_not_silent(
     assert "table:public.before_reset" in keys
 
 
+@pytest.mark.parametrize(("key", "value"), [("capture_mode", '"strict"'), ("capture_sync", "true")])
+def test_writing_at_once_switched_on_mid_transaction_keeps_the_statement_order(
+    engine_db: EngineDB, key: str, value: str
+):
+    """Statements buffered before strict mode (or capture_sync) is switched on inside the
+    transaction are written before the first statement written at once: the audit rows and
+    their events stay in statement order."""
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.buffered_first (a integer)")
+        engine_db.run("CREATE TABLE public.buffered_second (a integer)")
+        engine_db.run("SELECT pggit.config_set(%s, %s)", (key, value))
+        engine_db.run("CREATE TABLE public.at_once_third (a integer)")
+        engine_db.run("CREATE TABLE public.at_once_fourth (a integer)")
+    expected = [
+        ("public.buffered_first",),
+        ("public.buffered_second",),
+        ("public.at_once_third",),
+        ("public.at_once_fourth",),
+    ]
+    assert engine_db.rows("SELECT targets->0->>'identity' FROM pggit.ddl_log ORDER BY id") == (
+        expected
+    )
+    assert (
+        engine_db.rows(
+            "SELECT data->'objects'->0->>'identity' FROM pggit.events "
+            "WHERE type = 'ddl.captured' ORDER BY id"
+        )
+        == expected
+    )
+    assert (
+        engine_db.rows(
+            "SELECT e.data->>'ddl_id' = l.id::text FROM pggit.events e "
+            "JOIN pggit.ddl_log l ON l.targets->0 = e.data->'objects'->0 "
+            "WHERE e.type = 'ddl.captured' ORDER BY e.id"
+        )
+        == [(True,)] * 4
+    )
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+
+
 def test_two_grants_in_one_transaction_are_each_credited_with_their_own_object(
     engine_db: EngineDB,
 ):

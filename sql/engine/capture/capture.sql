@@ -794,7 +794,12 @@ BEGIN
             RETURN;
         END IF;
         -- at once: the audit row and (for users' DDL) its ddl.captured event, announced; the row's
-        -- time is that of this write, capture_ms the time taken up to it
+        -- time is that of this write, capture_ms the time taken up to it. What this transaction
+        -- buffered before (strict mode or capture_sync switched on inside it) is written first,
+        -- so that the audit rows and their events stay in statement order.
+        IF coalesce(nullif(current_setting('pggit.capture_chunk', true), ''), '0') <> '0' THEN
+            PERFORM pggit.capture_spill();
+        END IF;
         PERFORM pggit.capture_write(jsonb_build_array(v_entry::jsonb || jsonb_build_object(
             'ev', v_state = 'on', 'at', clock_timestamp(),
             'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0))::json);
