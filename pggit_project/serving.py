@@ -19,6 +19,7 @@ serving model") and the reasoning in docs/architecture.md ("Serving").
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import io
 import logging
@@ -177,13 +178,22 @@ class RequestPool:
     is cancelled before the call begins is not run, and one already running runs to its end on
     its thread (a request is never cut in the middle of its transaction), its outcome dropped.
     The threads start with the first call and are daemons: one waiting for work never holds the
-    process at exit, and uvicorn's shutdown waits for the requests in flight before that."""
+    process at exit, and uvicorn's shutdown waits for the requests in flight before that.
+
+    A call that waits on something outside the process (a webhook's save-time name lookup:
+    ``waiting_elsewhere``) does not take a thread from the others: while it waits, the pool
+    runs one more thread, which ends after its next call once nothing waits any more. So
+    ``threads`` can be what the process's CPU needs, not that plus every wait that may happen
+    at once; the threads alive never exceed ``threads`` plus the calls waiting."""
 
     def __init__(self, threads: int, name: str) -> None:
         self.size, self.name = threads, name
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._started = False
         self._lock = threading.Lock()
+        self._alive = 0  # threads running calls (or waiting for one)
+        self._waiting = 0  # calls of those threads waiting on something outside the process
+        self._named = 0  # threads started so far (each thread's number in its name)
 
     def run(self, loop: asyncio.AbstractEventLoop, function, *args) -> asyncio.Future:
         """``function(*args)`` on a pool thread; the future (of ``loop``) of its result."""
@@ -197,13 +207,32 @@ class RequestPool:
         with self._lock:
             if self._started:
                 return
-            for number in range(self.size):
-                threading.Thread(
-                    target=self._work, name=f"{self.name}_{number}", daemon=True
-                ).start()
+            for _ in range(self.size):
+                self._add_thread()
             self._started = True
 
+    def _add_thread(self) -> None:
+        """One more thread taking calls (under ``_lock``)."""
+        threading.Thread(target=self._work, name=f"{self.name}_{self._named}", daemon=True).start()
+        self._named += 1
+        self._alive += 1
+
+    @contextlib.contextmanager
+    def waiting(self):
+        """Around a pool call's wait on something outside the process: another thread takes
+        calls meanwhile (see the class docstring)."""
+        with self._lock:
+            self._waiting += 1
+            if self._alive < self.size + self._waiting:
+                self._add_thread()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
     def _work(self) -> None:
+        _pool_thread.pool = self
         take = self._calls.get
         while True:
             loop, future, function, args = take()
@@ -220,6 +249,27 @@ class RequestPool:
                 logger.warning("%s: an outcome could not reach its loop", self.name, exc_info=True)
             # (nothing of the last call kept alive while the thread waits for the next)
             loop = future = function = args = value = None
+            if self._alive > self.size + self._waiting:  # (read without the lock: a hint)
+                with self._lock:
+                    if self._alive > self.size + self._waiting:  # a wait it stood in for ended
+                        self._alive -= 1
+                        return
+
+
+_pool_thread = threading.local()  # .pool: the RequestPool whose thread this is
+
+
+@contextlib.contextmanager
+def waiting_elsewhere():
+    """Around a wait on something outside the process (a name lookup, say): on a request
+    pool's thread, the pool runs another thread meanwhile (``RequestPool.waiting``); elsewhere
+    (a management command, a worker, a test's own thread) nothing happens."""
+    pool = getattr(_pool_thread, "pool", None)
+    if pool is None:
+        yield
+        return
+    with pool.waiting():
+        yield
 
 
 def _settle(future: asyncio.Future, value, failed: bool) -> None:

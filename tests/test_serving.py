@@ -7,6 +7,7 @@ import asyncio
 import gc
 import json
 import threading
+import time
 
 import httpx
 import pytest
@@ -324,3 +325,78 @@ def test_the_pool_starts_its_threads_with_the_first_call_only():
     started = [t for t in threading.enumerate() if t.name.startswith("pool-lazy")]
     assert sorted(t.name for t in started) == ["pool-lazy_0", "pool-lazy_1", "pool-lazy_2"]
     assert all(t.daemon for t in started)
+
+
+def _pool_threads(prefix: str) -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith(f"{prefix}_")]
+
+
+def _wait_until(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_call_waiting_elsewhere_lends_its_place_to_another_thread_until_it_ends():
+    """A pool of one thread: while its call waits on something outside the process
+    (``waiting_elsewhere``), the next call runs on another thread; once the wait is over the
+    extra thread ends after its next call, and the pool is back to its size."""
+    pool = serving.RequestPool(1, "pool-lend")
+    waiting, release = threading.Event(), threading.Event()
+
+    def waits_elsewhere():
+        with serving.waiting_elsewhere():
+            waiting.set()
+            release.wait(10)
+        return threading.current_thread().name
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        first = pool.run(loop, waits_elsewhere)
+        await loop.run_in_executor(None, waiting.wait, 10)
+        # the one thread still waits: this call runs beside it, not after it
+        second = await asyncio.wait_for(pool.run(loop, lambda: threading.current_thread().name), 10)
+        still_waiting = not first.done()
+        release.set()
+        return await first, second, still_waiting
+
+    first, second, still_waiting = _in_loop(run)
+
+    assert still_waiting
+    assert (first, second) == ("pool-lend_0", "pool-lend_1")
+
+    async def more():
+        loop = asyncio.get_running_loop()
+        for _ in range(4):
+            await pool.run(loop, int, "1")
+
+    _in_loop(more)
+    assert _wait_until(lambda: len(_pool_threads("pool-lend")) == 1)
+
+
+def test_the_pool_runs_its_size_plus_the_calls_waiting_and_off_the_pool_nothing_is_added():
+    pool = serving.RequestPool(2, "pool-spare")
+    waiting, release = threading.Event(), threading.Event()
+
+    def waits_elsewhere():
+        with serving.waiting_elsewhere():
+            waiting.set()
+            release.wait(10)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        first = pool.run(loop, waits_elsewhere)
+        await loop.run_in_executor(None, waiting.wait, 10)
+        names = sorted(t.name for t in _pool_threads("pool-spare"))
+        release.set()
+        await first
+        return names
+
+    # two threads, one of them waiting: one more is added (the size plus the calls waiting)
+    assert _in_loop(run) == ["pool-spare_0", "pool-spare_1", "pool-spare_2"]
+    before = {t.name for t in threading.enumerate()}
+    with serving.waiting_elsewhere():  # not a pool thread: nothing to lend
+        assert {t.name for t in threading.enumerate()} == before

@@ -15,7 +15,9 @@ At save, the syntax and IP literals are checked at once; a host name is looked u
 process: at most ``SAVE_LOOKUP_THREADS`` lookups run at once (when all are taken, the save does
 not wait: the name is checked at delivery), a save waits at most ``WEBHOOK_SAVE_RESOLVE_SECONDS``
 for its answer (then it is accepted and checked at delivery), and a save never joins a lookup of
-the same name that has already run longer than that.
+the same name that has already run longer than that. While a save waits, its request's thread
+is not taken from the other requests: the request pool runs another thread in its place
+(``pggit_project.serving.waiting_elsewhere``).
 
 Name resolution goes through ``resolve_host``, whose resolver can be replaced
 (``set_resolver``): tests point host names at local servers without touching /etc/hosts.
@@ -34,6 +36,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import httpx
+
+from pggit_project.serving import waiting_elsewhere
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -108,7 +112,9 @@ class SaveLookups:
             running[0].add_done_callback(lambda done: self._finished(key, done))
         before_waiting()
         try:
-            return running[0].result(timeout=max(0.0, timeout - (now - running[1])))
+            # (on a request thread, the request pool runs another thread while this one waits)
+            with waiting_elsewhere():
+                return running[0].result(timeout=max(0.0, timeout - (now - running[1])))
         except (FutureTimeout, OSError):
             return None
 

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from asgiref.sync import async_to_sync
 
+from pggit_project import serving
 from pggit_project.asgi import application
 from tests.conftest import bearer
 from webhooks import targets
@@ -93,6 +94,51 @@ def test_a_hanging_resolver_delays_neither_webhook_creation_nor_other_requests(
     assert targets.save_lookups.busy() == targets.SAVE_LOOKUP_THREADS
     # Bounded: without the bound the batch would have waited for the resolver (30 s).
     assert seconds < HANG_SECONDS / 3
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("clean_webhook_tables")
+def test_saves_waiting_on_their_lookups_do_not_take_the_request_threads_of_other_requests(
+    settings, staff_user, hanging_resolver
+):
+    """As many request threads as lookup threads: while every request thread's save waits on
+    its lookup (a long bound here), the reads sent meanwhile are answered on threads the pool
+    adds in their place (``pggit_project.serving.waiting_elsewhere``), not after the saves."""
+    settings.WEBHOOK_SAVE_RESOLVE_SECONDS = 20.0
+    asked, release = hanging_resolver
+    handler = serving.PooledHTTPHandler(threads=targets.SAVE_LOOKUP_THREADS)
+    headers = {"Authorization": bearer(staff_user)}
+
+    async def run():
+        transport = httpx.ASGITransport(app=handler)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            saves = [
+                asyncio.ensure_future(
+                    client.post(
+                        WEBHOOKS,
+                        json={"name": f"wait-{n}", "url": f"https://wait-{n}.example.test/"},
+                        headers=headers,
+                    )
+                )
+                for n in range(targets.SAVE_LOOKUP_THREADS)
+            ]
+            deadline = time.monotonic() + 10
+            while len(asked) < targets.SAVE_LOOKUP_THREADS and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)  # every request thread now waits on a lookup
+            reads = await asyncio.wait_for(
+                asyncio.gather(*(client.get(WEBHOOKS, headers=headers) for _ in range(8))), 15
+            )
+            saves_pending = sum(not save.done() for save in saves)
+            release.set()  # the lookups fail: the saves are accepted (checked at delivery)
+            return [read.status_code for read in reads], saves_pending, await asyncio.gather(*saves)
+
+    read_statuses, saves_pending, saves = async_to_sync(run)()
+
+    assert len(asked) == targets.SAVE_LOOKUP_THREADS
+    assert read_statuses == [200] * 8
+    assert saves_pending == targets.SAVE_LOOKUP_THREADS  # the reads did not wait for them
+    assert [save.status_code for save in saves] == [201] * targets.SAVE_LOOKUP_THREADS
+    assert handler.pool._alive <= 2 * targets.SAVE_LOOKUP_THREADS
 
 
 @pytest.mark.django_db(transaction=True)
