@@ -184,7 +184,9 @@ class RequestPool:
     ``waiting_elsewhere``) does not take a thread from the others: while it waits, the pool
     runs one more thread, which ends after its next call once nothing waits any more. So
     ``threads`` can be what the process's CPU needs, not that plus every wait that may happen
-    at once; the threads alive never exceed ``threads`` plus the calls waiting."""
+    at once; the threads alive never exceed ``threads`` plus the calls waiting, nor twice
+    ``threads`` (saves of one host name may all join one lookup). A waiting save has given its
+    database connection back first."""
 
     def __init__(self, threads: int, name: str) -> None:
         self.size, self.name = threads, name
@@ -217,13 +219,18 @@ class RequestPool:
         self._named += 1
         self._alive += 1
 
+    def _wanted(self) -> int:
+        """The threads the pool should have now: its size plus one per call waiting elsewhere,
+        at most twice its size (saves of one host name may all join one lookup and wait)."""
+        return self.size + min(self._waiting, self.size)
+
     @contextlib.contextmanager
     def waiting(self):
         """Around a pool call's wait on something outside the process: another thread takes
         calls meanwhile (see the class docstring)."""
         with self._lock:
             self._waiting += 1
-            if self._alive < self.size + self._waiting:
+            if self._alive < self._wanted():
                 self._add_thread()
         try:
             yield
@@ -249,9 +256,9 @@ class RequestPool:
                 logger.warning("%s: an outcome could not reach its loop", self.name, exc_info=True)
             # (nothing of the last call kept alive while the thread waits for the next)
             loop = future = function = args = value = None
-            if self._alive > self.size + self._waiting:  # (read without the lock: a hint)
+            if self._alive > self._wanted():  # (read without the lock: a hint)
                 with self._lock:
-                    if self._alive > self.size + self._waiting:  # a wait it stood in for ended
+                    if self._alive > self._wanted():  # a wait it stood in for ended
                         self._alive -= 1
                         return
 

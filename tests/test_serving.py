@@ -400,3 +400,29 @@ def test_the_pool_runs_its_size_plus_the_calls_waiting_and_off_the_pool_nothing_
     before = {t.name for t in threading.enumerate()}
     with serving.waiting_elsewhere():  # not a pool thread: nothing to lend
         assert {t.name for t in threading.enumerate()} == before
+
+
+def test_the_threads_added_for_calls_waiting_elsewhere_are_at_most_the_pools_size():
+    pool = serving.RequestPool(1, "pool-cap")
+    waiting, release = threading.Semaphore(0), threading.Event()
+
+    def waits_elsewhere():
+        with serving.waiting_elsewhere():
+            waiting.release()
+            release.wait(10)
+
+    async def run():
+        loop = asyncio.get_running_loop()
+        calls = [pool.run(loop, waits_elsewhere) for _ in range(3)]
+        for _ in range(2):  # the first two wait (the one thread, then the one added)
+            assert await loop.run_in_executor(None, waiting.acquire, True, 10)
+        names = sorted(t.name for t in _pool_threads("pool-cap"))
+        third_started = await loop.run_in_executor(None, waiting.acquire, True, 0.5)
+        release.set()
+        await asyncio.gather(*calls)
+        return names, third_started
+
+    names, third_started = _in_loop(run)
+
+    assert names == ["pool-cap_0", "pool-cap_1"]  # not a third: twice the size at most
+    assert not third_started  # it waited for a thread (run once one was free)
