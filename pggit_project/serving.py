@@ -185,8 +185,9 @@ class RequestPool:
     runs one more thread, which ends after its next call once nothing waits any more. So
     ``threads`` can be what the process's CPU needs, not that plus every wait that may happen
     at once; the threads alive never exceed ``threads`` plus the calls waiting, nor twice
-    ``threads`` (saves of one host name may all join one lookup). A waiting save has given its
-    database connection back first."""
+    ``threads`` (saves of one host name may all join one lookup). A save waiting outside a
+    transaction has given its database connection back first; one inside an atomic block (the
+    admin's) keeps it while another thread stands in for it."""
 
     def __init__(self, threads: int, name: str) -> None:
         self.size, self.name = threads, name
@@ -230,8 +231,13 @@ class RequestPool:
         calls meanwhile (see the class docstring)."""
         with self._lock:
             self._waiting += 1
-            if self._alive < self._wanted():
-                self._add_thread()
+            try:
+                if self._alive < self._wanted():
+                    self._add_thread()
+            except RuntimeError:  # no thread can be started now: the call waits as before
+                logger.warning(
+                    "%s: no thread to stand in for a waiting call", self.name, exc_info=True
+                )
         try:
             yield
         finally:

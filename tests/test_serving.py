@@ -426,3 +426,28 @@ def test_the_threads_added_for_calls_waiting_elsewhere_are_at_most_the_pools_siz
 
     assert names == ["pool-cap_0", "pool-cap_1"]  # not a third: twice the size at most
     assert not third_started  # it waited for a thread (run once one was free)
+
+
+def test_a_call_waits_as_before_when_no_thread_can_stand_in_for_it(monkeypatch, caplog):
+    pool = serving.RequestPool(1, "pool-nothread")
+    start = threading.Thread.start
+
+    def refuse_stand_ins(thread):
+        if thread.name != "pool-nothread_0":
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", refuse_stand_ins)
+
+    def waits_elsewhere():
+        with serving.waiting_elsewhere():
+            return "waited"
+
+    async def run():
+        return await pool.run(asyncio.get_running_loop(), waits_elsewhere)
+
+    with caplog.at_level("WARNING", logger="pggit_project.serving"):
+        assert _in_loop(run) == "waited"
+    assert [t.name for t in _pool_threads("pool-nothread")] == ["pool-nothread_0"]
+    assert (pool._waiting, pool._alive) == (0, 1)
+    assert "pool-nothread: no thread to stand in for a waiting call" in caplog.text
