@@ -12,7 +12,14 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from tests.engine.enginedb import EngineDB, engine_error, ensure_roles, scratch_copy, server_url
+from tests.engine.enginedb import (
+    EngineDB,
+    connect_as,
+    engine_error,
+    ensure_roles,
+    scratch_copy,
+    server_url,
+)
 
 READER = "pggit_test_priv_reader"
 WRITER = "pggit_test_priv_writer"
@@ -178,6 +185,157 @@ def test_statements_are_attributed_to_the_grant_that_made_them(db):
             "postgres",
         ),
         ("table:app.later", "ADDED", "CREATE TABLE app.later (id int)", "postgres"),
+    ]
+
+
+# The transaction's end-of-statement mark that privileges_capture_anchors() compares each catalog
+# row's cmin with, in each way a statement is captured: buffered, written at once (strict mode),
+# written and flushed at once (capture_sync).
+MODES = {
+    "buffered": [],
+    "strict": ["SELECT pggit.config_set('capture_mode', '\"strict\"')"],
+    "sync": ["SELECT pggit.config_set('capture_sync', 'true')"],
+}
+
+# combo command ids (a row inserted and then updated or deleted in the same transaction keeps both
+# command ids as one index into a per-transaction array; reading cmin returns that index): 200
+# rows inserted by 200 commands, then updated by 5 rolled-back subtransactions, each update giving
+# 200 new combo ids: about 1,000 of them, far above the transaction's ~250 command ids
+CHURN = """
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        INSERT INTO app.churn VALUES (i);
+    END LOOP;
+    FOR j IN 1..5 LOOP
+        BEGIN
+            UPDATE app.churn SET n = n + 1;
+            RAISE EXCEPTION 'undone';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+    END LOOP;
+END
+$$
+"""
+
+
+def grant_anchors(db: EngineDB) -> list[tuple]:
+    """Each GRANT's audit row: its statement and the objects it was credited with."""
+    return db.rows(
+        "SELECT coalesce(l.statement, q.query),"
+        "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0) ORDER BY 1)"
+        "          FROM jsonb_array_elements(l.anchors) a)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'GRANT' ORDER BY l.id"
+    )
+
+
+def rolled_back_grant_then_grant(client, churn: bool, read_in_savepoint: bool) -> list[str]:
+    """A GRANT, a GRANT rolled back with its savepoint (after a read that writes what is buffered
+    and flushes it, with read_in_savepoint), a GRANT: returns the two kept."""
+    kept = [
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
+    with client.transaction():
+        # (without combo ids: ten command ids, so that the first GRANT's are above the few combo
+        # ids the transaction makes, which are small numbers)
+        client.execute(
+            CHURN
+            if churn
+            else "DO $$ BEGIN FOR i IN 1..10 LOOP INSERT INTO app.churn VALUES (i); "
+            "END LOOP; END $$"
+        )
+        client.execute(kept[0])
+        client.execute("SAVEPOINT s")
+        client.execute(f"GRANT USAGE ON SEQUENCE app.tickets TO {READER}")
+        if read_in_savepoint:
+            client.execute("SELECT count(*) FROM pggit.status()")
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        client.execute(kept[1])
+    return kept
+
+
+@pytest.mark.parametrize("read_in_savepoint", [False, True], ids=["", "read"])
+@pytest.mark.parametrize("churn", [False, True], ids=["", "combo-ids"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_grant_after_one_rolled_back_is_credited_with_its_own_object(
+    db, mode, churn, read_in_savepoint
+):
+    """After a GRANT rolled back with its savepoint, the versions that savepoint had replaced (the
+    transaction's capture_pending row, the audit rows a read flushed) are visible again with a
+    combo command id as their cmin. The mark is not read from them: the next GRANT is credited
+    with its own table only, not with the first GRANT's (a combo id below the mark), and with
+    many combo ids in the transaction not with nothing (a combo id above its own row's cmin), so
+    status shows its change without a rescan."""
+    db.run("CREATE TABLE app.churn (n int)")
+    db.run("SELECT pggit.commit('churn')")
+    for statement in MODES[mode]:
+        db.run(statement)
+    client = db.connect()
+    kept = rolled_back_grant_then_grant(client, churn, read_in_savepoint)
+    client.close()
+    assert grant_anchors(db) == [(kept[0], ["table app.accounts"]), (kept[1], ["view app.emails"])]
+    assert status(db) == [
+        ("privileges:table:app.accounts", "ADDED", kept[0], "postgres"),
+        ("privileges:view:app.emails", "ADDED", kept[1], "postgres"),
+    ]
+
+
+@pytest.mark.parametrize("churn", [False, True], ids=["", "combo-ids"])
+def test_an_ordinary_role_s_grant_after_one_rolled_back_is_credited_with_its_own_object(
+    engine_db, make_role, churn
+):
+    """The same, by a non-superuser owning what it grants on (capture runs as the engine's owner;
+    the mark is the role's transaction's as well)."""
+    ensure_roles(READER)
+    owner = make_role(create_on_db=True)
+    with connect_as(engine_db, owner) as conn:
+        conn.execute(SCHEMA + "CREATE TABLE app.churn (n int);")
+    engine_db.run("SELECT pggit.commit('schema')")
+    with connect_as(engine_db, owner) as conn:
+        kept = rolled_back_grant_then_grant(conn, churn, read_in_savepoint=False)
+    assert grant_anchors(engine_db) == [
+        (kept[0], ["table app.accounts"]),
+        (kept[1], ["view app.emails"]),
+    ]
+    assert status(engine_db) == [
+        ("privileges:table:app.accounts", "ADDED", kept[0], owner),
+        ("privileges:view:app.emails", "ADDED", kept[1], owner),
+    ]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited(db, mode):
+    """A catalog row this transaction wrote and a rolled-back subtransaction then updated is
+    visible again with a combo command id as its cmin: when it was written cannot be told. Such a
+    row is credited to the GRANT (of its kind) rather than left out, since leaving out a row the
+    GRANT did write would lose that GRANT's change: here the table created before the savepoint
+    and altered inside it is credited to the GRANT on another table that follows, while the table
+    created beside it and not touched again is not."""
+    for statement in MODES[mode]:
+        db.run(statement)
+    grants = [f"GRANT USAGE ON SCHEMA app TO {READER}", f"GRANT SELECT ON app.accounts TO {READER}"]
+    client = db.connect()
+    with client.transaction():
+        client.execute("CREATE TABLE app.touched (a int)")
+        client.execute("CREATE TABLE app.untouched (a int)")
+        # (marks the end of the statements before, buffered too)
+        client.execute(grants[0])
+        client.execute("SAVEPOINT s")
+        client.execute("ALTER TABLE app.touched ADD COLUMN b int")
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        client.execute(grants[1])
+    client.close()
+    assert grant_anchors(db) == [
+        (grants[0], ["schema app"]),
+        (grants[1], ["table app.accounts", "table app.touched"]),
+    ]
+    assert status(db) == [
+        ("privileges:schema:app", "ADDED", grants[0], "postgres"),
+        ("privileges:table:app.accounts", "ADDED", grants[1], "postgres"),
+        ("table:app.touched", "ADDED", grants[1], "postgres"),
+        ("table:app.untouched", "ADDED", "CREATE TABLE app.untouched (a int)", "postgres"),
     ]
 
 
