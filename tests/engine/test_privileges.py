@@ -282,6 +282,27 @@ def test_a_grant_after_one_rolled_back_is_credited_with_its_own_object(
     ]
 
 
+@pytest.mark.parametrize("mode", list(MODES))
+def test_each_of_two_grants_in_a_transaction_is_credited_with_its_own_object(db, mode):
+    """No savepoint: with capture_sync each audit row is flushed as it is written (its
+    flushed_at set), and the mark must not depend on the rows' state."""
+    for statement in MODES[mode]:
+        db.run(statement)
+    grants = [
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
+    client = db.connect()
+    with client.transaction():
+        for grant in grants:
+            client.execute(grant)
+    client.close()
+    assert grant_anchors(db) == [
+        (grants[0], ["table app.accounts"]),
+        (grants[1], ["view app.emails"]),
+    ]
+
+
 @pytest.mark.parametrize("churn", [False, True], ids=["", "combo-ids"])
 def test_an_ordinary_role_s_grant_after_one_rolled_back_is_credited_with_its_own_object(
     engine_db, make_role, churn
