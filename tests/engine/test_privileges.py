@@ -327,30 +327,40 @@ def test_an_ordinary_role_s_grant_after_one_rolled_back_is_credited_with_its_own
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited(db, mode):
+def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited_once(db, mode):
     """A catalog row this transaction wrote and a rolled-back subtransaction then updated is
-    visible again with a combo command id as its cmin: when it was written cannot be told. Such a
-    row is credited to the GRANT (of its kind) rather than left out, since leaving out a row the
-    GRANT did write would lose that GRANT's change: here the table created before the savepoint
-    and altered inside it is credited to the GRANT on another table that follows, while the table
-    created beside it and not touched again is not."""
+    visible again with a combo command id as its cmin: when it was written cannot be told from it.
+    Such a row is credited to the GRANT of its kind that follows when that subtransaction began
+    after the previous captured statement (leaving out a row the GRANT did write would lose the
+    GRANT's change), and not to later ones: here the table altered in a savepoint rolled back
+    before the GRANT on the schema is credited to no GRANT, the table altered in one rolled back
+    after it is credited to the next GRANT on a table only, the table not touched again to none."""
     for statement in MODES[mode]:
         db.run(statement)
-    grants = [f"GRANT USAGE ON SCHEMA app TO {READER}", f"GRANT SELECT ON app.accounts TO {READER}"]
+    grants = [
+        f"GRANT USAGE ON SCHEMA app TO {READER}",
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
     client = db.connect()
     with client.transaction():
-        client.execute("CREATE TABLE app.touched (a int)")
-        client.execute("CREATE TABLE app.untouched (a int)")
+        for table in ("touched_before", "touched_after", "untouched"):
+            client.execute(f"CREATE TABLE app.{table} (a int)")
+        client.execute("SAVEPOINT s")
+        client.execute("ALTER TABLE app.touched_before ADD COLUMN b int")
+        client.execute("ROLLBACK TO SAVEPOINT s")
         # (marks the end of the statements before, buffered too)
         client.execute(grants[0])
         client.execute("SAVEPOINT s")
-        client.execute("ALTER TABLE app.touched ADD COLUMN b int")
+        client.execute("ALTER TABLE app.touched_after ADD COLUMN b int")
         client.execute("ROLLBACK TO SAVEPOINT s")
         client.execute(grants[1])
+        client.execute(grants[2])
     client.close()
     assert grant_anchors(db) == [
         (grants[0], ["schema app"]),
-        (grants[1], ["table app.accounts", "table app.touched"]),
+        (grants[1], ["table app.accounts", "table app.touched_after"]),
+        (grants[2], ["view app.emails"]),
     ]
     # (the credited table's entry is re-read: unchanged by the GRANT, it is still the table's
     # own creation; which statement status names for it depends on when the audit rows were
@@ -358,9 +368,11 @@ def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited
     assert [row for row in status(db) if row[0].startswith("privileges:")] == [
         ("privileges:schema:app", "ADDED", grants[0], "postgres"),
         ("privileges:table:app.accounts", "ADDED", grants[1], "postgres"),
+        ("privileges:view:app.emails", "ADDED", grants[2], "postgres"),
     ]
     assert [row[:2] for row in status(db) if not row[0].startswith("privileges:")] == [
-        ("table:app.touched", "ADDED"),
+        ("table:app.touched_after", "ADDED"),
+        ("table:app.touched_before", "ADDED"),
         ("table:app.untouched", "ADDED"),
     ]
 
