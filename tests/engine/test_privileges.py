@@ -195,7 +195,25 @@ MODES = {
     "buffered": [],
     "strict": ["SELECT pggit.config_set('capture_mode', '\"strict\"')"],
     "sync": ["SELECT pggit.config_set('capture_sync', 'true')"],
+    "auto_commit": ["SELECT pggit.config_set('auto_commit', 'true')"],
 }
+
+
+def assert_changes(db: EngineDB, mode: str, expected: list[tuple]) -> None:
+    """The working changes status shows (key, change, statement, actor); with auto_commit the
+    transaction became a commit instead, with those keys and changes (which statement made each
+    is then in grant_anchors())."""
+    if mode != "auto_commit":
+        assert status(db) == expected
+        return
+    assert status(db) == []
+    assert db.rows(
+        "SELECT x.object_key, x.change FROM pggit.commit_changes x "
+        "JOIN pggit.commits c ON c.id = x.commit_id "
+        "WHERE c.hash = (SELECT commit_hash FROM pggit.head()) "
+        'ORDER BY x.object_key COLLATE "C"'
+    ) == [row[:2] for row in expected]
+
 
 # combo command ids (a row inserted and then updated or deleted in the same transaction keeps both
 # command ids as one index into a per-transaction array; reading cmin returns that index): 200
@@ -276,10 +294,14 @@ def test_a_grant_after_one_rolled_back_is_credited_with_its_own_object(
     kept = rolled_back_grant_then_grant(client, churn, read_in_savepoint)
     client.close()
     assert grant_anchors(db) == [(kept[0], ["table app.accounts"]), (kept[1], ["view app.emails"])]
-    assert status(db) == [
-        ("privileges:table:app.accounts", "ADDED", kept[0], "postgres"),
-        ("privileges:view:app.emails", "ADDED", kept[1], "postgres"),
-    ]
+    assert_changes(
+        db,
+        mode,
+        [
+            ("privileges:table:app.accounts", "ADDED", kept[0], "postgres"),
+            ("privileges:view:app.emails", "ADDED", kept[1], "postgres"),
+        ],
+    )
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -327,14 +349,15 @@ def test_an_ordinary_role_s_grant_after_one_rolled_back_is_credited_with_its_own
 
 
 @pytest.mark.parametrize("mode", list(MODES))
-def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited_once(db, mode):
+def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_not_credited_later(
+    db, mode
+):
     """A catalog row this transaction wrote and a rolled-back subtransaction then updated is
-    visible again with a combo command id as its cmin: when it was written cannot be told from it.
-    Such a row is credited to the GRANT of its kind that follows when that subtransaction began
-    after the previous captured statement (leaving out a row the GRANT did write would lose the
-    GRANT's change), and not to later ones: here the table altered in a savepoint rolled back
-    before the GRANT on the schema is credited to no GRANT, the table altered in one rolled back
-    after it is credited to the next GRANT on a table only, the table not touched again to none."""
+    visible again with a combo command id as its cmin and that subtransaction's xid as its xmax.
+    A GRANT's own rows are the newest versions when its end-of-command trigger runs (its command
+    id, no xmax), so such a row is an earlier statement's: credited to no later GRANT, whether
+    the savepoint was rolled back before or after the previous GRANT. Status names each table's
+    own CREATE."""
     for statement in MODES[mode]:
         db.run(statement)
     grants = [
@@ -342,10 +365,13 @@ def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited
         f"GRANT SELECT ON app.accounts TO {READER}",
         f"GRANT SELECT ON app.emails TO {READER}",
     ]
+    creates = [
+        f"CREATE TABLE app.{t} (a int)" for t in ("touched_after", "touched_before", "untouched")
+    ]
     client = db.connect()
     with client.transaction():
-        for table in ("touched_before", "touched_after", "untouched"):
-            client.execute(f"CREATE TABLE app.{table} (a int)")
+        for create in creates:
+            client.execute(create)
         client.execute("SAVEPOINT s")
         client.execute("ALTER TABLE app.touched_before ADD COLUMN b int")
         client.execute("ROLLBACK TO SAVEPOINT s")
@@ -359,21 +385,123 @@ def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_credited
     client.close()
     assert grant_anchors(db) == [
         (grants[0], ["schema app"]),
-        (grants[1], ["table app.accounts", "table app.touched_after"]),
+        (grants[1], ["table app.accounts"]),
         (grants[2], ["view app.emails"]),
     ]
-    # (the credited table's entry is re-read: unchanged by the GRANT, it is still the table's
-    # own creation; which statement status names for it depends on when the audit rows were
-    # flushed)
-    assert [row for row in status(db) if row[0].startswith("privileges:")] == [
-        ("privileges:schema:app", "ADDED", grants[0], "postgres"),
-        ("privileges:table:app.accounts", "ADDED", grants[1], "postgres"),
-        ("privileges:view:app.emails", "ADDED", grants[2], "postgres"),
+    assert_changes(
+        db,
+        mode,
+        [
+            ("privileges:schema:app", "ADDED", grants[0], "postgres"),
+            ("privileges:table:app.accounts", "ADDED", grants[1], "postgres"),
+            ("privileges:view:app.emails", "ADDED", grants[2], "postgres"),
+            ("table:app.touched_after", "ADDED", creates[0], "postgres"),
+            ("table:app.touched_before", "ADDED", creates[1], "postgres"),
+            ("table:app.untouched", "ADDED", creates[2], "postgres"),
+        ],
+    )
+
+
+# Between two statements on privileges of one transaction, a savepoint rolled back after it
+# updated a catalog row the first had written (an ALTER of the granted table, a GRANT on it, an
+# ALTER DEFAULT PRIVILEGES of the same entry): the row is visible again with a combo command id and
+# the undone subtransaction's xmax, and is not the second statement's.
+TOUCHED_IN_A_SAVEPOINT = {
+    "alter": (
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        "ALTER TABLE app.accounts ADD COLUMN z int",
+        f"GRANT SELECT ON app.emails TO {READER}",
+        ["table app.accounts"],
+        ["view app.emails"],
+        ["privileges:table:app.accounts", "privileges:view:app.emails"],
+    ),
+    "grant": (
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT INSERT ON app.accounts TO {WRITER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+        ["table app.accounts"],
+        ["view app.emails"],
+        ["privileges:table:app.accounts", "privileges:view:app.emails"],
+    ),
+    "default-privileges": (
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT INSERT ON TABLES TO {WRITER}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO {WRITER}",
+        ["default privileges on new relations belonging to role postgres in schema app"],
+        ["default privileges on new functions belonging to role postgres in schema app"],
+        ["default_privileges:app.postgres.FUNCTIONS", "default_privileges:app.postgres.TABLES"],
+    ),
+}
+
+
+def statement_anchors(db: EngineDB) -> list[tuple]:
+    """grant_anchors() for the statements on privileges of each tag."""
+    return db.rows(
+        "SELECT coalesce(l.statement, q.query),"
+        "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0) ORDER BY 1)"
+        "          FROM jsonb_array_elements(l.anchors) a)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') ORDER BY l.id"
+    )
+
+
+@pytest.mark.parametrize("case", list(TOUCHED_IN_A_SAVEPOINT))
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_savepoint_rolled_back_between_two_grants_credits_nothing_to_the_second(db, mode, case):
+    first, undone, second, first_anchors, second_anchors, keys = TOUCHED_IN_A_SAVEPOINT[case]
+    for statement in MODES[mode]:
+        db.run(statement)
+    client = db.connect()
+    with client.transaction():
+        client.execute(first)
+        client.execute("SAVEPOINT s")
+        client.execute(undone)
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        client.execute(second)
+    client.close()
+    assert statement_anchors(db) == [(first, first_anchors), (second, second_anchors)]
+    made_by = {key: (first if key.endswith(("accounts", "TABLES")) else second) for key in keys}
+    assert_changes(db, mode, [(key, "ADDED", made_by[key], "postgres") for key in keys])
+
+
+# (not with auto_commit: the auto-commit of the first GRANT holds its branch row, and the CREATE
+# of the other session waits for that transaction)
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "auto_commit"])
+def test_another_session_s_open_alter_is_not_credited_to_a_grant(db, mode):
+    """A table created by a transaction that began after this one's (its rows' xmin is newer than
+    this transaction's xid), then altered by a third session still open: the version this
+    transaction sees carries that session's xid as its xmax. It is not this transaction's, and
+    neither GRANT here is credited with it."""
+    for statement in MODES[mode]:
+        db.run(statement)
+    grants = [
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
     ]
-    assert [row[:2] for row in status(db) if not row[0].startswith("privileges:")] == [
-        ("table:app.touched_after", "ADDED"),
-        ("table:app.touched_before", "ADDED"),
-        ("table:app.untouched", "ADDED"),
+    create = "CREATE TABLE app.other (a int)"
+    granting = db.connect()
+    other = db.connect()
+    altering = db.connect()
+    try:
+        granting.execute("BEGIN")
+        granting.execute(grants[0])
+        other.execute(create)
+        altering.execute("BEGIN")
+        altering.execute("ALTER TABLE app.other ADD COLUMN z int")
+        granting.execute(grants[1])
+        granting.execute("COMMIT")
+        altering.execute("ROLLBACK")
+    finally:
+        for conn in (granting, other, altering):
+            conn.close()
+    assert grant_anchors(db) == [
+        (grants[0], ["table app.accounts"]),
+        (grants[1], ["view app.emails"]),
+    ]
+    assert status(db) == [
+        ("privileges:table:app.accounts", "ADDED", grants[0], "postgres"),
+        ("privileges:view:app.emails", "ADDED", grants[1], "postgres"),
+        ("table:app.other", "ADDED", create, "postgres"),
     ]
 
 

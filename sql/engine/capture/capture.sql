@@ -775,7 +775,7 @@ BEGIN
                     -- transaction's first buffered statement ended, the mark of
                     -- pggit.privileges_capture_anchors())
                     INSERT INTO pggit.capture_pending DEFAULT VALUES
-                    RETURNING cmin::text || ' ' || age(xmin)::text INTO v_mark;
+                    RETURNING cmin::text INTO v_mark;
                     v_cached := set_config('pggit.capture_mark', v_mark, true);
                 END IF;
                 v_cached := set_config('pggit.capture_armed', 'y', true);
@@ -793,7 +793,7 @@ BEGIN
                 -- from the table, a version replaced by the next GRANT inside a savepoint rolled
                 -- back shows a combo command id, not the command id it was written by.
                 UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id()
-                RETURNING cmin::text || ' ' || age(xmin)::text INTO v_mark;
+                RETURNING cmin::text INTO v_mark;
                 v_cached := set_config('pggit.capture_mark', coalesce(v_mark, ''), true);
             END IF;
             -- (octet_length: length() counts the characters, ~30 us at 8 KB)
@@ -971,7 +971,7 @@ BEGIN
           FROM entry e LEFT JOIN anchor x ON x.n = e.n
          ORDER BY e.n
         RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at,
-                  cmin::text::bigint AS cmin, age(xmin) AS age
+                  cmin::text::bigint AS cmin
     ), event AS (
         INSERT INTO pggit.events (type, data, actor, occurred_at)
         SELECT 'ddl.captured',
@@ -986,12 +986,11 @@ BEGIN
         RETURNING pg_notify('pggit_events', id::text)
     )
     SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM event),
-           (SELECT max(cmin)::text || ' ' || max(age)::text FROM audit)
+           (SELECT max(cmin)::text FROM audit)
       INTO v_count, v_events, v_mark;
     -- the end of the statements written, for pggit.privileges_capture_anchors(): the rows' cmin
-    -- (and age(xmin): one subtransaction wrote them all) read as they are inserted (a flush
-    -- updates them later, which can leave a combo command id there once a savepoint is rolled
-    -- back)
+    -- read as they are inserted (a flush updates them later, which can leave a combo command id
+    -- there once a savepoint is rolled back)
     IF v_mark IS NOT NULL THEN
         PERFORM set_config('pggit.capture_mark', v_mark, true);
     END IF;

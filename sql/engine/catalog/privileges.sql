@@ -243,28 +243,27 @@ $$;
 -- the transaction-local setting pggit.capture_mark, set by capture (engine/capture/capture.sql)
 -- after the first buffered statement, after each GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, and
 -- by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's DDL, the
--- batches of buffered ones): "<command id> <age of the xid>" of a row version capture has just
--- written, read at once, before anything can update or delete it. (The cmin column is the tuple's
--- raw command id field, which holds a combo command id, an index into the transaction's array of
--- (cmin, cmax) pairs unrelated to the command counter, once the version is deleted or replaced in
--- the transaction that wrote it, and still after the savepoint that did so is rolled back: a mark
+-- batches of buffered ones): the command id of a row version capture has just written, read at
+-- once, before anything can update or delete it. (The cmin column is the tuple's raw command id
+-- field, which holds a combo command id, an index into the transaction's array of (cmin, cmax)
+-- pairs unrelated to the command counter, once the version is deleted or replaced in the
+-- transaction that wrote it, and still after the savepoint that did so is rolled back: a mark
 -- read from the table credited a GRANT after one rolled back with other objects of the
 -- transaction, or missed its own.) A savepoint rolled back restores the setting as it was before
 -- (and takes back the rows its statements wrote); RESET ALL empties it, and then every row of
 -- the kind the transaction wrote is taken (capture reports the lost buffer). Objects that a
 -- statement between two GRANTs created or altered (rows of the granted kinds) are credited to
 -- the later GRANT too when that statement was buffered.
--- A catalog row this transaction wrote that a rolled-back subtransaction then updated or deleted
--- is visible again with a combo id as its cmin and that subtransaction's xid as its xmax: when
--- it was written cannot be told from the row, so it is credited when that subtransaction's xid
--- was assigned after the mark's (a lower age): crediting a statement with an object it did not
--- change costs a re-read, leaving out one it changed would lose the change. One assigned before
--- cannot hide a write of this statement: that subtransaction was open from before the mark until
--- it updated the row, so a row inserted after the mark was inserted inside it and went with it;
--- the row is what the transaction wrote before the mark. (So a table created, then altered in a
--- savepoint rolled back, is credited to the next GRANT on tables only.) For default privileges
--- also every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to nothing
--- deletes the row).
+-- A row of this statement also has no xmax: when the end-of-command trigger runs, the rows the
+-- statement wrote are the newest versions, written with its own command id. A row with
+-- age(xmin) <= 0 that shows an xmax was updated or deleted by a subtransaction rolled back since (it
+-- is visible again, with a combo command id as its cmin) or is being changed by another session
+-- (a row committed by a transaction that began after this one's has age(xmin) <= 0 too): an
+-- earlier statement's or another transaction's, never this statement's, and left out whatever
+-- its cmin reads. (A lock-only xmax on a catalog row of the transaction would leave it out too;
+-- the DDL of PostgreSQL 15 and 18 sets none on the rows it writes.) For default privileges also
+-- every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to nothing deletes
+-- the row).
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -272,9 +271,7 @@ SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
     v_types text[];
-    v_mark text;
     v_after bigint;
-    v_after_age integer;
     v_out jsonb;
 BEGIN
     SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
@@ -283,9 +280,7 @@ BEGIN
     IF v_types IS NULL THEN
         RETURN '[]';
     END IF;
-    v_mark := nullif(current_setting('pggit.capture_mark', true), '');
-    v_after := nullif(split_part(v_mark, ' ', 1), '')::bigint;
-    v_after_age := nullif(split_part(v_mark, ' ', 2), '')::integer;
+    v_after := nullif(current_setting('pggit.capture_mark', true), '')::bigint;
     -- each row's schema comes along, so that the tracked test is one set operation (a hashed
     -- pggit._ns and an index probe of pg_depend per row found) with the rules of
     -- pggit._anchor_tracked() for these five catalogs (its call per row found was half of this
@@ -297,8 +292,7 @@ BEGIN
           FROM pg_class c
          WHERE v_types && ARRAY['TABLE', 'SEQUENCE'] AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
            AND age(c.xmin) <= 0
-           AND (v_after IS NULL OR c.cmin::text::bigint > v_after
-                OR (c.xmax <> '0' AND age(c.xmax) < v_after_age))
+           AND (v_after IS NULL OR (c.cmin::text::bigint > v_after AND c.xmax = '0'))
         UNION ALL
         -- (the few tables found looked up by their key: a join was planned as a hash of all of
         -- pg_class)
@@ -307,33 +301,28 @@ BEGIN
                  WHERE c.oid = x.attrelid AND c.relkind IN ('r', 'p', 'v', 'm', 'S'))
           FROM (SELECT DISTINCT a.attrelid FROM pg_attribute a
                  WHERE v_types && ARRAY['TABLE'] AND a.attnum > 0 AND age(a.xmin) <= 0
-                   AND (v_after IS NULL OR a.cmin::text::bigint > v_after
-                        OR (a.xmax <> '0' AND age(a.xmax) < v_after_age))) x
+                   AND (v_after IS NULL OR (a.cmin::text::bigint > v_after AND a.xmax = '0'))) x
         UNION ALL
         SELECT 'pg_proc'::regclass::oid, p.oid, p.pronamespace
           FROM pg_proc p
          WHERE v_types && ARRAY['FUNCTION', 'PROCEDURE', 'ROUTINE'] AND age(p.xmin) <= 0
-           AND (v_after IS NULL OR p.cmin::text::bigint > v_after
-                OR (p.xmax <> '0' AND age(p.xmax) < v_after_age))
+           AND (v_after IS NULL OR (p.cmin::text::bigint > v_after AND p.xmax = '0'))
         UNION ALL
         SELECT 'pg_namespace'::regclass::oid, n.oid, n.oid
           FROM pg_namespace n
          WHERE v_types && ARRAY['SCHEMA'] AND age(n.xmin) <= 0
-           AND (v_after IS NULL OR n.cmin::text::bigint > v_after
-                OR (n.xmax <> '0' AND age(n.xmax) < v_after_age))
+           AND (v_after IS NULL OR (n.cmin::text::bigint > v_after AND n.xmax = '0'))
         UNION ALL
         SELECT 'pg_type'::regclass::oid, t.oid, t.typnamespace
           FROM pg_type t
          WHERE v_types && ARRAY['TYPE', 'DOMAIN'] AND age(t.xmin) <= 0
-           AND (v_after IS NULL OR t.cmin::text::bigint > v_after
-                OR (t.xmax <> '0' AND age(t.xmax) < v_after_age))
+           AND (v_after IS NULL OR (t.cmin::text::bigint > v_after AND t.xmax = '0'))
         UNION ALL
         SELECT 'pg_default_acl'::regclass::oid, d.oid, d.defaclnamespace
           FROM pg_default_acl d
          WHERE v_types && ARRAY['TABLES', 'SEQUENCES', 'FUNCTIONS', 'ROUTINES', 'TYPES', 'SCHEMAS']
            AND age(d.xmin) <= 0
-           AND (v_after IS NULL OR d.cmin::text::bigint > v_after
-                OR (d.xmax <> '0' AND age(d.xmax) < v_after_age))
+           AND (v_after IS NULL OR (d.cmin::text::bigint > v_after AND d.xmax = '0'))
     )
     SELECT coalesce(jsonb_agg(jsonb_build_array(a.classid, a.objid) ORDER BY a.classid, a.objid), '[]')
       INTO v_out FROM (
