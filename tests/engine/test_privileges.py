@@ -12,7 +12,14 @@ import pytest
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from tests.engine.enginedb import EngineDB, engine_error, ensure_roles, scratch_copy, server_url
+from tests.engine.enginedb import (
+    EngineDB,
+    connect_as,
+    engine_error,
+    ensure_roles,
+    scratch_copy,
+    server_url,
+)
 
 READER = "pggit_test_priv_reader"
 WRITER = "pggit_test_priv_writer"
@@ -178,6 +185,323 @@ def test_statements_are_attributed_to_the_grant_that_made_them(db):
             "postgres",
         ),
         ("table:app.later", "ADDED", "CREATE TABLE app.later (id int)", "postgres"),
+    ]
+
+
+# The transaction's end-of-statement mark that privileges_capture_anchors() compares each catalog
+# row's cmin with, in each way a statement is captured: buffered, written at once (strict mode),
+# written and flushed at once (capture_sync).
+MODES = {
+    "buffered": [],
+    "strict": ["SELECT pggit.config_set('capture_mode', '\"strict\"')"],
+    "sync": ["SELECT pggit.config_set('capture_sync', 'true')"],
+    "auto_commit": ["SELECT pggit.config_set('auto_commit', 'true')"],
+}
+
+
+def assert_changes(db: EngineDB, mode: str, expected: list[tuple]) -> None:
+    """The working changes status shows (key, change, statement, actor); with auto_commit the
+    transaction became a commit instead, with those keys and changes (which statement made each
+    is then in grant_anchors())."""
+    if mode != "auto_commit":
+        assert status(db) == expected
+        return
+    assert status(db) == []
+    assert db.rows(
+        "SELECT x.object_key, x.change FROM pggit.commit_changes x "
+        "JOIN pggit.commits c ON c.id = x.commit_id "
+        "WHERE c.hash = (SELECT commit_hash FROM pggit.head()) "
+        'ORDER BY x.object_key COLLATE "C"'
+    ) == [row[:2] for row in expected]
+
+
+# combo command ids (a row inserted and then updated or deleted in the same transaction keeps both
+# command ids as one index into a per-transaction array; reading cmin returns that index): 200
+# rows inserted by 200 commands, then updated by 5 rolled-back subtransactions, each update giving
+# 200 new combo ids: about 1,000 of them, far above the transaction's ~250 command ids
+CHURN = """
+DO $$
+BEGIN
+    FOR i IN 1..200 LOOP
+        INSERT INTO app.churn VALUES (i);
+    END LOOP;
+    FOR j IN 1..5 LOOP
+        BEGIN
+            UPDATE app.churn SET n = n + 1;
+            RAISE EXCEPTION 'undone';
+        EXCEPTION WHEN raise_exception THEN NULL;
+        END;
+    END LOOP;
+END
+$$
+"""
+
+
+def grant_anchors(db: EngineDB) -> list[tuple]:
+    """Each GRANT's audit row: its statement and the objects it was credited with."""
+    return db.rows(
+        "SELECT coalesce(l.statement, q.query),"
+        "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0) ORDER BY 1)"
+        "          FROM jsonb_array_elements(l.anchors) a)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'GRANT' ORDER BY l.id"
+    )
+
+
+def rolled_back_grant_then_grant(client, churn: bool, read_in_savepoint: bool) -> list[str]:
+    """A GRANT, a GRANT rolled back with its savepoint (after a read that writes what is buffered
+    and flushes it, with read_in_savepoint), a GRANT: returns the two kept."""
+    kept = [
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
+    with client.transaction():
+        # (without combo ids: ten command ids, so that the first GRANT's are above the few combo
+        # ids the transaction makes, which are small numbers)
+        client.execute(
+            CHURN
+            if churn
+            else "DO $$ BEGIN FOR i IN 1..10 LOOP INSERT INTO app.churn VALUES (i); "
+            "END LOOP; END $$"
+        )
+        client.execute(kept[0])
+        client.execute("SAVEPOINT s")
+        client.execute(f"GRANT USAGE ON SEQUENCE app.tickets TO {READER}")
+        if read_in_savepoint:
+            client.execute("SELECT count(*) FROM pggit.status()")
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        client.execute(kept[1])
+    return kept
+
+
+@pytest.mark.parametrize("read_in_savepoint", [False, True], ids=["", "read"])
+@pytest.mark.parametrize("churn", [False, True], ids=["", "combo-ids"])
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_grant_after_one_rolled_back_is_credited_with_its_own_object(
+    db, mode, churn, read_in_savepoint
+):
+    """After a GRANT rolled back with its savepoint, the versions that savepoint had replaced (the
+    transaction's capture_pending row, the audit rows a read flushed) are visible again with a
+    combo command id as their cmin. The mark is not read from them: the next GRANT is credited
+    with its own table only, not with the first GRANT's (a combo id below the mark), and with
+    many combo ids in the transaction not with nothing (a combo id above its own row's cmin), so
+    status shows its change without a rescan."""
+    db.run("CREATE TABLE app.churn (n int)")
+    db.run("SELECT pggit.commit('churn')")
+    for statement in MODES[mode]:
+        db.run(statement)
+    client = db.connect()
+    kept = rolled_back_grant_then_grant(client, churn, read_in_savepoint)
+    client.close()
+    assert grant_anchors(db) == [(kept[0], ["table app.accounts"]), (kept[1], ["view app.emails"])]
+    assert_changes(
+        db,
+        mode,
+        [
+            ("privileges:table:app.accounts", "ADDED", kept[0], "postgres"),
+            ("privileges:view:app.emails", "ADDED", kept[1], "postgres"),
+        ],
+    )
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_each_of_two_grants_in_a_transaction_is_credited_with_its_own_object(db, mode):
+    """No savepoint: with capture_sync each audit row is flushed as it is written (its
+    flushed_at set), and the mark must not depend on the rows' state."""
+    for statement in MODES[mode]:
+        db.run(statement)
+    grants = [
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
+    client = db.connect()
+    with client.transaction():
+        for grant in grants:
+            client.execute(grant)
+    client.close()
+    assert grant_anchors(db) == [
+        (grants[0], ["table app.accounts"]),
+        (grants[1], ["view app.emails"]),
+    ]
+
+
+@pytest.mark.parametrize("churn", [False, True], ids=["", "combo-ids"])
+def test_an_ordinary_role_s_grant_after_one_rolled_back_is_credited_with_its_own_object(
+    engine_db, make_role, churn
+):
+    """The same, by a non-superuser owning what it grants on (capture runs as the engine's owner;
+    the mark is the role's transaction's as well)."""
+    ensure_roles(READER)
+    owner = make_role(create_on_db=True)
+    with connect_as(engine_db, owner) as conn:
+        conn.execute(SCHEMA + "CREATE TABLE app.churn (n int);")
+    engine_db.run("SELECT pggit.commit('schema')")
+    with connect_as(engine_db, owner) as conn:
+        kept = rolled_back_grant_then_grant(conn, churn, read_in_savepoint=False)
+    assert grant_anchors(engine_db) == [
+        (kept[0], ["table app.accounts"]),
+        (kept[1], ["view app.emails"]),
+    ]
+    assert status(engine_db) == [
+        ("privileges:table:app.accounts", "ADDED", kept[0], owner),
+        ("privileges:view:app.emails", "ADDED", kept[1], owner),
+    ]
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_not_credited_later(
+    db, mode
+):
+    """A catalog row this transaction wrote and a rolled-back subtransaction then updated is
+    visible again with a combo command id as its cmin and that subtransaction's xid as its xmax.
+    A GRANT's own rows are the newest versions when its end-of-command trigger runs (its command
+    id, no xmax), so such a row is an earlier statement's: credited to no later GRANT, whether
+    the savepoint was rolled back before or after the previous GRANT. Status names each table's
+    own CREATE."""
+    for statement in MODES[mode]:
+        db.run(statement)
+    grants = [
+        f"GRANT USAGE ON SCHEMA app TO {READER}",
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
+    creates = [
+        f"CREATE TABLE app.{t} (a int)" for t in ("touched_after", "touched_before", "untouched")
+    ]
+    client = db.connect()
+    with client.transaction():
+        for create in creates:
+            client.execute(create)
+        client.execute("SAVEPOINT s")
+        client.execute("ALTER TABLE app.touched_before ADD COLUMN b int")
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        # (marks the end of the statements before, buffered too)
+        client.execute(grants[0])
+        client.execute("SAVEPOINT s")
+        client.execute("ALTER TABLE app.touched_after ADD COLUMN b int")
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        client.execute(grants[1])
+        client.execute(grants[2])
+    client.close()
+    assert grant_anchors(db) == [
+        (grants[0], ["schema app"]),
+        (grants[1], ["table app.accounts"]),
+        (grants[2], ["view app.emails"]),
+    ]
+    assert_changes(
+        db,
+        mode,
+        [
+            ("privileges:schema:app", "ADDED", grants[0], "postgres"),
+            ("privileges:table:app.accounts", "ADDED", grants[1], "postgres"),
+            ("privileges:view:app.emails", "ADDED", grants[2], "postgres"),
+            ("table:app.touched_after", "ADDED", creates[0], "postgres"),
+            ("table:app.touched_before", "ADDED", creates[1], "postgres"),
+            ("table:app.untouched", "ADDED", creates[2], "postgres"),
+        ],
+    )
+
+
+# Between two statements on privileges of one transaction, a savepoint rolled back after it
+# updated a catalog row the first had written (an ALTER of the granted table, a GRANT on it, an
+# ALTER DEFAULT PRIVILEGES of the same entry): the row is visible again with a combo command id and
+# the undone subtransaction's xmax, and is not the second statement's.
+TOUCHED_IN_A_SAVEPOINT = {
+    "alter": (
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        "ALTER TABLE app.accounts ADD COLUMN z int",
+        f"GRANT SELECT ON app.emails TO {READER}",
+        ["table app.accounts"],
+        ["view app.emails"],
+        ["privileges:table:app.accounts", "privileges:view:app.emails"],
+    ),
+    "grant": (
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT INSERT ON app.accounts TO {WRITER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+        ["table app.accounts"],
+        ["view app.emails"],
+        ["privileges:table:app.accounts", "privileges:view:app.emails"],
+    ),
+    "default-privileges": (
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT INSERT ON TABLES TO {WRITER}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO {WRITER}",
+        ["default privileges on new relations belonging to role postgres in schema app"],
+        ["default privileges on new functions belonging to role postgres in schema app"],
+        ["default_privileges:app.postgres.FUNCTIONS", "default_privileges:app.postgres.TABLES"],
+    ),
+}
+
+
+def statement_anchors(db: EngineDB) -> list[tuple]:
+    """grant_anchors() for the statements on privileges of each tag."""
+    return db.rows(
+        "SELECT coalesce(l.statement, q.query),"
+        "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0) ORDER BY 1)"
+        "          FROM jsonb_array_elements(l.anchors) a)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES') ORDER BY l.id"
+    )
+
+
+@pytest.mark.parametrize("case", list(TOUCHED_IN_A_SAVEPOINT))
+@pytest.mark.parametrize("mode", list(MODES))
+def test_a_savepoint_rolled_back_between_two_grants_credits_nothing_to_the_second(db, mode, case):
+    first, undone, second, first_anchors, second_anchors, keys = TOUCHED_IN_A_SAVEPOINT[case]
+    for statement in MODES[mode]:
+        db.run(statement)
+    client = db.connect()
+    with client.transaction():
+        client.execute(first)
+        client.execute("SAVEPOINT s")
+        client.execute(undone)
+        client.execute("ROLLBACK TO SAVEPOINT s")
+        client.execute(second)
+    client.close()
+    assert statement_anchors(db) == [(first, first_anchors), (second, second_anchors)]
+    made_by = {key: (first if key.endswith(("accounts", "TABLES")) else second) for key in keys}
+    assert_changes(db, mode, [(key, "ADDED", made_by[key], "postgres") for key in keys])
+
+
+# (not with auto_commit: the auto-commit of the first GRANT holds its branch row, and the CREATE
+# of the other session waits for that transaction)
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "auto_commit"])
+def test_another_session_s_open_alter_is_not_credited_to_a_grant(db, mode):
+    """A table created by a transaction that began after this one's (its rows' xmin is newer than
+    this transaction's xid), then altered by a third session still open: the version this
+    transaction sees carries that session's xid as its xmax. It is not this transaction's, and
+    neither GRANT here is credited with it."""
+    for statement in MODES[mode]:
+        db.run(statement)
+    grants = [
+        f"GRANT SELECT ON app.accounts TO {READER}",
+        f"GRANT SELECT ON app.emails TO {READER}",
+    ]
+    create = "CREATE TABLE app.other (a int)"
+    granting = db.connect()
+    other = db.connect()
+    altering = db.connect()
+    try:
+        granting.execute("BEGIN")
+        granting.execute(grants[0])
+        other.execute(create)
+        altering.execute("BEGIN")
+        altering.execute("ALTER TABLE app.other ADD COLUMN z int")
+        granting.execute(grants[1])
+        granting.execute("COMMIT")
+        altering.execute("ROLLBACK")
+    finally:
+        for conn in (granting, other, altering):
+            conn.close()
+    assert grant_anchors(db) == [
+        (grants[0], ["table app.accounts"]),
+        (grants[1], ["view app.emails"]),
+    ]
+    assert status(db) == [
+        ("privileges:table:app.accounts", "ADDED", grants[0], "postgres"),
+        ("privileges:view:app.emails", "ADDED", grants[1], "postgres"),
+        ("table:app.other", "ADDED", create, "postgres"),
     ]
 
 

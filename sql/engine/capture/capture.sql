@@ -575,6 +575,7 @@ DECLARE
     v_role text;
     v_chunk integer;
     v_buffer text;
+    v_mark text;
     v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
 BEGIN
     -- what the sql_drop trigger passed on is consumed by this statement whatever happens below
@@ -770,7 +771,12 @@ BEGIN
                     -- armed earlier in this transaction, and the settings were reset since
                     PERFORM pggit.capture_buffer_lost();
                 ELSE
-                    INSERT INTO pggit.capture_pending DEFAULT VALUES;
+                    -- (its cmin, read before anything can replace the row: where the
+                    -- transaction's first buffered statement ended, the mark of
+                    -- pggit.privileges_capture_anchors())
+                    INSERT INTO pggit.capture_pending DEFAULT VALUES
+                    RETURNING cmin::text INTO v_mark;
+                    v_cached := set_config('pggit.capture_mark', v_mark, true);
                 END IF;
                 v_cached := set_config('pggit.capture_armed', 'y', true);
             END IF;
@@ -782,8 +788,13 @@ BEGIN
             IF v_grant THEN
                 -- a new version of the transaction's pending row: its cmin marks where this
                 -- statement's catalog writes end, for the next GRANT's
-                -- pggit.privileges_capture_anchors() (buffered statements write no audit row)
-                UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id();
+                -- pggit.privileges_capture_anchors() (buffered statements write no audit row).
+                -- Read from the version just written and kept in pggit.capture_mark: read later,
+                -- from the table, a version replaced by the next GRANT inside a savepoint rolled
+                -- back shows a combo command id, not the command id it was written by.
+                UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id()
+                RETURNING cmin::text INTO v_mark;
+                v_cached := set_config('pggit.capture_mark', coalesce(v_mark, ''), true);
             END IF;
             -- (octet_length: length() counts the characters, ~30 us at 8 KB)
             IF v_chunk >= 8 AND octet_length(v_buffer) + octet_length(v_entry) > 2048 THEN
@@ -935,6 +946,7 @@ AS $$
 DECLARE
     v_count integer;
     v_events integer;
+    v_mark text;
 BEGIN
     -- (the entries read once into typed columns, from the JSON text: only the values of jsonb
     -- columns are parsed into jsonb, and no column is looked up in a parsed object; the anchors
@@ -963,7 +975,8 @@ BEGIN
                e.app, e.ca, e.r, e.ac, e.b, e.op, e.ms, e.at
           FROM entry e LEFT JOIN anchor x ON x.n = e.n
          ORDER BY e.n
-        RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at
+        RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at,
+                  cmin::text::bigint AS cmin
     ), event AS (
         INSERT INTO pggit.events (type, data, actor, occurred_at)
         SELECT 'ddl.captured',
@@ -977,7 +990,15 @@ BEGIN
          ORDER BY a.id
         RETURNING pg_notify('pggit_events', id::text)
     )
-    SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM event) INTO v_count, v_events;
+    SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM event),
+           (SELECT max(cmin)::text FROM audit)
+      INTO v_count, v_events, v_mark;
+    -- the end of the statements written, for pggit.privileges_capture_anchors(): the rows' cmin
+    -- read as they are inserted (a flush updates them later, which can leave a combo command id
+    -- there once a savepoint is rolled back)
+    IF v_mark IS NOT NULL THEN
+        PERFORM set_config('pggit.capture_mark', v_mark, true);
+    END IF;
     RETURN v_count;
 END;
 $$;

@@ -240,13 +240,30 @@ $$;
 -- of those, this statement's were written after the transaction's previous captured statement
 -- ended (a higher cmin: the command counter counts the whole transaction), so rows created or
 -- granted by earlier statements of the transaction are not attributed to this one. That end is
--- marked by the audit row of a statement written at once (found through the partial index of
--- rows not flushed yet) or, for buffered statements, by the transaction's row in
--- pggit.capture_pending (inserted after the first captured statement, updated after each GRANT,
--- REVOKE and ALTER DEFAULT PRIVILEGES). Objects that a statement between two GRANTs created or
--- altered (rows of the granted kinds) are credited to the later GRANT too. For default
--- privileges also every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to
--- nothing deletes the row).
+-- the transaction-local setting pggit.capture_mark, set by capture (engine/capture/capture.sql)
+-- after the first buffered statement, after each GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, and
+-- by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's DDL, the
+-- batches of buffered ones): the command id of a row version capture has just written, read at
+-- once, before anything can update or delete it. (The cmin column is the tuple's raw command id
+-- field, which holds a combo command id, an index into the transaction's array of (cmin, cmax)
+-- pairs unrelated to the command counter, once the version is deleted or replaced in the
+-- transaction that wrote it, and still after the savepoint that did so is rolled back: a mark
+-- read from the table credited a GRANT after one rolled back with other objects of the
+-- transaction, or missed its own.) A savepoint rolled back restores the setting as it was before
+-- (and takes back the rows its statements wrote); RESET ALL empties it, and then every row of
+-- the kind the transaction wrote is taken (capture reports the lost buffer). Objects that a
+-- statement between two GRANTs created or altered (rows of the granted kinds) are credited to
+-- the later GRANT too when that statement was buffered.
+-- A row of this statement also has no xmax: when the end-of-command trigger runs, the rows the
+-- statement wrote are the newest versions, written with its own command id. A row with
+-- age(xmin) <= 0 that shows an xmax was updated or deleted by a subtransaction rolled back since (it
+-- is visible again, with a combo command id as its cmin) or is being changed by another session
+-- (a row committed by a transaction that began after this one's has age(xmin) <= 0 too): an
+-- earlier statement's or another transaction's, never this statement's, and left out whatever
+-- its cmin reads. (A lock-only xmax on a catalog row of the transaction would leave it out too;
+-- the DDL of PostgreSQL 15 and 18 sets none on the rows it writes.) For default privileges also
+-- every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to nothing deletes
+-- the row).
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
@@ -263,13 +280,7 @@ BEGIN
     IF v_types IS NULL THEN
         RETURN '[]';
     END IF;
-    -- (the transaction's id once, an InitPlan: not a call per unflushed row)
-    SELECT greatest(
-               (SELECT max(l.cmin::text::bigint) FROM pggit.ddl_log l
-                 WHERE l.flushed_at IS NULL AND l.txid = (SELECT pg_current_xact_id())),
-               (SELECT max(p.cmin::text::bigint) FROM pggit.capture_pending p
-                 WHERE p.txid = (SELECT pg_current_xact_id())))
-      INTO v_after;
+    v_after := nullif(current_setting('pggit.capture_mark', true), '')::bigint;
     -- each row's schema comes along, so that the tracked test is one set operation (a hashed
     -- pggit._ns and an index probe of pg_depend per row found) with the rules of
     -- pggit._anchor_tracked() for these five catalogs (its call per row found was half of this
@@ -280,7 +291,8 @@ BEGIN
         SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, c.relnamespace AS nsp
           FROM pg_class c
          WHERE v_types && ARRAY['TABLE', 'SEQUENCE'] AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-           AND age(c.xmin) <= 0 AND (v_after IS NULL OR c.cmin::text::bigint > v_after)
+           AND age(c.xmin) <= 0
+           AND (v_after IS NULL OR (c.cmin::text::bigint > v_after AND c.xmax = '0'))
         UNION ALL
         -- (the few tables found looked up by their key: a join was planned as a hash of all of
         -- pg_class)
@@ -289,27 +301,28 @@ BEGIN
                  WHERE c.oid = x.attrelid AND c.relkind IN ('r', 'p', 'v', 'm', 'S'))
           FROM (SELECT DISTINCT a.attrelid FROM pg_attribute a
                  WHERE v_types && ARRAY['TABLE'] AND a.attnum > 0 AND age(a.xmin) <= 0
-                   AND (v_after IS NULL OR a.cmin::text::bigint > v_after)) x
+                   AND (v_after IS NULL OR (a.cmin::text::bigint > v_after AND a.xmax = '0'))) x
         UNION ALL
         SELECT 'pg_proc'::regclass::oid, p.oid, p.pronamespace
           FROM pg_proc p
          WHERE v_types && ARRAY['FUNCTION', 'PROCEDURE', 'ROUTINE'] AND age(p.xmin) <= 0
-           AND (v_after IS NULL OR p.cmin::text::bigint > v_after)
+           AND (v_after IS NULL OR (p.cmin::text::bigint > v_after AND p.xmax = '0'))
         UNION ALL
         SELECT 'pg_namespace'::regclass::oid, n.oid, n.oid
           FROM pg_namespace n
          WHERE v_types && ARRAY['SCHEMA'] AND age(n.xmin) <= 0
-           AND (v_after IS NULL OR n.cmin::text::bigint > v_after)
+           AND (v_after IS NULL OR (n.cmin::text::bigint > v_after AND n.xmax = '0'))
         UNION ALL
         SELECT 'pg_type'::regclass::oid, t.oid, t.typnamespace
           FROM pg_type t
          WHERE v_types && ARRAY['TYPE', 'DOMAIN'] AND age(t.xmin) <= 0
-           AND (v_after IS NULL OR t.cmin::text::bigint > v_after)
+           AND (v_after IS NULL OR (t.cmin::text::bigint > v_after AND t.xmax = '0'))
         UNION ALL
         SELECT 'pg_default_acl'::regclass::oid, d.oid, d.defaclnamespace
           FROM pg_default_acl d
          WHERE v_types && ARRAY['TABLES', 'SEQUENCES', 'FUNCTIONS', 'ROUTINES', 'TYPES', 'SCHEMAS']
-           AND age(d.xmin) <= 0 AND (v_after IS NULL OR d.cmin::text::bigint > v_after)
+           AND age(d.xmin) <= 0
+           AND (v_after IS NULL OR (d.cmin::text::bigint > v_after AND d.xmax = '0'))
     )
     SELECT coalesce(jsonb_agg(jsonb_build_array(a.classid, a.objid) ORDER BY a.classid, a.objid), '[]')
       INTO v_out FROM (
