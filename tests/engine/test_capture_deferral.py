@@ -256,6 +256,46 @@ def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
     assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
 
 
+def test_constraints_set_immediate_for_the_rest_of_the_transaction_loses_no_captured_statement(
+    engine_db: EngineDB,
+):
+    """Immediate mode kept to the end of the transaction: each statement's arming row fires its
+    trigger at once, which writes that statement's entry; none is lost, none written twice, no
+    buffer reported lost, and a GRANT is still credited with its own object only."""
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.before_immediate (a integer)")
+        engine_db.run("SET CONSTRAINTS ALL IMMEDIATE")
+        engine_db.run("CREATE TABLE public.immediate_1 (a integer)")
+        engine_db.run("CREATE TABLE public.immediate_2 (a integer)")
+        engine_db.run("GRANT SELECT ON public.immediate_1 TO PUBLIC")
+        engine_db.run("CREATE TABLE public.immediate_3 (a integer)")
+    assert engine_db.rows(
+        "SELECT command_tag, targets->0->>'identity', "
+        "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0) ORDER BY 1) "
+        "          FROM jsonb_array_elements(anchors) a) "
+        "FROM pggit.ddl_log ORDER BY id"
+    ) == [
+        ("CREATE TABLE", "public.before_immediate", ["table before_immediate"]),
+        ("CREATE TABLE", "public.immediate_1", ["table immediate_1"]),
+        ("CREATE TABLE", "public.immediate_2", ["table immediate_2"]),
+        ("GRANT", None, ["table immediate_1"]),
+        ("CREATE TABLE", "public.immediate_3", ["table immediate_3"]),
+    ]
+    assert engine_db.one("SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured'") == 5
+    assert engine_db.rows("SELECT command_tag, message FROM pggit.capture_errors") == []
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+    assert engine_db.rows(
+        "SELECT object_key, statement FROM pggit.status() ORDER BY object_key"
+    ) == [
+        ("privileges:table:public.immediate_1", "GRANT SELECT ON public.immediate_1 TO PUBLIC"),
+        ("table:public.before_immediate", "CREATE TABLE public.before_immediate (a integer)"),
+        # (the last statement credited with the table: the GRANT)
+        ("table:public.immediate_1", "GRANT SELECT ON public.immediate_1 TO PUBLIC"),
+        ("table:public.immediate_2", "CREATE TABLE public.immediate_2 (a integer)"),
+        ("table:public.immediate_3", "CREATE TABLE public.immediate_3 (a integer)"),
+    ]
+
+
 @pytest.mark.parametrize("ddl_after_reset", [False, True])
 def test_a_reset_all_that_empties_the_buffer_is_recorded_not_silent(
     engine_db: EngineDB, ddl_after_reset: bool

@@ -766,11 +766,20 @@ BEGIN
                 v_buffer := '';
                 v_cached := set_config('pggit.capture_chunk', v_chunk::text, true);
             END IF;
+            -- (assignments, not PERFORM: plain expressions, no query)
+            v_cached := set_config('pggit.capture_buffer_' || v_chunk, v_buffer || v_entry || E'\x1e', true);
+            -- armed after the append, and marked armed before the insert: after SET CONSTRAINTS
+            -- ALL IMMEDIATE the row's trigger fires as the row is inserted, and then writes this
+            -- statement's entry at once, removes the row and clears the mark, so that the next
+            -- statement arms again (marked after the insert, the trigger took the buffer for lost
+            -- and later statements were buffered with no row left to write them at commit)
             IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
                 IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
                     -- armed earlier in this transaction, and the settings were reset since
                     PERFORM pggit.capture_buffer_lost();
+                    v_cached := set_config('pggit.capture_armed', 'y', true);
                 ELSE
+                    v_cached := set_config('pggit.capture_armed', 'y', true);
                     -- (its cmin, read before anything can replace the row: where the
                     -- transaction's first buffered statement ended, the mark of
                     -- pggit.privileges_capture_anchors())
@@ -778,10 +787,7 @@ BEGIN
                     RETURNING cmin::text INTO v_mark;
                     v_cached := set_config('pggit.capture_mark', v_mark, true);
                 END IF;
-                v_cached := set_config('pggit.capture_armed', 'y', true);
             END IF;
-            -- (assignments, not PERFORM: plain expressions, no query)
-            v_cached := set_config('pggit.capture_buffer_' || v_chunk, v_buffer || v_entry || E'\x1e', true);
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
             END IF;
@@ -792,9 +798,13 @@ BEGIN
                 -- Read from the version just written and kept in pggit.capture_mark: read later,
                 -- from the table, a version replaced by the next GRANT inside a savepoint rolled
                 -- back shows a combo command id, not the command id it was written by.
+                -- (no row when its trigger fired as it was armed, in immediate mode: the write of
+                -- this statement's audit row has set the mark then)
                 UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id()
                 RETURNING cmin::text INTO v_mark;
-                v_cached := set_config('pggit.capture_mark', coalesce(v_mark, ''), true);
+                IF v_mark IS NOT NULL THEN
+                    v_cached := set_config('pggit.capture_mark', v_mark, true);
+                END IF;
             END IF;
             -- (octet_length: length() counts the characters, ~30 us at 8 KB)
             IF v_chunk >= 8 AND octet_length(v_buffer) + octet_length(v_entry) > 2048 THEN
