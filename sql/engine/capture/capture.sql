@@ -770,8 +770,8 @@ BEGIN
             v_cached := set_config('pggit.capture_buffer_' || v_chunk, v_buffer || v_entry || E'\x1e', true);
             -- armed after the append, and marked armed before the insert: after SET CONSTRAINTS
             -- ALL IMMEDIATE the row's trigger fires as the row is inserted, and then writes this
-            -- statement's entry at once, removes the row and clears the mark, so that the next
-            -- statement arms again (marked after the insert, the trigger took the buffer for lost
+            -- statement's entry at once, removes the row and empties pggit.capture_armed, so that
+            -- the next statement arms again (marked after the insert, the trigger took the buffer for lost
             -- and later statements were buffered with no row left to write them at commit)
             IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
                 IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
@@ -798,8 +798,9 @@ BEGIN
                 -- Read from the version just written and kept in pggit.capture_mark: read later,
                 -- from the table, a version replaced by the next GRANT inside a savepoint rolled
                 -- back shows a combo command id, not the command id it was written by.
-                -- (no row when its trigger fired as it was armed, in immediate mode: the write of
-                -- this statement's audit row has set the mark then)
+                -- (no row when its trigger fired as it was armed, in immediate mode: the mark is
+                -- then the armed row's cmin or the audit rows' that trigger wrote, both after this
+                -- statement's catalog writes, and the trigger writes no catalog row)
                 UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id()
                 RETURNING cmin::text INTO v_mark;
                 IF v_mark IS NOT NULL THEN
