@@ -340,6 +340,20 @@ def _wait_until(condition, seconds: float = 10.0) -> bool:
     return True
 
 
+def _waiting_call(started, release: threading.Event):
+    """A pool call that waits elsewhere (``waiting_elsewhere``) until ``release`` is set, after
+    calling ``started`` (an event's ``set``, a semaphore's ``release``); returns its thread's
+    name."""
+
+    def call():
+        with serving.waiting_elsewhere():
+            started()
+            release.wait(10)
+        return threading.current_thread().name
+
+    return call
+
+
 def test_a_call_waiting_elsewhere_lends_its_place_to_another_thread_until_it_ends():
     """A pool of one thread: while its call waits on something outside the process
     (``waiting_elsewhere``), the next call runs on another thread; once the wait is over the
@@ -347,11 +361,7 @@ def test_a_call_waiting_elsewhere_lends_its_place_to_another_thread_until_it_end
     pool = serving.RequestPool(1, "pool-lend")
     waiting, release = threading.Event(), threading.Event()
 
-    def waits_elsewhere():
-        with serving.waiting_elsewhere():
-            waiting.set()
-            release.wait(10)
-        return threading.current_thread().name
+    waits_elsewhere = _waiting_call(waiting.set, release)
 
     async def run():
         loop = asyncio.get_running_loop()
@@ -381,10 +391,7 @@ def test_the_pool_runs_its_size_plus_the_calls_waiting_and_off_the_pool_nothing_
     pool = serving.RequestPool(2, "pool-spare")
     waiting, release = threading.Event(), threading.Event()
 
-    def waits_elsewhere():
-        with serving.waiting_elsewhere():
-            waiting.set()
-            release.wait(10)
+    waits_elsewhere = _waiting_call(waiting.set, release)
 
     async def run():
         loop = asyncio.get_running_loop()
@@ -406,10 +413,7 @@ def test_the_threads_added_for_calls_waiting_elsewhere_are_at_most_the_pools_siz
     pool = serving.RequestPool(1, "pool-cap")
     waiting, release = threading.Semaphore(0), threading.Event()
 
-    def waits_elsewhere():
-        with serving.waiting_elsewhere():
-            waiting.release()
-            release.wait(10)
+    waits_elsewhere = _waiting_call(waiting.release, release)
 
     async def run():
         loop = asyncio.get_running_loop()

@@ -256,19 +256,43 @@ def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
     assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
 
 
+@pytest.fixture
+def public_creator(engine_db: EngineDB, role: str) -> Iterator[str]:
+    """An ordinary login role that may create in public (granted and committed before the test:
+    nothing of it in the log afterwards); its objects reassigned and dropped after."""
+    engine_db.run(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+    engine_db.run("SELECT pggit.commit('the role may create in public')")
+    engine_db.run("DELETE FROM pggit.events; DELETE FROM pggit.ddl_log")
+    yield role
+    engine_db.run(
+        sql.SQL("REASSIGN OWNED BY {} TO postgres; DROP OWNED BY {}").format(
+            sql.Identifier(role), sql.Identifier(role)
+        )
+    )
+
+
+@pytest.mark.parametrize("ordinary", [False, True], ids=["superuser", "ordinary-role"])
 def test_constraints_set_immediate_for_the_rest_of_the_transaction_loses_no_captured_statement(
-    engine_db: EngineDB,
+    engine_db: EngineDB, request: pytest.FixtureRequest, ordinary: bool
 ):
     """Immediate mode kept to the end of the transaction: each statement's arming row fires its
     trigger at once, which writes that statement's entry; none is lost, none written twice, no
-    buffer reported lost, and a GRANT is still credited with its own object only."""
-    with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.before_immediate (a integer)")
-        engine_db.run("SET CONSTRAINTS ALL IMMEDIATE")
-        engine_db.run("CREATE TABLE public.immediate_1 (a integer)")
-        engine_db.run("CREATE TABLE public.immediate_2 (a integer)")
-        engine_db.run("GRANT SELECT ON public.immediate_1 TO PUBLIC")
-        engine_db.run("CREATE TABLE public.immediate_3 (a integer)")
+    buffer reported lost, and a GRANT is still credited with its own object only. By a
+    superuser and by an ordinary login role."""
+    if ordinary:
+        client = connect_as(engine_db, request.getfixturevalue("public_creator"))
+    else:
+        client = engine_db.connect()
+    with client, client.transaction():
+        for statement in (
+            "CREATE TABLE public.before_immediate (a integer)",
+            "SET CONSTRAINTS ALL IMMEDIATE",
+            "CREATE TABLE public.immediate_1 (a integer)",
+            "CREATE TABLE public.immediate_2 (a integer)",
+            "GRANT SELECT ON public.immediate_1 TO PUBLIC",
+            "CREATE TABLE public.immediate_3 (a integer)",
+        ):
+            client.execute(statement)
     assert engine_db.rows(
         "SELECT command_tag, targets->0->>'identity', "
         "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0) ORDER BY 1) "

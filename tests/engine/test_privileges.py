@@ -237,6 +237,15 @@ $$
 """
 
 
+def in_one_transaction(db: EngineDB, statements: list[str]) -> None:
+    """The statements in one transaction of a new connection (as a migration tool runs them)."""
+    client = db.connect()
+    with client.transaction():
+        for statement in statements:
+            client.execute(statement)
+    client.close()
+
+
 def grant_anchors(db: EngineDB) -> list[tuple]:
     """Each GRANT's audit row: its statement and the objects it was credited with."""
     return db.rows(
@@ -314,11 +323,7 @@ def test_each_of_two_grants_in_a_transaction_is_credited_with_its_own_object(db,
         f"GRANT SELECT ON app.accounts TO {READER}",
         f"GRANT SELECT ON app.emails TO {READER}",
     ]
-    client = db.connect()
-    with client.transaction():
-        for grant in grants:
-            client.execute(grant)
-    client.close()
+    in_one_transaction(db, grants)
     assert grant_anchors(db) == [
         (grants[0], ["table app.accounts"]),
         (grants[1], ["view app.emails"]),
@@ -519,11 +524,7 @@ def test_grants_on_untracked_objects_are_not_anchored(db):
         f"GRANT EXECUTE ON FUNCTION app.citext_eq(app.citext, app.citext) TO {READER}",
         f"GRANT SELECT (email) ON app.accounts TO {READER}",
     ]
-    client = db.connect()
-    with client.transaction():
-        for statement in statements:
-            client.execute(statement)
-    client.close()
+    in_one_transaction(db, statements)
     anchored = db.rows(
         "SELECT coalesce(l.statement, q.query),"
         "       (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0))"

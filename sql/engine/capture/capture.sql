@@ -771,15 +771,14 @@ BEGIN
             -- armed after the append, and marked armed before the insert: after SET CONSTRAINTS
             -- ALL IMMEDIATE the row's trigger fires as the row is inserted, and then writes this
             -- statement's entry at once, removes the row and empties pggit.capture_armed, so that
-            -- the next statement arms again (marked after the insert, the trigger took the buffer for lost
-            -- and later statements were buffered with no row left to write them at commit)
+            -- the next statement arms again (marked after the insert, the trigger took the buffer
+            -- for lost and later statements were buffered with no row left to write them)
             IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+                v_cached := set_config('pggit.capture_armed', 'y', true);
                 IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
                     -- armed earlier in this transaction, and the settings were reset since
                     PERFORM pggit.capture_buffer_lost();
-                    v_cached := set_config('pggit.capture_armed', 'y', true);
                 ELSE
-                    v_cached := set_config('pggit.capture_armed', 'y', true);
                     -- (its cmin, read before anything can replace the row: where the
                     -- transaction's first buffered statement ended, the mark of
                     -- pggit.privileges_capture_anchors())

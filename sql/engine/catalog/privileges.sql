@@ -256,14 +256,14 @@ $$;
 -- the later GRANT too when that statement was buffered.
 -- A row of this statement also has no xmax: when the end-of-command trigger runs, the rows the
 -- statement wrote are the newest versions, written with its own command id. A row with
--- age(xmin) <= 0 that shows an xmax was updated or deleted by a subtransaction rolled back since (it
--- is visible again, with a combo command id as its cmin) or is being changed by another session
--- (a row committed by a transaction that began after this one's has age(xmin) <= 0 too): an
--- earlier statement's or another transaction's, never this statement's, and left out whatever
--- its cmin reads. (A lock-only xmax on a catalog row of the transaction would leave it out too;
--- the DDL of PostgreSQL 15 and 18 sets none on the rows it writes.) For default privileges also
--- every pg_default_acl entry live_state knows whose row is gone (a REVOKE back to nothing deletes
--- the row).
+-- age(xmin) <= 0 that shows an xmax was updated or deleted by a subtransaction rolled back
+-- since (it is visible again, with a combo command id as its cmin) or is being changed by
+-- another session (a row committed by a transaction that began after this one's has
+-- age(xmin) <= 0 too): an earlier statement's or another transaction's, never this
+-- statement's, and left out whatever its cmin reads. (A lock-only xmax on a catalog row of the
+-- transaction would leave it out too; the DDL of PostgreSQL 15 and 18 sets none on the rows it
+-- writes.) For default privileges also every pg_default_acl entry live_state knows whose row is
+-- gone (a REVOKE back to nothing deletes the row).
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
