@@ -727,6 +727,19 @@ ALTERATIONS = [
         "ALTER DOMAIN d ADD CONSTRAINT d_small CHECK (VALUE < 100)",
     ),
     (
+        # validated in place, not dropped and added again; another added NOT VALID
+        "CREATE DOMAIN d AS int; ALTER DOMAIN d ADD CONSTRAINT d_pos CHECK (VALUE > 0) NOT VALID",
+        "domain:public.d",
+        "ALTER DOMAIN d VALIDATE CONSTRAINT d_pos; "
+        "ALTER DOMAIN d ADD CONSTRAINT d_small CHECK (VALUE < 100) NOT VALID",
+    ),
+    (
+        "CREATE DOMAIN d AS int CONSTRAINT d_pos CHECK (VALUE > 0)",
+        "domain:public.d",
+        "ALTER DOMAIN d DROP CONSTRAINT d_pos; "
+        "ALTER DOMAIN d ADD CONSTRAINT d_pos CHECK (VALUE > 0) NOT VALID",
+    ),
+    (
         "CREATE DOMAIN d AS int DEFAULT 4 NOT NULL",
         "domain:public.d",
         "ALTER DOMAIN d DROP DEFAULT; ALTER DOMAIN d DROP NOT NULL",
@@ -897,6 +910,38 @@ def test_generated_expression_of_a_middle_column(make_db):
         for stmt in statements:
             c.execute(stmt)
         assert state_of(c, "table:public.t")[5] == new[5]
+
+
+def test_sql_alter_validates_a_domain_constraint_in_place(make_db):
+    # a constraint that only lost its NOT VALID is validated, not dropped and added again (which
+    # would check every column of the domain twice and leave it unprotected in between)
+    c = make_db()
+    with c.transaction(force_rollback=True):
+        c.execute(
+            "CREATE DOMAIN d AS int CONSTRAINT d_keep CHECK (VALUE <> 7); "
+            "ALTER DOMAIN d ADD CONSTRAINT d_pos CHECK (VALUE > 0) NOT VALID; "
+            "ALTER DOMAIN d ADD CONSTRAINT d_odd CHECK (VALUE % 2 = 1) NOT VALID"
+        )
+        old = state_of(c, "domain:public.d")
+        c.execute(
+            "ALTER DOMAIN d VALIDATE CONSTRAINT d_pos; ALTER DOMAIN d DROP CONSTRAINT d_keep; "
+            "ALTER DOMAIN d ADD CONSTRAINT d_keep CHECK (VALUE <> 7) NOT VALID"
+        )
+        new = state_of(c, "domain:public.d")
+        statements = one(
+            c,
+            "SELECT pggit.sql_alter(%s, %s, %s, %s, %s)",
+            old[1],
+            old[5],
+            json.dumps(old[6]),
+            new[5],
+            json.dumps(new[6]),
+        )[0]
+    assert statements == [
+        "ALTER DOMAIN public.d DROP CONSTRAINT d_keep;",
+        "ALTER DOMAIN public.d VALIDATE CONSTRAINT d_pos;",
+        "ALTER DOMAIN public.d ADD CONSTRAINT d_keep CHECK ((VALUE <> 7)) NOT VALID;",
+    ]
 
 
 def test_sql_alter_of_equal_definitions_is_empty(fixture_db):

@@ -161,6 +161,36 @@ def test_a_failed_checkout_leaves_schema_and_head_as_they_were_and_can_be_retrie
         db.run("DROP ROLE IF EXISTS pggit_t_auditors")
 
 
+def test_a_domain_constraint_not_yet_validated_checks_out_not_validated(engine_db: EngineDB):
+    # CREATE DOMAIN cannot say NOT VALID: such a constraint is written as the ALTER DOMAIN that
+    # added it, after the domain, and stays not validated (data a constraint added NOT VALID
+    # forbids may be in columns of the domain)
+    db = engine_db
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app;"
+        "CREATE DOMAIN app.code AS text CONSTRAINT code_known CHECK (VALUE <> '');"
+        "CREATE TABLE app.items (code app.code);"
+        "ALTER DOMAIN app.code ADD CONSTRAINT code_no_space CHECK (VALUE !~ ' ') NOT VALID;"
+        "ALTER DOMAIN app.code ADD CONSTRAINT code_short CHECK (length(VALUE) < 20) NOT VALID;",
+    )
+    assert before == after
+    assert db.rows(
+        "SELECT conname, convalidated FROM pg_constraint "
+        "WHERE contypid = 'app.code'::regtype ORDER BY conname"
+    ) == [("code_known", True), ("code_no_space", False), ("code_short", False)]
+    assert db.one(
+        "SELECT definition FROM pggit.live_definitions() WHERE object_key = %s",
+        ("domain:app.code",),
+    ) == (
+        "CREATE DOMAIN app.code AS text\n"
+        "    CONSTRAINT code_known CHECK ((VALUE <> ''::text));\n"
+        "ALTER DOMAIN app.code ADD CONSTRAINT code_no_space CHECK ((VALUE !~ ' '::text))"
+        " NOT VALID;\n"
+        "ALTER DOMAIN app.code ADD CONSTRAINT code_short CHECK ((length(VALUE) < 20)) NOT VALID;"
+    )
+
+
 def test_operators_and_casts_on_tracked_functions_check_out(engine_db: EngineDB):
     before, after = round_trip(
         engine_db,

@@ -997,7 +997,7 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
        NULL::text AS parent_name,
        'CREATE DOMAIN ' || k.qname || ' AS ' || k.base || coalesce(' COLLATE ' || k.collation, '')
          || coalesce(' DEFAULT ' || k.default_expr, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
-         || coalesce(cc.sql, '') || ';' AS definition,
+         || coalesce(cc.sql, '') || ';' || coalesce(cc.not_valid, '') AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
                       FROM (SELECT 'schema:' || n.nspname
@@ -1030,12 +1030,19 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
                   WHEN con.nspname = 'pg_catalog' THEN quote_ident(co.collname)
                   ELSE quote_ident(con.nspname) || '.' || quote_ident(co.collname) END AS collation,
              pg_get_expr(t.typdefaultbin, 0) AS default_expr) k
+  -- a constraint added NOT VALID cannot be written inside CREATE DOMAIN: it follows as the
+  -- ALTER DOMAIN that made it (as pg_dump writes it); its definition ends in NOT VALID
   CROSS JOIN LATERAL (
-      SELECT string_agg(E'\n    CONSTRAINT ' || quote_ident(c.conname) || ' ' || pg_get_constraintdef(c.oid), ''
-                        ORDER BY c.conname) AS sql,
-             to_jsonb(array_agg(jsonb_build_object('name', c.conname, 'definition', pg_get_constraintdef(c.oid))
+      SELECT string_agg(E'\n    CONSTRAINT ' || quote_ident(c.conname) || ' ' || d.def, ''
+                        ORDER BY c.conname) FILTER (WHERE c.convalidated) AS sql,
+             string_agg(E'\nALTER DOMAIN ' || k.qname || ' ADD CONSTRAINT ' || quote_ident(c.conname)
+                        || ' ' || d.def || ';', '' ORDER BY c.conname) FILTER (WHERE NOT c.convalidated)
+                 AS not_valid,
+             to_jsonb(array_agg(jsonb_build_object('name', c.conname, 'definition', d.def)
                        ORDER BY c.conname)) AS meta
-        FROM pg_constraint c WHERE c.contypid = t.oid AND c.contype = 'c') cc
+        FROM pg_constraint c
+       CROSS JOIN LATERAL (SELECT pg_get_constraintdef(c.oid) AS def) d
+       WHERE c.contypid = t.oid AND c.contype = 'c') cc
  WHERE t.typtype = 'd'
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_type'::regclass AND x.objid = t.oid);
 
@@ -2403,6 +2410,16 @@ BEGIN
 END;
 $$;
 
+-- a constraint definition (pg_get_constraintdef's) as it reads once validated: without the
+-- NOT VALID it ends in while it is not; NULL for a validated one
+CREATE OR REPLACE FUNCTION pggit._validated_def(p_def text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT CASE WHEN right(p_def, 10) = ' NOT VALID' THEN left(p_def, -10) END
+$$;
+
 CREATE OR REPLACE FUNCTION pggit._alter_domain(p_old jsonb, p_new jsonb)
 RETURNS text[]
 LANGUAGE plpgsql STABLE
@@ -2422,14 +2439,28 @@ BEGIN
     IF (p_old->>'not_null')::boolean <> (p_new->>'not_null')::boolean THEN
         v_out := v_out || (v_d || CASE WHEN (p_new->>'not_null')::boolean THEN 'SET' ELSE 'DROP' END || ' NOT NULL;');
     END IF;
+    -- a constraint that only lost its NOT VALID is validated in place; any other change of a
+    -- constraint drops the old one and adds the new
     RETURN v_out
         || coalesce((SELECT array_agg(v_d || 'DROP CONSTRAINT ' || quote_ident(o->>'name') || ';' ORDER BY o->>'name')
                        FROM jsonb_array_elements(p_old->'constraints') o
-                      WHERE NOT (p_new->'constraints') @> jsonb_build_array(o)), '{}')
+                      WHERE NOT (p_new->'constraints') @> jsonb_build_array(o)
+                        AND NOT (p_new->'constraints') @> jsonb_build_array(jsonb_build_object(
+                                'name', o->>'name', 'definition', pggit._validated_def(o->>'definition')))),
+                    '{}')
+        || coalesce((SELECT array_agg(v_d || 'VALIDATE CONSTRAINT ' || quote_ident(o->>'name') || ';' ORDER BY o->>'name')
+                       FROM jsonb_array_elements(p_old->'constraints') o
+                      WHERE NOT (p_new->'constraints') @> jsonb_build_array(o)
+                        AND (p_new->'constraints') @> jsonb_build_array(jsonb_build_object(
+                                'name', o->>'name', 'definition', pggit._validated_def(o->>'definition')))),
+                    '{}')
         || coalesce((SELECT array_agg(v_d || 'ADD CONSTRAINT ' || quote_ident(n->>'name') || ' ' || (n->>'definition') || ';'
                                       ORDER BY n->>'name')
                        FROM jsonb_array_elements(p_new->'constraints') n
-                      WHERE NOT (p_old->'constraints') @> jsonb_build_array(n)), '{}');
+                      WHERE NOT (p_old->'constraints') @> jsonb_build_array(n)
+                        AND NOT (p_old->'constraints') @> jsonb_build_array(jsonb_build_object(
+                                'name', n->>'name', 'definition', n->>'definition' || ' NOT VALID'))),
+                    '{}');
 END;
 $$;
 
