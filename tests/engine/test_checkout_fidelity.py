@@ -191,6 +191,95 @@ def test_a_domain_constraint_not_yet_validated_checks_out_not_validated(engine_d
     )
 
 
+def test_a_typed_table_checks_out_typed(engine_db: EngineDB):
+    # CREATE TABLE ... OF: the columns are the type's (only their options are the table's);
+    # re-created as a plain table it would no longer follow the type
+    db = engine_db
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app;"
+        "CREATE TYPE app.price AS (amount numeric(12,2), currency char(3), note text);"
+        "CREATE TABLE app.prices OF app.price "
+        "(amount WITH OPTIONS NOT NULL DEFAULT 0, PRIMARY KEY (currency));"
+        "CREATE TABLE app.plain_prices OF app.price;",
+    )
+    assert before == after
+    assert db.rows(
+        "SELECT relname, reloftype::regtype::text FROM pg_class "
+        "WHERE relnamespace = 'app'::regnamespace AND relkind = 'r' ORDER BY 1"
+    ) == [("plain_prices", "app.price"), ("prices", "app.price")]
+    definitions = dict(
+        db.rows(
+            "SELECT object_key, definition FROM pggit.live_definitions() "
+            "WHERE object_key IN ('table:app.prices', 'table:app.plain_prices')"
+        )
+    )
+    assert definitions == {
+        "table:app.prices": "CREATE TABLE app.prices OF app.price (\n"
+        "    amount WITH OPTIONS DEFAULT 0 NOT NULL,\n"
+        "    currency WITH OPTIONS NOT NULL\n);",
+        "table:app.plain_prices": "CREATE TABLE app.plain_prices OF app.price;",
+    }
+
+
+def test_a_typed_tables_type_changes_on_a_branch_and_checks_out_both_ways(engine_db: EngineDB):
+    # the type's attributes change with CASCADE (its typed tables follow); the typed table's own
+    # column options change in place; a table made plain (NOT OF), and typed again on the way
+    # back (OF, once its columns are the type's), keeps its rows both ways
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TYPE app.price AS (amount numeric(12,2), currency char(3), note text);"
+        "CREATE TABLE app.prices OF app.price (amount WITH OPTIONS NOT NULL);"
+        "CREATE TABLE app.archive OF app.price;"
+    )
+    db.run("SELECT pggit.commit('typed')")
+    base_dump = schema_dump(db.url, server_major(db))
+    db.run("SELECT pggit.branch_create('feature')")
+    db.run("SELECT * FROM pggit.checkout('feature')")
+    db.run(
+        "ALTER TYPE app.price ADD ATTRIBUTE valid_from date CASCADE;"
+        "ALTER TYPE app.price DROP ATTRIBUTE note CASCADE;"
+        "ALTER TYPE app.price ALTER ATTRIBUTE amount TYPE numeric(14,2) CASCADE;"
+        "ALTER TABLE app.prices ALTER COLUMN valid_from SET DEFAULT '2020-01-01',"
+        " ALTER COLUMN valid_from SET NOT NULL, ALTER COLUMN amount DROP NOT NULL,"
+        " ALTER COLUMN currency SET DEFAULT 'EUR';"
+        "ALTER TABLE app.archive NOT OF;"
+    )
+    # (status brings what capture recorded into pggit.working: called first, then read)
+    db.rows("SELECT * FROM pggit.status()")
+    captured = db.rows(
+        "SELECT s.object_key, s.change_type, w.new_blob FROM pggit.status() s "
+        "JOIN pggit.working w USING (object_key) ORDER BY 1"
+    )
+    db.run("SELECT pggit.rescan()")
+    assert (
+        db.rows(
+            "SELECT s.object_key, s.change_type, w.new_blob FROM pggit.status() s "
+            "JOIN pggit.working w USING (object_key) ORDER BY 1"
+        )
+        == captured
+    )
+    assert [key for key, _, _ in captured] == [
+        "table:app.archive",
+        "table:app.prices",
+        "type:app.price",
+    ]
+    db.run("SELECT pggit.commit('feature')")
+    feature_dump = schema_dump(db.url, server_major(db))
+    feature_tree = db.head_tree()
+    # (amount is retyped both ways: a row without one loses nothing)
+    db.run("INSERT INTO app.archive (currency) VALUES ('EUR')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert schema_dump(db.url, server_major(db)) == base_dump
+    assert db.one("SELECT count(*) FROM app.archive") == 1
+    db.run("SELECT * FROM pggit.checkout('feature')")
+    assert schema_dump(db.url, server_major(db)) == feature_dump
+    assert db.live_tree_hash() == feature_tree
+    assert db.one("SELECT count(*) FROM app.archive") == 1
+    assert db.rows("SELECT ok, breaks FROM pggit.verify()") == [(True, [])]
+
+
 def test_operators_and_casts_on_tracked_functions_check_out(engine_db: EngineDB):
     before, after = round_trip(
         engine_db,

@@ -383,6 +383,9 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || k.qname
        || CASE WHEN c.relispartition
                THEN ' PARTITION OF ' || par.qname || E'\n' || pg_get_expr(c.relpartbound, c.oid)
+               -- a typed table: its columns are the type's; the options of each are written
+               WHEN c.reloftype <> 0
+               THEN ' OF ' || format_type(c.reloftype, NULL) || coalesce(E' (\n' || cols.typed_body || E'\n)', '')
                ELSE E' (\n' || coalesce(cols.body, '') || E'\n)'
                     || coalesce(E'\nINHERITS (' || inh.list || ')', '') END
        || CASE WHEN c.relkind = 'p' THEN E'\nPARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END
@@ -408,6 +411,12 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   -- of each of its twenty arguments, keys included; the same objects)
   LEFT JOIN LATERAL (
       SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
+             -- (a typed table's columns with a default or NOT NULL: what CREATE TABLE ... OF takes
+             -- WITH OPTIONS; PostgreSQL allows neither identity nor generation there)
+             string_agg('    ' || quote_ident(col.name) || ' WITH OPTIONS'
+                        || coalesce(' DEFAULT ' || col.default_expr, '')
+                        || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END, E',\n' ORDER BY col.attnum)
+                 FILTER (WHERE col.attislocal AND (col.default_expr IS NOT NULL OR col.not_null)) AS typed_body,
              to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
         FROM pggit._columns col
        CROSS JOIN LATERAL (
@@ -461,7 +470,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   CROSS JOIN LATERAL (
       SELECT jsonb_strip_nulls(jsonb_build_object(
                  'statistics', props.statistics, 'storage', props.storage, 'compression', props.compression,
-                 'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END)) AS j
+                 'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END,
+                 'of_type', CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END)) AS j
   ) pj
   -- the meta (then its properties): the JSON of a row whose fields are named as its keys, which
   -- to_jsonb converts looking up no key's type (jsonb_build_object looked up every argument's,
@@ -2313,6 +2323,8 @@ DECLARE
     v_out text[] := '{}';
     v_stmts text[];
     v_name text;
+    v_typed boolean;
+    v_col jsonb;
 BEGIN
     IF (p_old->>'identity') IS DISTINCT FROM v_t
        OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
@@ -2320,6 +2332,16 @@ BEGIN
        OR p_old->'partition_key' IS DISTINCT FROM p_new->'partition_key'
        OR p_old->'inherits' IS DISTINCT FROM p_new->'inherits' THEN
         RETURN NULL;
+    END IF;
+    -- a table typed on both sides, by the same type, has the columns of its type: the type's
+    -- ALTER ... CASCADE (an earlier step: the table depends on the type) adds, drops and retypes
+    -- them; here only each column's default and NOT NULL. A table that stops being typed (or
+    -- changes type) is made plain first, its columns dropped and added with IF [NOT] EXISTS (a
+    -- change of its old type in the same plan has already cascaded to it); one that becomes
+    -- typed, once its columns are the type's, last (ALTER TABLE ... OF checks that they are)
+    v_typed := coalesce(p_old->'of_type' = p_new->'of_type', false);
+    IF p_old ? 'of_type' AND NOT v_typed THEN
+        v_out := v_out || ('ALTER TABLE ' || v_t || ' NOT OF;');
     END IF;
     SELECT coalesce(array_agg(c->>'name' ORDER BY n), '{}') INTO v_old FROM jsonb_array_elements(p_old->'columns') WITH ORDINALITY e(c, n);
     SELECT coalesce(array_agg(c->>'name' ORDER BY n), '{}') INTO v_new FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n);
@@ -2331,24 +2353,41 @@ BEGIN
         RETURN NULL;
     END IF;
     FOREACH v_name IN ARRAY v_old LOOP
-        IF NOT v_name = ANY (v_new) THEN
-            v_out := v_out || ('ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';');
+        IF NOT v_name = ANY (v_new) AND NOT v_typed THEN
+            v_out := v_out || ('ALTER TABLE ' || v_t || ' DROP COLUMN '
+                               || CASE WHEN p_old ? 'of_type' THEN 'IF EXISTS ' ELSE '' END || quote_ident(v_name) || ';');
         END IF;
     END LOOP;
     FOREACH v_name IN ARRAY v_old LOOP
         CONTINUE WHEN NOT v_name = ANY (v_new);
+        v_col := (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name);
         v_stmts := pggit._alter_column(v_t,
-            (SELECT c FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
-            (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name),
+            (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
+                         ELSE c END
+               FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
+            v_col,
             v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
         IF v_stmts IS NULL THEN
             RETURN NULL;
         END IF;
         v_out := v_out || v_stmts;
     END LOOP;
-    v_out := v_out || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ADD COLUMN ' || (c->>'sql') || ';' ORDER BY n)
+    v_out := v_out || coalesce((SELECT array_agg(CASE WHEN v_typed
+                                                      THEN 'ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(c->>'name')
+                                                           || CASE WHEN (c->>'not_null')::boolean THEN ' SET' ELSE ' DROP' END
+                                                           || ' NOT NULL'
+                                                           || coalesce(', ALTER COLUMN ' || quote_ident(c->>'name')
+                                                                       || ' SET DEFAULT ' || (c->>'default'), '') || ';'
+                                                      ELSE 'ALTER TABLE ' || v_t || ' ADD COLUMN '
+                                                           || CASE WHEN p_old ? 'of_type' THEN 'IF NOT EXISTS ' ELSE '' END
+                                                           || (c->>'sql') || ';' END
+                                                 ORDER BY n)
                                   FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
-                                 WHERE NOT (c->>'name') = ANY (v_old)), '{}');
+                                 WHERE NOT (c->>'name') = ANY (v_old)
+                                   AND (NOT v_typed OR (c->>'not_null')::boolean OR c->>'default' IS NOT NULL)), '{}');
+    IF p_new ? 'of_type' AND NOT v_typed THEN
+        v_out := v_out || ('ALTER TABLE ' || v_t || ' OF ' || (p_new->>'of_type') || ';');
+    END IF;
     RETURN v_out || pggit._alter_table_props(p_old, p_new);
 END;
 $$;
@@ -2396,15 +2435,15 @@ BEGIN
                    WHERE NOT a.x = ANY (v_old) AND k.y = ANY (v_old) AND m > n) THEN
         RETURN NULL;
     END IF;
-    RETURN coalesce((SELECT array_agg(v_t || 'DROP ATTRIBUTE ' || quote_ident(o->>'name') || ';')
+    RETURN coalesce((SELECT array_agg(v_t || 'DROP ATTRIBUTE ' || quote_ident(o->>'name') || ' CASCADE;')
                        FROM jsonb_array_elements(p_old->'attributes') o WHERE NOT (o->>'name') = ANY (v_new)), '{}')
         || coalesce((SELECT array_agg(v_t || 'ALTER ATTRIBUTE ' || quote_ident(n->>'name') || ' TYPE ' || (n->>'type')
-                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ';')
+                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ' CASCADE;')
                        FROM jsonb_array_elements(p_old->'attributes') o
                        JOIN jsonb_array_elements(p_new->'attributes') n ON n->>'name' = o->>'name'
                       WHERE o IS DISTINCT FROM n), '{}')
         || coalesce((SELECT array_agg(v_t || 'ADD ATTRIBUTE ' || quote_ident(n->>'name') || ' ' || (n->>'type')
-                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ';' ORDER BY i)
+                                      || coalesce(' COLLATE ' || (n->>'collation'), '') || ' CASCADE;' ORDER BY i)
                        FROM jsonb_array_elements(p_new->'attributes') WITH ORDINALITY e(n, i)
                       WHERE NOT (n->>'name') = ANY (v_old)), '{}');
 END;
