@@ -216,9 +216,13 @@ def test_a_typed_table_checks_out_typed(engine_db: EngineDB):
     )
     assert definitions == {
         "table:app.prices": "CREATE TABLE app.prices OF app.price (\n"
-        "    amount WITH OPTIONS DEFAULT 0 NOT NULL,\n"
-        "    currency WITH OPTIONS NOT NULL\n);",
-        "table:app.plain_prices": "CREATE TABLE app.plain_prices OF app.price;",
+        "    amount WITH OPTIONS DEFAULT 0 NOT NULL /* numeric(12,2) */,\n"
+        "    currency WITH OPTIONS NOT NULL /* character(3) */,\n"
+        "    note WITH OPTIONS /* text */\n);",
+        "table:app.plain_prices": "CREATE TABLE app.plain_prices OF app.price (\n"
+        "    amount WITH OPTIONS /* numeric(12,2) */,\n"
+        "    currency WITH OPTIONS /* character(3) */,\n"
+        "    note WITH OPTIONS /* text */\n);",
     }
 
 
@@ -278,6 +282,34 @@ def test_a_typed_tables_type_changes_on_a_branch_and_checks_out_both_ways(engine
     assert db.live_tree_hash() == feature_tree
     assert db.one("SELECT count(*) FROM app.archive") == 1
     assert db.rows("SELECT ok, breaks FROM pggit.verify()") == [(True, [])]
+
+
+def test_a_typed_table_losing_a_column_to_its_type_is_refused_without_force(engine_db: EngineDB):
+    # the type's DROP ATTRIBUTE ... CASCADE drops the typed table's column: the table is a change
+    # of its own (its definition names its columns), whose data loss is checked
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TYPE app.price AS (amount numeric(12,2), note text);"
+        "CREATE TABLE app.prices OF app.price;"
+    )
+    db.run("SELECT pggit.commit('typed')")
+    db.run("SELECT pggit.branch_create('feature')")
+    db.run("SELECT * FROM pggit.checkout('feature')")
+    db.run("ALTER TYPE app.price DROP ATTRIBUTE note CASCADE")
+    assert dict(db.rows("SELECT object_key, change_type FROM pggit.status()")) == {
+        "type:app.price": "MODIFIED",
+        "table:app.prices": "MODIFIED",
+    }
+    db.run("SELECT pggit.commit('no note')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    db.run("INSERT INTO app.prices VALUES (1, 'keep me')")
+    with pytest.raises(psycopg.errors.RaiseException) as raised:
+        db.run("SELECT * FROM pggit.checkout('feature')")
+    assert "column_dropped: column note of app.prices holds data that would be lost" in str(
+        raised.value
+    )
+    assert db.rows("SELECT amount, note FROM app.prices") == [(1, "keep me")]
 
 
 def test_operators_and_casts_on_tracked_functions_check_out(engine_db: EngineDB):

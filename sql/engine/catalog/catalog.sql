@@ -411,12 +411,16 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   -- of each of its twenty arguments, keys included; the same objects)
   LEFT JOIN LATERAL (
       SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
-             -- (a typed table's columns with a default or NOT NULL: what CREATE TABLE ... OF takes
-             -- WITH OPTIONS; PostgreSQL allows neither identity nor generation there)
+             -- (a typed table's columns: each WITH OPTIONS, its default and NOT NULL if it has them,
+             -- PostgreSQL allowing neither identity nor generation there; and the type it has from
+             -- the table's type as a comment, so that a change of the type's attributes, which
+             -- CASCADE makes to the table, changes the table's definition too: the table is then
+             -- seen as changed, and the data its columns lose is checked)
              string_agg('    ' || quote_ident(col.name) || ' WITH OPTIONS'
                         || coalesce(' DEFAULT ' || col.default_expr, '')
-                        || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END, E',\n' ORDER BY col.attnum)
-                 FILTER (WHERE col.attislocal AND (col.default_expr IS NOT NULL OR col.not_null)) AS typed_body,
+                        || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END
+                        || ' /* ' || col.type || coalesce(' COLLATE ' || col.collation, '') || ' */',
+                        E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS typed_body,
              to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
         FROM pggit._columns col
        CROSS JOIN LATERAL (

@@ -704,8 +704,18 @@ DECLARE
 BEGIN
     FOR r IN
         SELECT DISTINCT p.object_key, b.kind, l.*
-          FROM (SELECT DISTINCT x.phase, x.object_key
-                  FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS x(phase text, object_key text)) p
+          FROM (SELECT x.phase, x.object_key
+                  FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS x(phase text, object_key text)
+                UNION
+                -- a typed table of a type the plan alters: the type's ALTER ... CASCADE drops and
+                -- retypes its columns, which its own step (if it has one) does not (the tree is
+                -- read only when the plan alters a type)
+                SELECT 'alter', e.key
+                  FROM jsonb_each_text(p_from) e
+                  JOIN pggit.blobs tb ON tb.hash = e.value
+                 WHERE EXISTS (SELECT 1 FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS y(phase text, kind text)
+                                WHERE y.phase = 'alter' AND y.kind = 'type')
+                   AND tb.kind = 'table' AND tb.meta ? 'of_type' AND p_to ? e.key) p
           JOIN pggit.blobs b ON b.hash = p_from->>p.object_key
           LEFT JOIN pggit.blobs n ON n.hash = p_to->>p.object_key,
                LATERAL pggit.sql_data_loss(b.kind, p.object_key, b.meta,
