@@ -382,7 +382,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        NULL::text AS parent_name,
        'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || k.qname
        || CASE WHEN c.relispartition
-               THEN ' PARTITION OF ' || par.qname || E'\n' || pg_get_expr(c.relpartbound, c.oid)
+               THEN ' PARTITION OF ' || par.qname || coalesce(E' (\n' || pnn.body || E'\n)', '')
+                    || E'\n' || pg_get_expr(c.relpartbound, c.oid)
                ELSE E' (\n' || coalesce(cols.body, '') || E'\n)'
                     || coalesce(E'\nINHERITS (' || inh.list || ')', '') END
        || CASE WHEN c.relkind = 'p' THEN E'\nPARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END
@@ -395,7 +396,13 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                ELSE (SELECT string_agg(E'\n' || s, '' ORDER BY o)
                        FROM unnest(pggit._table_props_sql(k.qname, pj.j)) WITH ORDINALITY u(s, o)) END
        AS definition,
-       to_jsonb(m) || pj.j AS meta,
+       to_jsonb(m) || pj.j
+       -- only for a partition: its parent's quoted name (a dropped partition is detached first), its
+       -- own NOT NULL columns when it has any
+       || CASE WHEN c.relispartition
+               THEN jsonb_strip_nulls(jsonb_build_object('partition_parent', par.qname, 'own_not_null', pnn.names,
+                                                         'not_null_names', pnn.con_names))
+               ELSE '{}' END AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
        k.qname, 'TABLE ' || k.qname AS comment_target
@@ -420,6 +427,33 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
         FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
        WHERE i.inhrelid = c.oid) par ON c.relispartition
+  -- a partition's NOT NULL that its CREATE TABLE ... PARTITION OF would not give it: a column NOT
+  -- NULL where its parent's column of the same name is not (its own: ALTER TABLE part ALTER COLUMN
+  -- c SET NOT NULL), and on PostgreSQL 18, whose NOT NULL constraints have names, a constraint
+  -- named otherwise than the partition would name it (its own: <partition>_<column>_not_null; one
+  -- of the parent's: the parent's name; a table attached keeps its names). Written in column order
+  -- as `c WITH OPTIONS [CONSTRAINT name] NOT NULL` (the partition's columns are its parent's);
+  -- meta own_not_null lists the own ones' columns, not_null_names the names written
+  LEFT JOIN LATERAL (
+      SELECT string_agg('    ' || quote_ident(x.attname) || ' WITH OPTIONS '
+                        || CASE WHEN x.named THEN 'CONSTRAINT ' || quote_ident(x.conname) || ' ' ELSE '' END
+                        || 'NOT NULL', E',\n' ORDER BY x.attnum) AS body,
+             to_jsonb(array_agg(x.attname::text ORDER BY x.attnum) FILTER (WHERE x.own)) AS names,
+             jsonb_object_agg(x.attname, x.conname) FILTER (WHERE x.named) AS con_names
+        FROM (SELECT a.attnum, a.attname, NOT pa.attnotnull AS own, cn.conname,
+                     cn.conname IS NOT NULL
+                     AND cn.conname IS DISTINCT FROM
+                         CASE WHEN pa.attnotnull THEN pcn.conname
+                              ELSE c.relname || '_' || a.attname || '_not_null' END AS named
+                FROM pg_attribute a
+                JOIN pg_inherits i ON i.inhrelid = c.oid
+                JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                LEFT JOIN pg_constraint cn ON cn.conrelid = c.oid AND cn.contype = 'n'
+                                          AND cn.conkey[1] = a.attnum
+                LEFT JOIN pg_constraint pcn ON pcn.conrelid = i.inhparent AND pcn.contype = 'n'
+                                           AND pcn.conkey[1] = pa.attnum
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull) x
+       WHERE x.own OR x.named) pnn ON c.relispartition
   LEFT JOIN LATERAL (
       SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ' ORDER BY i.inhseqno) AS list,
              to_jsonb(array_agg('table:' || pn.nspname || '.' || pc.relname ORDER BY i.inhseqno)) AS keys
@@ -2119,6 +2153,13 @@ AS $$
         WHEN p_kind = 'comment' OR p_meta->>'identity' IS NULL
              OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND p_meta->>'table' IS NULL)
             THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
+        -- a partition is detached before it is dropped: a foreign key of its partitioned parent
+        -- that references the parent itself has a row on the parent for each partition it
+        -- references, which a DROP TABLE of the partition alone is refused for
+        WHEN p_kind = 'table' AND p_meta->>'partition_parent' IS NOT NULL
+            THEN ARRAY['ALTER TABLE IF EXISTS ' || (p_meta->>'partition_parent') || ' DETACH PARTITION '
+                       || (p_meta->>'identity') || ';',
+                       'DROP TABLE IF EXISTS ' || (p_meta->>'identity') || ';']
         WHEN p_kind = 'constraint'
             THEN ARRAY['ALTER TABLE IF EXISTS ' || (p_meta->>'table') || ' DROP CONSTRAINT IF EXISTS '
                        || (p_meta->>'identity') || ';']
@@ -2342,6 +2383,18 @@ BEGIN
     v_out := v_out || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ADD COLUMN ' || (c->>'sql') || ';' ORDER BY n)
                                   FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
                                  WHERE NOT (c->>'name') = ANY (v_old)), '{}');
+    -- a partition's own NOT NULL columns (its CREATE TABLE names them); the names of its NOT
+    -- NULL constraints written there (PostgreSQL 18) changed: re-created
+    IF p_old->'not_null_names' IS DISTINCT FROM p_new->'not_null_names' THEN
+        RETURN NULL;
+    END IF;
+    v_out := v_out
+        || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' DROP NOT NULL;' ORDER BY n)
+                       FROM jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
+                      WHERE NOT coalesce(p_new->'own_not_null', '[]') ? x), '{}')
+        || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' SET NOT NULL;' ORDER BY n)
+                       FROM jsonb_array_elements_text(coalesce(p_new->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
+                      WHERE NOT coalesce(p_old->'own_not_null', '[]') ? x), '{}');
     RETURN v_out || pggit._alter_table_props(p_old, p_new);
 END;
 $$;

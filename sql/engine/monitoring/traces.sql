@@ -223,6 +223,25 @@ BEGIN
                LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d
          WHERE l.id = ANY (v_ids) AND a.value->>0 IS NOT NULL AND a.value->>1 IS NOT NULL
            AND (l.command_tag LIKE 'ALTER %' OR l.command_tag LIKE 'COMMENT%')
+        UNION ALL
+        -- after ALTER TABLE, CREATE INDEX or ALTER INDEX on a partitioned table, the partitions
+        -- PostgreSQL did not name (pggit.partition_touches: a detached one, one whose index the
+        -- parent's new index adopted)
+        SELECT s.id, s.record, 'pg_class'::regclass::oid, x.objid
+          FROM (SELECT l.id, l.engine_operation IS NULL AS record, (a.value->>1)::oid AS objid
+                  FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a
+                 WHERE l.id = ANY (v_ids) AND a.value->>1 IS NOT NULL
+                   AND (a.value->>0)::oid = 'pg_class'::regclass
+                   AND l.command_tag IN ('ALTER TABLE', 'CREATE INDEX', 'ALTER INDEX')) s
+          JOIN pggit.partition_touches(ARRAY(
+                   SELECT c.oid FROM pg_class c
+                    WHERE c.relkind = 'p'
+                      AND c.oid IN (SELECT (a.value->>1)::oid
+                                      FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a
+                                     WHERE l.id = ANY (v_ids) AND a.value->>1 IS NOT NULL
+                                       AND (a.value->>0)::oid = 'pg_class'::regclass
+                                       AND l.command_tag IN ('ALTER TABLE', 'CREATE INDEX', 'ALTER INDEX')))) x
+            ON x.parent = s.objid
     ), last_touch AS (
         SELECT DISTINCT ON (classid, objid) classid, objid, id, record
           FROM touched ORDER BY classid, objid, id DESC
