@@ -313,3 +313,27 @@ def test_a_partitions_own_not_null_round_trips(client: psycopg.Connection, engin
         assert rows(client, not_null) == expected
         assert rows(client, names) == named
         same_dump(changed, checkout(client, db, "main"), "checkout of its change")
+    # the parent makes the column NOT NULL: the partitions' own NOT NULL becomes their parent's
+    # (checked out back and forth: a partition does not drop a NOT NULL its parent gives it)
+    client.execute("ALTER TABLE app.events ALTER COLUMN note SET NOT NULL")
+    modified = [(k, c) for k, c, _ in status(client)]
+    assert modified == [
+        ("table:app.events", "MODIFIED"),
+        *([] if major >= 18 else [("table:app.events_2024", "MODIFIED")]),
+        ("table:app.events_2026h1", "MODIFIED"),
+        ("table:app.events_2026h2", "MODIFIED"),
+    ]
+    assert_status_is_rescans(client, engine_db)
+    everywhere = schema_dump(db.url, major)
+    named_everywhere = rows(client, names)
+    client.execute("SELECT pggit.commit('note required everywhere')")
+    assert one(client, "SELECT pggit.diff_script('main~1', 'main')").split("\n\n")[1:] == [
+        "ALTER TABLE app.events ALTER COLUMN note SET NOT NULL;\n"
+    ]
+    client.execute("SELECT pggit.branch_create('optional', 'main~1')")
+    client.execute("INSERT INTO app.events VALUES (1, '2024-05-01', 'a'), (2, '2026-08-01', 'b')")
+    for _ in range(2):
+        same_dump(changed, checkout(client, db, "optional"), "checkout of the parent's nullable")
+        same_dump(everywhere, checkout(client, db, "main"), "checkout of the parent's NOT NULL")
+        assert rows(client, names) == named_everywhere
+    assert one(client, "SELECT count(*) FROM app.events") == 2

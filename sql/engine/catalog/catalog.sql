@@ -400,7 +400,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        -- only for a partition: its parent's quoted name (a dropped partition is detached first), its
        -- own NOT NULL columns when it has any
        || CASE WHEN c.relispartition
-               THEN jsonb_strip_nulls(jsonb_build_object('partition_parent', par.qname, 'own_not_null', pnn.names,
+               THEN jsonb_strip_nulls(jsonb_build_object('partition_parent', par.qname, 'relname', c.relname,
+                                                         'own_not_null', pnn.names,
                                                          'not_null_names', pnn.con_names))
                ELSE '{}' END AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
@@ -2333,6 +2334,21 @@ BEGIN
 END;
 $$;
 
+-- The name of the NOT NULL constraint of column p_column of a partition (meta p_meta, PostgreSQL
+-- 18): the one its definition writes, else its own default (<partition>_<column>_not_null) when
+-- the NOT NULL is its own, else '' (its parent's name) when the column is NOT NULL in its parent
+-- (parent_not_null, given by migration_plan), else NULL (nullable, or not known).
+CREATE OR REPLACE FUNCTION pggit._partition_not_null_name(p_meta jsonb, p_column text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(p_meta->'not_null_names'->>p_column,
+                    CASE WHEN coalesce(p_meta->'own_not_null', '[]') ? p_column
+                         THEN (p_meta->>'relname') || '_' || p_column || '_not_null'
+                         WHEN coalesce(p_meta->'parent_not_null', '[]') ? p_column THEN '' END)
+$$;
+
 -- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
 -- inheritance changed, columns reordered).
 CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
@@ -2383,15 +2399,36 @@ BEGIN
     v_out := v_out || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ADD COLUMN ' || (c->>'sql') || ';' ORDER BY n)
                                   FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
                                  WHERE NOT (c->>'name') = ANY (v_old)), '{}');
-    -- a partition's own NOT NULL columns (its CREATE TABLE names them); the names of its NOT
-    -- NULL constraints written there (PostgreSQL 18) changed: re-created
-    IF p_old->'not_null_names' IS DISTINCT FROM p_new->'not_null_names' THEN
-        RETURN NULL;
+    -- a partition's own NOT NULL columns (its CREATE TABLE names them): SET/DROP NOT NULL. On
+    -- PostgreSQL 18 the name each of its NOT NULL constraints has (pggit._partition_not_null_name)
+    -- must then be the one it had, or the default one a SET NOT NULL gives; any other change of
+    -- a name: re-created
+    IF p_new->>'partition_of' IS NOT NULL
+       AND (p_old ? 'not_null_names' OR p_new ? 'not_null_names') THEN
+        FOR v_name IN SELECT k FROM jsonb_object_keys(coalesce(p_old->'not_null_names', '{}')) k
+                      UNION SELECT k FROM jsonb_object_keys(coalesce(p_new->'not_null_names', '{}')) k
+                      UNION SELECT jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]'))
+                      UNION SELECT jsonb_array_elements_text(coalesce(p_new->'own_not_null', '[]')) LOOP
+            CONTINUE WHEN pggit._partition_not_null_name(p_old, v_name)
+                          IS NOT DISTINCT FROM pggit._partition_not_null_name(p_new, v_name)
+                       -- nullable now: dropped (below, or by its parent's DROP NOT NULL)
+                       OR pggit._partition_not_null_name(p_new, v_name) IS NULL
+                       -- its own now, with the default name: set (below), where it was nullable or
+                       -- had it from a parent that drops it first
+                       OR (coalesce(p_new->'own_not_null', '[]') ? v_name
+                           AND NOT coalesce(p_new->'not_null_names', '{}') ? v_name
+                           AND (pggit._partition_not_null_name(p_old, v_name) IS NULL
+                                OR (pggit._partition_not_null_name(p_old, v_name) = ''
+                                    AND NOT coalesce(p_new->'parent_not_null', '[]') ? v_name)));
+            RETURN NULL;
+        END LOOP;
     END IF;
     v_out := v_out
         || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' DROP NOT NULL;' ORDER BY n)
                        FROM jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
-                      WHERE NOT coalesce(p_new->'own_not_null', '[]') ? x), '{}')
+                      WHERE NOT coalesce(p_new->'own_not_null', '[]') ? x
+                        -- (NOT NULL in the parent by then: migration_plan's parent_not_null)
+                        AND NOT coalesce(p_new->'parent_not_null', '[]') ? x), '{}')
         || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' SET NOT NULL;' ORDER BY n)
                        FROM jsonb_array_elements_text(coalesce(p_new->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
                       WHERE NOT coalesce(p_old->'own_not_null', '[]') ? x), '{}');
