@@ -249,6 +249,50 @@ BEGIN
 END;
 $$;
 
+-- The tables to re-read beside partitioned tables that a statement altered or indexed (p_parents:
+-- their oids; p_altered: those of them an ALTER TABLE named), which PostgreSQL names no more than
+-- the parent (the flush re-reads its direct partitions, which depend on it): as (parent, table),
+-- - the tables that the live state holds as its partitions (partition_of names it): a partition
+--   detached (ALTER TABLE ... DETACH PARTITION) no longer depends on its parent, nothing else
+--   finds it;
+-- - its partitions at any depth with a versioned index that is now a partition of an index: an
+--   index created on the parent (CREATE INDEX, or one made for an attached partition) adopts a
+--   matching index of a partition instead of creating one, and that index stops being versioned;
+-- - after ALTER TABLE, its partitions at any depth: the statement recurses to them, and a
+--   partition's definition holds its NOT NULL that its parent does not give it (a parent's SET
+--   NOT NULL makes a sub-partition's own NOT NULL its parent's).
+-- Set-based: the live state's tables are read once for all the parents of a flush.
+CREATE OR REPLACE FUNCTION pggit.partition_touches(p_parents oid[], p_altered oid[])
+RETURNS TABLE (parent oid, objid oid)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+#variable_conflict use_column
+BEGIN
+    IF coalesce(cardinality(p_parents), 0) = 0 THEN
+        RETURN;  -- (most flushes: no statement on a partitioned table)
+    END IF;
+    RETURN QUERY
+    SELECT par.anchor_objid, l.anchor_objid
+      FROM pggit.live_state par
+      JOIN pggit.live_state l ON l.kind = 'table' AND l.anchor_classid = 'pg_class'::regclass
+      JOIN pggit.blobs b ON b.hash = l.blob_hash AND b.meta->>'partition_of' = par.object_key
+     WHERE par.anchor_classid = 'pg_class'::regclass AND par.anchor_objid = ANY (p_parents)
+       AND par.kind = 'table'
+    UNION
+    SELECT p.parent, t.relid
+      FROM unnest(p_parents) p(parent)
+     CROSS JOIN LATERAL pg_partition_tree(p.parent) t
+     WHERE t.level > 0
+       AND (p.parent = ANY (p_altered)
+            OR EXISTS (SELECT 1 FROM pggit.live_state li
+                         JOIN pg_class tc ON tc.oid = t.relid
+                         JOIN pg_class ic ON ic.relname = li.object_name AND ic.relnamespace = tc.relnamespace
+                        WHERE li.anchor_classid = 'pg_class'::regclass AND li.anchor_objid = t.relid
+                          AND li.kind = 'index' AND ic.relispartition));
+END;
+$$;
+
 ------------------------------------------------------------------------------------------------
 -- Capture
 ------------------------------------------------------------------------------------------------

@@ -382,7 +382,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        NULL::text AS parent_name,
        'CREATE ' || CASE WHEN c.relpersistence = 'u' THEN 'UNLOGGED ' ELSE '' END || 'TABLE ' || k.qname
        || CASE WHEN c.relispartition
-               THEN ' PARTITION OF ' || par.qname || E'\n' || pg_get_expr(c.relpartbound, c.oid)
+               THEN ' PARTITION OF ' || par.qname || coalesce(E' (\n' || pnn.body || E'\n)', '')
+                    || E'\n' || pg_get_expr(c.relpartbound, c.oid)
                -- a typed table: its columns are the type's; the options of each are written
                WHEN c.reloftype <> 0
                THEN ' OF ' || format_type(c.reloftype, NULL) || coalesce(E' (\n' || cols.typed_body || E'\n)', '')
@@ -398,7 +399,14 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                ELSE (SELECT string_agg(E'\n' || s, '' ORDER BY o)
                        FROM unnest(pggit._table_props_sql(k.qname, pj.j)) WITH ORDINALITY u(s, o)) END
        AS definition,
-       to_jsonb(m) || pj.j AS meta,
+       to_jsonb(m) || pj.j
+       -- only for a partition: its parent's quoted name (a dropped partition is detached first), its
+       -- own NOT NULL columns when it has any
+       || CASE WHEN c.relispartition
+               THEN jsonb_strip_nulls(jsonb_build_object('partition_parent', par.qname, 'relname', c.relname,
+                                                         'own_not_null', pnn.names,
+                                                         'not_null_names', pnn.con_names))
+               ELSE '{}' END AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
        k.qname, 'TABLE ' || k.qname AS comment_target
@@ -433,6 +441,33 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
         FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
        WHERE i.inhrelid = c.oid) par ON c.relispartition
+  -- a partition's NOT NULL that its CREATE TABLE ... PARTITION OF would not give it: a column NOT
+  -- NULL where its parent's column of the same name is not (its own: ALTER TABLE part ALTER COLUMN
+  -- c SET NOT NULL), and on PostgreSQL 18, whose NOT NULL constraints have names, a constraint
+  -- named otherwise than the partition would name it (its own: <partition>_<column>_not_null; one
+  -- of the parent's: the parent's name; a table attached keeps its names). Written in column order
+  -- as `c WITH OPTIONS [CONSTRAINT name] NOT NULL` (the partition's columns are its parent's);
+  -- meta own_not_null lists the own ones' columns, not_null_names the names written
+  LEFT JOIN LATERAL (
+      SELECT string_agg('    ' || quote_ident(x.attname) || ' WITH OPTIONS '
+                        || CASE WHEN x.named THEN 'CONSTRAINT ' || quote_ident(x.conname) || ' ' ELSE '' END
+                        || 'NOT NULL', E',\n' ORDER BY x.attnum) AS body,
+             to_jsonb(array_agg(x.attname::text ORDER BY x.attnum) FILTER (WHERE x.own)) AS names,
+             jsonb_object_agg(x.attname, x.conname) FILTER (WHERE x.named) AS con_names
+        FROM (SELECT a.attnum, a.attname, NOT pa.attnotnull AS own, cn.conname,
+                     cn.conname IS NOT NULL
+                     AND cn.conname IS DISTINCT FROM
+                         CASE WHEN pa.attnotnull THEN pcn.conname
+                              ELSE c.relname || '_' || a.attname || '_not_null' END AS named
+                FROM pg_attribute a
+                JOIN pg_inherits i ON i.inhrelid = c.oid
+                JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                LEFT JOIN pg_constraint cn ON cn.conrelid = c.oid AND cn.contype = 'n'
+                                          AND cn.conkey[1] = a.attnum
+                LEFT JOIN pg_constraint pcn ON pcn.conrelid = i.inhparent AND pcn.contype = 'n'
+                                           AND pcn.conkey[1] = pa.attnum
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull) x
+       WHERE x.own OR x.named) pnn ON c.relispartition
   LEFT JOIN LATERAL (
       SELECT string_agg(quote_ident(pn.nspname) || '.' || quote_ident(pc.relname), ', ' ORDER BY i.inhseqno) AS list,
              to_jsonb(array_agg('table:' || pn.nspname || '.' || pc.relname ORDER BY i.inhseqno)) AS keys
@@ -2140,6 +2175,13 @@ AS $$
         WHEN p_kind = 'comment' OR p_meta->>'identity' IS NULL
              OR (p_kind IN ('constraint', 'trigger', 'policy', 'rule') AND p_meta->>'table' IS NULL)
             THEN pggit._sql_drop_refused(p_kind, p_object_key, p_meta)
+        -- a partition is detached before it is dropped: a foreign key of its partitioned parent
+        -- that references the parent itself has a row on the parent for each partition it
+        -- references, which a DROP TABLE of the partition alone is refused for
+        WHEN p_kind = 'table' AND p_meta->>'partition_parent' IS NOT NULL
+            THEN ARRAY['ALTER TABLE IF EXISTS ' || (p_meta->>'partition_parent') || ' DETACH PARTITION '
+                       || (p_meta->>'identity') || ';',
+                       'DROP TABLE IF EXISTS ' || (p_meta->>'identity') || ';']
         WHEN p_kind = 'constraint'
             THEN ARRAY['ALTER TABLE IF EXISTS ' || (p_meta->>'table') || ' DROP CONSTRAINT IF EXISTS '
                        || (p_meta->>'identity') || ';']
@@ -2313,6 +2355,21 @@ BEGIN
 END;
 $$;
 
+-- The name of the NOT NULL constraint of column p_column of a partition (meta p_meta, PostgreSQL
+-- 18): the one its definition writes, else its own default (<partition>_<column>_not_null) when
+-- the NOT NULL is its own, else '' (its parent's name) when the column is NOT NULL in its parent
+-- (parent_not_null, given by migration_plan), else NULL (nullable, or not known).
+CREATE OR REPLACE FUNCTION pggit._partition_not_null_name(p_meta jsonb, p_column text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(p_meta->'not_null_names'->>p_column,
+                    CASE WHEN coalesce(p_meta->'own_not_null', '[]') ? p_column
+                         THEN (p_meta->>'relname') || '_' || p_column || '_not_null'
+                         WHEN coalesce(p_meta->'parent_not_null', '[]') ? p_column THEN '' END)
+$$;
+
 -- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
 -- inheritance changed, columns reordered).
 CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
@@ -2392,6 +2449,39 @@ BEGIN
     IF p_new ? 'of_type' AND NOT v_typed THEN
         v_out := v_out || ('ALTER TABLE ' || v_t || ' OF ' || (p_new->>'of_type') || ';');
     END IF;
+    -- a partition's own NOT NULL columns (its CREATE TABLE names them): SET/DROP NOT NULL. On
+    -- PostgreSQL 18 the name each of its NOT NULL constraints has (pggit._partition_not_null_name)
+    -- must then be the one it had, or the default one a SET NOT NULL gives; any other change of
+    -- a name: re-created
+    IF p_new->>'partition_of' IS NOT NULL
+       AND (p_old ? 'not_null_names' OR p_new ? 'not_null_names') THEN
+        FOR v_name IN SELECT k FROM jsonb_object_keys(coalesce(p_old->'not_null_names', '{}')) k
+                      UNION SELECT k FROM jsonb_object_keys(coalesce(p_new->'not_null_names', '{}')) k
+                      UNION SELECT jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]'))
+                      UNION SELECT jsonb_array_elements_text(coalesce(p_new->'own_not_null', '[]')) LOOP
+            CONTINUE WHEN pggit._partition_not_null_name(p_old, v_name)
+                          IS NOT DISTINCT FROM pggit._partition_not_null_name(p_new, v_name)
+                       -- nullable now: dropped (below, or by its parent's DROP NOT NULL)
+                       OR pggit._partition_not_null_name(p_new, v_name) IS NULL
+                       -- its own now, with the default name: set (below), where it was nullable or
+                       -- had it from a parent that drops it first
+                       OR (coalesce(p_new->'own_not_null', '[]') ? v_name
+                           AND NOT coalesce(p_new->'not_null_names', '{}') ? v_name
+                           AND (pggit._partition_not_null_name(p_old, v_name) IS NULL
+                                OR (pggit._partition_not_null_name(p_old, v_name) = ''
+                                    AND NOT coalesce(p_new->'parent_not_null', '[]') ? v_name)));
+            RETURN NULL;
+        END LOOP;
+    END IF;
+    v_out := v_out
+        || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' DROP NOT NULL;' ORDER BY n)
+                       FROM jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
+                      WHERE NOT coalesce(p_new->'own_not_null', '[]') ? x
+                        -- (NOT NULL in the parent by then: migration_plan's parent_not_null)
+                        AND NOT coalesce(p_new->'parent_not_null', '[]') ? x), '{}')
+        || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' SET NOT NULL;' ORDER BY n)
+                       FROM jsonb_array_elements_text(coalesce(p_new->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
+                      WHERE NOT coalesce(p_old->'own_not_null', '[]') ? x), '{}');
     RETURN v_out || pggit._alter_table_props(p_old, p_new);
 END;
 $$;

@@ -276,6 +276,35 @@ AS $$
                AND (nc->>'collation') IS NOT DISTINCT FROM (oc->>'collation')))
 $$;
 
+-- The columns NOT NULL in the table p_key of tree p_tree, for a partition's in-place alteration: a
+-- table's columns' not_null, a partition's own_not_null and its parent's, up the partitions of
+-- partitions (a partition's meta lists no columns). NULL when the tree has no such table.
+CREATE OR REPLACE FUNCTION pggit.tree_not_null_columns(p_tree jsonb, p_key text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_key text := p_key;
+    v_meta jsonb;
+    v_out jsonb := '[]';
+BEGIN
+    FOR i IN 1 .. 100 LOOP  -- (bounded: a hand-made tree could hold a cycle)
+        SELECT b.meta INTO v_meta FROM pggit.blobs b WHERE b.hash = p_tree->>v_key AND b.kind = 'table';
+        IF v_meta IS NULL THEN
+            RETURN NULL;
+        END IF;
+        IF v_meta->>'partition_of' IS NULL THEN
+            RETURN v_out || coalesce((SELECT jsonb_agg(c->>'name') FROM jsonb_array_elements(v_meta->'columns') c
+                                       WHERE (c->>'not_null')::boolean), '[]');
+        END IF;
+        v_out := v_out || coalesce(v_meta->'own_not_null', '[]');
+        v_key := v_meta->>'partition_of';
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+
 -- The steps that turn tree p_from into tree p_to: (step, phase, object, statement), in an order
 -- that respects the dependencies of both trees. Objects are altered in place where the kind allows
 -- (pggit.sql_alter), otherwise dropped and re-created together with whatever depends on them.
@@ -326,7 +355,22 @@ BEGIN
                -- both sides name stored definitions (or none)
                n.hash IS NOT NULL AND (d.change <> 'MODIFIED' OR o.hash IS NOT NULL) AS known,
                CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
-                    to_jsonb(pggit.sql_alter(o.kind, o.definition, o.meta, n.definition, n.meta)) END AS alter,
+                    -- (a partition's metas get its parent's NOT NULL columns in each tree: one that
+                    -- loses its own NOT NULL of a column its parent makes NOT NULL must not drop it,
+                    -- the parent's SET NOT NULL, before, gave it to the partition too; the names of
+                    -- its NOT NULL constraints are compared knowing which are its parent's)
+                    to_jsonb(pggit.sql_alter(o.kind, o.definition,
+                        CASE WHEN o.kind = 'table' AND o.meta->>'partition_of' IS NOT NULL
+                                  AND n.meta->>'partition_of' IS NOT NULL
+                             THEN o.meta || jsonb_build_object('parent_not_null',
+                                      pggit.tree_not_null_columns(p_from, o.meta->>'partition_of'))
+                             ELSE o.meta END,
+                        n.definition,
+                        CASE WHEN o.kind = 'table' AND o.meta->>'partition_of' IS NOT NULL
+                                  AND n.meta->>'partition_of' IS NOT NULL
+                             THEN n.meta || jsonb_build_object('parent_not_null',
+                                      pggit.tree_not_null_columns(p_to, n.meta->>'partition_of'))
+                             ELSE n.meta END)) END AS alter,
                d.change = 'MODIFIED' AND o.kind = 'table'
                    AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive
           FROM d

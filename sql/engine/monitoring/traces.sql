@@ -212,7 +212,15 @@ BEGIN
     -- anchors of each statement; after ALTER/COMMENT also the anchors whose text names them
     -- (anchors as oids, not jsonb: the last statement per anchor is found by a sort on them, and
     -- comparing jsonb arrays made that sort cost ~0.1 s at 20,000 statements)
-    WITH touched AS (
+    WITH parted AS MATERIALIZED (
+        -- the partitioned tables named by ALTER TABLE, CREATE INDEX and ALTER INDEX statements
+        SELECT l.id, l.engine_operation IS NULL AS record, l.command_tag, c.oid AS objid
+          FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a, pg_class c
+         WHERE l.id = ANY (v_ids) AND a.value->>1 IS NOT NULL
+           AND l.command_tag IN ('ALTER TABLE', 'CREATE INDEX', 'ALTER INDEX')
+           AND (a.value->>0)::oid = 'pg_class'::regclass
+           AND c.oid = (a.value->>1)::oid AND c.relkind = 'p'
+    ), touched AS (
         SELECT l.id, l.engine_operation IS NULL AS record, (a.value->>0)::oid AS classid,
                (a.value->>1)::oid AS objid
           FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a
@@ -223,6 +231,16 @@ BEGIN
                LATERAL pggit.anchor_dependents((a->>0)::oid, (a->>1)::oid) d
          WHERE l.id = ANY (v_ids) AND a.value->>0 IS NOT NULL AND a.value->>1 IS NOT NULL
            AND (l.command_tag LIKE 'ALTER %' OR l.command_tag LIKE 'COMMENT%')
+        UNION ALL
+        -- after ALTER TABLE, CREATE INDEX or ALTER INDEX on a partitioned table, the partitions
+        -- PostgreSQL did not name (pggit.partition_touches: a detached one, one whose index the
+        -- parent's new index adopted, after ALTER TABLE every one)
+        SELECT s.id, s.record, 'pg_class'::regclass::oid, x.objid
+          FROM parted s
+          JOIN pggit.partition_touches(
+                   ARRAY(SELECT DISTINCT p.objid FROM parted p),
+                   ARRAY(SELECT DISTINCT p.objid FROM parted p WHERE p.command_tag = 'ALTER TABLE')) x
+            ON x.parent = s.objid
     ), last_touch AS (
         SELECT DISTINCT ON (classid, objid) classid, objid, id, record
           FROM touched ORDER BY classid, objid, id DESC

@@ -1,0 +1,339 @@
+"""Partitions: what PostgreSQL does to a partition without naming it is captured at once (a
+partition detached, a partition's index adopted by an index of its parent), a partition with a
+foreign key to its own parent checks out both ways, and a partition's own NOT NULL round-trips
+(docs/engine-catalog.md, `table`). Each by a superuser and by an ordinary login role that owns the
+schema and commits and checks out as pggit_operator."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.engine.enginedb import EngineDB, connect_as
+from tests.engine.pgdump import schema_dump
+from tests.engine.test_corpus import same_dump
+
+
+@pytest.fixture(params=["superuser", "ordinary-role"])
+def client(request: pytest.FixtureRequest, engine_db: EngineDB):
+    """A connection running the DDL and the engine's operations: the superuser's, or an ordinary
+    login role's (no superuser; pggit_operator; may create schemas in the database)."""
+    if request.param == "superuser":
+        conn = engine_db.connect()
+    else:
+        role = request.getfixturevalue("make_role")("pggit_operator", create_on_db=True)
+        conn = connect_as(engine_db, role)
+        assert not conn.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()[0]
+    with conn:
+        yield conn
+
+
+def rows(conn: psycopg.Connection, query: str, params: tuple | None = None) -> list[tuple]:
+    return conn.execute(query, params).fetchall()
+
+
+def one(conn: psycopg.Connection, query: str, params: tuple | None = None):
+    return conn.execute(query, params).fetchone()[0]
+
+
+def status(conn: psycopg.Connection) -> list[tuple]:
+    return rows(
+        conn, "SELECT object_key, change_type, statement FROM pggit.status() ORDER BY object_key"
+    )
+
+
+def assert_status_is_rescans(conn: psycopg.Connection, db: EngineDB) -> list[tuple]:
+    """The status right after the statements, which must be the one rescan finds (rescan reads
+    the whole schema again); returns it. Also: no capture failure."""
+    captured = rows(conn, "SELECT object_key, change_type FROM pggit.status() ORDER BY 1")
+    assert one(conn, "SELECT pggit.rescan()") == 0
+    assert rows(conn, "SELECT object_key, change_type FROM pggit.status() ORDER BY 1") == captured
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    return captured
+
+
+def committed_definition(conn: psycopg.Connection, key: str) -> str | None:
+    return one(
+        conn,
+        "SELECT b.definition FROM pggit.blobs b "
+        "WHERE b.hash = pggit.commit_tree(pggit.resolve_ref('HEAD'))->>%s",
+        (key,),
+    )
+
+
+def server_major(db: EngineDB) -> int:
+    return int(db.one("SELECT current_setting('server_version_num')::int / 10000"))
+
+
+EVENTS = """
+CREATE SCHEMA app;
+CREATE TABLE app.events (id bigint NOT NULL, at date NOT NULL, note text, PRIMARY KEY (id, at))
+    PARTITION BY RANGE (at);
+CREATE TABLE app.events_2025 PARTITION OF app.events
+    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+CREATE TABLE app.events_2026 PARTITION OF app.events
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01') PARTITION BY RANGE (at);
+CREATE TABLE app.events_2026h1 PARTITION OF app.events_2026
+    FOR VALUES FROM ('2026-01-01') TO ('2026-07-01');
+"""
+
+
+def test_a_detached_partition_shows_in_status_at_once(client: psycopg.Connection, engine_db):
+    """DETACH PARTITION names only the parent: the partition's change (it is a table of its own
+    now, with its own copy of the primary key) is in status right after the statement, is what
+    rescan finds, and is what a commit records; attached again, nothing is left changed."""
+    client.execute(EVENTS)
+    client.execute("SELECT pggit.commit('events')")
+    detach = "ALTER TABLE app.events DETACH PARTITION app.events_2025"
+    client.execute(detach)
+    assert status(client) == [
+        ("constraint:app.events_2025.events_2025_pkey", "ADDED", detach),
+        ("table:app.events_2025", "MODIFIED", detach),
+    ]
+    assert_status_is_rescans(client, engine_db)
+    client.execute("SELECT pggit.commit('2025 archived')")
+    assert committed_definition(client, "table:app.events_2025") == (
+        "CREATE TABLE app.events_2025 (\n"
+        "    id bigint NOT NULL,\n"
+        "    at date NOT NULL,\n"
+        "    note text\n"
+        ");"
+    )
+    assert status(client) == []
+    # a partitioned partition detached inside a transaction, with other DDL after it
+    with client.transaction():
+        client.execute("ALTER TABLE app.events DETACH PARTITION app.events_2026")
+        client.execute("COMMENT ON TABLE app.events IS 'current'")
+    assert [(k, c) for k, c, _ in status(client)] == [
+        ("comment:table:app.events", "ADDED"),
+        ("constraint:app.events_2026.events_2026_pkey", "ADDED"),
+        ("table:app.events_2026", "MODIFIED"),
+    ]
+    assert_status_is_rescans(client, engine_db)
+    # attached again: the primary keys become the parent's copies again, as committed
+    client.execute(
+        "ALTER TABLE app.events ATTACH PARTITION app.events_2026 "
+        "FOR VALUES FROM ('2026-01-01') TO ('2027-01-01'); COMMENT ON TABLE app.events IS NULL"
+    )
+    assert status(client) == []
+    assert_status_is_rescans(client, engine_db)
+
+
+def test_an_index_of_a_partitioned_table_adopting_partition_indexes_leaves_no_stale_entry(
+    client: psycopg.Connection, engine_db
+):
+    """An index created on a partitioned table takes over a matching index of a partition or
+    sub-partition (which PostgreSQL does not name): that index stops being versioned at once,
+    exactly as rescan sees it; so does one attached by ALTER INDEX ... ATTACH PARTITION."""
+    client.execute(EVENTS)
+    client.execute(
+        "CREATE INDEX events_2025_note ON app.events_2025 (note);"
+        "CREATE INDEX events_2026h1_note ON app.events_2026h1 (note);"
+        "CREATE INDEX events_2026h1_at ON app.events_2026h1 (at);"
+        "CREATE INDEX events_2025_at ON app.events_2025 (at)"
+    )
+    client.execute("SELECT pggit.commit('partition indexes')")
+    create = "CREATE INDEX events_note ON app.events (note)"
+    client.execute(create)
+    assert status(client) == [
+        ("index:app.events.events_note", "ADDED", create),
+        ("index:app.events_2025.events_2025_note", "REMOVED", create),
+        ("index:app.events_2026h1.events_2026h1_note", "REMOVED", create),
+    ]
+    assert_status_is_rescans(client, engine_db)
+    client.execute("SELECT pggit.commit('one note index')")
+    # a parent index ON ONLY, then a partition's index attached to it by hand
+    client.execute("CREATE INDEX events_at ON ONLY app.events (at)")
+    attach = "ALTER INDEX app.events_at ATTACH PARTITION app.events_2025_at"
+    client.execute(attach)
+    assert [(k, c) for k, c, _ in status(client)] == [
+        ("index:app.events.events_at", "ADDED"),
+        ("index:app.events_2025.events_2025_at", "REMOVED"),
+    ]
+    assert_status_is_rescans(client, engine_db)
+    # a sub-partitioned partition's index attached: its sub-partition's index is adopted too
+    client.execute("CREATE INDEX events_2026_at ON ONLY app.events_2026 (at)")
+    client.execute("ALTER INDEX app.events_2026_at ATTACH PARTITION app.events_2026h1_at")
+    client.execute("ALTER INDEX app.events_at ATTACH PARTITION app.events_2026_at")
+    assert [(k, c) for k, c, _ in status(client)] == [
+        ("index:app.events.events_at", "ADDED"),
+        ("index:app.events_2025.events_2025_at", "REMOVED"),
+        ("index:app.events_2026h1.events_2026h1_at", "REMOVED"),
+    ]
+    assert_status_is_rescans(client, engine_db)
+
+
+def checkout(client: psycopg.Connection, db: EngineDB, branch: str) -> str:
+    """Checks out branch; the live schema is then exactly its tree; returns the pg_dump."""
+    client.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
+    assert db.live_tree_hash() == db.branch_tree(branch)
+    assert one(client, "SELECT clean FROM pggit.head()") is True
+    return schema_dump(db.url, server_major(db))
+
+
+def test_a_partition_with_a_foreign_key_to_its_parent_checks_out_both_ways(
+    client: psycopg.Connection, engine_db
+):
+    """A partitioned table whose foreign key references itself holds, on the parent, a row for
+    each partition it references: a partition added on a branch (with a foreign key of its own to
+    the parent) cannot simply be dropped going back, it is detached first."""
+    db = engine_db
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.nodes (id int, at date NOT NULL, parent_id int, PRIMARY KEY (id, at),"
+        "    CONSTRAINT nodes_parent_fk FOREIGN KEY (parent_id, at) REFERENCES app.nodes (id, at))"
+        "    PARTITION BY RANGE (at);"
+        "CREATE TABLE app.nodes_2025 PARTITION OF app.nodes"
+        "    FOR VALUES FROM ('2025-01-01') TO ('2026-01-01')"
+    )
+    client.execute("SELECT pggit.commit('nodes')")
+    base = schema_dump(db.url, server_major(db))
+    client.execute("SELECT pggit.branch_create('feature')")
+    client.execute("SELECT * FROM pggit.checkout('feature')")
+    client.execute(
+        "CREATE TABLE app.nodes_2026 PARTITION OF app.nodes"
+        "    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');"
+        "ALTER TABLE app.nodes_2026 ADD CONSTRAINT nodes_2026_up_fk"
+        "    FOREIGN KEY (parent_id, at) REFERENCES app.nodes (id, at)"
+    )
+    assert [(k, c) for k, c, _ in status(client)] == [
+        ("constraint:app.nodes_2026.nodes_2026_up_fk", "ADDED"),
+        ("table:app.nodes_2026", "ADDED"),
+    ]
+    client.execute("SELECT pggit.commit('2026')")
+    feature = schema_dump(db.url, server_major(db))
+    for _ in range(2):
+        same_dump(base, checkout(client, db, "main"), "checkout of main")
+        same_dump(feature, checkout(client, db, "feature"), "checkout of feature")
+    assert one(client, "SELECT pggit.diff_script('feature', 'main')").split("\n\n")[1:] == [
+        "ALTER TABLE IF EXISTS app.nodes_2026 DROP CONSTRAINT IF EXISTS nodes_2026_up_fk;",
+        "ALTER TABLE IF EXISTS app.nodes DETACH PARTITION app.nodes_2026;",
+        "DROP TABLE IF EXISTS app.nodes_2026;\n",
+    ]
+    # rows in both partitions, each referencing a node of its own partition
+    client.execute(
+        "INSERT INTO app.nodes VALUES (1, '2025-03-01', NULL), (2, '2025-03-01', 1),"
+        " (3, '2026-03-01', NULL), (4, '2026-03-01', 3)"
+    )
+    assert one(client, "SELECT count(*) FROM app.nodes_2026") == 2
+
+
+def test_a_partitions_own_not_null_round_trips(client: psycopg.Connection, engine_db):
+    """A column NOT NULL in a partition and nullable in its parent keeps its NOT NULL through a
+    checkout to an empty branch and back; on PostgreSQL 18 the NOT NULL constraints of partitions
+    keep their names too (a table attached keeps its own, not its parent's). A change of a
+    partition's own NOT NULL alone is altered in place."""
+    db = engine_db
+    major = server_major(db)
+    root = one(client, "SELECT commit_hash FROM pggit.head()")
+    client.execute(EVENTS)
+    client.execute("ALTER TABLE app.events_2025 ALTER COLUMN note SET NOT NULL")
+    # in a sub-partition, and in a partitioned partition (its sub-partitions get it too)
+    client.execute(
+        "CREATE TABLE app.events_2026h2 PARTITION OF app.events_2026 "
+        "    (note WITH OPTIONS NOT NULL) FOR VALUES FROM ('2026-07-01') TO ('2027-01-01')"
+    )
+    # a table with NOT NULL constraints of its own names, attached
+    client.execute(
+        "CREATE TABLE app.events_2024 (id bigint CONSTRAINT events_2024_id_required NOT NULL,"
+        "    at date NOT NULL, note text CONSTRAINT events_2024_note_required NOT NULL);"
+        "ALTER TABLE app.events ATTACH PARTITION app.events_2024"
+        "    FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')"
+    )
+    not_null = (
+        "SELECT c.relname, a.attnotnull FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+        "WHERE c.relnamespace = 'app'::regnamespace AND c.relkind IN ('r', 'p') "
+        "AND a.attname = 'note' ORDER BY 1"
+    )
+    expected = [
+        ("events", False),
+        ("events_2024", True),
+        ("events_2025", True),
+        ("events_2026", False),
+        ("events_2026h1", False),
+        ("events_2026h2", True),
+    ]
+    names = (
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+        "WHERE contype = 'n' AND connamespace = 'app'::regnamespace ORDER BY 1, 2"
+    )
+    named = rows(client, names)
+    if major >= 18:
+        assert [n for n in named if n[0] in ("app.events_2024", "app.events_2025")] == [
+            ("app.events_2024", "events_2024_at_not_null"),
+            ("app.events_2024", "events_2024_id_required"),
+            ("app.events_2024", "events_2024_note_required"),
+            ("app.events_2025", "events_2025_note_not_null"),
+            ("app.events_2025", "events_at_not_null"),
+            ("app.events_2025", "events_id_not_null"),
+        ]
+    assert rows(client, not_null) == expected
+    before = schema_dump(db.url, major)
+    client.execute("SELECT pggit.commit('events')")
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    checkout(client, db, "empty")
+    same_dump(before, checkout(client, db, "main"), "checkout of empty and main")
+    assert rows(client, not_null) == expected
+    assert rows(client, names) == named
+    assert committed_definition(client, "table:app.events_2025") == (
+        "CREATE TABLE app.events_2025 PARTITION OF app.events (\n"
+        "    note WITH OPTIONS NOT NULL\n"
+        ")\n"
+        "FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+    )
+    assert committed_definition(client, "table:app.events_2024") == (
+        "CREATE TABLE app.events_2024 PARTITION OF app.events (\n"
+        + (
+            "    id WITH OPTIONS CONSTRAINT events_2024_id_required NOT NULL,\n"
+            "    at WITH OPTIONS CONSTRAINT events_2024_at_not_null NOT NULL,\n"
+            "    note WITH OPTIONS CONSTRAINT events_2024_note_required NOT NULL\n"
+            if major >= 18
+            else "    note WITH OPTIONS NOT NULL\n"
+        )
+        + ")\nFOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+    )
+    # the partition's NOT NULL dropped, and another's set: altered in place
+    client.execute("ALTER TABLE app.events_2025 ALTER COLUMN note DROP NOT NULL")
+    client.execute("ALTER TABLE app.events_2026h1 ALTER COLUMN note SET NOT NULL")
+    assert [(k, c) for k, c, _ in status(client)] == [
+        ("table:app.events_2025", "MODIFIED"),
+        ("table:app.events_2026h1", "MODIFIED"),
+    ]
+    changed = schema_dump(db.url, major)
+    client.execute("SELECT pggit.commit('note nullable in 2025, not in 2026h1')")
+    assert one(client, "SELECT pggit.diff_script('main~1', 'main')").split("\n\n")[1:] == [
+        "ALTER TABLE app.events_2025 ALTER COLUMN note DROP NOT NULL;",
+        "ALTER TABLE app.events_2026h1 ALTER COLUMN note SET NOT NULL;\n",
+    ]
+    client.execute("SELECT pggit.branch_create('before', 'main~1')")
+    for _ in range(2):
+        same_dump(before, checkout(client, db, "before"), "checkout of the NOT NULL commit")
+        assert rows(client, not_null) == expected
+        assert rows(client, names) == named
+        same_dump(changed, checkout(client, db, "main"), "checkout of its change")
+    # the parent makes the column NOT NULL: the partitions' own NOT NULL becomes their parent's
+    # (checked out back and forth: a partition does not drop a NOT NULL its parent gives it)
+    client.execute("ALTER TABLE app.events ALTER COLUMN note SET NOT NULL")
+    modified = [(k, c) for k, c, _ in status(client)]
+    assert modified == [
+        ("table:app.events", "MODIFIED"),
+        *([] if major >= 18 else [("table:app.events_2024", "MODIFIED")]),
+        ("table:app.events_2026h1", "MODIFIED"),
+        ("table:app.events_2026h2", "MODIFIED"),
+    ]
+    assert_status_is_rescans(client, engine_db)
+    everywhere = schema_dump(db.url, major)
+    named_everywhere = rows(client, names)
+    client.execute("SELECT pggit.commit('note required everywhere')")
+    assert one(client, "SELECT pggit.diff_script('main~1', 'main')").split("\n\n")[1:] == [
+        "ALTER TABLE app.events ALTER COLUMN note SET NOT NULL;\n"
+    ]
+    client.execute("SELECT pggit.branch_create('optional', 'main~1')")
+    client.execute("INSERT INTO app.events VALUES (1, '2024-05-01', 'a'), (2, '2026-08-01', 'b')")
+    for _ in range(2):
+        same_dump(changed, checkout(client, db, "optional"), "checkout of the parent's nullable")
+        same_dump(everywhere, checkout(client, db, "main"), "checkout of the parent's NOT NULL")
+        assert rows(client, names) == named_everywhere
+    assert one(client, "SELECT count(*) FROM app.events") == 2
