@@ -312,6 +312,50 @@ def test_a_typed_table_losing_a_column_to_its_type_is_refused_without_force(engi
     assert db.rows("SELECT amount, note FROM app.prices") == [(1, "keep me")]
 
 
+def test_a_sequence_owned_by_one_table_and_used_by_another_checks_out(engine_db: EngineDB):
+    # DROP TABLE of the owner drops the sequence, which the other table's default needs: the other
+    # table goes first (the plan dropped the owner first and failed)
+    db = engine_db
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app;"
+        "CREATE SEQUENCE app.ids;"
+        "CREATE TABLE app.orders (id bigint DEFAULT nextval('app.ids'));"
+        "CREATE TABLE app.refunds (id bigint DEFAULT nextval('app.ids'));"
+        "ALTER SEQUENCE app.ids OWNED BY app.orders.id;",
+    )
+    assert before == after
+    script = db.one("SELECT pggit.diff_script('main', 'empty')")
+    assert script.index("DROP TABLE IF EXISTS app.refunds;") < script.index(
+        "DROP TABLE IF EXISTS app.orders;"
+    )
+
+
+def test_a_check_declared_on_a_parent_and_its_inheriting_children_checks_out(engine_db: EngineDB):
+    # the children's constraints are also inherited: PostgreSQL drops them only once their
+    # parent's is gone, so the plan drops the parent's first (it dropped the child's first and
+    # failed); three levels, so no two of them wait on each other
+    db = engine_db
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.p (a int, CONSTRAINT positive CHECK (a > 0));"
+        "CREATE TABLE app.kid (a int, CONSTRAINT positive CHECK (a > 0)) INHERITS (app.p);"
+        "CREATE TABLE app.grandkid (a int, CONSTRAINT positive CHECK (a > 0)) INHERITS (app.kid);",
+    )
+    assert before == after
+    assert db.rows(
+        "SELECT conrelid::regclass::text, conislocal, coninhcount FROM pg_constraint "
+        "WHERE conname = 'positive' ORDER BY 1"
+    ) == [("app.grandkid", True, 1), ("app.kid", True, 1), ("app.p", True, 0)]
+    script = db.one("SELECT pggit.diff_script('main', 'empty')")
+    drops = [
+        script.index(f"ALTER TABLE IF EXISTS app.{table} DROP CONSTRAINT IF EXISTS positive;")
+        for table in ("p", "kid", "grandkid")
+    ]
+    assert drops == sorted(drops)
+
+
 def test_operators_and_casts_on_tracked_functions_check_out(engine_db: EngineDB):
     before, after = round_trip(
         engine_db,

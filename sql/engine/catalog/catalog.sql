@@ -556,7 +556,20 @@ SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name
                  THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
                       || quote_ident((SELECT x.relname FROM pg_class x WHERE x.oid = con.conindid)) || ';'
                  ELSE '' END AS definition,
-       to_jsonb(m) AS meta,
+       to_jsonb(m)
+       -- a constraint also inherited from a parent (declared on both: a child of INHERITS that
+       -- declares its parent's CHECK): the keys of the parents' constraints of that name, which a
+       -- plan dropping both drops first (PostgreSQL refuses to drop it while it is inherited)
+       || CASE WHEN con.coninhcount > 0
+               THEN jsonb_build_object('parent_constraints', (
+                   SELECT coalesce(to_jsonb(array_agg('constraint:' || pn.nspname || '.' || pt.relname || '.' || pc.conname
+                                                      ORDER BY pn.nspname, pt.relname)), '[]')
+                     FROM pg_inherits inh
+                     JOIN pg_constraint pc ON pc.conrelid = inh.inhparent AND pc.conname = con.conname
+                     JOIN pg_class pt ON pt.oid = inh.inhparent
+                     JOIN pg_namespace pn ON pn.oid = pt.relnamespace
+                    WHERE inh.inhrelid = t.oid))
+               ELSE '{}' END AS meta,
        'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
        'pg_constraint'::regclass::oid AS classid, con.oid AS objid, NULL::oid AS relid,
        quote_ident(con.conname) AS qname, 'CONSTRAINT ' || quote_ident(con.conname) || ' ON ' || k.tq AS comment_target

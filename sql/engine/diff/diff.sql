@@ -517,6 +517,10 @@ BEGIN
     -- (aid = 1-based position in the arrays; a rule whose map is empty reads no dependencies)
     WITH act AS MATERIALIZED (
         SELECT a.aid::integer AS aid, a.phase, a.key, b.kind, coalesce(b.meta->'deps', '[]') AS deps,
+               -- (for drops: what a table's DROP also drops, and what must go before a constraint)
+               CASE WHEN a.phase = 'drop' THEN b.meta->>'identity' END AS ident,
+               CASE WHEN a.phase = 'drop' THEN b.meta->'owned_sequences' END AS owned,
+               CASE WHEN a.phase = 'drop' THEN b.meta->'parent_constraints' END AS parent_constraints,
                -- the dependencies an alter's object had: the old blob is read for alters only
                CASE WHEN a.old_blob IS NOT NULL
                     THEN coalesce((SELECT ob.meta->'deps' FROM pggit.blobs ob WHERE ob.hash = a.old_blob), '[]')
@@ -528,6 +532,14 @@ BEGIN
           FROM unnest(p_phase, p_key, p_blob, p_old_blob, p_alter)
                WITH ORDINALITY AS a(phase, key, blob, old_blob, alter_stmts, aid)
           JOIN pggit.blobs b ON b.hash = a.blob
+    ), owned AS MATERIALIZED (
+        -- the dropped sequences that a dropped table owns (its DROP TABLE drops them too): the key
+        -- of each, and that table's action
+        SELECT s.key AS seq_key, o.aid AS owner
+          FROM act o
+         CROSS JOIN LATERAL jsonb_array_elements(o.owned) os
+          JOIN act s ON s.phase = 'drop' AND s.kind = 'sequence' AND s.ident = os->>'sequence'
+         WHERE o.phase = 'drop' AND o.kind = 'table' AND jsonb_typeof(o.owned) = 'array' AND o.owned <> '[]'
     ), kinds AS MATERIALIZED (  -- one call per kind, not per action
         SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
     ), maps AS MATERIALIZED (
@@ -555,6 +567,19 @@ BEGIN
         SELECT act.aid, (m.alters->>d.dep)::integer
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
          WHERE m.alters <> '{}' AND act.phase = 'drop' AND m.alters ? d.dep
+        UNION ALL
+        -- a dropped object using a sequence that a dropped table owns (another table's default)
+        -- is dropped before that table, whose DROP takes the sequence with it
+        SELECT act.aid, w.owner
+          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+          JOIN owned w ON w.seq_key = d.dep
+         WHERE act.phase = 'drop' AND act.aid <> w.owner
+        UNION ALL
+        -- a constraint also inherited from a parent is dropped after the parent's of its name
+        SELECT (m.drops->>pc.key)::integer, act.aid
+          FROM maps m, act, LATERAL jsonb_array_elements_text(act.parent_constraints) pc(key)
+         WHERE m.drops <> '{}' AND act.phase = 'drop' AND jsonb_typeof(act.parent_constraints) = 'array'
+           AND m.drops ? pc.key
         UNION ALL
         -- re-created objects: drop before create
         SELECT act.aid, (m.makes->>act.key)::integer
