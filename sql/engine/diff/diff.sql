@@ -518,9 +518,10 @@ BEGIN
     WITH act AS MATERIALIZED (
         SELECT a.aid::integer AS aid, a.phase, a.key, b.kind, coalesce(b.meta->'deps', '[]') AS deps,
                -- (for drops: what a table's DROP also drops, and what must go before a constraint)
-               CASE WHEN a.phase = 'drop' THEN b.meta->>'identity' END AS ident,
-               CASE WHEN a.phase = 'drop' THEN b.meta->'owned_sequences' END AS owned,
-               CASE WHEN a.phase = 'drop' THEN b.meta->'parent_constraints' END AS parent_constraints,
+               CASE WHEN a.phase = 'drop' AND b.kind = 'sequence' THEN b.meta->>'identity' END AS ident,
+               CASE WHEN a.phase = 'drop' AND b.kind = 'table' THEN b.meta->'owned_sequences' END AS owned,
+               CASE WHEN a.phase = 'drop' AND b.kind = 'constraint' THEN b.meta->'parent_constraints' END
+                   AS parent_constraints,
                -- the dependencies an alter's object had: the old blob is read for alters only
                CASE WHEN a.old_blob IS NOT NULL
                     THEN coalesce((SELECT ob.meta->'deps' FROM pggit.blobs ob WHERE ob.hash = a.old_blob), '[]')
@@ -532,14 +533,17 @@ BEGIN
           FROM unnest(p_phase, p_key, p_blob, p_old_blob, p_alter)
                WITH ORDINALITY AS a(phase, key, blob, old_blob, alter_stmts, aid)
           JOIN pggit.blobs b ON b.hash = a.blob
+    ), seqs AS MATERIALIZED (
+        -- the dropped sequences {quoted name: key}
+        SELECT coalesce(jsonb_object_agg(act.ident, act.key), '{}') AS by_name
+          FROM act WHERE act.phase = 'drop' AND act.kind = 'sequence' AND act.ident IS NOT NULL
     ), owned AS MATERIALIZED (
-        -- the dropped sequences that a dropped table owns (its DROP TABLE drops them too): the key
-        -- of each, and that table's action
-        SELECT s.key AS seq_key, o.aid AS owner
-          FROM act o
-         CROSS JOIN LATERAL jsonb_array_elements(o.owned) os
-          JOIN act s ON s.phase = 'drop' AND s.kind = 'sequence' AND s.ident = os->>'sequence'
-         WHERE o.phase = 'drop' AND o.kind = 'table' AND jsonb_typeof(o.owned) = 'array' AND o.owned <> '[]'
+        -- the dropped sequences that a dropped table owns (its DROP TABLE drops them too):
+        -- {sequence key: that table's action}
+        SELECT coalesce(jsonb_object_agg(q.by_name->>(os->>'sequence'), act.aid), '{}') AS by_key
+          FROM seqs q, act, LATERAL jsonb_array_elements(act.owned) os
+         WHERE q.by_name <> '{}' AND act.phase = 'drop' AND act.kind = 'table'
+           AND jsonb_typeof(act.owned) = 'array' AND q.by_name ? (os->>'sequence')
     ), kinds AS MATERIALIZED (  -- one call per kind, not per action
         SELECT k.kind, pggit.kind_rank(k.kind) AS r FROM (SELECT DISTINCT act.kind FROM act) k
     ), maps AS MATERIALIZED (
@@ -570,10 +574,13 @@ BEGIN
         UNION ALL
         -- a dropped object using a sequence that a dropped table owns (another table's default)
         -- is dropped before that table, whose DROP takes the sequence with it
-        SELECT act.aid, w.owner
-          FROM act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
-          JOIN owned w ON w.seq_key = d.dep
-         WHERE act.phase = 'drop' AND act.aid <> w.owner
+        SELECT act.aid, (w.by_key->>d.dep)::integer
+          FROM owned w, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
+         WHERE w.by_key <> '{}' AND act.phase = 'drop'
+           -- (what can use a sequence: a default, a standard function body, a view's query)
+           AND act.kind IN ('table', 'function', 'procedure', 'view', 'materialized_view')
+           AND d.dep LIKE 'sequence:%' AND w.by_key ? d.dep
+           AND act.aid <> (w.by_key->>d.dep)::integer
         UNION ALL
         -- a constraint also inherited from a parent is dropped after the parent's of its name
         SELECT (m.drops->>pc.key)::integer, act.aid
