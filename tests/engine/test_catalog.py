@@ -727,6 +727,14 @@ ALTERATIONS = [
         "ALTER DOMAIN d ADD CONSTRAINT d_small CHECK (VALUE < 100)",
     ),
     (
+        "CREATE TABLE t (a int, b int, c int); ALTER TABLE t ALTER COLUMN a SET (n_distinct = 5), "
+        "ALTER COLUMN c SET (n_distinct = 2)",
+        "table:public.t",
+        "ALTER TABLE t ALTER COLUMN a RESET (n_distinct), "
+        "ALTER COLUMN a SET (n_distinct_inherited = 3), "
+        "ALTER COLUMN b SET (n_distinct = -0.5), ALTER COLUMN c RESET (n_distinct)",
+    ),
+    (
         # validated in place, not dropped and added again; another added NOT VALID
         "CREATE DOMAIN d AS int; ALTER DOMAIN d ADD CONSTRAINT d_pos CHECK (VALUE > 0) NOT VALID",
         "domain:public.d",

@@ -330,7 +330,11 @@ AS $$
                          || ' SET COMPRESSION ' || e.value || ';'
           FROM jsonb_each_text(coalesce(p_props->'compression', '{}')) e
         UNION ALL
-        SELECT 4, '', 'ALTER TABLE ONLY ' || p_identity || ' REPLICA IDENTITY ' || (p_props->>'replica_identity') || ';'
+        SELECT 4, e.key, 'ALTER TABLE ONLY ' || p_identity || ' ALTER COLUMN ' || quote_ident(e.key)
+                         || ' SET (' || (SELECT string_agg(o, ', ') FROM jsonb_array_elements_text(e.value) o) || ');'
+          FROM jsonb_each(coalesce(p_props->'column_options', '{}')) e
+        UNION ALL
+        SELECT 5, '', 'ALTER TABLE ONLY ' || p_identity || ' REPLICA IDENTITY ' || (p_props->>'replica_identity') || ';'
          WHERE p_props ? 'replica_identity') x
 $$;
 
@@ -395,7 +399,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        || CASE WHEN c.relrowsecurity THEN E'\nALTER TABLE ' || k.qname || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
        || CASE WHEN c.relforcerowsecurity THEN E'\nALTER TABLE ' || k.qname || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
        || CASE WHEN props.statistics IS NULL AND props.storage IS NULL AND props.compression IS NULL
-                    AND c.relreplident NOT IN ('f', 'n') THEN ''
+                    AND props.column_options IS NULL AND c.relreplident NOT IN ('f', 'n') THEN ''
                ELSE (SELECT string_agg(E'\n' || s, '' ORDER BY o)
                        FROM unnest(pggit._table_props_sql(k.qname, pj.j)) WITH ORDINALITY u(s, o)) END
        AS definition,
@@ -498,7 +502,14 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
              jsonb_object_agg(a.attname, jsonb_build_array(a.attstorage, ty.typstorage))
                  FILTER (WHERE a.attstorage <> ty.typstorage) AS storage,
              jsonb_object_agg(a.attname, CASE a.attcompression WHEN 'p' THEN 'pglz' ELSE 'lz4' END)
-                 FILTER (WHERE a.attcompression <> '') AS compression
+                 FILTER (WHERE a.attcompression <> '') AS compression,
+             -- a column's attribute options (n_distinct, n_distinct_inherited), sorted; not the
+             -- server's own (named pg_*: some builds keep a version stamp there, which changes at
+             -- each ALTER and cannot be set)
+             jsonb_object_agg(a.attname, (SELECT to_jsonb(array_agg(o ORDER BY o)) FROM unnest(a.attoptions) o
+                                           WHERE o NOT LIKE 'pg\_%'))
+                 FILTER (WHERE EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\_%'))
+                 AS column_options
         FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       OFFSET 0  -- computed once per table: pulled up, it ran once per use (twice)
@@ -509,6 +520,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   CROSS JOIN LATERAL (
       SELECT jsonb_strip_nulls(jsonb_build_object(
                  'statistics', props.statistics, 'storage', props.storage, 'compression', props.compression,
+                 'column_options', props.column_options,
                  'replica_identity', CASE c.relreplident WHEN 'f' THEN 'FULL' WHEN 'n' THEN 'NOTHING' END,
                  'of_type', CASE WHEN c.reloftype <> 0 THEN format_type(c.reloftype, NULL) END)) AS j
   ) pj
@@ -2140,13 +2152,14 @@ AS $$
         WHEN p_kind = 'view' AND (p_meta->>'self_reference')::boolean AND p_definition ~ '^CREATE VIEW '
             THEN pggit._sql_create_self_referencing_view(p_definition, p_meta)
         -- a table whose meta gives no statement after its CREATE TABLE (pggit._table_trailing: no
-        -- owned sequence, no row level security, no statistics, storage, compression or replica
+        -- owned sequence, no row level security, no statistics, storage, compression, attribute options or replica
         -- identity) is its definition alone, decided here without the call per table
         WHEN p_kind = 'table' AND p_meta IS NOT NULL
              AND coalesce(p_meta->'owned_sequences', '[]') = '[]'
              AND coalesce(p_meta->'statistics', '{}') = '{}'
              AND coalesce(p_meta->'storage', '{}') = '{}'
              AND coalesce(p_meta->'compression', '{}') = '{}'
+             AND NOT p_meta ? 'column_options'
              AND NOT p_meta ? 'replica_identity'
              AND NOT coalesce((p_meta->>'rls')::boolean, false)
              AND NOT coalesce((p_meta->>'rls_forced')::boolean, false)
@@ -2356,7 +2369,24 @@ BEGIN
                        p_new->'compression' ? s.col
                   FROM (SELECT jsonb_object_keys(coalesce(p_old->'compression', '{}'))
                         UNION SELECT jsonb_object_keys(coalesce(p_new->'compression', '{}'))) s(col)
-                 WHERE p_old->'compression'->s.col IS DISTINCT FROM p_new->'compression'->s.col) x
+                 WHERE p_old->'compression'->s.col IS DISTINCT FROM p_new->'compression'->s.col
+                UNION ALL
+                -- attribute options: the ones the column no longer has reset, then the new set
+                SELECT 4, s.col,
+                       concat_ws(', ALTER COLUMN ' || quote_ident(s.col) || ' ',
+                                 'RESET (' || (SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o)
+                                                 FROM jsonb_array_elements_text(coalesce(p_old->'column_options'->s.col, '[]')) o
+                                                WHERE split_part(o, '=', 1) NOT IN (
+                                                      SELECT split_part(n, '=', 1)
+                                                        FROM jsonb_array_elements_text(coalesce(p_new->'column_options'->s.col, '[]')) n))
+                                          || ')',
+                                 'SET (' || (SELECT string_agg(n, ', ' ORDER BY n)
+                                               FROM jsonb_array_elements_text(coalesce(p_new->'column_options'->s.col, '[]')) n)
+                                         || ')'),
+                       p_new->'column_options' ? s.col
+                  FROM (SELECT jsonb_object_keys(coalesce(p_old->'column_options', '{}'))
+                        UNION SELECT jsonb_object_keys(coalesce(p_new->'column_options', '{}'))) s(col)
+                 WHERE p_old->'column_options'->s.col IS DISTINCT FROM p_new->'column_options'->s.col) x
          -- a reset only for a column the new table still has (a dropped column takes it along)
          WHERE x.in_new OR EXISTS (SELECT 1 FROM jsonb_array_elements(p_new->'columns') c
                                     WHERE c->>'name' = x.col)), '{}');
