@@ -201,17 +201,35 @@ def test_a_typed_table_checks_out_typed(engine_db: EngineDB):
         "CREATE TYPE app.price AS (amount numeric(12,2), currency char(3), note text);"
         "CREATE TABLE app.prices OF app.price "
         "(amount WITH OPTIONS NOT NULL DEFAULT 0, PRIMARY KEY (currency));"
-        "CREATE TABLE app.plain_prices OF app.price;",
+        "CREATE TABLE app.plain_prices OF app.price;"
+        "CREATE TYPE app.item AS (id bigint, name text);"
+        "CREATE TABLE app.items OF app.item (PRIMARY KEY (id));"
+        "ALTER TABLE app.items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (START WITH 10);",
     )
     assert before == after
     assert db.rows(
         "SELECT relname, reloftype::regtype::text FROM pg_class "
         "WHERE relnamespace = 'app'::regnamespace AND relkind = 'r' ORDER BY 1"
-    ) == [("plain_prices", "app.price"), ("prices", "app.price")]
+    ) == [("items", "app.item"), ("plain_prices", "app.price"), ("prices", "app.price")]
+    assert db.rows(
+        "SELECT attname, attidentity FROM pg_attribute WHERE attrelid = 'app.items'::regclass "
+        "AND attnum > 0 ORDER BY attnum"
+    ) == [("id", "a"), ("name", "")]
+    assert db.one("INSERT INTO app.items (name) VALUES ('x') RETURNING id") == 10
+    # an identity given to or taken from a typed table is a change of its definition
+    db.run("ALTER TABLE app.items ALTER COLUMN id DROP IDENTITY")
+    assert db.rows("SELECT object_key, change_type FROM pggit.status()") == [
+        ("table:app.items", "MODIFIED")
+    ]
+    db.run("SELECT pggit.rescan()")
+    assert db.rows("SELECT object_key, change_type FROM pggit.status()") == [
+        ("table:app.items", "MODIFIED")
+    ]
+    db.run("ALTER TABLE app.items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (START WITH 10)")
     definitions = dict(
         db.rows(
             "SELECT object_key, definition FROM pggit.live_definitions() "
-            "WHERE object_key IN ('table:app.prices', 'table:app.plain_prices')"
+            "WHERE object_key IN ('table:app.prices', 'table:app.plain_prices', 'table:app.items')"
         )
     )
     assert definitions == {
@@ -219,6 +237,10 @@ def test_a_typed_table_checks_out_typed(engine_db: EngineDB):
         "    amount WITH OPTIONS DEFAULT 0 NOT NULL /* numeric(12,2) */,\n"
         "    currency WITH OPTIONS NOT NULL /* character(3) */,\n"
         "    note WITH OPTIONS /* text */\n);",
+        "table:app.items": "CREATE TABLE app.items OF app.item (\n"
+        "    id WITH OPTIONS NOT NULL /* bigint */,\n"
+        "    name WITH OPTIONS /* text */\n);\n"
+        "ALTER TABLE app.items ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (START WITH 10);",
         "table:app.plain_prices": "CREATE TABLE app.plain_prices OF app.price (\n"
         "    amount WITH OPTIONS /* numeric(12,2) */,\n"
         "    currency WITH OPTIONS /* character(3) */,\n"

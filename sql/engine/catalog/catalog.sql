@@ -258,7 +258,8 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                     THEN ' GENERATED ' || x.identity || ' AS IDENTITY' || coalesce(' (' || x.identity_sql || ')', '')
                WHEN x.default_expr IS NOT NULL THEN ' DEFAULT ' || x.default_expr
                ELSE '' END
-       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql,
+       x.identity_sql
   FROM pg_attribute a
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
   CROSS JOIN LATERAL (
@@ -395,7 +396,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                     || coalesce(E'\nINHERITS (' || inh.list || ')', '') END
        || CASE WHEN c.relkind = 'p' THEN E'\nPARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END
        || coalesce(E'\nWITH (' || array_to_string(opts.list, ', ') || ')', '')
-       || ';' || coalesce(own.sql, '')
+       || ';' || CASE WHEN c.reloftype <> 0 THEN coalesce(cols.typed_identity, '') ELSE '' END
+       || coalesce(own.sql, '')
        || CASE WHEN c.relrowsecurity THEN E'\nALTER TABLE ' || k.qname || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
        || CASE WHEN c.relforcerowsecurity THEN E'\nALTER TABLE ' || k.qname || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
        || CASE WHEN props.statistics IS NULL AND props.storage IS NULL AND props.compression IS NULL
@@ -423,16 +425,21 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   -- of each of its twenty arguments, keys included; the same objects)
   LEFT JOIN LATERAL (
       SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
-             -- (a typed table's columns: each WITH OPTIONS, its default and NOT NULL if it has them,
-             -- PostgreSQL allowing neither identity nor generation there; and the type it has from
-             -- the table's type as a comment, so that a change of the type's attributes, which
-             -- CASCADE makes to the table, changes the table's definition too: the table is then
-             -- seen as changed, and the data its columns lose is checked)
+             -- (a typed table's columns: each WITH OPTIONS, with its default and NOT NULL if it has
+             -- them, and the type it has from the table's type as a comment, so that a change of the
+             -- type's attributes, which CASCADE makes to the table, changes the table's definition
+             -- too: the table is then seen as changed, and the data its columns lose is checked. An
+             -- identity follows the CREATE TABLE, as ALTER TABLE ... ADD GENERATED: the only way
+             -- PostgreSQL gives a typed table one; it refuses generated columns there)
              string_agg('    ' || quote_ident(col.name) || ' WITH OPTIONS'
                         || coalesce(' DEFAULT ' || col.default_expr, '')
                         || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END
                         || ' /* ' || col.type || coalesce(' COLLATE ' || col.collation, '') || ' */',
                         E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS typed_body,
+             string_agg(E'\nALTER TABLE ' || k.qname || ' ALTER COLUMN ' || quote_ident(col.name) || ' ADD GENERATED '
+                        || col.identity || ' AS IDENTITY' || coalesce(' (' || col.identity_sql || ')', '') || ';',
+                        '' ORDER BY col.attnum) FILTER (WHERE col.attislocal AND col.identity IS NOT NULL)
+                 AS typed_identity,
              to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
         FROM pggit._columns col
        CROSS JOIN LATERAL (
