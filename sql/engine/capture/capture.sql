@@ -252,9 +252,9 @@ $$;
 -- The tables to re-read beside partitioned tables that a statement altered or indexed (p_parents:
 -- their oids; p_altered: those of them an ALTER TABLE named), which PostgreSQL names no more than
 -- the parent (the flush re-reads its direct partitions, which depend on it): as (parent, table),
--- - the tables that the live state holds as its partitions (partition_of names it): a partition
---   detached (ALTER TABLE ... DETACH PARTITION) no longer depends on its parent, nothing else
---   finds it;
+-- - after ALTER TABLE, the tables that the live state holds as its partitions (partition_of
+--   names it): a partition detached (ALTER TABLE ... DETACH PARTITION) no longer depends on its
+--   parent, nothing else finds it;
 -- - its partitions at any depth with a versioned index that is now a partition of an index: an
 --   index created on the parent (CREATE INDEX, or one made for an attached partition) adopts a
 --   matching index of a partition instead of creating one, and that index stops being versioned;
@@ -273,11 +273,13 @@ BEGIN
         RETURN;  -- (most flushes: no statement on a partitioned table)
     END IF;
     RETURN QUERY
+    -- (a detached partition: only after ALTER TABLE, the one statement that detaches; this reads
+    -- every table's stored definition, ~10 us a table)
     SELECT par.anchor_objid, l.anchor_objid
       FROM pggit.live_state par
       JOIN pggit.live_state l ON l.kind = 'table' AND l.anchor_classid = 'pg_class'::regclass
       JOIN pggit.blobs b ON b.hash = l.blob_hash AND b.meta->>'partition_of' = par.object_key
-     WHERE par.anchor_classid = 'pg_class'::regclass AND par.anchor_objid = ANY (p_parents)
+     WHERE par.anchor_classid = 'pg_class'::regclass AND par.anchor_objid = ANY (p_altered)
        AND par.kind = 'table'
     UNION
     SELECT p.parent, t.relid
