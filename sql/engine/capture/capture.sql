@@ -434,7 +434,9 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
--- Records a capture failure; re-raises in strict mode.
+-- Records a capture failure; re-raises in strict mode. A failure raised here already (a buffered
+-- statement that pggit.capture_spill could not write, for the statement that writes at once and
+-- catches it) is raised again as it is: its message carries the prefix once.
 CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
 RETURNS void
 LANGUAGE plpgsql
@@ -443,7 +445,8 @@ AS $$
 BEGIN
     IF pggit.config_get('capture_mode') = '"strict"' THEN
         RAISE EXCEPTION USING
-            MESSAGE = format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message),
+            MESSAGE = CASE WHEN starts_with(p_message, '[PGGIT-CAPTURE_FAILED] ') THEN p_message
+                           ELSE format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message) END,
             ERRCODE = p_sqlstate;
     END IF;
     INSERT INTO pggit.capture_errors (sqlstate, message, command_tag, statement, role_name, actor)
@@ -918,6 +921,12 @@ BEGIN
     v_buffer := (SELECT string_agg(current_setting('pggit.capture_buffer_' || i), '' ORDER BY i)
                    FROM generate_series(1, v_chunks) i);
     PERFORM set_config('pggit.capture_chunk', '0', true);
+    -- nothing is left to write: disarmed (the transaction's capture_pending row removed, the
+    -- setting emptied; the next buffered statement arms again), so that a RESET ALL from here on
+    -- empties no buffer and reports no loss. (A savepoint rolled back brings back the row, the
+    -- setting and the buffer together.)
+    DELETE FROM pggit.capture_pending WHERE txid = pg_current_xact_id();
+    PERFORM set_config('pggit.capture_armed', '', true);
     -- (entries end with the record separator: JSON text has none, json_agg puts newlines; json,
     -- not jsonb: checked, not parsed into a tree, which capture_write's json_to_recordset would
     -- then walk once per column)
@@ -1037,6 +1046,11 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
+    -- the row gone: the buffer was written since it was armed (pggit.capture_spill disarms), and
+    -- a row armed again later has its own event
+    IF NOT EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = NEW.txid) THEN
+        RETURN NULL;
+    END IF;
     IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
         PERFORM pggit.capture_buffer_lost();
     END IF;
