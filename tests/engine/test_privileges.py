@@ -774,3 +774,120 @@ def test_the_ddl_of_the_two_kinds(db):
     with pytest.raises(psycopg.Error) as excinfo:
         db.run("SELECT pggit.sql_drop('privileges', %s, '{}')", (key,))
     assert engine_error(excinfo) == "INVALID_ARGUMENT"
+
+
+def test_drop_owned_by_is_captured_as_the_drops_and_revokes_it_makes(db, make_role):
+    """DROP OWNED BY drops the role's objects and revokes what was granted to it, on every kind and
+    in default privileges (an entry that keeps other grantees changes, one left empty goes). The
+    event trigger names only the dropped objects and some object types: every change is captured
+    at once, on the statement's audit row, and a rescan finds nothing more. Run by a superuser and
+    by the role itself."""
+    role = make_role(create_on_db=True)
+    name = sql.Identifier(role)
+    db.run(
+        sql.SQL(
+            "GRANT USAGE, CREATE ON SCHEMA app TO {r};"
+            "GRANT SELECT, UPDATE (email) ON app.accounts TO {r};"
+            "GRANT USAGE ON SEQUENCE app.tickets TO {r};"
+            "GRANT EXECUTE ON FUNCTION app.add(integer, integer) TO {r};"
+            "REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC;"
+            "GRANT USAGE ON TYPE app.mood TO {r};"
+            "GRANT USAGE ON DOMAIN app.email TO {r} WITH GRANT OPTION;"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {r}, {reader};"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO {r};"
+        ).format(r=name, reader=sql.Identifier(READER))
+    )
+    with connect_as(db, role) as conn:
+        conn.execute(
+            "CREATE TABLE app.owned (a int);"
+            "CREATE VIEW app.owned_view AS SELECT a FROM app.owned;"
+            "CREATE FUNCTION app.owned_f() RETURNS int LANGUAGE sql AS 'SELECT 1';"
+            f"GRANT SELECT ON app.owned TO {READER};"
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER};"
+        )
+    db.run("SELECT pggit.commit('the role, its objects and its grants')")
+    statement = f"DROP OWNED BY {role}"
+    db.connect().execute(statement)
+    actor = "postgres"
+    captured = status(db)
+    assert captured == [
+        (f"default_privileges:app.{role}.TABLES", "REMOVED", statement, actor),
+        ("default_privileges:app.postgres.FUNCTIONS", "REMOVED", statement, actor),
+        ("default_privileges:app.postgres.TABLES", "MODIFIED", statement, actor),
+        ("function:app.owned_f()", "REMOVED", statement, actor),
+        ("privileges:domain:app.email", "REMOVED", statement, actor),
+        ("privileges:function:app.add(integer,integer)", "MODIFIED", statement, actor),
+        ("privileges:schema:app", "REMOVED", statement, actor),
+        ("privileges:sequence:app.tickets", "REMOVED", statement, actor),
+        ("privileges:table:app.accounts", "REMOVED", statement, actor),
+        ("privileges:table:app.owned", "REMOVED", statement, actor),
+        ("privileges:type:app.mood", "REMOVED", statement, actor),
+        ("table:app.owned", "REMOVED", statement, actor),
+        ("view:app.owned_view", "REMOVED", statement, actor),
+    ]
+    assert definition(db, "default_privileges:app.postgres.TABLES") == (
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT ON TABLES TO "
+        f"{READER};"
+    )
+    assert definition(db, "privileges:function:app.add(integer,integer)") == (
+        "REVOKE EXECUTE ON FUNCTION app.add(a integer, b integer) FROM PUBLIC;"
+    )
+    # one audit row, the statement's, with every change
+    assert db.rows(
+        "SELECT coalesce(l.statement, q.query), l.role_name,"
+        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
+        "          FROM jsonb_array_elements(l.objects) o)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'DROP OWNED'"
+    ) == [(statement, actor, [row[0] for row in captured])]
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    assert db.one("SELECT pggit.rescan()") == 0
+    assert status(db) == captured
+
+
+def test_drop_owned_by_run_by_an_ordinary_role_is_captured(db, make_role):
+    """The same by an ordinary login role that is a member of the role (PostgreSQL lets it revoke
+    only the grants it made): the role's objects, its default privileges and the grant made to it
+    on the member's own table are taken, each change on the statement's audit row."""
+    role = make_role(create_on_db=True)
+    keeper = make_role(role, create_on_db=True)
+    db.run(sql.SQL("GRANT USAGE, CREATE ON SCHEMA app TO {}").format(sql.Identifier(role)))
+    db.run(sql.SQL("GRANT USAGE, CREATE ON SCHEMA app TO {}").format(sql.Identifier(keeper)))
+    with connect_as(db, role) as conn:
+        conn.execute(
+            "CREATE TABLE app.owned (a int);"
+            f"GRANT SELECT ON app.owned TO {READER};"
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER};"
+        )
+    with connect_as(db, keeper) as conn:
+        conn.execute(
+            "CREATE TABLE app.kept (a int);"
+            + sql.SQL("GRANT SELECT, UPDATE (a) ON app.kept TO {}, {};")
+            .format(sql.Identifier(role), sql.Identifier(READER))
+            .as_string(conn)
+        )
+    db.run("SELECT pggit.commit('two roles, their objects and grants')")
+    statement = f"DROP OWNED BY {role}"
+    with connect_as(db, keeper) as conn:
+        conn.execute(statement)
+    captured = status(db)
+    assert captured == [
+        (f"default_privileges:app.{role}.TABLES", "REMOVED", statement, keeper),
+        ("privileges:table:app.kept", "MODIFIED", statement, keeper),
+        ("privileges:table:app.owned", "REMOVED", statement, keeper),
+        ("table:app.owned", "REMOVED", statement, keeper),
+    ]
+    assert definition(db, "privileges:table:app.kept") == (
+        f"GRANT SELECT ON TABLE app.kept TO {READER};\n"
+        f"GRANT UPDATE (a) ON TABLE app.kept TO {READER};"
+    )
+    assert db.rows(
+        "SELECT coalesce(l.statement, q.query), l.role_name,"
+        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
+        "          FROM jsonb_array_elements(l.objects) o)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'DROP OWNED'"
+    ) == [(statement, keeper, [row[0] for row in captured])]
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    assert db.one("SELECT pggit.rescan()") == 0
+    assert status(db) == captured

@@ -536,8 +536,9 @@ $$;
 -- and builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
 -- based at the batch write; the configuration is read once per transaction; the statement text is
 -- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
--- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
--- they may have changed come from pggit.privileges_capture_anchors() (privileges.sql).
+-- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type), DROP OWNED
+-- only the objects it drops (through the sql_drop trigger): the rows they may have changed come
+-- from pggit.privileges_capture_anchors() (privileges.sql).
 CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
 RETURNS event_trigger
 LANGUAGE plpgsql
@@ -550,7 +551,7 @@ DECLARE
     v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
     v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
     v_tag text := tg_tag;
-    v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES', 'DROP OWNED');
     v_state text;
     v_cfg jsonb;
     v_excluded jsonb;
@@ -693,7 +694,7 @@ BEGIN
             v_refused := NULL;
         END IF;
         IF v_grant THEN
-            v_more_anchors := pggit.privileges_capture_anchors();
+            v_more_anchors := pggit.privileges_capture_anchors(v_tag);
         END IF;
         IF v_state = 'on' AND starts_with(v_cfg_cached, 'n') THEN
             RETURN;

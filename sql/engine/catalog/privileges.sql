@@ -233,7 +233,7 @@ BEGIN
 END;
 $$;
 
--- What a GRANT, REVOKE or ALTER DEFAULT PRIVILEGES statement changed, for the event trigger
+-- What a GRANT, REVOKE, ALTER DEFAULT PRIVILEGES or DROP OWNED statement changed, for the event trigger
 -- (these commands name no object in pg_event_trigger_ddl_commands(), only an object type), as
 -- [classid, objid] anchors in tracked schemas: the catalog rows of that type this statement wrote.
 -- A row written by the current transaction (or one of its subtransactions) has age(xmin) <= 0;
@@ -241,10 +241,10 @@ $$;
 -- ended (a higher cmin: the command counter counts the whole transaction), so rows created or
 -- granted by earlier statements of the transaction are not attributed to this one. That end is
 -- the transaction-local setting pggit.capture_mark, set by capture (engine/capture/capture.sql)
--- after the first buffered statement, after each GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, and
--- by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's DDL, the
--- batches of buffered ones): the command id of a row version capture has just written, read at
--- once, before anything can update or delete it. (The cmin column is the tuple's raw command id
+-- after the first buffered statement, after each GRANT, REVOKE, ALTER DEFAULT PRIVILEGES and DROP
+-- OWNED, and by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's
+-- DDL, the batches of buffered ones): the command id of a row version capture has just written,
+-- read at once, before anything can update or delete it. (The cmin column is the tuple's raw command id
 -- field, which holds a combo command id, an index into the transaction's array of (cmin, cmax)
 -- pairs unrelated to the command counter, once the version is deleted or replaced in the
 -- transaction that wrote it, and still after the savepoint that did so is rolled back: a mark
@@ -264,7 +264,12 @@ $$;
 -- transaction would leave it out too; the DDL of PostgreSQL 15 and 18 sets none on the rows it
 -- writes.) For default privileges also every pg_default_acl entry live_state knows whose row is
 -- gone (a REVOKE back to nothing deletes the row).
-CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
+-- DROP OWNED BY (p_tag) revokes the role's grants on every kind and removes it from default
+-- privileges (the event trigger names only some of the object types, and no default privileges
+-- entry it changes without removing): the rows of every kind are looked for. (The form without
+-- the tag is replaced.)
+DROP FUNCTION IF EXISTS pggit.privileges_capture_anchors();
+CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors(p_tag text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
@@ -274,9 +279,13 @@ DECLARE
     v_after bigint;
     v_out jsonb;
 BEGIN
-    SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
-      FROM pg_event_trigger_ddl_commands() d
-     WHERE d.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    IF p_tag = 'DROP OWNED' THEN
+        v_types := ARRAY['TABLE', 'SEQUENCE', 'FUNCTION', 'SCHEMA', 'TYPE', 'TABLES'];
+    ELSE
+        SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
+          FROM pg_event_trigger_ddl_commands() d
+         WHERE d.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    END IF;
     IF v_types IS NULL THEN
         RETURN '[]';
     END IF;
