@@ -426,9 +426,10 @@ def test_a_strict_capture_failure_names_capture_failed_once(engine_db: EngineDB,
     assert excinfo.value.sqlstate == "23514"
     assert engine_db.one("SELECT to_regclass('public.boom_seq')") is None
     assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors") == []
-    assert engine_db.rows(
-        "SELECT command_tag FROM pggit.ddl_log WHERE command_tag LIKE 'CREATE %'"
-    ) == []
+    assert (
+        engine_db.rows("SELECT command_tag FROM pggit.ddl_log WHERE command_tag LIKE 'CREATE %'")
+        == []
+    )
 
 
 @pytest.mark.parametrize(("key", "value"), [("capture_mode", '"strict"'), ("capture_sync", "true")])

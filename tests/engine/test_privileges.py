@@ -891,3 +891,140 @@ def test_drop_owned_by_run_by_an_ordinary_role_is_captured(db, make_role):
     assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
     assert db.one("SELECT pggit.rescan()") == 0
     assert status(db) == captured
+
+
+def acl_of_t(db: EngineDB) -> tuple:
+    """app.t's owner, its ACL as a set of (grantee, privilege, grantable) and its column a's."""
+    owner, acl, column_acl = db.rows(
+        "SELECT c.relowner::regrole::text, c.relacl::text, a.attacl::text FROM pg_class c "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'a' "
+        "WHERE c.oid = 'app.t'::regclass"
+    )[0]
+
+    def items(text: str | None) -> list | None:
+        if text is None:
+            return None
+        return sorted(
+            db.rows(
+                "SELECT grantee::regrole::text, privilege_type, is_grantable "
+                "FROM aclexplode(%s::aclitem[])",
+                (text,),
+            )
+        )
+
+    return owner, items(acl), items(column_acl)
+
+
+ALL_TABLE = ["DELETE", "INSERT", "REFERENCES", "SELECT", "TRIGGER", "TRUNCATE", "UPDATE"]
+
+
+@pytest.mark.parametrize("proof", ["full", "touched"])
+@pytest.mark.parametrize("applier", ["superuser", "operator"])
+def test_a_grant_to_the_role_applying_a_checkout_on_what_it_creates_round_trips(
+    engine_db, make_role, applier, proof
+):
+    """The tree grants to the role running checkout on a table another role owns. A checkout that
+    creates the table makes that role its owner, and its grants to it are then part of its
+    ownership: PostgreSQL keeps no ACL item for them, and the read lost them (APPLY_VERIFY_FAILED,
+    ADDED privileges:table:app.t). The apply remembers them: the checkout succeeds, the live
+    schema reads as the tree (status and rescan find nothing), and a checkout that drops them
+    leaves the owner its own privileges."""
+    db = engine_db
+    ensure_roles(READER)
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    owner = make_role(create_on_db=True)
+    if applier == "operator":
+        me = make_role("pggit_operator", owner, create_on_db=True)
+        conn = connect_as(db, me)
+    else:
+        me = "postgres"
+        conn = db.connect()
+    conn.execute("SELECT set_config('pggit.apply_proof', %s, false)", (proof,))
+    with connect_as(db, owner) as own:
+        own.execute("CREATE SCHEMA app; CREATE TABLE app.t (a int, b int)")
+    base = db.one("SELECT pggit.commit('the owner''s table')")
+    # (lines sorted by grantee, then the column's)
+    table_lines = sorted(
+        [
+            f"GRANT SELECT ON TABLE app.t TO {READER};",
+            f"GRANT INSERT, SELECT ON TABLE app.t TO {me};",
+        ],
+        key=lambda line: line.rsplit(" ", 1)[1],
+    )
+    granted = "\n".join(
+        [*table_lines, f"GRANT UPDATE (a) ON TABLE app.t TO {me} WITH GRANT OPTION;"]
+    )
+    with connect_as(db, owner) as own:
+        own.execute(f"GRANT SELECT ON app.t TO {READER}; GRANT SELECT, INSERT ON app.t TO {me}")
+        own.execute(f"GRANT UPDATE (a) ON app.t TO {me} WITH GRANT OPTION")
+    assert definition(db, "privileges:table:app.t") == granted
+    db.run("SELECT pggit.commit('grants')")
+    main_tree = db.head_tree()
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT pggit.branch_create('plain', %s)", (base,))
+    with conn:
+        conn.execute("SELECT * FROM pggit.checkout('empty')")
+        conn.execute("SELECT * FROM pggit.checkout('main')")
+        assert acl_of_t(db) == (
+            me,
+            sorted([(me, p, False) for p in ALL_TABLE] + [(READER, "SELECT", False)]),
+            [(me, "UPDATE", True)],
+        )
+        assert definition(db, "privileges:table:app.t") == granted
+        assert db.live_tree_hash() == main_tree
+        assert db.one("SELECT clean FROM pggit.head()") is True
+        assert db.one("SELECT pggit.rescan()") == 0
+        assert db.rows("SELECT * FROM pggit.diff('HEAD', 'WORKING')") == []
+        # the table stays; the grants to its owner go, and the owner keeps its privileges
+        statements = conn.execute("SELECT statements FROM pggit.checkout('plain')").fetchone()[0]
+        # (the REVOKE from the owner gives it back its own privileges)
+        assert statements == sorted(
+            [
+                f"REVOKE ALL ON TABLE app.t FROM {me} CASCADE; GRANT ALL ON TABLE app.t TO {me};",
+                f"REVOKE ALL ON TABLE app.t FROM {READER} CASCADE;",
+            ],
+            key=lambda statement: statement.split(" ")[6],
+        )
+        assert acl_of_t(db) == (me, [(me, p, False) for p in ALL_TABLE], None)
+        assert definition(db, "privileges:table:app.t") is None
+        assert db.live_tree_hash() == db.branch_tree("plain")
+        conn.execute("SELECT * FROM pggit.checkout('main')")
+        assert definition(db, "privileges:table:app.t") == granted
+        assert db.live_tree_hash() == main_tree
+        assert db.one("SELECT pggit.rescan()") == 0
+    # the object's owner changes: its grants to the former owner are gone with that ownership
+    db.run(sql.SQL("ALTER TABLE app.t OWNER TO {}").format(sql.Identifier(owner)))
+    assert definition(db, "privileges:table:app.t") == f"GRANT SELECT ON TABLE app.t TO {READER};"
+    assert [row[:2] for row in status(db)] == [("privileges:table:app.t", "MODIFIED")]
+    assert db.one("SELECT pggit.rescan()") == 0
+
+
+def test_a_grant_to_the_applying_role_does_not_hide_a_real_difference(engine_db):
+    """Default privileges for all schemas (not tracked) grant to the table a checkout creates: the
+    live schema is not the tree, and the checkout is refused whatever the grants to the applying
+    role."""
+    db = engine_db
+    ensure_roles(READER, WRITER)
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    db.run("CREATE SCHEMA app; CREATE TABLE app.t (a int)")
+    db.run(sql.SQL("ALTER TABLE app.t OWNER TO {}").format(sql.Identifier(WRITER)))
+    db.run(f"GRANT SELECT ON app.t TO postgres, {READER}")
+    db.run("SELECT pggit.commit('grants')")
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run(f"ALTER DEFAULT PRIVILEGES GRANT INSERT ON TABLES TO {WRITER}")
+    with pytest.raises(psycopg.Error) as excinfo:
+        db.run("SELECT * FROM pggit.checkout('main')")
+    assert engine_error(excinfo) == "APPLY_VERIFY_FAILED"
+    assert excinfo.value.diag.message_primary == (
+        "[PGGIT-APPLY_VERIFY_FAILED] checkout left the schema different from its target "
+        "(MODIFIED privileges:table:app.t); nothing was changed"
+    )
+    assert db.one("SELECT branch FROM pggit.head()") == "empty"
+    assert db.one("SELECT to_regclass('app.t')") is None
+    assert db.one("SELECT count(*) FROM pggit.owner_grants") == 0
+    db.run(f"ALTER DEFAULT PRIVILEGES REVOKE INSERT ON TABLES FROM {WRITER}")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert definition(db, "privileges:table:app.t") == (
+        f"GRANT SELECT ON TABLE app.t TO {READER};\nGRANT SELECT ON TABLE app.t TO postgres;"
+    )

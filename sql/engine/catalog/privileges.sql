@@ -43,18 +43,28 @@ $$;
 -- The privileges of one object as statements (one per line: REVOKEs of default privileges, then
 -- GRANTs per grantee and grant option, then column GRANTs per column), and the grantees named;
 -- no row when the ACL is the default. p_target is what GRANT names (`TABLE app.t`, `FUNCTION
--- app.f(integer)`...); p_columns is [{name, acl}] for relations.
+-- app.f(integer)`...); p_columns is [{name, acl}] for relations; p_implied the grants to the owner
+-- a checkout applied (pggit.owner_grants: [{col, grantee, privilege, grantable}], col null for
+-- the object's own), listed as the grants to any other role.
 CREATE OR REPLACE FUNCTION pggit._acl_sql(p_target text, p_acl aclitem[], p_default aclitem[],
-                                          p_owner oid, p_columns jsonb)
+                                          p_owner oid, p_columns jsonb, p_implied jsonb)
 RETURNS TABLE (statements text, grantees jsonb)
 LANGUAGE sql STABLE
 AS $$
-    WITH obj AS (
+    WITH implied AS (
+        SELECT i->>'col' AS col, i->>'grantee' AS grantee, i->>'privilege' AS privilege,
+               (i->>'grantable')::boolean AS grantable, false AS revoked
+          FROM pg_catalog.jsonb_array_elements(coalesce(p_implied, '[]')) i
+    ), obj AS (
         SELECT * FROM pggit._acl_changes(p_acl, p_default, p_owner)
+        UNION ALL
+        SELECT i.grantee, i.privilege, i.grantable, i.revoked FROM implied i WHERE i.col IS NULL
     ), col AS (
         SELECT c->>'name' AS col, x.*
           FROM pg_catalog.jsonb_array_elements(p_columns) c,
                LATERAL pggit._acl_changes((c->>'acl')::pg_catalog.aclitem[], '{}'::pg_catalog.aclitem[], p_owner) x
+        UNION ALL
+        SELECT i.col, i.grantee, i.privilege, i.grantable, i.revoked FROM implied i WHERE i.col IS NOT NULL
     ), lines AS (
         SELECT 0 AS part, o.grantee AS sort1, '' AS sort2,
                'REVOKE ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege COLLATE "C") || ' ON ' || p_target
@@ -81,12 +91,12 @@ AS $$
      WHERE x.statements IS NOT NULL
 $$;
 
--- Every object's privileges entry: relations (tables, views, materialized views, sequences),
--- functions, procedures, aggregates, schemas, enum/composite/range types and domains of tracked
--- schemas whose ACL differs from the default. The schema public's default is what a new database
--- gives it (USAGE to PUBLIC). Same columns as the catalog's per-kind views (docs/engine-catalog.md).
-CREATE OR REPLACE VIEW pggit._o_privileges AS
-WITH target AS (
+-- Every object that can have a privileges entry: relations (tables, views, materialized views,
+-- sequences), functions, procedures, aggregates, schemas, enum/composite/range types and domains
+-- of tracked schemas, with its anchor, its key and the key of what it depends on, what GRANT
+-- names, its ACL, the default ACL of its kind for its owner (the schema public's is what a new
+-- database gives it: USAGE to PUBLIC), its owner and its columns' ACLs.
+CREATE OR REPLACE VIEW pggit._privileges_targets AS
     -- keys are spelled out here rather than read from _key_class/_key_type, so that a filter on
     -- the anchor stays an index probe on the object's own row
     SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, k.key AS target_key, k.key AS dep_key,
@@ -152,8 +162,14 @@ WITH target AS (
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                           AND d.deptype = 'e')
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = t.typrelid
-                          AND t.typrelid <> 0 AND d.deptype = 'e')
-)
+                          AND t.typrelid <> 0 AND d.deptype = 'e');
+
+-- Every object's privileges entry: the objects of pggit._privileges_targets whose ACL differs from
+-- the default, or that hold grants to their owner a checkout applied (pggit.owner_grants: shown
+-- while the same role owns the object and holds the privilege; that table is empty unless a
+-- checkout granted something to the role applying it on an object it created). Same columns as
+-- the catalog's per-kind views (docs/engine-catalog.md).
+CREATE OR REPLACE VIEW pggit._o_privileges AS
 SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        t.schema_name, t.object_name, t.target_key AS parent_name,
        s.statements AS definition,
@@ -162,9 +178,24 @@ SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
                           'public_default', (SELECT coalesce(jsonb_agg(x.privilege_type ORDER BY x.privilege_type COLLATE "C"), '[]')
                                                FROM aclexplode(t.dflt) x WHERE x.grantee = 0)) AS meta,
        t.classid AS anchor_classid, t.objid AS anchor_objid
-  FROM target t
-  CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns) s
- WHERE t.acl IS NOT NULL OR t.columns <> '[]';
+  FROM pggit._privileges_targets t
+  CROSS JOIN LATERAL (
+      SELECT CASE WHEN (SELECT EXISTS (SELECT 1 FROM pggit.owner_grants)) THEN (
+                 SELECT jsonb_agg(jsonb_build_object('col', g.column_name, 'grantee', quote_ident(r.rolname),
+                                                     'privilege', g.privilege, 'grantable', g.grantable))
+                   FROM pggit.owner_grants g
+                   JOIN pg_roles r ON r.oid = g.owner
+                  WHERE g.classid = t.classid AND g.objid = t.objid AND g.target = t.target
+                    AND g.owner = t.owner
+                    AND (t.acl IS NULL
+                         OR EXISTS (SELECT 1 FROM aclexplode(t.acl) x
+                                     WHERE x.grantee = t.owner AND x.privilege_type = g.privilege)))
+             END AS implied) i
+  CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns, i.implied) s
+ WHERE t.acl IS NOT NULL OR t.columns <> '[]' OR i.implied IS NOT NULL;
+
+-- (the form without the owner's grants, replaced)
+DROP FUNCTION IF EXISTS pggit._acl_sql(text, aclitem[], aclitem[], oid, jsonb);
 
 -- Default privileges set for a role in a tracked schema (ALTER DEFAULT PRIVILEGES ... IN SCHEMA):
 -- one entry per pg_default_acl row. Defaults set for all schemas (no IN SCHEMA) are not tracked.
@@ -195,6 +226,113 @@ SELECT 'default_privileges:' || n.nspname || '.' || r.rolname || '.' || o.word A
                 FROM pggit._acl_changes(d.defaclacl, '{}'::aclitem[], NULL) c
                GROUP BY c.grantee, c.grantable) g) s
  WHERE s.statements IS NOT NULL;
+
+-- The grants to p_grantee an entry's statements make (p_definition, lines as pggit._acl_sql writes
+-- them for p_target): one row per privilege, on the object (col NULL) or on a column of the
+-- relation p_objid.
+CREATE OR REPLACE FUNCTION pggit._privileges_granted_to(p_definition text, p_target text,
+                                                        p_grantee text, p_classid oid, p_objid oid)
+RETURNS TABLE (col text, privilege text, grantable boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_line text;
+    v_grantable boolean;
+    v_tail text;
+    v_privileges text;
+BEGIN
+    FOR v_line IN SELECT x FROM regexp_split_to_table(p_definition, E'\n') x LOOP
+        FOREACH v_grantable IN ARRAY ARRAY[false, true] LOOP
+            v_tail := ' ON ' || p_target || ' TO ' || p_grantee
+                      || CASE WHEN v_grantable THEN ' WITH GRANT OPTION;' ELSE ';' END;
+            CONTINUE WHEN NOT starts_with(v_line, 'GRANT ') OR length(v_line) <= 6 + length(v_tail)
+                          OR right(v_line, length(v_tail)) <> v_tail;
+            v_privileges := substr(v_line, 7, length(v_line) - 6 - length(v_tail));
+            IF v_privileges ~ '^[A-Z]+(, [A-Z]+)*$' THEN
+                RETURN QUERY SELECT NULL::text, x, v_grantable
+                               FROM unnest(string_to_array(v_privileges, ', ')) x;
+            ELSIF p_classid = 'pg_class'::regclass THEN
+                -- a column's: each privilege followed by the column's quoted name
+                RETURN QUERY
+                    SELECT a.attname::text, x, v_grantable
+                      FROM pg_attribute a,
+                           LATERAL unnest(string_to_array(
+                               replace(v_privileges, ' (' || quote_ident(a.attname) || ')', ''), ', ')) x
+                     WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped
+                       AND strpos(v_privileges, ' (' || quote_ident(a.attname) || ')') > 0
+                       AND replace(v_privileges, ' (' || quote_ident(a.attname) || ')', '')
+                           ~ '^[A-Z]+(, [A-Z]+)*$';
+            END IF;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+
+-- After the steps of a plan (pggit.apply_steps), what pggit.owner_grants remembers. An object a
+-- plan creates is owned by the role applying it; a grant its tree makes to that role is part of
+-- that ownership, which PostgreSQL keeps no ACL item for, so the privileges read could not show
+-- it, and the tree would not be what the apply left. Forgotten: the grants of every privileges
+-- entry the plan dropped, created or altered, and those of objects gone or owned by another role
+-- since. Remembered: for each entry of the plan in the target tree p_to that grants to the role
+-- applying it on an object that role owns, those grants.
+CREATE OR REPLACE FUNCTION pggit.owner_grants_apply(p_plan jsonb, p_to jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_keys text[];
+    v_me text := quote_ident(current_user);
+BEGIN
+    SELECT array_agg(DISTINCT p.object_key) INTO v_keys
+      FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(object_key text, kind text)
+     WHERE p.kind = 'privileges';
+    DELETE FROM pggit.owner_grants g
+     WHERE g.object_key = ANY (v_keys)
+        OR NOT EXISTS (SELECT 1 FROM pggit._privileges_targets t
+                        WHERE t.classid = g.classid AND t.objid = g.objid AND t.target = g.target
+                          AND t.owner = g.owner);
+    -- (the entries naming the role first: usually none, and then the objects are not read)
+    SELECT array_agg(k) INTO v_keys
+      FROM unnest(v_keys) k
+      JOIN pggit.blobs b ON b.hash = p_to->>k
+     WHERE strpos(b.definition, ' TO ' || v_me) > 0;
+    IF v_keys IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO pggit.owner_grants (object_key, classid, objid, target, owner, column_name,
+                                    privilege, grantable)
+    SELECT k.key, t.classid, t.objid, t.target, t.owner, g.col, g.privilege, g.grantable
+      FROM unnest(v_keys) k(key)
+      JOIN pggit.blobs b ON b.hash = p_to->>k.key
+      JOIN pggit._privileges_targets t ON 'privileges:' || t.target_key = k.key
+      CROSS JOIN LATERAL pggit._privileges_granted_to(b.definition, t.target, v_me, t.classid, t.objid) g
+     WHERE t.owner = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user);
+END;
+$$;
+
+-- A plan's step that is the REVOKE ALL of an entry's drop (pggit._privileges_drop) from the owner
+-- of the object, of grants pggit.owner_grants remembers for that owner: those grants are part of
+-- its ownership, and the REVOKE takes from the owner its own privileges too (its column
+-- privileges, which should go, and those of its ownership; it takes back no grant the owner made:
+-- an owner's grant options cannot be revoked). pggit.apply_steps runs instead what this returns:
+-- the REVOKE, then a GRANT ALL to the owner, which gives it back whole (forgetting the grants is
+-- what drops them from the entry). NULL for any other step.
+CREATE OR REPLACE FUNCTION pggit.owner_grants_revoke(p_object_key text, p_statement text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT p_statement || ' GRANT ALL ON ' || g.target || ' TO ' || quote_ident(r.rolname) || ';'
+      FROM pggit.owner_grants g
+      JOIN pg_roles r ON r.oid = g.owner
+      JOIN pggit._privileges_targets t
+        ON t.classid = g.classid AND t.objid = g.objid AND t.target = g.target AND t.owner = g.owner
+     WHERE g.object_key = p_object_key
+       AND p_statement = 'REVOKE ALL ON ' || g.target || ' FROM ' || quote_ident(r.rolname) || ' CASCADE;'
+     LIMIT 1
+$$;
 
 -- Every privileges and default privileges entry of the live database (live_objects() adds them).
 CREATE OR REPLACE FUNCTION pggit._privileges_live()
