@@ -389,7 +389,7 @@ $$;
 -- read from the table credited a GRANT after one rolled back with other objects of the
 -- transaction, or missed its own.) A savepoint rolled back restores the setting as it was before
 -- (and takes back the rows its statements wrote); RESET ALL empties it, and then every row of
--- the kind the transaction wrote is taken (capture reports the lost buffer). Objects that a
+-- the kind the transaction wrote is taken (capture reports a lost buffer). Objects that a
 -- statement between two GRANTs created or altered (rows of the granted kinds) are credited to
 -- the later GRANT too when that statement was buffered.
 -- A row of this statement also has no xmax: when the end-of-command trigger runs, the rows the
