@@ -1030,3 +1030,123 @@ def test_a_grant_to_the_applying_role_does_not_hide_a_real_difference(engine_db)
     assert definition(db, "privileges:table:app.t") == (
         f"GRANT SELECT ON TABLE app.t TO {READER};\nGRANT SELECT ON TABLE app.t TO postgres;"
     )
+
+
+OWNED_TABLE_LINES = (
+    f"GRANT SELECT ON TABLE app.t TO {READER};\nGRANT INSERT, SELECT ON TABLE app.t TO postgres;"
+)
+OWNED_GRANTS = (
+    OWNED_TABLE_LINES + "\nGRANT UPDATE (a) ON TABLE app.t TO postgres WITH GRANT OPTION;"
+)
+
+
+def check_out_owned_grants(db: EngineDB, make_role) -> str:
+    """main: app.t (a, b) owned by another role, granting SELECT to the reader, SELECT and INSERT
+    to postgres and UPDATE (a) to postgres with grant option; the branch 'empty' is the root.
+    Ends checked out on main by postgres, through an empty schema: postgres owns app.t, and the
+    apply remembered its grants to postgres. Returns the other role."""
+    ensure_roles(READER)
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    owner = make_role(create_on_db=True)
+    with connect_as(db, owner) as own:
+        own.execute("CREATE SCHEMA app; CREATE TABLE app.t (a int, b int)")
+        own.execute(f"GRANT SELECT ON app.t TO {READER}; GRANT SELECT, INSERT ON app.t TO postgres")
+        own.execute("GRANT UPDATE (a) ON app.t TO postgres WITH GRANT OPTION")
+    db.run("SELECT pggit.commit('grants')")
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.one("SELECT relowner::regrole::text FROM pg_class WHERE oid = 'app.t'::regclass") == (
+        "postgres"
+    )
+    assert definition(db, "privileges:table:app.t") == OWNED_GRANTS
+    return owner
+
+
+@pytest.mark.parametrize(
+    "change", ["ALTER TABLE app.t DROP COLUMN a", "ALTER TABLE app.t RENAME COLUMN a TO c"]
+)
+def test_a_remembered_grant_on_a_column_goes_with_the_column(engine_db, make_role, change):
+    """A grant to the owner on a column, remembered by the apply, is read only while that column
+    is there with that name: it was read after the column was dropped or renamed, and the commit
+    of that state could not be checked out (APPLY_FAILED, column "a" does not exist)."""
+    db = engine_db
+    check_out_owned_grants(db, make_role)
+    db.run(change)
+    assert definition(db, "privileges:table:app.t") == OWNED_TABLE_LINES
+    assert db.one("SELECT pggit.rescan()") == 0
+    db.run("SELECT pggit.commit('the column changed')")
+    db.run("SELECT pggit.branch_create('changed', (SELECT commit_hash FROM pggit.head()))")
+    tree = db.branch_tree("changed")
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('changed')")
+    assert definition(db, "privileges:table:app.t") == OWNED_TABLE_LINES
+    assert db.live_tree_hash() == tree
+    assert db.one("SELECT pggit.rescan()") == 0
+
+
+def test_a_remembered_column_grant_held_in_the_columns_acl_is_read(engine_db, make_role):
+    """The owner holds a remembered column privilege in the column's ACL only (not the table's):
+    PostgreSQL grants it, and the read keeps the grant (it was lost: status MODIFIED)."""
+    db = engine_db
+    check_out_owned_grants(db, make_role)
+    db.run("REVOKE ALL ON app.t FROM postgres")
+    db.run("GRANT INSERT, SELECT ON app.t TO postgres")
+    db.run("GRANT UPDATE (a) ON app.t TO postgres WITH GRANT OPTION")
+    assert db.rows(
+        "SELECT c.relacl::text, a.attacl::text FROM pg_class c JOIN pg_attribute a "
+        "ON a.attrelid = c.oid AND a.attname = 'a' WHERE c.oid = 'app.t'::regclass"
+    ) == [(f"{{{READER}=r/postgres,postgres=ar/postgres}}", "{postgres=w*/postgres}")]
+    assert definition(db, "privileges:table:app.t") == OWNED_GRANTS
+    assert status(db) == []
+    assert db.one("SELECT pggit.rescan()") == 0
+
+
+def test_a_remembered_grant_is_read_only_as_a_privilege_the_owner_holds(engine_db):
+    """pggit.owner_grants holds only privilege keywords (a row carrying SQL is refused), and a row
+    is read only for a privilege the owner holds (its ACL, or its kind's default when it has none)
+    and a column that is there: nothing else reaches the definition."""
+    db = engine_db
+    db.run("CREATE SCHEMA app; CREATE TABLE app.t1 (a int)")
+
+    def remember(objsubid: int, column: str | None, owner: str, privilege: str) -> None:
+        db.run(
+            "INSERT INTO pggit.owner_grants (classid, objid, objsubid, column_name, owner, "
+            "privilege, grantable) VALUES ('pg_class'::regclass, 'app.t1'::regclass, %s, %s, "
+            "%s::regrole, %s, false)",
+            (objsubid, column, owner, privilege),
+        )
+
+    injected = "SELECT ON TABLE app.t1 TO postgres; ALTER ROLE x SUPERUSER; GRANT SELECT"
+    with pytest.raises(psycopg.errors.CheckViolation):
+        remember(0, None, "postgres", injected)
+    # (a privilege no column has)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        remember(1, "a", "postgres", "DELETE")
+    # a privilege no table has, a column that is not there, one of another name, another owner
+    remember(0, None, "postgres", "USAGE")
+    remember(5, "a", "postgres", "SELECT")
+    remember(1, "b", "postgres", "SELECT")
+    remember(0, None, READER, "SELECT")
+    assert definition(db, "privileges:table:app.t1") is None
+    remember(1, "a", "postgres", "SELECT")
+    assert definition(db, "privileges:table:app.t1") == (
+        "GRANT SELECT (a) ON TABLE app.t1 TO postgres;"
+    )
+    # (the owner's own ACL items are left out of an entry: the grant was all it showed)
+    db.run("REVOKE SELECT ON app.t1 FROM postgres")
+    assert definition(db, "privileges:table:app.t1") is None
+
+
+def test_remembered_grants_follow_their_object_through_a_rename(engine_db, make_role):
+    """The grants are remembered by the object's identity: a renamed table keeps them (they were
+    lost from its entry), under its new name; a table of the same name created after the drop
+    has none of them."""
+    db = engine_db
+    check_out_owned_grants(db, make_role)
+    db.run("ALTER TABLE app.t RENAME TO u")
+    assert definition(db, "privileges:table:app.u") == OWNED_GRANTS.replace("app.t ", "app.u ")
+    assert db.one("SELECT pggit.rescan()") == 0
+    db.run("DROP TABLE app.u; CREATE TABLE app.t (a int, b int)")
+    assert definition(db, "privileges:table:app.t") is None
+    assert db.one("SELECT pggit.rescan()") == 0

@@ -95,7 +95,9 @@ $$;
 -- sequences), functions, procedures, aggregates, schemas, enum/composite/range types and domains
 -- of tracked schemas, with its anchor, its key and the key of what it depends on, what GRANT
 -- names, its ACL, the default ACL of its kind for its owner (the schema public's is what a new
--- database gives it: USAGE to PUBLIC), its owner and its columns' ACLs.
+-- database gives it: USAGE to PUBLIC), its owner, its columns' ACLs and the oid of the object
+-- whose ACL it is (in the anchor's catalog: the anchor itself but for an identity sequence, whose
+-- anchor is its table).
 CREATE OR REPLACE VIEW pggit._privileges_targets AS
     -- keys are spelled out here rather than read from _key_class/_key_type, so that a filter on
     -- the anchor stays an index probe on the object's own row
@@ -106,7 +108,8 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
            c.relowner AS owner,
            (SELECT coalesce(jsonb_agg(jsonb_build_object('name', a.attname, 'acl', a.attacl::text) ORDER BY a.attnum), '[]')
               FROM pg_attribute a
-             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL) AS columns
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL) AS columns,
+           c.oid AS acl_objid
       FROM pg_class c
       JOIN pggit._ns n ON n.oid = c.relnamespace
       CROSS JOIN LATERAL (SELECT CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
@@ -121,7 +124,7 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
     SELECT 'pg_class'::regclass::oid, idt.refobjid, 'sequence:' || n.nspname || '.' || c.relname,
            'table:' || tn.nspname || '.' || t.relname,
            n.nspname, c.relname::text, 'SEQUENCE ' || n.qname || '.' || quote_ident(c.relname),
-           c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb
+           c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb, c.oid
       FROM pg_depend idt
       JOIN pg_class c ON c.oid = idt.objid AND c.relkind = 'S'
       JOIN pggit._ns n ON n.oid = c.relnamespace
@@ -133,7 +136,7 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
     SELECT 'pg_proc'::regclass::oid, p.oid, pk.key, pk.key, pk.nspname, p.proname::text,
            CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END
              || pk.qname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-           p.proacl, acldefault('f', p.proowner), p.proowner, '[]'::jsonb
+           p.proacl, acldefault('f', p.proowner), p.proowner, '[]'::jsonb, p.oid
       FROM pg_proc p
       JOIN pggit._proc_key pk ON pk.oid = p.oid
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
@@ -144,7 +147,7 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
            CASE WHEN n.nspname = 'public'
                 THEN acldefault('n', s.nspowner) || makeaclitem(0, s.nspowner, 'USAGE', false)
                 ELSE acldefault('n', s.nspowner) END,
-           s.nspowner, '[]'::jsonb
+           s.nspowner, '[]'::jsonb, n.oid
       FROM pggit._ns n
       JOIN pg_namespace s ON s.oid = n.oid
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_namespace'::regclass AND x.objid = n.oid
@@ -152,7 +155,7 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
     UNION ALL
     SELECT 'pg_type'::regclass::oid, t.oid, k.key, k.key, n.nspname, t.typname::text,
            CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || n.qname || '.' || quote_ident(t.typname),
-           t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb
+           t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb, t.oid
       FROM pg_type t
       JOIN pggit._ns n ON n.oid = t.typnamespace
       CROSS JOIN LATERAL (SELECT CASE t.typtype WHEN 'd' THEN 'domain:' ELSE 'type:' END
@@ -165,10 +168,13 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
                           AND t.typrelid <> 0 AND d.deptype = 'e');
 
 -- Every object's privileges entry: the objects of pggit._privileges_targets whose ACL differs from
--- the default, or that hold grants to their owner a checkout applied (pggit.owner_grants: shown
--- while the same role owns the object and holds the privilege; that table is empty unless a
--- checkout granted something to the role applying it on an object it created). Same columns as
--- the catalog's per-kind views (docs/engine-catalog.md).
+-- the default, or that hold grants to their owner a checkout applied (pggit.owner_grants; that
+-- table is empty unless a checkout granted something to the role applying it on an object it
+-- created). A remembered grant is shown while the same role owns the object and holds the
+-- privilege: in the object's ACL (its kind's default when it has none), or for a column's in the
+-- object's ACL or the column's (PostgreSQL grants a column privilege held either way), and a
+-- column's only while a column of that number has that name. Same columns as the catalog's
+-- per-kind views (docs/engine-catalog.md).
 CREATE OR REPLACE VIEW pggit._o_privileges AS
 SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        t.schema_name, t.object_name, t.target_key AS parent_name,
@@ -181,15 +187,20 @@ SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
   FROM pggit._privileges_targets t
   CROSS JOIN LATERAL (
       SELECT CASE WHEN (SELECT EXISTS (SELECT 1 FROM pggit.owner_grants)) THEN (
-                 SELECT jsonb_agg(jsonb_build_object('col', g.column_name, 'grantee', quote_ident(r.rolname),
+                 SELECT jsonb_agg(jsonb_build_object('col', a.attname, 'grantee', quote_ident(r.rolname),
                                                      'privilege', g.privilege, 'grantable', g.grantable))
                    FROM pggit.owner_grants g
                    JOIN pg_roles r ON r.oid = g.owner
-                  WHERE g.classid = t.classid AND g.objid = t.objid AND g.target = t.target
-                    AND g.owner = t.owner
-                    AND (t.acl IS NULL
-                         OR EXISTS (SELECT 1 FROM aclexplode(t.acl) x
-                                     WHERE x.grantee = t.owner AND x.privilege_type = g.privilege)))
+                   LEFT JOIN pg_attribute a
+                     ON g.objsubid > 0 AND t.classid = 'pg_class'::regclass
+                    AND a.attrelid = g.objid AND a.attnum = g.objsubid AND NOT a.attisdropped
+                  WHERE g.classid = t.classid AND g.objid = t.acl_objid AND g.owner = t.owner
+                    AND (g.objsubid = 0 OR a.attname::text = g.column_name)
+                    AND (EXISTS (SELECT 1 FROM aclexplode(coalesce(t.acl, t.dflt)) x
+                                  WHERE x.grantee = t.owner AND x.privilege_type = g.privilege)
+                         OR (g.objsubid > 0
+                             AND EXISTS (SELECT 1 FROM aclexplode(a.attacl) x
+                                          WHERE x.grantee = t.owner AND x.privilege_type = g.privilege))))
              END AS implied) i
   CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns, i.implied) s
  WHERE t.acl IS NOT NULL OR t.columns <> '[]' OR i.implied IS NOT NULL;
@@ -275,7 +286,8 @@ $$;
 -- it, and the tree would not be what the apply left. Forgotten: the grants of every privileges
 -- entry the plan dropped, created or altered, and those of objects gone or owned by another role
 -- since. Remembered: for each entry of the plan in the target tree p_to that grants to the role
--- applying it on an object that role owns, those grants.
+-- applying it on an object that role owns, those grants (of the privileges an ACL can hold: the
+-- proof refuses any other), a column's by its number and name.
 CREATE OR REPLACE FUNCTION pggit.owner_grants_apply(p_plan jsonb, p_to jsonb)
 RETURNS void
 LANGUAGE plpgsql
@@ -289,10 +301,9 @@ BEGIN
       FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(object_key text, kind text)
      WHERE p.kind = 'privileges';
     DELETE FROM pggit.owner_grants g
-     WHERE g.object_key = ANY (v_keys)
-        OR NOT EXISTS (SELECT 1 FROM pggit._privileges_targets t
-                        WHERE t.classid = g.classid AND t.objid = g.objid AND t.target = g.target
-                          AND t.owner = g.owner);
+     WHERE NOT EXISTS (SELECT 1 FROM pggit._privileges_targets t
+                        WHERE t.classid = g.classid AND t.acl_objid = g.objid AND t.owner = g.owner
+                          AND NOT 'privileges:' || t.target_key = ANY (coalesce(v_keys, '{}')));
     -- (the entries naming the role first: usually none, and then the objects are not read)
     SELECT array_agg(k) INTO v_keys
       FROM unnest(v_keys) k
@@ -301,14 +312,19 @@ BEGIN
     IF v_keys IS NULL THEN
         RETURN;
     END IF;
-    INSERT INTO pggit.owner_grants (object_key, classid, objid, target, owner, column_name,
-                                    privilege, grantable)
-    SELECT k.key, t.classid, t.objid, t.target, t.owner, g.col, g.privilege, g.grantable
+    INSERT INTO pggit.owner_grants (classid, objid, objsubid, column_name, owner, privilege, grantable)
+    SELECT t.classid, t.acl_objid, coalesce(a.attnum, 0), g.col, t.owner, g.privilege, g.grantable
       FROM unnest(v_keys) k(key)
       JOIN pggit.blobs b ON b.hash = p_to->>k.key
       JOIN pggit._privileges_targets t ON 'privileges:' || t.target_key = k.key
-      CROSS JOIN LATERAL pggit._privileges_granted_to(b.definition, t.target, v_me, t.classid, t.objid) g
-     WHERE t.owner = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user);
+      CROSS JOIN LATERAL pggit._privileges_granted_to(b.definition, t.target, v_me, t.classid, t.acl_objid) g
+      LEFT JOIN pg_attribute a
+        ON g.col IS NOT NULL AND a.attrelid = t.acl_objid AND a.attname::text = g.col AND NOT a.attisdropped
+     WHERE t.owner = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+       AND (g.col IS NULL OR a.attnum IS NOT NULL)
+       AND g.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER',
+                           'MAINTAIN', 'EXECUTE', 'USAGE', 'CREATE')
+       AND (g.col IS NULL OR g.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES'));
 END;
 $$;
 
@@ -324,13 +340,13 @@ RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT p_statement || ' GRANT ALL ON ' || g.target || ' TO ' || quote_ident(r.rolname) || ';'
-      FROM pggit.owner_grants g
-      JOIN pg_roles r ON r.oid = g.owner
-      JOIN pggit._privileges_targets t
-        ON t.classid = g.classid AND t.objid = g.objid AND t.target = g.target AND t.owner = g.owner
-     WHERE g.object_key = p_object_key
-       AND p_statement = 'REVOKE ALL ON ' || g.target || ' FROM ' || quote_ident(r.rolname) || ' CASCADE;'
+    SELECT p_statement || ' GRANT ALL ON ' || t.target || ' TO ' || quote_ident(r.rolname) || ';'
+      FROM pggit._privileges_targets t
+      JOIN pg_roles r ON r.oid = t.owner
+     WHERE 'privileges:' || t.target_key = p_object_key
+       AND p_statement = 'REVOKE ALL ON ' || t.target || ' FROM ' || quote_ident(r.rolname) || ' CASCADE;'
+       AND EXISTS (SELECT 1 FROM pggit.owner_grants g
+                    WHERE g.classid = t.classid AND g.objid = t.acl_objid AND g.owner = t.owner)
      LIMIT 1
 $$;
 
