@@ -32,6 +32,7 @@ BEGIN;
 \ir schema/017_capture_write_json.sql
 \ir schema/018_events_unused_index.sql
 \ir schema/019_blobs_put_hashed.sql
+\ir schema/020_owner_grants.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql

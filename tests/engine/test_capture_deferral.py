@@ -346,6 +346,92 @@ def test_a_reset_all_that_empties_the_buffer_is_recorded_not_silent(
     assert "table:public.before_reset" in keys
 
 
+# What writes the transaction's buffer out before a RESET ALL: strict mode or capture_sync switched
+# on inside the transaction (its next statement writes the buffer, then itself, at once), or an
+# engine read (status writes the buffer before it flushes).
+WRITTEN_BEFORE_THE_RESET = {
+    "strict": "SELECT pggit.config_set('capture_mode', '\"strict\"')",
+    "sync": "SELECT pggit.config_set('capture_sync', 'true')",
+    "read": "SELECT count(*) FROM pggit.status()",
+}
+
+
+@pytest.mark.parametrize("written_by", list(WRITTEN_BEFORE_THE_RESET))
+def test_a_reset_all_after_the_buffer_was_written_reports_nothing(
+    engine_db: EngineDB, written_by: str
+):
+    """Everything the transaction buffered was written before its RESET ALL: nothing was lost, and
+    nothing is reported (no capture error, no warning to the client); each statement is audited
+    once. In the next transaction a statement buffered and then reset is reported lost, once."""
+    client = engine_db.connect()
+    warnings: list[str] = []
+    client.add_notice_handler(lambda notice: warnings.append(notice.message_primary))
+    with client:
+        with client.transaction():
+            client.execute("CREATE TABLE public.buffered (a integer)")
+            client.execute(WRITTEN_BEFORE_THE_RESET[written_by])
+            if written_by == "read":
+                # written by the read, then buffered again and written by the next read
+                client.execute("CREATE TABLE public.written (a integer)")
+                client.execute(WRITTEN_BEFORE_THE_RESET[written_by])
+            else:
+                client.execute("CREATE TABLE public.written (a integer)")
+            client.execute("RESET ALL")
+        assert warnings == []
+        assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors") == []
+        # (back to buffering: the switch was committed)
+        engine_db.run("SELECT pggit.config_set('capture_mode', '\"lenient\"')")
+        engine_db.run("SELECT pggit.config_set('capture_sync', 'false')")
+        with client.transaction():
+            client.execute("CREATE TABLE public.lost (a integer)")
+            client.execute("RESET ALL")
+    assert warnings == [
+        "pgGit: capture of this RESET failed and was recorded (the settings were reset (RESET ALL) "
+        "inside the transaction, which emptied its buffer of captured DDL: statements before the "
+        "reset are not audited); run SELECT pggit.rescan() to resync"
+    ]
+    assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
+        ("RESET", "55000")
+    ]
+    assert engine_db.rows(
+        "SELECT command_tag, targets->0->>'identity' FROM pggit.ddl_log "
+        "WHERE command_tag = 'CREATE TABLE' ORDER BY id"
+    ) == [("CREATE TABLE", "public.buffered"), ("CREATE TABLE", "public.written")]
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+
+
+FAILED_TO_WRITE = (
+    '[PGGIT-CAPTURE_FAILED] capture failed (strict mode): new row for relation "ddl_log" violates '
+    'check constraint "no_boom"'
+)
+
+
+@pytest.mark.parametrize("buffered", [False, True], ids=["at-once", "buffered-before"])
+def test_a_strict_capture_failure_names_capture_failed_once(engine_db: EngineDB, buffered: bool):
+    """Strict mode: a statement whose audit row cannot be written fails, with the message prefixed
+    once, also when the failing row is one buffered before strict mode was switched on inside the
+    transaction (written first by the next statement, which catches that failure). Nothing of
+    the transaction is kept."""
+    engine_db.run(
+        "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')"
+    )
+    if not buffered:
+        engine_db.run("SELECT pggit.config_set('capture_mode', '\"strict\"')")
+    with pytest.raises(psycopg.Error) as excinfo, engine_db.conn.transaction():
+        engine_db.run("CREATE SEQUENCE public.boom_seq")
+        if buffered:
+            engine_db.run("SELECT pggit.config_set('capture_mode', '\"strict\"')")
+            engine_db.run("CREATE TABLE public.at_once (a integer)")
+    assert excinfo.value.diag.message_primary == FAILED_TO_WRITE
+    assert excinfo.value.sqlstate == "23514"
+    assert engine_db.one("SELECT to_regclass('public.boom_seq')") is None
+    assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors") == []
+    assert (
+        engine_db.rows("SELECT command_tag FROM pggit.ddl_log WHERE command_tag LIKE 'CREATE %'")
+        == []
+    )
+
+
 @pytest.mark.parametrize(("key", "value"), [("capture_mode", '"strict"'), ("capture_sync", "true")])
 def test_writing_at_once_switched_on_mid_transaction_keeps_the_statement_order(
     engine_db: EngineDB, key: str, value: str

@@ -126,6 +126,7 @@ def test_a_database_of_the_legacy_layout_upgrades_to_the_same_catalogue(migrated
             "schema/017_capture_write_json.sql",
             "schema/018_events_unused_index.sql",
             "schema/019_blobs_put_hashed.sql",
+            "schema/020_owner_grants.sql",
         ]
         upgraded = snapshot(conn)
         # the legacy root commit is kept (no second one)

@@ -774,3 +774,379 @@ def test_the_ddl_of_the_two_kinds(db):
     with pytest.raises(psycopg.Error) as excinfo:
         db.run("SELECT pggit.sql_drop('privileges', %s, '{}')", (key,))
     assert engine_error(excinfo) == "INVALID_ARGUMENT"
+
+
+def test_drop_owned_by_is_captured_as_the_drops_and_revokes_it_makes(db, make_role):
+    """DROP OWNED BY drops the role's objects and revokes what was granted to it, on every kind and
+    in default privileges (an entry that keeps other grantees changes, one left empty goes). The
+    event trigger names only the dropped objects and some object types: every change is captured
+    at once, on the statement's audit row, and a rescan finds nothing more. Run by a superuser and
+    by the role itself."""
+    role = make_role(create_on_db=True)
+    name = sql.Identifier(role)
+    db.run(
+        sql.SQL(
+            "GRANT USAGE, CREATE ON SCHEMA app TO {r};"
+            "GRANT SELECT, UPDATE (email) ON app.accounts TO {r};"
+            "GRANT USAGE ON SEQUENCE app.tickets TO {r};"
+            "GRANT EXECUTE ON FUNCTION app.add(integer, integer) TO {r};"
+            "REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC;"
+            "GRANT USAGE ON TYPE app.mood TO {r};"
+            "GRANT USAGE ON DOMAIN app.email TO {r} WITH GRANT OPTION;"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {r}, {reader};"
+            "ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT EXECUTE ON FUNCTIONS TO {r};"
+        ).format(r=name, reader=sql.Identifier(READER))
+    )
+    with connect_as(db, role) as conn:
+        conn.execute(
+            "CREATE TABLE app.owned (a int);"
+            "CREATE VIEW app.owned_view AS SELECT a FROM app.owned;"
+            "CREATE FUNCTION app.owned_f() RETURNS int LANGUAGE sql AS 'SELECT 1';"
+            f"GRANT SELECT ON app.owned TO {READER};"
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER};"
+        )
+    db.run("SELECT pggit.commit('the role, its objects and its grants')")
+    statement = f"DROP OWNED BY {role}"
+    db.connect().execute(statement)
+    actor = "postgres"
+    captured = status(db)
+    assert captured == [
+        (f"default_privileges:app.{role}.TABLES", "REMOVED", statement, actor),
+        ("default_privileges:app.postgres.FUNCTIONS", "REMOVED", statement, actor),
+        ("default_privileges:app.postgres.TABLES", "MODIFIED", statement, actor),
+        ("function:app.owned_f()", "REMOVED", statement, actor),
+        ("privileges:domain:app.email", "REMOVED", statement, actor),
+        ("privileges:function:app.add(integer,integer)", "MODIFIED", statement, actor),
+        ("privileges:schema:app", "REMOVED", statement, actor),
+        ("privileges:sequence:app.tickets", "REMOVED", statement, actor),
+        ("privileges:table:app.accounts", "REMOVED", statement, actor),
+        ("privileges:table:app.owned", "REMOVED", statement, actor),
+        ("privileges:type:app.mood", "REMOVED", statement, actor),
+        ("table:app.owned", "REMOVED", statement, actor),
+        ("view:app.owned_view", "REMOVED", statement, actor),
+    ]
+    assert definition(db, "default_privileges:app.postgres.TABLES") == (
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE postgres IN SCHEMA app GRANT SELECT ON TABLES TO "
+        f"{READER};"
+    )
+    assert definition(db, "privileges:function:app.add(integer,integer)") == (
+        "REVOKE EXECUTE ON FUNCTION app.add(a integer, b integer) FROM PUBLIC;"
+    )
+    # one audit row, the statement's, with every change
+    assert db.rows(
+        "SELECT coalesce(l.statement, q.query), l.role_name,"
+        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
+        "          FROM jsonb_array_elements(l.objects) o)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'DROP OWNED'"
+    ) == [(statement, actor, [row[0] for row in captured])]
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    assert db.one("SELECT pggit.rescan()") == 0
+    assert status(db) == captured
+
+
+def test_drop_owned_by_run_by_an_ordinary_role_is_captured(db, make_role):
+    """The same by an ordinary login role that is a member of the role (PostgreSQL lets it revoke
+    only the grants it made): the role's objects, its default privileges and the grant made to it
+    on the member's own table are taken, each change on the statement's audit row."""
+    role = make_role(create_on_db=True)
+    keeper = make_role(role, create_on_db=True)
+    db.run(sql.SQL("GRANT USAGE, CREATE ON SCHEMA app TO {}").format(sql.Identifier(role)))
+    db.run(sql.SQL("GRANT USAGE, CREATE ON SCHEMA app TO {}").format(sql.Identifier(keeper)))
+    with connect_as(db, role) as conn:
+        conn.execute(
+            "CREATE TABLE app.owned (a int);"
+            f"GRANT SELECT ON app.owned TO {READER};"
+            f"ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO {READER};"
+        )
+    with connect_as(db, keeper) as conn:
+        conn.execute(
+            "CREATE TABLE app.kept (a int);"
+            + sql.SQL("GRANT SELECT, UPDATE (a) ON app.kept TO {}, {};")
+            .format(sql.Identifier(role), sql.Identifier(READER))
+            .as_string(conn)
+        )
+    db.run("SELECT pggit.commit('two roles, their objects and grants')")
+    statement = f"DROP OWNED BY {role}"
+    with connect_as(db, keeper) as conn:
+        conn.execute(statement)
+    captured = status(db)
+    assert captured == [
+        (f"default_privileges:app.{role}.TABLES", "REMOVED", statement, keeper),
+        ("privileges:table:app.kept", "MODIFIED", statement, keeper),
+        ("privileges:table:app.owned", "REMOVED", statement, keeper),
+        ("table:app.owned", "REMOVED", statement, keeper),
+    ]
+    assert definition(db, "privileges:table:app.kept") == (
+        f"GRANT SELECT ON TABLE app.kept TO {READER};\n"
+        f"GRANT UPDATE (a) ON TABLE app.kept TO {READER};"
+    )
+    assert db.rows(
+        "SELECT coalesce(l.statement, q.query), l.role_name,"
+        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
+        "          FROM jsonb_array_elements(l.objects) o)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'DROP OWNED'"
+    ) == [(statement, keeper, [row[0] for row in captured])]
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    assert db.one("SELECT pggit.rescan()") == 0
+    assert status(db) == captured
+
+
+def acl_of_t(db: EngineDB) -> tuple:
+    """app.t's owner, its ACL as a set of (grantee, privilege, grantable) and its column a's."""
+    owner, acl, column_acl = db.rows(
+        "SELECT c.relowner::regrole::text, c.relacl::text, a.attacl::text FROM pg_class c "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'a' "
+        "WHERE c.oid = 'app.t'::regclass"
+    )[0]
+
+    def items(text: str | None) -> list | None:
+        if text is None:
+            return None
+        return sorted(
+            db.rows(
+                "SELECT grantee::regrole::text, privilege_type, is_grantable "
+                "FROM aclexplode(%s::aclitem[])",
+                (text,),
+            )
+        )
+
+    return owner, items(acl), items(column_acl)
+
+
+@pytest.mark.parametrize("proof", ["full", "touched"])
+@pytest.mark.parametrize("applier", ["superuser", "operator"])
+def test_a_grant_to_the_role_applying_a_checkout_on_what_it_creates_round_trips(
+    engine_db, make_role, applier, proof
+):
+    """The tree grants to the role running checkout on a table another role owns. A checkout that
+    creates the table makes that role its owner, and its grants to it are then part of its
+    ownership: PostgreSQL keeps no ACL item for them, and the read lost them (APPLY_VERIFY_FAILED,
+    ADDED privileges:table:app.t). The apply remembers them: the checkout succeeds, the live
+    schema reads as the tree (status and rescan find nothing), and a checkout that drops them
+    leaves the owner its own privileges."""
+    db = engine_db
+    ensure_roles(READER)
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    owner = make_role(create_on_db=True)
+    if applier == "operator":
+        me = make_role("pggit_operator", owner, create_on_db=True)
+        conn = connect_as(db, me)
+    else:
+        me = "postgres"
+        conn = db.connect()
+    conn.execute("SELECT set_config('pggit.apply_proof', %s, false)", (proof,))
+    # an owner's privileges on its table (PostgreSQL 17 added MAINTAIN)
+    owners = [
+        row[0]
+        for row in db.rows("SELECT privilege_type FROM aclexplode(acldefault('r', 10)) ORDER BY 1")
+    ]
+    with connect_as(db, owner) as own:
+        own.execute("CREATE SCHEMA app; CREATE TABLE app.t (a int, b int)")
+    base = db.one("SELECT pggit.commit('the owner''s table')")
+    # (lines sorted by grantee, then the column's)
+    table_lines = sorted(
+        [
+            f"GRANT SELECT ON TABLE app.t TO {READER};",
+            f"GRANT INSERT, SELECT ON TABLE app.t TO {me};",
+        ],
+        key=lambda line: line.rsplit(" ", 1)[1],
+    )
+    granted = "\n".join(
+        [*table_lines, f"GRANT UPDATE (a) ON TABLE app.t TO {me} WITH GRANT OPTION;"]
+    )
+    with connect_as(db, owner) as own:
+        own.execute(f"GRANT SELECT ON app.t TO {READER}; GRANT SELECT, INSERT ON app.t TO {me}")
+        own.execute(f"GRANT UPDATE (a) ON app.t TO {me} WITH GRANT OPTION")
+    assert definition(db, "privileges:table:app.t") == granted
+    db.run("SELECT pggit.commit('grants')")
+    main_tree = db.head_tree()
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT pggit.branch_create('plain', %s)", (base,))
+    with conn:
+        conn.execute("SELECT * FROM pggit.checkout('empty')")
+        conn.execute("SELECT * FROM pggit.checkout('main')")
+        assert acl_of_t(db) == (
+            me,
+            sorted([(me, p, False) for p in owners] + [(READER, "SELECT", False)]),
+            [(me, "UPDATE", True)],
+        )
+        assert definition(db, "privileges:table:app.t") == granted
+        assert db.live_tree_hash() == main_tree
+        assert db.one("SELECT clean FROM pggit.head()") is True
+        assert db.one("SELECT pggit.rescan()") == 0
+        assert db.rows("SELECT * FROM pggit.diff('HEAD', 'WORKING')") == []
+        # the table stays; the grants to its owner go, and the owner keeps its privileges
+        statements = conn.execute("SELECT statements FROM pggit.checkout('plain')").fetchone()[0]
+        # (the REVOKE from the owner gives it back its own privileges)
+        assert statements == sorted(
+            [
+                f"REVOKE ALL ON TABLE app.t FROM {me} CASCADE; GRANT ALL ON TABLE app.t TO {me};",
+                f"REVOKE ALL ON TABLE app.t FROM {READER} CASCADE;",
+            ],
+            key=lambda statement: statement.split(" ")[6],
+        )
+        assert acl_of_t(db) == (me, [(me, p, False) for p in owners], None)
+        assert definition(db, "privileges:table:app.t") is None
+        assert db.live_tree_hash() == db.branch_tree("plain")
+        conn.execute("SELECT * FROM pggit.checkout('main')")
+        assert definition(db, "privileges:table:app.t") == granted
+        assert db.live_tree_hash() == main_tree
+        assert db.one("SELECT pggit.rescan()") == 0
+    # the object's owner changes: its grants to the former owner are gone with that ownership
+    db.run(sql.SQL("ALTER TABLE app.t OWNER TO {}").format(sql.Identifier(owner)))
+    assert definition(db, "privileges:table:app.t") == f"GRANT SELECT ON TABLE app.t TO {READER};"
+    assert [row[:2] for row in status(db)] == [("privileges:table:app.t", "MODIFIED")]
+    assert db.one("SELECT pggit.rescan()") == 0
+
+
+def test_a_grant_to_the_applying_role_does_not_hide_a_real_difference(engine_db):
+    """Default privileges for all schemas (not tracked) grant to the table a checkout creates: the
+    live schema is not the tree, and the checkout is refused whatever the grants to the applying
+    role."""
+    db = engine_db
+    ensure_roles(READER, WRITER)
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    db.run("CREATE SCHEMA app; CREATE TABLE app.t (a int)")
+    db.run(sql.SQL("ALTER TABLE app.t OWNER TO {}").format(sql.Identifier(WRITER)))
+    db.run(f"GRANT SELECT ON app.t TO postgres, {READER}")
+    db.run("SELECT pggit.commit('grants')")
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run(f"ALTER DEFAULT PRIVILEGES GRANT INSERT ON TABLES TO {WRITER}")
+    with pytest.raises(psycopg.Error) as excinfo:
+        db.run("SELECT * FROM pggit.checkout('main')")
+    assert engine_error(excinfo) == "APPLY_VERIFY_FAILED"
+    assert excinfo.value.diag.message_primary == (
+        "[PGGIT-APPLY_VERIFY_FAILED] checkout left the schema different from its target "
+        "(MODIFIED privileges:table:app.t); nothing was changed"
+    )
+    assert db.one("SELECT branch FROM pggit.head()") == "empty"
+    assert db.one("SELECT to_regclass('app.t')") is None
+    assert db.one("SELECT count(*) FROM pggit.owner_grants") == 0
+    db.run(f"ALTER DEFAULT PRIVILEGES REVOKE INSERT ON TABLES FROM {WRITER}")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert definition(db, "privileges:table:app.t") == (
+        f"GRANT SELECT ON TABLE app.t TO {READER};\nGRANT SELECT ON TABLE app.t TO postgres;"
+    )
+
+
+OWNED_TABLE_LINES = (
+    f"GRANT SELECT ON TABLE app.t TO {READER};\nGRANT INSERT, SELECT ON TABLE app.t TO postgres;"
+)
+OWNED_GRANTS = (
+    OWNED_TABLE_LINES + "\nGRANT UPDATE (a) ON TABLE app.t TO postgres WITH GRANT OPTION;"
+)
+
+
+def check_out_owned_grants(db: EngineDB, make_role) -> str:
+    """main: app.t (a, b) owned by another role, granting SELECT to the reader, SELECT and INSERT
+    to postgres and UPDATE (a) to postgres with grant option; the branch 'empty' is the root.
+    Ends checked out on main by postgres, through an empty schema: postgres owns app.t, and the
+    apply remembered its grants to postgres. Returns the other role."""
+    ensure_roles(READER)
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    owner = make_role(create_on_db=True)
+    with connect_as(db, owner) as own:
+        own.execute("CREATE SCHEMA app; CREATE TABLE app.t (a int, b int)")
+        own.execute(f"GRANT SELECT ON app.t TO {READER}; GRANT SELECT, INSERT ON app.t TO postgres")
+        own.execute("GRANT UPDATE (a) ON app.t TO postgres WITH GRANT OPTION")
+    db.run("SELECT pggit.commit('grants')")
+    db.run("SELECT pggit.branch_create('empty', %s)", (root,))
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.one("SELECT relowner::regrole::text FROM pg_class WHERE oid = 'app.t'::regclass") == (
+        "postgres"
+    )
+    assert definition(db, "privileges:table:app.t") == OWNED_GRANTS
+    return owner
+
+
+@pytest.mark.parametrize(
+    "change", ["ALTER TABLE app.t DROP COLUMN a", "ALTER TABLE app.t RENAME COLUMN a TO c"]
+)
+def test_a_remembered_grant_on_a_column_goes_with_the_column(engine_db, make_role, change):
+    """A grant to the owner on a column, remembered by the apply, is read only while that column
+    is there with that name: it was read after the column was dropped or renamed, and the commit
+    of that state could not be checked out (APPLY_FAILED, column "a" does not exist)."""
+    db = engine_db
+    check_out_owned_grants(db, make_role)
+    db.run(change)
+    assert definition(db, "privileges:table:app.t") == OWNED_TABLE_LINES
+    assert db.one("SELECT pggit.rescan()") == 0
+    db.run("SELECT pggit.commit('the column changed')")
+    db.run("SELECT pggit.branch_create('changed', (SELECT commit_hash FROM pggit.head()))")
+    tree = db.branch_tree("changed")
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("SELECT * FROM pggit.checkout('changed')")
+    assert definition(db, "privileges:table:app.t") == OWNED_TABLE_LINES
+    assert db.live_tree_hash() == tree
+    assert db.one("SELECT pggit.rescan()") == 0
+
+
+def test_a_remembered_column_grant_held_in_the_columns_acl_is_read(engine_db, make_role):
+    """The owner holds a remembered column privilege in the column's ACL only (not the table's):
+    PostgreSQL grants it, and the read keeps the grant (it was lost: status MODIFIED)."""
+    db = engine_db
+    check_out_owned_grants(db, make_role)
+    db.run("REVOKE ALL ON app.t FROM postgres")
+    db.run("GRANT INSERT, SELECT ON app.t TO postgres")
+    db.run("GRANT UPDATE (a) ON app.t TO postgres WITH GRANT OPTION")
+    assert db.rows(
+        "SELECT c.relacl::text, a.attacl::text FROM pg_class c JOIN pg_attribute a "
+        "ON a.attrelid = c.oid AND a.attname = 'a' WHERE c.oid = 'app.t'::regclass"
+    ) == [(f"{{{READER}=r/postgres,postgres=ar/postgres}}", "{postgres=w*/postgres}")]
+    assert definition(db, "privileges:table:app.t") == OWNED_GRANTS
+    assert status(db) == []
+    assert db.one("SELECT pggit.rescan()") == 0
+
+
+def test_a_remembered_grant_is_read_only_as_a_privilege_the_owner_holds(engine_db):
+    """pggit.owner_grants holds only privilege keywords (a row carrying SQL is refused), and a row
+    is read only for a privilege the owner holds (its ACL, or its kind's default when it has none)
+    and a column that is there: nothing else reaches the definition."""
+    db = engine_db
+    db.run("CREATE SCHEMA app; CREATE TABLE app.t1 (a int)")
+
+    def remember(objsubid: int, column: str | None, owner: str, privilege: str) -> None:
+        db.run(
+            "INSERT INTO pggit.owner_grants (classid, objid, objsubid, column_name, owner, "
+            "privilege, grantable) VALUES ('pg_class'::regclass, 'app.t1'::regclass, %s, %s, "
+            "%s::regrole, %s, false)",
+            (objsubid, column, owner, privilege),
+        )
+
+    injected = "SELECT ON TABLE app.t1 TO postgres; ALTER ROLE x SUPERUSER; GRANT SELECT"
+    with pytest.raises(psycopg.errors.CheckViolation):
+        remember(0, None, "postgres", injected)
+    # (a privilege no column has)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        remember(1, "a", "postgres", "DELETE")
+    # a privilege no table has, a column that is not there, one of another name, another owner
+    remember(0, None, "postgres", "USAGE")
+    remember(5, "a", "postgres", "SELECT")
+    remember(1, "b", "postgres", "SELECT")
+    remember(0, None, READER, "SELECT")
+    assert definition(db, "privileges:table:app.t1") is None
+    remember(1, "a", "postgres", "SELECT")
+    assert definition(db, "privileges:table:app.t1") == (
+        "GRANT SELECT (a) ON TABLE app.t1 TO postgres;"
+    )
+    # (the owner's own ACL items are left out of an entry: the grant was all it showed)
+    db.run("REVOKE SELECT ON app.t1 FROM postgres")
+    assert definition(db, "privileges:table:app.t1") is None
+
+
+def test_remembered_grants_follow_their_object_through_a_rename(engine_db, make_role):
+    """The grants are remembered by the object's identity: a renamed table keeps them (they were
+    lost from its entry), under its new name; a table of the same name created after the drop
+    has none of them."""
+    db = engine_db
+    check_out_owned_grants(db, make_role)
+    db.run("ALTER TABLE app.t RENAME TO u")
+    assert definition(db, "privileges:table:app.u") == OWNED_GRANTS.replace("app.t ", "app.u ")
+    assert db.one("SELECT pggit.rescan()") == 0
+    db.run("DROP TABLE app.u; CREATE TABLE app.t (a int, b int)")
+    assert definition(db, "privileges:table:app.t") is None
+    assert db.one("SELECT pggit.rescan()") == 0

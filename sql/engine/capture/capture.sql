@@ -480,7 +480,9 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
--- Records a capture failure; re-raises in strict mode.
+-- Records a capture failure; re-raises in strict mode. A failure raised here already (a buffered
+-- statement that pggit.capture_spill could not write, for the statement that writes at once and
+-- catches it) is raised again as it is: its message carries the prefix once.
 CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
 RETURNS void
 LANGUAGE plpgsql
@@ -489,7 +491,8 @@ AS $$
 BEGIN
     IF pggit.config_get('capture_mode') = '"strict"' THEN
         RAISE EXCEPTION USING
-            MESSAGE = format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message),
+            MESSAGE = CASE WHEN starts_with(p_message, '[PGGIT-CAPTURE_FAILED] ') THEN p_message
+                           ELSE format('[PGGIT-CAPTURE_FAILED] capture failed (strict mode): %s', p_message) END,
             ERRCODE = p_sqlstate;
     END IF;
     INSERT INTO pggit.capture_errors (sqlstate, message, command_tag, statement, role_name, actor)
@@ -579,8 +582,9 @@ $$;
 -- and builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
 -- based at the batch write; the configuration is read once per transaction; the statement text is
 -- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
--- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type): the rows
--- they may have changed come from pggit.privileges_capture_anchors() (privileges.sql).
+-- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type), DROP OWNED
+-- only the objects it drops (through the sql_drop trigger): the rows they may have changed come
+-- from pggit.privileges_capture_anchors() (privileges.sql).
 CREATE OR REPLACE FUNCTION pggit.on_ddl_command_end()
 RETURNS event_trigger
 LANGUAGE plpgsql
@@ -593,7 +597,7 @@ DECLARE
     v_pending text := nullif(current_setting('pggit.pending_anchors', true), '');
     v_pending_dropped text := nullif(nullif(current_setting('pggit.pending_dropped', true), ''), '[]');
     v_tag text := tg_tag;
-    v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES', 'DROP OWNED');
     v_state text;
     v_cfg jsonb;
     v_excluded jsonb;
@@ -736,7 +740,7 @@ BEGIN
             v_refused := NULL;
         END IF;
         IF v_grant THEN
-            v_more_anchors := pggit.privileges_capture_anchors();
+            v_more_anchors := pggit.privileges_capture_anchors(v_tag);
         END IF;
         IF v_state = 'on' AND starts_with(v_cfg_cached, 'n') THEN
             RETURN;
@@ -964,6 +968,12 @@ BEGIN
     v_buffer := (SELECT string_agg(current_setting('pggit.capture_buffer_' || i), '' ORDER BY i)
                    FROM generate_series(1, v_chunks) i);
     PERFORM set_config('pggit.capture_chunk', '0', true);
+    -- nothing is left to write: disarmed (the transaction's capture_pending row removed, the
+    -- setting emptied; the next buffered statement arms again), so that a RESET ALL from here on
+    -- empties no buffer and reports no loss. (A savepoint rolled back brings back the row, the
+    -- setting and the buffer together.)
+    DELETE FROM pggit.capture_pending WHERE txid = pg_current_xact_id();
+    PERFORM set_config('pggit.capture_armed', '', true);
     -- (entries end with the record separator: JSON text has none, json_agg puts newlines; json,
     -- not jsonb: checked, not parsed into a tree, which capture_write's json_to_recordset would
     -- then walk once per column)
@@ -1083,6 +1093,11 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
+    -- the row gone: the buffer was written since it was armed (pggit.capture_spill disarms), and
+    -- a row armed again later has its own event
+    IF NOT EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = NEW.txid) THEN
+        RETURN NULL;
+    END IF;
     IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
         PERFORM pggit.capture_buffer_lost();
     END IF;

@@ -43,18 +43,28 @@ $$;
 -- The privileges of one object as statements (one per line: REVOKEs of default privileges, then
 -- GRANTs per grantee and grant option, then column GRANTs per column), and the grantees named;
 -- no row when the ACL is the default. p_target is what GRANT names (`TABLE app.t`, `FUNCTION
--- app.f(integer)`...); p_columns is [{name, acl}] for relations.
+-- app.f(integer)`...); p_columns is [{name, acl}] for relations; p_implied the grants to the owner
+-- a checkout applied (pggit.owner_grants: [{col, grantee, privilege, grantable}], col null for
+-- the object's own), listed as the grants to any other role.
 CREATE OR REPLACE FUNCTION pggit._acl_sql(p_target text, p_acl aclitem[], p_default aclitem[],
-                                          p_owner oid, p_columns jsonb)
+                                          p_owner oid, p_columns jsonb, p_implied jsonb)
 RETURNS TABLE (statements text, grantees jsonb)
 LANGUAGE sql STABLE
 AS $$
-    WITH obj AS (
+    WITH implied AS (
+        SELECT i->>'col' AS col, i->>'grantee' AS grantee, i->>'privilege' AS privilege,
+               (i->>'grantable')::boolean AS grantable, false AS revoked
+          FROM pg_catalog.jsonb_array_elements(coalesce(p_implied, '[]')) i
+    ), obj AS (
         SELECT * FROM pggit._acl_changes(p_acl, p_default, p_owner)
+        UNION ALL
+        SELECT i.grantee, i.privilege, i.grantable, i.revoked FROM implied i WHERE i.col IS NULL
     ), col AS (
         SELECT c->>'name' AS col, x.*
           FROM pg_catalog.jsonb_array_elements(p_columns) c,
                LATERAL pggit._acl_changes((c->>'acl')::pg_catalog.aclitem[], '{}'::pg_catalog.aclitem[], p_owner) x
+        UNION ALL
+        SELECT i.col, i.grantee, i.privilege, i.grantable, i.revoked FROM implied i WHERE i.col IS NOT NULL
     ), lines AS (
         SELECT 0 AS part, o.grantee AS sort1, '' AS sort2,
                'REVOKE ' || pg_catalog.string_agg(o.privilege, ', ' ORDER BY o.privilege COLLATE "C") || ' ON ' || p_target
@@ -81,12 +91,14 @@ AS $$
      WHERE x.statements IS NOT NULL
 $$;
 
--- Every object's privileges entry: relations (tables, views, materialized views, sequences),
--- functions, procedures, aggregates, schemas, enum/composite/range types and domains of tracked
--- schemas whose ACL differs from the default. The schema public's default is what a new database
--- gives it (USAGE to PUBLIC). Same columns as the catalog's per-kind views (docs/engine-catalog.md).
-CREATE OR REPLACE VIEW pggit._o_privileges AS
-WITH target AS (
+-- Every object that can have a privileges entry: relations (tables, views, materialized views,
+-- sequences), functions, procedures, aggregates, schemas, enum/composite/range types and domains
+-- of tracked schemas, with its anchor, its key and the key of what it depends on, what GRANT
+-- names, its ACL, the default ACL of its kind for its owner (the schema public's is what a new
+-- database gives it: USAGE to PUBLIC), its owner, its columns' ACLs and the oid of the object
+-- whose ACL it is (in the anchor's catalog: the anchor itself but for an identity sequence, whose
+-- anchor is its table).
+CREATE OR REPLACE VIEW pggit._privileges_targets AS
     -- keys are spelled out here rather than read from _key_class/_key_type, so that a filter on
     -- the anchor stays an index probe on the object's own row
     SELECT 'pg_class'::regclass::oid AS classid, c.oid AS objid, k.key AS target_key, k.key AS dep_key,
@@ -96,7 +108,8 @@ WITH target AS (
            c.relowner AS owner,
            (SELECT coalesce(jsonb_agg(jsonb_build_object('name', a.attname, 'acl', a.attacl::text) ORDER BY a.attnum), '[]')
               FROM pg_attribute a
-             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL) AS columns
+             WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL) AS columns,
+           c.oid AS acl_objid
       FROM pg_class c
       JOIN pggit._ns n ON n.oid = c.relnamespace
       CROSS JOIN LATERAL (SELECT CASE c.relkind WHEN 'v' THEN 'view:' WHEN 'm' THEN 'materialized_view:'
@@ -111,7 +124,7 @@ WITH target AS (
     SELECT 'pg_class'::regclass::oid, idt.refobjid, 'sequence:' || n.nspname || '.' || c.relname,
            'table:' || tn.nspname || '.' || t.relname,
            n.nspname, c.relname::text, 'SEQUENCE ' || n.qname || '.' || quote_ident(c.relname),
-           c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb
+           c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb, c.oid
       FROM pg_depend idt
       JOIN pg_class c ON c.oid = idt.objid AND c.relkind = 'S'
       JOIN pggit._ns n ON n.oid = c.relnamespace
@@ -123,7 +136,7 @@ WITH target AS (
     SELECT 'pg_proc'::regclass::oid, p.oid, pk.key, pk.key, pk.nspname, p.proname::text,
            CASE p.prokind WHEN 'p' THEN 'PROCEDURE ' ELSE 'FUNCTION ' END
              || pk.qname || '(' || pg_get_function_identity_arguments(p.oid) || ')',
-           p.proacl, acldefault('f', p.proowner), p.proowner, '[]'::jsonb
+           p.proacl, acldefault('f', p.proowner), p.proowner, '[]'::jsonb, p.oid
       FROM pg_proc p
       JOIN pggit._proc_key pk ON pk.oid = p.oid
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_proc'::regclass AND x.objid = p.oid
@@ -134,7 +147,7 @@ WITH target AS (
            CASE WHEN n.nspname = 'public'
                 THEN acldefault('n', s.nspowner) || makeaclitem(0, s.nspowner, 'USAGE', false)
                 ELSE acldefault('n', s.nspowner) END,
-           s.nspowner, '[]'::jsonb
+           s.nspowner, '[]'::jsonb, n.oid
       FROM pggit._ns n
       JOIN pg_namespace s ON s.oid = n.oid
      WHERE NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = 'pg_namespace'::regclass AND x.objid = n.oid
@@ -142,7 +155,7 @@ WITH target AS (
     UNION ALL
     SELECT 'pg_type'::regclass::oid, t.oid, k.key, k.key, n.nspname, t.typname::text,
            CASE t.typtype WHEN 'd' THEN 'DOMAIN ' ELSE 'TYPE ' END || n.qname || '.' || quote_ident(t.typname),
-           t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb
+           t.typacl, acldefault('T', t.typowner), t.typowner, '[]'::jsonb, t.oid
       FROM pg_type t
       JOIN pggit._ns n ON n.oid = t.typnamespace
       CROSS JOIN LATERAL (SELECT CASE t.typtype WHEN 'd' THEN 'domain:' ELSE 'type:' END
@@ -152,8 +165,17 @@ WITH target AS (
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
                           AND d.deptype = 'e')
        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = t.typrelid
-                          AND t.typrelid <> 0 AND d.deptype = 'e')
-)
+                          AND t.typrelid <> 0 AND d.deptype = 'e');
+
+-- Every object's privileges entry: the objects of pggit._privileges_targets whose ACL differs from
+-- the default, or that hold grants to their owner a checkout applied (pggit.owner_grants; that
+-- table is empty unless a checkout granted something to the role applying it on an object it
+-- created). A remembered grant is shown while the same role owns the object and holds the
+-- privilege: in the object's ACL (its kind's default when it has none), or for a column's in the
+-- object's ACL or the column's (PostgreSQL grants a column privilege held either way), and a
+-- column's only while a column of that number has that name. Same columns as the catalog's
+-- per-kind views (docs/engine-catalog.md).
+CREATE OR REPLACE VIEW pggit._o_privileges AS
 SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
        t.schema_name, t.object_name, t.target_key AS parent_name,
        s.statements AS definition,
@@ -162,9 +184,29 @@ SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
                           'public_default', (SELECT coalesce(jsonb_agg(x.privilege_type ORDER BY x.privilege_type COLLATE "C"), '[]')
                                                FROM aclexplode(t.dflt) x WHERE x.grantee = 0)) AS meta,
        t.classid AS anchor_classid, t.objid AS anchor_objid
-  FROM target t
-  CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns) s
- WHERE t.acl IS NOT NULL OR t.columns <> '[]';
+  FROM pggit._privileges_targets t
+  CROSS JOIN LATERAL (
+      SELECT CASE WHEN (SELECT EXISTS (SELECT 1 FROM pggit.owner_grants)) THEN (
+                 SELECT jsonb_agg(jsonb_build_object('col', a.attname, 'grantee', quote_ident(r.rolname),
+                                                     'privilege', g.privilege, 'grantable', g.grantable))
+                   FROM pggit.owner_grants g
+                   JOIN pg_roles r ON r.oid = g.owner
+                   LEFT JOIN pg_attribute a
+                     ON g.objsubid > 0 AND t.classid = 'pg_class'::regclass
+                    AND a.attrelid = g.objid AND a.attnum = g.objsubid AND NOT a.attisdropped
+                  WHERE g.classid = t.classid AND g.objid = t.acl_objid AND g.owner = t.owner
+                    AND (g.objsubid = 0 OR a.attname::text = g.column_name)
+                    AND (EXISTS (SELECT 1 FROM aclexplode(coalesce(t.acl, t.dflt)) x
+                                  WHERE x.grantee = t.owner AND x.privilege_type = g.privilege)
+                         OR (g.objsubid > 0
+                             AND EXISTS (SELECT 1 FROM aclexplode(a.attacl) x
+                                          WHERE x.grantee = t.owner AND x.privilege_type = g.privilege))))
+             END AS implied) i
+  CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns, i.implied) s
+ WHERE t.acl IS NOT NULL OR t.columns <> '[]' OR i.implied IS NOT NULL;
+
+-- (the form without the owner's grants, replaced)
+DROP FUNCTION IF EXISTS pggit._acl_sql(text, aclitem[], aclitem[], oid, jsonb);
 
 -- Default privileges set for a role in a tracked schema (ALTER DEFAULT PRIVILEGES ... IN SCHEMA):
 -- one entry per pg_default_acl row. Defaults set for all schemas (no IN SCHEMA) are not tracked.
@@ -195,6 +237,118 @@ SELECT 'default_privileges:' || n.nspname || '.' || r.rolname || '.' || o.word A
                 FROM pggit._acl_changes(d.defaclacl, '{}'::aclitem[], NULL) c
                GROUP BY c.grantee, c.grantable) g) s
  WHERE s.statements IS NOT NULL;
+
+-- The grants to p_grantee an entry's statements make (p_definition, lines as pggit._acl_sql writes
+-- them for p_target): one row per privilege, on the object (col NULL) or on a column of the
+-- relation p_objid.
+CREATE OR REPLACE FUNCTION pggit._privileges_granted_to(p_definition text, p_target text,
+                                                        p_grantee text, p_classid oid, p_objid oid)
+RETURNS TABLE (col text, privilege text, grantable boolean)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_line text;
+    v_grantable boolean;
+    v_tail text;
+    v_privileges text;
+BEGIN
+    FOR v_line IN SELECT x FROM regexp_split_to_table(p_definition, E'\n') x LOOP
+        FOREACH v_grantable IN ARRAY ARRAY[false, true] LOOP
+            v_tail := ' ON ' || p_target || ' TO ' || p_grantee
+                      || CASE WHEN v_grantable THEN ' WITH GRANT OPTION;' ELSE ';' END;
+            CONTINUE WHEN NOT starts_with(v_line, 'GRANT ') OR length(v_line) <= 6 + length(v_tail)
+                          OR right(v_line, length(v_tail)) <> v_tail;
+            v_privileges := substr(v_line, 7, length(v_line) - 6 - length(v_tail));
+            IF v_privileges ~ '^[A-Z]+(, [A-Z]+)*$' THEN
+                RETURN QUERY SELECT NULL::text, x, v_grantable
+                               FROM unnest(string_to_array(v_privileges, ', ')) x;
+            ELSIF p_classid = 'pg_class'::regclass THEN
+                -- a column's: each privilege followed by the column's quoted name
+                RETURN QUERY
+                    SELECT a.attname::text, x, v_grantable
+                      FROM pg_attribute a,
+                           LATERAL unnest(string_to_array(
+                               replace(v_privileges, ' (' || quote_ident(a.attname) || ')', ''), ', ')) x
+                     WHERE a.attrelid = p_objid AND a.attnum > 0 AND NOT a.attisdropped
+                       AND strpos(v_privileges, ' (' || quote_ident(a.attname) || ')') > 0
+                       AND replace(v_privileges, ' (' || quote_ident(a.attname) || ')', '')
+                           ~ '^[A-Z]+(, [A-Z]+)*$';
+            END IF;
+        END LOOP;
+    END LOOP;
+END;
+$$;
+
+-- After the steps of a plan (pggit.apply_steps), what pggit.owner_grants remembers. An object a
+-- plan creates is owned by the role applying it; a grant its tree makes to that role is part of
+-- that ownership, which PostgreSQL keeps no ACL item for, so the privileges read could not show
+-- it, and the tree would not be what the apply left. Forgotten: the grants of every privileges
+-- entry the plan dropped, created or altered, and those of objects gone or owned by another role
+-- since. Remembered: for each entry of the plan in the target tree p_to that grants to the role
+-- applying it on an object that role owns, those grants (of the privileges an ACL can hold: the
+-- proof refuses any other), a column's by its number and name.
+CREATE OR REPLACE FUNCTION pggit.owner_grants_apply(p_plan jsonb, p_to jsonb)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_keys text[];
+    v_me text := quote_ident(current_user);
+BEGIN
+    SELECT array_agg(DISTINCT p.object_key) INTO v_keys
+      FROM jsonb_to_recordset(coalesce(p_plan, '[]')) AS p(object_key text, kind text)
+     WHERE p.kind = 'privileges';
+    DELETE FROM pggit.owner_grants g
+     WHERE NOT EXISTS (SELECT 1 FROM pggit._privileges_targets t
+                        WHERE t.classid = g.classid AND t.acl_objid = g.objid AND t.owner = g.owner
+                          AND NOT 'privileges:' || t.target_key = ANY (coalesce(v_keys, '{}')));
+    -- (the entries naming the role first: usually none, and then the objects are not read)
+    SELECT array_agg(k) INTO v_keys
+      FROM unnest(v_keys) k
+      JOIN pggit.blobs b ON b.hash = p_to->>k
+     WHERE strpos(b.definition, ' TO ' || v_me) > 0;
+    IF v_keys IS NULL THEN
+        RETURN;
+    END IF;
+    INSERT INTO pggit.owner_grants (classid, objid, objsubid, column_name, owner, privilege, grantable)
+    SELECT t.classid, t.acl_objid, coalesce(a.attnum, 0), g.col, t.owner, g.privilege, g.grantable
+      FROM unnest(v_keys) k(key)
+      JOIN pggit.blobs b ON b.hash = p_to->>k.key
+      JOIN pggit._privileges_targets t ON 'privileges:' || t.target_key = k.key
+      CROSS JOIN LATERAL pggit._privileges_granted_to(b.definition, t.target, v_me, t.classid, t.acl_objid) g
+      LEFT JOIN pg_attribute a
+        ON g.col IS NOT NULL AND a.attrelid = t.acl_objid AND a.attname::text = g.col AND NOT a.attisdropped
+     WHERE t.owner = (SELECT r.oid FROM pg_roles r WHERE r.rolname = current_user)
+       AND (g.col IS NULL OR a.attnum IS NOT NULL)
+       AND g.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'REFERENCES', 'TRIGGER',
+                           'MAINTAIN', 'EXECUTE', 'USAGE', 'CREATE')
+       AND (g.col IS NULL OR g.privilege IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES'));
+END;
+$$;
+
+-- A plan's step that is the REVOKE ALL of an entry's drop (pggit._privileges_drop) from the owner
+-- of the object, of grants pggit.owner_grants remembers for that owner: those grants are part of
+-- its ownership, and the REVOKE takes from the owner its own privileges too (its column
+-- privileges, which should go, and those of its ownership; it takes back no grant the owner made:
+-- an owner's grant options cannot be revoked). pggit.apply_steps runs instead what this returns:
+-- the REVOKE, then a GRANT ALL to the owner, which gives it back whole (forgetting the grants is
+-- what drops them from the entry). NULL for any other step.
+CREATE OR REPLACE FUNCTION pggit.owner_grants_revoke(p_object_key text, p_statement text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT p_statement || ' GRANT ALL ON ' || t.target || ' TO ' || quote_ident(r.rolname) || ';'
+      FROM pggit._privileges_targets t
+      JOIN pg_roles r ON r.oid = t.owner
+     WHERE 'privileges:' || t.target_key = p_object_key
+       AND p_statement = 'REVOKE ALL ON ' || t.target || ' FROM ' || quote_ident(r.rolname) || ' CASCADE;'
+       AND EXISTS (SELECT 1 FROM pggit.owner_grants g
+                    WHERE g.classid = t.classid AND g.objid = t.acl_objid AND g.owner = t.owner)
+     LIMIT 1
+$$;
 
 -- Every privileges and default privileges entry of the live database (live_objects() adds them).
 CREATE OR REPLACE FUNCTION pggit._privileges_live()
@@ -233,7 +387,7 @@ BEGIN
 END;
 $$;
 
--- What a GRANT, REVOKE or ALTER DEFAULT PRIVILEGES statement changed, for the event trigger
+-- What a GRANT, REVOKE, ALTER DEFAULT PRIVILEGES or DROP OWNED statement changed, for the event trigger
 -- (these commands name no object in pg_event_trigger_ddl_commands(), only an object type), as
 -- [classid, objid] anchors in tracked schemas: the catalog rows of that type this statement wrote.
 -- A row written by the current transaction (or one of its subtransactions) has age(xmin) <= 0;
@@ -241,17 +395,17 @@ $$;
 -- ended (a higher cmin: the command counter counts the whole transaction), so rows created or
 -- granted by earlier statements of the transaction are not attributed to this one. That end is
 -- the transaction-local setting pggit.capture_mark, set by capture (engine/capture/capture.sql)
--- after the first buffered statement, after each GRANT, REVOKE and ALTER DEFAULT PRIVILEGES, and
--- by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's DDL, the
--- batches of buffered ones): the command id of a row version capture has just written, read at
--- once, before anything can update or delete it. (The cmin column is the tuple's raw command id
+-- after the first buffered statement, after each GRANT, REVOKE, ALTER DEFAULT PRIVILEGES and DROP
+-- OWNED, and by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's
+-- DDL, the batches of buffered ones): the command id of a row version capture has just written,
+-- read at once, before anything can update or delete it. (The cmin column is the tuple's raw command id
 -- field, which holds a combo command id, an index into the transaction's array of (cmin, cmax)
 -- pairs unrelated to the command counter, once the version is deleted or replaced in the
 -- transaction that wrote it, and still after the savepoint that did so is rolled back: a mark
 -- read from the table credited a GRANT after one rolled back with other objects of the
 -- transaction, or missed its own.) A savepoint rolled back restores the setting as it was before
 -- (and takes back the rows its statements wrote); RESET ALL empties it, and then every row of
--- the kind the transaction wrote is taken (capture reports the lost buffer). Objects that a
+-- the kind the transaction wrote is taken (capture reports a lost buffer). Objects that a
 -- statement between two GRANTs created or altered (rows of the granted kinds) are credited to
 -- the later GRANT too when that statement was buffered.
 -- A row of this statement also has no xmax: when the end-of-command trigger runs, the rows the
@@ -264,7 +418,12 @@ $$;
 -- transaction would leave it out too; the DDL of PostgreSQL 15 and 18 sets none on the rows it
 -- writes.) For default privileges also every pg_default_acl entry live_state knows whose row is
 -- gone (a REVOKE back to nothing deletes the row).
-CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors()
+-- DROP OWNED BY (p_tag) revokes the role's grants on every kind and removes it from default
+-- privileges (the event trigger names only some of the object types, and no default privileges
+-- entry it changes without removing): the rows of every kind are looked for. (The form without
+-- the tag is replaced.)
+DROP FUNCTION IF EXISTS pggit.privileges_capture_anchors();
+CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors(p_tag text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
@@ -274,9 +433,13 @@ DECLARE
     v_after bigint;
     v_out jsonb;
 BEGIN
-    SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
-      FROM pg_event_trigger_ddl_commands() d
-     WHERE d.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    IF p_tag = 'DROP OWNED' THEN
+        v_types := ARRAY['TABLE', 'SEQUENCE', 'FUNCTION', 'SCHEMA', 'TYPE', 'TABLES'];
+    ELSE
+        SELECT array_agg(DISTINCT upper(d.object_type)) INTO v_types
+          FROM pg_event_trigger_ddl_commands() d
+         WHERE d.command_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES');
+    END IF;
     IF v_types IS NULL THEN
         RETURN '[]';
     END IF;

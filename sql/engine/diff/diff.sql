@@ -925,6 +925,8 @@ AS $$
 DECLARE
     r record;
     v_done text[] := '{}';
+    v_replaced jsonb := '{}';
+    v_instead text;
     v_mismatch text;
     v_keys integer;
     v_full boolean;
@@ -946,7 +948,17 @@ BEGIN
     PERFORM set_config('pggit.operation', p_operation, true);
     BEGIN
         FOR r IN SELECT * FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
-                              AS p(step integer, object_key text, statement text) ORDER BY step LOOP
+                              AS p(step integer, object_key text, kind text, statement text)
+                  ORDER BY step LOOP
+            -- (a REVOKE ALL from an object's owner of the grants to it a checkout applied: then a
+            -- GRANT ALL to it, see pggit.owner_grants_revoke)
+            IF r.kind = 'privileges' AND starts_with(r.statement, 'REVOKE ALL ON ') THEN
+                v_instead := pggit.owner_grants_revoke(r.object_key, r.statement);
+                IF v_instead IS NOT NULL THEN
+                    v_replaced := v_replaced || jsonb_build_object(r.step::text, v_instead);
+                    r.statement := v_instead;
+                END IF;
+            END IF;
             IF NOT v_full THEN
                 PERFORM set_config('pggit.statement', r.statement, true);
             END IF;
@@ -958,6 +970,8 @@ BEGIN
             format('%s failed at step %s (%s): %s', p_operation, r.step, r.object_key, SQLERRM),
             'statement: ' || left(r.statement, 500));
     END;
+    -- the grants to the applying role on what it now owns, remembered (before anything is read)
+    PERFORM pggit.owner_grants_apply(p_plan, p_to);
     PERFORM set_config('pggit.statement', '', true);
     PERFORM set_config('pggit.operation', '', true);
     PERFORM set_config('pggit.capture', '', true);
@@ -982,8 +996,10 @@ BEGIN
                current_setting('application_name', true), inet_client_addr(), pggit.invoking_role(),
                pggit.current_actor(), (SELECT b2.name FROM pggit.head h JOIN pggit.branches b2 ON b2.id = h.branch_id),
                p_operation, 0, clock_timestamp()
-          FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
-               AS p(step integer, phase text, object_key text, kind text, statement text)
+          FROM (SELECT p.step, p.phase, p.object_key, p.kind,
+                       coalesce(v_replaced->>p.step::text, p.statement) AS statement
+                  FROM jsonb_to_recordset(coalesce(p_plan, '[]'))
+                       AS p(step integer, phase text, object_key text, kind text, statement text)) p
           CROSS JOIN LATERAL (SELECT pggit.statement_tag(p.statement) AS tag OFFSET 0) t  -- once a row
           LEFT JOIN pggit.blobs b ON b.hash = coalesce(p_to->>p.object_key,
                                                       (SELECT l.blob_hash FROM pggit.live_state l
