@@ -783,6 +783,19 @@ ALTERATIONS = [
 ]
 
 
+def sql_alter(conn, old, new):
+    """pggit.sql_alter from the old to the new state of one object (rows of live())."""
+    return one(
+        conn,
+        "SELECT pggit.sql_alter(%s, %s, %s, %s, %s)",
+        old[1],
+        old[5],
+        json.dumps(old[6]),
+        new[5],
+        json.dumps(new[6]),
+    )[0]
+
+
 def state_of(conn, key):
     row = live(conn).get(key)
     assert row is not None, key
@@ -804,15 +817,7 @@ def test_sql_alter_turns_old_into_new(make_db, setup, key, change):
         c.execute(setup)
         if key.startswith("table:"):
             c.execute(f"INSERT INTO {old[6]['identity']} DEFAULT VALUES")
-        statements = one(
-            c,
-            "SELECT pggit.sql_alter(%s, %s, %s, %s, %s)",
-            old[1],
-            old[5],
-            json.dumps(old[6]),
-            new[5],
-            json.dumps(new[6]),
-        )[0]
+        statements = sql_alter(c, old, new)
         assert statements is not None, "expected an in-place alteration"
         for stmt in statements:
             c.execute(stmt)
@@ -875,18 +880,7 @@ def test_sql_alter_refuses_what_needs_recreation(make_db, setup, key, change):
         c.execute(change)
         new = state_of(c, key)
     assert old[5] != new[5]
-    assert (
-        one(
-            c,
-            "SELECT pggit.sql_alter(%s, %s, %s, %s, %s)",
-            old[1],
-            old[5],
-            json.dumps(old[6]),
-            new[5],
-            json.dumps(new[6]),
-        )[0]
-        is None
-    )
+    assert sql_alter(c, old, new) is None
 
 
 def test_generated_expression_of_a_middle_column(make_db):
@@ -936,15 +930,7 @@ def test_sql_alter_validates_a_domain_constraint_in_place(make_db):
             "ALTER DOMAIN d ADD CONSTRAINT d_keep CHECK (VALUE <> 7) NOT VALID"
         )
         new = state_of(c, "domain:public.d")
-        statements = one(
-            c,
-            "SELECT pggit.sql_alter(%s, %s, %s, %s, %s)",
-            old[1],
-            old[5],
-            json.dumps(old[6]),
-            new[5],
-            json.dumps(new[6]),
-        )[0]
+        statements = sql_alter(c, old, new)
     assert statements == [
         "ALTER DOMAIN public.d DROP CONSTRAINT d_keep;",
         "ALTER DOMAIN public.d VALIDATE CONSTRAINT d_pos;",

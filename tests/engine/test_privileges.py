@@ -776,6 +776,21 @@ def test_the_ddl_of_the_two_kinds(db):
     assert engine_error(excinfo) == "INVALID_ARGUMENT"
 
 
+def assert_drop_owned_captured_once(db, statement, role, captured):
+    """One audit row, the DROP OWNED's, by role, naming every captured change; no capture error;
+    a rescan finds nothing more and status is what capture recorded."""
+    assert db.rows(
+        "SELECT coalesce(l.statement, q.query), l.role_name,"
+        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
+        "          FROM jsonb_array_elements(l.objects) o)"
+        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
+        " WHERE l.command_tag = 'DROP OWNED'"
+    ) == [(statement, role, [row[0] for row in captured])]
+    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
+    assert db.one("SELECT pggit.rescan()") == 0
+    assert status(db) == captured
+
+
 def test_drop_owned_by_is_captured_as_the_drops_and_revokes_it_makes(db, make_role):
     """DROP OWNED BY drops the role's objects and revokes what was granted to it, on every kind and
     in default privileges (an entry that keeps other grantees changes, one left empty goes). The
@@ -833,16 +848,7 @@ def test_drop_owned_by_is_captured_as_the_drops_and_revokes_it_makes(db, make_ro
         "REVOKE EXECUTE ON FUNCTION app.add(a integer, b integer) FROM PUBLIC;"
     )
     # one audit row, the statement's, with every change
-    assert db.rows(
-        "SELECT coalesce(l.statement, q.query), l.role_name,"
-        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
-        "          FROM jsonb_array_elements(l.objects) o)"
-        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
-        " WHERE l.command_tag = 'DROP OWNED'"
-    ) == [(statement, actor, [row[0] for row in captured])]
-    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
-    assert db.one("SELECT pggit.rescan()") == 0
-    assert status(db) == captured
+    assert_drop_owned_captured_once(db, statement, actor, captured)
 
 
 def test_drop_owned_by_run_by_an_ordinary_role_is_captured(db, make_role):
@@ -881,16 +887,7 @@ def test_drop_owned_by_run_by_an_ordinary_role_is_captured(db, make_role):
         f"GRANT SELECT ON TABLE app.kept TO {READER};\n"
         f"GRANT UPDATE (a) ON TABLE app.kept TO {READER};"
     )
-    assert db.rows(
-        "SELECT coalesce(l.statement, q.query), l.role_name,"
-        "       (SELECT array_agg(o->>'key' ORDER BY o->>'key' COLLATE \"C\")"
-        "          FROM jsonb_array_elements(l.objects) o)"
-        "  FROM pggit.ddl_log l LEFT JOIN pggit.ddl_queries q ON q.id = l.query_id"
-        " WHERE l.command_tag = 'DROP OWNED'"
-    ) == [(statement, keeper, [row[0] for row in captured])]
-    assert db.rows("SELECT sqlstate, message FROM pggit.capture_errors") == []
-    assert db.one("SELECT pggit.rescan()") == 0
-    assert status(db) == captured
+    assert_drop_owned_captured_once(db, statement, keeper, captured)
 
 
 def acl_of_t(db: EngineDB) -> tuple:
