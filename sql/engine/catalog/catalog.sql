@@ -435,10 +435,11 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                         || coalesce(' DEFAULT ' || col.default_expr, '')
                         || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END
                         || ' /* ' || col.type || coalesce(' COLLATE ' || col.collation, '') || ' */',
-                        E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS typed_body,
+                        E',\n' ORDER BY col.attnum) FILTER (WHERE c.reloftype <> 0 AND col.attislocal) AS typed_body,
              string_agg(E'\nALTER TABLE ' || k.qname || ' ALTER COLUMN ' || quote_ident(col.name) || ' ADD GENERATED '
                         || col.identity || ' AS IDENTITY' || coalesce(' (' || col.identity_sql || ')', '') || ';',
-                        '' ORDER BY col.attnum) FILTER (WHERE col.attislocal AND col.identity IS NOT NULL)
+                        '' ORDER BY col.attnum)
+                 FILTER (WHERE c.reloftype <> 0 AND col.attislocal AND col.identity IS NOT NULL)
                  AS typed_identity,
              to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
         FROM pggit._columns col
@@ -515,7 +516,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
              -- each ALTER and cannot be set)
              jsonb_object_agg(a.attname, (SELECT to_jsonb(array_agg(o ORDER BY o)) FROM unnest(a.attoptions) o
                                            WHERE o NOT LIKE 'pg\_%'))
-                 FILTER (WHERE EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\_%'))
+                 FILTER (WHERE a.attoptions IS NOT NULL
+                                AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\_%'))
                  AS column_options
         FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
