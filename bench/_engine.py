@@ -20,6 +20,7 @@ from tests.engine.enginedb import (
     EngineDB,
     db_url,
     drop_database,
+    ensure_roles,
     install_engine,
     server_url,
 )
@@ -76,4 +77,13 @@ def report(results: list[tuple[str, float, str]]) -> None:
         print(f"{name:<55} {value:>10.2f} {unit}")
 
 
-__all__ = ["EngineDB", "create_tables", "db_url", "install_engine", "report", "scratch", "timed"]
+__all__ = [
+    "EngineDB",
+    "create_tables",
+    "db_url",
+    "ensure_roles",
+    "install_engine",
+    "report",
+    "scratch",
+    "timed",
+]

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from _engine import db_url, install_engine, report, scratch
+from _engine import db_url, ensure_roles, install_engine, report, scratch
 
 # The three schemas every figure in docs/benchmarks.md was taken on (the later rentals.sql is
 # the fidelity tests' and would change what is measured)
@@ -28,6 +28,8 @@ CORPUS = [
 
 
 SCHEMAS = ("shop", "reporting", "hr", "payroll", "core", "billing", "api")
+# the roles the corpus grants privileges to (cluster-wide; created when missing, as the tests do)
+ROLES = ("pggit_test_app_reader", "pggit_test_app_writer")
 
 
 def corpus_script() -> str:
@@ -58,6 +60,7 @@ def clear(url: str, engine: bool | str) -> None:
 
 def run(rounds: int = 5) -> list[tuple[str, float, str]]:
     script = corpus_script()
+    ensure_roles(*ROLES)
     with scratch("corpus_on") as on_name, scratch("corpus_off") as off_name:
         on_url, off_url = db_url(on_name), db_url(off_name)
         install_engine(on_url)

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import psycopg
-from _engine import EngineDB, db_url, install_engine, report, scratch, timed
+from _engine import EngineDB, db_url, ensure_roles, install_engine, report, scratch, timed
 
 # The three schemas every figure in docs/benchmarks.md was taken on (the later rentals.sql is
 # the fidelity tests' and would change what is measured)
@@ -118,6 +118,7 @@ def scripts(tables: int, serial: bool = False) -> list[tuple[str, float, str]]:
 
 def corpus() -> list[tuple[str, float, str]]:
     results = []
+    ensure_roles("pggit_test_app_reader", "pggit_test_app_writer")  # the corpus grants to them
     with scratch("corpus") as name:
         url = db_url(name)
         install_engine(url)
