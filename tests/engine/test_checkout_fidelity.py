@@ -684,3 +684,175 @@ def test_cluster_on_survives_checkout_and_its_changes_are_captured(engine_db: En
     ]
     assert clustered(db) == [("app.jobs", "app.jobs_pkey"), ("app.runs", "app.runs_pkey")]
     assert db.rows("SELECT object_key FROM pggit.status()") == []
+
+
+def test_a_renamed_table_with_an_identity_checks_out_both_ways_and_its_scripts_apply(
+    engine_db: EngineDB, make_db
+):
+    # y keeps the sequence x_id_seq, which x, created again, needs as its default name: the table
+    # holding the name is dropped first, whatever the primary key and the view push later
+    db = engine_db
+    major = server_major(db)
+    ddl = (
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.x (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);"
+        "CREATE VIEW app.xv AS SELECT id, v FROM app.x;"
+    )
+    db.run(ddl)
+    db.run("SELECT pggit.commit('x')")
+    one = schema_dump(db.url, major, ["app"])
+    db.run("ALTER TABLE app.x RENAME TO y")
+    if major >= 18:  # (not written by a definition: see above)
+        db.run("ALTER TABLE app.y RENAME CONSTRAINT x_id_not_null TO y_id_not_null")
+    db.run("SELECT pggit.commit('y')")
+    two = schema_dump(db.url, major, ["app"])
+    forward = db.one("SELECT pggit.diff_script('HEAD~1', 'HEAD')")
+    backward = db.one("SELECT pggit.diff_script('HEAD', 'HEAD~1')")
+    steps = forward.split("\n\n")[1:]
+    assert steps[:-1] == [
+        "DROP VIEW IF EXISTS app.xv;",
+        "ALTER TABLE IF EXISTS app.x DROP CONSTRAINT IF EXISTS x_pkey;",
+        "DROP TABLE IF EXISTS app.x;",
+        "CREATE TABLE app.y (\n"
+        "    id integer GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME app.x_id_seq) NOT NULL,\n"
+        "    v text\n);",
+        "ALTER TABLE app.y ADD CONSTRAINT x_pkey PRIMARY KEY (id);",
+    ]
+    assert steps[-1].startswith("CREATE VIEW app.xv AS\n")  # (deparsed as each version does)
+    db.run("SELECT pggit.branch_create('one', 'HEAD~1')")
+    db.run("SELECT * FROM pggit.checkout('one')")
+    assert identity_sequences(db) == [("app.x", "id", "app.x_id_seq")]
+    assert schema_dump(db.url, major, ["app"]) == one
+    assert db.rows("SELECT object_key FROM pggit.status()") == []
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert identity_sequences(db) == [("app.y", "id", "app.x_id_seq")]
+    assert schema_dump(db.url, major, ["app"]) == two
+    assert db.one("SELECT clean FROM pggit.head()") is True
+    # the scripts, applied to a copy of the first commit's schema
+    copy = make_db()
+    copy_url = psycopg.conninfo.make_conninfo(db.url, dbname=copy.info.dbname)
+    copy.execute(ddl)
+    copy.execute(forward)
+    assert schema_dump(copy_url, major, ["app"]) == two
+    copy.execute(backward)
+    assert schema_dump(copy_url, major, ["app"]) == one
+
+
+def test_identity_sequence_names_passed_between_tables_check_out_both_ways(engine_db: EngineDB):
+    # a rename to a name runs after the rename away from it, and an identity added with a name
+    # after the identity holding it is dropped, whatever the tables' key order
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t1 (id int GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME app.q));"
+        "CREATE TABLE app.t2 (id int GENERATED ALWAYS AS IDENTITY);"
+        "CREATE TABLE app.t3 (id int GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME app.r));"
+        "CREATE TABLE app.t4 (id int NOT NULL);"
+    )
+    db.run("SELECT pggit.commit('one')")
+    db.run(
+        "ALTER SEQUENCE app.q RENAME TO q_old;"
+        "ALTER SEQUENCE app.t2_id_seq RENAME TO q;"
+        "ALTER TABLE app.t3 ALTER COLUMN id DROP IDENTITY;"
+        "ALTER TABLE app.t4 ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY"
+        " (SEQUENCE NAME app.r);"
+    )
+    db.run("SELECT pggit.commit('two')")
+    two = identity_sequences(db)
+    assert two == [
+        ("app.t1", "id", "app.q_old"),
+        ("app.t2", "id", "app.q"),
+        ("app.t4", "id", "app.r"),
+    ]
+    db.run("SELECT pggit.branch_create('one', 'HEAD~1')")
+    assert db.one("SELECT statements FROM pggit.checkout('one')") == [
+        "ALTER SEQUENCE app.q RENAME TO t2_id_seq;",
+        "ALTER TABLE app.t4 ALTER COLUMN id DROP IDENTITY;",
+        "ALTER SEQUENCE app.q_old RENAME TO q;",
+        "ALTER TABLE app.t3 ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY"
+        " (SEQUENCE NAME app.r);",
+    ]
+    assert identity_sequences(db) == [
+        ("app.t1", "id", "app.q"),
+        ("app.t2", "id", "app.t2_id_seq"),
+        ("app.t3", "id", "app.r"),
+    ]
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert identity_sequences(db) == two
+    assert db.rows("SELECT object_key FROM pggit.status()") == []
+    assert db.one("SELECT clean FROM pggit.head()") is True
+
+
+def test_identity_sequence_names_exchanged_between_tables_are_refused(engine_db: EngineDB):
+    # no order of in-place renames applies a swap: refused before anything runs
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t1 (id int GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME app.q));"
+        "CREATE TABLE app.t2 (id int GENERATED ALWAYS AS IDENTITY);"
+    )
+    db.run("SELECT pggit.commit('one')")
+    db.run(
+        "ALTER SEQUENCE app.q RENAME TO tmp;"
+        "ALTER SEQUENCE app.t2_id_seq RENAME TO q;"
+        "ALTER SEQUENCE app.tmp RENAME TO t2_id_seq;"
+    )
+    db.run("SELECT pggit.commit('swapped')")
+    db.run("SELECT pggit.branch_create('one', 'HEAD~1')")
+    for query in (
+        "SELECT pggit.diff_script('HEAD', 'HEAD~1')",
+        "SELECT * FROM pggit.checkout('one')",
+    ):
+        with pytest.raises(psycopg.errors.RaiseException) as raised:
+            db.run(query)
+        assert str(raised.value).splitlines()[0] == (
+            "[PGGIT-INVALID_ARGUMENT] plan_order: identity sequence names exchanged between tables"
+            " (table:app.t1, table:app.t2): whichever renames first finds its name taken"
+        )
+    assert identity_sequences(db) == [("app.t1", "id", "app.t2_id_seq"), ("app.t2", "id", "app.q")]
+    assert db.one("SELECT branch FROM pggit.head()") == "main"
+
+
+def test_cluster_on_a_matviews_index_a_unique_and_an_exclusion_constraint_survives_checkout(
+    engine_db: EngineDB,
+):
+    db = engine_db
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.slots (id int, during int4range,"
+        " CONSTRAINT slots_id_key UNIQUE (id), CONSTRAINT slots_no_overlap EXCLUDE USING gist"
+        " (during WITH &&));"
+        "ALTER TABLE app.slots CLUSTER ON slots_no_overlap;"
+        "CREATE TABLE app.codes (code text, CONSTRAINT codes_code_key UNIQUE (code));"
+        "ALTER TABLE app.codes CLUSTER ON codes_code_key;"
+        "CREATE MATERIALIZED VIEW app.slot_ids AS SELECT id FROM app.slots;"
+        "CREATE INDEX slot_ids_id ON app.slot_ids (id);"
+        "ALTER MATERIALIZED VIEW app.slot_ids CLUSTER ON slot_ids_id;",
+    )
+    assert before == after
+    assert clustered(db) == [
+        ("app.codes", "app.codes_code_key"),
+        ("app.slot_ids", "app.slot_ids_id"),
+        ("app.slots", "app.slots_no_overlap"),
+    ]
+    assert db.rows(
+        "SELECT object_key, definition FROM pggit.live_definitions() "
+        "WHERE definition LIKE '%CLUSTER%' ORDER BY 1"
+    ) == [
+        (
+            "constraint:app.codes.codes_code_key",
+            "ALTER TABLE app.codes ADD CONSTRAINT codes_code_key UNIQUE (code);\n"
+            "ALTER TABLE app.codes CLUSTER ON codes_code_key;",
+        ),
+        (
+            "constraint:app.slots.slots_no_overlap",
+            "ALTER TABLE app.slots ADD CONSTRAINT slots_no_overlap EXCLUDE USING gist"
+            " (during WITH &&);\nALTER TABLE app.slots CLUSTER ON slots_no_overlap;",
+        ),
+        (
+            "index:app.slot_ids.slot_ids_id",
+            "CREATE INDEX slot_ids_id ON app.slot_ids USING btree (id);\n"
+            "ALTER MATERIALIZED VIEW app.slot_ids CLUSTER ON slot_ids_id;",
+        ),
+    ]
