@@ -812,6 +812,23 @@ ALTERATIONS = [
         "constraint:public.t.t_pkey",
         "ALTER TABLE t CLUSTER ON t_pkey",
     ),
+    # and lost: SET WITHOUT CLUSTER (ordered by plan_order before the table's other indexes)
+    (
+        "CREATE TABLE t (a int); CREATE INDEX i ON t (a); ALTER TABLE t CLUSTER ON i",
+        "index:public.t.i",
+        "ALTER TABLE t SET WITHOUT CLUSTER",
+    ),
+    (
+        "CREATE TABLE t (a int PRIMARY KEY, b int); ALTER TABLE t CLUSTER ON t_pkey",
+        "constraint:public.t.t_pkey",
+        "ALTER TABLE t SET WITHOUT CLUSTER",
+    ),
+    (
+        "CREATE TABLE t (a int); CREATE MATERIALIZED VIEW m AS SELECT a FROM t;"
+        " CREATE INDEX i ON m (a); ALTER MATERIALIZED VIEW m CLUSTER ON i",
+        "index:public.m.i",
+        "ALTER MATERIALIZED VIEW m SET WITHOUT CLUSTER",
+    ),
 ]
 
 
@@ -897,13 +914,6 @@ RECREATIONS = [
         "CREATE TABLE t (a int); CREATE INDEX i ON t (a)",
         "index:public.t.i",
         "DROP INDEX i; CREATE INDEX i ON t (a DESC)",
-    ),
-    # losing the CLUSTER mark: re-created (SET WITHOUT CLUSTER clears any index's mark, and
-    # could run after another index's CLUSTER ON in the same plan)
-    (
-        "CREATE TABLE t (a int); CREATE INDEX i ON t (a); ALTER TABLE t CLUSTER ON i",
-        "index:public.t.i",
-        "ALTER TABLE t SET WITHOUT CLUSTER",
     ),
 ]
 

@@ -664,20 +664,25 @@ def test_cluster_on_survives_checkout_and_its_changes_are_captured(engine_db: En
         ("constraint:app.jobs.jobs_pkey", "MODIFIED")
     ]
     db.run("SELECT pggit.commit('jobs clustered on its key')")
-    # gaining the mark is altered in place (CLUSTER ON, which takes it from any other index);
-    # losing it re-creates the index or constraint that had it (with the foreign key on it)
+    # gaining the mark is altered in place (CLUSTER ON, which takes it from any other index), and
+    # so is losing it (SET WITHOUT CLUSTER, which takes it from whichever index has it: always
+    # before the CLUSTER ON of an index of the table gaining it, whatever their keys)
     db.run("SELECT pggit.branch_create('unclustered', 'HEAD~1')")
     db.run("SELECT pggit.branch_create('on_payload', 'HEAD~2')")
     assert db.one("SELECT statements FROM pggit.checkout('on_payload')") == [
-        "ALTER TABLE IF EXISTS app.runs DROP CONSTRAINT IF EXISTS runs_job_fkey;",
+        "ALTER TABLE app.jobs SET WITHOUT CLUSTER;",
         "ALTER TABLE app.jobs CLUSTER ON jobs_payload;",
-        "ALTER TABLE IF EXISTS app.jobs DROP CONSTRAINT IF EXISTS jobs_pkey;",
-        "ALTER TABLE app.jobs ADD CONSTRAINT jobs_pkey PRIMARY KEY (id);",
-        "ALTER TABLE app.runs ADD CONSTRAINT runs_job_fkey FOREIGN KEY (job)"
-        " REFERENCES app.jobs(id);",
     ]
     assert clustered(db) == [("app.jobs", "app.jobs_payload"), ("app.runs", "app.runs_pkey")]
-    db.run("SELECT * FROM pggit.checkout('unclustered')")
+    # (the key gaining it sorts first: constraint before index)
+    assert db.one("SELECT statements FROM pggit.checkout('main')") == [
+        "ALTER TABLE app.jobs SET WITHOUT CLUSTER;",
+        "ALTER TABLE app.jobs CLUSTER ON jobs_pkey;",
+    ]
+    assert clustered(db) == [("app.jobs", "app.jobs_pkey"), ("app.runs", "app.runs_pkey")]
+    assert db.one("SELECT statements FROM pggit.checkout('unclustered')") == [
+        "ALTER TABLE app.jobs SET WITHOUT CLUSTER;"
+    ]
     assert clustered(db) == [("app.runs", "app.runs_pkey")]
     assert db.one("SELECT statements FROM pggit.checkout('main')") == [
         "ALTER TABLE app.jobs CLUSTER ON jobs_pkey;"

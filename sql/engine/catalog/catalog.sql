@@ -670,7 +670,7 @@ SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.
                       ELSE pg_get_indexdef(ic.oid) END) || ';'
        -- statistics targets of its (expression) columns, replica identity using it, the index
        -- CLUSTER uses (pg_dump's ALTER TABLE ... CLUSTER ON; a materialized view's:
-       -- ALTER MATERIALIZED VIEW), last: gained in place, lost by re-creation (_alter_cluster)
+       -- ALTER MATERIALIZED VIEW), last: gained and lost in place (_alter_cluster)
        || coalesce(ia.statistics, '')
        || CASE WHEN i.indisreplident THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
                                           || quote_ident(ic.relname) || ';' ELSE '' END
@@ -2814,22 +2814,25 @@ BEGIN
 END;
 $$;
 
--- An index, or a constraint's index, that only gains the mark CLUSTER uses (the statement its
--- definition ends with: _o_index, _o_constraint): ALTER TABLE ... CLUSTER ON, in place (which
--- takes the mark from any other index of the table). Any other change, losing the mark included,
--- NULL: re-created. ALTER TABLE ... SET WITHOUT CLUSTER takes the mark off whichever index of
--- the table has it, so run after the CLUSTER ON of another index gaining it in the same plan
--- (alters of one level are ordered by key) it would leave the table with none; an index dropped
--- and created again loses only its own mark, in any order.
+-- An index, or a constraint's index, that only gains or loses the mark CLUSTER uses (the statement
+-- its definition ends with: _o_index, _o_constraint): ALTER TABLE ... CLUSTER ON (which takes the
+-- mark from any other index of the table) or SET WITHOUT CLUSTER, in place. SET WITHOUT CLUSTER
+-- takes the mark off whichever index of the table has it: pggit.plan_order runs it before every
+-- create or alter of an index or constraint of the table, so that one gaining the mark in the same
+-- plan keeps it. Any other change, NULL: re-created.
 CREATE OR REPLACE FUNCTION pggit._alter_cluster(p_old_definition text, p_new_definition text, p_new_meta jsonb)
 RETURNS text[]
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT CASE WHEN p_new_definition = p_old_definition || E'\n' || c.stmt THEN ARRAY[c.stmt] END
+    SELECT CASE WHEN p_new_definition = p_old_definition || E'\n' || c.alter || ' CLUSTER ON ' || c.index || ';'
+                THEN ARRAY[c.alter || ' CLUSTER ON ' || c.index || ';']
+                WHEN p_old_definition = p_new_definition || E'\n' || c.alter || ' CLUSTER ON ' || c.index || ';'
+                THEN ARRAY[c.alter || ' SET WITHOUT CLUSTER;'] END
       FROM (SELECT 'ALTER ' || CASE WHEN p_new_meta->>'table_key' LIKE 'materialized\_view:%'
                                     THEN 'MATERIALIZED VIEW ' ELSE 'TABLE ' END
-                   || (p_new_meta->>'table') || ' CLUSTER ON ' || quote_ident(p_new_meta->>'name') || ';' AS stmt) c
+                   || (p_new_meta->>'table') AS alter,
+                   quote_ident(p_new_meta->>'name') AS index) c
 $$;
 
 CREATE OR REPLACE FUNCTION pggit.sql_alter(p_kind text, p_old_definition text, p_old_meta jsonb,

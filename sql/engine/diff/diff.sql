@@ -491,6 +491,7 @@ DECLARE
     -- a table's identity sequence may pass its name to another's: something dropped or altered,
     -- and something created or altered
     v_idn boolean := 'alter' = ANY (p_phase) OR ('drop' = ANY (p_phase) AND 'create' = ANY (p_phase));
+    v_unmark boolean := 'alter' = ANY (p_phase);  -- an alter may take the mark CLUSTER uses off
     v_rank integer[];      -- tie-break order of each action (1-based aid), when a cycle needs it
     v_found integer;       -- actions whose blob is stored
     v_st_aid integer[];    -- the statements as rows: action, position in its action, phase, key,
@@ -549,6 +550,10 @@ BEGIN
                            FROM pggit.blobs ob, jsonb_array_elements(ob.meta->'columns') c
                           WHERE ob.hash = a.old_blob AND c->>'identity' IS NOT NULL)
                    END AS old_id_names,
+               -- the table of an index or constraint created or altered, when an alter may take
+               -- the mark CLUSTER uses off (pggit._alter_cluster)
+               CASE WHEN v_unmark AND b.kind IN ('index', 'constraint') AND a.phase <> 'drop'
+                    THEN b.meta->>'table_key' END AS cluster_table,
                CASE a.phase
                    WHEN 'drop' THEN pggit.sql_drop(b.kind, a.key, b.meta)
                    WHEN 'create' THEN pggit.sql_create(b.kind, b.definition, b.meta)
@@ -587,7 +592,7 @@ BEGIN
                               WHEN 'alter' THEN ARRAY(SELECT unnest(act.id_names) EXCEPT SELECT unnest(act.old_id_names))
                               ELSE '{}' END AS needs
           FROM act
-         WHERE act.id_names <> '{}' OR act.old_id_names <> '{}'
+         WHERE v_idn AND (act.id_names <> '{}' OR act.old_id_names <> '{}')
     ), nedge(before, after) AS MATERIALIZED (
         -- the action freeing an identity sequence's name before the one needing it (an in-place
         -- rename chain included: q -> q_old before t2_id_seq -> q)
@@ -596,8 +601,20 @@ BEGIN
                   FROM idn, unnest(idn.frees) fr(name)) f,
                idn, unnest(idn.needs) nd(name)
          WHERE f.by_name <> '{}' AND f.by_name ? nd.name AND (f.by_name->>nd.name)::integer <> idn.aid
+    ), unmark AS MATERIALIZED (
+        -- the alters taking the mark CLUSTER uses off a table: {table key: action}
+        SELECT coalesce(jsonb_object_agg(act.cluster_table, act.aid), '{}') AS by_table
+          FROM act
+         WHERE v_unmark AND act.phase = 'alter' AND act.cluster_table IS NOT NULL
+           AND act.stmts[cardinality(act.stmts)] LIKE '% SET WITHOUT CLUSTER;'
     ), edge(before, after) AS (
         SELECT nedge.before, nedge.after FROM nedge
+        UNION ALL
+        -- SET WITHOUT CLUSTER before every create or alter of an index or constraint of its
+        -- table: any of them may mark one of its indexes
+        SELECT (u.by_table->>act.cluster_table)::integer, act.aid
+          FROM unmark u, act
+         WHERE u.by_table <> '{}' AND u.by_table ? act.cluster_table
         UNION ALL
         -- drop a before drop b when a depended on b
         SELECT act.aid, (m.drops->>d.dep)::integer
