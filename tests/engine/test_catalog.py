@@ -341,6 +341,8 @@ def test_meta_formats(fixture_db):
             "cache": 1,
             "cycle": False,
         },
+        # the sequence's name when it is not <table>_<column>_seq (app.customers_id_seq here)
+        "identity_sequence": None,
     }
     assert cols["name"]["collation"] == '"C"' and cols["name"]["default"] == "'anon'::text"
     assert (
@@ -663,6 +665,25 @@ ALTERATIONS = [
         "table:public.t",
         "ALTER TABLE t ALTER a SET START WITH 1 SET NO CYCLE",
     ),
+    # the identity sequence's name: renamed in place (ALTER SEQUENCE ... RENAME TO), to and from
+    # the default one; added with a name of its own (ADD GENERATED ... (SEQUENCE NAME ...))
+    (
+        "CREATE TABLE t (a int GENERATED ALWAYS AS IDENTITY, b text)",
+        "table:public.t",
+        "ALTER SEQUENCE t_a_seq RENAME TO t_ids",
+    ),
+    (
+        "CREATE TABLE t (a int GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME t_ids INCREMENT BY 2), "
+        "b text)",
+        "table:public.t",
+        "ALTER SEQUENCE t_ids RENAME TO t_a_seq",
+    ),
+    (
+        "CREATE TABLE t (a int NOT NULL DEFAULT 0, b text)",
+        "table:public.t",
+        "ALTER TABLE t ALTER a DROP DEFAULT, "
+        "ALTER a ADD GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME t_ids START WITH 3)",
+    ),
     (
         "CREATE TABLE t (a int, b int GENERATED ALWAYS AS (a * 2) STORED)",
         "table:public.t",
@@ -779,6 +800,34 @@ ALTERATIONS = [
         "CREATE EXTENSION citext VERSION '1.5'",
         "extension:citext",
         "ALTER EXTENSION citext UPDATE TO '1.6'",
+    ),
+    # the index CLUSTER uses, gained by an index or a constraint's index: in place
+    (
+        "CREATE TABLE t (a int, b int); CREATE INDEX i ON t (a)",
+        "index:public.t.i",
+        "ALTER TABLE t CLUSTER ON i",
+    ),
+    (
+        "CREATE TABLE t (a int PRIMARY KEY, b int)",
+        "constraint:public.t.t_pkey",
+        "ALTER TABLE t CLUSTER ON t_pkey",
+    ),
+    # and lost: SET WITHOUT CLUSTER (ordered by plan_order before the table's other indexes)
+    (
+        "CREATE TABLE t (a int); CREATE INDEX i ON t (a); ALTER TABLE t CLUSTER ON i",
+        "index:public.t.i",
+        "ALTER TABLE t SET WITHOUT CLUSTER",
+    ),
+    (
+        "CREATE TABLE t (a int PRIMARY KEY, b int); ALTER TABLE t CLUSTER ON t_pkey",
+        "constraint:public.t.t_pkey",
+        "ALTER TABLE t SET WITHOUT CLUSTER",
+    ),
+    (
+        "CREATE TABLE t (a int); CREATE MATERIALIZED VIEW m AS SELECT a FROM t;"
+        " CREATE INDEX i ON m (a); ALTER MATERIALIZED VIEW m CLUSTER ON i",
+        "index:public.m.i",
+        "ALTER MATERIALIZED VIEW m SET WITHOUT CLUSTER",
     ),
 ]
 

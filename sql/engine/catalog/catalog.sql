@@ -259,7 +259,7 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                WHEN x.default_expr IS NOT NULL THEN ' DEFAULT ' || x.default_expr
                ELSE '' END
        || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql,
-       x.identity_sql
+       x.identity_sql, x.identity_sequence
   FROM pg_attribute a
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
   CROSS JOIN LATERAL (
@@ -283,13 +283,46 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
                      AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
                      AND s.seqrelid = d.objid) END AS identity_options,
+             -- the identity sequence's name (quoted, qualified) when it is not <table>_<column>_seq,
+             -- else NULL. Written as the identity's first option, SEQUENCE NAME, only then: that is
+             -- the name CREATE TABLE and ADD GENERATED choose when it fits in 63 bytes and is free,
+             -- which it is wherever the definition is applied (a tree has one relation of a name
+             -- per schema). A name PostgreSQL chose otherwise (truncated, or numbered because the
+             -- name was taken), one given by SEQUENCE NAME (pg_dump always writes it) and one a
+             -- renamed table kept are written: the definition is a function of the names alone,
+             -- deterministic, and changes exactly when the name stops or starts being the default,
+             -- while the definitions of the other identity columns stay those stored before the
+             -- name was versioned (a definition without it means the default name: meta
+             -- identity_sequence absent or NULL). The sequence is in the table's schema:
+             -- PostgreSQL (15 and 18) refuses a SEQUENCE NAME in another one, does not move an
+             -- owned sequence by itself, and moves it with its table (the comparison of schemas
+             -- below keeps a sequence elsewhere named all the same)
              CASE WHEN a.attidentity <> '' THEN
-                 (SELECT pggit._seq_nondefault_options(s.seqtypid, s.seqincrement, s.seqmin, s.seqmax,
-                                                       s.seqstart, s.seqcache, s.seqcycle)
-                    FROM pg_depend d, pg_sequence s
+                 (SELECT quote_ident(sn.nspname) || '.' || quote_ident(sc.relname)
+                    FROM pg_depend d
+                    JOIN pg_class sc ON sc.oid = d.objid
+                    JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                    JOIN pg_class t ON t.oid = a.attrelid
                    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
                      AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i'
-                     AND s.seqrelid = d.objid) END AS identity_sql
+                     AND sc.relkind = 'S'
+                     AND (sc.relnamespace <> t.relnamespace
+                          OR sc.relname <> t.relname || '_' || a.attname || '_seq')) END AS identity_sequence,
+             CASE WHEN a.attidentity <> '' THEN
+                 (SELECT nullif(concat_ws(' ',
+                                'SEQUENCE NAME ' || quote_ident(sn.nspname) || '.' || quote_ident(sc.relname),
+                                pggit._seq_nondefault_options(s.seqtypid, s.seqincrement, s.seqmin, s.seqmax,
+                                                              s.seqstart, s.seqcache, s.seqcycle)), '')
+                    FROM pg_depend d
+                    JOIN pg_sequence s ON s.seqrelid = d.objid
+                    JOIN pg_class t ON t.oid = a.attrelid
+                    LEFT JOIN pg_class sc ON sc.oid = d.objid
+                                         AND (sc.relnamespace <> t.relnamespace
+                                              OR sc.relname <> t.relname || '_' || a.attname || '_seq')
+                    LEFT JOIN pg_namespace sn ON sn.oid = sc.relnamespace
+                   WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
+                     AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i')
+                 END AS identity_sql
       -- computed once per column: pulled up, each use of x.type, x.collation, x.default_expr...
       -- (in the column's SQL and in its meta) evaluated the expression again, deparsing the same
       -- default up to three times (a table's meta cost a third more at 10,000 tables)
@@ -421,8 +454,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   CROSS JOIN LATERAL (SELECT 'table:' || n.nspname || '.' || c.relname AS key,
                              n.qname || '.' || quote_ident(c.relname) AS qname) k
   -- (each column's meta is the JSON of a row whose fields are named as its keys: to_jsonb of the
-  -- rows looks up the type of each of its ten fields, where jsonb_build_object looked up the type
-  -- of each of its twenty arguments, keys included; the same objects)
+  -- rows looks up the type of each of its fields, where jsonb_build_object looked up the type
+  -- of each of its arguments, keys included, twice as many; the same objects)
   LEFT JOIN LATERAL (
       SELECT string_agg('    ' || col.sql, E',\n' ORDER BY col.attnum) FILTER (WHERE col.attislocal) AS body,
              -- (a typed table's columns: each WITH OPTIONS, with its default and NOT NULL if it has
@@ -445,7 +478,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
         FROM pggit._columns col
        CROSS JOIN LATERAL (
            SELECT col.name, col.type, col.collation, col.not_null, col.default_expr AS "default",
-                  col.identity, col.identity_options, col.generated, col.generated_kind, col.sql) cm
+                  col.identity, col.identity_options, col.identity_sequence, col.generated, col.generated_kind,
+                  col.sql) cm
        WHERE col.attrelid = c.oid) cols ON NOT c.relispartition
   LEFT JOIN LATERAL (
       SELECT quote_ident(pn.nspname) || '.' || quote_ident(pc.relname) AS qname,
@@ -576,6 +610,12 @@ SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name
                       AND (SELECT x.indisreplident FROM pg_index x WHERE x.indexrelid = con.conindid)
                  THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
                       || quote_ident((SELECT x.relname FROM pg_class x WHERE x.oid = con.conindid)) || ';'
+                 ELSE '' END
+         -- the index CLUSTER uses (CLUSTER ON), last, as for an index (_alter_cluster)
+         || CASE WHEN con.contype IN ('p', 'u', 'x')
+                      AND (SELECT x.indisclustered FROM pg_index x WHERE x.indexrelid = con.conindid)
+                 THEN E'\nALTER TABLE ' || k.tq || ' CLUSTER ON '
+                      || quote_ident((SELECT x.relname FROM pg_class x WHERE x.oid = con.conindid)) || ';'
                  ELSE '' END AS definition,
        to_jsonb(m)
        -- a constraint also inherited from a parent (declared on both: a child of INHERITS that
@@ -628,10 +668,15 @@ SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.
        (coalesce(ia.plain,
                  CASE WHEN t.relkind = 'p' THEN regexp_replace(pg_get_indexdef(ic.oid), ' ON ONLY ', ' ON ')
                       ELSE pg_get_indexdef(ic.oid) END) || ';'
-       -- statistics targets of its (expression) columns, replica identity using it
+       -- statistics targets of its (expression) columns, replica identity using it, the index
+       -- CLUSTER uses (pg_dump's ALTER TABLE ... CLUSTER ON; a materialized view's:
+       -- ALTER MATERIALIZED VIEW), last: gained and lost in place (_alter_cluster)
        || coalesce(ia.statistics, '')
        || CASE WHEN i.indisreplident THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
-                                          || quote_ident(ic.relname) || ';' ELSE '' END) COLLATE "default" AS definition,
+                                          || quote_ident(ic.relname) || ';' ELSE '' END
+       || CASE WHEN i.indisclustered
+               THEN E'\nALTER ' || CASE WHEN t.relkind = 'm' THEN 'MATERIALIZED VIEW ' ELSE 'TABLE ' END
+                    || k.tq || ' CLUSTER ON ' || quote_ident(ic.relname) || ';' ELSE '' END) COLLATE "default" AS definition,
        to_jsonb(m) AS meta,
        'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, ic.oid AS objid, NULL::oid AS relid,
@@ -2227,6 +2272,18 @@ AS $$
                    || (p_meta->>'identity') || ';'] END
 $$;
 
+-- The quoted, qualified name of the sequence an identity of column p_column of table p_table (its
+-- quoted, qualified name) has when its definition names none: <table>_<column>_seq in the table's
+-- schema (pggit._columns, identity_sequence).
+CREATE OR REPLACE FUNCTION pggit._identity_default_sequence(p_table text, p_column text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT quote_ident(n[1]) || '.' || quote_ident(n[2] || '_' || p_column || '_seq')
+      FROM (SELECT parse_ident(p_table) AS n) t
+$$;
+
 -- ALTER TABLE ... ALTER COLUMN statements turning column p_old into p_new (same name), or NULL
 -- when PostgreSQL cannot do it in place. p_is_last: the column is the last one before and after.
 CREATE OR REPLACE FUNCTION pggit._alter_column(p_table text, p_old jsonb, p_new jsonb, p_is_last boolean)
@@ -2243,6 +2300,8 @@ DECLARE
     v_old_default text := p_old->>'default';
     v_new_default text := p_new->>'default';
     v_default_dropped boolean := false;
+    v_old_seq text;
+    v_new_seq text;
 BEGIN
     IF (p_old->>'generated') IS DISTINCT FROM (p_new->>'generated')
        OR (p_old->>'generated_kind') IS DISTINCT FROM (p_new->>'generated_kind') THEN
@@ -2275,6 +2334,17 @@ BEGIN
     IF (p_new->>'not_null')::boolean AND NOT (p_old->>'not_null')::boolean THEN
         v_out := v_out || (v_alter || 'SET NOT NULL;');
     END IF;
+    -- the identity sequence renamed (meta identity_sequence: NULL for <table>_<column>_seq),
+    -- which keeps its counter where dropping and adding the identity would start it again (it is
+    -- in the table's schema: see pggit._columns)
+    IF p_old->>'identity' IS NOT NULL AND p_new->>'identity' IS NOT NULL THEN
+        v_old_seq := coalesce(p_old->>'identity_sequence', pggit._identity_default_sequence(p_table, p_old->>'name'));
+        v_new_seq := coalesce(p_new->>'identity_sequence', pggit._identity_default_sequence(p_table, p_new->>'name'));
+        IF v_old_seq <> v_new_seq THEN
+            v_out := v_out || ('ALTER SEQUENCE ' || v_old_seq || ' RENAME TO '
+                               || quote_ident((parse_ident(v_new_seq))[2]) || ';');
+        END IF;
+    END IF;
     v_out := v_out || pggit._alter_identity(v_alter, p_old, p_new);
     IF v_new_default IS NOT NULL AND (v_default_dropped OR v_old_default IS NULL) THEN
         v_out := v_out || (v_alter || 'SET DEFAULT ' || v_new_default || ';');
@@ -2286,7 +2356,8 @@ BEGIN
 END;
 $$;
 
--- Identity changes of one column (added, kind changed, sequence options changed).
+-- Identity changes of one column (added, with its sequence's name when not the default; kind
+-- changed; sequence options changed). A renamed sequence: pggit._alter_column.
 CREATE OR REPLACE FUNCTION pggit._alter_identity(p_alter text, p_old jsonb, p_new jsonb)
 RETURNS text[]
 LANGUAGE plpgsql STABLE
@@ -2300,9 +2371,10 @@ BEGIN
         RETURN '{}';
     END IF;
     IF p_old->>'identity' IS NULL THEN
-        v_text := pggit._seq_nondefault_options(to_regtype(p_new->>'type'), (v_opts->>'increment')::bigint,
-                      (v_opts->>'minvalue')::bigint, (v_opts->>'maxvalue')::bigint, (v_opts->>'start')::bigint,
-                      (v_opts->>'cache')::bigint, (v_opts->>'cycle')::boolean);
+        v_text := nullif(concat_ws(' ', 'SEQUENCE NAME ' || (p_new->>'identity_sequence'),
+                      pggit._seq_nondefault_options(to_regtype(p_new->>'type'), (v_opts->>'increment')::bigint,
+                          (v_opts->>'minvalue')::bigint, (v_opts->>'maxvalue')::bigint, (v_opts->>'start')::bigint,
+                          (v_opts->>'cache')::bigint, (v_opts->>'cycle')::boolean)), '');
         RETURN ARRAY[p_alter || 'ADD GENERATED ' || (p_new->>'identity') || ' AS IDENTITY'
                      || coalesce(' (' || v_text || ')', '') || ';'];
     END IF;
@@ -2742,6 +2814,27 @@ BEGIN
 END;
 $$;
 
+-- An index, or a constraint's index, that only gains or loses the mark CLUSTER uses (the statement
+-- its definition ends with: _o_index, _o_constraint): ALTER TABLE ... CLUSTER ON (which takes the
+-- mark from any other index of the table) or SET WITHOUT CLUSTER, in place. SET WITHOUT CLUSTER
+-- takes the mark off whichever index of the table has it: pggit.plan_order runs it before every
+-- create or alter of an index or constraint of the table, so that one gaining the mark in the same
+-- plan keeps it. Any other change, NULL: re-created.
+CREATE OR REPLACE FUNCTION pggit._alter_cluster(p_old_definition text, p_new_definition text, p_new_meta jsonb)
+RETURNS text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT CASE WHEN p_new_definition = p_old_definition || E'\n' || c.alter || ' CLUSTER ON ' || c.index || ';'
+                THEN ARRAY[c.alter || ' CLUSTER ON ' || c.index || ';']
+                WHEN p_old_definition = p_new_definition || E'\n' || c.alter || ' CLUSTER ON ' || c.index || ';'
+                THEN ARRAY[c.alter || ' SET WITHOUT CLUSTER;'] END
+      FROM (SELECT 'ALTER ' || CASE WHEN p_new_meta->>'table_key' LIKE 'materialized\_view:%'
+                                    THEN 'MATERIALIZED VIEW ' ELSE 'TABLE ' END
+                   || (p_new_meta->>'table') AS alter,
+                   quote_ident(p_new_meta->>'name') AS index) c
+$$;
+
 CREATE OR REPLACE FUNCTION pggit.sql_alter(p_kind text, p_old_definition text, p_old_meta jsonb,
                                            p_new_definition text, p_new_meta jsonb)
 RETURNS text[]
@@ -2785,7 +2878,9 @@ BEGIN
                            THEN ARRAY['ALTER EXTENSION ' || (p_new_meta->>'identity') || ' UPDATE TO '
                                       || quote_literal(p_new_meta->>'version') || ';'] ELSE '{}' END
             END
-        ELSE NULL   -- constraint, index, materialized view, aggregate, schema: drop and re-create
+        WHEN 'index' THEN pggit._alter_cluster(p_old_definition, p_new_definition, p_new_meta)
+        WHEN 'constraint' THEN pggit._alter_cluster(p_old_definition, p_new_definition, p_new_meta)
+        ELSE NULL   -- materialized view, aggregate, schema: drop and re-create
         END;
 END;
 $$;

@@ -486,6 +486,12 @@ DECLARE
     v_n integer := coalesce(cardinality(p_key), 0);
     v_before integer[];
     v_after integer[];
+    v_name_before integer[];  -- the edges between holders of identity sequence names (nedge)
+    v_name_after integer[];
+    -- a table's identity sequence may pass its name to another's: something dropped or altered,
+    -- and something created or altered
+    v_idn boolean := 'alter' = ANY (p_phase) OR ('drop' = ANY (p_phase) AND 'create' = ANY (p_phase));
+    v_unmark boolean := 'alter' = ANY (p_phase);  -- an alter may take the mark CLUSTER uses off
     v_rank integer[];      -- tie-break order of each action (1-based aid), when a cycle needs it
     v_found integer;       -- actions whose blob is stored
     v_st_aid integer[];    -- the statements as rows: action, position in its action, phase, key,
@@ -526,6 +532,28 @@ BEGIN
                CASE WHEN a.old_blob IS NOT NULL
                     THEN coalesce((SELECT ob.meta->'deps' FROM pggit.blobs ob WHERE ob.hash = a.old_blob), '[]')
                     END AS old_deps,
+               -- the names of a table's identity sequences (its blob's and, altered, its old
+               -- blob's), when the plan may pass one from a table to another (v_idn): each
+               -- column's identity_sequence, or the name pggit._identity_default_sequence gives
+               CASE WHEN v_idn AND b.kind = 'table' THEN
+                   ARRAY(SELECT coalesce(c->>'identity_sequence',
+                                         quote_ident((parse_ident(b.meta->>'identity'))[1]) || '.'
+                                         || quote_ident((parse_ident(b.meta->>'identity'))[2] || '_'
+                                                        || (c->>'name') || '_seq'))
+                           FROM jsonb_array_elements(b.meta->'columns') c WHERE c->>'identity' IS NOT NULL)
+                   END AS id_names,
+               CASE WHEN v_idn AND b.kind = 'table' AND a.old_blob IS NOT NULL THEN
+                   ARRAY(SELECT coalesce(c->>'identity_sequence',
+                                         quote_ident((parse_ident(ob.meta->>'identity'))[1]) || '.'
+                                         || quote_ident((parse_ident(ob.meta->>'identity'))[2] || '_'
+                                                        || (c->>'name') || '_seq'))
+                           FROM pggit.blobs ob, jsonb_array_elements(ob.meta->'columns') c
+                          WHERE ob.hash = a.old_blob AND c->>'identity' IS NOT NULL)
+                   END AS old_id_names,
+               -- the table of an index or constraint created or altered, when an alter may take
+               -- the mark CLUSTER uses off (pggit._alter_cluster)
+               CASE WHEN v_unmark AND b.kind IN ('index', 'constraint') AND a.phase <> 'drop'
+                    THEN b.meta->>'table_key' END AS cluster_table,
                CASE a.phase
                    WHEN 'drop' THEN pggit.sql_drop(b.kind, a.key, b.meta)
                    WHEN 'create' THEN pggit.sql_create(b.kind, b.definition, b.meta)
@@ -551,7 +579,43 @@ BEGIN
                coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase IN ('create', 'alter')), '{}') AS makes,
                coalesce(jsonb_object_agg(act.key, act.aid) FILTER (WHERE act.phase = 'alter'), '{}') AS alters
           FROM act
+    ), idn AS MATERIALIZED (
+        -- the identity sequence names (pggit._identity_sequences) a table action frees (a dropped
+        -- table's; those an alter renames away or drops) and needs (a created table's, explicit or
+        -- default; those an alter renames to or adds): the name is not free while the from-tree's
+        -- relation holds it (CREATE TABLE would number the default name, or fail on an explicit one)
+        SELECT act.aid,
+               CASE act.phase WHEN 'drop' THEN act.id_names
+                              WHEN 'alter' THEN ARRAY(SELECT unnest(act.old_id_names) EXCEPT SELECT unnest(act.id_names))
+                              ELSE '{}' END AS frees,
+               CASE act.phase WHEN 'create' THEN act.id_names
+                              WHEN 'alter' THEN ARRAY(SELECT unnest(act.id_names) EXCEPT SELECT unnest(act.old_id_names))
+                              ELSE '{}' END AS needs
+          FROM act
+         WHERE v_idn AND (act.id_names <> '{}' OR act.old_id_names <> '{}')
+    ), nedge(before, after) AS MATERIALIZED (
+        -- the action freeing an identity sequence's name before the one needing it (an in-place
+        -- rename chain included: q -> q_old before t2_id_seq -> q)
+        SELECT (f.by_name->>nd.name)::integer, idn.aid
+          FROM (SELECT coalesce(jsonb_object_agg(fr.name, idn.aid), '{}') AS by_name
+                  FROM idn, unnest(idn.frees) fr(name)) f,
+               idn, unnest(idn.needs) nd(name)
+         WHERE f.by_name <> '{}' AND f.by_name ? nd.name AND (f.by_name->>nd.name)::integer <> idn.aid
+    ), unmark AS MATERIALIZED (
+        -- the alters taking the mark CLUSTER uses off a table: {table key: action}
+        SELECT coalesce(jsonb_object_agg(act.cluster_table, act.aid), '{}') AS by_table
+          FROM act
+         WHERE v_unmark AND act.phase = 'alter' AND act.cluster_table IS NOT NULL
+           AND act.stmts[cardinality(act.stmts)] LIKE '% SET WITHOUT CLUSTER;'
     ), edge(before, after) AS (
+        SELECT nedge.before, nedge.after FROM nedge
+        UNION ALL
+        -- SET WITHOUT CLUSTER before every create or alter of an index or constraint of its
+        -- table: any of them may mark one of its indexes
+        SELECT (u.by_table->>act.cluster_table)::integer, act.aid
+          FROM unmark u, act
+         WHERE u.by_table <> '{}' AND u.by_table ? act.cluster_table
+        UNION ALL
         -- drop a before drop b when a depended on b
         SELECT act.aid, (m.drops->>d.dep)::integer
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.deps) d(dep)
@@ -594,8 +658,10 @@ BEGIN
          WHERE m.makes <> '{}' AND act.phase = 'drop' AND m.makes ? act.key
     )
     SELECT (SELECT count(*) FROM act), e.befores, e.afters,
+           (SELECT coalesce(array_agg(nedge.before), '{}') FROM nedge),
+           (SELECT coalesce(array_agg(nedge.after), '{}') FROM nedge),
            st.aids, st.ns, st.phases, st.keys, st.kinds, st.kranks, st.texts
-      INTO v_found, v_before, v_after,
+      INTO v_found, v_before, v_after, v_name_before, v_name_after,
            v_st_aid, v_st_n, v_st_phase, v_st_key, v_st_kind, v_st_krank, v_st_text
       FROM (SELECT coalesce(array_agg(e.before ORDER BY e.before, e.after), '{}') AS befores,
                    coalesce(array_agg(e.after ORDER BY e.before, e.after), '{}') AS afters
@@ -638,6 +704,19 @@ BEGIN
     LOOP
         IF cardinality(v_frontier) = 0 THEN
             EXIT WHEN v_placed = v_n;
+            -- identity sequences whose names go round (a swap, q <-> q2): each rename would find
+            -- its name taken, whichever runs first. Refused, naming the tables
+            IF EXISTS (SELECT 1 FROM unnest(v_name_before, v_name_after) e(b, a)
+                        WHERE v_level[e.b] < 0 AND v_level[e.a] < 0) THEN
+                PERFORM pggit.raise_error('INVALID_ARGUMENT',
+                    'plan_order: identity sequence names exchanged between tables ('
+                    || (SELECT string_agg(DISTINCT k.key, ', ' ORDER BY k.key)
+                          FROM unnest(v_name_before, v_name_after) e(b, a),
+                               unnest(p_key) WITH ORDINALITY k(key, aid)
+                         WHERE v_level[e.b] < 0 AND v_level[e.a] < 0 AND k.aid IN (e.b, e.a))
+                    || '): whichever renames first finds its name taken',
+                    'rename them through a name neither has, in separate commits');
+            END IF;
             -- a cycle: release its first unplaced action in the tie-break order (phase, kind, key;
             -- computed at the first cycle: the blobs are read again for the kinds)
             IF v_rank IS NULL THEN
