@@ -1,15 +1,16 @@
 """Partitions: what PostgreSQL does to a partition without naming it is captured at once (a
 partition detached, a partition's index adopted by an index of its parent), a partition with a
-foreign key to its own parent checks out both ways, and a partition's own NOT NULL round-trips
-(docs/engine-catalog.md, `table`). Each by a superuser and by an ordinary login role that owns the
-schema and commits and checks out as pggit_operator."""
+foreign key to its own parent checks out both ways, a partition's own NOT NULL round-trips, and
+so do a partition's or an INHERITS child's own defaults and an INHERITS child's own NOT NULL, also
+when their parents' defaults change (docs/engine-catalog.md, `table`). Each by a superuser and
+by an ordinary login role that owns the schema and commits and checks out as pggit_operator."""
 
 from __future__ import annotations
 
 import psycopg
 import pytest
 
-from tests.engine.enginedb import EngineDB, connect_as
+from tests.engine.enginedb import EngineDB, connect_as, scratch_copy
 from tests.engine.pgdump import schema_dump
 from tests.engine.test_corpus import same_dump
 
@@ -337,3 +338,183 @@ def test_a_partitions_own_not_null_round_trips(client: psycopg.Connection, engin
         same_dump(everywhere, checkout(client, db, "main"), "checkout of the parent's NOT NULL")
         assert rows(client, names) == named_everywhere
     assert one(client, "SELECT count(*) FROM app.events") == 2
+
+
+CHILDREN = """
+CREATE SCHEMA s3;
+CREATE TABLE s3.pp (id int, v int DEFAULT 3) PARTITION BY LIST (id);
+CREATE TABLE s3.pp1 PARTITION OF s3.pp FOR VALUES IN (1);
+ALTER TABLE ONLY s3.pp1 ALTER COLUMN v SET DEFAULT 9;
+CREATE TABLE s3.pp2 PARTITION OF s3.pp FOR VALUES IN (2);
+ALTER TABLE ONLY s3.pp2 ALTER COLUMN v DROP DEFAULT;
+CREATE TABLE s3.pp3 PARTITION OF s3.pp FOR VALUES IN (3);
+CREATE TABLE s3.ip (id int, v int DEFAULT 3, w int);
+CREATE TABLE s3.ic () INHERITS (s3.ip);
+ALTER TABLE ONLY s3.ic ALTER COLUMN v DROP DEFAULT;
+ALTER TABLE ONLY s3.ic ALTER COLUMN w SET DEFAULT 5;
+ALTER TABLE ONLY s3.ic ALTER COLUMN w SET NOT NULL;
+CREATE TABLE s3.ig () INHERITS (s3.ic);
+ALTER TABLE ONLY s3.ig ALTER COLUMN v SET DEFAULT 8;
+"""
+
+# every column of s3's tables: its default as the catalog holds it (no pg_attrdef row: None) and
+# its NOT NULL (pg_dump writes a child's missing default as DEFAULT NULL, which says neither)
+COLUMNS = (
+    "SELECT c.relname::text, a.attname::text, pg_get_expr(d.adbin, d.adrelid), a.attnotnull"
+    "  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid"
+    "  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+    " WHERE c.relnamespace = 's3'::regnamespace AND c.relkind IN ('r', 'p')"
+    "   AND a.attnum > 0 AND NOT a.attisdropped ORDER BY 1, 2"
+)
+
+
+def diff_working(conn: psycopg.Connection) -> list[tuple]:
+    return rows(
+        conn,
+        "SELECT object_key, change, before, after FROM pggit.diff('HEAD', 'WORKING') ORDER BY 1",
+    )
+
+
+def assert_diff_is_rescans(conn: psycopg.Connection, db: EngineDB) -> list[tuple]:
+    """Status and diff('HEAD', 'WORKING') right after the statements are those a fresh read of
+    the whole schema (rescan) gives; returns the status."""
+    diff = diff_working(conn)
+    captured = assert_status_is_rescans(conn, db)
+    assert diff_working(conn) == diff
+    assert [(k, c) for k, c, _, _ in diff] == captured
+    return captured
+
+
+def test_a_childs_own_defaults_and_not_null_round_trip(
+    client: psycopg.Connection, engine_db, engine_template
+):
+    """A partition's or an INHERITS child's own default of an inherited column (another than its
+    parent's, or none where its parent has one), and an INHERITS child's own NOT NULL, are part of
+    its definition: they survive a checkout to an empty branch and back and diff_script from
+    empty. A parent's default changed (recursing to its children, or ONLY) changes its children's
+    definitions as a fresh read gives them, and checkouts between such states leave exactly the
+    target's defaults."""
+    db = engine_db
+    major = server_major(db)
+    root = one(client, "SELECT commit_hash FROM pggit.head()")
+    client.execute(CHILDREN)
+    assert [k for k, _ in assert_status_is_rescans(client, db) if k.startswith("table:")] == [
+        "table:s3.ic",
+        "table:s3.ig",
+        "table:s3.ip",
+        "table:s3.pp",
+        "table:s3.pp1",
+        "table:s3.pp2",
+        "table:s3.pp3",
+    ]
+    columns = rows(client, COLUMNS)
+    assert [c for c in columns if c[1] != "id"] == [
+        ("ic", "v", None, False),
+        ("ic", "w", "5", True),
+        ("ig", "v", "8", False),
+        ("ig", "w", "5", True),
+        ("ip", "v", "3", False),
+        ("ip", "w", None, False),
+        ("pp", "v", "3", False),
+        ("pp1", "v", "9", False),
+        ("pp2", "v", None, False),
+        ("pp3", "v", "3", False),
+    ]
+    before = schema_dump(db.url, major)
+    client.execute("SELECT pggit.commit('children')")
+    assert committed_definition(client, "table:s3.pp1") == (
+        "CREATE TABLE s3.pp1 PARTITION OF s3.pp\n"
+        "FOR VALUES IN (1);\n"
+        "ALTER TABLE ONLY s3.pp1 ALTER COLUMN v SET DEFAULT 9 /* parent: DEFAULT 3 */;"
+    )
+    assert committed_definition(client, "table:s3.pp2") == (
+        "CREATE TABLE s3.pp2 PARTITION OF s3.pp\n"
+        "FOR VALUES IN (2);\n"
+        "ALTER TABLE ONLY s3.pp2 ALTER COLUMN v DROP DEFAULT /* parent: DEFAULT 3 */;"
+    )
+    assert committed_definition(client, "table:s3.ic") == (
+        "CREATE TABLE s3.ic (\n\n)\n"
+        "INHERITS (s3.ip);\n"
+        "ALTER TABLE ONLY s3.ic ALTER COLUMN v DROP DEFAULT /* parent: DEFAULT 3 */;\n"
+        "ALTER TABLE ONLY s3.ic ALTER COLUMN w SET DEFAULT 5 /* parent: no default */;\n"
+        "ALTER TABLE ONLY s3.ic ALTER COLUMN w SET NOT NULL;"
+    )
+    # the grandchild's default of v is its own, w's default and NOT NULL are its parent's
+    assert committed_definition(client, "table:s3.ig") == (
+        "CREATE TABLE s3.ig (\n\n)\nINHERITS (s3.ic);\n"
+        "ALTER TABLE ONLY s3.ig ALTER COLUMN v SET DEFAULT 8 /* parent: no default */;"
+    )
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    empty = checkout(client, db, "empty")
+    same_dump(before, checkout(client, db, "main"), "checkout of empty and main")
+    assert rows(client, COLUMNS) == columns
+    # diff_script from empty, applied to a copy of the empty database
+    script = one(client, "SELECT pggit.diff_script('empty', 'main')")
+    with scratch_copy(engine_template) as copy:
+        assert schema_dump(copy.url, major) == empty
+        copy.run(script)
+        same_dump(before, schema_dump(copy.url, major), "diff_script applied to a copy")
+        assert copy.rows(COLUMNS) == columns
+        copy.run("SELECT pggit.commit('applied')")
+        assert copy.head_tree() == db.head_tree()
+
+    # the parents' defaults changed, recursing: the children's own defaults are gone (pp1, pp2,
+    # ic's v and the grandchild ig's, which PostgreSQL does not name: they have their parent's
+    # now); ONLY: the children keep theirs, whose parent's
+    # default is another now (ic's w), or which become their own (pp3)
+    client.execute("ALTER TABLE s3.pp ALTER COLUMN v SET DEFAULT 5")
+    client.execute("ALTER TABLE s3.ip ALTER COLUMN v SET DEFAULT 4")
+    client.execute("ALTER TABLE ONLY s3.ip ALTER COLUMN w SET DEFAULT 7")
+    assert [k for k, _ in assert_diff_is_rescans(client, db)] == [
+        "table:s3.ic",
+        "table:s3.ig",
+        "table:s3.ip",
+        "table:s3.pp",
+        "table:s3.pp1",
+        "table:s3.pp2",
+    ]
+    client.execute("ALTER TABLE ONLY s3.pp ALTER COLUMN v SET DEFAULT 6")
+    assert [k for k, _ in assert_diff_is_rescans(client, db)] == [
+        "table:s3.ic",
+        "table:s3.ig",
+        "table:s3.ip",
+        "table:s3.pp",
+        "table:s3.pp1",
+        "table:s3.pp2",
+        "table:s3.pp3",
+    ]
+    assert one(
+        client,
+        "SELECT definition FROM pggit.live_objects() WHERE object_key = 'table:s3.pp3'",
+    ) == (
+        "CREATE TABLE s3.pp3 PARTITION OF s3.pp\n"
+        "FOR VALUES IN (3);\n"
+        "ALTER TABLE ONLY s3.pp3 ALTER COLUMN v SET DEFAULT 5 /* parent: DEFAULT 6 */;"
+    )
+    changed = schema_dump(db.url, major)
+    changed_columns = rows(client, COLUMNS)
+    client.execute("SELECT pggit.commit('parents')")
+    # the children's own defaults kept while their parents' change (a recursing ALTER of the
+    # parent must not take them): pp1 9 and pp2 none under pp's 5
+    client.execute("SELECT pggit.branch_create('kept', 'main~1')")
+    client.execute("SELECT * FROM pggit.checkout('kept')")
+    client.execute("ALTER TABLE ONLY s3.pp ALTER COLUMN v SET DEFAULT 5")
+    assert [k for k, _ in assert_diff_is_rescans(client, db)] == [
+        "table:s3.pp",
+        "table:s3.pp1",
+        "table:s3.pp2",
+        "table:s3.pp3",
+    ]
+    kept = schema_dump(db.url, major)
+    kept_columns = rows(client, COLUMNS)
+    client.execute("SELECT pggit.commit('parent only')")
+    client.execute("SELECT pggit.branch_create('own', 'main~1')")
+    for _ in range(2):
+        same_dump(before, checkout(client, db, "own"), "checkout of the children's own")
+        assert rows(client, COLUMNS) == columns
+        same_dump(changed, checkout(client, db, "main"), "checkout of the parents' change")
+        assert rows(client, COLUMNS) == changed_columns
+        same_dump(kept, checkout(client, db, "kept"), "checkout of the parent's ONLY change")
+        assert rows(client, COLUMNS) == kept_columns
+    same_dump(changed, checkout(client, db, "main"), "checkout of the parents' change")
+    assert rows(client, COLUMNS) == changed_columns

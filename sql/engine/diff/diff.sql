@@ -276,32 +276,53 @@ AS $$
                AND (nc->>'collation') IS NOT DISTINCT FROM (oc->>'collation')))
 $$;
 
--- The columns NOT NULL in the table p_key of tree p_tree, for a partition's in-place alteration: a
--- table's columns' not_null, a partition's own_not_null and its parent's, up the partitions of
--- partitions (a partition's meta lists no columns). NULL when the tree has no such table.
-CREATE OR REPLACE FUNCTION pggit.tree_not_null_columns(p_tree jsonb, p_key text)
+-- What the parents of a child table (meta p_meta: partition_of, inherits) give its columns in tree
+-- p_tree, for its in-place alteration: {"parent_not_null": [columns NOT NULL in a parent],
+-- "parent_defaults": {column: default}}. A parent's columns are those of its own parents, then its
+-- own defaults and NOT NULL (own_defaults, own_not_null), then the columns it declares; a column's
+-- default is that of the first parent giving it one, as CREATE TABLE gives it. Parents the tree
+-- does not have are left out.
+DROP FUNCTION IF EXISTS pggit.tree_not_null_columns(jsonb, text);  -- (replaced: NOT NULL only, partitions only)
+CREATE OR REPLACE FUNCTION pggit.tree_parent_columns(p_tree jsonb, p_meta jsonb, p_depth integer DEFAULT 0)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_key text := p_key;
+    v_key text;
     v_meta jsonb;
-    v_out jsonb := '[]';
+    v_up jsonb;
+    v_cols jsonb;
+    v_not_null jsonb := '[]';
+    v_defaults jsonb := '{}';
 BEGIN
-    FOR i IN 1 .. 100 LOOP  -- (bounded: a hand-made tree could hold a cycle)
+    IF p_depth > 100 THEN  -- (bounded: a hand-made tree could hold a cycle)
+        RETURN '{}';
+    END IF;
+    FOR v_key IN SELECT k FROM (SELECT p_meta->>'partition_of', 0
+                                UNION ALL
+                                SELECT e.k, e.n FROM jsonb_array_elements_text(coalesce(p_meta->'inherits', '[]'))
+                                                     WITH ORDINALITY e(k, n)) x(k, n)
+                  WHERE k IS NOT NULL ORDER BY n LOOP
         SELECT b.meta INTO v_meta FROM pggit.blobs b WHERE b.hash = p_tree->>v_key AND b.kind = 'table';
-        IF v_meta IS NULL THEN
-            RETURN NULL;
-        END IF;
-        IF v_meta->>'partition_of' IS NULL THEN
-            RETURN v_out || coalesce((SELECT jsonb_agg(c->>'name') FROM jsonb_array_elements(v_meta->'columns') c
-                                       WHERE (c->>'not_null')::boolean), '[]');
-        END IF;
-        v_out := v_out || coalesce(v_meta->'own_not_null', '[]');
-        v_key := v_meta->>'partition_of';
+        CONTINUE WHEN v_meta IS NULL;
+        v_up := pggit.tree_parent_columns(p_tree, v_meta, p_depth + 1);
+        v_cols := coalesce(v_up->'parent_defaults', '{}')
+                  - ARRAY(SELECT jsonb_object_keys(coalesce(v_meta->'own_defaults', '{}')))
+                  - ARRAY(SELECT c->>'name' FROM jsonb_array_elements(coalesce(v_meta->'columns', '[]')) c);
+        v_cols := v_cols
+                  || coalesce((SELECT jsonb_object_agg(e.key, e.value->'default') FROM jsonb_each(v_meta->'own_defaults') e
+                                WHERE e.value->>'default' IS NOT NULL), '{}')
+                  || coalesce((SELECT jsonb_object_agg(c->>'name', c->'default')
+                                 FROM jsonb_array_elements(coalesce(v_meta->'columns', '[]')) c
+                                WHERE c->>'default' IS NOT NULL), '{}');
+        v_defaults := v_cols || v_defaults;  -- (an earlier parent's default stays)
+        v_not_null := v_not_null || coalesce(v_up->'parent_not_null', '[]')
+                      || coalesce(v_meta->'own_not_null', '[]')
+                      || coalesce((SELECT jsonb_agg(c->>'name') FROM jsonb_array_elements(coalesce(v_meta->'columns', '[]')) c
+                                    WHERE (c->>'not_null')::boolean), '[]');
     END LOOP;
-    RETURN NULL;
+    RETURN jsonb_build_object('parent_not_null', v_not_null, 'parent_defaults', v_defaults);
 END;
 $$;
 
@@ -355,21 +376,21 @@ BEGIN
                -- both sides name stored definitions (or none)
                n.hash IS NOT NULL AND (d.change <> 'MODIFIED' OR o.hash IS NOT NULL) AS known,
                CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
-                    -- (a partition's metas get its parent's NOT NULL columns in each tree: one that
-                    -- loses its own NOT NULL of a column its parent makes NOT NULL must not drop it,
-                    -- the parent's SET NOT NULL, before, gave it to the partition too; the names of
-                    -- its NOT NULL constraints are compared knowing which are its parent's)
+                    -- (a child's metas get what its parents give its columns in each tree
+                    -- (tree_parent_columns): one that loses its own NOT NULL of a column its parent
+                    -- makes NOT NULL must not drop it, the parent's SET NOT NULL, before, gave it to
+                    -- the child too; the names of a partition's NOT NULL constraints are compared
+                    -- knowing which are its parent's; a column whose default stops being its own
+                    -- takes its parent's default)
                     to_jsonb(pggit.sql_alter(o.kind, o.definition,
-                        CASE WHEN o.kind = 'table' AND o.meta->>'partition_of' IS NOT NULL
-                                  AND n.meta->>'partition_of' IS NOT NULL
-                             THEN o.meta || jsonb_build_object('parent_not_null',
-                                      pggit.tree_not_null_columns(p_from, o.meta->>'partition_of'))
+                        CASE WHEN o.kind = 'table' AND (o.meta->>'partition_of' IS NOT NULL OR o.meta->'inherits' <> '[]')
+                                  AND (n.meta->>'partition_of' IS NOT NULL OR n.meta->'inherits' <> '[]')
+                             THEN o.meta || pggit.tree_parent_columns(p_from, o.meta)
                              ELSE o.meta END,
                         n.definition,
-                        CASE WHEN o.kind = 'table' AND o.meta->>'partition_of' IS NOT NULL
-                                  AND n.meta->>'partition_of' IS NOT NULL
-                             THEN n.meta || jsonb_build_object('parent_not_null',
-                                      pggit.tree_not_null_columns(p_to, n.meta->>'partition_of'))
+                        CASE WHEN o.kind = 'table' AND (o.meta->>'partition_of' IS NOT NULL OR o.meta->'inherits' <> '[]')
+                                  AND (n.meta->>'partition_of' IS NOT NULL OR n.meta->'inherits' <> '[]')
+                             THEN n.meta || pggit.tree_parent_columns(p_to, n.meta)
                              ELSE n.meta END)) END AS alter,
                d.change = 'MODIFIED' AND o.kind = 'table'
                    AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive
