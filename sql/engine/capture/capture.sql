@@ -259,8 +259,11 @@ $$;
 --   index created on the parent (CREATE INDEX, or one made for an attached partition) adopts a
 --   matching index of a partition instead of creating one, and that index stops being versioned;
 -- - after ALTER TABLE, its partitions at any depth: the statement recurses to them, and a
---   partition's definition holds its NOT NULL that its parent does not give it (a parent's SET
---   NOT NULL makes a sub-partition's own NOT NULL its parent's).
+--   partition's definition holds its NOT NULL and defaults that its parent does not give it (a
+--   parent's SET NOT NULL makes a sub-partition's own NOT NULL its parent's; a parent's SET
+--   DEFAULT changes the parent's default its children's own defaults name, or takes them away).
+-- A table with inheritance children (INHERITS) in p_altered: its descendants at any depth, for
+-- the same reason (pg_partition_tree gives none of them).
 -- Set-based: the live state's tables are read once for all the parents of a flush.
 CREATE OR REPLACE FUNCTION pggit.partition_touches(p_parents oid[], p_altered oid[])
 RETURNS TABLE (parent oid, objid oid)
@@ -281,6 +284,16 @@ BEGIN
       JOIN pggit.blobs b ON b.hash = l.blob_hash AND b.meta->>'partition_of' = par.object_key
      WHERE par.anchor_classid = 'pg_class'::regclass AND par.anchor_objid = ANY (p_altered)
        AND par.kind = 'table'
+       AND EXISTS (SELECT 1 FROM pg_class pc WHERE pc.oid = par.anchor_objid AND pc.relkind = 'p')
+    UNION
+    SELECT d.root, d.relid
+      FROM (WITH RECURSIVE d(root, relid) AS (
+                SELECT i.inhparent, i.inhrelid
+                  FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent AND pc.relkind = 'r'
+                 WHERE i.inhparent = ANY (p_altered)
+                UNION
+                SELECT d.root, i.inhrelid FROM d JOIN pg_inherits i ON i.inhparent = d.relid)
+            SELECT * FROM d) d
     UNION
     SELECT p.parent, t.relid
       FROM unnest(p_parents) p(parent)

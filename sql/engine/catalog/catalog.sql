@@ -430,6 +430,7 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
        || CASE WHEN c.relkind = 'p' THEN E'\nPARTITION BY ' || pg_get_partkeydef(c.oid) ELSE '' END
        || coalesce(E'\nWITH (' || array_to_string(opts.list, ', ') || ')', '')
        || ';' || CASE WHEN c.reloftype <> 0 THEN coalesce(cols.typed_identity, '') ELSE '' END
+       || coalesce(ihd.sql, '')
        || coalesce(own.sql, '')
        || CASE WHEN c.relrowsecurity THEN E'\nALTER TABLE ' || k.qname || ' ENABLE ROW LEVEL SECURITY;' ELSE '' END
        || CASE WHEN c.relforcerowsecurity THEN E'\nALTER TABLE ' || k.qname || ' FORCE ROW LEVEL SECURITY;' ELSE '' END
@@ -445,6 +446,10 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                THEN jsonb_strip_nulls(jsonb_build_object('partition_parent', par.qname, 'relname', c.relname,
                                                          'own_not_null', pnn.names,
                                                          'not_null_names', pnn.con_names))
+               ELSE '{}' END
+       -- only for a child with its own defaults or (INHERITS) NOT NULL of inherited columns
+       || CASE WHEN ihd.sql IS NOT NULL
+               THEN jsonb_strip_nulls(jsonb_build_object('own_defaults', ihd.defaults, 'own_not_null', ihd.not_null))
                ELSE '{}' END AS meta,
        'pg_class'::regclass::oid AS anchor_classid, c.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, c.oid AS objid, c.oid AS relid,
@@ -520,6 +525,48 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
         FROM pg_inherits i JOIN pg_class pc ON pc.oid = i.inhparent
         JOIN pg_namespace pn ON pn.oid = pc.relnamespace
        WHERE i.inhrelid = c.oid) inh ON NOT c.relispartition
+  -- what a child's CREATE TABLE ... PARTITION OF / INHERITS does not give its inherited columns,
+  -- as pg_dump writes it after the table: for a column it does not declare itself (a declared one
+  -- is written whole in its body) its own default, another expression than its parent's or none
+  -- where the parent has one (`ALTER TABLE ONLY t ALTER COLUMN c SET DEFAULT e;` / `DROP
+  -- DEFAULT;`), for a column it declares without a default where its parent has one `DROP
+  -- DEFAULT` (CREATE TABLE ... INHERITS gives the declared column the parent's default), and
+  -- an INHERITS child's own NOT NULL (`... SET NOT NULL;`: a partition's is in its PARTITION OF,
+  -- pnn). The parent's default is the one CREATE TABLE would give: that of the first parent whose
+  -- column has one. The statements do not name the parent's default (a child's definition changes
+  -- with it only where its own default stops or starts being another): a parent's recursing SET
+  -- DEFAULT takes a child's own default, the migration plan sets it again after
+  -- (pggit.tree_default_reapply); capture re-reads the children after a parent's ALTER TABLE.
+  -- Only tables with a parent look at their columns here
+  LEFT JOIN LATERAL (
+      SELECT coalesce(string_agg(E'\nALTER TABLE ONLY ' || k.qname || ' ALTER COLUMN ' || quote_ident(x.attname)
+                                 || coalesce(' SET DEFAULT ' || x.own_default, ' DROP DEFAULT') || ';', '' ORDER BY x.attnum)
+                          FILTER (WHERE x.own_default IS DISTINCT FROM x.parent_default), '')
+             || coalesce(string_agg(E'\nALTER TABLE ONLY ' || k.qname || ' ALTER COLUMN ' || quote_ident(x.attname)
+                                    || ' SET NOT NULL;', '' ORDER BY x.attnum) FILTER (WHERE x.own_not_null), '')
+                 AS sql,
+             jsonb_object_agg(x.attname, jsonb_build_object('default', x.own_default))
+                 FILTER (WHERE x.own_default IS DISTINCT FROM x.parent_default) AS defaults,
+             to_jsonb(array_agg(x.attname::text ORDER BY x.attnum) FILTER (WHERE x.own_not_null)) AS not_null
+        FROM (SELECT a.attnum, a.attname, a.attislocal, pg_get_expr(ad.adbin, ad.adrelid) AS own_default,
+                     (SELECT pg_get_expr(pd.adbin, pd.adrelid)
+                        FROM pg_inherits i
+                        JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                        JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
+                       WHERE i.inhrelid = c.oid AND pa.attgenerated = ''
+                       ORDER BY i.inhseqno LIMIT 1) AS parent_default,
+                     NOT c.relispartition AND a.attnotnull AND NOT a.attislocal
+                     AND NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                       JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                                      WHERE i.inhrelid = c.oid AND pa.attnotnull) AS own_not_null
+                FROM pg_attribute a
+                LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+               WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                 AND a.attgenerated = '' AND (c.relispartition OR inh.list IS NOT NULL)) x
+       WHERE (NOT x.attislocal AND x.own_default IS DISTINCT FROM x.parent_default)
+          OR (x.attislocal AND x.own_default IS NULL AND x.parent_default IS NOT NULL)
+          OR x.own_not_null
+      HAVING count(*) > 0) ihd ON c.relispartition OR inh.list IS NOT NULL
   LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
   LEFT JOIN LATERAL (
       SELECT string_agg(E'\nALTER SEQUENCE ' || quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
@@ -2606,6 +2653,26 @@ BEGIN
         || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' SET NOT NULL;' ORDER BY n)
                        FROM jsonb_array_elements_text(coalesce(p_new->'own_not_null', '[]')) WITH ORDINALITY u(x, n)
                       WHERE NOT coalesce(p_old->'own_not_null', '[]') ? x), '{}');
+    -- a child's own defaults of inherited columns: set where its entry changes; one that is no
+    -- longer its own takes its parent's default as the new tree has it, or none (parent_defaults,
+    -- given by migration_plan: {column: default or null} for each column its parents give it); a
+    -- column the new table does not have (dropped or renamed in its parent) is left out. Not
+    -- ONLY: the children that have the default from it (their definitions unchanged) get it too,
+    -- and migration_plan sets again after it the own defaults of its descendants
+    -- (pggit.tree_default_reapply)
+    v_out := v_out
+        || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x.col)
+                                      || coalesce(' SET DEFAULT ' || x.target, ' DROP DEFAULT') || ';' ORDER BY x.col COLLATE "C")
+                       FROM (SELECT e.col,
+                                    CASE WHEN p_new->'own_defaults' ? e.col
+                                         THEN p_new->'own_defaults'->e.col->>'default'
+                                         ELSE p_new->'parent_defaults'->>e.col END AS target
+                               FROM (SELECT jsonb_object_keys(coalesce(p_old->'own_defaults', '{}'))
+                                     UNION SELECT jsonb_object_keys(coalesce(p_new->'own_defaults', '{}'))) e(col)
+                              WHERE p_old->'own_defaults'->e.col IS DISTINCT FROM p_new->'own_defaults'->e.col
+                                AND (p_new->'own_defaults' ? e.col
+                                     OR coalesce(p_new->'parent_defaults', '{}') ? e.col)) x),
+                    '{}');
     RETURN v_out || pggit._alter_table_props(p_old, p_new);
 END;
 $$;

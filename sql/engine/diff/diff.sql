@@ -276,33 +276,129 @@ AS $$
                AND (nc->>'collation') IS NOT DISTINCT FROM (oc->>'collation')))
 $$;
 
--- The columns NOT NULL in the table p_key of tree p_tree, for a partition's in-place alteration: a
--- table's columns' not_null, a partition's own_not_null and its parent's, up the partitions of
--- partitions (a partition's meta lists no columns). NULL when the tree has no such table.
-CREATE OR REPLACE FUNCTION pggit.tree_not_null_columns(p_tree jsonb, p_key text)
+-- What the parents of a child table (meta p_meta: partition_of, inherits) give its columns in tree
+-- p_tree, for its in-place alteration: {"parent_not_null": [columns NOT NULL in a parent],
+-- "parent_defaults": {column: default, or null where it has none}}, a key for each column its
+-- parents have (a column without one is not known: its parents dropped or renamed it, or the tree
+-- does not have them). A parent's columns are those of its own parents, then its own defaults and
+-- NOT NULL (own_defaults, own_not_null), then the columns it declares; a column's default is that
+-- of the first parent giving it one, as CREATE TABLE gives it.
+DROP FUNCTION IF EXISTS pggit.tree_not_null_columns(jsonb, text);  -- (replaced: NOT NULL only, partitions only)
+CREATE OR REPLACE FUNCTION pggit.tree_parent_columns(p_tree jsonb, p_meta jsonb, p_depth integer DEFAULT 0)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_key text := p_key;
+    v_key text;
     v_meta jsonb;
-    v_out jsonb := '[]';
+    v_up jsonb;
+    v_cols jsonb;
+    v_not_null jsonb := '[]';
+    v_defaults jsonb := '{}';
 BEGIN
-    FOR i IN 1 .. 100 LOOP  -- (bounded: a hand-made tree could hold a cycle)
+    IF p_depth > 100 THEN  -- (bounded: a hand-made tree could hold a cycle)
+        RETURN '{}';
+    END IF;
+    FOR v_key IN SELECT k FROM (SELECT p_meta->>'partition_of', 0
+                                UNION ALL
+                                SELECT e.k, e.n FROM jsonb_array_elements_text(coalesce(p_meta->'inherits', '[]'))
+                                                     WITH ORDINALITY e(k, n)) x(k, n)
+                  WHERE k IS NOT NULL ORDER BY n LOOP
         SELECT b.meta INTO v_meta FROM pggit.blobs b WHERE b.hash = p_tree->>v_key AND b.kind = 'table';
-        IF v_meta IS NULL THEN
-            RETURN NULL;
-        END IF;
-        IF v_meta->>'partition_of' IS NULL THEN
-            RETURN v_out || coalesce((SELECT jsonb_agg(c->>'name') FROM jsonb_array_elements(v_meta->'columns') c
-                                       WHERE (c->>'not_null')::boolean), '[]');
-        END IF;
-        v_out := v_out || coalesce(v_meta->'own_not_null', '[]');
-        v_key := v_meta->>'partition_of';
+        CONTINUE WHEN v_meta IS NULL;
+        v_up := pggit.tree_parent_columns(p_tree, v_meta, p_depth + 1);
+        -- (an own default without "default" is none: DROP DEFAULT)
+        v_cols := coalesce(v_up->'parent_defaults', '{}')
+                  || coalesce((SELECT jsonb_object_agg(e.key, coalesce(e.value->'default', 'null'))
+                                 FROM jsonb_each(v_meta->'own_defaults') e), '{}')
+                  || coalesce((SELECT jsonb_object_agg(c->>'name', coalesce(c->'default', 'null'))
+                                 FROM jsonb_array_elements(coalesce(v_meta->'columns', '[]')) c), '{}');
+        -- (an earlier parent's default stays; a later one's is taken where the earlier has none)
+        v_defaults := v_defaults
+                      || coalesce((SELECT jsonb_object_agg(e.key, e.value) FROM jsonb_each(v_cols) e
+                                    WHERE NOT v_defaults ? e.key
+                                       OR (v_defaults->e.key = 'null' AND e.value <> 'null')), '{}');
+        v_not_null := v_not_null || coalesce(v_up->'parent_not_null', '[]')
+                      || coalesce(v_meta->'own_not_null', '[]')
+                      || coalesce((SELECT jsonb_agg(c->>'name') FROM jsonb_array_elements(coalesce(v_meta->'columns', '[]')) c
+                                    WHERE (c->>'not_null')::boolean), '[]');
     END LOOP;
-    RETURN NULL;
+    RETURN jsonb_build_object('parent_not_null', v_not_null, 'parent_defaults', v_defaults);
 END;
+$$;
+
+-- The columns of a table altered in place (metas p_old, p_new) whose default its alteration
+-- changes with a statement that recurses to its children (pggit._alter_column's SET/DROP DEFAULT
+-- and TYPE, pggit._alter_table's own defaults): a JSON array of names.
+CREATE OR REPLACE FUNCTION pggit.table_default_recursions(p_old jsonb, p_new jsonb)
+RETURNS jsonb
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog
+AS $$
+    SELECT coalesce(jsonb_agg(DISTINCT x.col), '[]')
+      FROM (SELECT nc->>'name' AS col
+              FROM jsonb_array_elements(coalesce(p_new->'columns', '[]')) nc
+              JOIN jsonb_array_elements(coalesce(p_old->'columns', '[]')) oc ON oc->>'name' = nc->>'name'
+             WHERE (oc->>'default') IS DISTINCT FROM (nc->>'default')
+                OR (oc->>'type') IS DISTINCT FROM (nc->>'type')
+                OR (oc->>'collation') IS DISTINCT FROM (nc->>'collation')
+            UNION
+            SELECT e.col
+              FROM (SELECT jsonb_object_keys(coalesce(p_old->'own_defaults', '{}'))
+                    UNION SELECT jsonb_object_keys(coalesce(p_new->'own_defaults', '{}'))) e(col)
+             WHERE p_old->'own_defaults'->e.col IS DISTINCT FROM p_new->'own_defaults'->e.col) x
+$$;
+
+-- A table's statement ALTER TABLE t ALTER COLUMN c SET/DROP DEFAULT (or TYPE) recurses to its
+-- descendants and takes their own defaults of c (a child's own default is written with ONLY). For
+-- each table of p_roots ({table key: [columns]}), the statements that set again, after its own,
+-- the own default of each of those columns (own_defaults) of each of its descendants in p_tree
+-- (its children, theirs, ...), parents before children, each recursing too: a descendant whose
+-- default is its parent's has it from the nearest one set again. Left out: descendants in p_skip
+-- ({key: true}: created by the plan, with their own statements), and a child that is a root for
+-- the column itself (its own default changes: its alteration, after its parent's since it
+-- depends on it, sets it). Rows (root, statements as a JSON array) only for roots that have such
+-- descendants; the tree's tables are read once.
+CREATE OR REPLACE FUNCTION pggit.tree_default_reapply(p_tree jsonb, p_roots jsonb, p_skip jsonb)
+RETURNS TABLE (object_key text, statements jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    WITH RECURSIVE tabs AS MATERIALIZED (
+        -- the tables with a parent
+        SELECT e.key, b.meta
+          FROM jsonb_each_text(p_tree) e
+          JOIN pggit.blobs b ON b.hash = e.value AND b.kind = 'table'
+         WHERE e.key LIKE 'table:%'
+           AND (b.meta->>'partition_of' IS NOT NULL OR coalesce(b.meta->'inherits', '[]') <> '[]')
+    ), kids AS MATERIALIZED (
+        SELECT p.parent, t.key AS child
+          FROM tabs t,
+               LATERAL (SELECT t.meta->>'partition_of'
+                        UNION SELECT jsonb_array_elements_text(coalesce(t.meta->'inherits', '[]'))) p(parent)
+         WHERE p.parent IS NOT NULL
+    ), d(root, key, depth) AS (
+        SELECT r.key, k.child, 1 FROM jsonb_object_keys(p_roots) r(key) JOIN kids k ON k.parent = r.key
+        UNION
+        SELECT d.root, k.child, d.depth + 1 FROM d JOIN kids k ON k.parent = d.key
+         WHERE d.depth < 100  -- (bounded: a hand-made tree could hold a cycle)
+    ), dd AS (
+        -- (a descendant reached on several paths comes after every one of its parents)
+        SELECT d.root, d.key, max(d.depth) AS depth FROM d GROUP BY d.root, d.key
+    )
+    SELECT dd.root,
+           jsonb_agg('ALTER TABLE ' || (t.meta->>'identity') || ' ALTER COLUMN ' || quote_ident(c.col)
+                     || coalesce(' SET DEFAULT ' || (t.meta->'own_defaults'->c.col->>'default'), ' DROP DEFAULT') || ';'
+                     ORDER BY dd.depth, dd.key COLLATE "C", c.col COLLATE "C")
+      FROM dd
+      JOIN tabs t ON t.key = dd.key,
+           LATERAL jsonb_array_elements_text(p_roots->dd.root) c(col)
+     WHERE NOT coalesce(p_skip, '{}') ? dd.key AND t.meta->'own_defaults' ? c.col
+       -- (a child that sets the column's default itself, a root too, after its parent: its own)
+       AND NOT (coalesce(p_roots->dd.key, '[]') ? c.col
+                AND EXISTS (SELECT 1 FROM kids k WHERE k.parent = dd.root AND k.child = dd.key))
+     GROUP BY dd.root
 $$;
 
 -- The steps that turn tree p_from into tree p_to: (step, phase, object, statement), in an order
@@ -322,6 +418,8 @@ DECLARE
     v_ch_change text[];
     v_ch_alter jsonb[];
     v_ch_destructive boolean[];
+    v_ch_recursed jsonb[];  -- a table's columns whose default its alteration changes, recursing
+    v_roots jsonb;
     v_unknown jsonb;
     v_seeds text[];
     v_destructive text[];
@@ -355,24 +453,26 @@ BEGIN
                -- both sides name stored definitions (or none)
                n.hash IS NOT NULL AND (d.change <> 'MODIFIED' OR o.hash IS NOT NULL) AS known,
                CASE WHEN d.change = 'MODIFIED' AND o.kind = n.kind THEN
-                    -- (a partition's metas get its parent's NOT NULL columns in each tree: one that
-                    -- loses its own NOT NULL of a column its parent makes NOT NULL must not drop it,
-                    -- the parent's SET NOT NULL, before, gave it to the partition too; the names of
-                    -- its NOT NULL constraints are compared knowing which are its parent's)
+                    -- (a child's metas get what its parents give its columns in each tree
+                    -- (tree_parent_columns): one that loses its own NOT NULL of a column its parent
+                    -- makes NOT NULL must not drop it, the parent's SET NOT NULL, before, gave it to
+                    -- the child too; the names of a partition's NOT NULL constraints are compared
+                    -- knowing which are its parent's; a column whose default stops being its own
+                    -- takes its parent's default)
                     to_jsonb(pggit.sql_alter(o.kind, o.definition,
-                        CASE WHEN o.kind = 'table' AND o.meta->>'partition_of' IS NOT NULL
-                                  AND n.meta->>'partition_of' IS NOT NULL
-                             THEN o.meta || jsonb_build_object('parent_not_null',
-                                      pggit.tree_not_null_columns(p_from, o.meta->>'partition_of'))
+                        CASE WHEN o.kind = 'table' AND (o.meta->>'partition_of' IS NOT NULL OR o.meta->'inherits' <> '[]')
+                                  AND (n.meta->>'partition_of' IS NOT NULL OR n.meta->'inherits' <> '[]')
+                             THEN o.meta || pggit.tree_parent_columns(p_from, o.meta)
                              ELSE o.meta END,
                         n.definition,
-                        CASE WHEN o.kind = 'table' AND o.meta->>'partition_of' IS NOT NULL
-                                  AND n.meta->>'partition_of' IS NOT NULL
-                             THEN n.meta || jsonb_build_object('parent_not_null',
-                                      pggit.tree_not_null_columns(p_to, n.meta->>'partition_of'))
+                        CASE WHEN o.kind = 'table' AND (o.meta->>'partition_of' IS NOT NULL OR o.meta->'inherits' <> '[]')
+                                  AND (n.meta->>'partition_of' IS NOT NULL OR n.meta->'inherits' <> '[]')
+                             THEN n.meta || pggit.tree_parent_columns(p_to, n.meta)
                              ELSE n.meta END)) END AS alter,
                d.change = 'MODIFIED' AND o.kind = 'table'
-                   AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive
+                   AND pggit.table_change_is_destructive(o.meta, n.meta) AS destructive,
+               CASE WHEN d.change = 'MODIFIED' AND o.kind = 'table' AND n.kind = 'table'
+                    THEN pggit.table_default_recursions(o.meta, n.meta) END AS recursed
           FROM d
           -- the entry's blob: the new one, or the old one when the entry is removed
           LEFT JOIN pggit.blobs n ON n.hash = coalesce(d.new_blob, d.old_blob)
@@ -382,13 +482,14 @@ BEGIN
            array_agg(d.change) FILTER (WHERE d.known),
            array_agg(d.alter) FILTER (WHERE d.known),
            array_agg(d.destructive) FILTER (WHERE d.known),
+           array_agg(d.recursed) FILTER (WHERE d.known),
            (array_agg(jsonb_build_array(CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN 'from' ELSE 'to' END, d.object_key,
                                         CASE WHEN d.old_hash IS NULL AND d.old_blob IS NOT NULL
                                              THEN d.old_blob ELSE d.new_blob END)
                       ORDER BY d.object_key)
                FILTER (WHERE NOT d.known))[1]
-      INTO v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive, v_unknown
+      INTO v_ch_key, v_ch_change, v_ch_alter, v_ch_destructive, v_ch_recursed, v_unknown
       FROM ch d;
     IF v_unknown IS NOT NULL THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT',
@@ -434,6 +535,26 @@ BEGIN
         v_closure := v_closure || ARRAY(SELECT k FROM jsonb_object_keys(p_from) k
                                          WHERE k LIKE 'default\_privileges:%' AND NOT v_in_closure ? k);
         SELECT coalesce(jsonb_object_agg(k, true), '{}') INTO v_in_closure FROM unnest(v_closure) k;
+    END IF;
+
+    -- a table altered in place whose statements change a column's default recursing to its
+    -- children (a parent's SET/DROP DEFAULT, a type change, a child's own default) takes their own
+    -- defaults: its descendants' own defaults of those columns in p_to are set again after its
+    -- statements, also where their definitions did not change (pggit.tree_default_reapply; not
+    -- those the plan creates). The tree's tables are read only when there is such a table
+    SELECT jsonb_object_agg(c.key, c.recursed) INTO v_roots
+      FROM unnest(v_ch_key, v_ch_alter, v_ch_recursed) AS c(key, alter, recursed)
+     WHERE jsonb_typeof(c.alter) = 'array' AND c.recursed <> '[]' AND NOT v_in_closure ? c.key;
+    IF v_roots IS NOT NULL THEN
+        SELECT array_agg(CASE WHEN r.statements IS NULL THEN c.alter ELSE c.alter || r.statements END ORDER BY c.n)
+          INTO v_ch_alter
+          FROM unnest(v_ch_key, v_ch_alter) WITH ORDINALITY AS c(key, alter, n)
+          LEFT JOIN pggit.tree_default_reapply(
+                        p_to, v_roots,
+                        v_in_closure || coalesce((SELECT jsonb_object_agg(a.key, true)
+                                                    FROM unnest(v_ch_key, v_ch_change) AS a(key, change)
+                                                   WHERE a.change = 'ADDED' AND a.key LIKE 'table:%'), '{}')) r
+                 ON r.object_key = c.key;
     END IF;
 
     -- the actions as rows (parallel arrays), in no particular order: plan_order orders

@@ -213,13 +213,15 @@ BEGIN
     -- (anchors as oids, not jsonb: the last statement per anchor is found by a sort on them, and
     -- comparing jsonb arrays made that sort cost ~0.1 s at 20,000 statements)
     WITH parted AS MATERIALIZED (
-        -- the partitioned tables named by ALTER TABLE, CREATE INDEX and ALTER INDEX statements
+        -- the partitioned tables named by ALTER TABLE, CREATE INDEX and ALTER INDEX statements,
+        -- and the tables with inheritance children named by ALTER TABLE
         SELECT l.id, l.engine_operation IS NULL AS record, l.command_tag, c.oid AS objid
           FROM pggit.ddl_log l, jsonb_array_elements(l.anchors) a, pg_class c
          WHERE l.id = ANY (v_ids) AND a.value->>1 IS NOT NULL
            AND l.command_tag IN ('ALTER TABLE', 'CREATE INDEX', 'ALTER INDEX')
            AND (a.value->>0)::oid = 'pg_class'::regclass
-           AND c.oid = (a.value->>1)::oid AND c.relkind = 'p'
+           AND c.oid = (a.value->>1)::oid
+           AND (c.relkind = 'p' OR (c.relkind = 'r' AND c.relhassubclass AND l.command_tag = 'ALTER TABLE'))
     ), touched AS (
         SELECT l.id, l.engine_operation IS NULL AS record, (a.value->>0)::oid AS classid,
                (a.value->>1)::oid AS objid
@@ -234,7 +236,8 @@ BEGIN
         UNION ALL
         -- after ALTER TABLE, CREATE INDEX or ALTER INDEX on a partitioned table, the partitions
         -- PostgreSQL did not name (pggit.partition_touches: a detached one, one whose index the
-        -- parent's new index adopted, after ALTER TABLE every one)
+        -- parent's new index adopted, after ALTER TABLE every one); after ALTER TABLE on a table
+        -- with inheritance children, every descendant
         SELECT s.id, s.record, 'pg_class'::regclass::oid, x.objid
           FROM parted s
           JOIN pggit.partition_touches(
