@@ -811,8 +811,9 @@ def test_identity_sequence_names_exchanged_between_tables_are_refused(engine_db:
         with pytest.raises(psycopg.errors.RaiseException) as raised:
             db.run(query)
         assert str(raised.value).splitlines()[0] == (
-            "[PGGIT-INVALID_ARGUMENT] plan_order: identity sequence names exchanged between tables"
-            " (table:app.t1, table:app.t2): whichever renames first finds its name taken"
+            "[PGGIT-INVALID_ARGUMENT] identity sequence names exchanged between table:app.t1 and"
+            " table:app.t2: renaming either sequence first finds its name taken, so this change"
+            " cannot be applied"
         )
     assert identity_sequences(db) == [("app.t1", "id", "app.t2_id_seq"), ("app.t2", "id", "app.q")]
     assert db.one("SELECT branch FROM pggit.head()") == "main"

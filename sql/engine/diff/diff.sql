@@ -830,13 +830,14 @@ BEGIN
             IF EXISTS (SELECT 1 FROM unnest(v_name_before, v_name_after) e(b, a)
                         WHERE v_level[e.b] < 0 AND v_level[e.a] < 0) THEN
                 PERFORM pggit.raise_error('INVALID_ARGUMENT',
-                    'plan_order: identity sequence names exchanged between tables ('
-                    || (SELECT string_agg(DISTINCT k.key, ', ' ORDER BY k.key)
+                    'identity sequence names exchanged between '
+                    || (SELECT string_agg(DISTINCT k.key, ' and ' ORDER BY k.key)
                           FROM unnest(v_name_before, v_name_after) e(b, a),
                                unnest(p_key) WITH ORDINALITY k(key, aid)
                          WHERE v_level[e.b] < 0 AND v_level[e.a] < 0 AND k.aid IN (e.b, e.a))
-                    || '): whichever renames first finds its name taken',
-                    'rename them through a name neither has, in separate commits');
+                    || ': renaming either sequence first finds its name taken, so this change cannot be applied',
+                    'make such an exchange in two commits (first one sequence renamed to a name neither has); '
+                    'a commit that already holds one cannot be checked out across');
             END IF;
             -- a cycle: release its first unplaced action in the tie-break order (phase, kind, key;
             -- computed at the first cycle: the blobs are read again for the kinds)
