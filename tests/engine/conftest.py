@@ -17,7 +17,9 @@ from psycopg import conninfo, sql
 
 from pggit_project.engine_sql import sync_connection
 from tests.engine.enginedb import (  # noqa: F401
+    EngineDB,
     background_drops,
+    connect_as,
     drop_database_later,
     engine_db,
     engine_template,
@@ -90,3 +92,21 @@ def fixture_db(pg_url, reader_role):
     finally:
         conn.close()
         drop_database_later(name)
+
+
+@pytest.fixture(params=["superuser", "ordinary-role"])
+def client(request: pytest.FixtureRequest):
+    """A connection running the DDL and the engine's operations on the test's engine_db: the
+    superuser's, or an ordinary login role's (no superuser; pggit_operator; may create schemas in
+    the database)."""
+    db: EngineDB = request.getfixturevalue("engine_db")
+    if request.param == "superuser":
+        conn = db.connect()
+    else:
+        role = request.getfixturevalue("make_role")("pggit_operator", create_on_db=True)
+        conn = connect_as(db, role)
+        assert not conn.execute(
+            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()[0]
+    with conn:
+        yield conn

@@ -8,27 +8,10 @@ by an ordinary login role that owns the schema and commits and checks out as pgg
 from __future__ import annotations
 
 import psycopg
-import pytest
 
-from tests.engine.enginedb import EngineDB, connect_as, scratch_copy
+from tests.engine.enginedb import EngineDB, scratch_copy
 from tests.engine.pgdump import schema_dump
 from tests.engine.test_corpus import same_dump
-
-
-@pytest.fixture(params=["superuser", "ordinary-role"])
-def client(request: pytest.FixtureRequest, engine_db: EngineDB):
-    """A connection running the DDL and the engine's operations: the superuser's, or an ordinary
-    login role's (no superuser; pggit_operator; may create schemas in the database)."""
-    if request.param == "superuser":
-        conn = engine_db.connect()
-    else:
-        role = request.getfixturevalue("make_role")("pggit_operator", create_on_db=True)
-        conn = connect_as(engine_db, role)
-        assert not conn.execute(
-            "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
-        ).fetchone()[0]
-    with conn:
-        yield conn
 
 
 def rows(conn: psycopg.Connection, query: str, params: tuple | None = None) -> list[tuple]:
