@@ -13,7 +13,8 @@ a database without Django). The loader applies the same files in the same order:
 
 What was applied is kept in ``pggit.sql_files`` (path, checksum). A database whose engine was
 installed without the loader (``psql -f sql/install.sql``) has no row there: its schema files are
-recorded as applied (psql ran them all) and every engine file is applied again.
+recorded as applied (psql ran them all, from this tree: a psql install of another tree is
+re-created) and every engine file is applied again.
 See docs/engine-internals.md ("Layout of sql/").
 """
 
@@ -30,6 +31,15 @@ MANIFEST = SQL_DIR / "install.sql"
 INCLUDE = re.compile(r"^\\ir\s+(\S+)\s*$", re.MULTILINE)
 # one loader at a time per database (two `migrate` runs at once wait for each other)
 LOCK_KEY = 0x70676769745F73  # "pggit_s"
+
+
+# what a database whose schema files changed since they ran must do (schema files run once; nothing
+# is released, so they are edited in place and there is no upgrade step)
+_STALE = (
+    ": the tables of this database may not be those of sql/ any more, and schema files run once "
+    "(nothing is released: they are edited in place, with no upgrade step). Re-create the "
+    "database (dropdb, createdb, manage.py migrate), or install into a new one."
+)
 
 
 class EngineSQLError(Exception):
@@ -113,6 +123,16 @@ def sync(
             if item.run_once:
                 applied[item.path] = item.checksum()
                 _record(cursor, item, applied[item.path])
+    if until is None:
+        # a schema file applied here and since renamed, folded into another or removed: what it
+        # made may be in this database and no longer in sql/ (or made again under a new name)
+        listed = {item.path for item in files}
+        gone = sorted(p for p in applied if p.startswith("schema/") and p not in listed)
+        if gone:
+            raise EngineSQLError(
+                f"sql/{gone[0]} was applied to this database and is no longer in sql/install.sql"
+                f"{_STALE}"
+            )
     for item in files:
         text = item.text()
         checksum = hashlib.sha256(text.encode()).hexdigest()
@@ -121,11 +141,7 @@ def sync(
             continue
         if item.run_once and previous is not None:
             raise EngineSQLError(
-                f"sql/{item.path} was applied to this database and its text changed since: the "
-                "tables of this database are not those of sql/ any more, and schema files run "
-                "once (nothing is released, so they are edited in place, with no upgrade step). "
-                "Re-create the database (dropdb, createdb, manage.py migrate), or install into "
-                "a new one."
+                f"sql/{item.path} was applied to this database and its text changed since{_STALE}"
             )
         report(f"applying sql/{item.path}")
         cursor.execute(text)

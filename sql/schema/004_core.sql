@@ -161,7 +161,7 @@ CREATE INDEX IF NOT EXISTS ddl_log_unflushed_idx ON pggit.ddl_log (id) WHERE flu
 -- writes these rows; it stores every definition (pggit.blobs, never deleted) before the rows naming
 -- it, in the same statement, and an audit row before the working rows naming it (the audit log
 -- keeps its rows; rescan deletes only its own row when it found no change, which no working row
--- names).
+-- names), as ddl_log.query_id is kept without one.
 CREATE TABLE IF NOT EXISTS pggit.working (
     object_key   text PRIMARY KEY,
     kind         text NOT NULL,

@@ -80,9 +80,9 @@ def test_install_sql_with_psql_and_migrate_give_the_same_catalogue(migrated):
 
 @pytest.mark.django_db
 def test_a_database_installed_with_psql_is_taken_over_by_the_loader(migrated):
-    """`migrate` on a database whose engine psql installed: its schema files are recorded, not run
-    again (they would fail or duplicate rows), every engine file is applied again, the root
-    commit is kept, and the catalogue is the one `migrate` builds."""
+    """The loader (what `migrate` runs) on a database whose engine psql installed: its schema
+    files are recorded, not run again, every engine file is applied again, the root commit is
+    kept, and the catalogue is the one `migrate` builds."""
     with empty_database() as (name, conn):
         psql_install(name)
         assert conn.execute("SELECT count(*) FROM pggit.sql_files").fetchone()[0] == 0
@@ -101,3 +101,21 @@ def test_a_database_installed_with_psql_is_taken_over_by_the_loader(migrated):
         assert conn.execute("SELECT count(*) FROM pggit.state_version").fetchone()[0] == 1
         taken_over = snapshot(conn)
     assert differences(taken_over, migrated) == []
+
+
+@pytest.mark.django_db
+def test_a_schema_file_new_to_a_database_is_applied_with_the_engine_files(migrated):
+    """A database the loader installed before a schema file was added (here: loaded up to
+    schema/007) gets the new file and then every engine file, and ends with the catalogue of a
+    fresh install."""
+    listed = [item.path for item in manifest()]
+    with empty_database() as (_, conn):
+        sync_connection(conn, until="schema/007_webhooks.sql")
+        # (the files up to it include engine/core/actor.sql, loaded before the tables)
+        assert sync_connection(conn) == listed[listed.index("schema/007_webhooks.sql") + 1 :]
+        assert listed[listed.index("schema/007_webhooks.sql") + 1] == (
+            "schema/008_merge_rollback.sql"
+        )
+        assert conn.execute("SELECT count(*) FROM pggit.commits").fetchone()[0] == 1
+        grown = snapshot(conn)
+    assert differences(grown, migrated) == []

@@ -62,6 +62,9 @@ def test_schema_files_define_no_function_and_engine_files_no_table():
         text = item.text()
         if item.run_once:
             assert not DEFINITION.search(text), item.path
+            # nothing is released: a schema file never alters or drops what another one made
+            # (it is edited where the object is made; docs/engine-internals.md, "Making a change")
+            assert not re.search(r"^\s*(ALTER|DROP)\b", text, re.I | re.M), item.path
         else:
             assert not re.search(r"^\s*CREATE\s+(TABLE|INDEX|TYPE)", text, re.I | re.M), item.path
 
@@ -137,3 +140,15 @@ def test_a_partial_load_stops_after_the_named_file(scratch):
     assert scratch.one("SELECT count(*) FROM pg_event_trigger") == 0
     with pytest.raises(EngineSQLError, match="not listed"):
         manifest(until="engine/nowhere.sql")
+
+
+def test_a_schema_file_applied_and_no_longer_listed_is_refused(scratch):
+    # renamed, folded into another file or removed since it ran: what it made may linger here
+    sync_connection(scratch.conn)
+    scratch.run("INSERT INTO pggit.sql_files (path, checksum) VALUES ('schema/009_gone.sql', 'x')")
+    with pytest.raises(
+        EngineSQLError, match=r"schema/009_gone.sql was applied .* no longer in sql/install.sql"
+    ):
+        sync_connection(scratch.conn)
+    # a partial load (the catalog's tests) does not judge the rest of the list
+    assert sync_connection(scratch.conn, until="engine/catalog/catalog.sql") == []
