@@ -4,18 +4,17 @@ benchmarks alike.
 ``sql/install.sql`` lists the files in load order (its ``\\ir`` lines; a DBA runs it with psql on
 a database without Django). The loader applies the same files in the same order:
 
-* ``sql/schema/*.sql`` (tables, indexes, types) run once; a schema file whose text changed after
-  it was applied is an error (a change to a table goes into a new schema file);
+* ``sql/schema/*.sql`` (tables, indexes, types) run once in a database. Nothing is released, so
+  they are edited in place: a schema file whose text changed after it was applied is an error that
+  tells to re-create the database (there is no installed base to upgrade);
 * ``sql/engine/**/*.sql`` (functions, triggers, views; all re-runnable) are applied whenever their
   text differs from the text last applied;
 * then ``pggit.install()`` records the root commit of main, once.
 
 What was applied is kept in ``pggit.sql_files`` (path, checksum). A database whose engine was
-installed without the loader (``psql -f sql/install.sql``, or the numbered files sql/001..033 that
-the migrations loaded before this layout, which produce the same schema) has no row there: the
-schema files of BASELINE_SCHEMA are recorded as applied, later schema files are applied (write
-them idempotent: CREATE ... IF NOT EXISTS, ADD COLUMN IF NOT EXISTS, so that they also pass on a
-database installed with psql, which has them already), and every engine file is applied again.
+installed without the loader (``psql -f sql/install.sql``) has no row there: its schema files are
+recorded as applied (psql ran them all, from this tree: a psql install of another tree is
+re-created) and every engine file is applied again.
 See docs/engine-internals.md ("Layout of sql/").
 """
 
@@ -34,16 +33,12 @@ INCLUDE = re.compile(r"^\\ir\s+(\S+)\s*$", re.MULTILINE)
 LOCK_KEY = 0x70676769745F73  # "pggit_s"
 
 
-# The schema the numbered-file layout (sql/001..033, before this loader) left: a database installed
-# with it, or with psql, has these and gets them recorded, not applied. Never add to this list.
-BASELINE_SCHEMA = (
-    "schema/001_schema.sql",
-    "schema/002_foundation.sql",
-    "schema/003_catalog.sql",
-    "schema/004_core.sql",
-    "schema/005_monitoring.sql",
-    "schema/006_alerts.sql",
-    "schema/007_webhooks.sql",
+# what a database whose schema files changed since they ran must do (schema files run once; nothing
+# is released, so they are edited in place and there is no upgrade step)
+_STALE = (
+    ": the tables of this database may not be those of sql/ any more, and schema files run once "
+    "(nothing is released: they are edited in place, with no upgrade step). Re-create the "
+    "database (dropdb, createdb, manage.py migrate), or install into a new one."
 )
 
 
@@ -125,9 +120,19 @@ def sync(
         cursor.execute((SQL_DIR / "schema/001_schema.sql").read_text(encoding="utf-8"))
         applied = {}
         for item in files:
-            if item.path in BASELINE_SCHEMA:
+            if item.run_once:
                 applied[item.path] = item.checksum()
                 _record(cursor, item, applied[item.path])
+    if until is None:
+        # a schema file applied here and since renamed, folded into another or removed: what it
+        # made may be in this database and no longer in sql/ (or made again under a new name)
+        listed = {item.path for item in files}
+        gone = sorted(p for p in applied if p.startswith("schema/") and p not in listed)
+        if gone:
+            raise EngineSQLError(
+                f"sql/{gone[0]} was applied to this database and is no longer in sql/install.sql"
+                f"{_STALE}"
+            )
     for item in files:
         text = item.text()
         checksum = hashlib.sha256(text.encode()).hexdigest()
@@ -136,9 +141,7 @@ def sync(
             continue
         if item.run_once and previous is not None:
             raise EngineSQLError(
-                f"sql/{item.path} was applied to this database and its text changed since: a "
-                "schema file runs once. Restore it and put the change in a new file at the end "
-                "of the schema/ list of sql/install.sql."
+                f"sql/{item.path} was applied to this database and its text changed since{_STALE}"
             )
         report(f"applying sql/{item.path}")
         cursor.execute(text)

@@ -3,16 +3,17 @@
 --     psql -v ON_ERROR_STOP=1 -d <database> -f sql/install.sql
 --
 -- This file is also the load order: `manage.py migrate` (pggit_project/engine_sql.py) reads the
--- \ir lines below and applies the same files in the same order. Files under schema/ create
--- tables, indexes and types and run once; files under engine/ hold functions, triggers and views
--- (CREATE OR REPLACE, DROP TRIGGER IF EXISTS + CREATE TRIGGER) and are applied again whenever
--- their text changes. A new schema file goes at the end of the schema/ list; a new engine file in
--- its area's place. See docs/engine-internals.md ("Layout of sql/").
+-- \ir lines below and applies the same files in the same order. Files under schema/ create the
+-- tables, indexes and types, and run once in a database; nothing is released, so they are edited
+-- in place (a database whose schema files changed since they ran is re-created). Files under
+-- engine/ hold functions, triggers and views (CREATE OR REPLACE, DROP TRIGGER IF EXISTS + CREATE
+-- TRIGGER) and are applied again whenever their text changes. See docs/engine-internals.md
+-- ("Layout of sql/").
 \set ON_ERROR_STOP on
 BEGIN;
 
 \ir schema/001_schema.sql
--- pggit.current_actor() comes before the tables: their columns default to it
+-- pggit.invoking_role() and current_actor() come before the tables: columns default to them
 \ir engine/core/actor.sql
 \ir schema/002_foundation.sql
 \ir schema/003_catalog.sql
@@ -20,19 +21,7 @@ BEGIN;
 \ir schema/005_monitoring.sql
 \ir schema/006_alerts.sql
 \ir schema/007_webhooks.sql
-\ir schema/008_state_version.sql
-\ir schema/009_invoking_role.sql
-\ir schema/010_merge_rollback.sql
-\ir schema/011_capture_buffer.sql
-\ir schema/012_drop_unused_capture.sql
-\ir schema/013_drop_per_change_flush.sql
-\ir schema/014_flush_without_row_checks.sql
-\ir schema/015_capture_lookup.sql
-\ir schema/016_plan_as_rows.sql
-\ir schema/017_capture_write_json.sql
-\ir schema/018_events_unused_index.sql
-\ir schema/019_blobs_put_hashed.sql
-\ir schema/020_owner_grants.sql
+\ir schema/008_merge_rollback.sql
 
 \ir engine/core/foundation.sql
 \ir engine/catalog/catalog.sql

@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS pggit.config (
     value       jsonb NOT NULL,
     description text NOT NULL,
     updated_at  timestamptz NOT NULL DEFAULT now(),
-    updated_by  text NOT NULL DEFAULT current_user
+    updated_by  text NOT NULL DEFAULT pggit.invoking_role()
 );
 
 INSERT INTO pggit.config (key, value, description) VALUES
@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS pggit.config_audit (
     key         text NOT NULL,
     old_value   jsonb,
     new_value   jsonb NOT NULL,
-    role_name   text NOT NULL DEFAULT current_user,
+    role_name   text NOT NULL DEFAULT pggit.invoking_role(),
     actor       text,
     changed_at  timestamptz NOT NULL DEFAULT now()
 );
@@ -44,9 +44,18 @@ CREATE TABLE IF NOT EXISTS pggit.events (
     txid         xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 
+-- The outbox is read by id (the listener, the WebSocket replay, GET /api/v1/events, the lag of the
+-- deep health check: id ranges) and by type and id; no query reads it by occurred_at, so that
+-- column has no index (an entry per event is one per captured DDL statement).
 CREATE INDEX IF NOT EXISTS events_type_id_idx ON pggit.events (type, id);
 
-CREATE INDEX IF NOT EXISTS events_occurred_at_idx ON pggit.events (occurred_at);
+-- The engine-state version: a counter that moves with every transaction that appends to the
+-- outbox, in commit order. Its functions and trigger: engine/cache/state_version.sql.
+CREATE TABLE IF NOT EXISTS pggit.state_version (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version   bigint NOT NULL DEFAULT 0
+);
+INSERT INTO pggit.state_version (singleton, version) VALUES (true, 0) ON CONFLICT DO NOTHING;
 
 -- The operation log (monitoring builds baselines and alerts on it). Every engine operation records one
 -- row: what it was, how long it took, how much it touched, on which branch, for whom.

@@ -148,7 +148,7 @@ def test_one_flush_of_many_anchors_records_what_flushing_each_message_records(
     got, expected = state(at_end), state(each)
     assert got == expected
     for db in (at_end, each):
-        # what the foreign keys of live_state and working checked row by row (schema/014): every
+        # what foreign keys of live_state and working would check (they have none: 004_core): every
         # blob they name is stored, every working change names an audit row
         assert (
             db.one(

@@ -1,5 +1,5 @@
 -- The engine-state version, a counter that moves with every transaction that appends to the
--- outbox (pggit.events), in commit order (its table: schema/008_state_version.sql).
+-- outbox (pggit.events), in commit order (its table: schema/002_foundation.sql).
 --
 -- A cached answer about the engine's state (status, branches, commits) is tagged with the version
 -- read before it was computed, and served only while the version is unchanged, checked in the

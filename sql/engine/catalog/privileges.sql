@@ -205,9 +205,6 @@ SELECT 'privileges:' || t.target_key AS object_key, 'privileges'::text AS kind,
   CROSS JOIN LATERAL pggit._acl_sql(t.target, t.acl, t.dflt, t.owner, t.columns, i.implied) s
  WHERE t.acl IS NOT NULL OR t.columns <> '[]' OR i.implied IS NOT NULL;
 
--- (the form without the owner's grants, replaced)
-DROP FUNCTION IF EXISTS pggit._acl_sql(text, aclitem[], aclitem[], oid, jsonb);
-
 -- Default privileges set for a role in a tracked schema (ALTER DEFAULT PRIVILEGES ... IN SCHEMA):
 -- one entry per pg_default_acl row. Defaults set for all schemas (no IN SCHEMA) are not tracked.
 CREATE OR REPLACE VIEW pggit._o_default_privileges AS
@@ -420,9 +417,7 @@ $$;
 -- gone (a REVOKE back to nothing deletes the row).
 -- DROP OWNED BY (p_tag) revokes the role's grants on every kind and removes it from default
 -- privileges (the event trigger names only some of the object types, and no default privileges
--- entry it changes without removing): the rows of every kind are looked for. (The form without
--- the tag is replaced.)
-DROP FUNCTION IF EXISTS pggit.privileges_capture_anchors();
+-- entry it changes without removing): the rows of every kind are looked for.
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors(p_tag text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE

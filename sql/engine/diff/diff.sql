@@ -283,7 +283,6 @@ $$;
 -- does not have them). A parent's columns are those of its own parents, then its own defaults and
 -- NOT NULL (own_defaults, own_not_null), then the columns it declares; a column's default is that
 -- of the first parent giving it one, as CREATE TABLE gives it.
-DROP FUNCTION IF EXISTS pggit.tree_not_null_columns(jsonb, text);  -- (replaced: NOT NULL only, partitions only)
 CREATE OR REPLACE FUNCTION pggit.tree_parent_columns(p_tree jsonb, p_meta jsonb, p_depth integer DEFAULT 0)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
