@@ -567,7 +567,12 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
           OR (x.attislocal AND x.own_default IS NULL AND x.parent_default IS NOT NULL)
           OR x.own_not_null
       HAVING count(*) > 0) ihd ON c.relispartition OR inh.list IS NOT NULL
-  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+  -- storage parameters, with those of the TOAST table as toast.<name> (WITH and SET take them so)
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list
+                       FROM (SELECT unnest(c.reloptions)
+                             UNION ALL
+                             SELECT 'toast.' || unnest(tc.reloptions) FROM pg_class tc
+                              WHERE tc.oid = c.reltoastrelid AND c.reltoastrelid <> 0) s(o)) opts ON true
   LEFT JOIN LATERAL (
       SELECT string_agg(E'\nALTER SEQUENCE ' || quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
                         || ' OWNED BY ' || k.qname || '.' || quote_ident(a.attname) || ';', ''
@@ -846,7 +851,12 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                              CASE c.relkind WHEN 'v' THEN 'view:' ELSE 'materialized_view:' END
                                || n.nspname || '.' || c.relname AS key,
                              n.qname || '.' || quote_ident(c.relname) AS qname) k
-  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
+  -- a materialized view's storage parameters, with its TOAST table's as toast.<name>
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list
+                       FROM (SELECT unnest(c.reloptions)
+                             UNION ALL
+                             SELECT 'toast.' || unnest(tc.reloptions) FROM pg_class tc
+                              WHERE tc.oid = c.reltoastrelid AND c.reltoastrelid <> 0) s(o)) opts ON true
   LEFT JOIN LATERAL (SELECT to_jsonb(array_agg(jsonb_build_object('name', a.attname, 'default', pg_get_expr(ad.adbin, ad.adrelid))
                                       ORDER BY a.attnum)) AS defaults
                        FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
@@ -910,7 +920,11 @@ SELECT pk.key AS object_key, 'aggregate'::text AS kind, pk.nspname AS schema_nam
            CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC_MODIFY = '
                 || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
            CASE WHEN a.aggminitval IS NOT NULL THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
-           CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || a.aggsortop::regoperator::text || ')' END,
+           -- OPERATOR(schema.name): CREATE AGGREGATE takes a bare operator name, which the
+           -- regoperator text (with its argument types) is not
+           (SELECT 'SORTOP = OPERATOR(' || quote_ident(son.nspname) || '.' || so.oprname || ')'
+              FROM pg_operator so JOIN pg_namespace son ON son.oid = so.oprnamespace
+             WHERE so.oid = a.aggsortop),
            CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE' WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
            CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END], E',\n    ') || E'\n);' AS definition,
        jsonb_build_object(
@@ -1231,8 +1245,8 @@ SELECT k.key AS object_key, 'operator'::text AS kind, n.nspname AS schema_name, 
            'FUNCTION = ' || o.oprcode::regproc::text,
            CASE WHEN o.oprleft <> 0 THEN 'LEFTARG = ' || format_type(o.oprleft, NULL) END,
            'RIGHTARG = ' || format_type(o.oprright, NULL),
-           CASE WHEN o.oprcom <> 0 THEN 'COMMUTATOR = OPERATOR(' || cn.nspname || '.' || co.oprname || ')' END,
-           CASE WHEN o.oprnegate <> 0 THEN 'NEGATOR = OPERATOR(' || nn.nspname || '.' || ne.oprname || ')' END,
+           CASE WHEN o.oprcom <> 0 THEN 'COMMUTATOR = OPERATOR(' || quote_ident(cn.nspname) || '.' || co.oprname || ')' END,
+           CASE WHEN o.oprnegate <> 0 THEN 'NEGATOR = OPERATOR(' || quote_ident(nn.nspname) || '.' || ne.oprname || ')' END,
            CASE WHEN o.oprrest <> 0 THEN 'RESTRICT = ' || o.oprrest::regproc::text END,
            CASE WHEN o.oprjoin <> 0 THEN 'JOIN = ' || o.oprjoin::regproc::text END,
            CASE WHEN o.oprcanhash THEN 'HASHES' END,
