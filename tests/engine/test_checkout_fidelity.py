@@ -1076,3 +1076,53 @@ def test_the_names_of_domains_not_null_constraints_check_out_and_change_in_place
         "ALTER DOMAIN app.qty DROP NOT NULL;",
         "ALTER DOMAIN app.qty SET NOT NULL;",
     ]
+
+
+def test_a_materialized_views_column_settings_check_out(
+    client: psycopg.Connection, engine_db: EngineDB
+):
+    # ALTER MATERIALIZED VIEW ... ALTER COLUMN ... SET STATISTICS / SET STORAGE / SET (...): a
+    # materialized view's columns take the settings a table's do, and pg_dump writes them
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    client.execute(
+        "CREATE SCHEMA app; CREATE TABLE app.events (kind text, payload jsonb);"
+        "CREATE MATERIALIZED VIEW app.kinds AS SELECT kind, payload, count(*) AS n"
+        " FROM app.events GROUP BY kind, payload;"
+        "ALTER MATERIALIZED VIEW app.kinds ALTER COLUMN kind SET STATISTICS 400,"
+        " ALTER COLUMN payload SET STORAGE EXTERNAL, ALTER COLUMN kind SET (n_distinct = 7);"
+    )
+    settings = (
+        "SELECT attname, attstattarget, attstorage, (SELECT array_agg(o ORDER BY o) "
+        "FROM unnest(attoptions) o WHERE o NOT LIKE 'pg\\_%') FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid AND c.relname = 'kinds' "
+        "WHERE a.attnum > 0 ORDER BY a.attnum"
+    )
+    default_target = db.one(
+        "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'app.events'::regclass "
+        "AND attname = 'kind'"
+    )
+    expected = [
+        ("kind", 400, "x", ["n_distinct=7"]),
+        ("payload", default_target, "e", None),
+        ("n", default_target, "p", None),
+    ]
+    assert db.rows(settings) == expected
+    client.execute("SELECT pggit.commit('kinds')")
+    before = schema_dump(db.url, server_major(db))
+    assert "ALTER TABLE ONLY app.kinds ALTER COLUMN kind SET STATISTICS 400;" in before
+    # a change is captured as a change of the materialized view
+    client.execute("ALTER MATERIALIZED VIEW app.kinds ALTER COLUMN kind SET STATISTICS 300")
+    assert client.execute("SELECT object_key, change_type FROM pggit.status()").fetchall() == [
+        ("materialized_view:app.kinds", "MODIFIED")
+    ]
+    client.execute("SELECT pggit.commit('300')")
+    client.execute("SELECT pggit.branch_create('kinds', 'HEAD~1')")
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    for branch in ("empty", "kinds"):
+        client.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
+        assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert db.rows(settings) == expected
+    assert schema_dump(db.url, server_major(db)) == before
+    client.execute("SELECT * FROM pggit.checkout('main')")
+    assert db.rows(settings)[0] == ("kind", 300, "x", ["n_distinct=7"])

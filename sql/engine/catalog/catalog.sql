@@ -805,6 +805,8 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
          || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';'
          || coalesce((SELECT string_agg(E'\n' || s, '' ORDER BY o)
                         FROM unnest(pggit._view_defaults_sql(k.qname, vd.defaults)) WITH ORDINALITY u(s, o)), '')
+         || coalesce((SELECT string_agg(E'\n' || s, '' ORDER BY o)
+                        FROM unnest(pggit._table_props_sql(k.qname, mp.j)) WITH ORDINALITY u(s, o)), '')
          AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
@@ -836,6 +838,7 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
        -- only when present: column defaults (ALTER VIEW ... SET DEFAULT), a reference to itself
        -- (a normal dependency of its _RETURN rule on one of its own columns; every view's rule has
        -- one on the view as a whole)
+       || coalesce(mp.j, '{}')
        || jsonb_strip_nulls(jsonb_build_object(
               'column_defaults', vd.defaults,
               'self_reference', CASE WHEN EXISTS (
@@ -861,6 +864,23 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                                       ORDER BY a.attnum)) AS defaults
                        FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
                       WHERE ad.adrelid = c.oid) vd ON true
+  -- a materialized view's columns' statistics targets, storage and compression other than their
+  -- type's, attribute options: as a table's (meta keys only when set; pg_dump writes them as
+  -- ALTER TABLE ONLY too). NULL when none is set
+  LEFT JOIN LATERAL (
+      SELECT nullif(jsonb_strip_nulls(jsonb_build_object(
+                 'statistics', jsonb_object_agg(a.attname, a.attstattarget) FILTER (WHERE a.attstattarget >= 0),
+                 'storage', jsonb_object_agg(a.attname, jsonb_build_array(a.attstorage, ty.typstorage))
+                                FILTER (WHERE a.attstorage <> ty.typstorage),
+                 'compression', jsonb_object_agg(a.attname, CASE a.attcompression WHEN 'p' THEN 'pglz' ELSE 'lz4' END)
+                                    FILTER (WHERE a.attcompression <> ''),
+                 'column_options', jsonb_object_agg(a.attname, (SELECT to_jsonb(array_agg(o ORDER BY o))
+                                                                  FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\_%'))
+                                       FILTER (WHERE a.attoptions IS NOT NULL
+                                               AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o
+                                                            WHERE o NOT LIKE 'pg\_%')))), '{}') AS j
+        FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+       WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) mp ON c.relkind = 'm'
  WHERE c.relkind IN ('v', 'm')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
 
