@@ -1205,8 +1205,7 @@ CREATE OR REPLACE VIEW pggit._o_domain AS
 SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.typname::text AS object_name,
        NULL::text AS parent_name,
        'CREATE DOMAIN ' || k.qname || ' AS ' || k.base || coalesce(' COLLATE ' || k.collation, '')
-         || coalesce(' DEFAULT ' || k.default_expr, '')
-         || CASE WHEN t.typnotnull THEN coalesce(' CONSTRAINT ' || quote_ident(nn.conname), '') || ' NOT NULL' ELSE '' END
+         || coalesce(' DEFAULT ' || k.default_expr, '') || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END
          || coalesce(cc.sql, '') || ';' || coalesce(cc.not_valid, '') AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
@@ -1223,8 +1222,7 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
                              WHERE con.contypid = t.oid) s(k)
                      WHERE s.k <> k.key),
            'identity', k.qname, 'base_type', k.base, 'collation', k.collation, 'default', k.default_expr,
-           'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]'))
-       || CASE WHEN nn.conname IS NOT NULL THEN jsonb_build_object('not_null_name', nn.conname) ELSE '{}' END AS meta,
+           'not_null', t.typnotnull, 'constraints', coalesce(cc.meta, '[]')) AS meta,
        'pg_type'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
        'pg_type'::regclass::oid AS classid, t.oid AS objid, NULL::oid AS relid,
        k.qname, 'DOMAIN ' || k.qname AS comment_target
@@ -1241,12 +1239,6 @@ SELECT k.key AS object_key, 'domain'::text AS kind, n.nspname AS schema_name, t.
                   WHEN con.nspname = 'pg_catalog' THEN quote_ident(co.collname)
                   ELSE quote_ident(con.nspname) || '.' || quote_ident(co.collname) END AS collation,
              pg_get_expr(t.typdefaultbin, 0) AS default_expr) k
-  -- the name of its NOT NULL constraint (PostgreSQL 17 on) when it is not the one CREATE DOMAIN
-  -- and SET NOT NULL give, <domain>_not_null
-  LEFT JOIN LATERAL (
-      SELECT c.conname FROM pg_constraint c
-       WHERE c.contypid = t.oid AND c.contype = 'n' AND c.conname <> t.typname || '_not_null'
-       LIMIT 1) nn ON t.typnotnull
   -- a constraint added NOT VALID cannot be written inside CREATE DOMAIN: it follows as the
   -- ALTER DOMAIN that made it (as pg_dump writes it); its definition ends in NOT VALID
   CROSS JOIN LATERAL (
@@ -2802,16 +2794,8 @@ BEGIN
     IF p_old->>'default' IS DISTINCT FROM p_new->>'default' THEN
         v_out := v_out || (v_d || coalesce('SET DEFAULT ' || (p_new->>'default'), 'DROP DEFAULT') || ';');
     END IF;
-    -- NOT NULL, under its name when the definition writes one (not_null_name): another name is
-    -- dropped and set again (DROP NOT NULL drops it whatever its name)
-    IF (p_old->>'not_null')::boolean
-       AND (NOT (p_new->>'not_null')::boolean OR p_old->>'not_null_name' IS DISTINCT FROM p_new->>'not_null_name') THEN
-        v_out := v_out || (v_d || 'DROP NOT NULL;');
-    END IF;
-    IF (p_new->>'not_null')::boolean
-       AND (NOT (p_old->>'not_null')::boolean OR p_old->>'not_null_name' IS DISTINCT FROM p_new->>'not_null_name') THEN
-        v_out := v_out || (v_d || coalesce('ADD CONSTRAINT ' || quote_ident(p_new->>'not_null_name') || ' ', 'SET ')
-                           || 'NOT NULL;');
+    IF (p_old->>'not_null')::boolean <> (p_new->>'not_null')::boolean THEN
+        v_out := v_out || (v_d || CASE WHEN (p_new->>'not_null')::boolean THEN 'SET' ELSE 'DROP' END || ' NOT NULL;');
     END IF;
     -- a constraint that only lost its NOT VALID is validated in place; any other change of a
     -- constraint drops the old one and adds the new
