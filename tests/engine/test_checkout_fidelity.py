@@ -963,6 +963,40 @@ def test_toast_storage_parameters_check_out_and_change_in_place(
     ]
 
 
+def test_toast_parameters_of_a_table_whose_toastable_columns_were_dropped_are_not_written(
+    client: psycopg.Connection, engine_db: EngineDB
+):
+    # a table keeps its TOAST table, and that table's parameters, when its last column of variable
+    # length is dropped; a table created with its remaining columns gets none (CREATE TABLE drops
+    # the toast.* options): its definition does not write them, so a checkout re-creating it is
+    # clean; the new column's TOAST table that ADD COLUMN makes has them back in the definition
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int, body text) WITH (toast.autovacuum_enabled = false);"
+        "ALTER TABLE app.t DROP COLUMN body;"
+    )
+    assert toast_options(db) == [("app.t", None, ["autovacuum_enabled=false"])]
+    definition = "SELECT definition FROM pggit.live_definitions() WHERE object_key = 'table:app.t'"
+    assert db.one(definition) == "CREATE TABLE app.t (\n    id integer\n);"
+    client.execute("SELECT pggit.commit('one')")
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    client.execute("SELECT * FROM pggit.checkout('empty')")
+    client.execute("SELECT * FROM pggit.checkout('main')")
+    assert toast_options(db) == []
+    assert db.one("SELECT reltoastrelid FROM pg_class WHERE oid = 'app.t'::regclass") == 0
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    client.execute(
+        "ALTER TABLE app.t ADD COLUMN note text;"
+        "ALTER TABLE app.t SET (toast.autovacuum_enabled = false);"
+    )
+    assert db.one(definition) == (
+        "CREATE TABLE app.t (\n    id integer,\n    note text\n)\n"
+        "WITH (toast.autovacuum_enabled=false);"
+    )
+
+
 def test_a_sort_operator_and_operators_of_a_schema_that_needs_quotes_check_out(
     client: psycopg.Connection, engine_db: EngineDB
 ):
