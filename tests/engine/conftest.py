@@ -61,10 +61,16 @@ def make_db(pg_url, reader_role):
     """Factory: a new scratch database with the engine up to its catalog; returns a connection."""
     created = []
 
-    def factory(load_fixture=False):
+    def factory(load_fixture=False, icu_locale=None):
+        """icu_locale: the database's collation is that ICU locale's (not the server's default)."""
         name = f"pggit_cat_test_{secrets.token_hex(5)}"
+        create = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+        if icu_locale is not None:
+            create += sql.SQL(
+                " TEMPLATE template0 ENCODING 'UTF8' LOCALE 'C' LOCALE_PROVIDER icu ICU_LOCALE {}"
+            ).format(sql.Literal(icu_locale))
         with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            admin.execute(create)
         conn = psycopg.connect(conninfo.make_conninfo(pg_url, dbname=name), autocommit=True)
         created.append((name, conn))
         sync_connection(conn, until=CATALOG_UNTIL)

@@ -899,3 +899,197 @@ def test_identity_names_and_cluster_on_check_out_for_the_superuser_and_an_ordina
         client.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
         assert (identity_sequences(db), clustered(db)) == expected
         assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def toast_options(db: EngineDB) -> list[tuple]:
+    """(relation, its own storage parameters, its TOAST table's) of schema app, sorted."""
+    return db.rows(
+        "SELECT c.oid::regclass::text, "
+        "(SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) o), "
+        "(SELECT array_agg(o ORDER BY o) FROM unnest(t.reloptions) o) FROM pg_class c "
+        "JOIN pg_class t ON t.oid = c.reltoastrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'app' ORDER BY 1"
+    )
+
+
+def test_toast_storage_parameters_check_out_and_change_in_place(
+    client: psycopg.Connection, engine_db: EngineDB
+):
+    # WITH (toast.autovacuum_enabled = false, ...): the parameters of a table's (or materialized
+    # view's) TOAST table, which pg_dump writes in its WITH; by the superuser and an ordinary role
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.docs (id int, body text) WITH (fillfactor = 80,"
+        " toast.autovacuum_enabled = false, toast.vacuum_truncate = false);"
+        "CREATE MATERIALIZED VIEW app.bodies WITH (toast.autovacuum_enabled = false)"
+        " AS SELECT id, body FROM app.docs;"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    first = [
+        ("app.bodies", None, ["autovacuum_enabled=false"]),
+        ("app.docs", ["fillfactor=80"], ["autovacuum_enabled=false", "vacuum_truncate=false"]),
+    ]
+    assert toast_options(db) == first
+    before = schema_dump(db.url, server_major(db))
+    # a change of them is captured as a change of the table, and altered in place
+    client.execute(
+        "ALTER TABLE app.docs SET (toast.autovacuum_enabled = true), RESET (toast.vacuum_truncate)"
+    )
+    assert client.execute("SELECT object_key, change_type FROM pggit.status()").fetchall() == [
+        ("table:app.docs", "MODIFIED")
+    ]
+    client.execute("SELECT pggit.commit('two')")
+    second = [first[0], ("app.docs", ["fillfactor=80"], ["autovacuum_enabled=true"])]
+    assert toast_options(db) == second
+    docs = db.one("SELECT 'app.docs'::regclass::oid")
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    for branch, expected in (("one", first), ("main", second), ("empty", []), ("one", first)):
+        client.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
+        assert toast_options(db) == expected
+        assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+        if branch == "main":
+            assert db.one("SELECT 'app.docs'::regclass::oid") == docs
+    assert schema_dump(db.url, server_major(db)) == before
+    script = db.one("SELECT pggit.diff_script('one', 'main')")
+    assert [line for line in script.splitlines() if not line.startswith(("--", "SET "))] == [
+        "",
+        "ALTER TABLE app.docs RESET (toast.vacuum_truncate);",
+        "",
+        "ALTER TABLE app.docs SET (toast.autovacuum_enabled=true);",
+    ]
+
+
+def test_toast_parameters_of_a_table_whose_toastable_columns_were_dropped_are_not_written(
+    client: psycopg.Connection, engine_db: EngineDB
+):
+    # a table keeps its TOAST table, and that table's parameters, when its last column of variable
+    # length is dropped; a table created with its remaining columns gets none (CREATE TABLE drops
+    # the toast.* options): its definition does not write them, so a checkout re-creating it is
+    # clean; the new column's TOAST table that ADD COLUMN makes has them back in the definition
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int, body text) WITH (toast.autovacuum_enabled = false);"
+        "ALTER TABLE app.t DROP COLUMN body;"
+    )
+    assert toast_options(db) == [("app.t", None, ["autovacuum_enabled=false"])]
+    definition = "SELECT definition FROM pggit.live_definitions() WHERE object_key = 'table:app.t'"
+    assert db.one(definition) == "CREATE TABLE app.t (\n    id integer\n);"
+    client.execute("SELECT pggit.commit('one')")
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    client.execute("SELECT * FROM pggit.checkout('empty')")
+    client.execute("SELECT * FROM pggit.checkout('main')")
+    assert toast_options(db) == []
+    assert db.one("SELECT reltoastrelid FROM pg_class WHERE oid = 'app.t'::regclass") == 0
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    client.execute(
+        "ALTER TABLE app.t ADD COLUMN note text;"
+        "ALTER TABLE app.t SET (toast.autovacuum_enabled = false);"
+    )
+    assert db.one(definition) == (
+        "CREATE TABLE app.t (\n    id integer,\n    note text\n)\n"
+        "WITH (toast.autovacuum_enabled=false);"
+    )
+
+
+def test_a_sort_operator_and_operators_of_a_schema_that_needs_quotes_check_out(
+    client: psycopg.Connection, engine_db: EngineDB
+):
+    # CREATE AGGREGATE ... SORTOP = OPERATOR(schema.op) (a bare name, no argument types), and the
+    # COMMUTATOR and NEGATOR of an operator in a schema whose name needs quotes
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    client.execute(
+        'CREATE SCHEMA "Geo";'
+        'CREATE FUNCTION "Geo".near(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE'
+        " AS $$ SELECT abs(a - b) < 2 $$;"
+        'CREATE FUNCTION "Geo".far(a int, b int) RETURNS boolean LANGUAGE sql IMMUTABLE'
+        " AS $$ SELECT abs(a - b) >= 2 $$;"
+        'CREATE OPERATOR "Geo".~~~ (LEFTARG = int, RIGHTARG = int, FUNCTION = "Geo".near,'
+        ' COMMUTATOR = OPERATOR("Geo".~~~), NEGATOR = OPERATOR("Geo".!~~));'
+        'CREATE OPERATOR "Geo".!~~ (LEFTARG = int, RIGHTARG = int, FUNCTION = "Geo".far,'
+        ' COMMUTATOR = OPERATOR("Geo".!~~), NEGATOR = OPERATOR("Geo".~~~));'
+        'CREATE AGGREGATE "Geo".biggest(integer) (SFUNC = int4larger, STYPE = integer,'
+        " SORTOP = >);"
+        'CREATE AGGREGATE "Geo".smallest(integer) (SFUNC = int4smaller, STYPE = integer,'
+        " SORTOP = OPERATOR(pg_catalog.<));"
+    )
+    client.execute("SELECT pggit.commit('operators')")
+    before = schema_dump(db.url, server_major(db))
+    facts = (
+        "SELECT (SELECT string_agg(oid::regoperator::text || ' ' || oprcom::regoperator::text"
+        " || ' ' || oprnegate::regoperator::text, ', ' ORDER BY oprname) FROM pg_operator"
+        " WHERE oprnamespace = (SELECT oid FROM pg_namespace WHERE nspname = 'Geo')),"
+        " (SELECT string_agg(aggfnoid::text || ' ' || aggsortop::regoperator::text, ', '"
+        " ORDER BY aggfnoid::text) FROM pg_aggregate"
+        " WHERE aggfnoid::regproc::text LIKE '\"Geo\".%')"
+    )
+    expected = (
+        '"Geo".!~~(integer,integer) "Geo".!~~(integer,integer) "Geo".~~~(integer,integer), '
+        '"Geo".~~~(integer,integer) "Geo".~~~(integer,integer) "Geo".!~~(integer,integer)',
+        '"Geo".biggest >(integer,integer), "Geo".smallest <(integer,integer)',
+    )
+    assert db.rows(facts) == [expected]
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    client.execute("SELECT * FROM pggit.checkout('empty')")
+    assert db.rows(facts) == [(None, None)]
+    client.execute("SELECT * FROM pggit.checkout('main')")
+    assert db.rows(facts) == [expected]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert schema_dump(db.url, server_major(db)) == before
+    assert db.one('SELECT "Geo".biggest(x) FROM generate_series(1, 5) x') == 5
+
+
+def test_a_materialized_views_column_settings_check_out(
+    client: psycopg.Connection, engine_db: EngineDB
+):
+    # ALTER MATERIALIZED VIEW ... ALTER COLUMN ... SET STATISTICS / SET STORAGE / SET (...): a
+    # materialized view's columns take the settings a table's do, and pg_dump writes them
+    db = engine_db
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    client.execute(
+        "CREATE SCHEMA app; CREATE TABLE app.events (kind text, payload jsonb);"
+        "CREATE MATERIALIZED VIEW app.kinds AS SELECT kind, payload, count(*) AS n"
+        " FROM app.events GROUP BY kind, payload;"
+        "ALTER MATERIALIZED VIEW app.kinds ALTER COLUMN kind SET STATISTICS 400,"
+        " ALTER COLUMN payload SET STORAGE EXTERNAL, ALTER COLUMN kind SET (n_distinct = 7);"
+    )
+    settings = (
+        "SELECT attname, attstattarget, attstorage, (SELECT array_agg(o ORDER BY o) "
+        "FROM unnest(attoptions) o WHERE o NOT LIKE 'pg\\_%') FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid AND c.relname = 'kinds' "
+        "WHERE a.attnum > 0 ORDER BY a.attnum"
+    )
+    default_target = db.one(
+        "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'app.events'::regclass "
+        "AND attname = 'kind'"
+    )
+    expected = [
+        ("kind", 400, "x", ["n_distinct=7"]),
+        ("payload", default_target, "e", None),
+        ("n", default_target, "p", None),
+    ]
+    assert db.rows(settings) == expected
+    client.execute("SELECT pggit.commit('kinds')")
+    before = schema_dump(db.url, server_major(db))
+    assert "ALTER TABLE ONLY app.kinds ALTER COLUMN kind SET STATISTICS 400;" in before
+    # a change is captured as a change of the materialized view
+    client.execute("ALTER MATERIALIZED VIEW app.kinds ALTER COLUMN kind SET STATISTICS 300")
+    assert client.execute("SELECT object_key, change_type FROM pggit.status()").fetchall() == [
+        ("materialized_view:app.kinds", "MODIFIED")
+    ]
+    client.execute("SELECT pggit.commit('300')")
+    client.execute("SELECT pggit.branch_create('kinds', 'HEAD~1')")
+    client.execute("SELECT pggit.branch_create('empty', %s)", (root,))
+    for branch in ("empty", "kinds"):
+        client.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
+        assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert db.rows(settings) == expected
+    assert schema_dump(db.url, server_major(db)) == before
+    client.execute("SELECT * FROM pggit.checkout('main')")
+    assert db.rows(settings)[0] == ("kind", 300, "x", ["n_distinct=7"])

@@ -567,7 +567,6 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
           OR (x.attislocal AND x.own_default IS NULL AND x.parent_default IS NOT NULL)
           OR x.own_not_null
       HAVING count(*) > 0) ihd ON c.relispartition OR inh.list IS NOT NULL
-  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
   LEFT JOIN LATERAL (
       SELECT string_agg(E'\nALTER SEQUENCE ' || quote_ident(sn.nspname) || '.' || quote_ident(s.relname)
                         || ' OWNED BY ' || k.qname || '.' || quote_ident(a.attname) || ';', ''
@@ -595,15 +594,26 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
              -- a column's attribute options (n_distinct, n_distinct_inherited), sorted; not the
              -- server's own (named pg_*: some builds keep a version stamp there, which changes at
              -- each ALTER and cannot be set)
-             jsonb_object_agg(a.attname, (SELECT to_jsonb(array_agg(o ORDER BY o)) FROM unnest(a.attoptions) o
+             jsonb_object_agg(a.attname, (SELECT to_jsonb(array_agg(o ORDER BY o COLLATE "C")) FROM unnest(a.attoptions) o
                                            WHERE o NOT LIKE 'pg\_%'))
                  FILTER (WHERE a.attoptions IS NOT NULL
                                 AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\_%'))
-                 AS column_options
+                 AS column_options,
+             -- whether CREATE TABLE makes it a TOAST table: a column of variable length whose
+             -- type's storage is not plain (a table whose last such column was dropped keeps its
+             -- TOAST table, and its toast.* options, which a re-created one does not have)
+             coalesce(bool_or(a.attlen = -1 AND ty.typstorage <> 'p' AND a.attgenerated <> 'v'), false) AS toastable
         FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
        WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
       OFFSET 0  -- computed once per table: pulled up, it ran once per use (twice)
   ) props
+  -- storage parameters, with those of the TOAST table as toast.<name> (WITH and SET take them
+  -- so), sorted byte-wise; the TOAST table's only where the columns make one (props.toastable)
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o COLLATE "C") AS list
+                       FROM (SELECT unnest(c.reloptions)
+                             UNION ALL
+                             SELECT 'toast.' || unnest(tc.reloptions) FROM pg_class tc
+                              WHERE props.toastable AND tc.oid = c.reltoastrelid) s(o)) opts ON true
   -- (the properties' object, built only where it is read: the definition reads it when one of
   -- them is set, which the definition tests on the aggregates; building it for every table cost
   -- ~3 us, ~30 ms of a read of 10,000 tables' definitions)
@@ -800,6 +810,8 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
          || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';'
          || coalesce((SELECT string_agg(E'\n' || s, '' ORDER BY o)
                         FROM unnest(pggit._view_defaults_sql(k.qname, vd.defaults)) WITH ORDINALITY u(s, o)), '')
+         || coalesce((SELECT string_agg(E'\n' || s, '' ORDER BY o)
+                        FROM unnest(pggit._table_props_sql(k.qname, mp.j)) WITH ORDINALITY u(s, o)), '')
          AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
@@ -831,6 +843,7 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
        -- only when present: column defaults (ALTER VIEW ... SET DEFAULT), a reference to itself
        -- (a normal dependency of its _RETURN rule on one of its own columns; every view's rule has
        -- one on the view as a whole)
+       || coalesce(mp.j, '{}')
        || jsonb_strip_nulls(jsonb_build_object(
               'column_defaults', vd.defaults,
               'self_reference', CASE WHEN EXISTS (
@@ -846,11 +859,36 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
                              CASE c.relkind WHEN 'v' THEN 'view:' ELSE 'materialized_view:' END
                                || n.nspname || '.' || c.relname AS key,
                              n.qname || '.' || quote_ident(c.relname) AS qname) k
-  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o) AS list FROM unnest(c.reloptions) o) opts ON true
   LEFT JOIN LATERAL (SELECT to_jsonb(array_agg(jsonb_build_object('name', a.attname, 'default', pg_get_expr(ad.adbin, ad.adrelid))
                                       ORDER BY a.attnum)) AS defaults
                        FROM pg_attrdef ad JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
                       WHERE ad.adrelid = c.oid) vd ON true
+  -- a materialized view's columns' statistics targets, storage and compression other than their
+  -- type's, attribute options: as a table's (meta keys only when set; pg_dump writes them as
+  -- ALTER TABLE ONLY too). NULL when none is set
+  LEFT JOIN LATERAL (
+      SELECT nullif(jsonb_strip_nulls(jsonb_build_object(
+                 'statistics', jsonb_object_agg(a.attname, a.attstattarget) FILTER (WHERE a.attstattarget >= 0),
+                 'storage', jsonb_object_agg(a.attname, jsonb_build_array(a.attstorage, ty.typstorage))
+                                FILTER (WHERE a.attstorage <> ty.typstorage),
+                 'compression', jsonb_object_agg(a.attname, CASE a.attcompression WHEN 'p' THEN 'pglz' ELSE 'lz4' END)
+                                    FILTER (WHERE a.attcompression <> ''),
+                 'column_options', jsonb_object_agg(a.attname, (SELECT to_jsonb(array_agg(o ORDER BY o COLLATE "C"))
+                                                                  FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\_%'))
+                                       FILTER (WHERE a.attoptions IS NOT NULL
+                                               AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o
+                                                            WHERE o NOT LIKE 'pg\_%')))), '{}') AS j,
+             -- whether CREATE MATERIALIZED VIEW makes it a TOAST table (as a table's toastable)
+             coalesce(bool_or(a.attlen = -1 AND ty.typstorage <> 'p'), false) AS toastable
+        FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+       WHERE c.relkind = 'm' AND a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped) mp ON true
+  -- storage parameters (a view's check_option among them), sorted byte-wise; a materialized
+  -- view's TOAST table's as toast.<name>, only where its columns make one (mp.toastable)
+  LEFT JOIN LATERAL (SELECT array_agg(o ORDER BY o COLLATE "C") AS list
+                       FROM (SELECT unnest(c.reloptions)
+                             UNION ALL
+                             SELECT 'toast.' || unnest(tc.reloptions) FROM pg_class tc
+                              WHERE mp.toastable AND tc.oid = c.reltoastrelid) s(o)) opts ON true
  WHERE c.relkind IN ('v', 'm')
    AND NOT EXISTS (SELECT 1 FROM pggit._ext_member x WHERE x.classid = 'pg_class'::regclass AND x.objid = c.oid);
 
@@ -910,7 +948,11 @@ SELECT pk.key AS object_key, 'aggregate'::text AS kind, pk.nspname AS schema_nam
            CASE WHEN a.aggmfinalfn <> 0 THEN 'MFINALFUNC_MODIFY = '
                 || CASE a.aggmfinalmodify WHEN 'r' THEN 'READ_ONLY' WHEN 's' THEN 'SHAREABLE' ELSE 'READ_WRITE' END END,
            CASE WHEN a.aggminitval IS NOT NULL THEN 'MINITCOND = ' || quote_literal(a.aggminitval) END,
-           CASE WHEN a.aggsortop <> 0 THEN 'SORTOP = OPERATOR(' || a.aggsortop::regoperator::text || ')' END,
+           -- OPERATOR(schema.name): CREATE AGGREGATE takes a bare operator name, which the
+           -- regoperator text (with its argument types) is not
+           (SELECT 'SORTOP = OPERATOR(' || quote_ident(son.nspname) || '.' || so.oprname || ')'
+              FROM pg_operator so JOIN pg_namespace son ON son.oid = so.oprnamespace
+             WHERE so.oid = a.aggsortop),
            CASE p.proparallel WHEN 's' THEN 'PARALLEL = SAFE' WHEN 'r' THEN 'PARALLEL = RESTRICTED' END,
            CASE WHEN a.aggkind = 'h' THEN 'HYPOTHETICAL' END], E',\n    ') || E'\n);' AS definition,
        jsonb_build_object(
@@ -1231,8 +1273,8 @@ SELECT k.key AS object_key, 'operator'::text AS kind, n.nspname AS schema_name, 
            'FUNCTION = ' || o.oprcode::regproc::text,
            CASE WHEN o.oprleft <> 0 THEN 'LEFTARG = ' || format_type(o.oprleft, NULL) END,
            'RIGHTARG = ' || format_type(o.oprright, NULL),
-           CASE WHEN o.oprcom <> 0 THEN 'COMMUTATOR = OPERATOR(' || cn.nspname || '.' || co.oprname || ')' END,
-           CASE WHEN o.oprnegate <> 0 THEN 'NEGATOR = OPERATOR(' || nn.nspname || '.' || ne.oprname || ')' END,
+           CASE WHEN o.oprcom <> 0 THEN 'COMMUTATOR = OPERATOR(' || quote_ident(cn.nspname) || '.' || co.oprname || ')' END,
+           CASE WHEN o.oprnegate <> 0 THEN 'NEGATOR = OPERATOR(' || quote_ident(nn.nspname) || '.' || ne.oprname || ')' END,
            CASE WHEN o.oprrest <> 0 THEN 'RESTRICT = ' || o.oprrest::regproc::text END,
            CASE WHEN o.oprjoin <> 0 THEN 'JOIN = ' || o.oprjoin::regproc::text END,
            CASE WHEN o.oprcanhash THEN 'HASHES' END,
@@ -2452,10 +2494,10 @@ BEGIN
     IF (p_old->>'unlogged')::boolean <> (p_new->>'unlogged')::boolean THEN
         v_out := v_out || (v_t || CASE WHEN (p_new->>'unlogged')::boolean THEN 'SET UNLOGGED;' ELSE 'SET LOGGED;' END);
     END IF;
-    SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o) INTO v_reset
+    SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o COLLATE "C") INTO v_reset
       FROM jsonb_array_elements_text(p_old->'options') o
      WHERE split_part(o, '=', 1) NOT IN (SELECT split_part(n, '=', 1) FROM jsonb_array_elements_text(p_new->'options') n);
-    SELECT string_agg(n, ', ' ORDER BY n) INTO v_set
+    SELECT string_agg(n, ', ' ORDER BY n COLLATE "C") INTO v_set
       FROM jsonb_array_elements_text(p_new->'options') n
      WHERE n NOT IN (SELECT o FROM jsonb_array_elements_text(p_old->'options') o);
     IF v_reset IS NOT NULL THEN v_out := v_out || (v_t || 'RESET (' || v_reset || ');'); END IF;
@@ -2502,13 +2544,13 @@ BEGIN
                 -- attribute options: the ones the column no longer has reset, then the new set
                 SELECT 4, s.col,
                        concat_ws(', ALTER COLUMN ' || quote_ident(s.col) || ' ',
-                                 'RESET (' || (SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o)
+                                 'RESET (' || (SELECT string_agg(split_part(o, '=', 1), ', ' ORDER BY o COLLATE "C")
                                                  FROM jsonb_array_elements_text(coalesce(p_old->'column_options'->s.col, '[]')) o
                                                 WHERE split_part(o, '=', 1) NOT IN (
                                                       SELECT split_part(n, '=', 1)
                                                         FROM jsonb_array_elements_text(coalesce(p_new->'column_options'->s.col, '[]')) n))
                                           || ')',
-                                 'SET (' || (SELECT string_agg(n, ', ' ORDER BY n)
+                                 'SET (' || (SELECT string_agg(n, ', ' ORDER BY n COLLATE "C")
                                                FROM jsonb_array_elements_text(coalesce(p_new->'column_options'->s.col, '[]')) n)
                                          || ')'),
                        p_new->'column_options' ? s.col
