@@ -25,7 +25,7 @@ COMMENT ON AGGREGATE app.int_sum(integer) IS 'sums';
 COMMENT ON PROCEDURE app.reset_counter(IN v integer) IS 'resets';
 
 -- key: comment:index:app.customers.customers_lower_name_idx
-COMMENT ON INDEX app.customers_lower_name_idx IS 'by name';
+COMMENT ON INDEX app.customers_lower_name_idx /* on app.customers */ IS 'by name';
 
 -- key: comment:materialized_view:app.order_totals
 COMMENT ON MATERIALIZED VIEW app.order_totals IS 'totals';
@@ -64,7 +64,7 @@ ALTER TABLE app.customers ADD CONSTRAINT customers_pkey PRIMARY KEY (id);
 ALTER TABLE app.events ADD CONSTRAINT events_pkey PRIMARY KEY (id, at);
 
 -- key: constraint:app.orders.orders_customer_id_fkey
-ALTER TABLE app.orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE;
+ALTER TABLE app.orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE /* using constraint customers_pkey */;
 
 -- key: constraint:app.orders.orders_no_overlap
 ALTER TABLE app.orders ADD CONSTRAINT orders_no_overlap EXCLUDE USING gist (customer_id WITH =, during WITH &&);

@@ -593,17 +593,18 @@ def test_a_renamed_identity_sequence_is_renamed_in_place_keeping_its_counter(
         ("table:app.orders", "MODIFIED"),
     ]
     db.run("SELECT pggit.commit('renamed')")
+    identity = "/* identity of app.orders.id */"
     assert db.one("SELECT pggit.diff_script('HEAD~1', 'HEAD')").split("\n\n")[1:] == [
-        f"REVOKE ALL ON SEQUENCE app.orders_id_seq FROM {reader} CASCADE;",
+        f"REVOKE ALL ON SEQUENCE app.orders_id_seq {identity} FROM {reader} CASCADE;",
         "ALTER SEQUENCE app.orders_id_seq RENAME TO order_numbers;",
-        f"GRANT USAGE ON SEQUENCE app.order_numbers TO {reader};\n",
+        f"GRANT USAGE ON SEQUENCE app.order_numbers {identity} TO {reader};\n",
     ]
     # checked out both ways: renamed, never re-created (the counter goes on)
     db.run("SELECT pggit.branch_create('before', 'HEAD~1')")
     assert db.one("SELECT statements FROM pggit.checkout('before')") == [
-        f"REVOKE ALL ON SEQUENCE app.order_numbers FROM {reader} CASCADE;",
+        f"REVOKE ALL ON SEQUENCE app.order_numbers {identity} FROM {reader} CASCADE;",
         "ALTER SEQUENCE app.order_numbers RENAME TO orders_id_seq;",
-        f"GRANT USAGE ON SEQUENCE app.orders_id_seq TO {reader};",
+        f"GRANT USAGE ON SEQUENCE app.orders_id_seq {identity} TO {reader};",
     ]
     assert identity_sequences(db) == [("app.orders", "id", "app.orders_id_seq")]
     assert db.one("INSERT INTO app.orders (note) VALUES ('d') RETURNING id") == 4
@@ -899,3 +900,249 @@ def test_identity_names_and_cluster_on_check_out_for_the_superuser_and_an_ordina
         client.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
         assert (identity_sequences(db), clustered(db)) == expected
         assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+# A definition names every dependency of its object, where its statements do not in a comment
+# (docs/engine-catalog.md, "Dependencies named in comments"): a blob, with the dependencies in its
+# meta, is stored once per text, and an object whose dependencies changed while its text did not
+# kept those of the tree that stored it first, which the plan then used. Each case commits, renames
+# what the object depends on without its statements naming it, commits, then checks out the first
+# commit and back, twice.
+
+
+def live_definition(conn: psycopg.Connection, key: str) -> str | None:
+    row = conn.execute(
+        "SELECT definition FROM pggit.live_objects() WHERE object_key = %s", (key,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def changes(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        'SELECT object_key, change_type FROM pggit.status() ORDER BY object_key COLLATE "C"'
+    ).fetchall()
+
+
+def there_and_back(conn: psycopg.Connection, check) -> None:
+    """Branch one at HEAD~1; checks out one, main, one, main, calling check(branch) after each."""
+    conn.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    for branch in ("one", "main", "one", "main"):
+        conn.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
+        check(branch)
+        assert changes(conn) == []
+        assert conn.execute("SELECT clean FROM pggit.head()").fetchone()[0] is True
+
+
+def test_grants_on_an_identity_sequence_check_out_across_a_rename_of_its_table(
+    client: psycopg.Connection, engine_db: EngineDB, make_role
+):
+    # the sequence keeps its name when its table is renamed: the entry's statements name the
+    # table, so the rename changes the entry, which is taken back before the table is dropped and
+    # granted again after it is created (the grants went with the dropped sequence)
+    db = engine_db
+    reader = make_role()
+    key = "privileges:sequence:app.t_id_seq"
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);"
+        f"GRANT SELECT, USAGE ON SEQUENCE app.t_id_seq TO {reader};"
+    )
+    client.execute("SELECT pggit.commit('t')")
+    granted_t = (
+        f"GRANT SELECT, USAGE ON SEQUENCE app.t_id_seq /* identity of app.t.id */ TO {reader};"
+    )
+    granted_u = (
+        f"GRANT SELECT, USAGE ON SEQUENCE app.t_id_seq /* identity of app.u.id */ TO {reader};"
+    )
+    assert live_definition(client, key) == granted_t
+    client.execute("ALTER TABLE app.t RENAME TO u")
+    assert changes(client) == [
+        ("constraint:app.t.t_pkey", "REMOVED"),
+        ("constraint:app.u.t_pkey", "ADDED"),
+        (key, "MODIFIED"),
+        ("table:app.t", "REMOVED"),
+        ("table:app.u", "ADDED"),
+    ]
+    assert live_definition(client, key) == granted_u
+    client.execute("SELECT pggit.commit('u')")
+    back = client.execute("SELECT pggit.diff_script('HEAD', 'HEAD~1')").fetchone()[0]
+    assert back.split("\n\n")[1:] == [
+        f"REVOKE ALL ON SEQUENCE app.t_id_seq /* identity of app.u.id */ FROM {reader} CASCADE;",
+        "ALTER TABLE IF EXISTS app.u DROP CONSTRAINT IF EXISTS t_pkey;",
+        "DROP TABLE IF EXISTS app.u;",
+        "CREATE TABLE app.t (\n"
+        "    id integer GENERATED ALWAYS AS IDENTITY NOT NULL,\n"
+        "    v text\n);",
+        "ALTER TABLE app.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);",
+        granted_t + "\n",
+    ]
+
+    def check(branch: str) -> None:
+        table = "app.t" if branch == "one" else "app.u"
+        assert identity_sequences(db) == [(table, "id", "app.t_id_seq")]
+        assert live_definition(client, key) == (granted_t if branch == "one" else granted_u)
+        assert db.one(
+            "SELECT has_sequence_privilege(%s, 'app.t_id_seq', 'USAGE')"
+            " AND has_sequence_privilege(%s, 'app.t_id_seq', 'SELECT')",
+            (reader, reader),
+        )
+
+    there_and_back(client, check)
+
+
+def test_grants_on_an_identity_sequence_follow_its_column_renamed_or_given_up(
+    engine_db: EngineDB, make_role
+):
+    # a renamed identity column changes the entry too (its table, whose first column it is, is
+    # created again: the grants are taken back before and made again after)
+    db = engine_db
+    reader = make_role()
+    key = "privileges:sequence:app.t_id_seq"
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int GENERATED BY DEFAULT AS IDENTITY, v text);"
+        f"GRANT USAGE ON SEQUENCE app.t_id_seq TO {reader};"
+    )
+    db.run("SELECT pggit.commit('t')")
+    db.run("ALTER TABLE app.t RENAME COLUMN id TO key")
+    assert changes(db.conn) == [(key, "MODIFIED"), ("table:app.t", "MODIFIED")]
+    db.run("SELECT pggit.commit('key')")
+    assert db.one("SELECT pggit.diff_script('HEAD~1', 'HEAD')").split("\n\n")[1:] == [
+        f"REVOKE ALL ON SEQUENCE app.t_id_seq /* identity of app.t.id */ FROM {reader} CASCADE;",
+        "DROP TABLE IF EXISTS app.t;",
+        "CREATE TABLE app.t (\n"
+        "    key integer GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME app.t_id_seq) NOT NULL,\n"
+        "    v text\n);",
+        f"GRANT USAGE ON SEQUENCE app.t_id_seq /* identity of app.t.key */ TO {reader};\n",
+    ]
+
+    def check(branch: str) -> None:
+        column = "id" if branch == "one" else "key"
+        assert identity_sequences(db) == [("app.t", column, "app.t_id_seq")]
+        assert live_definition(db.conn, key) == (
+            f"GRANT USAGE ON SEQUENCE app.t_id_seq /* identity of app.t.{column} */ TO {reader};"
+        )
+        assert db.one("SELECT has_sequence_privilege(%s, 'app.t_id_seq', 'USAGE')", (reader,))
+
+    there_and_back(db.conn, check)
+
+
+def test_a_foreign_key_checks_out_across_a_rename_of_the_key_it_references(engine_db: EngineDB):
+    # REFERENCES names the table and columns, not the primary key or unique index the foreign key
+    # uses: renamed, that key is dropped and added again, the foreign key with it (before and
+    # after); the old primary key is dropped before the new one is added
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.ref (id int PRIMARY KEY, code text);"
+        "CREATE UNIQUE INDEX ref_code ON app.ref (code);"
+        "CREATE TABLE app.child (r int REFERENCES app.ref (id), c text REFERENCES app.ref (code));"
+    )
+    db.run("SELECT pggit.commit('keys')")
+    fkeys = {
+        "constraint:app.child.child_r_fkey": "ALTER TABLE app.child ADD CONSTRAINT child_r_fkey"
+        " FOREIGN KEY (r) REFERENCES app.ref(id) /* using constraint {} */;",
+        "constraint:app.child.child_c_fkey": "ALTER TABLE app.child ADD CONSTRAINT child_c_fkey"
+        " FOREIGN KEY (c) REFERENCES app.ref(code) /* using index {} */;",
+    }
+    names = {"one": ("ref_pkey", "ref_code"), "main": ("ref_pk", "ref_code_uq")}
+    db.run("ALTER TABLE app.ref RENAME CONSTRAINT ref_pkey TO ref_pk")
+    db.run("ALTER INDEX app.ref_code RENAME TO ref_code_uq")
+    assert changes(db.conn) == [
+        ("constraint:app.child.child_c_fkey", "MODIFIED"),
+        ("constraint:app.child.child_r_fkey", "MODIFIED"),
+        ("constraint:app.ref.ref_pk", "ADDED"),
+        ("constraint:app.ref.ref_pkey", "REMOVED"),
+        ("index:app.ref.ref_code", "REMOVED"),
+        ("index:app.ref.ref_code_uq", "ADDED"),
+    ]
+    db.run("SELECT pggit.commit('renamed')")
+
+    def check(branch: str) -> None:
+        pkey, index = names[branch]
+        assert [live_definition(db.conn, key) for key in fkeys] == [
+            fkeys["constraint:app.child.child_r_fkey"].format(pkey),
+            fkeys["constraint:app.child.child_c_fkey"].format(index),
+        ]
+        assert db.rows(
+            "SELECT conname::text, conindid::regclass::text FROM pg_constraint"
+            " WHERE conrelid = 'app.child'::regclass ORDER BY 1"
+        ) == [("child_c_fkey", f"app.{index}"), ("child_r_fkey", f"app.{pkey}")]
+
+    there_and_back(db.conn, check)
+
+
+def test_a_comment_on_an_index_checks_out_across_a_rename_of_its_table(engine_db: EngineDB):
+    # COMMENT ON INDEX names the index alone: its table (in the comment's key) is named in a comment
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int);"
+        "CREATE INDEX t_id ON app.t (id);"
+        "COMMENT ON INDEX app.t_id IS 'lookups';"
+    )
+    db.run("SELECT pggit.commit('t')")
+    db.run("ALTER TABLE app.t RENAME TO u")
+    assert changes(db.conn) == [
+        ("comment:index:app.t.t_id", "REMOVED"),
+        ("comment:index:app.u.t_id", "ADDED"),
+        ("index:app.t.t_id", "REMOVED"),
+        ("index:app.u.t_id", "ADDED"),
+        ("table:app.t", "REMOVED"),
+        ("table:app.u", "ADDED"),
+    ]
+    db.run("SELECT pggit.commit('u')")
+
+    def check(branch: str) -> None:
+        table = "t" if branch == "one" else "u"
+        assert live_definition(db.conn, f"comment:index:app.{table}.t_id") == (
+            f"COMMENT ON INDEX app.t_id /* on app.{table} */ IS 'lookups';"
+        )
+        assert db.one("SELECT obj_description('app.t_id'::regclass, 'pg_class')") == "lookups"
+
+    there_and_back(db.conn, check)
+
+
+def test_queries_grouping_by_a_primary_key_check_out_across_its_rename(engine_db: EngineDB):
+    # selecting a table's other columns while grouping by its primary key makes a view, a
+    # materialized view and a SQL-standard function body depend on the key, which the query does
+    # not name: they are dropped before it and created again after its new name
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int PRIMARY KEY, v text);"
+        "CREATE VIEW app.v AS SELECT id, v FROM app.t GROUP BY id;"
+        "CREATE MATERIALIZED VIEW app.m AS SELECT id, v FROM app.t GROUP BY id;"
+        "CREATE FUNCTION app.f() RETURNS SETOF text LANGUAGE sql"
+        " BEGIN ATOMIC SELECT v FROM app.t GROUP BY id; END;"
+        "CREATE VIEW app.plain AS SELECT id, v FROM app.t;"
+    )
+    db.run("SELECT pggit.commit('t')")
+    assert not live_definition(db.conn, "view:app.plain").endswith("*/;")
+    db.run("ALTER TABLE app.t RENAME CONSTRAINT t_pkey TO t_pk")
+    assert changes(db.conn) == [
+        ("constraint:app.t.t_pk", "ADDED"),
+        ("constraint:app.t.t_pkey", "REMOVED"),
+        ("function:app.f()", "MODIFIED"),
+        ("materialized_view:app.m", "MODIFIED"),
+        ("view:app.v", "MODIFIED"),
+    ]
+    db.run("SELECT pggit.commit('t_pk')")
+
+    def check(branch: str) -> None:
+        pkey = "t_pkey" if branch == "one" else "t_pk"
+        for key in ("view:app.v", "materialized_view:app.m", "function:app.f()"):
+            assert live_definition(db.conn, key).endswith(
+                f" /* using constraint {pkey} on app.t */;"
+            )
+        assert (
+            db.one(
+                "SELECT conname::text FROM pg_constraint"
+                " WHERE conrelid = 'app.t'::regclass AND contype = 'p'"
+            )
+            == pkey
+        )
+        assert db.rows("SELECT * FROM app.v") == []
+        assert db.rows("SELECT * FROM app.f()") == []
+
+    there_and_back(db.conn, check)
