@@ -64,7 +64,7 @@ ALTER TABLE app.customers ADD CONSTRAINT customers_pkey PRIMARY KEY (id);
 ALTER TABLE app.events ADD CONSTRAINT events_pkey PRIMARY KEY (id, at);
 
 -- key: constraint:app.orders.orders_customer_id_fkey
-ALTER TABLE app.orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE /* using constraint customers_pkey */;
+ALTER TABLE app.orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES app.customers(id) ON DELETE CASCADE;
 
 -- key: constraint:app.orders.orders_no_overlap
 ALTER TABLE app.orders ADD CONSTRAINT orders_no_overlap EXCLUDE USING gist (customer_id WITH =, during WITH &&);

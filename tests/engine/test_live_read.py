@@ -104,7 +104,7 @@ COMMENT ON TABLE zstore.tags IS 'tags of items';
 GRANT SELECT ON TABLE zstore.items TO PUBLIC;
 
 ALTER TABLE zstore.tags ADD CONSTRAINT tags_item_id_fkey FOREIGN KEY (item_id) \
-REFERENCES zstore.items(id) /* using constraint items_pkey */;
+REFERENCES zstore.items(id);
 """
 
 SMALL_DROP = """-- pgGit migration: small -> empty

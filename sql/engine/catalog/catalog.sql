@@ -39,38 +39,19 @@ SELECT e.name
        jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value) = 'array' THEN c.value ELSE '[]' END) AS e(name)
  WHERE c.key = 'excluded_schemas' AND e.name IS NOT NULL;
 
--- Text for a /* ... */ comment of a definition (quoted names): no comment opened or closed inside.
--- A definition names in such a comment what its object depends on that its statements do not
--- name (a blob, and the dependencies in its meta, are stored once per definition text: an object
--- whose dependencies change while its text does not would keep the first tree's). A plain SQL
--- function, inlined into the views.
+-- Text for a /* ... */ comment of a definition (quoted names): no comment opened or closed inside,
+-- and distinct texts stay distinct (a backslash doubled, then one put inside each `/*` and `*/`:
+-- `/\*`, `*\/`). A definition names in such a comment what its object depends on that its
+-- statements do not name (a blob, and the dependencies in its meta, are stored once per definition
+-- text: an object whose dependencies change while its text does not would keep the first tree's).
+-- A plain SQL function, inlined into the views.
 CREATE OR REPLACE FUNCTION pggit._comment_text(p_text text)
 RETURNS text
 LANGUAGE sql IMMUTABLE
 AS $$
-    SELECT pg_catalog.replace(pg_catalog.replace(p_text, '/*', '/ *'), '*/', '* /')
-$$;
-
--- The constraints an object (a view's rule, a function with a SQL-standard body) depends on, as a
--- comment for its definition, ` /* using constraint k on s.t, ... */`; NULL for none. A query
--- grouping by a table's primary key may select its other columns (functionally dependent on the
--- key): PostgreSQL then records a dependency on the key, which the query does not name, and whose
--- rename would otherwise leave the definition as it was (pggit._comment_text).
-CREATE OR REPLACE FUNCTION pggit._constraints_used(p_classid oid, p_objid oid)
-RETURNS text
-LANGUAGE sql STABLE
-AS $$
-    SELECT ' /* using ' || pggit._comment_text(pg_catalog.string_agg(
-               'constraint ' || pg_catalog.quote_ident(u.conname) || ' on ' || pg_catalog.quote_ident(u.nspname)
-               || '.' || pg_catalog.quote_ident(u.relname), ', '
-               ORDER BY u.nspname COLLATE "C", u.relname COLLATE "C", u.conname COLLATE "C")) || ' */'
-      FROM (SELECT DISTINCT con.conname, cn.nspname, ct.relname
-              FROM pg_catalog.pg_depend d
-              JOIN pg_catalog.pg_constraint con ON con.oid = d.refobjid
-              JOIN pg_catalog.pg_class ct ON ct.oid = con.conrelid
-              JOIN pg_catalog.pg_namespace cn ON cn.oid = ct.relnamespace
-             WHERE d.classid = p_classid AND d.objid = p_objid
-               AND d.refclassid = 'pg_catalog.pg_constraint'::pg_catalog.regclass) u
+    SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(p_text, E'\\', E'\\\\'),
+                                                 '/*', E'/\\*'),
+                              '*/', E'*\\/')
 $$;
 
 -- Tracked namespaces with their quoted names. Same rules as is_tracked_schema() (the built-in
@@ -686,20 +667,7 @@ CREATE OR REPLACE VIEW pggit._o_constraint AS
 SELECT k.key AS object_key, 'constraint'::text AS kind, n.nspname AS schema_name,
        con.conname::text AS object_name, t.relname::text AS parent_name,
        'ALTER TABLE ' || k.tq || ' ADD CONSTRAINT ' || quote_ident(con.conname) || ' '
-         || pg_get_constraintdef(con.oid)
-         -- a foreign key depends on the referenced table's primary key, unique constraint or
-         -- unique index, which its REFERENCES does not name: named in a comment, `/* using
-         -- constraint k */` or `/* using index i */` (a rename of that key changes its key and the
-         -- foreign key's dependency, and so its text: pggit._comment_text)
-         || CASE WHEN con.contype = 'f'
-                 THEN coalesce(' /* using ' || pggit._comment_text(
-                          coalesce('constraint ' || quote_ident((SELECT rc.conname FROM pg_constraint rc
-                                                                  WHERE rc.conrelid = con.confrelid
-                                                                    AND rc.conindid = con.conindid
-                                                                    AND rc.contype IN ('p', 'u', 'x'))),
-                                   'index ' || quote_ident((SELECT x.relname FROM pg_class x WHERE x.oid = con.conindid))))
-                               || ' */', '')
-                 ELSE '' END || ';'
+         || pg_get_constraintdef(con.oid) || ';'
          || CASE WHEN con.contype IN ('p', 'u')
                       AND (SELECT x.indisreplident FROM pg_index x WHERE x.indexrelid = con.conindid)
                  THEN E'\nALTER TABLE ONLY ' || k.tq || ' REPLICA IDENTITY USING INDEX '
@@ -848,13 +816,7 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
        NULL::text AS parent_name,
        'CREATE ' || CASE c.relkind WHEN 'v' THEN 'VIEW ' ELSE 'MATERIALIZED VIEW ' END || k.qname
          || coalesce(' WITH (' || array_to_string(opts.list, ', ') || ')', '')
-         || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r')
-         -- the constraints its query depends on (a primary key making the columns it groups by
-         -- functionally dependent), which the query does not name: pggit._constraints_used
-         || coalesce(pggit._constraints_used('pg_rewrite'::regclass,
-                                             (SELECT r.oid FROM pg_rewrite r
-                                               WHERE r.ev_class = c.oid AND r.rulename = '_RETURN')), '')
-         || ';'
+         || E' AS\n' || rtrim(pg_get_viewdef(c.oid), E'; \n\t\r') || ';'
          || coalesce((SELECT string_agg(E'\n' || s, '' ORDER BY o)
                         FROM unnest(pggit._view_defaults_sql(k.qname, vd.defaults)) WITH ORDINALITY u(s, o)), '')
          AS definition,
@@ -914,11 +876,7 @@ SELECT k.key AS object_key, k.kind, n.nspname AS schema_name, c.relname::text AS
 CREATE OR REPLACE VIEW pggit._o_function AS
 SELECT pk.key AS object_key, k.kind, pk.nspname AS schema_name, p.proname::text AS object_name,
        NULL::text AS parent_name,
-       rtrim(pg_get_functiondef(p.oid), E' \n\t\r')
-         -- (a SQL-standard body depends on what it reads, as a view does: pggit._constraints_used)
-         || CASE WHEN p.prosqlbody IS NOT NULL
-                 THEN coalesce(pggit._constraints_used('pg_proc'::regclass, p.oid), '') ELSE '' END
-         || ';' AS definition,
+       rtrim(pg_get_functiondef(p.oid), E' \n\t\r') || ';' AS definition,
        jsonb_build_object(
            'deps', (SELECT coalesce(to_jsonb(array_agg(DISTINCT s.k ORDER BY s.k)), '[]')
                       FROM (SELECT 'schema:' || pk.nspname

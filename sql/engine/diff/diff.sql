@@ -649,10 +649,6 @@ BEGIN
                CASE WHEN a.phase = 'drop' AND b.kind = 'table' THEN b.meta->'owned_sequences' END AS owned,
                CASE WHEN a.phase = 'drop' AND b.kind = 'constraint' THEN b.meta->'parent_constraints' END
                    AS parent_constraints,
-               -- the table of a primary key dropped or created (a table has one: a renamed key is
-               -- dropped before its new name is added, also when what uses it puts its drop later)
-               CASE WHEN b.kind = 'constraint' AND a.phase <> 'alter' AND b.meta->>'type' = 'PRIMARY KEY'
-                    THEN b.meta->>'table_key' END AS pkey_table,
                -- the dependencies an alter's object had: the old blob is read for alters only
                CASE WHEN a.old_blob IS NOT NULL
                     THEN coalesce((SELECT ob.meta->'deps' FROM pggit.blobs ob WHERE ob.hash = a.old_blob), '[]')
@@ -776,12 +772,6 @@ BEGIN
           FROM maps m, act, LATERAL jsonb_array_elements_text(act.parent_constraints) pc(key)
          WHERE m.drops <> '{}' AND act.phase = 'drop' AND jsonb_typeof(act.parent_constraints) = 'array'
            AND m.drops ? pc.key
-        UNION ALL
-        -- a table's primary key dropped before its primary key of another name is created
-        SELECT (p.by_table->>act.pkey_table)::integer, act.aid
-          FROM (SELECT coalesce(jsonb_object_agg(d.pkey_table, d.aid), '{}') AS by_table
-                  FROM act d WHERE d.phase = 'drop' AND d.pkey_table IS NOT NULL) p, act
-         WHERE p.by_table <> '{}' AND act.phase = 'create' AND p.by_table ? act.pkey_table
         UNION ALL
         -- re-created objects: drop before create
         SELECT act.aid, (m.makes->>act.key)::integer
