@@ -1072,7 +1072,8 @@ def test_names_in_a_definitions_comment_neither_open_nor_close_it_and_stay_disti
         "COMMENT ON INDEX app.i1 IS 'one'; COMMENT ON INDEX app.i2 IS 'two';"
     )
     assert db.rows(
-        "SELECT definition FROM pggit.live_objects() WHERE kind = 'comment' ORDER BY 1"
+        "SELECT definition FROM pggit.live_objects()"
+        " WHERE object_key LIKE 'comment:index:%' ORDER BY 1"
     ) == [
         ("COMMENT ON INDEX app.i1 /* on app.\"t*\\/u\" */ IS 'one';",),
         ("COMMENT ON INDEX app.i2 /* on app.\"t* /u\" */ IS 'two';",),
