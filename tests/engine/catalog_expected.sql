@@ -25,7 +25,7 @@ COMMENT ON AGGREGATE app.int_sum(integer) IS 'sums';
 COMMENT ON PROCEDURE app.reset_counter(IN v integer) IS 'resets';
 
 -- key: comment:index:app.customers.customers_lower_name_idx
-COMMENT ON INDEX app.customers_lower_name_idx IS 'by name';
+COMMENT ON INDEX app.customers_lower_name_idx /* on app.customers */ IS 'by name';
 
 -- key: comment:materialized_view:app.order_totals
 COMMENT ON MATERIALIZED VIEW app.order_totals IS 'totals';

@@ -593,17 +593,18 @@ def test_a_renamed_identity_sequence_is_renamed_in_place_keeping_its_counter(
         ("table:app.orders", "MODIFIED"),
     ]
     db.run("SELECT pggit.commit('renamed')")
+    identity = "/* identity of app.orders.id */"
     assert db.one("SELECT pggit.diff_script('HEAD~1', 'HEAD')").split("\n\n")[1:] == [
-        f"REVOKE ALL ON SEQUENCE app.orders_id_seq FROM {reader} CASCADE;",
+        f"REVOKE ALL ON SEQUENCE app.orders_id_seq {identity} FROM {reader} CASCADE;",
         "ALTER SEQUENCE app.orders_id_seq RENAME TO order_numbers;",
-        f"GRANT USAGE ON SEQUENCE app.order_numbers TO {reader};\n",
+        f"GRANT USAGE ON SEQUENCE app.order_numbers {identity} TO {reader};\n",
     ]
     # checked out both ways: renamed, never re-created (the counter goes on)
     db.run("SELECT pggit.branch_create('before', 'HEAD~1')")
     assert db.one("SELECT statements FROM pggit.checkout('before')") == [
-        f"REVOKE ALL ON SEQUENCE app.order_numbers FROM {reader} CASCADE;",
+        f"REVOKE ALL ON SEQUENCE app.order_numbers {identity} FROM {reader} CASCADE;",
         "ALTER SEQUENCE app.order_numbers RENAME TO orders_id_seq;",
-        f"GRANT USAGE ON SEQUENCE app.orders_id_seq TO {reader};",
+        f"GRANT USAGE ON SEQUENCE app.orders_id_seq {identity} TO {reader};",
     ]
     assert identity_sequences(db) == [("app.orders", "id", "app.orders_id_seq")]
     assert db.one("INSERT INTO app.orders (note) VALUES ('d') RETURNING id") == 4
@@ -1093,3 +1094,191 @@ def test_a_materialized_views_column_settings_check_out(
     assert schema_dump(db.url, server_major(db)) == before
     client.execute("SELECT * FROM pggit.checkout('main')")
     assert db.rows(settings)[0] == ("kind", 300, "x", ["n_distinct=7"])
+
+
+# An identity sequence's privileges and a comment on an index name, in a comment, the table (and
+# column) their statements do not (docs/engine-catalog.md, "Dependencies named in comments"): a
+# blob, with the dependencies in its meta, is stored once per text, and an object whose
+# dependencies changed while its text did not kept those of the tree that stored it first, which
+# the plan then used. Each case commits, renames what the object depends on, commits, then checks
+# out the first commit and back, twice.
+
+
+def live_definition(conn: psycopg.Connection, key: str) -> str | None:
+    row = conn.execute(
+        "SELECT definition FROM pggit.live_objects() WHERE object_key = %s", (key,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def changes(conn: psycopg.Connection) -> list[tuple]:
+    return conn.execute(
+        'SELECT object_key, change_type FROM pggit.status() ORDER BY object_key COLLATE "C"'
+    ).fetchall()
+
+
+def there_and_back(conn: psycopg.Connection, check) -> None:
+    """Branch one at HEAD~1; checks out one, main, one, main, calling check(branch) after each."""
+    conn.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    for branch in ("one", "main", "one", "main"):
+        conn.execute("SELECT * FROM pggit.checkout(%s)", (branch,))
+        check(branch)
+        assert changes(conn) == []
+        assert conn.execute("SELECT clean FROM pggit.head()").fetchone()[0] is True
+
+
+def test_grants_on_an_identity_sequence_check_out_across_a_rename_of_its_table(
+    client: psycopg.Connection, engine_db: EngineDB, make_role
+):
+    # the sequence keeps its name when its table is renamed: the entry's statements name the
+    # table, so the rename changes the entry, which is taken back before the table is dropped and
+    # granted again after it is created (the grants went with the dropped sequence)
+    db = engine_db
+    reader = make_role()
+    key = "privileges:sequence:app.t_id_seq"
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);"
+        f"GRANT SELECT, USAGE ON SEQUENCE app.t_id_seq TO {reader};"
+    )
+    client.execute("SELECT pggit.commit('t')")
+    granted_t = (
+        f"GRANT SELECT, USAGE ON SEQUENCE app.t_id_seq /* identity of app.t.id */ TO {reader};"
+    )
+    granted_u = (
+        f"GRANT SELECT, USAGE ON SEQUENCE app.t_id_seq /* identity of app.u.id */ TO {reader};"
+    )
+    assert live_definition(client, key) == granted_t
+    client.execute("ALTER TABLE app.t RENAME TO u")
+    assert changes(client) == [
+        ("constraint:app.t.t_pkey", "REMOVED"),
+        ("constraint:app.u.t_pkey", "ADDED"),
+        (key, "MODIFIED"),
+        ("table:app.t", "REMOVED"),
+        ("table:app.u", "ADDED"),
+    ]
+    assert live_definition(client, key) == granted_u
+    client.execute("SELECT pggit.commit('u')")
+    back = client.execute("SELECT pggit.diff_script('HEAD', 'HEAD~1')").fetchone()[0]
+    assert back.split("\n\n")[1:] == [
+        f"REVOKE ALL ON SEQUENCE app.t_id_seq /* identity of app.u.id */ FROM {reader} CASCADE;",
+        "ALTER TABLE IF EXISTS app.u DROP CONSTRAINT IF EXISTS t_pkey;",
+        "DROP TABLE IF EXISTS app.u;",
+        "CREATE TABLE app.t (\n"
+        "    id integer GENERATED ALWAYS AS IDENTITY NOT NULL,\n"
+        "    v text\n);",
+        "ALTER TABLE app.t ADD CONSTRAINT t_pkey PRIMARY KEY (id);",
+        granted_t + "\n",
+    ]
+
+    def check(branch: str) -> None:
+        table = "app.t" if branch == "one" else "app.u"
+        assert identity_sequences(db) == [(table, "id", "app.t_id_seq")]
+        assert live_definition(client, key) == (granted_t if branch == "one" else granted_u)
+        assert db.one(
+            "SELECT has_sequence_privilege(%s, 'app.t_id_seq', 'USAGE')"
+            " AND has_sequence_privilege(%s, 'app.t_id_seq', 'SELECT')",
+            (reader, reader),
+        )
+
+    there_and_back(client, check)
+
+
+def test_grants_on_an_identity_sequence_follow_its_column_renamed_or_given_up(
+    engine_db: EngineDB, make_role
+):
+    # a renamed identity column changes the entry too (its table, whose first column it is, is
+    # created again: the grants are taken back before and made again after)
+    db = engine_db
+    reader = make_role()
+    key = "privileges:sequence:app.t_id_seq"
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int GENERATED BY DEFAULT AS IDENTITY, v text);"
+        f"GRANT USAGE ON SEQUENCE app.t_id_seq TO {reader};"
+    )
+    db.run("SELECT pggit.commit('t')")
+    db.run("ALTER TABLE app.t RENAME COLUMN id TO key")
+    assert changes(db.conn) == [(key, "MODIFIED"), ("table:app.t", "MODIFIED")]
+    db.run("SELECT pggit.commit('key')")
+    assert db.one("SELECT pggit.diff_script('HEAD~1', 'HEAD')").split("\n\n")[1:] == [
+        f"REVOKE ALL ON SEQUENCE app.t_id_seq /* identity of app.t.id */ FROM {reader} CASCADE;",
+        "DROP TABLE IF EXISTS app.t;",
+        "CREATE TABLE app.t (\n"
+        "    key integer GENERATED BY DEFAULT AS IDENTITY (SEQUENCE NAME app.t_id_seq) NOT NULL,\n"
+        "    v text\n);",
+        f"GRANT USAGE ON SEQUENCE app.t_id_seq /* identity of app.t.key */ TO {reader};\n",
+    ]
+
+    def check(branch: str) -> None:
+        column = "id" if branch == "one" else "key"
+        assert identity_sequences(db) == [("app.t", column, "app.t_id_seq")]
+        assert live_definition(db.conn, key) == (
+            f"GRANT USAGE ON SEQUENCE app.t_id_seq /* identity of app.t.{column} */ TO {reader};"
+        )
+        assert db.one("SELECT has_sequence_privilege(%s, 'app.t_id_seq', 'USAGE')", (reader,))
+
+    there_and_back(db.conn, check)
+
+
+def test_a_comment_on_an_index_checks_out_across_a_rename_of_its_table(engine_db: EngineDB):
+    # COMMENT ON INDEX names the index alone: its table (in the comment's key) is named in a comment
+    db = engine_db
+    db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int);"
+        "CREATE INDEX t_id ON app.t (id);"
+        "COMMENT ON INDEX app.t_id IS 'lookups';"
+    )
+    db.run("SELECT pggit.commit('t')")
+    db.run("ALTER TABLE app.t RENAME TO u")
+    assert changes(db.conn) == [
+        ("comment:index:app.t.t_id", "REMOVED"),
+        ("comment:index:app.u.t_id", "ADDED"),
+        ("index:app.t.t_id", "REMOVED"),
+        ("index:app.u.t_id", "ADDED"),
+        ("table:app.t", "REMOVED"),
+        ("table:app.u", "ADDED"),
+    ]
+    db.run("SELECT pggit.commit('u')")
+
+    def check(branch: str) -> None:
+        table = "t" if branch == "one" else "u"
+        assert live_definition(db.conn, f"comment:index:app.{table}.t_id") == (
+            f"COMMENT ON INDEX app.t_id /* on app.{table} */ IS 'lookups';"
+        )
+        assert db.one("SELECT obj_description('app.t_id'::regclass, 'pg_class')") == "lookups"
+
+    there_and_back(db.conn, check)
+
+
+def test_names_in_a_definitions_comment_neither_open_nor_close_it_and_stay_distinct(
+    engine_db: EngineDB,
+):
+    db = engine_db
+    assert db.rows(
+        "SELECT pggit._comment_text(x) FROM unnest(%s::text[]) WITH ORDINALITY u(x, o) ORDER BY o",
+        (["a*/b", "a* /b", "a/*b", "a\\*/b", "*/*", "plain"],),
+    ) == [("a*\\/b",), ("a* /b",), ("a/\\*b",), ("a\\\\*\\/b",), ("*\\/\\*",), ("plain",)]
+    db.run(
+        'CREATE SCHEMA app; CREATE TABLE app."t*/u" (id int); CREATE TABLE app."t* /u" (id int);'
+        'CREATE INDEX i1 ON app."t*/u" (id); CREATE INDEX i2 ON app."t* /u" (id);'
+        "COMMENT ON INDEX app.i1 IS 'one'; COMMENT ON INDEX app.i2 IS 'two';"
+    )
+    assert db.rows(
+        "SELECT definition FROM pggit.live_objects()"
+        " WHERE object_key LIKE 'comment:index:%' ORDER BY 1"
+    ) == [
+        ("COMMENT ON INDEX app.i1 /* on app.\"t*\\/u\" */ IS 'one';",),
+        ("COMMENT ON INDEX app.i2 /* on app.\"t* /u\" */ IS 'two';",),
+    ]
+    db.run("SELECT pggit.commit('t')")
+    db.run("SELECT pggit.branch_create('empty', 'HEAD')")
+    db.run("SELECT * FROM pggit.checkout('empty')")
+    db.run("DROP SCHEMA app CASCADE")
+    db.run("SELECT pggit.commit('none')")
+    db.run("SELECT * FROM pggit.checkout('main')")
+    assert db.rows(
+        "SELECT obj_description('app.i1'::regclass), obj_description('app.i2'::regclass)"
+    ) == [("one", "two")]
+    assert db.rows("SELECT object_key FROM pggit.status()") == []

@@ -517,3 +517,58 @@ def test_merge_operations_are_recorded_by_monitoring(engine_db: EngineDB):
         r[0] for r in engine_db.rows("SELECT operation FROM pggit.operations ORDER BY id")
     ]
     assert "merge" in operations and "merge_abort" in operations
+
+
+def test_a_table_renamed_on_one_branch_and_its_identity_sequence_granted_on_the_other(
+    engine_db: EngineDB, make_role
+):
+    # the privileges entry of an identity sequence names its table: renamed on one side and
+    # granted more on the other, the entry changed on both (before, the merge kept the granting
+    # side's entry, whose dependency was the old table, and its apply lost the grants). The
+    # target's entry, naming a table the merge removes, is refused; the source's applies
+    reader = make_role()
+    key = "privileges:sequence:app.t_id_seq"
+    grant = "GRANT {} ON SEQUENCE app.t_id_seq /* identity of app.{}.id */ TO " + reader + ";"
+    diverge(
+        engine_db,
+        base=[
+            "CREATE SCHEMA app",
+            "CREATE TABLE app.t (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text)",
+            f"GRANT USAGE ON SEQUENCE app.t_id_seq TO {reader}",
+        ],
+        on_feature=["ALTER TABLE app.t RENAME TO u"],
+        on_main=[f"GRANT SELECT ON SEQUENCE app.t_id_seq TO {reader}"],
+    )
+    merge_id = merge(engine_db, "feature", "main", "MANUAL_REVIEW")["id"]
+    assert engine_db.rows(
+        "SELECT object_key, conflict_type, base, source, target FROM pggit.merge_conflicts(%s)",
+        (merge_id,),
+    ) == [
+        (
+            key,
+            "BOTH_MODIFIED",
+            grant.format("USAGE", "t"),
+            grant.format("USAGE", "u"),
+            grant.format("SELECT, USAGE", "t"),
+        )
+    ]
+    engine_db.run("SELECT * FROM pggit.merge_resolve(%s, 1, 'TARGET')", (merge_id,))
+    with pytest.raises(psycopg.errors.RaiseException) as excinfo:
+        engine_db.run("SELECT * FROM pggit.merge_complete(%s)", (merge_id,))
+    assert engine_error(excinfo) == "MERGE_DEPENDENCY"
+    assert f"{key} depends on table:app.t, which would no longer exist" in str(excinfo.value)
+    engine_db.run("SELECT * FROM pggit.merge_resolve(%s, 1, 'SOURCE')", (merge_id,))
+    assert engine_db.one("SELECT status FROM pggit.merge_complete(%s)", (merge_id,)) == "completed"
+    assert engine_db.one(
+        "SELECT definition FROM pggit.live_objects() WHERE object_key = %s", (key,)
+    ) == grant.format("USAGE", "u")
+    assert engine_db.one("SELECT has_sequence_privilege(%s, 'app.t_id_seq', 'USAGE')", (reader,))
+    assert engine_db.live_tree_hash() == engine_db.branch_tree("main")
+    assert engine_db.rows("SELECT object_key FROM pggit.status()") == []
+    engine_db.run("SELECT pggit.branch_create('before', 'main~1')")
+    for branch in ("before", "main"):
+        checkout(engine_db, branch)
+        assert engine_db.live_tree_hash() == engine_db.branch_tree(branch)
+        assert engine_db.one(
+            "SELECT has_sequence_privilege(%s, 'app.t_id_seq', 'SELECT')", (reader,)
+        ) is (branch == "before")

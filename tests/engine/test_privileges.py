@@ -82,7 +82,8 @@ FORMS = [
     (
         f"GRANT USAGE ON SEQUENCE app.accounts_id_seq TO {WRITER}",
         "privileges:sequence:app.accounts_id_seq",
-        f"GRANT USAGE ON SEQUENCE app.accounts_id_seq TO {WRITER};",
+        "GRANT USAGE ON SEQUENCE app.accounts_id_seq /* identity of app.accounts.id */"
+        f" TO {WRITER};",
     ),
     (
         "REVOKE EXECUTE ON FUNCTION app.add(integer, integer) FROM PUBLIC",

@@ -39,6 +39,21 @@ SELECT e.name
        jsonb_array_elements_text(CASE WHEN jsonb_typeof(c.value) = 'array' THEN c.value ELSE '[]' END) AS e(name)
  WHERE c.key = 'excluded_schemas' AND e.name IS NOT NULL;
 
+-- Text for a /* ... */ comment of a definition (quoted names): no comment opened or closed inside,
+-- and distinct texts stay distinct (a backslash doubled, then one put inside each `/*` and `*/`:
+-- `/\*`, `*\/`). A definition names in such a comment what its object depends on that its
+-- statements do not name (a blob, and the dependencies in its meta, are stored once per definition
+-- text: an object whose dependencies change while its text does not would keep the first tree's).
+-- A plain SQL function, inlined into the views.
+CREATE OR REPLACE FUNCTION pggit._comment_text(p_text text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(p_text, E'\\', E'\\\\'),
+                                                 '/*', E'/\\*'),
+                              '*/', E'*\\/')
+$$;
+
 -- Tracked namespaces with their quoted names. Same rules as is_tracked_schema() (the built-in
 -- exclusions are constants spelled out in both; the configured ones come from _excluded_schemas).
 CREATE OR REPLACE VIEW pggit._ns AS
@@ -738,7 +753,11 @@ SELECT k.key AS object_key, 'index'::text AS kind, n.nspname AS schema_name, ic.
        'pg_class'::regclass::oid AS anchor_classid, t.oid AS anchor_objid,
        'pg_class'::regclass::oid AS classid, ic.oid AS objid, NULL::oid AS relid,
        n.qname || '.' || quote_ident(ic.relname) AS qname,
-       'INDEX ' || n.qname || '.' || quote_ident(ic.relname) AS comment_target
+       -- (COMMENT ON INDEX names the index alone: its table, part of the comment's key and
+       -- dependency, is named in a comment, `INDEX s.i /* on s.t */`; an index keeps its name when
+       -- its table is renamed, and so would its comment's text: pggit._comment_text)
+       'INDEX ' || n.qname || '.' || quote_ident(ic.relname) || ' /* on ' || pggit._comment_text(k.tq) || ' */'
+         AS comment_target
   FROM pg_index i
   JOIN pg_class ic ON ic.oid = i.indexrelid
   JOIN pg_class t ON t.oid = i.indrelid

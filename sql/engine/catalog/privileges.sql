@@ -120,16 +120,23 @@ CREATE OR REPLACE VIEW pggit._privileges_targets AS
                           AND (d.deptype = 'e' OR (c.relkind = 'S' AND d.deptype = 'i'
                                                    AND d.refclassid = 'pg_class'::regclass)))
     UNION ALL
-    -- an identity sequence is part of its column: its privileges hang off (and depend on) the table
+    -- an identity sequence is part of its column: its privileges hang off (and depend on) the
+    -- table, which the statements name in a comment after the sequence (`SEQUENCE s.q /* identity
+    -- of s.t.c */`): a sequence keeps its name when its table is renamed, and an entry whose text
+    -- did not change would keep the dependency on the table of the tree that stored it first
     SELECT 'pg_class'::regclass::oid, idt.refobjid, 'sequence:' || n.nspname || '.' || c.relname,
            'table:' || tn.nspname || '.' || t.relname,
-           n.nspname, c.relname::text, 'SEQUENCE ' || n.qname || '.' || quote_ident(c.relname),
+           n.nspname, c.relname::text,
+           'SEQUENCE ' || n.qname || '.' || quote_ident(c.relname) || ' /* identity of '
+             || pggit._comment_text(tn.qname || '.' || quote_ident(t.relname) || '.' || quote_ident(a.attname))
+             || ' */',
            c.relacl, acldefault('s', c.relowner), c.relowner, '[]'::jsonb, c.oid
       FROM pg_depend idt
       JOIN pg_class c ON c.oid = idt.objid AND c.relkind = 'S'
       JOIN pggit._ns n ON n.oid = c.relnamespace
       JOIN pg_class t ON t.oid = idt.refobjid
       JOIN pggit._ns tn ON tn.oid = t.relnamespace
+      JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = idt.refobjsubid
      WHERE idt.refclassid = 'pg_class'::regclass AND idt.classid = 'pg_class'::regclass AND idt.deptype = 'i'
        AND t.relkind IN ('r', 'p')
     UNION ALL
