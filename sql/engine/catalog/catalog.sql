@@ -258,8 +258,9 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                     THEN ' GENERATED ' || x.identity || ' AS IDENTITY' || coalesce(' (' || x.identity_sql || ')', '')
                WHEN x.default_expr IS NOT NULL THEN ' DEFAULT ' || x.default_expr
                ELSE '' END
-       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql,
-       x.identity_sql, x.identity_sequence
+       || CASE WHEN a.attnotnull THEN coalesce(' CONSTRAINT ' || quote_ident(x.not_null_name), '') || ' NOT NULL'
+               ELSE '' END AS sql,
+       x.identity_sql, x.identity_sequence, x.not_null_name
   FROM pg_attribute a
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
   CROSS JOIN LATERAL (
@@ -322,7 +323,21 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                     LEFT JOIN pg_namespace sn ON sn.oid = sc.relnamespace
                    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
                      AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i')
-                 END AS identity_sql
+                 END AS identity_sql,
+             -- on PostgreSQL 18, whose NOT NULL constraints are named: the name of the column's own
+             -- NOT NULL constraint (conislocal) when it is not <table>_<column>_not_null, the name
+             -- CREATE TABLE and SET NOT NULL give it when that is free, else NULL. A name given by
+             -- CONSTRAINT (pg_dump 18 writes it then), one a renamed table kept and one PostgreSQL
+             -- truncated or numbered are written; the definitions of the others stay those of
+             -- PostgreSQL 15 (no such rows there: the lookup is not even made). A constraint the
+             -- column only inherits is its parent's, named by the parent
+             CASE WHEN a.attnotnull AND current_setting('server_version_num')::int >= 180000 THEN
+                 (SELECT cn.conname::text
+                    FROM pg_constraint cn
+                   WHERE cn.conrelid = a.attrelid AND cn.contype = 'n' AND cn.conkey[1] = a.attnum
+                     AND cn.conislocal
+                     AND cn.conname::text <> (SELECT r.relname::text FROM pg_class r WHERE r.oid = a.attrelid)
+                                             || '_' || a.attname || '_not_null') END AS not_null_name
       -- computed once per column: pulled up, each use of x.type, x.collation, x.default_expr...
       -- (in the column's SQL and in its meta) evaluated the expression again, deparsing the same
       -- default up to three times (a table's meta cost a third more at 10,000 tables)
@@ -447,6 +462,10 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                                                          'own_not_null', pnn.names,
                                                          'not_null_names', pnn.con_names))
                ELSE '{}' END
+       -- only for a table whose definition names NOT NULL constraints of its columns (PostgreSQL
+       -- 18): {column: name} of the names written (the others are <table>_<column>_not_null)
+       || CASE WHEN cols.not_null_names IS NOT NULL
+               THEN jsonb_build_object('not_null_names', cols.not_null_names) ELSE '{}' END
        -- only for a child with its own defaults or (INHERITS) NOT NULL of inherited columns
        || CASE WHEN ihd.sql IS NOT NULL
                THEN jsonb_strip_nulls(jsonb_build_object('own_defaults', ihd.defaults, 'own_not_null', ihd.not_null))
@@ -471,7 +490,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
              -- PostgreSQL gives a typed table one; it refuses generated columns there)
              string_agg('    ' || quote_ident(col.name) || ' WITH OPTIONS'
                         || coalesce(' DEFAULT ' || col.default_expr, '')
-                        || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END
+                        || CASE WHEN col.not_null THEN coalesce(' CONSTRAINT ' || quote_ident(col.not_null_name), '')
+                                                        || ' NOT NULL' ELSE '' END
                         || ' /* ' || col.type || coalesce(' COLLATE ' || col.collation, '') || ' */',
                         E',\n' ORDER BY col.attnum) FILTER (WHERE c.reloftype <> 0 AND col.attislocal) AS typed_body,
              string_agg(E'\nALTER TABLE ' || k.qname || ' ALTER COLUMN ' || quote_ident(col.name) || ' ADD GENERATED '
@@ -479,7 +499,9 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                         '' ORDER BY col.attnum)
                  FILTER (WHERE c.reloftype <> 0 AND col.attislocal AND col.identity IS NOT NULL)
                  AS typed_identity,
-             to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
+             to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta,
+             jsonb_object_agg(col.name, col.not_null_name)
+                 FILTER (WHERE col.attislocal AND col.not_null_name IS NOT NULL) AS not_null_names
         FROM pggit._columns col
        CROSS JOIN LATERAL (
            SELECT col.name, col.type, col.collation, col.not_null, col.default_expr AS "default",
@@ -532,8 +554,10 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   -- DEFAULT;`), for a column it declares without a default where its parent has one `DROP
   -- DEFAULT` (CREATE TABLE ... INHERITS gives the declared column the parent's default), and
   -- an INHERITS child's own NOT NULL (`... SET NOT NULL;`: a partition's is in its PARTITION OF,
-  -- pnn). The parent's default is the one CREATE TABLE would give: that of the first parent whose
-  -- column has one. The statements do not name the parent's default (a child's definition changes
+  -- pnn; on PostgreSQL 18 also one of a column NOT NULL in a parent, whose inherited constraint
+  -- the statement marks its own, keeping the parent's name: the name is not written). The
+  -- parent's default is the one CREATE TABLE would give: that of the first parent whose column
+  -- has one. The statements do not name the parent's default (a child's definition changes
   -- with it only where its own default stops or starts being another): a parent's recursing SET
   -- DEFAULT takes a child's own default, the migration plan sets it again after
   -- (pggit.tree_default_reapply); capture re-reads the children after a parent's ALTER TABLE.
@@ -555,10 +579,16 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                         JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
                        WHERE i.inhrelid = c.oid AND pa.attgenerated = ''
                        ORDER BY i.inhseqno LIMIT 1) AS parent_default,
+                     -- (its own: nullable in every parent, or on PostgreSQL 18 a NOT NULL constraint
+                     -- of its own, conislocal, that it may inherit too: a child's SET NOT NULL of a
+                     -- column NOT NULL in its parent; no such row on PostgreSQL 15)
                      NOT c.relispartition AND a.attnotnull AND NOT a.attislocal
-                     AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                       JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
-                                      WHERE i.inhrelid = c.oid AND pa.attnotnull) AS own_not_null
+                     AND (NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                        JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                                       WHERE i.inhrelid = c.oid AND pa.attnotnull)
+                          OR EXISTS (SELECT 1 FROM pg_constraint cn
+                                      WHERE cn.conrelid = c.oid AND cn.contype = 'n' AND cn.conkey[1] = a.attnum
+                                        AND cn.conislocal)) AS own_not_null
                 FROM pg_attribute a
                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -2238,6 +2268,42 @@ BEGIN
 END;
 $$;
 
+-- The definition of a table (PostgreSQL 18) with CONSTRAINT <table>_<column>_not_null written in
+-- each column line whose NOT NULL it leaves to the default name, for sql_create: CREATE TABLE
+-- chooses a name free in the whole schema, so while another table's constraint holds the default
+-- one (a renamed table's, which its definition writes, still there when a plan creates this one)
+-- the created table would get it numbered; named here it gets exactly the name its definition
+-- means. Lines a typed table or partition writes otherwise are left as they are.
+CREATE OR REPLACE FUNCTION pggit._not_null_named_create(p_definition text, p_meta jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_def text := p_definition;
+    v_col jsonb;
+    v_line text;
+    v_name text;
+    v_pos integer;
+BEGIN
+    FOR v_col IN SELECT c FROM jsonb_array_elements(coalesce(p_meta->'columns', '[]')) c
+                  WHERE (c->>'not_null')::boolean AND right(c->>'sql', 9) = ' NOT NULL'
+                    AND NOT coalesce(p_meta->'not_null_names', '{}') ? (c->>'name') LOOP
+        v_name := (parse_ident(p_meta->>'identity'))[2] || '_' || (v_col->>'name') || '_not_null';
+        CONTINUE WHEN octet_length(v_name) > 63;
+        v_line := E'\n    ' || (v_col->>'sql');
+        v_pos := strpos(v_def, v_line || E',\n');
+        IF v_pos = 0 THEN
+            v_pos := strpos(v_def, v_line || E'\n)');
+        END IF;
+        CONTINUE WHEN v_pos = 0;
+        v_def := left(v_def, v_pos - 1 + length(v_line) - 9) || ' CONSTRAINT ' || quote_ident(v_name) || ' NOT NULL'
+                 || substr(v_def, v_pos + length(v_line));
+    END LOOP;
+    RETURN v_def;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
 RETURNS text[]
 LANGUAGE sql VOLATILE
@@ -2264,9 +2330,15 @@ AS $$
              AND NOT p_meta ? 'replica_identity'
              AND NOT coalesce((p_meta->>'rls')::boolean, false)
              AND NOT coalesce((p_meta->>'rls_forced')::boolean, false)
-            THEN ARRAY[p_definition]
-        WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(p_definition, p_meta)
+            THEN ARRAY[x.d]
+        WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(x.d, p_meta)
         ELSE ARRAY[p_definition] END
+      -- a table's CREATE TABLE on PostgreSQL 18 names the NOT NULL constraints its definition
+      -- leaves to their default name (pggit._not_null_named_create)
+      FROM (SELECT CASE WHEN p_kind = 'table' AND p_meta IS NOT NULL
+                             AND pg_catalog.current_setting('server_version_num')::int >= 180000
+                        THEN pggit._not_null_named_create(p_definition, p_meta)
+                        ELSE p_definition END AS d) x
 $$;
 
 CREATE OR REPLACE FUNCTION pggit._sql_drop_refused(p_kind text, p_object_key text, p_meta jsonb)
@@ -2378,8 +2450,17 @@ BEGIN
                            || CASE WHEN p_new->>'generated' IS NULL
                                    THEN ' USING ' || v_col || '::' || (p_new->>'type') ELSE '' END || ';');
     END IF;
+    -- (not_null_name: the name of the column's NOT NULL constraint, given by pggit._alter_table
+    -- only where a definition of the table names one, PostgreSQL 18: added with its name, renamed
+    -- in place)
     IF (p_new->>'not_null')::boolean AND NOT (p_old->>'not_null')::boolean THEN
-        v_out := v_out || (v_alter || 'SET NOT NULL;');
+        v_out := v_out || CASE WHEN p_new ? 'not_null_name'
+                               THEN 'ALTER TABLE ' || p_table || ' ADD CONSTRAINT ' || quote_ident(p_new->>'not_null_name')
+                                    || ' NOT NULL ' || v_col || ';'
+                               ELSE v_alter || 'SET NOT NULL;' END;
+    ELSIF (p_new->>'not_null')::boolean AND p_old->>'not_null_name' <> p_new->>'not_null_name' THEN
+        v_out := v_out || ('ALTER TABLE ' || p_table || ' RENAME CONSTRAINT ' || quote_ident(p_old->>'not_null_name')
+                           || ' TO ' || quote_ident(p_new->>'not_null_name') || ';');
     END IF;
     -- the identity sequence renamed (meta identity_sequence: NULL for <table>_<column>_seq),
     -- which keeps its counter where dropping and adding the identity would start it again (it is
@@ -2541,6 +2622,18 @@ AS $$
                          WHEN coalesce(p_meta->'parent_not_null', '[]') ? p_column THEN '' END)
 $$;
 
+-- The name of the NOT NULL constraint of a column of a table (not a partition: see
+-- pggit._partition_not_null_name) whose meta p_meta names some (PostgreSQL 18): the one its
+-- definition writes, else <table>_<column>_not_null.
+CREATE OR REPLACE FUNCTION pggit._not_null_name(p_meta jsonb, p_column text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(p_meta->'not_null_names'->>p_column,
+                    (parse_ident(p_meta->>'identity'))[2] || '_' || p_column || '_not_null')
+$$;
+
 -- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
 -- inheritance changed, columns reordered).
 CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
@@ -2557,6 +2650,7 @@ DECLARE
     v_name text;
     v_typed boolean;
     v_col jsonb;
+    v_names boolean;
 BEGIN
     IF (p_old->>'identity') IS DISTINCT FROM v_t
        OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
@@ -2590,12 +2684,21 @@ BEGIN
                                || CASE WHEN p_old ? 'of_type' THEN 'IF EXISTS ' ELSE '' END || quote_ident(v_name) || ';');
         END IF;
     END LOOP;
+    -- where a definition names NOT NULL constraints (PostgreSQL 18: meta not_null_names), each
+    -- kept column's constraint name on both sides, the default one (<table>_<column>_not_null)
+    -- where it names none, for pggit._alter_column
+    v_names := p_old ? 'not_null_names' OR p_new ? 'not_null_names';
     FOREACH v_name IN ARRAY v_old LOOP
         CONTINUE WHEN NOT v_name = ANY (v_new);
         v_col := (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name);
+        IF v_names THEN
+            v_col := v_col || jsonb_build_object('not_null_name', pggit._not_null_name(p_new, v_name));
+        END IF;
         v_stmts := pggit._alter_column(v_t,
             (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
                          ELSE c END
+                    || CASE WHEN v_names THEN jsonb_build_object('not_null_name', pggit._not_null_name(p_old, v_name))
+                            ELSE '{}' END
                FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
             v_col,
             v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
@@ -2643,6 +2746,15 @@ BEGIN
                                     AND NOT coalesce(p_new->'parent_not_null', '[]') ? v_name)));
             RETURN NULL;
         END LOOP;
+    END IF;
+    -- on PostgreSQL 18 an INHERITS child's own NOT NULL constraint that it also inherits (a
+    -- parent's column is NOT NULL in the new tree) cannot stop being its own in place (DROP NOT
+    -- NULL refuses an inherited constraint): re-created
+    IF p_new->>'partition_of' IS NULL AND current_setting('server_version_num')::int >= 180000
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]')) x
+                    WHERE NOT coalesce(p_new->'own_not_null', '[]') ? x
+                      AND coalesce(p_new->'parent_not_null', '[]') ? x) THEN
+        RETURN NULL;
     END IF;
     v_out := v_out
         || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' DROP NOT NULL;' ORDER BY n)

@@ -1,0 +1,208 @@
+"""NOT NULL constraints' names (PostgreSQL 18, where a column's NOT NULL is a named constraint in
+pg_constraint, contype 'n'): a table's definition writes the name of a column's own NOT NULL when
+it is not <table>_<column>_not_null, an INHERITS child's own NOT NULL of a column it also inherits
+is its own after a round trip, and a rename of the constraint alone is checked out in place. On
+PostgreSQL 15 the definitions are those they always were."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from tests.engine.enginedb import EngineDB
+from tests.engine.test_checkout_fidelity import round_trip, server_major
+
+
+@pytest.fixture
+def pg18(engine_db: EngineDB) -> EngineDB:
+    if server_major(engine_db) < 18:
+        pytest.skip("NOT NULL constraints are named catalog rows from PostgreSQL 18 on")
+    return engine_db
+
+
+def not_null_constraints(db: EngineDB) -> list[tuple]:
+    """(table, constraint, columns, own, inherited count, NO INHERIT) of every NOT NULL constraint
+    in the schema app, what pg_dump 18 reads of them."""
+    return db.rows(
+        "SELECT conrelid::regclass::text, conname::text, conkey, conislocal, coninhcount, "
+        "connoinherit FROM pg_constraint "
+        "WHERE contype = 'n' AND connamespace = 'app'::regnamespace ORDER BY 1, 2"
+    )
+
+
+def table_definitions(db: EngineDB) -> dict[str, str]:
+    return dict(
+        db.rows(
+            "SELECT object_key, definition FROM pggit.live_definitions() "
+            "WHERE object_key LIKE 'table:app.%'"
+        )
+    )
+
+
+def test_named_not_null_constraints_round_trip(pg18: EngineDB):
+    db = pg18
+    root = db.one("SELECT commit_hash FROM pggit.head()")
+    before, after = round_trip(
+        db,
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (a int NOT NULL, b int CONSTRAINT my_nn NOT NULL, c int);"
+        # a renamed table keeps the name its constraint had
+        "CREATE TABLE app.old (x int NOT NULL);"
+        "ALTER TABLE app.old RENAME TO r;"
+        "CREATE TYPE app.item AS (id bigint, name text);"
+        "CREATE TABLE app.items OF app.item (id WITH OPTIONS CONSTRAINT item_id_nn NOT NULL);"
+        "CREATE TABLE app.p (e int NOT NULL, f int NOT NULL, g int);"
+        # its own NOT NULL of a column NOT NULL in its parent (own and inherited), its own of a
+        # column nullable in its parent
+        "CREATE TABLE app.c1 () INHERITS (app.p);"
+        "ALTER TABLE ONLY app.c1 ALTER COLUMN e SET NOT NULL;"
+        "ALTER TABLE app.c1 ALTER COLUMN g SET NOT NULL;"
+        # a column it declares itself, merged with its parent's, under a name of its own
+        "CREATE TABLE app.c2 (f int CONSTRAINT c2_f_named NOT NULL) INHERITS (app.p);",
+    )
+    assert before == after
+    assert not_null_constraints(db) == [
+        ("app.c1", "c1_g_not_null", [3], True, 0, False),
+        ("app.c1", "p_e_not_null", [1], True, 1, False),
+        ("app.c1", "p_f_not_null", [2], False, 1, False),
+        ("app.c2", "c2_f_named", [2], True, 1, False),
+        ("app.c2", "p_e_not_null", [1], False, 1, False),
+        ("app.items", "item_id_nn", [1], True, 0, False),
+        ("app.p", "p_e_not_null", [1], True, 0, False),
+        ("app.p", "p_f_not_null", [2], True, 0, False),
+        ("app.r", "old_x_not_null", [1], True, 0, False),
+        ("app.t", "my_nn", [2], True, 0, False),
+        ("app.t", "t_a_not_null", [1], True, 0, False),
+    ]
+    definitions = table_definitions(db)
+    assert definitions["table:app.t"] == (
+        "CREATE TABLE app.t (\n"
+        "    a integer NOT NULL,\n"
+        "    b integer CONSTRAINT my_nn NOT NULL,\n"
+        "    c integer\n);"
+    )
+    assert definitions["table:app.r"] == (
+        "CREATE TABLE app.r (\n    x integer CONSTRAINT old_x_not_null NOT NULL\n);"
+    )
+    assert definitions["table:app.items"] == (
+        "CREATE TABLE app.items OF app.item (\n"
+        "    id WITH OPTIONS CONSTRAINT item_id_nn NOT NULL /* bigint */,\n"
+        "    name WITH OPTIONS /* text */\n);"
+    )
+    assert definitions["table:app.c1"] == (
+        "CREATE TABLE app.c1 (\n\n)\nINHERITS (app.p);\n"
+        "ALTER TABLE ONLY app.c1 ALTER COLUMN e SET NOT NULL;\n"
+        "ALTER TABLE ONLY app.c1 ALTER COLUMN g SET NOT NULL;"
+    )
+    assert definitions["table:app.c2"] == (
+        "CREATE TABLE app.c2 (\n    f integer CONSTRAINT c2_f_named NOT NULL\n)\nINHERITS (app.p);"
+    )
+    meta = db.one("SELECT meta FROM pggit.live_objects() WHERE object_key = 'table:app.t'")
+    assert meta["not_null_names"] == {"b": "my_nn"}
+    assert "not_null_names" not in db.one(
+        "SELECT meta FROM pggit.live_objects() WHERE object_key = 'table:app.p'"
+    )
+    # the script's CREATE TABLE names the constraints the definition leaves to the default too
+    # (CREATE TABLE would number the default name while another table of the schema holds it)
+    script = db.one("SELECT pggit.diff_script(%s, 'HEAD')", (root,))
+    assert (
+        "CREATE TABLE app.t (\n"
+        "    a integer CONSTRAINT t_a_not_null NOT NULL,\n"
+        "    b integer CONSTRAINT my_nn NOT NULL,\n"
+        "    c integer\n);"
+    ) in script
+    assert "x integer CONSTRAINT old_x_not_null NOT NULL" in script
+    assert "id WITH OPTIONS CONSTRAINT item_id_nn NOT NULL /* bigint */" in script
+
+
+def test_a_table_created_while_another_holds_its_default_names_gets_them(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # a table renamed keeps its constraint's name t_id_not_null, which its definition writes; going
+    # back, t is created again while u still holds that name (CREATE TABLE alone would give
+    # t_id_not_null1), and going forward u is created while t still holds it
+    db = pg18
+    client.execute("CREATE SCHEMA app; CREATE TABLE app.t (id int NOT NULL, v text)")
+    client.execute("SELECT pggit.commit('t')")
+    client.execute("ALTER TABLE app.t RENAME TO u; CREATE TABLE app.t (id int NOT NULL)")
+    client.execute("SELECT pggit.commit('u and a new t')")
+    two = not_null_constraints(db)
+    assert two == [
+        ("app.t", "t_id_not_null1", [1], True, 0, False),
+        ("app.u", "t_id_not_null", [1], True, 0, False),
+    ]
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    client.execute("SELECT * FROM pggit.checkout('one')")
+    assert not_null_constraints(db) == [("app.t", "t_id_not_null", [1], True, 0, False)]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    client.execute("SELECT * FROM pggit.checkout('main')")
+    assert not_null_constraints(db) == two
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_definitions_name_no_not_null_constraint_on_postgresql_15(engine_db: EngineDB):
+    # the same DDL on PostgreSQL 15 (a column constraint's name is accepted there and kept nowhere)
+    if server_major(engine_db) >= 18:
+        pytest.skip("on PostgreSQL 18 the names are written: test_named_not_null_constraints")
+    engine_db.run(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (a int NOT NULL, b int CONSTRAINT my_nn NOT NULL);"
+        "CREATE TABLE app.old (x int NOT NULL);"
+        "ALTER TABLE app.old RENAME TO r;"
+    )
+    assert table_definitions(engine_db) == {
+        "table:app.t": "CREATE TABLE app.t (\n    a integer NOT NULL,\n    b integer NOT NULL\n);",
+        "table:app.r": "CREATE TABLE app.r (\n    x integer NOT NULL\n);",
+    }
+
+
+def test_a_renamed_not_null_constraint_is_renamed_in_place(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # a rename of the constraint alone is captured (the event trigger names the constraint: its
+    # table is re-read) and checked out with RENAME CONSTRAINT, the table and its rows kept; a
+    # NOT NULL added under a name is added with it
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (id int NOT NULL, v text, w text CONSTRAINT w_set NOT NULL);"
+        "INSERT INTO app.t VALUES (1, 'one', 'x');"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    client.execute(
+        "ALTER TABLE app.t RENAME CONSTRAINT t_id_not_null TO t_id_required;"
+        "ALTER TABLE app.t RENAME CONSTRAINT w_set TO t_w_not_null;"
+    )
+    assert client.execute(
+        "SELECT object_key, change_type FROM pggit.status() ORDER BY 1"
+    ).fetchall() == [("table:app.t", "MODIFIED")]
+    client.execute("ALTER TABLE app.t ADD CONSTRAINT v_given NOT NULL v")
+    client.execute("SELECT pggit.commit('two')")
+    two = not_null_constraints(db)
+    assert two == [
+        ("app.t", "t_id_required", [1], True, 0, False),
+        ("app.t", "t_w_not_null", [3], True, 0, False),
+        ("app.t", "v_given", [2], True, 0, False),
+    ]
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    oid = db.one("SELECT 'app.t'::regclass::oid")
+    assert client.execute("SELECT statements FROM pggit.checkout('one')").fetchone()[0] == [
+        "ALTER TABLE app.t RENAME CONSTRAINT t_id_required TO t_id_not_null;",
+        "ALTER TABLE app.t ALTER COLUMN v DROP NOT NULL;",
+        "ALTER TABLE app.t RENAME CONSTRAINT t_w_not_null TO w_set;",
+    ]
+    assert not_null_constraints(db) == [
+        ("app.t", "t_id_not_null", [1], True, 0, False),
+        ("app.t", "w_set", [3], True, 0, False),
+    ]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert client.execute("SELECT statements FROM pggit.checkout('main')").fetchone()[0] == [
+        "ALTER TABLE app.t RENAME CONSTRAINT t_id_not_null TO t_id_required;",
+        "ALTER TABLE app.t ADD CONSTRAINT v_given NOT NULL v;",
+        "ALTER TABLE app.t RENAME CONSTRAINT w_set TO t_w_not_null;",
+    ]
+    assert not_null_constraints(db) == two
+    assert db.one("SELECT 'app.t'::regclass::oid") == oid
+    assert db.rows("SELECT * FROM app.t") == [(1, "one", "x")]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert db.one("SELECT clean FROM pggit.head()") is True
