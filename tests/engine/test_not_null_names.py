@@ -6,6 +6,8 @@ PostgreSQL 15 the definitions are those they always were."""
 
 from __future__ import annotations
 
+import re
+
 import psycopg
 import pytest
 
@@ -18,6 +20,28 @@ def pg18(engine_db: EngineDB) -> EngineDB:
     if server_major(engine_db) < 18:
         pytest.skip("NOT NULL constraints are named catalog rows from PostgreSQL 18 on")
     return engine_db
+
+
+def with_default_not_null_names(script: str) -> str:
+    """script as sql_create writes it on PostgreSQL 18: each column line of a CREATE TABLE ending
+    in a NOT NULL without a name given CONSTRAINT <table>_<column>_not_null."""
+    lines = []
+    table = None
+    for line in script.split("\n"):
+        start = re.match(r"CREATE TABLE [\w.]*?(\w+) \($", line)
+        if start:
+            table = start.group(1)
+        elif line.startswith(")"):
+            table = None
+        elif table and "CONSTRAINT" not in line:
+            column = re.match(r"^    (\w+) (.*) NOT NULL(,?)$", line)
+            if column:
+                line = (
+                    f"    {column[1]} {column[2]} CONSTRAINT {table}_{column[1]}_not_null"
+                    f" NOT NULL{column[3]}"
+                )
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def not_null_constraints(db: EngineDB) -> list[tuple]:

@@ -2330,15 +2330,18 @@ AS $$
              AND NOT p_meta ? 'replica_identity'
              AND NOT coalesce((p_meta->>'rls')::boolean, false)
              AND NOT coalesce((p_meta->>'rls_forced')::boolean, false)
-            THEN ARRAY[x.d]
-        WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(x.d, p_meta)
+            THEN ARRAY[CASE WHEN pg_catalog.strpos(p_definition, ' NOT NULL') > 0
+                                 AND pg_catalog.current_setting('server_version_num')::int >= 180000
+                            THEN pggit._not_null_named_create(p_definition, p_meta) ELSE p_definition END]
+        -- (on PostgreSQL 18 a CREATE TABLE names the NOT NULL constraints its definition leaves to
+        -- their default name: pggit._not_null_named_create, called only there, keeping this one
+        -- expression)
+        WHEN p_kind = 'table' AND p_meta IS NOT NULL
+            THEN pggit._sql_create_table(CASE WHEN pg_catalog.strpos(p_definition, ' NOT NULL') > 0
+                                                   AND pg_catalog.current_setting('server_version_num')::int >= 180000
+                                              THEN pggit._not_null_named_create(p_definition, p_meta)
+                                              ELSE p_definition END, p_meta)
         ELSE ARRAY[p_definition] END
-      -- a table's CREATE TABLE on PostgreSQL 18 names the NOT NULL constraints its definition
-      -- leaves to their default name (pggit._not_null_named_create)
-      FROM (SELECT CASE WHEN p_kind = 'table' AND p_meta IS NOT NULL
-                             AND pg_catalog.current_setting('server_version_num')::int >= 180000
-                        THEN pggit._not_null_named_create(p_definition, p_meta)
-                        ELSE p_definition END AS d) x
 $$;
 
 CREATE OR REPLACE FUNCTION pggit._sql_drop_refused(p_kind text, p_object_key text, p_meta jsonb)
