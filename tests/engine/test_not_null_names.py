@@ -11,7 +11,7 @@ import re
 import psycopg
 import pytest
 
-from tests.engine.enginedb import EngineDB
+from tests.engine.enginedb import EngineDB, engine_error
 from tests.engine.test_checkout_fidelity import round_trip, server_major
 
 
@@ -211,8 +211,8 @@ def test_a_renamed_not_null_constraint_is_renamed_in_place(
     client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
     oid = db.one("SELECT 'app.t'::regclass::oid")
     assert client.execute("SELECT statements FROM pggit.checkout('one')").fetchone()[0] == [
-        "ALTER TABLE app.t RENAME CONSTRAINT t_id_required TO t_id_not_null;",
         "ALTER TABLE app.t ALTER COLUMN v DROP NOT NULL;",
+        "ALTER TABLE app.t RENAME CONSTRAINT t_id_required TO t_id_not_null;",
         "ALTER TABLE app.t RENAME CONSTRAINT t_w_not_null TO w_set;",
     ]
     assert not_null_constraints(db) == [
@@ -222,11 +222,198 @@ def test_a_renamed_not_null_constraint_is_renamed_in_place(
     assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
     assert client.execute("SELECT statements FROM pggit.checkout('main')").fetchone()[0] == [
         "ALTER TABLE app.t RENAME CONSTRAINT t_id_not_null TO t_id_required;",
-        "ALTER TABLE app.t ADD CONSTRAINT v_given NOT NULL v;",
         "ALTER TABLE app.t RENAME CONSTRAINT w_set TO t_w_not_null;",
+        "ALTER TABLE app.t ADD CONSTRAINT v_given NOT NULL v;",
     ]
     assert not_null_constraints(db) == two
     assert db.one("SELECT 'app.t'::regclass::oid") == oid
     assert db.rows("SELECT * FROM app.t") == [(1, "one", "x")]
     assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
     assert db.one("SELECT clean FROM pggit.head()") is True
+
+
+def test_a_column_line_is_named_where_a_default_before_it_holds_its_text(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # the text of b's line (and of the line after it) inside the string default of the column
+    # before it: the default is kept as it is, b's line gets the name
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.q (note text DEFAULT E'hi\\n    b integer NOT NULL,\\n', b int NOT NULL);"
+    )
+    client.execute("SELECT pggit.commit('q')")
+    assert db.one(
+        "SELECT pggit.sql_create('table', definition, meta) FROM pggit.live_objects()"
+        " WHERE object_key = 'table:app.q'"
+    ) == [
+        "CREATE TABLE app.q (\n"
+        "    note text DEFAULT 'hi\n    b integer NOT NULL,\n'::text,\n"
+        "    b integer CONSTRAINT q_b_not_null NOT NULL\n);"
+    ]
+    client.execute("ALTER TABLE app.q RENAME TO r")
+    client.execute("SELECT pggit.commit('r')")
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    client.execute("SELECT * FROM pggit.checkout('one')")
+    assert not_null_constraints(db) == [("app.q", "q_b_not_null", [2], True, 0, False)]
+    db.run("INSERT INTO app.q (b) VALUES (1)")
+    assert db.one("SELECT note FROM app.q") == "hi\n    b integer NOT NULL,\n"
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_a_typed_tables_renamed_not_null_is_dropped_and_added(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # PostgreSQL refuses RENAME CONSTRAINT on a typed table
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app; CREATE TYPE app.item AS (id bigint, name text);"
+        "CREATE TABLE app.items OF app.item (id WITH OPTIONS NOT NULL);"
+        "INSERT INTO app.items VALUES (1, 'one');"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    client.execute(
+        "ALTER TABLE app.items ALTER COLUMN id DROP NOT NULL;"
+        "ALTER TABLE app.items ADD CONSTRAINT item_id_nn NOT NULL id;"
+    )
+    client.execute("SELECT pggit.commit('two')")
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    assert client.execute("SELECT statements FROM pggit.checkout('one')").fetchone()[0] == [
+        "ALTER TABLE app.items ALTER COLUMN id DROP NOT NULL;",
+        "ALTER TABLE app.items ADD CONSTRAINT items_id_not_null NOT NULL id;",
+    ]
+    assert not_null_constraints(db) == [("app.items", "items_id_not_null", [1], True, 0, False)]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert client.execute("SELECT statements FROM pggit.checkout('main')").fetchone()[0] == [
+        "ALTER TABLE app.items ALTER COLUMN id DROP NOT NULL;",
+        "ALTER TABLE app.items ADD CONSTRAINT item_id_nn NOT NULL id;",
+    ]
+    assert not_null_constraints(db) == [("app.items", "item_id_nn", [1], True, 0, False)]
+    assert db.rows("SELECT * FROM app.items") == [(1, "one")]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_a_name_freed_or_swapped_in_the_same_checkout(pg18: EngineDB, client: psycopg.Connection):
+    # one: a named x, b named y. two: b nullable, a named y (the name b's constraint freed).
+    # three: a named y, b named x (two names swapped)
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.t (a int CONSTRAINT x NOT NULL, b int CONSTRAINT y NOT NULL, c int);"
+        "INSERT INTO app.t VALUES (1, 2, 3);"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    client.execute(
+        "ALTER TABLE app.t ALTER COLUMN b DROP NOT NULL; ALTER TABLE app.t RENAME CONSTRAINT x TO y"
+    )
+    client.execute("SELECT pggit.commit('two')")
+    client.execute("ALTER TABLE app.t ADD CONSTRAINT x NOT NULL b, ADD CONSTRAINT c_set NOT NULL c")
+    client.execute("SELECT pggit.commit('three')")
+    three = not_null_constraints(db)
+    assert three == [
+        ("app.t", "c_set", [3], True, 0, False),
+        ("app.t", "x", [2], True, 0, False),
+        ("app.t", "y", [1], True, 0, False),
+    ]
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~2')")
+    client.execute("SELECT pggit.branch_create('two', 'HEAD~1')")
+    assert client.execute("SELECT statements FROM pggit.checkout('one')").fetchone()[0] == [
+        "ALTER TABLE app.t ALTER COLUMN c DROP NOT NULL;",
+        "ALTER TABLE app.t RENAME CONSTRAINT y TO pggit_nn_1;",
+        "ALTER TABLE app.t RENAME CONSTRAINT x TO pggit_nn_2;",
+        "ALTER TABLE app.t RENAME CONSTRAINT pggit_nn_1 TO x;",
+        "ALTER TABLE app.t RENAME CONSTRAINT pggit_nn_2 TO y;",
+    ]
+    assert not_null_constraints(db) == [
+        ("app.t", "x", [1], True, 0, False),
+        ("app.t", "y", [2], True, 0, False),
+    ]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert client.execute("SELECT statements FROM pggit.checkout('two')").fetchone()[0] == [
+        "ALTER TABLE app.t ALTER COLUMN b DROP NOT NULL;",
+        "ALTER TABLE app.t RENAME CONSTRAINT x TO y;",
+    ]
+    assert not_null_constraints(db) == [("app.t", "y", [1], True, 0, False)]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert client.execute("SELECT statements FROM pggit.checkout('main')").fetchone()[0] == [
+        "ALTER TABLE app.t ADD CONSTRAINT x NOT NULL b;",
+        "ALTER TABLE app.t ADD CONSTRAINT c_set NOT NULL c;",
+    ]
+    assert not_null_constraints(db) == three
+    assert db.rows("SELECT * FROM app.t") == [(1, 2, 3)]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_set_not_null_checked_out_takes_the_default_name_another_table_holds(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # u holds t_v_not_null and t_w_not_null (names given): t's v made NOT NULL in place and its
+    # column w added NOT NULL get exactly their default names (SET NOT NULL and a bare ADD COLUMN
+    # would number them)
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app; CREATE TABLE app.t (v int);"
+        "CREATE TABLE app.u (x int CONSTRAINT t_v_not_null NOT NULL,"
+        " y int CONSTRAINT t_w_not_null NOT NULL);"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    client.execute(
+        "ALTER TABLE app.t ADD CONSTRAINT t_v_not_null NOT NULL v;"
+        "ALTER TABLE app.t ADD COLUMN w int CONSTRAINT t_w_not_null NOT NULL"
+    )
+    client.execute("SELECT pggit.commit('two')")
+    two = not_null_constraints(db)
+    assert two == [
+        ("app.t", "t_v_not_null", [1], True, 0, False),
+        ("app.t", "t_w_not_null", [2], True, 0, False),
+        ("app.u", "t_v_not_null", [1], True, 0, False),
+        ("app.u", "t_w_not_null", [2], True, 0, False),
+    ]
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    client.execute("SELECT * FROM pggit.checkout('one')")
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    assert client.execute("SELECT statements FROM pggit.checkout('main')").fetchone()[0] == [
+        "ALTER TABLE app.t ADD CONSTRAINT t_v_not_null NOT NULL v;",
+        "ALTER TABLE app.t ADD COLUMN w integer CONSTRAINT t_w_not_null NOT NULL;",
+    ]
+    # (w is the table's third column now: the second, dropped by the checkout of one, is gone)
+    assert not_null_constraints(db) == [
+        ("app.t", "t_v_not_null", [1], True, 0, False),
+        ("app.t", "t_w_not_null", [3], True, 0, False),
+        ("app.u", "t_v_not_null", [1], True, 0, False),
+        ("app.u", "t_w_not_null", [2], True, 0, False),
+    ]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_undoing_a_childs_own_not_null_of_an_inherited_one_is_a_re_creation(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # the child's SET NOT NULL of a column NOT NULL in its parent makes the inherited constraint
+    # its own too; DROP NOT NULL refuses an inherited constraint, so going back re-creates the
+    # child: refused while it has rows (DATA_LOSS), done when forced (its rows lost)
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app; CREATE TABLE app.p (e int NOT NULL);"
+        "CREATE TABLE app.c () INHERITS (app.p); INSERT INTO app.c VALUES (1);"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    client.execute("ALTER TABLE app.c ALTER COLUMN e SET NOT NULL")
+    client.execute("SELECT pggit.commit('two')")
+    assert not_null_constraints(db) == [
+        ("app.c", "p_e_not_null", [1], True, 1, False),
+        ("app.p", "p_e_not_null", [1], True, 0, False),
+    ]
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    with pytest.raises(psycopg.Error) as excinfo:
+        client.execute("SELECT * FROM pggit.checkout('one')")
+    assert engine_error(excinfo) == "DATA_LOSS"
+    client.rollback()
+    assert db.rows("SELECT * FROM app.c") == [(1,)]
+    client.execute("SELECT * FROM pggit.checkout('one', true)")
+    assert not_null_constraints(db) == [
+        ("app.c", "p_e_not_null", [1], False, 1, False),
+        ("app.p", "p_e_not_null", [1], True, 0, False),
+    ]
+    assert db.rows("SELECT * FROM app.c") == []
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []

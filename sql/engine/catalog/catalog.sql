@@ -2273,34 +2273,37 @@ $$;
 -- chooses a name free in the whole schema, so while another table's constraint holds the default
 -- one (a renamed table's, which its definition writes, still there when a plan creates this one)
 -- the created table would get it numbered; named here it gets exactly the name its definition
--- means. Lines a typed table or partition writes otherwise are left as they are.
+-- means. The column list is matched whole (CREATE [UNLOGGED] TABLE <name> (, each column's line
+-- from the meta, the closing parenthesis) and written again from the meta's columns, never
+-- searched for a column's text (which a string default or a quoted name before it may hold); a
+-- definition that does not begin so (a typed table, a partition) is returned as it is.
 CREATE OR REPLACE FUNCTION pggit._not_null_named_create(p_definition text, p_meta jsonb)
 RETURNS text
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_def text := p_definition;
-    v_col jsonb;
-    v_line text;
-    v_name text;
-    v_pos integer;
+    v_table text := (parse_ident(p_meta->>'identity'))[2];
+    v_body text;
+    v_named text;
+    v_head text;
 BEGIN
-    FOR v_col IN SELECT c FROM jsonb_array_elements(coalesce(p_meta->'columns', '[]')) c
-                  WHERE (c->>'not_null')::boolean AND right(c->>'sql', 9) = ' NOT NULL'
-                    AND NOT coalesce(p_meta->'not_null_names', '{}') ? (c->>'name') LOOP
-        v_name := (parse_ident(p_meta->>'identity'))[2] || '_' || (v_col->>'name') || '_not_null';
-        CONTINUE WHEN octet_length(v_name) > 63;
-        v_line := E'\n    ' || (v_col->>'sql');
-        v_pos := strpos(v_def, v_line || E',\n');
-        IF v_pos = 0 THEN
-            v_pos := strpos(v_def, v_line || E'\n)');
+    SELECT coalesce(string_agg('    ' || (c->>'sql'), E',\n' ORDER BY n), ''),
+           coalesce(string_agg('    ' || CASE WHEN (c->>'not_null')::boolean AND right(c->>'sql', 9) = ' NOT NULL'
+                                                AND NOT coalesce(p_meta->'not_null_names', '{}') ? (c->>'name')
+                                                AND octet_length(v_table || '_' || (c->>'name') || '_not_null') <= 63
+                                           THEN left(c->>'sql', -9) || ' CONSTRAINT '
+                                                || quote_ident(v_table || '_' || (c->>'name') || '_not_null') || ' NOT NULL'
+                                           ELSE c->>'sql' END, E',\n' ORDER BY n), '')
+      INTO v_body, v_named
+      FROM jsonb_array_elements(coalesce(p_meta->'columns', '[]')) WITH ORDINALITY e(c, n);
+    FOREACH v_head IN ARRAY ARRAY['CREATE TABLE ', 'CREATE UNLOGGED TABLE '] LOOP
+        v_head := v_head || (p_meta->>'identity') || E' (\n';
+        IF starts_with(p_definition, v_head || v_body || E'\n)') THEN
+            RETURN v_head || v_named || substr(p_definition, length(v_head || v_body) + 1);
         END IF;
-        CONTINUE WHEN v_pos = 0;
-        v_def := left(v_def, v_pos - 1 + length(v_line) - 9) || ' CONSTRAINT ' || quote_ident(v_name) || ' NOT NULL'
-                 || substr(v_def, v_pos + length(v_line));
     END LOOP;
-    RETURN v_def;
+    RETURN p_definition;
 END;
 $$;
 
@@ -2453,17 +2456,10 @@ BEGIN
                            || CASE WHEN p_new->>'generated' IS NULL
                                    THEN ' USING ' || v_col || '::' || (p_new->>'type') ELSE '' END || ';');
     END IF;
-    -- (not_null_name: the name of the column's NOT NULL constraint, given by pggit._alter_table
-    -- only where a definition of the table names one, PostgreSQL 18: added with its name, renamed
-    -- in place)
+    -- (on PostgreSQL 18 pggit._alter_table gives the same NOT NULL on both sides: it sets, drops
+    -- and renames the named constraints of all columns itself)
     IF (p_new->>'not_null')::boolean AND NOT (p_old->>'not_null')::boolean THEN
-        v_out := v_out || CASE WHEN p_new ? 'not_null_name'
-                               THEN 'ALTER TABLE ' || p_table || ' ADD CONSTRAINT ' || quote_ident(p_new->>'not_null_name')
-                                    || ' NOT NULL ' || v_col || ';'
-                               ELSE v_alter || 'SET NOT NULL;' END;
-    ELSIF (p_new->>'not_null')::boolean AND p_old->>'not_null_name' <> p_new->>'not_null_name' THEN
-        v_out := v_out || ('ALTER TABLE ' || p_table || ' RENAME CONSTRAINT ' || quote_ident(p_old->>'not_null_name')
-                           || ' TO ' || quote_ident(p_new->>'not_null_name') || ';');
+        v_out := v_out || (v_alter || 'SET NOT NULL;');
     END IF;
     -- the identity sequence renamed (meta identity_sequence: NULL for <table>_<column>_seq),
     -- which keeps its counter where dropping and adding the identity would start it again (it is
@@ -2653,7 +2649,14 @@ DECLARE
     v_name text;
     v_typed boolean;
     v_col jsonb;
-    v_names boolean;
+    v_oldcol jsonb;
+    v_pg18 boolean;
+    v_old_nn text;
+    v_new_nn text;
+    v_nn_drop text[] := '{}';
+    v_nn_add text[] := '{}';
+    v_nn_from text[] := '{}';
+    v_nn_to text[] := '{}';
 BEGIN
     IF (p_old->>'identity') IS DISTINCT FROM v_t
        OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
@@ -2687,29 +2690,72 @@ BEGIN
                                || CASE WHEN p_old ? 'of_type' THEN 'IF EXISTS ' ELSE '' END || quote_ident(v_name) || ';');
         END IF;
     END LOOP;
-    -- where a definition names NOT NULL constraints (PostgreSQL 18: meta not_null_names), each
-    -- kept column's constraint name on both sides, the default one (<table>_<column>_not_null)
-    -- where it names none, for pggit._alter_column
-    v_names := p_old ? 'not_null_names' OR p_new ? 'not_null_names';
+    -- on PostgreSQL 18, whose NOT NULL constraints are named (pggit._not_null_name: the name a
+    -- definition writes, else <table>_<column>_not_null), the kept columns' NOT NULL is changed
+    -- after their other changes, for all columns at once: first each DROP NOT NULL, then each
+    -- RENAME CONSTRAINT, then each ADD CONSTRAINT <name> NOT NULL (never SET NOT NULL, which
+    -- would number the default name while another table of the schema holds it), so that a name
+    -- freed by one column is free when another takes it. Where a new name is held by another
+    -- column's constraint until it is renamed too (names swapped), every renamed constraint
+    -- goes through a temporary name (pggit_nn_<n>) first. PostgreSQL refuses RENAME CONSTRAINT
+    -- on a typed table: there the constraint is dropped and added under its new name
+    v_pg18 := current_setting('server_version_num')::int >= 180000 AND p_new->>'partition_of' IS NULL;
     FOREACH v_name IN ARRAY v_old LOOP
         CONTINUE WHEN NOT v_name = ANY (v_new);
         v_col := (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name);
-        IF v_names THEN
-            v_col := v_col || jsonb_build_object('not_null_name', pggit._not_null_name(p_new, v_name));
-        END IF;
+        v_oldcol := (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
+                                 ELSE c END
+                       FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name);
         v_stmts := pggit._alter_column(v_t,
-            (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
-                         ELSE c END
-                    || CASE WHEN v_names THEN jsonb_build_object('not_null_name', pggit._not_null_name(p_old, v_name))
-                            ELSE '{}' END
-               FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
+            CASE WHEN v_pg18 THEN v_oldcol || jsonb_build_object('not_null', v_col->'not_null') ELSE v_oldcol END,
             v_col,
             v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
         IF v_stmts IS NULL THEN
             RETURN NULL;
         END IF;
         v_out := v_out || v_stmts;
+        -- (a column dropped and added again, its last line: its constraint goes and comes with it)
+        CONTINUE WHEN NOT v_pg18
+                      OR v_stmts = ARRAY['ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';',
+                                         'ALTER TABLE ' || v_t || ' ADD COLUMN ' || (v_col->>'sql') || ';'];
+        v_old_nn := CASE WHEN (v_oldcol->>'not_null')::boolean THEN pggit._not_null_name(p_old, v_name) END;
+        v_new_nn := CASE WHEN (v_col->>'not_null')::boolean THEN pggit._not_null_name(p_new, v_name) END;
+        CONTINUE WHEN v_old_nn IS NOT DISTINCT FROM v_new_nn;
+        IF v_old_nn IS NOT NULL AND (v_new_nn IS NULL OR v_typed) THEN
+            v_nn_drop := v_nn_drop || ('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(v_name) || ' DROP NOT NULL;');
+        END IF;
+        IF v_new_nn IS NOT NULL AND (v_old_nn IS NULL OR v_typed) THEN
+            v_nn_add := v_nn_add || ('ALTER TABLE ' || v_t || ' ADD CONSTRAINT ' || quote_ident(v_new_nn)
+                                     || ' NOT NULL ' || quote_ident(v_name) || ';');
+        ELSIF v_new_nn IS NOT NULL THEN
+            v_nn_from := v_nn_from || v_old_nn;
+            v_nn_to := v_nn_to || v_new_nn;
+        END IF;
     END LOOP;
+    IF v_pg18 THEN
+        -- (the names held while the renames run: those of the constraints kept, renamed or not)
+        IF EXISTS (SELECT 1 FROM unnest(v_nn_to) t(x)
+                    WHERE x = ANY (v_nn_from)
+                       OR x IN (SELECT pggit._not_null_name(p_old, c->>'name')
+                                  FROM jsonb_array_elements(p_old->'columns') c
+                                 WHERE (c->>'not_null')::boolean AND (c->>'name') = ANY (v_new)
+                                   AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_new->'columns') d
+                                                WHERE d->>'name' = c->>'name' AND (d->>'not_null')::boolean))) THEN
+            v_out := v_out || v_nn_drop
+                || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' RENAME CONSTRAINT ' || quote_ident(f)
+                                              || ' TO ' || quote_ident('pggit_nn_' || n) || ';' ORDER BY n)
+                               FROM unnest(v_nn_from) WITH ORDINALITY u(f, n)), '{}')
+                || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' RENAME CONSTRAINT ' || quote_ident('pggit_nn_' || n)
+                                              || ' TO ' || quote_ident(t) || ';' ORDER BY n)
+                               FROM unnest(v_nn_to) WITH ORDINALITY u(t, n)), '{}');
+        ELSE
+            v_out := v_out || v_nn_drop
+                || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' RENAME CONSTRAINT ' || quote_ident(f)
+                                              || ' TO ' || quote_ident(v_nn_to[n]) || ';' ORDER BY n)
+                               FROM unnest(v_nn_from) WITH ORDINALITY u(f, n)), '{}');
+        END IF;
+        v_out := v_out || v_nn_add;
+    END IF;
     v_out := v_out || coalesce((SELECT array_agg(CASE WHEN v_typed
                                                       THEN 'ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(c->>'name')
                                                            || CASE WHEN (c->>'not_null')::boolean THEN ' SET' ELSE ' DROP' END
@@ -2718,7 +2764,16 @@ BEGIN
                                                                        || ' SET DEFAULT ' || (c->>'default'), '') || ';'
                                                       ELSE 'ALTER TABLE ' || v_t || ' ADD COLUMN '
                                                            || CASE WHEN p_old ? 'of_type' THEN 'IF NOT EXISTS ' ELSE '' END
-                                                           || (c->>'sql') || ';' END
+                                                           -- (on PostgreSQL 18 its NOT NULL named, as by
+                                                           -- pggit._not_null_named_create)
+                                                           || CASE WHEN v_pg18 AND (c->>'not_null')::boolean
+                                                                        AND right(c->>'sql', 9) = ' NOT NULL'
+                                                                        AND NOT coalesce(p_new->'not_null_names', '{}') ? (c->>'name')
+                                                                        AND octet_length(pggit._not_null_name(p_new, c->>'name')) <= 63
+                                                                   THEN left(c->>'sql', -9) || ' CONSTRAINT '
+                                                                        || quote_ident(pggit._not_null_name(p_new, c->>'name'))
+                                                                        || ' NOT NULL'
+                                                                   ELSE c->>'sql' END || ';' END
                                                  ORDER BY n)
                                   FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
                                  WHERE NOT (c->>'name') = ANY (v_old)
