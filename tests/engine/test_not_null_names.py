@@ -417,3 +417,74 @@ def test_undoing_a_childs_own_not_null_of_an_inherited_one_is_a_re_creation(
     ]
     assert db.rows("SELECT * FROM app.c") == []
     assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_a_nullable_column_that_becomes_an_identity_gets_its_not_null_first(
+    engine_db: EngineDB, client: psycopg.Connection
+):
+    # PostgreSQL adds an identity only to a NOT NULL column: on PostgreSQL 18 the named NOT NULL
+    # constraint is added before the identity (on 15 SET NOT NULL comes before it)
+    db = engine_db
+    pg18 = server_major(db) >= 18
+    client.execute("CREATE SCHEMA app; CREATE TABLE app.a (id int, v text);")
+    client.execute("INSERT INTO app.a VALUES (1, 'one')")
+    client.execute("SELECT pggit.commit('one')")
+    client.execute("DELETE FROM app.a")
+    client.execute(
+        "ALTER TABLE app.a ALTER COLUMN id SET NOT NULL;"
+        "ALTER TABLE app.a ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;"
+    )
+    client.execute("SELECT pggit.commit('two')")
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    assert client.execute("SELECT statements FROM pggit.checkout('one')").fetchone()[0] == [
+        "ALTER TABLE app.a ALTER COLUMN id DROP IDENTITY;",
+        "ALTER TABLE app.a ALTER COLUMN id DROP NOT NULL;",
+    ]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+    add_not_null = (
+        "ALTER TABLE app.a ADD CONSTRAINT a_id_not_null NOT NULL id;"
+        if pg18
+        else "ALTER TABLE app.a ALTER COLUMN id SET NOT NULL;"
+    )
+    assert client.execute("SELECT statements FROM pggit.checkout('main')").fetchone()[0] == [
+        add_not_null,
+        "ALTER TABLE app.a ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;",
+    ]
+    assert (
+        db.one(
+            "SELECT attidentity::text || attnotnull::text FROM pg_attribute"
+            " WHERE attrelid = 'app.a'::regclass AND attname = 'id'"
+        )
+        == "atrue"
+    )
+    if pg18:
+        assert not_null_constraints(db) == [("app.a", "a_id_not_null", [1], True, 0, False)]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []
+
+
+def test_a_column_dropped_and_added_again_names_its_not_null(
+    pg18: EngineDB, client: psycopg.Connection
+):
+    # a virtual generated last column's expression changed: the column is dropped and added
+    # again, its ADD COLUMN naming its default NOT NULL as every ADD COLUMN does
+    db = pg18
+    client.execute(
+        "CREATE SCHEMA app;"
+        "CREATE TABLE app.g (a int, b int GENERATED ALWAYS AS (a + 1) VIRTUAL NOT NULL);"
+        "INSERT INTO app.g VALUES (1);"
+    )
+    client.execute("SELECT pggit.commit('one')")
+    client.execute(
+        "ALTER TABLE app.g DROP COLUMN b;"
+        "ALTER TABLE app.g ADD COLUMN b int GENERATED ALWAYS AS (a + 2) VIRTUAL NOT NULL;"
+    )
+    client.execute("SELECT pggit.commit('two')")
+    client.execute("SELECT pggit.branch_create('one', 'HEAD~1')")
+    assert client.execute("SELECT statements FROM pggit.checkout('one')").fetchone()[0] == [
+        "ALTER TABLE app.g DROP COLUMN b;",
+        "ALTER TABLE app.g ADD COLUMN b integer GENERATED ALWAYS AS ((a + 1)) VIRTUAL"
+        " CONSTRAINT g_b_not_null NOT NULL;",
+    ]
+    assert not_null_constraints(db) == [("app.g", "g_b_not_null", [4], True, 0, False)]
+    assert db.rows("SELECT * FROM app.g") == [(1, 2)]
+    assert client.execute("SELECT object_key FROM pggit.status()").fetchall() == []

@@ -2633,6 +2633,24 @@ AS $$
                     (parse_ident(p_meta->>'identity'))[2] || '_' || p_column || '_not_null')
 $$;
 
+-- The column line (meta p_column: its sql) of an ADD COLUMN into a table of meta p_meta on
+-- PostgreSQL 18: its NOT NULL named CONSTRAINT <table>_<column>_not_null where its line writes no
+-- name (as pggit._not_null_named_create does for a CREATE TABLE), so that the default name is
+-- never numbered while another table of the schema holds it.
+CREATE OR REPLACE FUNCTION pggit._column_sql_named(p_meta jsonb, p_column jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT CASE WHEN (p_column->>'not_null')::boolean
+                     AND right(p_column->>'sql', 9) = ' NOT NULL'
+                     AND NOT coalesce(p_meta->'not_null_names', '{}') ? (p_column->>'name')
+                     AND octet_length(pggit._not_null_name(p_meta, p_column->>'name')) <= 63
+                THEN left(p_column->>'sql', -9) || ' CONSTRAINT '
+                     || quote_ident(pggit._not_null_name(p_meta, p_column->>'name')) || ' NOT NULL'
+                ELSE p_column->>'sql' END
+$$;
+
 -- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
 -- inheritance changed, columns reordered).
 CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
@@ -2657,6 +2675,7 @@ DECLARE
     v_nn_add text[] := '{}';
     v_nn_from text[] := '{}';
     v_nn_to text[] := '{}';
+    v_id_add text[] := '{}';
 BEGIN
     IF (p_old->>'identity') IS DISTINCT FROM v_t
        OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
@@ -2706,18 +2725,32 @@ BEGIN
         v_oldcol := (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
                                  ELSE c END
                        FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name);
+        -- (on PostgreSQL 18 an identity added to a column that becomes NOT NULL is added after
+        -- the NOT NULL constraints, below: PostgreSQL adds none to a nullable column)
         v_stmts := pggit._alter_column(v_t,
             CASE WHEN v_pg18 THEN v_oldcol || jsonb_build_object('not_null', v_col->'not_null') ELSE v_oldcol END,
-            v_col,
+            CASE WHEN v_pg18 AND v_oldcol->>'identity' IS NULL AND v_col->>'identity' IS NOT NULL
+                      AND NOT (v_oldcol->>'not_null')::boolean
+                 THEN v_col - 'identity' ELSE v_col END,
             v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
         IF v_stmts IS NULL THEN
             RETURN NULL;
         END IF;
+        -- (a column dropped and added again, its last line: its constraint goes and comes with
+        -- it, named as in any ADD COLUMN)
+        IF v_pg18 AND v_stmts = ARRAY['ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';',
+                                      'ALTER TABLE ' || v_t || ' ADD COLUMN ' || (v_col->>'sql') || ';'] THEN
+            v_out := v_out || v_stmts[1]
+                || ('ALTER TABLE ' || v_t || ' ADD COLUMN ' || pggit._column_sql_named(p_new, v_col) || ';');
+            CONTINUE;
+        END IF;
         v_out := v_out || v_stmts;
-        -- (a column dropped and added again, its last line: its constraint goes and comes with it)
-        CONTINUE WHEN NOT v_pg18
-                      OR v_stmts = ARRAY['ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';',
-                                         'ALTER TABLE ' || v_t || ' ADD COLUMN ' || (v_col->>'sql') || ';'];
+        CONTINUE WHEN NOT v_pg18;
+        IF v_oldcol->>'identity' IS NULL AND v_col->>'identity' IS NOT NULL
+           AND NOT (v_oldcol->>'not_null')::boolean THEN
+            v_id_add := v_id_add || pggit._alter_identity('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(v_name) || ' ',
+                                                          v_oldcol, v_col);
+        END IF;
         v_old_nn := CASE WHEN (v_oldcol->>'not_null')::boolean THEN pggit._not_null_name(p_old, v_name) END;
         v_new_nn := CASE WHEN (v_col->>'not_null')::boolean THEN pggit._not_null_name(p_new, v_name) END;
         CONTINUE WHEN v_old_nn IS NOT DISTINCT FROM v_new_nn;
@@ -2754,7 +2787,7 @@ BEGIN
                                               || ' TO ' || quote_ident(v_nn_to[n]) || ';' ORDER BY n)
                                FROM unnest(v_nn_from) WITH ORDINALITY u(f, n)), '{}');
         END IF;
-        v_out := v_out || v_nn_add;
+        v_out := v_out || v_nn_add || v_id_add;
     END IF;
     v_out := v_out || coalesce((SELECT array_agg(CASE WHEN v_typed
                                                       THEN 'ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(c->>'name')
@@ -2764,15 +2797,7 @@ BEGIN
                                                                        || ' SET DEFAULT ' || (c->>'default'), '') || ';'
                                                       ELSE 'ALTER TABLE ' || v_t || ' ADD COLUMN '
                                                            || CASE WHEN p_old ? 'of_type' THEN 'IF NOT EXISTS ' ELSE '' END
-                                                           -- (on PostgreSQL 18 its NOT NULL named, as by
-                                                           -- pggit._not_null_named_create)
-                                                           || CASE WHEN v_pg18 AND (c->>'not_null')::boolean
-                                                                        AND right(c->>'sql', 9) = ' NOT NULL'
-                                                                        AND NOT coalesce(p_new->'not_null_names', '{}') ? (c->>'name')
-                                                                        AND octet_length(pggit._not_null_name(p_new, c->>'name')) <= 63
-                                                                   THEN left(c->>'sql', -9) || ' CONSTRAINT '
-                                                                        || quote_ident(pggit._not_null_name(p_new, c->>'name'))
-                                                                        || ' NOT NULL'
+                                                           || CASE WHEN v_pg18 THEN pggit._column_sql_named(p_new, c)
                                                                    ELSE c->>'sql' END || ';' END
                                                  ORDER BY n)
                                   FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
