@@ -273,8 +273,9 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                     THEN ' GENERATED ' || x.identity || ' AS IDENTITY' || coalesce(' (' || x.identity_sql || ')', '')
                WHEN x.default_expr IS NOT NULL THEN ' DEFAULT ' || x.default_expr
                ELSE '' END
-       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END AS sql,
-       x.identity_sql, x.identity_sequence
+       || CASE WHEN a.attnotnull THEN coalesce(' CONSTRAINT ' || quote_ident(x.not_null_name), '') || ' NOT NULL'
+               ELSE '' END AS sql,
+       x.identity_sql, x.identity_sequence, x.not_null_name
   FROM pg_attribute a
   LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
   CROSS JOIN LATERAL (
@@ -337,7 +338,21 @@ SELECT a.attrelid, a.attnum, a.attislocal, a.attname::text AS name, x.type, x.co
                     LEFT JOIN pg_namespace sn ON sn.oid = sc.relnamespace
                    WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid = a.attrelid
                      AND d.refobjsubid = a.attnum AND d.classid = 'pg_class'::regclass AND d.deptype = 'i')
-                 END AS identity_sql
+                 END AS identity_sql,
+             -- on PostgreSQL 18, whose NOT NULL constraints are named: the name of the column's own
+             -- NOT NULL constraint (conislocal) when it is not <table>_<column>_not_null, the name
+             -- CREATE TABLE and SET NOT NULL give it when that is free, else NULL. A name given by
+             -- CONSTRAINT (pg_dump 18 writes it then), one a renamed table kept and one PostgreSQL
+             -- truncated or numbered are written; the definitions of the others stay those of
+             -- PostgreSQL 15 (no such rows there: the lookup is not even made). A constraint the
+             -- column only inherits is its parent's, named by the parent
+             CASE WHEN a.attnotnull AND current_setting('server_version_num')::int >= 180000 THEN
+                 (SELECT cn.conname::text
+                    FROM pg_constraint cn
+                   WHERE cn.conrelid = a.attrelid AND cn.contype = 'n' AND cn.conkey[1] = a.attnum
+                     AND cn.conislocal
+                     AND cn.conname::text <> (SELECT r.relname::text FROM pg_class r WHERE r.oid = a.attrelid)
+                                             || '_' || a.attname || '_not_null') END AS not_null_name
       -- computed once per column: pulled up, each use of x.type, x.collation, x.default_expr...
       -- (in the column's SQL and in its meta) evaluated the expression again, deparsing the same
       -- default up to three times (a table's meta cost a third more at 10,000 tables)
@@ -462,6 +477,10 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                                                          'own_not_null', pnn.names,
                                                          'not_null_names', pnn.con_names))
                ELSE '{}' END
+       -- only for a table whose definition names NOT NULL constraints of its columns (PostgreSQL
+       -- 18): {column: name} of the names written (the others are <table>_<column>_not_null)
+       || CASE WHEN cols.not_null_names IS NOT NULL
+               THEN jsonb_build_object('not_null_names', cols.not_null_names) ELSE '{}' END
        -- only for a child with its own defaults or (INHERITS) NOT NULL of inherited columns
        || CASE WHEN ihd.sql IS NOT NULL
                THEN jsonb_strip_nulls(jsonb_build_object('own_defaults', ihd.defaults, 'own_not_null', ihd.not_null))
@@ -486,7 +505,8 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
              -- PostgreSQL gives a typed table one; it refuses generated columns there)
              string_agg('    ' || quote_ident(col.name) || ' WITH OPTIONS'
                         || coalesce(' DEFAULT ' || col.default_expr, '')
-                        || CASE WHEN col.not_null THEN ' NOT NULL' ELSE '' END
+                        || CASE WHEN col.not_null THEN coalesce(' CONSTRAINT ' || quote_ident(col.not_null_name), '')
+                                                        || ' NOT NULL' ELSE '' END
                         || ' /* ' || col.type || coalesce(' COLLATE ' || col.collation, '') || ' */',
                         E',\n' ORDER BY col.attnum) FILTER (WHERE c.reloftype <> 0 AND col.attislocal) AS typed_body,
              string_agg(E'\nALTER TABLE ' || k.qname || ' ALTER COLUMN ' || quote_ident(col.name) || ' ADD GENERATED '
@@ -494,7 +514,9 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                         '' ORDER BY col.attnum)
                  FILTER (WHERE c.reloftype <> 0 AND col.attislocal AND col.identity IS NOT NULL)
                  AS typed_identity,
-             to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta
+             to_jsonb(array_agg(cm ORDER BY col.attnum) FILTER (WHERE col.attislocal)) AS meta,
+             jsonb_object_agg(col.name, col.not_null_name)
+                 FILTER (WHERE col.attislocal AND col.not_null_name IS NOT NULL) AS not_null_names
         FROM pggit._columns col
        CROSS JOIN LATERAL (
            SELECT col.name, col.type, col.collation, col.not_null, col.default_expr AS "default",
@@ -547,8 +569,10 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
   -- DEFAULT;`), for a column it declares without a default where its parent has one `DROP
   -- DEFAULT` (CREATE TABLE ... INHERITS gives the declared column the parent's default), and
   -- an INHERITS child's own NOT NULL (`... SET NOT NULL;`: a partition's is in its PARTITION OF,
-  -- pnn). The parent's default is the one CREATE TABLE would give: that of the first parent whose
-  -- column has one. The statements do not name the parent's default (a child's definition changes
+  -- pnn; on PostgreSQL 18 also one of a column NOT NULL in a parent, whose inherited constraint
+  -- the statement marks its own, keeping the parent's name: the name is not written). The
+  -- parent's default is the one CREATE TABLE would give: that of the first parent whose column
+  -- has one. The statements do not name the parent's default (a child's definition changes
   -- with it only where its own default stops or starts being another): a parent's recursing SET
   -- DEFAULT takes a child's own default, the migration plan sets it again after
   -- (pggit.tree_default_reapply); capture re-reads the children after a parent's ALTER TABLE.
@@ -570,10 +594,16 @@ SELECT k.key AS object_key, 'table'::text AS kind, n.nspname AS schema_name, c.r
                         JOIN pg_attrdef pd ON pd.adrelid = pa.attrelid AND pd.adnum = pa.attnum
                        WHERE i.inhrelid = c.oid AND pa.attgenerated = ''
                        ORDER BY i.inhseqno LIMIT 1) AS parent_default,
+                     -- (its own: nullable in every parent, or on PostgreSQL 18 a NOT NULL constraint
+                     -- of its own, conislocal, that it may inherit too: a child's SET NOT NULL of a
+                     -- column NOT NULL in its parent; no such row on PostgreSQL 15)
                      NOT c.relispartition AND a.attnotnull AND NOT a.attislocal
-                     AND NOT EXISTS (SELECT 1 FROM pg_inherits i
-                                       JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
-                                      WHERE i.inhrelid = c.oid AND pa.attnotnull) AS own_not_null
+                     AND (NOT EXISTS (SELECT 1 FROM pg_inherits i
+                                        JOIN pg_attribute pa ON pa.attrelid = i.inhparent AND pa.attname = a.attname
+                                       WHERE i.inhrelid = c.oid AND pa.attnotnull)
+                          OR EXISTS (SELECT 1 FROM pg_constraint cn
+                                      WHERE cn.conrelid = c.oid AND cn.contype = 'n' AND cn.conkey[1] = a.attnum
+                                        AND cn.conislocal)) AS own_not_null
                 FROM pg_attribute a
                 LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
                WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
@@ -2299,6 +2329,45 @@ BEGIN
 END;
 $$;
 
+-- The definition of a table (PostgreSQL 18) with CONSTRAINT <table>_<column>_not_null written in
+-- each column line whose NOT NULL it leaves to the default name, for sql_create: CREATE TABLE
+-- chooses a name free in the whole schema, so while another table's constraint holds the default
+-- one (a renamed table's, which its definition writes, still there when a plan creates this one)
+-- the created table would get it numbered; named here it gets exactly the name its definition
+-- means. The column list is matched whole (CREATE [UNLOGGED] TABLE <name> (, each column's line
+-- from the meta, the closing parenthesis) and written again from the meta's columns, never
+-- searched for a column's text (which a string default or a quoted name before it may hold); a
+-- definition that does not begin so (a typed table, a partition) is returned as it is.
+CREATE OR REPLACE FUNCTION pggit._not_null_named_create(p_definition text, p_meta jsonb)
+RETURNS text
+LANGUAGE plpgsql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_table text := (parse_ident(p_meta->>'identity'))[2];
+    v_body text;
+    v_named text;
+    v_head text;
+BEGIN
+    SELECT coalesce(string_agg('    ' || (c->>'sql'), E',\n' ORDER BY n), ''),
+           coalesce(string_agg('    ' || CASE WHEN (c->>'not_null')::boolean AND right(c->>'sql', 9) = ' NOT NULL'
+                                                AND NOT coalesce(p_meta->'not_null_names', '{}') ? (c->>'name')
+                                                AND octet_length(v_table || '_' || (c->>'name') || '_not_null') <= 63
+                                           THEN left(c->>'sql', -9) || ' CONSTRAINT '
+                                                || quote_ident(v_table || '_' || (c->>'name') || '_not_null') || ' NOT NULL'
+                                           ELSE c->>'sql' END, E',\n' ORDER BY n), '')
+      INTO v_body, v_named
+      FROM jsonb_array_elements(coalesce(p_meta->'columns', '[]')) WITH ORDINALITY e(c, n);
+    FOREACH v_head IN ARRAY ARRAY['CREATE TABLE ', 'CREATE UNLOGGED TABLE '] LOOP
+        v_head := v_head || (p_meta->>'identity') || E' (\n';
+        IF starts_with(p_definition, v_head || v_body || E'\n)') THEN
+            RETURN v_head || v_named || substr(p_definition, length(v_head || v_body) + 1);
+        END IF;
+    END LOOP;
+    RETURN p_definition;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION pggit.sql_create(p_kind text, p_definition text, p_meta jsonb)
 RETURNS text[]
 LANGUAGE sql VOLATILE
@@ -2325,8 +2394,17 @@ AS $$
              AND NOT p_meta ? 'replica_identity'
              AND NOT coalesce((p_meta->>'rls')::boolean, false)
              AND NOT coalesce((p_meta->>'rls_forced')::boolean, false)
-            THEN ARRAY[p_definition]
-        WHEN p_kind = 'table' AND p_meta IS NOT NULL THEN pggit._sql_create_table(p_definition, p_meta)
+            THEN ARRAY[CASE WHEN pg_catalog.strpos(p_definition, ' NOT NULL') > 0
+                                 AND pg_catalog.current_setting('server_version_num')::int >= 180000
+                            THEN pggit._not_null_named_create(p_definition, p_meta) ELSE p_definition END]
+        -- (on PostgreSQL 18 a CREATE TABLE names the NOT NULL constraints its definition leaves to
+        -- their default name: pggit._not_null_named_create, called only there, keeping this one
+        -- expression)
+        WHEN p_kind = 'table' AND p_meta IS NOT NULL
+            THEN pggit._sql_create_table(CASE WHEN pg_catalog.strpos(p_definition, ' NOT NULL') > 0
+                                                   AND pg_catalog.current_setting('server_version_num')::int >= 180000
+                                              THEN pggit._not_null_named_create(p_definition, p_meta)
+                                              ELSE p_definition END, p_meta)
         ELSE ARRAY[p_definition] END
 $$;
 
@@ -2439,6 +2517,8 @@ BEGIN
                            || CASE WHEN p_new->>'generated' IS NULL
                                    THEN ' USING ' || v_col || '::' || (p_new->>'type') ELSE '' END || ';');
     END IF;
+    -- (on PostgreSQL 18 pggit._alter_table gives the same NOT NULL on both sides: it sets, drops
+    -- and renames the named constraints of all columns itself)
     IF (p_new->>'not_null')::boolean AND NOT (p_old->>'not_null')::boolean THEN
         v_out := v_out || (v_alter || 'SET NOT NULL;');
     END IF;
@@ -2602,6 +2682,36 @@ AS $$
                          WHEN coalesce(p_meta->'parent_not_null', '[]') ? p_column THEN '' END)
 $$;
 
+-- The name of the NOT NULL constraint of a column of a table (not a partition: see
+-- pggit._partition_not_null_name) whose meta p_meta names some (PostgreSQL 18): the one its
+-- definition writes, else <table>_<column>_not_null.
+CREATE OR REPLACE FUNCTION pggit._not_null_name(p_meta jsonb, p_column text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT coalesce(p_meta->'not_null_names'->>p_column,
+                    (parse_ident(p_meta->>'identity'))[2] || '_' || p_column || '_not_null')
+$$;
+
+-- The column line (meta p_column: its sql) of an ADD COLUMN into a table of meta p_meta on
+-- PostgreSQL 18: its NOT NULL named CONSTRAINT <table>_<column>_not_null where its line writes no
+-- name (as pggit._not_null_named_create does for a CREATE TABLE), so that the default name is
+-- never numbered while another table of the schema holds it.
+CREATE OR REPLACE FUNCTION pggit._column_sql_named(p_meta jsonb, p_column jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT CASE WHEN (p_column->>'not_null')::boolean
+                     AND right(p_column->>'sql', 9) = ' NOT NULL'
+                     AND NOT coalesce(p_meta->'not_null_names', '{}') ? (p_column->>'name')
+                     AND octet_length(pggit._not_null_name(p_meta, p_column->>'name')) <= 63
+                THEN left(p_column->>'sql', -9) || ' CONSTRAINT '
+                     || quote_ident(pggit._not_null_name(p_meta, p_column->>'name')) || ' NOT NULL'
+                ELSE p_column->>'sql' END
+$$;
+
 -- In-place alteration of a table, or NULL when it has to be re-created (partitioning or
 -- inheritance changed, columns reordered).
 CREATE OR REPLACE FUNCTION pggit._alter_table(p_old jsonb, p_new jsonb)
@@ -2618,6 +2728,15 @@ DECLARE
     v_name text;
     v_typed boolean;
     v_col jsonb;
+    v_oldcol jsonb;
+    v_pg18 boolean;
+    v_old_nn text;
+    v_new_nn text;
+    v_nn_drop text[] := '{}';
+    v_nn_add text[] := '{}';
+    v_nn_from text[] := '{}';
+    v_nn_to text[] := '{}';
+    v_id_add text[] := '{}';
 BEGIN
     IF (p_old->>'identity') IS DISTINCT FROM v_t
        OR p_old->'partition_of' IS DISTINCT FROM p_new->'partition_of'
@@ -2651,20 +2770,86 @@ BEGIN
                                || CASE WHEN p_old ? 'of_type' THEN 'IF EXISTS ' ELSE '' END || quote_ident(v_name) || ';');
         END IF;
     END LOOP;
+    -- on PostgreSQL 18, whose NOT NULL constraints are named (pggit._not_null_name: the name a
+    -- definition writes, else <table>_<column>_not_null), the kept columns' NOT NULL is changed
+    -- after their other changes, for all columns at once: first each DROP NOT NULL, then each
+    -- RENAME CONSTRAINT, then each ADD CONSTRAINT <name> NOT NULL (never SET NOT NULL, which
+    -- would number the default name while another table of the schema holds it), so that a name
+    -- freed by one column is free when another takes it. Where a new name is held by another
+    -- column's constraint until it is renamed too (names swapped), every renamed constraint
+    -- goes through a temporary name (pggit_nn_<n>) first. PostgreSQL refuses RENAME CONSTRAINT
+    -- on a typed table: there the constraint is dropped and added under its new name
+    v_pg18 := current_setting('server_version_num')::int >= 180000 AND p_new->>'partition_of' IS NULL;
     FOREACH v_name IN ARRAY v_old LOOP
         CONTINUE WHEN NOT v_name = ANY (v_new);
         v_col := (SELECT c FROM jsonb_array_elements(p_new->'columns') c WHERE c->>'name' = v_name);
+        v_oldcol := (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
+                                 ELSE c END
+                       FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name);
+        -- (on PostgreSQL 18 an identity added to a column that becomes NOT NULL is added after
+        -- the NOT NULL constraints, below: PostgreSQL adds none to a nullable column)
         v_stmts := pggit._alter_column(v_t,
-            (SELECT CASE WHEN v_typed THEN c || jsonb_build_object('type', v_col->'type', 'collation', v_col->'collation')
-                         ELSE c END
-               FROM jsonb_array_elements(p_old->'columns') c WHERE c->>'name' = v_name),
-            v_col,
+            CASE WHEN v_pg18 THEN v_oldcol || jsonb_build_object('not_null', v_col->'not_null') ELSE v_oldcol END,
+            CASE WHEN v_pg18 AND v_oldcol->>'identity' IS NULL AND v_col->>'identity' IS NOT NULL
+                      AND NOT (v_oldcol->>'not_null')::boolean
+                 THEN v_col - 'identity' ELSE v_col END,
             v_name = v_old[cardinality(v_old)] AND v_name = v_new[cardinality(v_new)]);
         IF v_stmts IS NULL THEN
             RETURN NULL;
         END IF;
+        -- (a column dropped and added again, its last line: its constraint goes and comes with
+        -- it, named as in any ADD COLUMN)
+        IF v_pg18 AND v_stmts = ARRAY['ALTER TABLE ' || v_t || ' DROP COLUMN ' || quote_ident(v_name) || ';',
+                                      'ALTER TABLE ' || v_t || ' ADD COLUMN ' || (v_col->>'sql') || ';'] THEN
+            v_out := v_out || v_stmts[1]
+                || ('ALTER TABLE ' || v_t || ' ADD COLUMN ' || pggit._column_sql_named(p_new, v_col) || ';');
+            CONTINUE;
+        END IF;
         v_out := v_out || v_stmts;
+        CONTINUE WHEN NOT v_pg18;
+        IF v_oldcol->>'identity' IS NULL AND v_col->>'identity' IS NOT NULL
+           AND NOT (v_oldcol->>'not_null')::boolean THEN
+            v_id_add := v_id_add || pggit._alter_identity('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(v_name) || ' ',
+                                                          v_oldcol, v_col);
+        END IF;
+        v_old_nn := CASE WHEN (v_oldcol->>'not_null')::boolean THEN pggit._not_null_name(p_old, v_name) END;
+        v_new_nn := CASE WHEN (v_col->>'not_null')::boolean THEN pggit._not_null_name(p_new, v_name) END;
+        CONTINUE WHEN v_old_nn IS NOT DISTINCT FROM v_new_nn;
+        IF v_old_nn IS NOT NULL AND (v_new_nn IS NULL OR v_typed) THEN
+            v_nn_drop := v_nn_drop || ('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(v_name) || ' DROP NOT NULL;');
+        END IF;
+        IF v_new_nn IS NOT NULL AND (v_old_nn IS NULL OR v_typed) THEN
+            v_nn_add := v_nn_add || ('ALTER TABLE ' || v_t || ' ADD CONSTRAINT ' || quote_ident(v_new_nn)
+                                     || ' NOT NULL ' || quote_ident(v_name) || ';');
+        ELSIF v_new_nn IS NOT NULL THEN
+            v_nn_from := v_nn_from || v_old_nn;
+            v_nn_to := v_nn_to || v_new_nn;
+        END IF;
     END LOOP;
+    IF v_pg18 THEN
+        -- (the names held while the renames run: those of the constraints kept, renamed or not)
+        IF EXISTS (SELECT 1 FROM unnest(v_nn_to) t(x)
+                    WHERE x = ANY (v_nn_from)
+                       OR x IN (SELECT pggit._not_null_name(p_old, c->>'name')
+                                  FROM jsonb_array_elements(p_old->'columns') c
+                                 WHERE (c->>'not_null')::boolean AND (c->>'name') = ANY (v_new)
+                                   AND EXISTS (SELECT 1 FROM jsonb_array_elements(p_new->'columns') d
+                                                WHERE d->>'name' = c->>'name' AND (d->>'not_null')::boolean))) THEN
+            v_out := v_out || v_nn_drop
+                || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' RENAME CONSTRAINT ' || quote_ident(f)
+                                              || ' TO ' || quote_ident('pggit_nn_' || n) || ';' ORDER BY n)
+                               FROM unnest(v_nn_from) WITH ORDINALITY u(f, n)), '{}')
+                || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' RENAME CONSTRAINT ' || quote_ident('pggit_nn_' || n)
+                                              || ' TO ' || quote_ident(t) || ';' ORDER BY n)
+                               FROM unnest(v_nn_to) WITH ORDINALITY u(t, n)), '{}');
+        ELSE
+            v_out := v_out || v_nn_drop
+                || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' RENAME CONSTRAINT ' || quote_ident(f)
+                                              || ' TO ' || quote_ident(v_nn_to[n]) || ';' ORDER BY n)
+                               FROM unnest(v_nn_from) WITH ORDINALITY u(f, n)), '{}');
+        END IF;
+        v_out := v_out || v_nn_add || v_id_add;
+    END IF;
     v_out := v_out || coalesce((SELECT array_agg(CASE WHEN v_typed
                                                       THEN 'ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(c->>'name')
                                                            || CASE WHEN (c->>'not_null')::boolean THEN ' SET' ELSE ' DROP' END
@@ -2673,7 +2858,8 @@ BEGIN
                                                                        || ' SET DEFAULT ' || (c->>'default'), '') || ';'
                                                       ELSE 'ALTER TABLE ' || v_t || ' ADD COLUMN '
                                                            || CASE WHEN p_old ? 'of_type' THEN 'IF NOT EXISTS ' ELSE '' END
-                                                           || (c->>'sql') || ';' END
+                                                           || CASE WHEN v_pg18 THEN pggit._column_sql_named(p_new, c)
+                                                                   ELSE c->>'sql' END || ';' END
                                                  ORDER BY n)
                                   FROM jsonb_array_elements(p_new->'columns') WITH ORDINALITY e(c, n)
                                  WHERE NOT (c->>'name') = ANY (v_old)
@@ -2704,6 +2890,15 @@ BEGIN
                                     AND NOT coalesce(p_new->'parent_not_null', '[]') ? v_name)));
             RETURN NULL;
         END LOOP;
+    END IF;
+    -- on PostgreSQL 18 an INHERITS child's own NOT NULL constraint that it also inherits (a
+    -- parent's column is NOT NULL in the new tree) cannot stop being its own in place (DROP NOT
+    -- NULL refuses an inherited constraint): re-created
+    IF p_new->>'partition_of' IS NULL AND current_setting('server_version_num')::int >= 180000
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(coalesce(p_old->'own_not_null', '[]')) x
+                    WHERE NOT coalesce(p_new->'own_not_null', '[]') ? x
+                      AND coalesce(p_new->'parent_not_null', '[]') ? x) THEN
+        RETURN NULL;
     END IF;
     v_out := v_out
         || coalesce((SELECT array_agg('ALTER TABLE ' || v_t || ' ALTER COLUMN ' || quote_ident(x) || ' DROP NOT NULL;' ORDER BY n)
