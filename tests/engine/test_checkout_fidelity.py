@@ -1170,7 +1170,8 @@ def test_grants_on_an_identity_sequence_check_out_across_a_rename_of_its_table(
     assert (
         back.split("\n\n")[1:]
         == [
-            f"REVOKE ALL ON SEQUENCE app.t_id_seq /* identity of app.u.id */ FROM {reader} CASCADE;",
+            "REVOKE ALL ON SEQUENCE app.t_id_seq /* identity of app.u.id */ "
+            f"FROM {reader} CASCADE;",
             "ALTER TABLE IF EXISTS app.u DROP CONSTRAINT IF EXISTS t_pkey;",
             "DROP TABLE IF EXISTS app.u;",
             "CREATE TABLE app.t (\n"
