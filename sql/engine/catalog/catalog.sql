@@ -2344,18 +2344,12 @@ LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
 DECLARE
-    v_table text := (parse_ident(p_meta->>'identity'))[2];
     v_body text;
     v_named text;
     v_head text;
 BEGIN
     SELECT coalesce(string_agg('    ' || (c->>'sql'), E',\n' ORDER BY n), ''),
-           coalesce(string_agg('    ' || CASE WHEN (c->>'not_null')::boolean AND right(c->>'sql', 9) = ' NOT NULL'
-                                                AND NOT coalesce(p_meta->'not_null_names', '{}') ? (c->>'name')
-                                                AND octet_length(v_table || '_' || (c->>'name') || '_not_null') <= 63
-                                           THEN left(c->>'sql', -9) || ' CONSTRAINT '
-                                                || quote_ident(v_table || '_' || (c->>'name') || '_not_null') || ' NOT NULL'
-                                           ELSE c->>'sql' END, E',\n' ORDER BY n), '')
+           coalesce(string_agg('    ' || pggit._column_sql_named(p_meta, c), E',\n' ORDER BY n), '')
       INTO v_body, v_named
       FROM jsonb_array_elements(coalesce(p_meta->'columns', '[]')) WITH ORDINALITY e(c, n);
     FOREACH v_head IN ARRAY ARRAY['CREATE TABLE ', 'CREATE UNLOGGED TABLE '] LOOP
@@ -2694,9 +2688,9 @@ AS $$
                     (parse_ident(p_meta->>'identity'))[2] || '_' || p_column || '_not_null')
 $$;
 
--- The column line (meta p_column: its sql) of an ADD COLUMN into a table of meta p_meta on
--- PostgreSQL 18: its NOT NULL named CONSTRAINT <table>_<column>_not_null where its line writes no
--- name (as pggit._not_null_named_create does for a CREATE TABLE), so that the default name is
+-- The column line (meta p_column: its sql) of a table of meta p_meta as a CREATE TABLE
+-- (pggit._not_null_named_create) or an ADD COLUMN writes it on PostgreSQL 18: its NOT NULL named
+-- CONSTRAINT <table>_<column>_not_null where its line writes no name, so that the default name is
 -- never numbered while another table of the schema holds it.
 CREATE OR REPLACE FUNCTION pggit._column_sql_named(p_meta jsonb, p_column jsonb)
 RETURNS text
