@@ -145,14 +145,20 @@ CREATE TABLE IF NOT EXISTS pggit.ddl_log (
     branch            text,
     engine_operation  text,
     captured_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
-    commit_id         bigint REFERENCES pggit.commits (id) ON DELETE SET NULL
+    -- pggit.commits.id; no foreign key, as for query_id: capture writes a row per statement and
+    -- the check was queued and run for each (commits are never deleted but by auto_commit, which
+    -- clears this column first)
+    commit_id         bigint
 );
 
 CREATE INDEX IF NOT EXISTS ddl_log_captured_at_idx ON pggit.ddl_log (captured_at DESC, id DESC);
 
-CREATE INDEX IF NOT EXISTS ddl_log_uncommitted_idx ON pggit.ddl_log (id) WHERE commit_id IS NULL;
+-- The rows not committed yet (commit_id NULL) and not flushed yet (flushed_at NULL), each found by
+-- its own index. Plain indexes, not partial ones: capture writes a row per statement, and every
+-- INSERT into a table with a partial index copies and prepares the index's predicate again.
+CREATE INDEX IF NOT EXISTS ddl_log_commit_idx ON pggit.ddl_log (commit_id, id);
 
-CREATE INDEX IF NOT EXISTS ddl_log_unflushed_idx ON pggit.ddl_log (id) WHERE flushed_at IS NULL;
+CREATE INDEX IF NOT EXISTS ddl_log_flushed_idx ON pggit.ddl_log (flushed_at, id);
 
 -- Working changes: one row per object whose live definition differs from HEAD's tree.
 -- No foreign keys here nor on live_state.blob_hash: the capture flush writes these rows with one
@@ -188,12 +194,13 @@ CREATE TABLE IF NOT EXISTS pggit.capture_errors (
     actor        text
 );
 
--- Capture's buffer (engine/capture/capture.sql): the audit rows and ddl.captured events of a
--- transaction's DDL are kept in transaction-local settings and written in one statement each at
--- the first read that needs them (pggit.capture_flush) or at commit. A transaction that buffered
--- something inserts one row here; the deferred constraint trigger on this table
--- (pggit.capture_spill_at_commit) writes the rest of the buffer at commit and removes the row.
--- Unlogged: a row lives only inside its own transaction.
+-- Capture's announcements (engine/capture/capture.sql): a transaction's first audit row of users'
+-- DDL inserts one row here, with the last audit row id whose ddl.captured event is written
+-- (announced); pggit.capture_announce writes the events of the later ones at the first read that
+-- needs them, and at commit through this table's deferred constraint trigger
+-- (pggit.capture_announce_at_commit), which removes the row. Unlogged: a row lives only inside
+-- its own transaction.
 CREATE UNLOGGED TABLE IF NOT EXISTS pggit.capture_pending (
-    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+    txid       xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    announced  bigint NOT NULL  -- pggit.ddl_log.id
 );

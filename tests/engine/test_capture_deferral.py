@@ -1,14 +1,12 @@
 """Capture's deferred work changes nothing observable (docs/engine-internals.md, "Capture").
 
-Users' DDL is captured in two steps: at statement time an audit entry (statement, objects named,
-catalog rows to re-read, role, application, transaction) is kept in the transaction's buffer; the
-audit rows and ddl.captured events are written in batches (at the first read that needs them, when
-the buffer is full, or at commit), and the canonical definitions are read at the first read that
-needs them (status, commit, diff). With capture_sync on, everything is written and read at
-statement time. The same sessions run on two copies of one database, one each way, and everything
+Users' DDL is captured in steps: at statement time the audit row (statement, objects named,
+catalog rows to re-read, role, application, transaction); its ddl.captured event at the first read
+that needs it or at commit; the canonical definitions at the first read that needs them (status,
+commit, diff). With capture_sync on, everything is written and read at statement time. The same sessions run on two copies of one database, one each way, and everything
 a user can see must be identical: status, the ddl.captured events, the audit rows, the diff, the
 commit made of it all. The sessions cover rolled-back transactions and savepoints, interleaved
-sessions, an ordinary login role, a 100-statement script (several batches), reads inside the
+sessions, an ordinary login role, a 100-statement script, reads inside the
 transaction, and a capture failure.
 """
 
@@ -85,7 +83,7 @@ def sessions(db: EngineDB, role: str) -> list:
     third.execute("COMMENT ON TABLE public.rolled_back IS 'never'")
     second.execute("COMMIT")
     third.execute("ROLLBACK")
-    # a read inside the transaction sees its own DDL (status flushes the buffer first)
+    # a read inside the transaction sees its own DDL (status announces and flushes first)
     seen.append(
         first.execute(
             "SELECT object_key, change_type, statement FROM pggit.status() ORDER BY object_key"
@@ -93,7 +91,7 @@ def sessions(db: EngineDB, role: str) -> list:
     )
     first.execute("CREATE SEQUENCE public.after_read_seq")
     first.execute("COMMIT")
-    # one message of 100 statements in one transaction: more than one batch
+    # one message of 100 statements in one transaction
     with db.connect(application_name="script") as conn, conn.transaction():
         conn.execute(script(100))
         conn.execute("DROP TABLE public.batch_3")
@@ -218,7 +216,7 @@ def test_deferred_capture_is_observably_identical_to_capture_at_statement_time(
     assert len(got["changes"]) == 5 + 1 + 24 * 5
 
 
-def test_a_failure_to_write_the_buffer_loses_only_its_statement_and_is_recorded(
+def test_a_failure_to_write_an_audit_row_loses_only_its_statement_and_is_recorded(
     engine_db: EngineDB,
 ):
     engine_db.run(
@@ -246,7 +244,7 @@ def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
 ):
     with engine_db.conn.transaction():
         engine_db.run("CREATE TABLE public.before_immediate (a integer)")
-        engine_db.run("SET CONSTRAINTS ALL IMMEDIATE")  # fires the buffer's commit trigger now
+        engine_db.run("SET CONSTRAINTS ALL IMMEDIATE")  # fires the commit trigger now
         engine_db.run("SET CONSTRAINTS ALL DEFERRED")
         engine_db.run("CREATE TABLE public.after_immediate (a integer)")
     assert engine_db.rows(
@@ -276,9 +274,9 @@ def test_constraints_set_immediate_for_the_rest_of_the_transaction_loses_no_capt
     engine_db: EngineDB, request: pytest.FixtureRequest, ordinary: bool
 ):
     """Immediate mode kept to the end of the transaction: each statement's arming row fires its
-    trigger at once, which writes that statement's entry; none is lost, none written twice, no
-    buffer reported lost, and a GRANT is still credited with its own object only. By a
-    superuser and by an ordinary login role."""
+    trigger at once, which announces that statement; none is lost, none announced twice, and a
+    GRANT is still credited with its own object only. By a superuser and by an ordinary login
+    role."""
     if ordinary:
         client = connect_as(engine_db, request.getfixturevalue("public_creator"))
     else:
@@ -320,84 +318,50 @@ def test_constraints_set_immediate_for_the_rest_of_the_transaction_loses_no_capt
     ]
 
 
-@pytest.mark.parametrize("ddl_after_reset", [False, True])
-def test_a_reset_all_that_empties_the_buffer_is_recorded_not_silent(
-    engine_db: EngineDB, ddl_after_reset: bool
-):
-    """The buffer is a transaction-local setting: RESET ALL inside the transaction empties it.
-    What it held is lost, and that is recorded once (at the next captured statement, or at
-    commit) as a capture failure; rescan then finds the changes the lost rows would have named."""
-    with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.before_reset (a integer)")
-        engine_db.run("RESET ALL")
-        if ddl_after_reset:
-            engine_db.run("CREATE TABLE public.after_reset (a integer)")
-    assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
-        ("RESET", "55000")
-    ]
-    captured = engine_db.rows(
-        "SELECT data->'objects'->0->>'identity' FROM pggit.events "
-        "WHERE type = 'ddl.captured' ORDER BY id"
-    )
-    assert captured == ([("public.after_reset",)] if ddl_after_reset else [])
-    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
-    engine_db.run("SELECT pggit.rescan()")
-    keys = {row[0] for row in engine_db.rows("SELECT object_key FROM pggit.status()")}
-    assert "table:public.before_reset" in keys
-
-
-# What writes the transaction's buffer out before a RESET ALL: strict mode or capture_sync switched
-# on inside the transaction (its next statement writes the buffer, then itself, at once), or an
-# engine read (status writes the buffer before it flushes).
-WRITTEN_BEFORE_THE_RESET = {
+# What a transaction does before its RESET ALL: nothing more, or switches strict mode or
+# capture_sync on (its next statement is announced at once), or reads (status announces and
+# flushes what came before).
+BEFORE_THE_RESET = {
+    "nothing": None,
     "strict": "SELECT pggit.config_set('capture_mode', '\"strict\"')",
     "sync": "SELECT pggit.config_set('capture_sync', 'true')",
     "read": "SELECT count(*) FROM pggit.status()",
 }
 
 
-@pytest.mark.parametrize("written_by", list(WRITTEN_BEFORE_THE_RESET))
-def test_a_reset_all_after_the_buffer_was_written_reports_nothing(
-    engine_db: EngineDB, written_by: str
-):
-    """Everything the transaction buffered was written before its RESET ALL: nothing was lost, and
-    nothing is reported (no capture error, no warning to the client); each statement is audited
-    once. In the next transaction a statement buffered and then reset is reported lost, once."""
+@pytest.mark.parametrize("before", list(BEFORE_THE_RESET))
+def test_a_reset_all_inside_the_transaction_loses_nothing(engine_db: EngineDB, before: str):
+    """RESET ALL empties the transaction-local settings capture keeps (its configuration, HEAD's
+    branch, whether the transaction is armed): the audit rows are written at statement time, so
+    nothing is lost and nothing is reported; each statement is audited and announced once, in
+    order, also when the statements after the reset arm the transaction again."""
     client = engine_db.connect()
     warnings: list[str] = []
     client.add_notice_handler(lambda notice: warnings.append(notice.message_primary))
     with client:
         with client.transaction():
-            client.execute("CREATE TABLE public.buffered (a integer)")
-            client.execute(WRITTEN_BEFORE_THE_RESET[written_by])
-            if written_by == "read":
-                # written by the read, then buffered again and written by the next read
-                client.execute("CREATE TABLE public.written (a integer)")
-                client.execute(WRITTEN_BEFORE_THE_RESET[written_by])
-            else:
-                client.execute("CREATE TABLE public.written (a integer)")
+            client.execute("CREATE TABLE public.before_reset (a integer)")
+            if BEFORE_THE_RESET[before]:
+                client.execute(BEFORE_THE_RESET[before])
+            client.execute("CREATE TABLE public.middle (a integer)")
             client.execute("RESET ALL")
-        assert warnings == []
-        assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors") == []
-        # (back to buffering: the switch was committed)
-        engine_db.run("SELECT pggit.config_set('capture_mode', '\"lenient\"')")
-        engine_db.run("SELECT pggit.config_set('capture_sync', 'false')")
-        with client.transaction():
-            client.execute("CREATE TABLE public.lost (a integer)")
+            client.execute("CREATE TABLE public.after_reset (a integer)")
             client.execute("RESET ALL")
-    assert warnings == [
-        "pgGit: capture of this RESET failed and was recorded (the settings were reset (RESET ALL) "
-        "inside the transaction, which emptied its buffer of captured DDL: statements before the "
-        "reset are not audited); run SELECT pggit.rescan() to resync"
-    ]
-    assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
-        ("RESET", "55000")
-    ]
+            client.execute("CREATE TABLE public.after_second_reset (a integer)")
+    assert warnings == []
+    assert engine_db.rows("SELECT command_tag, message FROM pggit.capture_errors") == []
+    names = ["before_reset", "middle", "after_reset", "after_second_reset"]
     assert engine_db.rows(
-        "SELECT command_tag, targets->0->>'identity' FROM pggit.ddl_log "
-        "WHERE command_tag = 'CREATE TABLE' ORDER BY id"
-    ) == [("CREATE TABLE", "public.buffered"), ("CREATE TABLE", "public.written")]
+        "SELECT targets->0->>'identity' FROM pggit.ddl_log WHERE command_tag = 'CREATE TABLE' "
+        "ORDER BY id"
+    ) == [(f"public.{name}",) for name in names]
+    assert engine_db.rows(
+        "SELECT data->'objects'->0->>'identity' FROM pggit.events "
+        "WHERE type = 'ddl.captured' AND data->>'command_tag' = 'CREATE TABLE' ORDER BY id"
+    ) == [(f"public.{name}",) for name in names]
     assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+    keys = {row[0] for row in engine_db.rows("SELECT object_key FROM pggit.status()")}
+    assert {f"table:public.{name}" for name in names} <= keys
 
 
 FAILED_TO_WRITE = (
@@ -406,22 +370,16 @@ FAILED_TO_WRITE = (
 )
 
 
-@pytest.mark.parametrize("buffered", [False, True], ids=["at-once", "buffered-before"])
-def test_a_strict_capture_failure_names_capture_failed_once(engine_db: EngineDB, buffered: bool):
+def test_a_strict_capture_failure_names_capture_failed_once(engine_db: EngineDB):
     """Strict mode: a statement whose audit row cannot be written fails, with the message prefixed
-    once, also when the failing row is one buffered before strict mode was switched on inside the
-    transaction (written first by the next statement, which catches that failure). Nothing of
-    the transaction is kept."""
+    once. Nothing of the transaction is kept."""
     engine_db.run(
         "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')"
     )
-    if not buffered:
-        engine_db.run("SELECT pggit.config_set('capture_mode', '\"strict\"')")
+    engine_db.run("SELECT pggit.config_set('capture_mode', '\"strict\"')")
     with pytest.raises(psycopg.Error) as excinfo, engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.kept_until_the_failure (a integer)")
         engine_db.run("CREATE SEQUENCE public.boom_seq")
-        if buffered:
-            engine_db.run("SELECT pggit.config_set('capture_mode', '\"strict\"')")
-            engine_db.run("CREATE TABLE public.at_once (a integer)")
     assert excinfo.value.diag.message_primary == FAILED_TO_WRITE
     assert excinfo.value.sqlstate == "23514"
     assert engine_db.one("SELECT to_regclass('public.boom_seq')") is None
@@ -436,18 +394,18 @@ def test_a_strict_capture_failure_names_capture_failed_once(engine_db: EngineDB,
 def test_writing_at_once_switched_on_mid_transaction_keeps_the_statement_order(
     engine_db: EngineDB, key: str, value: str
 ):
-    """Statements buffered before strict mode (or capture_sync) is switched on inside the
-    transaction are written before the first statement written at once: the audit rows and
-    their events stay in statement order."""
+    """Statements announced at commit, then strict mode (or capture_sync) switched on inside the
+    transaction: the first statement announced at once announces those before it first, so the
+    audit rows and their events stay in statement order."""
     with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.buffered_first (a integer)")
-        engine_db.run("CREATE TABLE public.buffered_second (a integer)")
+        engine_db.run("CREATE TABLE public.at_commit_first (a integer)")
+        engine_db.run("CREATE TABLE public.at_commit_second (a integer)")
         engine_db.run("SELECT pggit.config_set(%s, %s)", (key, value))
         engine_db.run("CREATE TABLE public.at_once_third (a integer)")
         engine_db.run("CREATE TABLE public.at_once_fourth (a integer)")
     expected = [
-        ("public.buffered_first",),
-        ("public.buffered_second",),
+        ("public.at_commit_first",),
+        ("public.at_commit_second",),
         ("public.at_once_third",),
         ("public.at_once_fourth",),
     ]
@@ -491,9 +449,9 @@ def test_two_grants_in_one_transaction_are_each_credited_with_their_own_object(
 
 
 def awkward_session(db: EngineDB) -> None:
-    """One transaction whose buffered entries must survive their JSON text: a schema whose name
-    holds a quote, a newline and non-ASCII letters; objects created and then dropped, renamed or
-    moved before the batch is written (their identities are those the trigger named)."""
+    """One transaction whose audit rows must survive their JSON text: a schema whose name holds a
+    quote, a newline and non-ASCII letters; objects created and then dropped, renamed or moved
+    before the commit announces them (their identities are those the trigger named)."""
     with db.connect(application_name="awkward") as conn, conn.transaction():
         conn.execute('CREATE SCHEMA "we""ird\nschéma"')
         conn.execute(
@@ -614,26 +572,28 @@ def test_renames_then_drops_in_one_transaction_are_captured_the_same_either_way(
     assert got["tree"] == got["live"]
 
 
-def savepoints_across_batches_session(db: EngineDB) -> None:
-    """One transaction whose buffer fills several chunks and is written in more than one batch,
-    with a savepoint rolled back after its statements filled chunks and were written in a batch
-    of their own, and a second one released."""
+def savepoints_session(db: EngineDB) -> None:
+    """One transaction with a savepoint rolled back after its statements were announced and
+    flushed by a read inside it (the events, the mark of what is announced and the flush are
+    taken back with them, the statements before it stay announced), and a second one released."""
     with db.connect(application_name="chunks") as conn, conn.transaction():
         conn.execute(script(40, "kept"))
         conn.execute("SAVEPOINT undo")
         conn.execute(script(80, "undone"))
+        conn.execute("SELECT count(*) FROM pggit.status()")
         conn.execute("ROLLBACK TO SAVEPOINT undo")
         conn.execute("CREATE TABLE public.after_undo (a integer)")
         conn.execute("SAVEPOINT keep")
         conn.execute(script(20, "released"))
+        conn.execute("SELECT count(*) FROM pggit.status()")
         conn.execute("RELEASE SAVEPOINT keep")
         conn.execute("CREATE SEQUENCE public.last_seq")
 
 
-def test_savepoints_across_the_buffers_chunks_and_batches_are_captured_the_same_either_way(
+def test_savepoints_around_reads_are_captured_the_same_either_way(
     deferred_and_immediate: tuple[EngineDB, EngineDB],
 ):
-    got, expected = observed_after(savepoints_across_batches_session, deferred_and_immediate)
+    got, expected = observed_after(savepoints_session, deferred_and_immediate)
     assert attributed(got) == attributed(expected)
     got["status"], expected["status"] = (
         unattributed(got["status"]),

@@ -493,9 +493,9 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
--- Records a capture failure; re-raises in strict mode. A failure raised here already (a buffered
--- statement that pggit.capture_spill could not write, for the statement that writes at once and
--- catches it) is raised again as it is: its message carries the prefix once.
+-- Records a capture failure; re-raises in strict mode. A failure raised here already (strict
+-- mode, inside a function that catches it and records it again) is raised again as it is: its
+-- message carries the prefix once.
 CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
 RETURNS void
 LANGUAGE plpgsql
@@ -584,17 +584,18 @@ BEGIN
 END;
 $$;
 
--- Capture, synchronous part (the ddl_command_end event trigger): one audit entry per DDL command
+-- Capture, synchronous part (the ddl_command_end event trigger): one audit row per DDL command
 -- touching tracked schemas (statement, the objects it named, the catalog rows to re-read, role,
--- application_name, client address, transaction, actor, branch) and its ddl.captured event, in
--- the statement's transaction. Users' DDL is buffered (pggit.capture_spill writes the batches);
--- the engine's, strict mode, capture_sync and auto_commit write at once (pggit.capture_write).
--- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part" and the sixth pass):
+-- application_name, client address, transaction, actor, branch), written by one INSERT in the
+-- statement's transaction; its ddl.captured event is written by pggit.capture_announce at the
+-- first read that needs it or at commit (capture_sync, auto_commit and strict mode: at once). The
+-- engine's own DDL is audited, not announced.
+-- Kept cheap (docs/benchmarks.md, "Capture at statement time, part by part" and later passes):
 -- one loop reads pg_event_trigger_ddl_commands() once (refused kinds, the identities named, the
 -- catalog rows to re-read resolved to the row that owns them by at most one index lookup each)
--- and builds JSON text, not jsonb; the anchors are sorted and deduplicated, and the entry parsed, set
--- based at the batch write; the configuration is read once per transaction; the statement text is
--- recognised again by its message (statement_timestamp()) instead of a hash of the whole script.
+-- and builds JSON text, parsed once by the INSERT; the configuration and HEAD's branch are read
+-- once per transaction; the statement text is recognised again by its message
+-- (statement_timestamp()) instead of a hash of the whole script.
 -- GRANT, REVOKE and ALTER DEFAULT PRIVILEGES name no catalog row (only an object type), DROP OWNED
 -- only the objects it drops (through the sql_drop trigger): the rows they may have changed come
 -- from pggit.privileges_capture_anchors() (privileges.sql).
@@ -616,28 +617,40 @@ DECLARE
     v_excluded jsonb;
     v_branch text;
     v_tracked integer;
-    v_cmd record;
+    -- (one row of pg_event_trigger_ddl_commands() in scalars: a record variable is rebuilt as an
+    -- expanded record for every row)
+    v_classid oid;
+    v_objid oid;
+    v_type text;
+    v_identity text;
+    v_cmd_tag text;
+    v_cmd_schema text;
+    v_in_extension boolean;
     v_look text[];
-    v_change text;
+    v_schema text;
     v_targets text;
     v_typed text;
     v_raw_anchors text;
+    v_anchor text;
     v_more_anchors jsonb;
-    v_entry text;
+    v_arm boolean := false;
+    v_targets_j jsonb;
+    v_anchors_j jsonb;
+    v_app text;
+    v_client inet;
+    v_actor text;
+    v_operation text;
+    v_ms double precision;
     v_statement text;
     v_query text;
     v_query_key text;
     v_query_id bigint;
     v_cached text;
-    v_actor text;
-    v_app text;
     v_slow boolean;
     v_ddl_id bigint;
     v_refused text;
     v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
     v_role text;
-    v_chunk integer;
-    v_buffer text;
     v_mark text;
     v_events_noted boolean := strpos(current_setting('pggit.changes', true), ',ddl.captured,') > 0;
 BEGIN
@@ -682,48 +695,60 @@ BEGIN
         -- subquery levels and filters cost ~300 k instructions a statement, most of it the
         -- executor's start-up of its nodes on every statement)
         v_tracked := 0;
-        FOR v_cmd IN SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                            d.schema_name, d.in_extension
-                       FROM pg_event_trigger_ddl_commands() d LOOP
-            v_look := CASE WHEN NOT v_cmd.in_extension AND v_cmd.classid IS NOT NULL
-                                AND (v_cmd.schema_name IS NULL OR v_cmd.object_type = 'index'
-                                     OR v_cmd.classid IN ('pg_constraint'::regclass,
-                                                          'pg_trigger'::regclass,
-                                                          'pg_policy'::regclass,
-                                                          'pg_attrdef'::regclass,
-                                                          'pg_rewrite'::regclass))
-                           THEN pggit.capture_lookup(v_cmd.classid, v_cmd.objid) END;
-            v_change := lower(split_part(v_cmd.command_tag, ' ', 1));
-            IF NOT v_cmd.in_extension AND v_cmd.classid IS NOT NULL
-               AND NOT (coalesce(v_cmd.schema_name, v_look[3], 'public')
-                            ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
-                        OR v_excluded ? coalesce(v_cmd.schema_name, v_look[3], 'public')) THEN
+        FOR v_classid, v_objid, v_type, v_identity, v_cmd_tag, v_cmd_schema, v_in_extension IN
+                SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                       d.schema_name, d.in_extension
+                  FROM pg_event_trigger_ddl_commands() d LOOP
+            -- (each test and value written once per command: every expression a plain one,
+            -- evaluated from state built once per transaction, costs a few thousand instructions)
+            CONTINUE WHEN v_in_extension;
+            IF v_classid IS NULL THEN
+                -- GRANT, REVOKE, ALTER DEFAULT PRIVILEGES: an object type, no catalog row
+                v_typed := coalesce(v_typed || ', ', '[')
+                    || '{"type":' || to_json(lower(v_type))::text
+                    || ',"change":' || to_json(lower(split_part(v_cmd_tag, ' ', 1)))::text
+                    || '}';
+                CONTINUE;
+            END IF;
+            v_look := CASE WHEN v_cmd_schema IS NULL OR v_type = 'index'
+                                OR v_classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
+                                                 'pg_policy'::regclass, 'pg_attrdef'::regclass,
+                                                 'pg_rewrite'::regclass)
+                           THEN pggit.capture_lookup(v_classid, v_objid) END;
+            v_schema := coalesce(v_cmd_schema, v_look[3], 'public');
+            -- (pggit.is_tracked_schema's rules, inline: the pattern only for names that start
+            -- as the engine's and the system's do)
+            IF NOT ((starts_with(v_schema, 'pg')
+                     AND v_schema ~ '^(pggit|pg_catalog$|pg_toast$|pg_(toast_)?temp(_|$))')
+                    OR v_schema = 'information_schema' OR v_excluded ? v_schema) THEN
                 v_tracked := v_tracked + 1;
-                IF v_cmd.object_identity IS NOT NULL THEN
+                IF v_identity IS NOT NULL THEN
+                    -- (the object type and the command's first word are PostgreSQL's own words,
+                    -- never quoted or escaped in JSON; the identity is)
                     v_targets := coalesce(v_targets || ', ', '[')
-                        || '{"type":' || to_json(v_cmd.object_type)::text
-                        || ',"identity":' || to_json(v_cmd.object_identity)::text
-                        || ',"change":' || to_json(v_change)::text || '}';
+                        || '{"type":"' || v_type
+                        || '","identity":' || to_json(v_identity)::text
+                        || ',"change":"' || lower(split_part(v_cmd_tag, ' ', 1)) || '"}';
                 END IF;
                 -- oids as JSON strings, as json_build_array writes them for the GRANT and
-                -- sql_drop rows: ddl_log.anchors holds one form
-                v_raw_anchors := coalesce(v_raw_anchors || ', ', '[')
-                    || CASE WHEN v_look IS NULL
-                            THEN '["' || v_cmd.classid || '", "' || v_cmd.objid || '"]'
-                            ELSE '["' || v_look[1] || '", "' || v_look[2] || '"]' END;
+                -- sql_drop rows: ddl_log.anchors holds one form; each catalog row once, in the
+                -- order the commands name them (a table's index, constraints and default all
+                -- stand for the table)
+                v_anchor := CASE WHEN v_look IS NULL
+                                 THEN '["' || v_classid || '", "' || v_objid || '"]'
+                                 ELSE '["' || v_look[1] || '", "' || v_look[2] || '"]' END;
+                IF v_raw_anchors IS NULL THEN
+                    v_raw_anchors := '[' || v_anchor;
+                ELSIF strpos(v_raw_anchors, v_anchor) = 0 THEN
+                    v_raw_anchors := v_raw_anchors || ', ' || v_anchor;
+                END IF;
             END IF;
-            IF v_cmd.classid IS NULL AND NOT v_cmd.in_extension THEN
-                v_typed := coalesce(v_typed || ', ', '[')
-                    || '{"type":' || to_json(lower(v_cmd.object_type))::text
-                    || ',"change":' || to_json(v_change)::text || '}';
-            END IF;
-            IF v_refused IS NULL AND v_cmd.command_tag LIKE 'CREATE %' AND NOT v_cmd.in_extension
-               AND v_cmd.object_type IN ('foreign table', 'operator class', 'operator family',
-                                         'text search parser', 'text search template',
-                                         'conversion', 'foreign-data wrapper', 'server',
-                                         'user mapping')
-               AND (v_cmd.schema_name IS NULL OR pggit.is_tracked_schema(v_cmd.schema_name)) THEN
-                v_refused := format('%s %s', v_cmd.object_type, v_cmd.object_identity);
+            IF v_refused IS NULL AND starts_with(v_cmd_tag, 'CREATE ')
+               AND v_type IN ('foreign table', 'operator class', 'operator family',
+                              'text search parser', 'text search template', 'conversion',
+                              'foreign-data wrapper', 'server', 'user mapping')
+               AND (v_cmd_schema IS NULL OR pggit.is_tracked_schema(v_cmd_schema)) THEN
+                v_refused := format('%s %s', v_type, v_identity);
             END IF;
         END LOOP;
         v_targets := v_targets || ']';
@@ -785,113 +810,59 @@ BEGIN
         -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
         -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
         v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
-        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
-        v_app := current_setting('application_name', true);
         v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
-        -- the entry pggit.capture_write reads: the targets in the order the trigger named them
-        -- (tg, then ty, then the sql_drop trigger's td), the anchors (a: sorted and deduplicated
-        -- there; then ax as they come)
-        -- (JSON text built by concatenation: json_build_object looks up each of its 16 values'
-        -- output function on every call; to_json renders a string and a timestamp as it does,
-        -- the time in ISO 8601 whatever the session's DateStyle)
-        v_entry := '{"q":' || coalesce(v_query_id::text, 'null')
-            || ',"s":' || coalesce(to_json(v_statement)::text, 'null')
-            || ',"t":' || to_json(v_tag)::text
-            || ',"tg":' || coalesce(v_targets::text, 'null')
-            || ',"ty":' || coalesce(v_typed::text, 'null')
-            || ',"td":' || coalesce(v_pending_dropped, 'null')
-            || ',"a":' || coalesce(v_raw_anchors::text, 'null')
-            || ',"ax":' || coalesce(v_more_anchors::text, 'null')
-            || ',"app":' || coalesce(to_json(v_app)::text, 'null')
-            || ',"ca":' || coalesce(to_json(inet_client_addr())::text, 'null')
-            || ',"r":' || to_json(v_role)::text
-            || ',"ac":' || to_json(v_actor)::text
-            || ',"b":' || coalesce(to_json(v_branch)::text, 'null')
-            || ',"at":' || to_json(v_started)::text
-            || ',"op":' || coalesce(to_json(nullif(current_setting('pggit.operation', true), ''))::text, 'null')
-            || ',"ms":' || (extract(epoch FROM clock_timestamp() - v_started) * 1000.0)::text
-            || '}';
-        -- (strict mode writes at once: a capture failure fails the statement itself)
-        IF v_state = 'on' AND NOT v_slow AND substr(v_cfg_cached, 3, 1) <> 'x' THEN
-            -- users' DDL: the audit row and its event are buffered in the transaction (
-            -- transaction-local settings: a rolled-back savepoint takes its statements back) and
-            -- written, one statement for all, by pggit.capture_spill at the first read that needs
-            -- them or at commit (the table pggit.capture_pending's deferred trigger). The buffer
-            -- is up to 8 chunks of about 2 KiB (the settings pggit.capture_buffer_<n>, n the
-            -- setting pggit.capture_chunk): an append rewrites only the last chunk (one text of
-            -- 16 KiB, rewritten per statement, was copied several times per append: ~65 k
-            -- instructions a statement; one setting per entry, a new setting name per entry,
-            -- costs ~0.5 M instructions for each name a session creates)
-            v_chunk := coalesce(nullif(current_setting('pggit.capture_chunk', true), ''), '0')::integer;
-            v_buffer := CASE WHEN v_chunk > 0 THEN current_setting('pggit.capture_buffer_' || v_chunk) END;
-            IF v_chunk = 0 OR octet_length(v_buffer) > 2048 THEN
-                v_chunk := v_chunk + 1;
-                v_buffer := '';
-                v_cached := set_config('pggit.capture_chunk', v_chunk::text, true);
-            END IF;
-            -- (assignments, not PERFORM: plain expressions, no query)
-            v_cached := set_config('pggit.capture_buffer_' || v_chunk, v_buffer || v_entry || E'\x1e', true);
-            -- armed after the append, and marked armed before the insert: after SET CONSTRAINTS
-            -- ALL IMMEDIATE the row's trigger fires as the row is inserted, and then writes this
-            -- statement's entry at once, removes the row and empties pggit.capture_armed, so that
-            -- the next statement arms again (marked after the insert, the trigger took the buffer
-            -- for lost and later statements were buffered with no row left to write them)
-            IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
-                v_cached := set_config('pggit.capture_armed', 'y', true);
-                IF EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = pg_current_xact_id()) THEN
-                    -- armed earlier in this transaction, and the settings were reset since
-                    PERFORM pggit.capture_buffer_lost();
-                ELSE
-                    -- (its cmin, read before anything can replace the row: where the
-                    -- transaction's first buffered statement ended, the mark of
-                    -- pggit.privileges_capture_anchors())
-                    INSERT INTO pggit.capture_pending DEFAULT VALUES
-                    RETURNING cmin::text INTO v_mark;
-                    v_cached := set_config('pggit.capture_mark', v_mark, true);
-                END IF;
-            END IF;
+        -- users' DDL: the transaction's first audit row arms the announcement at commit (below);
+        -- pggit.capture_armed says it is armed without a lookup (a RESET ALL only costs the lookup)
+        IF v_state = 'on' AND current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+            v_cached := set_config('pggit.capture_armed', 'y', true);
+            v_arm := NOT EXISTS (SELECT 1 FROM pggit.capture_pending
+                                  WHERE txid = pg_current_xact_id());
+        END IF;
+        -- the audit row, written now (one INSERT with typed values: no entry kept in settings and
+        -- parsed back later). Its targets: what the trigger named in tracked schemas in its order,
+        -- then the object types of GRANT-like commands, then what the sql_drop trigger passed on;
+        -- its anchors: the tracked objects' catalog rows, then a GRANT's and the sql_drop
+        -- trigger's. Its cmin marks where this statement's catalog writes end (read at once:
+        -- pggit.privileges_capture_anchors() compares with it).
+        -- (the values computed by plain assignments: evaluated from state built once per
+        -- transaction, where the same expressions in the VALUES list were compiled again by every
+        -- execution of the INSERT)
+        v_targets_j := CASE WHEN v_typed IS NULL AND v_pending_dropped IS NULL
+                            THEN coalesce(v_targets, '[]')::jsonb
+                            ELSE coalesce(v_targets, '[]')::jsonb || coalesce(v_typed, '[]')::jsonb
+                                 || coalesce(v_pending_dropped, '[]')::jsonb END;
+        v_anchors_j := CASE WHEN v_more_anchors IS NULL THEN coalesce(v_raw_anchors, '[]')::jsonb
+                            ELSE coalesce(v_raw_anchors, '[]')::jsonb || v_more_anchors END;
+        v_app := current_setting('application_name', true);
+        v_client := inet_client_addr();
+        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
+        v_operation := nullif(current_setting('pggit.operation', true), '');
+        v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
+        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
+                                   application_name, client_addr, role_name, actor, branch,
+                                   engine_operation, capture_ms, captured_at)
+        VALUES (v_query_id, v_statement, v_tag, v_targets_j, v_anchors_j, v_app, v_client, v_role,
+                v_actor, v_branch, v_operation, v_ms, v_started)
+        RETURNING id, cmin::text INTO v_ddl_id, v_mark;
+        IF v_arm THEN
+            -- announced: the audit rows of this transaction from the next one on get their
+            -- ddl.captured event from pggit.capture_announce (at the first read that needs
+            -- them, or at commit: this row's deferred trigger)
+            INSERT INTO pggit.capture_pending (announced) VALUES (v_ddl_id - 1);
+        END IF;
+        IF v_arm OR v_grant OR v_state <> 'on' OR v_slow OR substr(v_cfg_cached, 3, 1) = 'x' THEN
+            v_cached := set_config('pggit.capture_mark', v_mark, true);
+        END IF;
+        IF v_state = 'on' THEN
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
             END IF;
-            IF v_grant THEN
-                -- a new version of the transaction's pending row: its cmin marks where this
-                -- statement's catalog writes end, for the next GRANT's
-                -- pggit.privileges_capture_anchors() (buffered statements write no audit row).
-                -- Read from the version just written and kept in pggit.capture_mark: read later,
-                -- from the table, a version replaced by the next GRANT inside a savepoint rolled
-                -- back shows a combo command id, not the command id it was written by.
-                -- (no row when its trigger fired as it was armed, in immediate mode: the mark is
-                -- then the armed row's cmin or the audit rows' that trigger wrote, both after this
-                -- statement's catalog writes, and the trigger writes no catalog row)
-                UPDATE pggit.capture_pending SET txid = txid WHERE txid = pg_current_xact_id()
-                RETURNING cmin::text INTO v_mark;
-                IF v_mark IS NOT NULL THEN
-                    v_cached := set_config('pggit.capture_mark', v_mark, true);
-                END IF;
+            -- capture_sync, auto_commit and strict mode announce at once (strict: a failure to
+            -- write the event fails the statement itself)
+            IF v_slow OR substr(v_cfg_cached, 3, 1) = 'x' THEN
+                PERFORM pggit.capture_announce();
             END IF;
-            -- (octet_length: length() counts the characters, ~30 us at 8 KB)
-            IF v_chunk >= 8 AND octet_length(v_buffer) + octet_length(v_entry) > 2048 THEN
-                -- written in batches (about 16 KiB): a batch of a few dozen rows already costs
-                -- little more per row than a larger one
-                PERFORM pggit.capture_spill();
-            END IF;
-            RETURN;
         END IF;
-        -- at once: the audit row and (for users' DDL) its ddl.captured event, announced; the row's
-        -- time is that of this write, capture_ms the time taken up to it. What this transaction
-        -- buffered before (strict mode or capture_sync switched on inside it) is written first,
-        -- so that the audit rows and their events stay in statement order.
-        IF coalesce(nullif(current_setting('pggit.capture_chunk', true), ''), '0') <> '0' THEN
-            PERFORM pggit.capture_spill();
-        END IF;
-        PERFORM pggit.capture_write(jsonb_build_array(v_entry::jsonb || jsonb_build_object(
-            'ev', v_state = 'on', 'at', clock_timestamp(),
-            'ms', extract(epoch FROM clock_timestamp() - v_started) * 1000.0))::json);
-        v_ddl_id := currval(pg_get_serial_sequence('pggit.ddl_log', 'id'));
-        IF v_state = 'on' THEN
-            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
-        END IF;
-
         IF v_slow THEN
             PERFORM pggit.capture_flush();
             IF substr(v_cfg_cached, 2, 1) = 'a' THEN
@@ -957,164 +928,74 @@ BEGIN
 END;
 $$;
 
--- Writes the buffered audit rows and ddl.captured events of this transaction (see
--- pggit.on_ddl_command_end): the rows in statement order, each event with its row's id, its data
--- and its statement's time, announced (NOTIFY pggit_events, delivered at commit) as emit_event
--- does. Returns the number of statements written.
-CREATE OR REPLACE FUNCTION pggit.capture_spill()
+-- Announces this transaction's audit rows of users' DDL not announced yet: one ddl.captured event
+-- each, in statement order, with its row's id, data and statement time, announced (NOTIFY
+-- pggit_events, delivered at commit) as emit_event does. The transaction's pggit.capture_pending
+-- row (written with its first audit row of users' DDL) holds the last row id announced; nothing
+-- to do without one. Called at the first read that needs the events (pggit.capture_flush_run:
+-- status, commit, diff, checkout...), by statements announced at once (capture_sync, auto_commit,
+-- strict mode) and at commit (pggit.capture_announce_at_commit). The events are written in the
+-- transaction's last moments, so that their ids follow the order in which transactions commit (a
+-- reader of the outbox by id never skips an event committed later with a lower id). Returns the
+-- number of events written.
+CREATE OR REPLACE FUNCTION pggit.capture_announce()
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 DECLARE
-    v_chunks integer := nullif(current_setting('pggit.capture_chunk', true), '')::integer;
-    v_buffer text;
-    v_entries json;
-    v_entry json;
-    v_count integer := 0;
+    v_from bigint;
+    v_to bigint;
+    v_count integer;
 BEGIN
-    IF v_chunks IS NULL OR v_chunks = 0 THEN
+    SELECT p.announced INTO v_from FROM pggit.capture_pending p WHERE p.txid = pg_current_xact_id();
+    IF v_from IS NULL THEN
         RETURN 0;
     END IF;
-    -- (the chunks' settings are left as they are: the next append starts chunk 1 afresh)
-    v_buffer := (SELECT string_agg(current_setting('pggit.capture_buffer_' || i), '' ORDER BY i)
-                   FROM generate_series(1, v_chunks) i);
-    PERFORM set_config('pggit.capture_chunk', '0', true);
-    -- nothing is left to write: disarmed (the transaction's capture_pending row removed, the
-    -- setting emptied; the next buffered statement arms again), so that a RESET ALL from here on
-    -- empties no buffer and reports no loss. (A savepoint rolled back brings back the row, the
-    -- setting and the buffer together.)
-    DELETE FROM pggit.capture_pending WHERE txid = pg_current_xact_id();
-    PERFORM set_config('pggit.capture_armed', '', true);
-    -- (entries end with the record separator: JSON text has none, json_agg puts newlines; json,
-    -- not jsonb: checked, not parsed into a tree, which capture_write's json_to_recordset would
-    -- then walk once per column)
-    v_entries := ('[' || replace(rtrim(v_buffer, E'\x1e'), E'\x1e', ',') || ']')::json;
-    BEGIN
-        RETURN pggit.capture_write(v_entries);
-    EXCEPTION WHEN OTHERS THEN
-        -- one statement at a time, so that a failure loses only its own statement's audit row
-        -- and event, recorded as that statement's capture failure (as at statement time)
-        FOR v_entry IN SELECT e FROM json_array_elements(v_entries) e LOOP
-            BEGIN
-                v_count := v_count + pggit.capture_write(json_build_array(v_entry));
-            EXCEPTION WHEN OTHERS THEN
-                PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_entry->>'t');
-            END;
-        END LOOP;
-    END;
-    RETURN v_count;
-END;
-$$;
-
--- Writes captured statements (a JSON array of pggit.on_ddl_command_end's entries): the audit rows
--- in order, then one ddl.captured event per row (not for an entry with "ev": false, the engine's
--- own DDL). A row's targets are those the trigger named, in its order (tg: objects in tracked
--- schemas; ty: object types of GRANT-like commands; td: what the sql_drop trigger passed on); its
--- anchors those of the tracked objects (a) sorted and deduplicated, then the others (ax: a GRANT's
--- catalog rows, the sql_drop trigger's) as they came. Returns the number of rows written.
-CREATE OR REPLACE FUNCTION pggit.capture_write(p_entries json)
-RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pggit
--- (its one statement planned once per session: a custom plan per batch, re-planned for each
--- parameter value, cost more than the batch's own rows)
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-    v_count integer;
-    v_events integer;
-    v_mark text;
-BEGIN
-    -- (the entries read once into typed columns, from the JSON text: only the values of jsonb
-    -- columns are parsed into jsonb, and no column is looked up in a parsed object; the anchors
-    -- of all of them sorted and deduplicated by one sort, not by a subquery per row)
-    WITH entry AS MATERIALIZED (
-        SELECT e.*
-          FROM ROWS FROM (json_to_recordset(p_entries) AS (
-                   q bigint, s text, t text, tg jsonb, ty jsonb, td jsonb, a jsonb, ax jsonb,
-                   app text, ca inet, r text, ac text, b text, at timestamptz, op text,
-                   ms double precision, ev jsonb)) WITH ORDINALITY
-               AS e(q, s, t, tg, ty, td, a, ax, app, ca, r, ac, b, at, op, ms, ev, n)
-    ), anchor AS (
-        SELECT d.n, jsonb_agg(d.a) AS a
-          FROM (SELECT DISTINCT e.n, x.a
-                  FROM entry e, jsonb_array_elements(e.a) AS x(a)
-                 WHERE jsonb_typeof(e.a) = 'array'
-                 ORDER BY e.n, x.a) d
-         GROUP BY d.n
-    ), audit AS (
-        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
-                                   application_name, client_addr, role_name, actor, branch,
-                                   engine_operation, capture_ms, captured_at)
-        SELECT e.q, e.s, e.t,
-               coalesce(e.tg, '[]') || coalesce(e.ty, '[]') || coalesce(e.td, '[]'),
-               coalesce(x.a, '[]') || coalesce(e.ax, '[]'),
-               e.app, e.ca, e.r, e.ac, e.b, e.op, e.ms, e.at
-          FROM entry e LEFT JOIN anchor x ON x.n = e.n
-         ORDER BY e.n
-        RETURNING id, command_tag, targets, application_name, role_name, actor, branch, captured_at,
-                  cmin::text::bigint AS cmin
+    -- (the transaction's rows from the mark on, by the primary key; the engine's own DDL,
+    -- engine_operation set, is audited but never announced)
+    WITH mine AS MATERIALIZED (
+        SELECT l.id, l.command_tag, l.branch, l.role_name, l.actor, l.application_name, l.targets,
+               l.captured_at, l.engine_operation
+          FROM pggit.ddl_log l
+         WHERE l.id > v_from AND l.txid = pg_current_xact_id()
     ), event AS (
         INSERT INTO pggit.events (type, data, actor, occurred_at)
         SELECT 'ddl.captured',
-               jsonb_build_object('ddl_id', a.id, 'command_tag', a.command_tag, 'branch', a.branch,
-                                  'role', a.role_name, 'actor', a.actor,
-                                  'application_name', a.application_name, 'objects', a.targets),
-               a.actor, a.captured_at
-          FROM (SELECT a.*, row_number() OVER (ORDER BY a.id) AS n FROM audit a) a
-          JOIN entry e ON e.n = a.n  -- (ids are given in the entries' order)
-         WHERE e.ev IS DISTINCT FROM 'false'
-         ORDER BY a.id
+               jsonb_build_object('ddl_id', m.id, 'command_tag', m.command_tag, 'branch', m.branch,
+                                  'role', m.role_name, 'actor', m.actor,
+                                  'application_name', m.application_name, 'objects', m.targets),
+               m.actor, m.captured_at
+          FROM mine m
+         WHERE m.engine_operation IS NULL
+         ORDER BY m.id
         RETURNING pg_notify('pggit_events', id::text)
     )
-    SELECT (SELECT count(*) FROM audit), (SELECT count(*) FROM event),
-           (SELECT max(cmin)::text FROM audit)
-      INTO v_count, v_events, v_mark;
-    -- the end of the statements written, for pggit.privileges_capture_anchors(): the rows' cmin
-    -- read as they are inserted (a flush updates them later, which can leave a combo command id
-    -- there once a savepoint is rolled back)
-    IF v_mark IS NOT NULL THEN
-        PERFORM set_config('pggit.capture_mark', v_mark, true);
+    SELECT (SELECT max(id) FROM mine), (SELECT count(*) FROM event) INTO v_to, v_count;
+    IF v_to IS NOT NULL THEN
+        UPDATE pggit.capture_pending SET announced = v_to WHERE txid = pg_current_xact_id();
     END IF;
     RETURN v_count;
 END;
 $$;
 
--- At commit (the deferred trigger of pggit.capture_pending, armed by the transaction's first
--- buffered statement): writes what is still buffered and removes the transaction's row.
--- The buffer of a transaction is a transaction-local setting: RESET ALL (or RESET of the setting)
--- inside the transaction empties it. What it held is gone; that is said, never silent: a capture
--- failure (an alert, and a warning to the client) that tells to resync.
-CREATE OR REPLACE FUNCTION pggit.capture_buffer_lost()
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pggit
-AS $$
-BEGIN
-    PERFORM pggit.capture_failed('55000',
-        'the settings were reset (RESET ALL) inside the transaction, which emptied its buffer of '
-        || 'captured DDL: statements before the reset are not audited', 'RESET');
-END;
-$$;
-
-CREATE OR REPLACE FUNCTION pggit.capture_spill_at_commit()
+-- At commit (the deferred trigger of pggit.capture_pending, armed by the transaction's first audit
+-- row of users' DDL): announces what is not announced yet and removes the transaction's row. A
+-- failure to write the events is a capture failure (recorded, an alert; in strict mode it fails
+-- the commit): the DDL and its audit rows commit.
+CREATE OR REPLACE FUNCTION pggit.capture_announce_at_commit()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
-    -- the row gone: the buffer was written since it was armed (pggit.capture_spill disarms), and
-    -- a row armed again later has its own event
-    IF NOT EXISTS (SELECT 1 FROM pggit.capture_pending WHERE txid = NEW.txid) THEN
-        RETURN NULL;
-    END IF;
-    IF current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
-        PERFORM pggit.capture_buffer_lost();
-    END IF;
-    PERFORM pggit.capture_spill();
+    BEGIN
+        PERFORM pggit.capture_announce();
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'COMMIT');
+    END;
     DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
     -- fired before the commit (SET CONSTRAINTS ... IMMEDIATE): the next statement arms it again
     PERFORM set_config('pggit.capture_armed', '', true);
@@ -1122,11 +1003,11 @@ BEGIN
 END;
 $$;
 
-DROP TRIGGER IF EXISTS capture_spill_at_commit ON pggit.capture_pending;
-CREATE CONSTRAINT TRIGGER capture_spill_at_commit
+DROP TRIGGER IF EXISTS capture_announce_at_commit ON pggit.capture_pending;
+CREATE CONSTRAINT TRIGGER capture_announce_at_commit
     AFTER INSERT ON pggit.capture_pending
     DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION pggit.capture_spill_at_commit();
+    FOR EACH ROW EXECUTE FUNCTION pggit.capture_announce_at_commit();
 
 -- auto_commit: each DDL transaction becomes one commit. Later DDL of the same transaction amends
 -- the commit that transaction made (nobody else can have seen it yet).

@@ -203,7 +203,7 @@ BEGIN
     IF current_setting('transaction_read_only') = 'on' THEN
         RETURN r;
     END IF;
-    PERFORM pggit.capture_spill();  -- the audit rows still buffered by this transaction
+    PERFORM pggit.capture_announce();  -- the events of this transaction's audit rows not written yet
     SELECT array_agg(id ORDER BY id), sum(capture_ms) INTO v_ids, v_capture_ms
       FROM (SELECT id, capture_ms FROM pggit.ddl_log WHERE flushed_at IS NULL ORDER BY id FOR UPDATE) l;
     IF v_ids IS NULL THEN

@@ -3,7 +3,7 @@
 -- Re-runnable: applied again by the loader whenever this file changes.
 
 -- Fan-out (a statement-level trigger on pggit.events, reading the statement's new events through
--- its transition table): a batch of N events (pggit.capture_write writes one per buffered DDL
+-- its transition table): a batch of N events (pggit.capture_announce writes one per captured DDL
 -- statement) costs one call, not N. 'webhook.test' goes only to the endpoint it names
 -- (data.webhook_id). It first looks for an active endpoint: most databases have none, and the
 -- INSERT ... SELECT ... ON CONFLICT costs its set-up (the deliveries table, its arbiter index) even
