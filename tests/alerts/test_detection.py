@@ -106,9 +106,7 @@ def test_a_capture_failure_raises_an_alert_and_the_ddl_still_succeeds():
     sql("ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')")
     sql("CREATE SEQUENCE public.boom_seq")
     assert value("SELECT to_regclass('public.boom_seq') IS NOT NULL") is True
-    # capture writes its audit rows at commit or at the first read that needs them (this test's
-    # transaction never commits): a read
-    sql("SELECT pggit.capture_flush()")
+    # (capture writes the audit row at statement time: the failure is recorded at once)
     [(fingerprint, source, severity, title, tag, error_id)] = sql(
         "SELECT fingerprint, source, severity, title, details->>'command_tag',"
         " (details->>'capture_error_id')::bigint FROM pggit.alerts"
@@ -122,18 +120,15 @@ def test_a_capture_failure_raises_an_alert_and_the_ddl_still_succeeds():
     )
     assert error_id == value("SELECT id FROM pggit.capture_errors")
     sql("CREATE SEQUENCE public.boom_seq2")
-    sql("SELECT pggit.capture_flush()")
     assert sql("SELECT occurrences FROM pggit.alerts") == [(2,)]
 
 
 def test_a_capture_failure_alert_resolves_after_a_later_successful_capture():
     sql("ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')")
     sql("CREATE SEQUENCE public.boom_seq")
-    sql("SELECT pggit.capture_flush()")  # written at commit or first read (see above)
     assert value("SELECT pggit.alerts_auto_resolve()") == 0
     sql("ALTER TABLE pggit.ddl_log DROP CONSTRAINT no_boom")
     sql("CREATE SEQUENCE public.fine_seq")
-    sql("SELECT pggit.capture_flush()")
     assert value("SELECT pggit.alerts_auto_resolve()") == 1
     assert sql("SELECT status, resolved_by FROM pggit.alerts") == [("resolved", "pggit")]
     assert [kind for kind, _ in alert_events()] == ["alert.fired", "alert.resolved"]

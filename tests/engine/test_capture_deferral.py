@@ -3,11 +3,11 @@
 Users' DDL is captured in steps: at statement time the audit row (statement, objects named,
 catalog rows to re-read, role, application, transaction); its ddl.captured event at the first read
 that needs it or at commit; the canonical definitions at the first read that needs them (status,
-commit, diff). With capture_sync on, everything is written and read at statement time. The same sessions run on two copies of one database, one each way, and everything
-a user can see must be identical: status, the ddl.captured events, the audit rows, the diff, the
-commit made of it all. The sessions cover rolled-back transactions and savepoints, interleaved
-sessions, an ordinary login role, a 100-statement script, reads inside the
-transaction, and a capture failure.
+commit, diff). With capture_sync on, everything is written and read at statement time. The same
+sessions run on two copies of one database, one each way, and everything a user can see must be
+identical: status, the ddl.captured events, the audit rows, the diff, the commit made of it all.
+The sessions cover rolled-back transactions and savepoints, interleaved sessions, an ordinary
+login role, a 100-statement script, reads inside the transaction, and a capture failure.
 """
 
 from __future__ import annotations
@@ -239,6 +239,188 @@ def test_a_failure_to_write_an_audit_row_loses_only_its_statement_and_is_recorde
     assert {"table:public.kept_a", "table:public.kept_b", "sequence:public.boom_seq"} <= keys
 
 
+def test_a_failure_to_write_an_event_loses_only_its_statements_event_and_is_recorded(
+    engine_db: EngineDB,
+):
+    """The events are written together at commit; one that cannot be written is a capture failure
+    of its own (tag ddl.captured, an alert) and the others are written one by one. The DDL and
+    every audit row commit; the alert clears once a later ddl.captured event is written."""
+    engine_db.run(
+        "ALTER TABLE pggit.events ADD CONSTRAINT no_boom "
+        "CHECK (type <> 'ddl.captured' OR data->>'command_tag' <> 'CREATE SEQUENCE')"
+    )
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.kept_a (a integer)")
+        engine_db.run("CREATE SEQUENCE public.boom_seq")
+        engine_db.run("CREATE TABLE public.kept_b (b integer)")
+    assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
+        ("ddl.captured", "23514")
+    ]
+    assert engine_db.rows(
+        "SELECT data->'objects'->0->>'identity' FROM pggit.events "
+        "WHERE type = 'ddl.captured' ORDER BY id"
+    ) == [("public.kept_a",), ("public.kept_b",)]
+    assert engine_db.rows("SELECT targets->0->>'identity' FROM pggit.ddl_log ORDER BY id") == [
+        ("public.kept_a",),
+        ("public.boom_seq",),
+        ("public.kept_b",),
+    ]
+    assert engine_db.one("SELECT to_regclass('public.boom_seq') IS NOT NULL") is True
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_pending") == 0
+    assert engine_db.rows("SELECT fingerprint, status FROM pggit.alerts") == [
+        ("capture_failure:ddl.captured", "firing")
+    ]
+    assert engine_db.one("SELECT pggit.alerts_auto_resolve()") == 0
+    engine_db.run("ALTER TABLE pggit.events DROP CONSTRAINT no_boom")
+    engine_db.run("CREATE TABLE public.later (a integer)")
+    assert engine_db.one("SELECT pggit.alerts_auto_resolve()") == 1
+    assert engine_db.rows("SELECT status FROM pggit.alerts") == [("resolved",)]
+
+
+def test_a_rescan_inside_a_capturing_transaction_is_audited_not_announced(engine_db: EngineDB):
+    """rescan writes its own audit row (already flushed) in the transaction: it is the engine's
+    record, not a captured statement, so it gets no ddl.captured event."""
+    with engine_db.conn.transaction():
+        engine_db.run("SELECT pggit.set_capture(false)")
+        engine_db.run("CREATE TABLE public.unseen (a integer)")
+        engine_db.run("SELECT pggit.set_capture(true)")
+        engine_db.run("CREATE TABLE public.seen (a integer)")
+        assert engine_db.one("SELECT pggit.rescan()") == 1  # the table made with capture off
+    assert engine_db.rows("SELECT command_tag FROM pggit.ddl_log ORDER BY id") == [
+        ("CREATE TABLE",),
+        ("RESCAN",),
+    ]
+    assert engine_db.rows(
+        "SELECT data->>'command_tag', data->'objects'->0->>'identity' FROM pggit.events "
+        "WHERE type = 'ddl.captured' ORDER BY id"
+    ) == [("CREATE TABLE", "public.seen")]
+
+
+def test_a_grant_after_a_read_is_credited_with_its_own_object_only(engine_db: EngineDB):
+    """A read announces the transaction's statements and moves the end-of-statement mark: a GRANT
+    after it is not credited with what the transaction created before the read, nor with an
+    object created while capture was off."""
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.granted (a integer)")
+        engine_db.run("SELECT pggit.set_capture(false)")
+        engine_db.run("CREATE TABLE public.hidden (a integer)")
+        engine_db.run("SELECT pggit.set_capture(true)")
+        engine_db.run("SELECT count(*) FROM pggit.status()")
+        engine_db.run("GRANT SELECT ON public.granted TO PUBLIC")
+    assert engine_db.rows(
+        "SELECT l.command_tag, (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0)"
+        "                                        ORDER BY 1) "
+        "                        FROM jsonb_array_elements(l.anchors) a) "
+        "FROM pggit.ddl_log l ORDER BY l.id"
+    ) == [("CREATE TABLE", ["table granted"]), ("GRANT", ["table granted"])]
+    assert engine_db.rows("SELECT object_key FROM pggit.status() ORDER BY object_key") == [
+        ("privileges:table:public.granted",),
+        ("table:public.granted",),
+    ]
+
+
+def test_an_engine_read_takes_no_transaction_id(engine_db: EngineDB):
+    """A read that has nothing of its transaction to announce assigns no transaction id (a new
+    session's first read plans capture's lookup of its transaction's row)."""
+    with engine_db.connect() as conn:
+        conn.execute("BEGIN")
+        conn.execute("SELECT count(*) FROM pggit.status()")
+        assert conn.execute("SELECT pg_current_xact_id_if_assigned()").fetchone() == (None,)
+        conn.execute("ROLLBACK")
+
+
+def test_a_long_migration_takes_a_few_transaction_ids_not_one_per_statement(
+    engine_db: EngineDB,
+):
+    """Each statement's capture runs in a subtransaction; one that writes takes a transaction id
+    of its own, and past 64 of them PostgreSQL's per-backend cache of subtransactions overflows
+    (every other session's visibility checks then look in pg_subtrans while the migration runs).
+    In a 200-statement migration in one transaction, only the first audit row is written inside
+    its statement's subtransaction (its row's xmin is that subtransaction's id); the others are
+    written by the transaction itself."""
+    with engine_db.conn.transaction():
+        engine_db.run(script(200, "xids"))
+        assert engine_db.rows(
+            "SELECT count(*), count(DISTINCT xmin::text), count(*) FILTER ("
+            "         WHERE xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text) "
+            "  FROM pggit.ddl_log WHERE txid = pg_current_xact_id()"
+        ) == [(200, 2, 199)]
+    assert engine_db.one("SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured'") == 200
+
+
+class Undone(Exception):
+    """Raised to roll back a test's transaction (the engine's own tables as they were)."""
+
+
+def test_the_audit_table_of_a_fresh_install_takes_any_row(engine_db: EngineDB):
+    """pggit.audit_table_plain() lists ddl_log's columns as schema/004_core.sql makes them: a change
+    of the table that forgets it ends capture's writes outside its subtransaction (slower, and
+    one transaction id per captured statement); each change below ends them too."""
+    assert engine_db.one("SELECT pggit.audit_table_plain()") is True
+    for change in (
+        "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'X')",
+        "CREATE UNIQUE INDEX ddl_log_tag_unique ON pggit.ddl_log (command_tag, id)",
+        "CREATE INDEX ddl_log_tag_expression ON pggit.ddl_log ((1 / length(command_tag)))",
+        "ALTER TABLE pggit.ddl_log ALTER COLUMN actor SET NOT NULL",
+        "ALTER TABLE pggit.ddl_log ALTER COLUMN capture_ms TYPE numeric(4, 1)",
+        "ALTER TABLE pggit.ddl_log ADD COLUMN extra integer",
+        "CREATE RULE no_insert AS ON INSERT TO pggit.ddl_log DO INSTEAD NOTHING",
+        "CREATE TRIGGER no_insert BEFORE INSERT ON pggit.ddl_log "
+        "FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+    ):
+        with pytest.raises(Undone), engine_db.conn.transaction():
+            engine_db.run(change)
+            assert engine_db.one("SELECT pggit.audit_table_plain()") is False, change
+            raise Undone
+
+
+# Changes to the audit table inside the capturing transaction, after statements were captured, and
+# the capture failures they then cause: a row that cannot be written is a capture failure, never a
+# failed DDL statement.
+TAMPERED_MID_TRANSACTION = {
+    "constraint": (
+        [
+            "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom "
+            "CHECK (command_tag <> 'CREATE SEQUENCE')"
+        ],
+        [("CREATE SEQUENCE",)],
+    ),
+    "capture-off": (
+        [
+            "SELECT pggit.set_capture(false)",
+            "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom "
+            "CHECK (command_tag <> 'CREATE SEQUENCE')",
+            "SELECT pggit.set_capture(true)",
+        ],
+        [("CREATE SEQUENCE",)],
+    ),
+    "renamed": (
+        ["ALTER TABLE pggit.ddl_log RENAME TO ddl_log_renamed"],
+        [("CREATE SEQUENCE",), ("CREATE TABLE",)],
+    ),
+}
+
+
+@pytest.mark.parametrize("tamper", list(TAMPERED_MID_TRANSACTION))
+def test_the_audit_table_changed_mid_transaction_never_fails_the_ddl(
+    engine_db: EngineDB, tamper: str
+):
+    statements, failures = TAMPERED_MID_TRANSACTION[tamper]
+    with pytest.raises(Undone), engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.first (a integer)")
+        engine_db.run("CREATE TABLE public.second (a integer)")  # (written outside the block)
+        for statement in statements:
+            engine_db.run(statement)
+        engine_db.run("CREATE SEQUENCE public.boom_seq")
+        engine_db.run("CREATE TABLE public.third (a integer)")
+        assert engine_db.one("SELECT to_regclass('public.boom_seq') IS NOT NULL") is True
+        assert engine_db.one("SELECT to_regclass('public.third') IS NOT NULL") is True
+        assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors ORDER BY id") == (
+            failures
+        )
+        raise Undone
+
+
 def test_constraints_set_immediate_mid_transaction_loses_no_captured_statement(
     engine_db: EngineDB,
 ):
@@ -338,16 +520,15 @@ def test_a_reset_all_inside_the_transaction_loses_nothing(engine_db: EngineDB, b
     client = engine_db.connect()
     warnings: list[str] = []
     client.add_notice_handler(lambda notice: warnings.append(notice.message_primary))
-    with client:
-        with client.transaction():
-            client.execute("CREATE TABLE public.before_reset (a integer)")
-            if BEFORE_THE_RESET[before]:
-                client.execute(BEFORE_THE_RESET[before])
-            client.execute("CREATE TABLE public.middle (a integer)")
-            client.execute("RESET ALL")
-            client.execute("CREATE TABLE public.after_reset (a integer)")
-            client.execute("RESET ALL")
-            client.execute("CREATE TABLE public.after_second_reset (a integer)")
+    with client, client.transaction():
+        client.execute("CREATE TABLE public.before_reset (a integer)")
+        if BEFORE_THE_RESET[before]:
+            client.execute(BEFORE_THE_RESET[before])
+        client.execute("CREATE TABLE public.middle (a integer)")
+        client.execute("RESET ALL")
+        client.execute("CREATE TABLE public.after_reset (a integer)")
+        client.execute("RESET ALL")
+        client.execute("CREATE TABLE public.after_second_reset (a integer)")
     assert warnings == []
     assert engine_db.rows("SELECT command_tag, message FROM pggit.capture_errors") == []
     names = ["before_reset", "middle", "after_reset", "after_second_reset"]

@@ -360,7 +360,8 @@ $$;
 --   capture_failure:<tag> a later captured <tag> statement (a row of pggit.ddl_log after the
 --                         alert was last seen: capture writes a synchronous audit row per
 --                         statement there, and its batched 'capture' operation carries no
---                         command tag).
+--                         command tag); capture_failure:ddl.captured (the events of audit rows
+--                         not written) a later ddl.captured event.
 -- Anomalies clear in pggit.perf_detect_anomalies; other sources are resolved by hand.
 CREATE OR REPLACE FUNCTION pggit.alert_condition_cleared(a pggit.alerts)
 RETURNS boolean
@@ -380,6 +381,10 @@ BEGIN
     ELSIF v_kind = 'operation_failed' THEN
         RETURN EXISTS (SELECT 1 FROM pggit.operations o WHERE o.operation = v_arg
                           AND o.started_at > a.last_seen_at AND o.success);
+    ELSIF v_kind = 'capture_failure' AND v_arg = 'ddl.captured' THEN
+        -- (the newest one, by the outbox's (type, id) index)
+        RETURN coalesce((SELECT e.occurred_at FROM pggit.events e WHERE e.type = 'ddl.captured'
+                          ORDER BY e.id DESC LIMIT 1) > a.last_seen_at, false);
     ELSIF v_kind = 'capture_failure' THEN
         RETURN EXISTS (SELECT 1 FROM pggit.ddl_log l
                         WHERE l.captured_at > a.last_seen_at AND l.command_tag = v_arg);

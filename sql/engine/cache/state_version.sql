@@ -32,8 +32,8 @@ END;
 $$;
 
 -- A constraint trigger is a row trigger (no statement-level or transition-table form): so that a
--- batch of N events (pggit.capture_announce writes one per captured DDL statement) does not queue N
--- deferred calls, only the rows of the transaction's first statement that appends to the outbox
+-- batch of N events (pggit.capture_announce writes one per captured DDL statement) does not queue
+-- N deferred calls, only the rows of the transaction's first statement that appends to the outbox
 -- queue it (WHEN is evaluated as each row is inserted, not deferred); the statement trigger
 -- below marks the transaction once that statement has inserted a row. The mark is
 -- transaction-local: a rolled-back savepoint takes it back together with the calls it queued.

@@ -471,6 +471,13 @@ BEGIN
     IF v_anchors IS NOT NULL THEN
         PERFORM pggit.pending_anchors_push(v_anchors);
     END IF;
+    -- a drop in the engine's schema: the next audit row is written inside on_ddl_command_end's
+    -- block again (see there)
+    IF current_setting('pggit.capture_direct', true) = 'y'
+       AND EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
+                    WHERE d.schema_name = 'pggit' OR d.address_names[1] = 'pggit') THEN
+        v_set := set_config('pggit.capture_direct', '', true);
+    END IF;
     SELECT jsonb_agg(jsonb_build_object('type', d.object_type, 'identity', d.object_identity,
                                         'change', 'dropped'))
       INTO v_dropped
@@ -493,9 +500,9 @@ EXCEPTION WHEN OTHERS THEN
 END;
 $$;
 
--- Records a capture failure; re-raises in strict mode. A failure raised here already (strict
--- mode, inside a function that catches it and records it again) is raised again as it is: its
--- message carries the prefix once.
+-- Records a capture failure; re-raises in strict mode. A failure raised here already (strict mode:
+-- pggit.capture_announce's, caught again by the statement's own block) is raised again as it is:
+-- its message carries the prefix once.
 CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
 RETURNS void
 LANGUAGE plpgsql
@@ -634,6 +641,9 @@ DECLARE
     v_anchor text;
     v_more_anchors jsonb;
     v_arm boolean := false;
+    v_armed_now boolean := false;
+    v_direct boolean := false;
+    v_engine_touched boolean := false;
     v_targets_j jsonb;
     v_anchors_j jsonb;
     v_app text;
@@ -663,6 +673,11 @@ BEGIN
         v_cached := set_config('pggit.pending_dropped', '', true);
     END IF;
     IF v_tx = 'off' THEN
+        IF current_setting('pggit.capture_direct', true) = 'y' THEN
+            -- (what the transaction does with capture off is not seen: the next audit row is
+            -- written inside the block again)
+            v_cached := set_config('pggit.capture_direct', '', true);
+        END IF;
         RETURN;
     END IF;
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
@@ -742,6 +757,8 @@ BEGIN
                 ELSIF strpos(v_raw_anchors, v_anchor) = 0 THEN
                     v_raw_anchors := v_raw_anchors || ', ' || v_anchor;
                 END IF;
+            ELSIF v_schema = 'pggit' THEN
+                v_engine_touched := true;  -- an object of the engine's own (see below)
             END IF;
             IF v_refused IS NULL AND starts_with(v_cmd_tag, 'CREATE ')
                AND v_type IN ('foreign table', 'operator class', 'operator family',
@@ -788,6 +805,9 @@ BEGIN
         END IF;
         IF v_tracked = 0 AND coalesce(jsonb_array_length(v_more_anchors), 0) = 0
            AND v_pending_dropped IS NULL AND NOT v_grant THEN
+            IF v_engine_touched THEN
+                v_cached := set_config('pggit.capture_direct', '', true);
+            END IF;
             RETURN;  -- nothing tracked was touched
         END IF;
 
@@ -811,22 +831,12 @@ BEGIN
         -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
         v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
         v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
-        -- users' DDL: the transaction's first audit row arms the announcement at commit (below);
-        -- pggit.capture_armed says it is armed without a lookup (a RESET ALL only costs the lookup)
-        IF v_state = 'on' AND current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
-            v_cached := set_config('pggit.capture_armed', 'y', true);
-            v_arm := NOT EXISTS (SELECT 1 FROM pggit.capture_pending
-                                  WHERE txid = pg_current_xact_id());
-        END IF;
-        -- the audit row, written now (one INSERT with typed values: no entry kept in settings and
-        -- parsed back later). Its targets: what the trigger named in tracked schemas in its order,
-        -- then the object types of GRANT-like commands, then what the sql_drop trigger passed on;
-        -- its anchors: the tracked objects' catalog rows, then a GRANT's and the sql_drop
-        -- trigger's. Its cmin marks where this statement's catalog writes end (read at once:
-        -- pggit.privileges_capture_anchors() compares with it).
-        -- (the values computed by plain assignments: evaluated from state built once per
-        -- transaction, where the same expressions in the VALUES list were compiled again by every
-        -- execution of the INSERT)
+        -- the audit row's values (computed by plain assignments: evaluated from state built once
+        -- per transaction, where the same expressions in the VALUES list were compiled again by
+        -- every execution of the INSERT). Its targets: what the trigger named in tracked schemas
+        -- in its order, then the object types of GRANT-like commands, then what the sql_drop
+        -- trigger passed on; its anchors: the tracked objects' catalog rows, then a GRANT's and
+        -- the sql_drop trigger's.
         v_targets_j := CASE WHEN v_typed IS NULL AND v_pending_dropped IS NULL
                             THEN coalesce(v_targets, '[]')::jsonb
                             ELSE coalesce(v_targets, '[]')::jsonb || coalesce(v_typed, '[]')::jsonb
@@ -838,6 +848,34 @@ BEGIN
         v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
         v_operation := nullif(current_setting('pggit.operation', true), '');
         v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
+        -- Written after this block (below), outside its subtransaction, when the transaction has
+        -- written an audit row inside one already, the table takes any row
+        -- (pggit.audit_table_plain) and nothing can have changed it since
+        -- (pggit.capture_direct): a write inside the block gives the subtransaction a
+        -- transaction id of its own, one per statement, and past 64 of them PostgreSQL's cache of
+        -- a backend's subtransactions overflows, which slows every other session's visibility
+        -- checks while the migration runs. After that first write the transaction holds a lock on
+        -- ddl_log that keeps other sessions from altering it; its own statements that could (any
+        -- on an object of the engine's schema, GRANT-like ones) are written inside the block and
+        -- end the direct writes until the next one written there succeeds; so do capture
+        -- switched off, the configuration set and a DROP in the engine's schema.
+        v_direct := v_state = 'on' AND NOT v_slow AND substr(v_cfg_cached, 3, 1) <> 'x'
+                    AND NOT v_grant AND NOT v_engine_touched
+                    AND current_setting('pggit.capture_direct', true) = 'y'
+                    AND current_setting('pggit.capture_armed', true) = 'y';
+        IF v_direct THEN
+            EXIT capture;
+        END IF;
+        -- users' DDL: the transaction's first audit row arms the announcement at commit (below);
+        -- pggit.capture_armed says it is armed without a lookup (a RESET ALL only costs the lookup)
+        IF v_state = 'on' AND current_setting('pggit.capture_armed', true) IS DISTINCT FROM 'y' THEN
+            v_cached := set_config('pggit.capture_armed', 'y', true);
+            v_arm := NOT EXISTS (SELECT 1 FROM pggit.capture_pending
+                                  WHERE txid = pg_current_xact_id());
+            v_armed_now := true;
+        END IF;
+        -- its cmin marks where this statement's catalog writes end (read at once:
+        -- pggit.privileges_capture_anchors() compares with it)
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
                                    application_name, client_addr, role_name, actor, branch,
                                    engine_operation, capture_ms, captured_at)
@@ -850,10 +888,18 @@ BEGIN
             -- them, or at commit: this row's deferred trigger)
             INSERT INTO pggit.capture_pending (announced) VALUES (v_ddl_id - 1);
         END IF;
-        IF v_arm OR v_grant OR v_state <> 'on' OR v_slow OR substr(v_cfg_cached, 3, 1) = 'x' THEN
+        -- (the mark: after the transaction's first statement, or its first after a RESET ALL,
+        -- after each GRANT-like one, after each announced at once)
+        IF v_armed_now OR v_grant OR v_state <> 'on' OR v_slow OR substr(v_cfg_cached, 3, 1) = 'x' THEN
             v_cached := set_config('pggit.capture_mark', v_mark, true);
         END IF;
         IF v_state = 'on' THEN
+            -- (the next statements write their rows after the block when this one was written
+            -- inside it, nothing of the engine's was touched, and the table takes any row)
+            v_cached := set_config('pggit.capture_direct',
+                CASE WHEN NOT v_slow AND substr(v_cfg_cached, 3, 1) <> 'x' AND NOT v_grant
+                          AND NOT v_engine_touched AND pggit.audit_table_plain()
+                     THEN 'y' ELSE '' END, true);
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
             END IF;
@@ -878,6 +924,13 @@ BEGIN
         END IF;
         PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
     END;
+    IF v_direct THEN
+        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
+                                   application_name, client_addr, role_name, actor, branch,
+                                   engine_operation, capture_ms, captured_at)
+        VALUES (v_query_id, v_statement, v_tag, v_targets_j, v_anchors_j, v_app, v_client, v_role,
+                v_actor, v_branch, v_operation, v_ms, v_started);
+    END IF;
     IF v_refused IS NOT NULL THEN
         PERFORM pggit.raise_error('UNTRACKED_KIND',
             format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
@@ -885,6 +938,43 @@ BEGIN
             'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
     END IF;
 END;
+$$;
+
+-- Whether pggit.ddl_log is as schema/004_core.sql makes it, in all that could make an INSERT of
+-- capture's fail for some values and not for others: its columns (names, types, NOT NULL,
+-- identity, generated), and no CHECK constraint, trigger (foreign keys included), rule or forced
+-- row security, no index but plain ones (no unique one but the primary key, no expression, no
+-- predicate). pggit.on_ddl_command_end writes audit rows outside its subtransaction only then.
+-- (The columns are listed here once more: a change of the table changes this text too, or the
+-- test of a fresh install fails.)
+CREATE OR REPLACE FUNCTION pggit.audit_table_plain()
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT c.relkind = 'r' AND c.relchecks = 0 AND NOT c.relhastriggers AND NOT c.relhasrules
+           AND NOT c.relforcerowsecurity
+           AND NOT EXISTS (SELECT 1 FROM pg_index i
+                            WHERE i.indrelid = c.oid
+                              AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL
+                                   OR ((i.indisunique OR i.indisexclusion) AND NOT i.indisprimary)))
+           AND (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
+                                  || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                                  || CASE WHEN a.attidentity <> '' THEN ' identity' ELSE '' END
+                                  || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END,
+                                  ', ' ORDER BY a.attnum)
+                  FROM pg_attribute a
+                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+               = 'id bigint not null identity, query_id bigint, statement text, '
+                 'command_tag text not null, targets jsonb not null, anchors jsonb not null, '
+                 'objects jsonb not null, flushed_at timestamp with time zone, '
+                 'capture_ms double precision, role_name text not null, '
+                 'session_role text not null, application_name text, client_addr inet, '
+                 'txid xid8 not null, backend_pid integer not null, actor text, branch text, '
+                 'engine_operation text, captured_at timestamp with time zone not null, '
+                 'commit_id bigint'
+      FROM pg_class c
+     WHERE c.oid = 'pggit.ddl_log'::regclass
 $$;
 
 -- Empties pggit.branch_cache (HEAD's branch as on_ddl_command_end read it in this transaction):
@@ -936,8 +1026,13 @@ $$;
 -- status, commit, diff, checkout...), by statements announced at once (capture_sync, auto_commit,
 -- strict mode) and at commit (pggit.capture_announce_at_commit). The events are written in the
 -- transaction's last moments, so that their ids follow the order in which transactions commit (a
--- reader of the outbox by id never skips an event committed later with a lower id). Returns the
--- number of events written.
+-- reader of the outbox by id never passes over an event committed later with a lower id).
+-- Announced: the rows of users' statements, which are announced before they are flushed; the rows
+-- the engine writes for itself are not (its own DDL, engine_operation set; a rescan's row and a
+-- full checkout's, written flushed). Moves pggit.capture_mark (the end of this transaction's last
+-- captured statement for pggit.privileges_capture_anchors) to now, as a write of audit rows did.
+-- A failure to write the events is a capture failure (recorded, an alert; strict mode raises it),
+-- never a failed read. Returns the number of events written.
 CREATE OR REPLACE FUNCTION pggit.capture_announce()
 RETURNS integer
 LANGUAGE plpgsql
@@ -945,45 +1040,84 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 DECLARE
+    -- (no transaction id assigned for it: a read in a transaction that wrote nothing has none,
+    -- and so nothing to announce)
+    v_txid xid8 := pg_current_xact_id_if_assigned();
     v_from bigint;
     v_to bigint;
     v_count integer;
+    v_mark text;
+    v_row pggit.ddl_log;
+    v_event bigint;
 BEGIN
-    SELECT p.announced INTO v_from FROM pggit.capture_pending p WHERE p.txid = pg_current_xact_id();
+    IF v_txid IS NULL THEN
+        RETURN 0;
+    END IF;
+    SELECT p.announced INTO v_from FROM pggit.capture_pending p WHERE p.txid = v_txid;
     IF v_from IS NULL THEN
         RETURN 0;
     END IF;
-    -- (the transaction's rows from the mark on, by the primary key; the engine's own DDL,
-    -- engine_operation set, is audited but never announced)
-    WITH mine AS MATERIALIZED (
-        SELECT l.id, l.command_tag, l.branch, l.role_name, l.actor, l.application_name, l.targets,
-               l.captured_at, l.engine_operation
-          FROM pggit.ddl_log l
-         WHERE l.id > v_from AND l.txid = pg_current_xact_id()
-    ), event AS (
-        INSERT INTO pggit.events (type, data, actor, occurred_at)
-        SELECT 'ddl.captured',
-               jsonb_build_object('ddl_id', m.id, 'command_tag', m.command_tag, 'branch', m.branch,
-                                  'role', m.role_name, 'actor', m.actor,
-                                  'application_name', m.application_name, 'objects', m.targets),
-               m.actor, m.captured_at
-          FROM mine m
-         WHERE m.engine_operation IS NULL
-         ORDER BY m.id
-        RETURNING pg_notify('pggit_events', id::text)
-    )
-    SELECT (SELECT max(id) FROM mine), (SELECT count(*) FROM event) INTO v_to, v_count;
+    BEGIN
+        -- (the transaction's rows from the mark on, by the primary key)
+        WITH mine AS MATERIALIZED (
+            SELECT l.id, l.command_tag, l.branch, l.role_name, l.actor, l.application_name,
+                   l.targets, l.captured_at, l.engine_operation, l.flushed_at
+              FROM pggit.ddl_log l
+             WHERE l.id > v_from AND l.txid = v_txid
+        ), event AS (
+            INSERT INTO pggit.events (type, data, actor, occurred_at)
+            SELECT 'ddl.captured',
+                   jsonb_build_object('ddl_id', m.id, 'command_tag', m.command_tag,
+                                      'branch', m.branch, 'role', m.role_name, 'actor', m.actor,
+                                      'application_name', m.application_name,
+                                      'objects', m.targets),
+                   m.actor, m.captured_at
+              FROM mine m
+             WHERE m.engine_operation IS NULL AND m.flushed_at IS NULL
+             ORDER BY m.id
+            RETURNING pg_notify('pggit_events', id::text)
+        )
+        SELECT (SELECT max(id) FROM mine), (SELECT count(*) FROM event) INTO v_to, v_count;
+    EXCEPTION WHEN OTHERS THEN
+        -- one event at a time, so that a failure loses only its own statement's event, recorded
+        -- as a capture failure
+        v_count := 0;
+        FOR v_row IN SELECT l.* FROM pggit.ddl_log l WHERE l.id > v_from AND l.txid = v_txid
+                      ORDER BY l.id LOOP
+            v_to := v_row.id;
+            CONTINUE WHEN v_row.engine_operation IS NOT NULL OR v_row.flushed_at IS NOT NULL;
+            BEGIN
+                INSERT INTO pggit.events (type, data, actor, occurred_at)
+                VALUES ('ddl.captured',
+                        jsonb_build_object('ddl_id', v_row.id, 'command_tag', v_row.command_tag,
+                                           'branch', v_row.branch, 'role', v_row.role_name,
+                                           'actor', v_row.actor,
+                                           'application_name', v_row.application_name,
+                                           'objects', v_row.targets),
+                        v_row.actor, v_row.captured_at)
+                RETURNING id INTO v_event;
+                PERFORM pg_notify('pggit_events', v_event::text);
+                v_count := v_count + 1;
+            EXCEPTION WHEN OTHERS THEN
+                PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'ddl.captured');
+            END;
+        END LOOP;
+    END;
     IF v_to IS NOT NULL THEN
-        UPDATE pggit.capture_pending SET announced = v_to WHERE txid = pg_current_xact_id();
+        -- (the mark read from the version just written: read later, a version replaced inside a
+        -- savepoint rolled back shows a combo command id)
+        UPDATE pggit.capture_pending SET announced = v_to WHERE txid = v_txid
+        RETURNING cmin::text INTO v_mark;
+        PERFORM set_config('pggit.capture_mark', v_mark, true);
     END IF;
     RETURN v_count;
 END;
 $$;
 
 -- At commit (the deferred trigger of pggit.capture_pending, armed by the transaction's first audit
--- row of users' DDL): announces what is not announced yet and removes the transaction's row. A
--- failure to write the events is a capture failure (recorded, an alert; in strict mode it fails
--- the commit): the DDL and its audit rows commit.
+-- row of users' DDL): announces what is not announced yet and removes the transaction's row (a
+-- failure to write the events is a capture failure: the DDL and its audit rows commit, unless
+-- strict mode fails the commit).
 CREATE OR REPLACE FUNCTION pggit.capture_announce_at_commit()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -991,14 +1125,11 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
-    BEGIN
-        PERFORM pggit.capture_announce();
-    EXCEPTION WHEN OTHERS THEN
-        PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'COMMIT');
-    END;
+    PERFORM pggit.capture_announce();
     DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
     -- fired before the commit (SET CONSTRAINTS ... IMMEDIATE): the next statement arms it again
     PERFORM set_config('pggit.capture_armed', '', true);
+    PERFORM set_config('pggit.capture_direct', '', true);
     RETURN NULL;
 END;
 $$;

@@ -399,19 +399,20 @@ $$;
 -- ended (a higher cmin: the command counter counts the whole transaction), so rows created or
 -- granted by earlier statements of the transaction are not attributed to this one. That end is
 -- the transaction-local setting pggit.capture_mark, set by capture (engine/capture/capture.sql)
--- after the first buffered statement, after each GRANT, REVOKE, ALTER DEFAULT PRIVILEGES and DROP
--- OWNED, and by every write of audit rows (strict mode, capture_sync, auto_commit, the engine's
--- DDL, the batches of buffered ones): the command id of a row version capture has just written,
--- read at once, before anything can update or delete it. (The cmin column is the tuple's raw command id
+-- after the transaction's first captured statement (and its first after a RESET ALL), after each
+-- GRANT, REVOKE, ALTER DEFAULT PRIVILEGES and DROP OWNED, after each statement announced at once
+-- (strict mode, capture_sync, auto_commit, the engine's DDL) and by each announcement of the
+-- transaction's statements (a read: pggit.capture_announce): the command id of a row version
+-- capture has just written, read at once, before anything can update or delete it. (The cmin column is the tuple's raw command id
 -- field, which holds a combo command id, an index into the transaction's array of (cmin, cmax)
 -- pairs unrelated to the command counter, once the version is deleted or replaced in the
 -- transaction that wrote it, and still after the savepoint that did so is rolled back: a mark
 -- read from the table credited a GRANT after one rolled back with other objects of the
 -- transaction, or missed its own.) A savepoint rolled back restores the setting as it was before
--- (and takes back the rows its statements wrote); RESET ALL empties it, and then every row of
--- the kind the transaction wrote is taken (capture reports a lost buffer). Objects that a
--- statement between two GRANTs created or altered (rows of the granted kinds) are credited to
--- the later GRANT too when that statement was buffered.
+-- (and takes back the rows its statements wrote); RESET ALL empties it, and then a GRANT right
+-- after it takes every row of its kind the transaction wrote. Objects that a statement between
+-- two GRANTs created or altered (rows of the granted kinds) are credited to the later GRANT too
+-- when nothing between them moved the mark.
 -- A row of this statement also has no xmax: when the end-of-command trigger runs, the rows the
 -- statement wrote are the newest versions, written with its own command id. A row with
 -- age(xmin) <= 0 that shows an xmax was updated or deleted by a subtransaction rolled back

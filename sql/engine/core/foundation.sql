@@ -63,6 +63,7 @@ BEGIN
     INSERT INTO pggit.config_audit (key, old_value, new_value, actor)
     VALUES (p_key, v_old, p_value, pggit.current_actor());
     PERFORM set_config('pggit.config_cache', '', true);
+    PERFORM set_config('pggit.capture_direct', '', true);  -- (capture.sql, on_ddl_command_end)
 END;
 $$;
 
