@@ -329,34 +329,78 @@ def test_an_engine_read_takes_no_transaction_id(engine_db: EngineDB):
         conn.execute("ROLLBACK")
 
 
-def test_a_long_migration_takes_a_few_transaction_ids_not_one_per_statement(
-    engine_db: EngineDB,
+@pytest.mark.parametrize("messages", ["one-script", "one-per-statement"])
+def test_a_long_migration_takes_two_transaction_ids_not_one_per_statement(
+    engine_db: EngineDB, messages: str
 ):
     """Each statement's capture runs in a subtransaction; one that writes takes a transaction id
     of its own, and past 64 of them PostgreSQL's per-backend cache of subtransactions overflows
     (every other session's visibility checks then look in pg_subtrans while the migration runs).
-    In a 200-statement migration in one transaction, only the first audit row is written inside
-    its statement's subtransaction (its row's xmin is that subtransaction's id); the others are
-    written by the transaction itself."""
+    In a 200-statement migration in one transaction, sent as one script or one statement per
+    message (psql -f, Django's migrations), only the first statement's rows are written inside
+    its subtransaction (their xmin is that subtransaction's id); the others are written by the
+    transaction itself."""
+    statements = script(200, "xids")
     with engine_db.conn.transaction():
-        engine_db.run(script(200, "xids"))
-        assert engine_db.rows(
-            "SELECT count(*), count(DISTINCT xmin::text), count(*) FILTER ("
-            "         WHERE xmin::text = (pg_current_xact_id()::text::bigint % 4294967296)::text) "
-            "  FROM pggit.ddl_log WHERE txid = pg_current_xact_id()"
-        ) == [(200, 2, 199)]
+        if messages == "one-script":
+            engine_db.run(statements)
+        else:
+            for statement in statements.split("\n"):
+                engine_db.run(statement)
+        xids = engine_db.rows(
+            "SELECT count(*), count(DISTINCT x), count(*) FILTER (WHERE x = "
+            "           (pg_current_xact_id()::text::bigint % 4294967296)::text) "
+            "  FROM (SELECT xmin::text AS x FROM pggit.ddl_log WHERE txid = pg_current_xact_id()"
+            "        UNION ALL SELECT xmin::text FROM pggit.ddl_queries WHERE age(xmin) <= 0) r"
+        )
+    rows = 200 + (1 if messages == "one-script" else 200)
+    assert xids == [(rows, 2, rows - 2)]
     assert engine_db.one("SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured'") == 200
+
+
+def test_a_repeatable_read_transaction_never_fails_its_ddl_for_another_sessions_change(
+    engine_db: EngineDB,
+):
+    """A REPEATABLE READ transaction's snapshot can predate a change of the audit table another
+    session committed: its rows are always written inside the statement's subtransaction, so a
+    row the changed table refuses is a capture failure, not a failed DDL statement."""
+    other = engine_db.connect()
+    try:
+        with engine_db.conn.transaction():
+            engine_db.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            engine_db.run("SELECT 1")  # (the snapshot)
+            other.execute(
+                "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom "
+                "CHECK (command_tag <> 'CREATE SEQUENCE')"
+            )
+            engine_db.run("CREATE TABLE public.rr_first (a integer)")
+            engine_db.run("CREATE TABLE public.rr_second (a integer)")
+            engine_db.run("CREATE SEQUENCE public.rr_seq")
+            engine_db.run("CREATE TABLE public.rr_third (a integer)")
+        assert engine_db.one("SELECT to_regclass('public.rr_seq') IS NOT NULL") is True
+        assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors") == [
+            ("CREATE SEQUENCE",)
+        ]
+        assert engine_db.rows("SELECT targets->0->>'identity' FROM pggit.ddl_log ORDER BY id") == [
+            ("public.rr_first",),
+            ("public.rr_second",),
+            ("public.rr_third",),
+        ]
+    finally:
+        other.execute("ALTER TABLE pggit.ddl_log DROP CONSTRAINT IF EXISTS no_boom")
+        other.close()
 
 
 class Undone(Exception):
     """Raised to roll back a test's transaction (the engine's own tables as they were)."""
 
 
-def test_the_audit_table_of_a_fresh_install_takes_any_row(engine_db: EngineDB):
-    """pggit.audit_table_plain() lists ddl_log's columns as schema/004_core.sql makes them: a change
-    of the table that forgets it ends capture's writes outside its subtransaction (slower, and
-    one transaction id per captured statement); each change below ends them too."""
-    assert engine_db.one("SELECT pggit.audit_table_plain()") is True
+def test_the_audit_tables_of_a_fresh_install_take_any_row(engine_db: EngineDB):
+    """pggit.audit_tables_plain() lists ddl_log's and ddl_queries' columns as schema/004_core.sql
+    makes them: a change of the tables that forgets it ends capture's writes outside its
+    subtransaction (one transaction id per captured statement again); each change below ends
+    them too."""
+    assert engine_db.one("SELECT pggit.audit_tables_plain()") is True
     for change in (
         "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'X')",
         "CREATE UNIQUE INDEX ddl_log_tag_unique ON pggit.ddl_log (command_tag, id)",
@@ -367,10 +411,13 @@ def test_the_audit_table_of_a_fresh_install_takes_any_row(engine_db: EngineDB):
         "CREATE RULE no_insert AS ON INSERT TO pggit.ddl_log DO INSTEAD NOTHING",
         "CREATE TRIGGER no_insert BEFORE INSERT ON pggit.ddl_log "
         "FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()",
+        "ALTER TABLE pggit.ddl_queries ADD CONSTRAINT short CHECK (length(query) < 100)",
+        "CREATE UNIQUE INDEX ddl_queries_md5_unique ON pggit.ddl_queries (md5)",
+        "ALTER TABLE pggit.ddl_log FORCE ROW LEVEL SECURITY",
     ):
         with pytest.raises(Undone), engine_db.conn.transaction():
             engine_db.run(change)
-            assert engine_db.one("SELECT pggit.audit_table_plain()") is False, change
+            assert engine_db.one("SELECT pggit.audit_tables_plain()") is False, change
             raise Undone
 
 
@@ -397,6 +444,11 @@ TAMPERED_MID_TRANSACTION = {
     "renamed": (
         ["ALTER TABLE pggit.ddl_log RENAME TO ddl_log_renamed"],
         [("CREATE SEQUENCE",), ("CREATE TABLE",)],
+    ),
+    # (moved into a tracked schema: the statement names it there, not in the engine's schema)
+    "moved": (
+        ["CREATE SCHEMA archive", "ALTER TABLE pggit.ddl_log SET SCHEMA archive"],
+        [("ALTER TABLE",), ("CREATE SEQUENCE",), ("CREATE TABLE",)],
     ),
 }
 

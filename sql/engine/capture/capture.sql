@@ -473,7 +473,7 @@ BEGIN
     END IF;
     -- a drop in the engine's schema: the next audit row is written inside on_ddl_command_end's
     -- block again (see there)
-    IF current_setting('pggit.capture_direct', true) = 'y'
+    IF current_setting('pggit.capture_direct', true) <> ''
        AND EXISTS (SELECT 1 FROM pg_event_trigger_dropped_objects() d
                     WHERE d.schema_name = 'pggit' OR d.address_names[1] = 'pggit') THEN
         v_set := set_config('pggit.capture_direct', '', true);
@@ -643,6 +643,7 @@ DECLARE
     v_arm boolean := false;
     v_armed_now boolean := false;
     v_direct boolean := false;
+    v_direct_mark text;
     v_engine_touched boolean := false;
     v_targets_j jsonb;
     v_anchors_j jsonb;
@@ -673,7 +674,7 @@ BEGIN
         v_cached := set_config('pggit.pending_dropped', '', true);
     END IF;
     IF v_tx = 'off' THEN
-        IF current_setting('pggit.capture_direct', true) = 'y' THEN
+        IF current_setting('pggit.capture_direct', true) <> '' THEN
             -- (what the transaction does with capture off is not seen: the next audit row is
             -- written inside the block again)
             v_cached := set_config('pggit.capture_direct', '', true);
@@ -811,22 +812,6 @@ BEGIN
             RETURN;  -- nothing tracked was touched
         END IF;
 
-        -- the statement: set by the engine for the DDL it runs, else the client's query, stored
-        -- once per client message (a 500-statement script is one row, not 500)
-        v_statement := nullif(current_setting('pggit.statement', true), '');
-        IF v_statement IS NULL THEN
-            v_query_key := statement_timestamp()::text || '=';
-            v_cached := current_setting('pggit.last_query', true);
-            IF starts_with(v_cached, v_query_key) THEN
-                v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
-            ELSE
-                v_query := current_query();
-                INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
-                RETURNING id INTO v_query_id;
-                v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
-            END IF;
-        END IF;
-
         -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
         -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
         v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
@@ -848,21 +833,45 @@ BEGIN
         v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
         v_operation := nullif(current_setting('pggit.operation', true), '');
         v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
-        -- Written after this block (below), outside its subtransaction, when the transaction has
-        -- written an audit row inside one already, the table takes any row
-        -- (pggit.audit_table_plain) and nothing can have changed it since
-        -- (pggit.capture_direct): a write inside the block gives the subtransaction a
-        -- transaction id of its own, one per statement, and past 64 of them PostgreSQL's cache of
-        -- a backend's subtransactions overflows, which slows every other session's visibility
-        -- checks while the migration runs. After that first write the transaction holds a lock on
-        -- ddl_log that keeps other sessions from altering it; its own statements that could (any
-        -- on an object of the engine's schema, GRANT-like ones) are written inside the block and
-        -- end the direct writes until the next one written there succeeds; so do capture
-        -- switched off, the configuration set and a DROP in the engine's schema.
-        v_direct := v_state = 'on' AND NOT v_slow AND substr(v_cfg_cached, 3, 1) <> 'x'
-                    AND NOT v_grant AND NOT v_engine_touched
-                    AND current_setting('pggit.capture_direct', true) = 'y'
-                    AND current_setting('pggit.capture_armed', true) = 'y';
+        -- The audit row (and a new message's statement text) is written after this block
+        -- (below), outside its subtransaction, when the transaction has written one inside it
+        -- already, the two tables take any row (pggit.audit_tables_plain), the transaction runs
+        -- at READ COMMITTED and nothing can have changed the tables since (pggit.capture_direct):
+        -- a write inside the block gives the subtransaction a transaction id of its own, one per
+        -- statement, and past 64 of them PostgreSQL's cache of a backend's subtransactions
+        -- overflows, which slows every other session's visibility checks while the migration
+        -- runs. After that first write the transaction holds locks on the tables that keep other
+        -- sessions from altering them; its own statements that could (any on an object of the
+        -- engine's schema or naming either table, GRANT-like ones) are written inside the block
+        -- and end the direct writes until the next one written there succeeds; so do a capture
+        -- failure, capture switched off, the configuration set, a DROP in the engine's schema,
+        -- RESET ALL and the commit trigger fired early. (pggit.capture_direct holds the two
+        -- tables' anchors, as the loop writes them.)
+        v_direct_mark := nullif(current_setting('pggit.capture_direct', true), '');
+        v_direct := v_direct_mark IS NOT NULL AND v_state = 'on' AND NOT v_slow
+                    AND substr(v_cfg_cached, 3, 1) <> 'x' AND NOT v_grant AND NOT v_engine_touched
+                    AND current_setting('pggit.capture_armed', true) = 'y'
+                    AND (v_raw_anchors IS NULL
+                         OR (strpos(v_raw_anchors, split_part(v_direct_mark, '|', 1)) = 0
+                             AND strpos(v_raw_anchors, split_part(v_direct_mark, '|', 2)) = 0));
+        -- the statement: set by the engine for the DDL it runs, else the client's query, stored
+        -- once per client message (a 500-statement script is one row, not 500); a direct write
+        -- stores it after the block too
+        v_statement := nullif(current_setting('pggit.statement', true), '');
+        IF v_statement IS NULL THEN
+            v_query_key := statement_timestamp()::text || '=';
+            v_cached := current_setting('pggit.last_query', true);
+            IF starts_with(v_cached, v_query_key) THEN
+                v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
+            ELSE
+                v_query := current_query();
+                IF NOT v_direct THEN
+                    INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
+                    RETURNING id INTO v_query_id;
+                    v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
+                END IF;
+            END IF;
+        END IF;
         IF v_direct THEN
             EXIT capture;
         END IF;
@@ -895,11 +904,19 @@ BEGIN
         END IF;
         IF v_state = 'on' THEN
             -- (the next statements write their rows after the block when this one was written
-            -- inside it, nothing of the engine's was touched, and the table takes any row)
+            -- inside it, nothing of the engine's was touched, the tables take any row, and the
+            -- transaction reads the catalogs as they are now: under REPEATABLE READ or
+            -- SERIALIZABLE its snapshot could predate a change another session committed)
             v_cached := set_config('pggit.capture_direct',
                 CASE WHEN NOT v_slow AND substr(v_cfg_cached, 3, 1) <> 'x' AND NOT v_grant
-                          AND NOT v_engine_touched AND pggit.audit_table_plain()
-                     THEN 'y' ELSE '' END, true);
+                          AND NOT v_engine_touched
+                          AND current_setting('transaction_isolation') = 'read committed'
+                          AND pggit.audit_tables_plain()
+                     THEN '["' || 'pg_class'::regclass::oid || '", "'
+                          || 'pggit.ddl_log'::regclass::oid || '"]|["'
+                          || 'pg_class'::regclass::oid || '", "'
+                          || 'pggit.ddl_queries'::regclass::oid || '"]'
+                     ELSE '' END, true);
             IF v_events_noted IS DISTINCT FROM true THEN
                 PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
             END IF;
@@ -922,14 +939,24 @@ BEGIN
         IF v_state = 'engine' THEN
             RAISE;  -- the engine's own apply step must never go unrecorded
         END IF;
+        -- (the next statement writes inside the block again)
+        v_cached := set_config('pggit.capture_direct', '', true);
         PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
     END;
     IF v_direct THEN
+        IF v_query IS NOT NULL THEN
+            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
+            RETURNING id INTO v_query_id;
+            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
+        END IF;
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
                                    application_name, client_addr, role_name, actor, branch,
                                    engine_operation, capture_ms, captured_at)
         VALUES (v_query_id, v_statement, v_tag, v_targets_j, v_anchors_j, v_app, v_client, v_role,
                 v_actor, v_branch, v_operation, v_ms, v_started);
+        IF v_events_noted IS DISTINCT FROM true THEN
+            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+        END IF;
     END IF;
     IF v_refused IS NOT NULL THEN
         PERFORM pggit.raise_error('UNTRACKED_KIND',
@@ -940,42 +967,57 @@ BEGIN
 END;
 $$;
 
--- Whether pggit.ddl_log is as schema/004_core.sql makes it, in all that could make an INSERT of
--- capture's fail for some values and not for others: its columns (names, types, NOT NULL,
--- identity, generated), and no CHECK constraint, trigger (foreign keys included), rule or forced
--- row security, no index but plain ones (no unique one but the primary key, no expression, no
--- predicate). pggit.on_ddl_command_end writes audit rows outside its subtransaction only then.
--- (The columns are listed here once more: a change of the table changes this text too, or the
--- test of a fresh install fails.)
-CREATE OR REPLACE FUNCTION pggit.audit_table_plain()
+-- Whether pggit.ddl_log and pggit.ddl_queries are as schema/004_core.sql makes them, in all that
+-- could make an INSERT of capture's fail for some values and not for others: their columns (names,
+-- types, NOT NULL, identity, generated), and no CHECK constraint, trigger (foreign keys included),
+-- rule or forced row security, no index but plain ones (no unique one but the primary key, no
+-- expression, no predicate). pggit.on_ddl_command_end writes audit rows outside its
+-- subtransaction only then. (The columns are listed here once more: a change of the tables
+-- changes this text too, or the test of a fresh install fails.)
+CREATE OR REPLACE FUNCTION pggit.audit_tables_plain()
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT c.relkind = 'r' AND c.relchecks = 0 AND NOT c.relhastriggers AND NOT c.relhasrules
-           AND NOT c.relforcerowsecurity
-           AND NOT EXISTS (SELECT 1 FROM pg_index i
-                            WHERE i.indrelid = c.oid
-                              AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL
-                                   OR ((i.indisunique OR i.indisexclusion) AND NOT i.indisprimary)))
-           AND (SELECT string_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod)
-                                  || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
-                                  || CASE WHEN a.attidentity <> '' THEN ' identity' ELSE '' END
-                                  || CASE WHEN a.attgenerated <> '' THEN ' generated' ELSE '' END,
-                                  ', ' ORDER BY a.attnum)
-                  FROM pg_attribute a
-                 WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
-               = 'id bigint not null identity, query_id bigint, statement text, '
-                 'command_tag text not null, targets jsonb not null, anchors jsonb not null, '
-                 'objects jsonb not null, flushed_at timestamp with time zone, '
-                 'capture_ms double precision, role_name text not null, '
-                 'session_role text not null, application_name text, client_addr inet, '
-                 'txid xid8 not null, backend_pid integer not null, actor text, branch text, '
-                 'engine_operation text, captured_at timestamp with time zone not null, '
-                 'commit_id bigint'
+    SELECT count(*) = 2
+           AND bool_and(c.relkind = 'r' AND c.relchecks = 0 AND NOT c.relhastriggers
+                        AND NOT c.relhasrules AND NOT c.relforcerowsecurity
+                        AND NOT EXISTS (
+                            SELECT 1 FROM pg_index i
+                             WHERE i.indrelid = c.oid
+                               AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL
+                                    OR ((i.indisunique OR i.indisexclusion)
+                                        AND NOT i.indisprimary)))
+                        AND (SELECT string_agg(a.attname || ' '
+                                               || format_type(a.atttypid, a.atttypmod)
+                                               || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END
+                                               || CASE WHEN a.attidentity <> '' THEN ' identity'
+                                                       ELSE '' END
+                                               || CASE WHEN a.attgenerated <> '' THEN ' generated'
+                                                       ELSE '' END,
+                                               ', ' ORDER BY a.attnum)
+                               FROM pg_attribute a
+                              WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)
+                            = CASE c.relname
+                                  WHEN 'ddl_log' THEN
+                                      'id bigint not null identity, query_id bigint, '
+                                      'statement text, command_tag text not null, '
+                                      'targets jsonb not null, anchors jsonb not null, '
+                                      'objects jsonb not null, '
+                                      'flushed_at timestamp with time zone, '
+                                      'capture_ms double precision, role_name text not null, '
+                                      'session_role text not null, application_name text, '
+                                      'client_addr inet, txid xid8 not null, '
+                                      'backend_pid integer not null, actor text, branch text, '
+                                      'engine_operation text, '
+                                      'captured_at timestamp with time zone not null, '
+                                      'commit_id bigint'
+                                  ELSE 'id bigint not null identity, md5 text not null, '
+                                       'query text not null' END)
       FROM pg_class c
-     WHERE c.oid = 'pggit.ddl_log'::regclass
+     WHERE c.oid IN ('pggit.ddl_log'::regclass, 'pggit.ddl_queries'::regclass)
 $$;
+
 
 -- Empties pggit.branch_cache (HEAD's branch as on_ddl_command_end read it in this transaction):
 -- statement triggers on pggit.head and on the renames and removals of pggit.branches. A savepoint
@@ -1103,13 +1145,12 @@ BEGIN
             END;
         END LOOP;
     END;
-    IF v_to IS NOT NULL THEN
-        -- (the mark read from the version just written: read later, a version replaced inside a
-        -- savepoint rolled back shows a combo command id)
-        UPDATE pggit.capture_pending SET announced = v_to WHERE txid = v_txid
-        RETURNING cmin::text INTO v_mark;
-        PERFORM set_config('pggit.capture_mark', v_mark, true);
-    END IF;
+    -- (the mark moved also when nothing was left to announce; read from the version just
+    -- written: read later, a version replaced inside a savepoint rolled back shows a combo command
+    -- id)
+    UPDATE pggit.capture_pending SET announced = coalesce(v_to, announced) WHERE txid = v_txid
+    RETURNING cmin::text INTO v_mark;
+    PERFORM set_config('pggit.capture_mark', v_mark, true);
     RETURN v_count;
 END;
 $$;
@@ -1125,7 +1166,11 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
-    PERFORM pggit.capture_announce();
+    BEGIN
+        PERFORM pggit.capture_announce();
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, 'ddl.captured');
+    END;
     DELETE FROM pggit.capture_pending WHERE txid = NEW.txid;
     -- fired before the commit (SET CONSTRAINTS ... IMMEDIATE): the next statement arms it again
     PERFORM set_config('pggit.capture_armed', '', true);
