@@ -216,16 +216,21 @@ def test_deferred_capture_is_observably_identical_to_capture_at_statement_time(
     assert len(got["changes"]) == 5 + 1 + 24 * 5
 
 
+def kept_boom_kept(db: EngineDB) -> None:
+    """A table, the sequence the failure-injecting constraints refuse, a table: one transaction."""
+    with db.conn.transaction():
+        db.run("CREATE TABLE public.kept_a (a integer)")
+        db.run("CREATE SEQUENCE public.boom_seq")
+        db.run("CREATE TABLE public.kept_b (b integer)")
+
+
 def test_a_failure_to_write_an_audit_row_loses_only_its_statement_and_is_recorded(
     engine_db: EngineDB,
 ):
     engine_db.run(
         "ALTER TABLE pggit.ddl_log ADD CONSTRAINT no_boom CHECK (command_tag <> 'CREATE SEQUENCE')"
     )
-    with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.kept_a (a integer)")
-        engine_db.run("CREATE SEQUENCE public.boom_seq")
-        engine_db.run("CREATE TABLE public.kept_b (b integer)")
+    kept_boom_kept(engine_db)
     assert engine_db.rows("SELECT command_tag FROM pggit.capture_errors ORDER BY id") == [
         ("CREATE SEQUENCE",)
     ]
@@ -249,10 +254,7 @@ def test_a_failure_to_write_an_event_loses_only_its_statements_event_and_is_reco
         "ALTER TABLE pggit.events ADD CONSTRAINT no_boom "
         "CHECK (type <> 'ddl.captured' OR data->>'command_tag' <> 'CREATE SEQUENCE')"
     )
-    with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.kept_a (a integer)")
-        engine_db.run("CREATE SEQUENCE public.boom_seq")
-        engine_db.run("CREATE TABLE public.kept_b (b integer)")
+    kept_boom_kept(engine_db)
     assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
         ("ddl.captured", "23514")
     ]
