@@ -298,16 +298,37 @@ def test_a_rescan_inside_a_capturing_transaction_is_audited_not_announced(engine
     ) == [("CREATE TABLE", "public.seen")]
 
 
-def test_a_grant_after_a_read_is_credited_with_its_own_object_only(engine_db: EngineDB):
-    """A read announces the transaction's statements and moves the end-of-statement mark: a GRANT
-    after it is not credited with what the transaction created before the read, nor with an
-    object created while capture was off."""
+# Before the GRANT: a read after the object made with capture off; or a read with nothing new to
+# announce (the transaction's statements announced by an earlier read) after it.
+READ_BEFORE_THE_GRANT = {
+    "one-read": [
+        "CREATE TABLE public.granted (a integer)",
+        "SELECT pggit.set_capture(false)",
+        "CREATE TABLE public.hidden (a integer)",
+        "SELECT pggit.set_capture(true)",
+        "SELECT count(*) FROM pggit.status()",
+    ],
+    "nothing-new-to-announce": [
+        "CREATE TABLE public.granted (a integer)",
+        "SELECT count(*) FROM pggit.status()",
+        "SELECT pggit.set_capture(false)",
+        "CREATE TABLE public.hidden (a integer)",
+        "SELECT pggit.set_capture(true)",
+        "SELECT count(*) FROM pggit.status()",
+    ],
+}
+
+
+@pytest.mark.parametrize("before", list(READ_BEFORE_THE_GRANT))
+def test_a_grant_after_a_read_is_credited_with_its_own_object_only(
+    engine_db: EngineDB, before: str
+):
+    """A read moves the end-of-statement mark (also with nothing new to announce): a GRANT after
+    it is not credited with what the transaction created before the read, nor with an object
+    created while capture was off."""
     with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.granted (a integer)")
-        engine_db.run("SELECT pggit.set_capture(false)")
-        engine_db.run("CREATE TABLE public.hidden (a integer)")
-        engine_db.run("SELECT pggit.set_capture(true)")
-        engine_db.run("SELECT count(*) FROM pggit.status()")
+        for statement in READ_BEFORE_THE_GRANT[before]:
+            engine_db.run(statement)
         engine_db.run("GRANT SELECT ON public.granted TO PUBLIC")
     assert engine_db.rows(
         "SELECT l.command_tag, (SELECT array_agg(pg_describe_object((a->>0)::oid, (a->>1)::oid, 0)"
