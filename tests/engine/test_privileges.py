@@ -190,10 +190,10 @@ def test_statements_are_attributed_to_the_grant_that_made_them(db):
 
 
 # The transaction's end-of-statement mark that privileges_capture_anchors() compares each catalog
-# row's cmin with, in each way a statement is captured: buffered, written at once (strict mode),
-# written and flushed at once (capture_sync).
+# row's cmin with, in each way a statement is captured: announced at commit, announced at once
+# (strict mode), announced and flushed at once (capture_sync), made a commit (auto_commit).
 MODES = {
-    "buffered": [],
+    "at-commit": [],
     "strict": ["SELECT pggit.config_set('capture_mode', '\"strict\"')"],
     "sync": ["SELECT pggit.config_set('capture_sync', 'true')"],
     "auto_commit": ["SELECT pggit.config_set('auto_commit', 'true')"],
@@ -259,8 +259,8 @@ def grant_anchors(db: EngineDB) -> list[tuple]:
 
 
 def rolled_back_grant_then_grant(client, churn: bool, read_in_savepoint: bool) -> list[str]:
-    """A GRANT, a GRANT rolled back with its savepoint (after a read that writes what is buffered
-    and flushes it, with read_in_savepoint), a GRANT: returns the two kept."""
+    """A GRANT, a GRANT rolled back with its savepoint (after a read that announces and flushes
+    what came before, with read_in_savepoint), a GRANT: returns the two kept."""
     kept = [
         f"GRANT SELECT ON app.accounts TO {READER}",
         f"GRANT SELECT ON app.emails TO {READER}",
@@ -381,7 +381,7 @@ def test_a_row_of_the_transaction_touched_by_a_rolled_back_savepoint_is_not_cred
         client.execute("SAVEPOINT s")
         client.execute("ALTER TABLE app.touched_before ADD COLUMN b int")
         client.execute("ROLLBACK TO SAVEPOINT s")
-        # (marks the end of the statements before, buffered too)
+        # (marks the end of the statements before, announced at commit too)
         client.execute(grants[0])
         client.execute("SAVEPOINT s")
         client.execute("ALTER TABLE app.touched_after ADD COLUMN b int")
