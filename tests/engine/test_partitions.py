@@ -465,12 +465,7 @@ def test_a_childs_own_defaults_and_not_null_round_trip(
     client.execute("ALTER TABLE s3.ip ALTER COLUMN v SET DEFAULT 4")
     client.execute("ALTER TABLE ONLY s3.ip ALTER COLUMN w SET DEFAULT 7")
     assert [k for k, _ in assert_diff_is_rescans(client, db)] == [
-        "table:s3.ic",
-        "table:s3.ig",
-        "table:s3.ip",
-        "table:s3.pp",
-        "table:s3.pp1",
-        "table:s3.pp2",
+        key for key in CHILDREN_TABLES if key != "table:s3.pp3"
     ]
     client.execute("ALTER TABLE ONLY s3.pp ALTER COLUMN v SET DEFAULT 6")
     assert [k for k, _ in assert_diff_is_rescans(client, db)] == CHILDREN_TABLES

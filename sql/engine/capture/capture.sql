@@ -1060,6 +1060,21 @@ BEGIN
 END;
 $$;
 
+-- The data of an audit row's ddl.captured event (docs/api.md, the events). A plain SQL
+-- expression with qualified names and no SET clause, so that pggit.capture_announce's set-based
+-- INSERT inlines it (no call per event).
+CREATE OR REPLACE FUNCTION pggit.ddl_captured_data(p_ddl_id bigint, p_command_tag text,
+                                                   p_branch text, p_role text, p_actor text,
+                                                   p_application_name text, p_objects jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE
+AS $$
+    SELECT pg_catalog.jsonb_build_object('ddl_id', p_ddl_id, 'command_tag', p_command_tag,
+                                         'branch', p_branch, 'role', p_role, 'actor', p_actor,
+                                         'application_name', p_application_name,
+                                         'objects', p_objects)
+$$;
+
 -- Announces this transaction's audit rows of users' DDL not announced yet: one ddl.captured event
 -- each, in statement order, with its row's id, data and statement time, announced (NOTIFY
 -- pggit_events, delivered at commit) as emit_event does. The transaction's pggit.capture_pending
@@ -1109,10 +1124,8 @@ BEGIN
         ), event AS (
             INSERT INTO pggit.events (type, data, actor, occurred_at)
             SELECT 'ddl.captured',
-                   jsonb_build_object('ddl_id', m.id, 'command_tag', m.command_tag,
-                                      'branch', m.branch, 'role', m.role_name, 'actor', m.actor,
-                                      'application_name', m.application_name,
-                                      'objects', m.targets),
+                   pggit.ddl_captured_data(m.id, m.command_tag, m.branch, m.role_name, m.actor,
+                                           m.application_name, m.targets),
                    m.actor, m.captured_at
               FROM mine m
              WHERE m.engine_operation IS NULL AND m.flushed_at IS NULL
@@ -1131,11 +1144,9 @@ BEGIN
             BEGIN
                 INSERT INTO pggit.events (type, data, actor, occurred_at)
                 VALUES ('ddl.captured',
-                        jsonb_build_object('ddl_id', v_row.id, 'command_tag', v_row.command_tag,
-                                           'branch', v_row.branch, 'role', v_row.role_name,
-                                           'actor', v_row.actor,
-                                           'application_name', v_row.application_name,
-                                           'objects', v_row.targets),
+                        pggit.ddl_captured_data(v_row.id, v_row.command_tag, v_row.branch,
+                                                v_row.role_name, v_row.actor,
+                                                v_row.application_name, v_row.targets),
                         v_row.actor, v_row.captured_at)
                 RETURNING id INTO v_event;
                 PERFORM pg_notify('pggit_events', v_event::text);
