@@ -57,6 +57,13 @@ CREATE TABLE IF NOT EXISTS pggit.state_version (
 );
 INSERT INTO pggit.state_version (singleton, version) VALUES (true, 0) ON CONFLICT DO NOTHING;
 
+-- A transaction that appends to the outbox inserts one row here (its first such statement); the
+-- row's deferred constraint trigger bumps the version at commit and removes the row (both in
+-- engine/cache/state_version.sql). Unlogged: a row lives only inside its own transaction.
+CREATE UNLOGGED TABLE IF NOT EXISTS pggit.state_version_queue (
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+
 -- The operation log (monitoring builds baselines and alerts on it). Every engine operation records one
 -- row: what it was, how long it took, how much it touched, on which branch, for whom.
 CREATE TABLE IF NOT EXISTS pggit.operations (

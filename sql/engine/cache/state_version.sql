@@ -10,7 +10,17 @@
 -- only between that moment and the commit (no deadlock with the transaction's other locks), and
 -- the counter's committed values follow the commit order. A reader whose snapshot shows version
 -- n therefore sees every change whose transaction bumped it to n or below.
+--
+-- A constraint trigger is a row trigger (no statement-level form). On pggit.events it queued one
+-- deferred call per event row of the transaction's first statement that appended to the outbox:
+-- capture_announce writes a migration's ddl.captured events in one statement, and 500 of them
+-- cost 500 calls at commit (~22 k instructions each, 11 M of the 500-statement capture benchmark:
+-- docs/benchmarks.md). So the outbox has a statement trigger instead, which queues one row in
+-- pggit.state_version_queue per transaction; that row's deferred trigger does the bump.
 
+-- The deferred trigger of pggit.state_version_queue: bumps the version (once per transaction: a
+-- second queued row, after a RESET ALL took the marks, finds it bumped unless RESET ALL took that
+-- mark too, and bumping twice is harmless) and removes the transaction's rows.
 CREATE OR REPLACE FUNCTION pggit.state_version_bump()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -18,46 +28,40 @@ SET search_path = pg_catalog, pggit
 SECURITY DEFINER
 AS $$
 BEGIN
-    -- once per transaction: every later firing (one per event row) would update the same row
-    -- again, each update walking the row's growing chain of versions (quadratic in the events of
-    -- a transaction: 10,000 commits in one transaction spent a second here). The mark is
-    -- transaction-local, so a new transaction (or a rolled-back one) bumps again.
-    IF current_setting('pggit.state_version_bumped', true) = 'y' THEN
-        RETURN NULL;
+    IF current_setting('pggit.state_version_bumped', true) IS DISTINCT FROM 'y' THEN
+        UPDATE pggit.state_version SET version = version + 1 WHERE singleton;
+        PERFORM set_config('pggit.state_version_bumped', 'y', true);
     END IF;
-    UPDATE pggit.state_version SET version = version + 1 WHERE singleton;
-    PERFORM set_config('pggit.state_version_bumped', 'y', true);
+    DELETE FROM pggit.state_version_queue WHERE txid = NEW.txid;
     RETURN NULL;
 END;
 $$;
 
--- A constraint trigger is a row trigger (no statement-level or transition-table form): so that a
--- batch of N events (pggit.capture_announce writes one per captured DDL statement) does not queue
--- N deferred calls, only the rows of the transaction's first statement that appends to the outbox
--- queue it (WHEN is evaluated as each row is inserted, not deferred); the statement trigger
--- below marks the transaction once that statement has inserted a row. The mark is
--- transaction-local: a rolled-back savepoint takes it back together with the calls it queued.
+-- The statement trigger of pggit.events: the transaction's first statement that inserts an event
+-- queues the bump (a statement that inserted no row queues nothing). The mark is
+-- transaction-local: a rolled-back savepoint takes it back together with the row it queued.
+-- SECURITY DEFINER: whoever appends to the outbox queues the bump (one call per transaction).
 CREATE OR REPLACE FUNCTION pggit.state_version_queued()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
+SECURITY DEFINER
 AS $$
-DECLARE
-    v_mark text;
 BEGIN
     IF EXISTS (SELECT 1 FROM new_events) THEN
-        v_mark := set_config('pggit.state_version_queued', 'y', true);
+        PERFORM set_config('pggit.state_version_queued', 'y', true);
+        INSERT INTO pggit.state_version_queue DEFAULT VALUES;
     END IF;
     RETURN NULL;
 END;
 $$;
 
 DROP TRIGGER IF EXISTS state_version_bump ON pggit.events;
+DROP TRIGGER IF EXISTS state_version_bump ON pggit.state_version_queue;
 CREATE CONSTRAINT TRIGGER state_version_bump
-    AFTER INSERT ON pggit.events
+    AFTER INSERT ON pggit.state_version_queue
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW
-    WHEN (current_setting('pggit.state_version_queued', true) IS DISTINCT FROM 'y')
     EXECUTE FUNCTION pggit.state_version_bump();
 
 DROP TRIGGER IF EXISTS state_version_queued ON pggit.events;
