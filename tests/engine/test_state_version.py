@@ -41,6 +41,8 @@ def test_a_transaction_of_many_events_bumps_the_version_once_at_commit(engine_db
         conn.execute("SELECT pggit.status()")
         assert conn.execute("SELECT count(*) FROM pggit.state_version_queue").fetchone()[0] == 1
         tables(conn, "more", 5)
+        conn.execute("SELECT pggit.status()")  # a second statement appending events
+        assert conn.execute("SELECT count(*) FROM pggit.state_version_queue").fetchone()[0] == 1
         assert conn.execute("SELECT pggit.state_version()").fetchone()[0] == before
     assert events(engine_db) == events_before + 45
     assert version(engine_db) == before + 1
@@ -87,7 +89,9 @@ def test_reset_all_mid_transaction_still_bumps_and_leaves_no_queued_row(engine_d
         conn.execute("RESET ALL")  # the marks are gone: the next event queues a second row
         tables(conn, "second", 1)
         conn.execute("SELECT pggit.status()")
-    assert version(engine_db) > before
+    # two rows queued; the first one's trigger bumps and removes both, the second finds the
+    # transaction's bump done
+    assert version(engine_db) == before + 1
     assert queued(engine_db) == 0
 
 
@@ -135,3 +139,24 @@ def test_an_ordinary_roles_ddl_bumps_the_version(engine_db: EngineDB, ordinary_r
         "SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured' AND data->>'role' = %s",
         (ordinary_role,),
     ) == 3
+
+
+def test_a_role_that_may_only_insert_events_queues_the_bump(engine_db: EngineDB, make_role):
+    """The queue is written by the statement trigger as the engine's owner: a role with no right
+    on it (here: INSERT on the outbox and what the webhook fan-out reads) still bumps."""
+    role = make_role()
+    engine_db.run(
+        sql.SQL(
+            "GRANT USAGE ON SCHEMA pggit TO {0}; GRANT INSERT ON pggit.events TO {0}; "
+            "GRANT SELECT ON pggit.webhook_endpoints TO {0}"
+        ).format(sql.Identifier(role))
+    )
+    assert not engine_db.one(
+        "SELECT has_table_privilege(%s, 'pggit.state_version_queue', 'INSERT')", (role,)
+    )
+    before = version(engine_db)
+    with connect_as(engine_db, role) as conn, conn.transaction():
+        conn.execute("INSERT INTO pggit.events (type, data) VALUES ('test.event', '{}')")
+        conn.execute("INSERT INTO pggit.events (type, data) VALUES ('test.event', '{}')")
+    assert version(engine_db) == before + 1
+    assert queued(engine_db) == 0

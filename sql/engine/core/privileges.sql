@@ -6,7 +6,8 @@
 -- The model: nobody but the engine's owner may write pggit's tables directly except
 -- pggit_operator; writes made on behalf of anyone (capture of DDL, recording an operation,
 -- flushing captured DDL) go through SECURITY DEFINER functions with a fixed search_path
--- (pggit.on_ddl_command_end, pggit.on_sql_drop, pggit.capture_flush, pggit.record_operation,
+-- (pggit.on_ddl_command_end, pggit.on_sql_drop, pggit.capture_flush, pggit.capture_announce and
+-- pggit.capture_announce_at_commit, pggit.record_operation, pggit.state_version_queued and
 -- pggit.state_version_bump). So any role may run DDL and have it captured; a reader reads the
 -- history (status, log, diff, show...); an operator also runs the operations that change the
 -- engine's state (commit, branches, checkout, merge, revert), which execute their DDL as the
