@@ -426,10 +426,15 @@ $$;
 -- DROP OWNED BY (p_tag) revokes the role's grants on every kind and removes it from default
 -- privileges (the event trigger names only some of the object types, and no default privileges
 -- entry it changes without removing): the rows of every kind are looked for.
+-- (force_generic_plan: the plan cache chose a custom plan for every call, whose constants prune
+-- the branches of the object types not granted and so look far cheaper than the generic plan,
+-- whose branches a one-time filter skips just as well at run time; planning the query each time
+-- was 80 M of the corpus load's 1,030 M instructions of capture: docs/benchmarks.md)
 CREATE OR REPLACE FUNCTION pggit.privileges_capture_anchors(p_tag text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pggit
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_types text[];
