@@ -27,9 +27,7 @@ def events(db: EngineDB) -> int:
 
 
 def tables(conn: psycopg.Connection, prefix: str, count: int) -> None:
-    conn.execute(
-        "\n".join(f"CREATE TABLE public.{prefix}_{i} (id integer);" for i in range(count))
-    )
+    conn.execute("\n".join(f"CREATE TABLE public.{prefix}_{i} (id integer);" for i in range(count)))
 
 
 def test_a_transaction_of_many_events_bumps_the_version_once_at_commit(engine_db: EngineDB):
@@ -75,10 +73,13 @@ def test_a_savepoint_rolled_back_takes_its_queued_bump_back_and_a_later_event_qu
         tables(conn, "kept", 1)
     assert version(engine_db) == before + 1
     assert queued(engine_db) == 0
-    assert engine_db.one(
-        "SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured' "
-        "AND data->'objects'->0->>'identity' LIKE 'public.undone%'"
-    ) == 0
+    assert (
+        engine_db.one(
+            "SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured' "
+            "AND data->'objects'->0->>'identity' LIKE 'public.undone%'"
+        )
+        == 0
+    )
 
 
 def test_reset_all_mid_transaction_still_bumps_and_leaves_no_queued_row(engine_db: EngineDB):
@@ -135,10 +136,13 @@ def test_an_ordinary_roles_ddl_bumps_the_version(engine_db: EngineDB, ordinary_r
         tables(conn, "mine", 3)
     assert version(engine_db) == before + 1
     assert queued(engine_db) == 0
-    assert engine_db.one(
-        "SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured' AND data->>'role' = %s",
-        (ordinary_role,),
-    ) == 3
+    assert (
+        engine_db.one(
+            "SELECT count(*) FROM pggit.events WHERE type = 'ddl.captured' AND data->>'role' = %s",
+            (ordinary_role,),
+        )
+        == 3
+    )
 
 
 def test_a_role_that_may_only_insert_events_queues_the_bump(engine_db: EngineDB, make_role):
