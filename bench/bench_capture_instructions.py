@@ -7,13 +7,13 @@ time is the file system creating the relations' files: docs/benchmarks.md); the 
 backend executes do not. This makes a private PostgreSQL cluster in a temporary directory (fsync,
 autovacuum and JIT off), builds a template with the engine installed and an empty one, then for
 each figure starts the server under ``valgrind --tool=callgrind``, clones the template, and on a
-new connection runs the script in one transaction and commits; the figure is what that backend
-executed after its start-up (``--dump-after=InitPostgres``: a forked backend's count starts from
-the postmaster's, ~40 M, which its first dump takes away): the script, the commit and the
-backend's exit, with a one-row query (its pid) before them. For the
-capture script a first run of it on another connection warms the server (its buffers; plans are
-the backend's own, so the measured connection plans its queries itself, as a migration tool's new
-connection does). Usage (valgrind installed)::
+new connection runs the script in one transaction (capture off: ``pggit.set_capture(false)``
+first, in it) and commits. The figure is what that backend executed after its start-up
+(``--dump-after=InitPostgres``: a forked backend's count starts from the postmaster's, ~40 M, and
+its start-up is not the script's): a one-row query (its pid), the script, the commit, its exit.
+For the capture script a first run of it on another connection warms the server (its buffers;
+plans are the backend's own, so the measured connection plans its queries itself, as a migration
+tool's new connection does). Usage (valgrind installed)::
 
     python bench/bench_capture_instructions.py [BINDIR]
 
@@ -72,9 +72,9 @@ def _system_user() -> str | None:
             return name
         except KeyError:
             continue
-    raise SystemExit(
-        "bench_capture_instructions: run as root, it needs a system user to run PostgreSQL as "
-        "(postgres or embedded_postgres): run it as an ordinary user, or create one"
+    raise LookupError(
+        "run as root, it needs a system user to run PostgreSQL as (postgres or "
+        "embedded_postgres): run it as an ordinary user, or create one"
     )
 
 
@@ -133,17 +133,24 @@ class Cluster:
             pid = int((self.data / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pid = None  # not written yet: the postmaster is our child's child or our child
-        if pid is not None:
-            os.kill(pid, signal.SIGTERM)
-        else:
-            server.terminate()
+        self._signal(pid, signal.SIGTERM, server)
         try:
             server.wait(timeout=300)
         except subprocess.TimeoutExpired:
-            if pid is not None:
-                os.kill(pid, signal.SIGQUIT)
-            server.kill()
+            self._signal(pid, signal.SIGKILL, server)
             server.wait()
+
+    @staticmethod
+    def _signal(pid: int | None, number: int, server: subprocess.Popen) -> None:
+        """To the postmaster; to our child (runuser or the postmaster) when its pid file is not
+        written yet."""
+        try:
+            if pid is not None:
+                os.kill(pid, number)
+            else:
+                server.send_signal(number)
+        except ProcessLookupError:
+            pass  # gone already
 
     def admin(self, statement: str) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
@@ -169,10 +176,14 @@ def _measure(cluster: Cluster, template: str, script: str, warm: str | None, off
                 conn.execute(script)
     finally:
         cluster.stop()
-    totals = [
-        line for line in (cluster.root / f"cg.{pid}").read_text().splitlines()
-        if line.startswith("totals:")
-    ]  # fmt: skip
+    lines = (cluster.root / f"cg.{pid}").read_text().splitlines()
+    if "part: 2" not in lines:
+        # (no dump at the end of InitPostgres: the file holds the postmaster's counts too)
+        raise RuntimeError(
+            "callgrind did not dump the backend at the end of its start-up "
+            "(--dump-after=InitPostgres): is InitPostgres a symbol of this postgres binary?"
+        )
+    totals = [line for line in lines if line.startswith("totals:")]
     return int(totals[0].split()[1]) / 1e6
 
 
@@ -180,9 +191,14 @@ def run(argv: list[str] | None = None) -> list[tuple[str, float, str]]:
     if not shutil.which("valgrind"):
         print("bench_capture_instructions: needs valgrind; skipped")
         return []
+    try:
+        user = _system_user()
+    except LookupError as error:
+        print(f"bench_capture_instructions: {error}; skipped")
+        return []
     bindir = _bindir(argv or [])
     with tempfile.TemporaryDirectory(prefix="pggit-cg-") as tmp:
-        cluster = Cluster(bindir, Path(tmp), _system_user())
+        cluster = Cluster(bindir, Path(tmp), user)
         cluster.init()
         try:
             cluster.start(valgrind=False)
