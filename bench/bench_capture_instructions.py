@@ -25,6 +25,7 @@ itself when started as root).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -144,13 +145,11 @@ class Cluster:
     def _signal(pid: int | None, number: int, server: subprocess.Popen) -> None:
         """To the postmaster; to our child (runuser or the postmaster) when its pid file is not
         written yet."""
-        try:
+        with contextlib.suppress(ProcessLookupError):  # gone already
             if pid is not None:
                 os.kill(pid, number)
             else:
                 server.send_signal(number)
-        except ProcessLookupError:
-            pass  # gone already
 
     def admin(self, statement: str) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:

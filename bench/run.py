@@ -21,13 +21,14 @@ def main() -> int:
     import django
 
     django.setup()
+    from _engine import figure
+
     for path in sorted(HERE.glob("bench_*.py")):
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         for name, value, unit in module.run():
-            digits = 3 if unit == "x" else 2  # (as _engine.report: a 1.3x target is in the third)
-            print(f"{path.stem:<24} {name:<55} {value:>10.{digits}f} {unit}")
+            print(f"{path.stem:<24} {figure(name, value, unit)}")
     return 0
 
 

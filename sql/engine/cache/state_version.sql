@@ -11,12 +11,11 @@
 -- the counter's committed values follow the commit order. A reader whose snapshot shows version
 -- n therefore sees every change whose transaction bumped it to n or below.
 --
--- A constraint trigger is a row trigger (no statement-level form). On pggit.events it queued one
--- deferred call per event row of the transaction's first statement that appended to the outbox:
--- capture_announce writes a migration's ddl.captured events in one statement, and 500 of them
--- cost 500 calls at commit (~22 k instructions each, 11 M of the 500-statement capture benchmark:
--- docs/benchmarks.md). So the outbox has a statement trigger instead, which queues one row in
--- pggit.state_version_queue per transaction; that row's deferred trigger does the bump.
+-- A constraint trigger is a row trigger (no statement-level form): on pggit.events it would be
+-- queued once per event row, and capture_announce writes a migration's ddl.captured events in one
+-- statement (500 calls at commit, ~22 k instructions each: docs/benchmarks.md). So the outbox's
+-- statement trigger queues one row in pggit.state_version_queue per transaction, and that row's
+-- deferred trigger does the bump.
 
 -- The deferred trigger of pggit.state_version_queue: bumps the version (once per transaction: a
 -- second queued row, after a RESET ALL took the marks, finds it bumped unless RESET ALL took that
@@ -56,7 +55,6 @@ BEGIN
 END;
 $$;
 
-DROP TRIGGER IF EXISTS state_version_bump ON pggit.events;
 DROP TRIGGER IF EXISTS state_version_bump ON pggit.state_version_queue;
 CREATE CONSTRAINT TRIGGER state_version_bump
     AFTER INSERT ON pggit.state_version_queue

@@ -1018,7 +1018,6 @@ AS $$
      WHERE c.oid IN ('pggit.ddl_log'::regclass, 'pggit.ddl_queries'::regclass)
 $$;
 
-
 -- Empties pggit.branch_cache (HEAD's branch as on_ddl_command_end read it in this transaction):
 -- statement triggers on pggit.head and on the renames and removals of pggit.branches. A savepoint
 -- rolled back restores the setting with the rows.
