@@ -405,6 +405,23 @@ BEGIN
 END;
 $$;
 
+-- The schemas excluded by configuration (excluded_schemas) as capture keeps them for the rest of
+-- the transaction (pggit.config_cache, after its three letters): a control character, then each
+-- name as a JSON string followed by one. A control character is never unescaped inside a JSON
+-- string, so strpos(marks, E'\x01' || to_json(name)::text || E'\x01') finds a name exactly, and
+-- cannot fail as a parse of the kept text could. The rules of pggit._excluded_schemas: an array's
+-- elements as text, not null.
+CREATE OR REPLACE FUNCTION pggit.capture_excluded_marks(p_excluded jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pggit
+AS $$
+    SELECT E'\x01' || coalesce(string_agg(to_json(e.name)::text || E'\x01', ''), '')
+      FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_excluded) = 'array'
+                                          THEN p_excluded ELSE '[]' END) e(name)
+     WHERE e.name IS NOT NULL
+$$;
+
 -- Anchors touched by this statement and not seen by ddl_command_end (drops), passed from the
 -- sql_drop trigger through a transaction-local setting.
 CREATE OR REPLACE FUNCTION pggit.pending_anchors_push(p_anchors jsonb)
@@ -431,7 +448,7 @@ DECLARE
     v_tx text := current_setting('pggit.capture', true);
     v_cfg_cached text := nullif(current_setting('pggit.config_cache', true), '');
     v_cfg jsonb;
-    v_excluded jsonb;
+    v_excluded text;
     v_anchors jsonb;
     v_dropped jsonb;
     v_set text;
@@ -447,14 +464,13 @@ BEGIN
         IF v_tx IS DISTINCT FROM 'engine' AND v_cfg->'capture_enabled' = 'false'::jsonb THEN
             RETURN;
         END IF;
-        v_excluded := CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
-                           THEN v_cfg->'excluded_schemas' ELSE '[]' END;
+        v_excluded := pggit.capture_excluded_marks(v_cfg->'excluded_schemas');
     ELSE
         -- (the form pggit.on_ddl_command_end keeps)
         IF v_tx IS DISTINCT FROM 'engine' AND starts_with(v_cfg_cached, 'n') THEN
             RETURN;
         END IF;
-        v_excluded := substr(v_cfg_cached, 4)::jsonb;
+        v_excluded := substr(v_cfg_cached, 4);
     END IF;
     -- A dropped anchor (table, view, function, type...) is found by its oid; a dropped sub-object
     -- (index, constraint, trigger, policy) by its name, and then its anchor is re-read.
@@ -488,7 +504,7 @@ BEGIN
      WHERE d.original
        AND (sch.name IS NULL  -- pggit.is_tracked_schema's rules, inline
             OR NOT (sch.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
-                    OR v_excluded ? sch.name));
+                    OR strpos(v_excluded, E'\x01' || to_json(sch.name)::text || E'\x01') > 0));
     IF v_dropped IS NOT NULL THEN
         v_set := set_config('pggit.pending_dropped',
             (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
@@ -621,7 +637,6 @@ DECLARE
     v_grant boolean := tg_tag IN ('GRANT', 'REVOKE', 'ALTER DEFAULT PRIVILEGES', 'DROP OWNED');
     v_state text;
     v_cfg jsonb;
-    v_excluded jsonb;
     v_branch text;
     v_tracked integer;
     -- (one row of pg_event_trigger_ddl_commands() in scalars: a record variable is rebuilt as an
@@ -639,7 +654,7 @@ DECLARE
     v_typed text;
     v_raw_anchors text;
     v_anchor text;
-    v_more_anchors jsonb;
+    v_schema_tracked boolean;
     v_arm boolean := false;
     v_armed_now boolean := false;
     v_direct boolean := false;
@@ -682,14 +697,15 @@ BEGIN
         RETURN;
     END IF;
     v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
-    <<capture>>
-    BEGIN
-        -- the configuration, read once per transaction (pggit.config_set clears the cache) and
-        -- kept as three letters and the excluded schemas' JSON array: capture_enabled ('n' when
-        -- false, else 'y'), auto_commit or capture_sync ('a' auto_commit, 's' capture_sync only,
-        -- '-'), capture_mode ('x' strict, '-'). (The whole configuration kept as jsonb was parsed
-        -- again by every statement, and looked up key by key: ~20 k instructions a statement.)
-        IF v_cfg_cached IS NULL THEN
+    -- the configuration, read once per transaction (pggit.config_set clears the cache) and kept
+    -- as three letters and the excluded schemas: capture_enabled ('n' when false, else 'y'),
+    -- auto_commit or capture_sync ('a' auto_commit, 's' capture_sync only, '-'), capture_mode
+    -- ('x' strict, '-'), then excluded_schemas as pggit.capture_excluded_marks writes it. (The
+    -- whole configuration kept as jsonb was parsed again by every statement, and looked up key by
+    -- key: ~20 k instructions a statement.) Read in a block of its own: the one read before the
+    -- audit row's values that could fail.
+    IF v_cfg_cached IS NULL THEN
+        BEGIN
             SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
              WHERE key IN ('capture_enabled', 'excluded_schemas', 'auto_commit', 'capture_sync',
                            'capture_mode');
@@ -697,183 +713,209 @@ BEGIN
                 || CASE WHEN v_cfg->'auto_commit' = 'true'::jsonb THEN 'a'
                         WHEN v_cfg->'capture_sync' = 'true'::jsonb THEN 's' ELSE '-' END
                 || CASE WHEN v_cfg->'capture_mode' = '"strict"'::jsonb THEN 'x' ELSE '-' END
-                || CASE WHEN jsonb_typeof(v_cfg->'excluded_schemas') = 'array'
-                        THEN (v_cfg->'excluded_schemas')::text ELSE '[]' END;
+                || pggit.capture_excluded_marks(v_cfg->'excluded_schemas');
             v_cached := set_config('pggit.config_cache', v_cfg_cached, true);
+        EXCEPTION WHEN OTHERS THEN
+            IF v_state = 'engine' THEN
+                RAISE;  -- the engine's own apply step must never go unrecorded
+            END IF;
+            v_cached := set_config('pggit.capture_direct', '', true);
+            PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
+            RETURN;
+        END;
+    END IF;
+    IF v_state = 'on' AND starts_with(v_cfg_cached, 'n') THEN
+        RETURN;  -- capture switched off globally
+    END IF;
+    -- What the command touched, only in tracked schemas (the rules of pggit.is_tracked_schema),
+    -- never members of extensions: the identities it named (JSON objects of the event), the
+    -- catalog rows to re-read and the schema of an object named without one
+    -- (pggit.capture_lookup, one call per command that needs either), the kinds it would create
+    -- that pgGit refuses. One pass over pg_event_trigger_ddl_commands() in a loop of plain
+    -- expressions building JSON text (one query with an aggregate per list, its subquery levels
+    -- and filters cost ~300 k instructions a statement, most of it the executor's start-up of its
+    -- nodes on every statement).
+    -- This loop and everything up to the audit row's values run outside the statement's
+    -- subtransaction: catalog reads by oid and expressions over values the engine wrote itself
+    -- (its settings, JSON text built here), none of which can fail for what a statement does.
+    -- (The subtransaction cost ~40 k instructions a statement in a migration that creates many
+    -- relations: its end scans the whole relation cache once the transaction has created more
+    -- than 32.)
+    v_tracked := 0;
+    FOR v_classid, v_objid, v_type, v_identity, v_cmd_tag, v_cmd_schema, v_in_extension IN
+            SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
+                   d.schema_name, d.in_extension
+              FROM pg_event_trigger_ddl_commands() d LOOP
+        -- (each test and value written once per command: every expression a plain one,
+        -- evaluated from state built once per transaction, costs a few thousand instructions)
+        CONTINUE WHEN v_in_extension;
+        IF v_classid IS NULL THEN
+            -- GRANT, REVOKE, ALTER DEFAULT PRIVILEGES: an object type, no catalog row
+            v_typed := coalesce(v_typed || ', ', '[')
+                || '{"type":' || to_json(lower(v_type))::text
+                || ',"change":' || to_json(lower(split_part(v_cmd_tag, ' ', 1)))::text
+                || '}';
+            CONTINUE;
         END IF;
-        v_excluded := substr(v_cfg_cached, 4)::jsonb;
-        -- what the command touched, only in tracked schemas (the rules of pggit.is_tracked_schema),
-        -- never members of extensions: the identities it named (JSON objects of the event), the
-        -- catalog rows to re-read and the schema of an object named without one
-        -- (pggit.capture_lookup, one call per command that needs either), the kinds it would
-        -- create that pgGit refuses. One pass over pg_event_trigger_ddl_commands() in a loop of
-        -- plain expressions building JSON text (one query with an aggregate per list, its
-        -- subquery levels and filters cost ~300 k instructions a statement, most of it the
-        -- executor's start-up of its nodes on every statement)
-        v_tracked := 0;
-        FOR v_classid, v_objid, v_type, v_identity, v_cmd_tag, v_cmd_schema, v_in_extension IN
-                SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                       d.schema_name, d.in_extension
-                  FROM pg_event_trigger_ddl_commands() d LOOP
-            -- (each test and value written once per command: every expression a plain one,
-            -- evaluated from state built once per transaction, costs a few thousand instructions)
-            CONTINUE WHEN v_in_extension;
-            IF v_classid IS NULL THEN
-                -- GRANT, REVOKE, ALTER DEFAULT PRIVILEGES: an object type, no catalog row
-                v_typed := coalesce(v_typed || ', ', '[')
-                    || '{"type":' || to_json(lower(v_type))::text
-                    || ',"change":' || to_json(lower(split_part(v_cmd_tag, ' ', 1)))::text
-                    || '}';
-                CONTINUE;
+        v_look := CASE WHEN v_cmd_schema IS NULL OR v_type = 'index'
+                            OR v_classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
+                                             'pg_policy'::regclass, 'pg_attrdef'::regclass,
+                                             'pg_rewrite'::regclass)
+                       THEN pggit.capture_lookup(v_classid, v_objid) END;
+        v_schema := coalesce(v_cmd_schema, v_look[3], 'public');
+        -- (pggit.is_tracked_schema's rules, inline: the pattern only for names that start as the
+        -- engine's and the system's do, the excluded names only when there are some)
+        v_schema_tracked := NOT ((starts_with(v_schema, 'pg')
+                                  AND v_schema ~ '^(pggit|pg_catalog$|pg_toast$|pg_(toast_)?temp(_|$))')
+                                 OR v_schema = 'information_schema'
+                                 OR (length(v_cfg_cached) > 4
+                                     AND strpos(v_cfg_cached, E'\x01' || to_json(v_schema)::text || E'\x01') > 0));
+        IF v_schema_tracked THEN
+            v_tracked := v_tracked + 1;
+            IF v_identity IS NOT NULL THEN
+                -- (the object type and the command's first word are PostgreSQL's own words,
+                -- never quoted or escaped in JSON; the identity is)
+                v_targets := coalesce(v_targets || ', ', '[')
+                    || '{"type":"' || v_type
+                    || '","identity":' || to_json(v_identity)::text
+                    || ',"change":"' || lower(split_part(v_cmd_tag, ' ', 1)) || '"}';
             END IF;
-            v_look := CASE WHEN v_cmd_schema IS NULL OR v_type = 'index'
-                                OR v_classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
-                                                 'pg_policy'::regclass, 'pg_attrdef'::regclass,
-                                                 'pg_rewrite'::regclass)
-                           THEN pggit.capture_lookup(v_classid, v_objid) END;
-            v_schema := coalesce(v_cmd_schema, v_look[3], 'public');
-            -- (pggit.is_tracked_schema's rules, inline: the pattern only for names that start
-            -- as the engine's and the system's do)
-            IF NOT ((starts_with(v_schema, 'pg')
-                     AND v_schema ~ '^(pggit|pg_catalog$|pg_toast$|pg_(toast_)?temp(_|$))')
-                    OR v_schema = 'information_schema' OR v_excluded ? v_schema) THEN
-                v_tracked := v_tracked + 1;
-                IF v_identity IS NOT NULL THEN
-                    -- (the object type and the command's first word are PostgreSQL's own words,
-                    -- never quoted or escaped in JSON; the identity is)
-                    v_targets := coalesce(v_targets || ', ', '[')
-                        || '{"type":"' || v_type
-                        || '","identity":' || to_json(v_identity)::text
-                        || ',"change":"' || lower(split_part(v_cmd_tag, ' ', 1)) || '"}';
-                END IF;
-                -- oids as JSON strings, as json_build_array writes them for the GRANT and
-                -- sql_drop rows: ddl_log.anchors holds one form; each catalog row once, in the
-                -- order the commands name them (a table's index, constraints and default all
-                -- stand for the table)
-                v_anchor := CASE WHEN v_look IS NULL
-                                 THEN '["' || v_classid || '", "' || v_objid || '"]'
-                                 ELSE '["' || v_look[1] || '", "' || v_look[2] || '"]' END;
-                IF v_raw_anchors IS NULL THEN
-                    v_raw_anchors := '[' || v_anchor;
-                ELSIF strpos(v_raw_anchors, v_anchor) = 0 THEN
-                    v_raw_anchors := v_raw_anchors || ', ' || v_anchor;
-                END IF;
-            ELSIF v_schema = 'pggit' THEN
-                v_engine_touched := true;  -- an object of the engine's own (see below)
+            -- oids as JSON strings, as json_build_array writes them for the GRANT and sql_drop
+            -- rows: ddl_log.anchors holds one form; each catalog row once, in the order the
+            -- commands name them (a table's index, constraints and default all stand for the
+            -- table)
+            v_anchor := CASE WHEN v_look IS NULL
+                             THEN '["' || v_classid || '", "' || v_objid || '"]'
+                             ELSE '["' || v_look[1] || '", "' || v_look[2] || '"]' END;
+            IF v_raw_anchors IS NULL THEN
+                v_raw_anchors := '[' || v_anchor;
+            ELSIF strpos(v_raw_anchors, v_anchor) = 0 THEN
+                v_raw_anchors := v_raw_anchors || ', ' || v_anchor;
             END IF;
-            IF v_refused IS NULL AND starts_with(v_cmd_tag, 'CREATE ')
-               AND v_type IN ('foreign table', 'operator class', 'operator family',
-                              'text search parser', 'text search template', 'conversion',
-                              'foreign-data wrapper', 'server', 'user mapping')
-               AND (v_cmd_schema IS NULL OR pggit.is_tracked_schema(v_cmd_schema)) THEN
-                v_refused := format('%s %s', v_type, v_identity);
-            END IF;
-        END LOOP;
-        v_targets := v_targets || ']';
-        v_typed := v_typed || ']';
-        v_raw_anchors := v_raw_anchors || ']';
-        -- HEAD's branch, read once per transaction like the configuration (kept in
-        -- pggit.branch_cache, a transaction-local setting that pggit.branch_cache_clear empties
-        -- when HEAD moves or a branch is renamed or removed in this transaction; a checkout
-        -- committed by another session applies from this session's next transaction). Read per
-        -- statement (two index probes and four relation locks) it was ~45 k instructions a
-        -- statement. (A join of head and branches was planned as a hash join, whose hash table was
-        -- built on every statement: ~20 us.)
-        v_branch := nullif(current_setting('pggit.branch_cache', true), '');
+        ELSIF v_schema = 'pggit' THEN
+            v_engine_touched := true;  -- an object of the engine's own (see below)
+        END IF;
+        IF v_refused IS NULL AND starts_with(v_cmd_tag, 'CREATE ')
+           AND v_type IN ('foreign table', 'operator class', 'operator family',
+                          'text search parser', 'text search template', 'conversion',
+                          'foreign-data wrapper', 'server', 'user mapping')
+           AND (v_cmd_schema IS NULL OR v_schema_tracked) THEN
+            v_refused := format('%s %s', v_type, v_identity);
+        END IF;
+    END LOOP;
+    v_targets := v_targets || ']';
+    v_typed := v_typed || ']';
+    v_raw_anchors := v_raw_anchors || ']';
+    -- kinds pgGit cannot version are refused where they would be tracked
+    -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not re-create
+    -- what depends on them
+    IF v_refused IS NOT NULL AND pggit.capture_state() = 'on' THEN
+        PERFORM pggit.raise_error('UNTRACKED_KIND',
+            format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
+            'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
+            'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
+    END IF;
+    IF v_tracked = 0 AND v_pending IS NULL AND v_pending_dropped IS NULL AND NOT v_grant THEN
+        IF v_engine_touched THEN
+            v_cached := set_config('pggit.capture_direct', '', true);
+        END IF;
+        RETURN;  -- nothing tracked was touched
+    END IF;
+
+    -- HEAD's branch, read once per transaction like the configuration (kept in
+    -- pggit.branch_cache, a transaction-local setting that pggit.branch_cache_clear empties when
+    -- HEAD moves or a branch is renamed or removed in this transaction; a checkout committed by
+    -- another session applies from this session's next transaction); read in the block below when
+    -- it is not kept. Read per statement (two index probes and four relation locks) it was ~45 k
+    -- instructions a statement. (A join of head and branches was planned as a hash join, whose
+    -- hash table was built on every statement: ~20 us.)
+    v_branch := nullif(current_setting('pggit.branch_cache', true), '');
+    -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
+    -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
+    v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
+    v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
+    -- the audit row's values (computed by plain assignments: evaluated from state built once per
+    -- transaction, where the same expressions in the VALUES list were compiled again by every
+    -- execution of the INSERT). Its targets: what the trigger named in tracked schemas in its
+    -- order, then the object types of GRANT-like commands, then what the sql_drop trigger passed
+    -- on; its anchors: the tracked objects' catalog rows, then a GRANT's (added in the block), then
+    -- what the sql_drop trigger passed on.
+    v_targets_j := CASE WHEN v_typed IS NULL AND v_pending_dropped IS NULL
+                        THEN coalesce(v_targets, '[]')::jsonb
+                        ELSE coalesce(v_targets, '[]')::jsonb || coalesce(v_typed, '[]')::jsonb
+                             || coalesce(v_pending_dropped, '[]')::jsonb END;
+    v_anchors_j := CASE WHEN v_pending IS NULL OR v_grant THEN coalesce(v_raw_anchors, '[]')::jsonb
+                        ELSE coalesce(v_raw_anchors, '[]')::jsonb || v_pending::jsonb END;
+    v_app := current_setting('application_name', true);
+    v_client := inet_client_addr();
+    v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
+    v_operation := nullif(current_setting('pggit.operation', true), '');
+    -- The audit row (and a new message's statement text) is written without a subtransaction
+    -- when the transaction has written one inside it already, the two tables take any row
+    -- (pggit.audit_tables_plain), the transaction runs at READ COMMITTED and nothing can have
+    -- changed the tables since (pggit.capture_direct), and HEAD's branch is kept: a write inside
+    -- the block gives the subtransaction a transaction id of its own, one per statement, and past
+    -- 64 of them PostgreSQL's cache of a backend's subtransactions overflows, which slows every
+    -- other session's visibility checks while the migration runs. After that first write the
+    -- transaction holds locks on the tables that keep other sessions from altering them; its own
+    -- statements that could (any on an object of the engine's schema or naming either table,
+    -- GRANT-like ones) are written inside the block and end the direct writes until the next one
+    -- written there succeeds; so do a capture failure, capture switched off, the configuration
+    -- set, a DROP in the engine's schema, RESET ALL and the commit trigger fired early.
+    -- (pggit.capture_direct holds the two tables' anchors, as the loop writes them.)
+    v_direct_mark := nullif(current_setting('pggit.capture_direct', true), '');
+    v_direct := v_direct_mark IS NOT NULL AND v_state = 'on' AND NOT v_slow
+                AND substr(v_cfg_cached, 3, 1) <> 'x' AND NOT v_grant AND NOT v_engine_touched
+                AND v_branch IS NOT NULL
+                AND current_setting('pggit.capture_armed', true) = 'y'
+                AND (v_raw_anchors IS NULL
+                     OR (strpos(v_raw_anchors, split_part(v_direct_mark, '|', 1)) = 0
+                         AND strpos(v_raw_anchors, split_part(v_direct_mark, '|', 2)) = 0));
+    -- the statement: set by the engine for the DDL it runs, else the client's query, stored once
+    -- per client message (a 500-statement script is one row, not 500)
+    v_statement := nullif(current_setting('pggit.statement', true), '');
+    IF v_statement IS NULL THEN
+        v_query_key := statement_timestamp()::text || '=';
+        v_cached := current_setting('pggit.last_query', true);
+        IF starts_with(v_cached, v_query_key) THEN
+            v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
+        ELSE
+            v_query := current_query();
+        END IF;
+    END IF;
+    IF v_direct THEN
+        IF v_query IS NOT NULL THEN
+            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
+            RETURNING id INTO v_query_id;
+            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
+        END IF;
+        v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
+        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
+                                   application_name, client_addr, role_name, actor, branch,
+                                   engine_operation, capture_ms, captured_at)
+        VALUES (v_query_id, v_statement, v_tag, v_targets_j, v_anchors_j, v_app, v_client, v_role,
+                v_actor, v_branch, v_operation, v_ms, v_started);
+        IF v_events_noted IS DISTINCT FROM true THEN
+            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
+        END IF;
+        RETURN;
+    END IF;
+    BEGIN
         IF v_branch IS NULL THEN
             v_branch := (SELECT b.name FROM pggit.branches b
                           WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton));
             v_cached := set_config('pggit.branch_cache', coalesce(v_branch, ''), true);
         END IF;
-        -- kinds pgGit cannot version are refused where they would be tracked
-        -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not
-        -- re-create what depends on them. Raised after this block, so that lenient mode does not
-        -- turn it into a warning.
-        IF v_refused IS NOT NULL THEN
-            IF pggit.capture_state() = 'on' THEN
-                EXIT capture;
-            END IF;
-            v_refused := NULL;
-        END IF;
         IF v_grant THEN
-            v_more_anchors := pggit.privileges_capture_anchors(v_tag);
+            -- the rows a GRANT-like statement may have changed (privileges.sql), then what the
+            -- sql_drop trigger passed on (DROP OWNED)
+            v_anchors_j := v_anchors_j || pggit.privileges_capture_anchors(v_tag)
+                           || coalesce(v_pending, '[]')::jsonb;
         END IF;
-        IF v_state = 'on' AND starts_with(v_cfg_cached, 'n') THEN
-            RETURN;
-        END IF;
-        IF v_pending IS NOT NULL THEN
-            v_more_anchors := coalesce(v_more_anchors, '[]') || v_pending::jsonb;
-        END IF;
-        IF v_tracked = 0 AND coalesce(jsonb_array_length(v_more_anchors), 0) = 0
-           AND v_pending_dropped IS NULL AND NOT v_grant THEN
-            IF v_engine_touched THEN
-                v_cached := set_config('pggit.capture_direct', '', true);
-            END IF;
-            RETURN;  -- nothing tracked was touched
-        END IF;
-
-        -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
-        -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
-        v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
-        v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
-        -- the audit row's values (computed by plain assignments: evaluated from state built once
-        -- per transaction, where the same expressions in the VALUES list were compiled again by
-        -- every execution of the INSERT). Its targets: what the trigger named in tracked schemas
-        -- in its order, then the object types of GRANT-like commands, then what the sql_drop
-        -- trigger passed on; its anchors: the tracked objects' catalog rows, then a GRANT's and
-        -- the sql_drop trigger's.
-        v_targets_j := CASE WHEN v_typed IS NULL AND v_pending_dropped IS NULL
-                            THEN coalesce(v_targets, '[]')::jsonb
-                            ELSE coalesce(v_targets, '[]')::jsonb || coalesce(v_typed, '[]')::jsonb
-                                 || coalesce(v_pending_dropped, '[]')::jsonb END;
-        v_anchors_j := CASE WHEN v_more_anchors IS NULL THEN coalesce(v_raw_anchors, '[]')::jsonb
-                            ELSE coalesce(v_raw_anchors, '[]')::jsonb || v_more_anchors END;
-        v_app := current_setting('application_name', true);
-        v_client := inet_client_addr();
-        v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
-        v_operation := nullif(current_setting('pggit.operation', true), '');
-        v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
-        -- The audit row (and a new message's statement text) is written after this block
-        -- (below), outside its subtransaction, when the transaction has written one inside it
-        -- already, the two tables take any row (pggit.audit_tables_plain), the transaction runs
-        -- at READ COMMITTED and nothing can have changed the tables since (pggit.capture_direct):
-        -- a write inside the block gives the subtransaction a transaction id of its own, one per
-        -- statement, and past 64 of them PostgreSQL's cache of a backend's subtransactions
-        -- overflows, which slows every other session's visibility checks while the migration
-        -- runs. After that first write the transaction holds locks on the tables that keep other
-        -- sessions from altering them; its own statements that could (any on an object of the
-        -- engine's schema or naming either table, GRANT-like ones) are written inside the block
-        -- and end the direct writes until the next one written there succeeds; so do a capture
-        -- failure, capture switched off, the configuration set, a DROP in the engine's schema,
-        -- RESET ALL and the commit trigger fired early. (pggit.capture_direct holds the two
-        -- tables' anchors, as the loop writes them.)
-        v_direct_mark := nullif(current_setting('pggit.capture_direct', true), '');
-        v_direct := v_direct_mark IS NOT NULL AND v_state = 'on' AND NOT v_slow
-                    AND substr(v_cfg_cached, 3, 1) <> 'x' AND NOT v_grant AND NOT v_engine_touched
-                    AND current_setting('pggit.capture_armed', true) = 'y'
-                    AND (v_raw_anchors IS NULL
-                         OR (strpos(v_raw_anchors, split_part(v_direct_mark, '|', 1)) = 0
-                             AND strpos(v_raw_anchors, split_part(v_direct_mark, '|', 2)) = 0));
-        -- the statement: set by the engine for the DDL it runs, else the client's query, stored
-        -- once per client message (a 500-statement script is one row, not 500); a direct write
-        -- stores it after the block too
-        v_statement := nullif(current_setting('pggit.statement', true), '');
-        IF v_statement IS NULL THEN
-            v_query_key := statement_timestamp()::text || '=';
-            v_cached := current_setting('pggit.last_query', true);
-            IF starts_with(v_cached, v_query_key) THEN
-                v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
-            ELSE
-                v_query := current_query();
-                IF NOT v_direct THEN
-                    INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
-                    RETURNING id INTO v_query_id;
-                    v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
-                END IF;
-            END IF;
-        END IF;
-        IF v_direct THEN
-            EXIT capture;
+        IF v_query IS NOT NULL THEN
+            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
+            RETURNING id INTO v_query_id;
+            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
         END IF;
         -- users' DDL: the transaction's first audit row arms the announcement at commit (below);
         -- pggit.capture_armed says it is armed without a lookup (a RESET ALL only costs the lookup)
@@ -883,6 +925,7 @@ BEGIN
                                   WHERE txid = pg_current_xact_id());
             v_armed_now := true;
         END IF;
+        v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
         -- its cmin marks where this statement's catalog writes end (read at once:
         -- pggit.privileges_capture_anchors() compares with it)
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
@@ -903,7 +946,7 @@ BEGIN
             v_cached := set_config('pggit.capture_mark', v_mark, true);
         END IF;
         IF v_state = 'on' THEN
-            -- (the next statements write their rows after the block when this one was written
+            -- (the next statements write their rows without the block when this one was written
             -- inside it, nothing of the engine's was touched, the tables take any row, and the
             -- transaction reads the catalogs as they are now: under REPEATABLE READ or
             -- SERIALIZABLE its snapshot could predate a change another session committed)
@@ -943,27 +986,6 @@ BEGIN
         v_cached := set_config('pggit.capture_direct', '', true);
         PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
     END;
-    IF v_direct THEN
-        IF v_query IS NOT NULL THEN
-            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
-            RETURNING id INTO v_query_id;
-            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
-        END IF;
-        INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
-                                   application_name, client_addr, role_name, actor, branch,
-                                   engine_operation, capture_ms, captured_at)
-        VALUES (v_query_id, v_statement, v_tag, v_targets_j, v_anchors_j, v_app, v_client, v_role,
-                v_actor, v_branch, v_operation, v_ms, v_started);
-        IF v_events_noted IS DISTINCT FROM true THEN
-            PERFORM pggit.note_change('ddl.captured');  -- what pggit.emit_event does
-        END IF;
-    END IF;
-    IF v_refused IS NOT NULL THEN
-        PERFORM pggit.raise_error('UNTRACKED_KIND',
-            format('%s: pgGit cannot version this kind of object, so it is refused while capture is on', v_refused),
-            'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
-            'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
-    END IF;
 END;
 $$;
 
