@@ -153,12 +153,32 @@ CREATE TABLE IF NOT EXISTS pggit.ddl_log (
 
 CREATE INDEX IF NOT EXISTS ddl_log_captured_at_idx ON pggit.ddl_log (captured_at DESC, id DESC);
 
--- The rows not committed yet (commit_id NULL) and not flushed yet (flushed_at NULL), each found by
--- its own index. Plain indexes, not partial ones: capture writes a row per statement, and every
--- INSERT into a table with a partial index copies and prepares the index's predicate again.
-CREATE INDEX IF NOT EXISTS ddl_log_commit_idx ON pggit.ddl_log (commit_id, id);
+-- A commit's rows (commit_id), the rows not committed yet (commit_id NULL) and, among those, the
+-- rows not flushed yet (flushed_at NULL too), all in id order, by one index: a row is committed
+-- only once it is flushed (pggit.commit and pggit.auto_commit set commit_id on flushed rows only),
+-- so every row not flushed has no commit. One plain index, not partial ones nor one per question:
+-- capture writes a row per statement, every INSERT into a table with a partial index copies and
+-- prepares the index's predicate again, and each index costs that INSERT ~10 k instructions.
+CREATE INDEX IF NOT EXISTS ddl_log_commit_flushed_idx ON pggit.ddl_log (commit_id, flushed_at, id);
 
-CREATE INDEX IF NOT EXISTS ddl_log_flushed_idx ON pggit.ddl_log (flushed_at, id);
+-- The data of a ddl.captured event (docs/api.md, the events), as pggit.ddl_captured_data builds it
+-- from an audit row: to_jsonb of a row of this type names its fields once for all events, where
+-- jsonb_build_object looked up the type of each of its fourteen arguments for every event.
+DO $$
+BEGIN
+    IF to_regtype('pggit.ddl_captured_event') IS NULL THEN
+        CREATE TYPE pggit.ddl_captured_event AS (
+            ddl_id           bigint,
+            command_tag      text,
+            branch           text,
+            role             text,
+            actor            text,
+            application_name text,
+            objects          jsonb
+        );
+    END IF;
+END;
+$$;
 
 -- Working changes: one row per object whose live definition differs from HEAD's tree.
 -- No foreign keys here nor on live_state.blob_hash: the capture flush writes these rows with one

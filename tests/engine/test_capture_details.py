@@ -4,8 +4,11 @@ checks of the history functions."""
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
+from psycopg import sql
 
 from tests.engine.enginedb import EngineDB, engine_error
 
@@ -209,6 +212,38 @@ def test_capture_configuration_changed_in_the_transaction_applies_at_once(engine
         engine_db.run("CREATE SCHEMA quiet")
         engine_db.run("CREATE TABLE quiet.unseen (a integer)")
     assert status(engine_db) == {"table:public.seen": "ADDED"}
+
+
+def test_excluded_schemas_are_matched_exactly_whatever_their_names(engine_db: EngineDB):
+    """Capture keeps the excluded names for the transaction as JSON strings between control
+    characters: names holding JSON's own characters, commas or a line break are excluded exactly,
+    and names that are parts of them are not, for the statement written in the capture block, the
+    ones written without it and the drops the sql_drop trigger passes on."""
+    excluded = ["a,", ",b", 'q"u\\o', "new\nline"]
+    tracked = [",", 'q"u', "new", "o"]
+    engine_db.run("SELECT pggit.config_set('excluded_schemas', %s)", (json.dumps(excluded),))
+    with engine_db.conn.transaction():
+        for name in excluded + tracked:
+            engine_db.run(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(name)))
+            engine_db.run(sql.SQL("CREATE TABLE {}.t (a integer)").format(sql.Identifier(name)))
+    changed = engine_db.rows("SELECT object_type, schema_name, object_name FROM pggit.status()")
+    assert sorted(changed) == sorted(
+        [("schema", name, name) for name in tracked] + [("table", name, "t") for name in tracked]
+    )
+    engine_db.run("SELECT pggit.commit('schemas')")
+    with engine_db.conn.transaction():
+        for name in excluded + tracked:
+            engine_db.run(sql.SQL("DROP TABLE {}.t").format(sql.Identifier(name)))
+    dropped = engine_db.rows(
+        "SELECT t->>'identity' FROM pggit.ddl_log, jsonb_array_elements(targets) t "
+        "WHERE command_tag = 'DROP TABLE' AND t->>'type' = 'table' ORDER BY id"
+    )
+    assert dropped == [
+        (engine_db.one("SELECT quote_ident(%s) || '.t'", (name,)),) for name in tracked
+    ]
+    assert sorted(
+        engine_db.rows("SELECT object_type, schema_name, change_type FROM pggit.status()")
+    ) == sorted(("table", name, "REMOVED") for name in tracked)
 
 
 def test_capture_configuration_changed_by_another_session_applies_from_the_next_transaction(

@@ -13,8 +13,10 @@ touched its anchor. Status carries each change's statement cut to 500 characters
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 
+import psycopg
 import pytest
 
 from tests.engine.enginedb import EngineDB, scratch_copy
@@ -313,4 +315,66 @@ def test_status_cuts_a_long_message_once_and_keeps_a_short_one_whole(engine_db: 
             "ORDER BY captured_at LIMIT 1"
         )
         == script
+    )
+
+
+def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_one(
+    engine_db: EngineDB,
+):
+    """pggit.commit flushes, then marks the audit rows it committed. A DDL transaction that
+    commits in between has rows that were not flushed: their changes are not in the commit, so
+    they keep no commit and the next read flushes them (the unflushed rows are found among the
+    uncommitted ones)."""
+    engine_db.run("CREATE TABLE public.first (a integer)")
+    assert engine_db.rows("SELECT object_key FROM pggit.status()") == [("table:public.first",)]
+    holder, committer, late = engine_db.connect(), engine_db.connect(), engine_db.connect()
+    try:
+        # the commit waits, after its flush, for the working rows this transaction locks
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM pggit.working FOR UPDATE")
+        outcome: list[object] = []
+
+        def commit() -> None:
+            try:
+                outcome.append(committer.execute("SELECT pggit.commit('first')").fetchone()[0])
+            except psycopg.Error as exc:  # reported by the assertion below
+                outcome.append(exc)
+
+        pid = committer.info.backend_pid
+        thread = threading.Thread(target=commit)
+        thread.start()
+        for _ in range(300):
+            waiting = engine_db.one(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+            )
+            if waiting == "Lock":
+                break
+            time.sleep(0.05)
+        assert waiting == "Lock"
+        late.execute("CREATE TABLE public.late (a integer)")
+        holder.execute("COMMIT")
+        thread.join(30)
+    finally:
+        holder.close()
+        committer.close()
+        late.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], str), outcome
+    rows = engine_db.rows(
+        "SELECT command_tag, targets->0->>'identity', commit_id IS NULL, flushed_at IS NULL "
+        "FROM pggit.ddl_log WHERE command_tag = 'CREATE TABLE' ORDER BY id"
+    )
+    assert rows == [
+        ("CREATE TABLE", "public.first", False, False),
+        ("CREATE TABLE", "public.late", True, True),
+    ]
+    assert engine_db.rows("SELECT object_key, change_type FROM pggit.status()") == [
+        ("table:public.late", "ADDED")
+    ]
+    assert (
+        engine_db.one(
+            "SELECT count(*) FROM pggit.commit_changes cc "
+            "JOIN pggit.commits c ON c.id = cc.commit_id "
+            "WHERE c.message = 'first' AND cc.object_key = 'table:public.late'"
+        )
+        == 0
     )

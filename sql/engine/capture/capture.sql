@@ -540,13 +540,14 @@ END;
 $$;
 
 -- One catalog lookup for an object the event trigger named: {classid, objid, schema} (text).
--- The first two are the catalog row whose definition holds the object (its anchor): an index,
+-- The first two are the catalog row whose definition holds the object (its anchor): a
 -- constraint, trigger, policy, column default or rewrite rule belongs to its table, a domain
 -- constraint to its domain; any other object is its own. The third is the schema of an object
 -- the event trigger names without one (schema_name NULL): a schema's own name; a trigger's,
 -- policy's, rewrite rule's or column default's is that of its table, read from the same lookup;
 -- NULL otherwise. Called by pggit.on_ddl_command_end only for the commands that need one (one
--- index probe, a second for a table's schema). Names are qualified and there is no SET clause
+-- index probe, a second for a table's schema); an index, which stands for its table, it looks up
+-- itself. Names are qualified and there is no SET clause
 -- (it cost ~4 us a call): it runs under its caller's search_path, and depends on none.
 CREATE OR REPLACE FUNCTION pggit.capture_lookup(p_classid oid, p_objid oid)
 RETURNS text[]
@@ -558,9 +559,6 @@ BEGIN
     -- (one query per case, the table's schema joined in; the RETURN a plain expression: an
     -- expression holding a subquery runs the executor on every call)
     CASE p_classid
-        WHEN 'pg_catalog.pg_class'::pg_catalog.regclass THEN
-            SELECT ARRAY[p_classid::text, i.indrelid::text, NULL] INTO v_out
-              FROM pg_catalog.pg_index i WHERE i.indexrelid = p_objid;
         WHEN 'pg_catalog.pg_constraint'::pg_catalog.regclass THEN
             SELECT CASE WHEN con.contypid <> 0
                         THEN ARRAY['pg_catalog.pg_type'::pg_catalog.regclass::oid::text,
@@ -638,7 +636,6 @@ DECLARE
     v_state text;
     v_cfg jsonb;
     v_branch text;
-    v_tracked integer;
     -- (one row of pg_event_trigger_ddl_commands() in scalars: a record variable is rebuilt as an
     -- expanded record for every row)
     v_classid oid;
@@ -647,7 +644,6 @@ DECLARE
     v_identity text;
     v_cmd_tag text;
     v_cmd_schema text;
-    v_in_extension boolean;
     v_look text[];
     v_schema text;
     v_targets text;
@@ -669,7 +665,6 @@ DECLARE
     v_ms double precision;
     v_statement text;
     v_query text;
-    v_query_key text;
     v_query_id bigint;
     v_cached text;
     v_slow boolean;
@@ -741,14 +736,13 @@ BEGIN
     -- (The subtransaction cost ~40 k instructions a statement in a migration that creates many
     -- relations: its end scans the whole relation cache once the transaction has created more
     -- than 32.)
-    v_tracked := 0;
-    FOR v_classid, v_objid, v_type, v_identity, v_cmd_tag, v_cmd_schema, v_in_extension IN
+    FOR v_classid, v_objid, v_type, v_identity, v_cmd_tag, v_cmd_schema IN
             SELECT d.classid, d.objid, d.object_type, d.object_identity, d.command_tag,
-                   d.schema_name, d.in_extension
-              FROM pg_event_trigger_ddl_commands() d LOOP
+                   d.schema_name
+              FROM pg_event_trigger_ddl_commands() d
+             WHERE NOT d.in_extension LOOP
         -- (each test and value written once per command: every expression a plain one,
         -- evaluated from state built once per transaction, costs a few thousand instructions)
-        CONTINUE WHEN v_in_extension;
         IF v_classid IS NULL THEN
             -- GRANT, REVOKE, ALTER DEFAULT PRIVILEGES: an object type, no catalog row
             v_typed := coalesce(v_typed || ', ', '[')
@@ -757,11 +751,18 @@ BEGIN
                 || '}';
             CONTINUE;
         END IF;
-        v_look := CASE WHEN v_cmd_schema IS NULL OR v_type = 'index'
-                            OR v_classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
-                                             'pg_policy'::regclass, 'pg_attrdef'::regclass,
-                                             'pg_rewrite'::regclass)
-                       THEN pggit.capture_lookup(v_classid, v_objid) END;
+        IF v_type = 'index' THEN
+            -- (an index stands for its table: one probe, here; a call of pggit.capture_lookup
+            -- cost as much again as its query, and an index is the most common lookup)
+            SELECT ARRAY['pg_class'::regclass::oid::text, i.indrelid::text, NULL] INTO v_look
+              FROM pg_index i WHERE i.indexrelid = v_objid;
+        ELSE
+            v_look := CASE WHEN v_cmd_schema IS NULL
+                                OR v_classid IN ('pg_constraint'::regclass, 'pg_trigger'::regclass,
+                                                 'pg_policy'::regclass, 'pg_attrdef'::regclass,
+                                                 'pg_rewrite'::regclass)
+                           THEN pggit.capture_lookup(v_classid, v_objid) END;
+        END IF;
         v_schema := coalesce(v_cmd_schema, v_look[3], 'public');
         -- (pggit.is_tracked_schema's rules, inline: the pattern only for names that start as the
         -- engine's and the system's do, the excluded names only when there are some)
@@ -771,15 +772,14 @@ BEGIN
                                  OR (length(v_cfg_cached) > 4
                                      AND strpos(v_cfg_cached, E'\x01' || to_json(v_schema)::text || E'\x01') > 0));
         IF v_schema_tracked THEN
-            v_tracked := v_tracked + 1;
-            IF v_identity IS NOT NULL THEN
-                -- (the object type and the command's first word are PostgreSQL's own words,
-                -- never quoted or escaped in JSON; the identity is)
-                v_targets := coalesce(v_targets || ', ', '[')
-                    || '{"type":"' || v_type
-                    || '","identity":' || to_json(v_identity)::text
-                    || ',"change":"' || lower(split_part(v_cmd_tag, ' ', 1)) || '"}';
-            END IF;
+            -- (the object type and the command's first word are PostgreSQL's own words, never
+            -- quoted or escaped in JSON; the identity is)
+            v_targets := CASE WHEN v_identity IS NULL THEN v_targets
+                              ELSE coalesce(v_targets || ', ', '[')
+                                   || '{"type":"' || v_type
+                                   || '","identity":' || to_json(v_identity)::text
+                                   || ',"change":"' || lower(split_part(v_cmd_tag, ' ', 1)) || '"}'
+                              END;
             -- oids as JSON strings, as json_build_array writes them for the GRANT and sql_drop
             -- rows: ddl_log.anchors holds one form; each catalog row once, in the order the
             -- commands name them (a table's index, constraints and default all stand for the
@@ -787,11 +787,10 @@ BEGIN
             v_anchor := CASE WHEN v_look IS NULL
                              THEN '["' || v_classid || '", "' || v_objid || '"]'
                              ELSE '["' || v_look[1] || '", "' || v_look[2] || '"]' END;
-            IF v_raw_anchors IS NULL THEN
-                v_raw_anchors := '[' || v_anchor;
-            ELSIF strpos(v_raw_anchors, v_anchor) = 0 THEN
-                v_raw_anchors := v_raw_anchors || ', ' || v_anchor;
-            END IF;
+            v_raw_anchors := CASE WHEN v_raw_anchors IS NULL THEN '[' || v_anchor
+                                  WHEN strpos(v_raw_anchors, v_anchor) = 0
+                                  THEN v_raw_anchors || ', ' || v_anchor
+                                  ELSE v_raw_anchors END;
         ELSIF v_schema = 'pggit' THEN
             v_engine_touched := true;  -- an object of the engine's own (see below)
         END IF;
@@ -803,9 +802,6 @@ BEGIN
             v_refused := format('%s %s', v_type, v_identity);
         END IF;
     END LOOP;
-    v_targets := v_targets || ']';
-    v_typed := v_typed || ']';
-    v_raw_anchors := v_raw_anchors || ']';
     -- kinds pgGit cannot version are refused where they would be tracked
     -- (docs/engine-catalog.md, "Refused at capture"): left alone, a checkout could not re-create
     -- what depends on them
@@ -815,7 +811,8 @@ BEGIN
             'create it in a schema listed in the configuration excluded_schemas, or in a transaction with '
             'capture off (SELECT pggit.set_capture(false)); docs/engine-catalog.md lists what is tracked');
     END IF;
-    IF v_tracked = 0 AND v_pending IS NULL AND v_pending_dropped IS NULL AND NOT v_grant THEN
+    -- (every tracked command adds its catalog row: none, nothing tracked was named)
+    IF v_raw_anchors IS NULL AND v_pending IS NULL AND v_pending_dropped IS NULL AND NOT v_grant THEN
         IF v_engine_touched THEN
             v_cached := set_config('pggit.capture_direct', '', true);
         END IF;
@@ -833,19 +830,21 @@ BEGIN
     -- the role that ran the DDL (this function runs as the engine's owner: not current_user)
     -- (pggit.invoking_role() inline: a function call per use was a tenth of capture's cost)
     v_role := coalesce(nullif(current_setting('role'), 'none'), session_user::text);
-    v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
     -- the audit row's values (computed by plain assignments: evaluated from state built once per
     -- transaction, where the same expressions in the VALUES list were compiled again by every
     -- execution of the INSERT). Its targets: what the trigger named in tracked schemas in its
     -- order, then the object types of GRANT-like commands, then what the sql_drop trigger passed
     -- on; its anchors: the tracked objects' catalog rows, then a GRANT's (added in the block), then
     -- what the sql_drop trigger passed on.
+    -- (the loop's lists are closed here)
     v_targets_j := CASE WHEN v_typed IS NULL AND v_pending_dropped IS NULL
-                        THEN coalesce(v_targets, '[]')::jsonb
-                        ELSE coalesce(v_targets, '[]')::jsonb || coalesce(v_typed, '[]')::jsonb
+                        THEN coalesce(v_targets || ']', '[]')::jsonb
+                        ELSE coalesce(v_targets || ']', '[]')::jsonb
+                             || coalesce(v_typed || ']', '[]')::jsonb
                              || coalesce(v_pending_dropped, '[]')::jsonb END;
-    v_anchors_j := CASE WHEN v_pending IS NULL OR v_grant THEN coalesce(v_raw_anchors, '[]')::jsonb
-                        ELSE coalesce(v_raw_anchors, '[]')::jsonb || v_pending::jsonb END;
+    v_anchors_j := CASE WHEN v_pending IS NULL OR v_grant
+                        THEN coalesce(v_raw_anchors || ']', '[]')::jsonb
+                        ELSE coalesce(v_raw_anchors || ']', '[]')::jsonb || v_pending::jsonb END;
     v_app := current_setting('application_name', true);
     v_client := inet_client_addr();
     v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
@@ -864,32 +863,32 @@ BEGIN
     -- set, a DROP in the engine's schema, RESET ALL and the commit trigger fired early.
     -- (pggit.capture_direct holds the two tables' anchors, as the loop writes them.)
     v_direct_mark := nullif(current_setting('pggit.capture_direct', true), '');
-    v_direct := v_direct_mark IS NOT NULL AND v_state = 'on' AND NOT v_slow
-                AND substr(v_cfg_cached, 3, 1) <> 'x' AND NOT v_grant AND NOT v_engine_touched
+    -- (neither auto_commit nor capture_sync nor strict mode: '--')
+    v_direct := v_direct_mark IS NOT NULL AND v_state = 'on' AND substr(v_cfg_cached, 2, 2) = '--'
+                AND NOT v_grant AND NOT v_engine_touched
                 AND v_branch IS NOT NULL
                 AND current_setting('pggit.capture_armed', true) = 'y'
                 AND (v_raw_anchors IS NULL
                      OR (strpos(v_raw_anchors, split_part(v_direct_mark, '|', 1)) = 0
                          AND strpos(v_raw_anchors, split_part(v_direct_mark, '|', 2)) = 0));
     -- the statement: set by the engine for the DDL it runs, else the client's query, stored once
-    -- per client message (a 500-statement script is one row, not 500)
-    v_statement := nullif(current_setting('pggit.statement', true), '');
-    IF v_statement IS NULL THEN
-        v_query_key := statement_timestamp()::text || '=';
-        v_cached := current_setting('pggit.last_query', true);
-        IF starts_with(v_cached, v_query_key) THEN
-            v_query_id := substr(v_cached, length(v_query_key) + 1)::bigint;
-        ELSE
-            v_query := current_query();
-        END IF;
+    -- per client message (a 500-statement script is one row, not 500), recognised by the
+    -- message's start (pggit.last_query_at, the row's id in pggit.last_query_id)
+    IF current_setting('pggit.statement', true) <> '' THEN
+        v_statement := current_setting('pggit.statement', true);
+    ELSIF current_setting('pggit.last_query_at', true) = statement_timestamp()::text THEN
+        v_query_id := current_setting('pggit.last_query_id', true)::bigint;
+    ELSE
+        v_query := current_query();
     END IF;
     IF v_direct THEN
         IF v_query IS NOT NULL THEN
             INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
             RETURNING id INTO v_query_id;
-            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
+            v_cached := set_config('pggit.last_query_id', v_query_id::text, true);
+            v_cached := set_config('pggit.last_query_at', statement_timestamp()::text, true);
         END IF;
-        v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
+        v_ms := date_part('epoch', clock_timestamp() - v_started) * 1000.0;
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
                                    application_name, client_addr, role_name, actor, branch,
                                    engine_operation, capture_ms, captured_at)
@@ -901,6 +900,7 @@ BEGIN
         RETURN;
     END IF;
     BEGIN
+        v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
         IF v_branch IS NULL THEN
             v_branch := (SELECT b.name FROM pggit.branches b
                           WHERE b.id = (SELECT h.branch_id FROM pggit.head h WHERE h.singleton));
@@ -915,7 +915,8 @@ BEGIN
         IF v_query IS NOT NULL THEN
             INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
             RETURNING id INTO v_query_id;
-            v_cached := set_config('pggit.last_query', v_query_key || v_query_id, true);
+            v_cached := set_config('pggit.last_query_id', v_query_id::text, true);
+            v_cached := set_config('pggit.last_query_at', statement_timestamp()::text, true);
         END IF;
         -- users' DDL: the transaction's first audit row arms the announcement at commit (below);
         -- pggit.capture_armed says it is armed without a lookup (a RESET ALL only costs the lookup)
@@ -925,7 +926,7 @@ BEGIN
                                   WHERE txid = pg_current_xact_id());
             v_armed_now := true;
         END IF;
-        v_ms := extract(epoch FROM clock_timestamp() - v_started) * 1000.0;
+        v_ms := date_part('epoch', clock_timestamp() - v_started) * 1000.0;
         -- its cmin marks where this statement's catalog writes end (read at once:
         -- pggit.privileges_capture_anchors() compares with it)
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
@@ -1081,19 +1082,19 @@ BEGIN
 END;
 $$;
 
--- The data of an audit row's ddl.captured event (docs/api.md, the events). A plain SQL
--- expression with qualified names and no SET clause, so that pggit.capture_announce's set-based
--- INSERT inlines it (no call per event).
+-- The data of an audit row's ddl.captured event (docs/api.md, the events): a row of
+-- pggit.ddl_captured_event as JSON (its fields named once, not looked up per event as
+-- jsonb_build_object's arguments are: ~8 k instructions an event less). A plain SQL expression
+-- with qualified names and no SET clause, so that pggit.capture_announce's set-based INSERT
+-- inlines it (no call per event).
 CREATE OR REPLACE FUNCTION pggit.ddl_captured_data(p_ddl_id bigint, p_command_tag text,
                                                    p_branch text, p_role text, p_actor text,
                                                    p_application_name text, p_objects jsonb)
 RETURNS jsonb
 LANGUAGE sql STABLE
 AS $$
-    SELECT pg_catalog.jsonb_build_object('ddl_id', p_ddl_id, 'command_tag', p_command_tag,
-                                         'branch', p_branch, 'role', p_role, 'actor', p_actor,
-                                         'application_name', p_application_name,
-                                         'objects', p_objects)
+    SELECT pg_catalog.to_jsonb(ROW(p_ddl_id, p_command_tag, p_branch, p_role, p_actor,
+                                   p_application_name, p_objects)::pggit.ddl_captured_event)
 $$;
 
 -- Announces this transaction's audit rows of users' DDL not announced yet: one ddl.captured event
@@ -1249,7 +1250,10 @@ BEGIN
         'auto-commit: ' || coalesce((SELECT string_agg(DISTINCT command_tag, ', ') FROM pggit.ddl_log
                                       WHERE commit_id IS NULL AND txid = pg_current_xact_id()), 'DDL'),
         NULL, 'auto');
-    UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
+    -- (the rows flushed: one a transaction committed after the flush above is flushed later, and
+    -- a row not flushed has no commit, as ddl_log_commit_flushed_idx finds them)
+    UPDATE pggit.ddl_log SET commit_id = v_commit.id
+     WHERE commit_id IS NULL AND flushed_at IS NOT NULL AND engine_operation IS NULL;
     DELETE FROM pggit.working;
 END;
 $$;

@@ -543,7 +543,10 @@ BEGIN
     END IF;
     v_commit := pggit.commit_create(v_branch.id, pggit.working_changes_map(),
                                     ARRAY[v_branch.head_commit], btrim(p_message), p_author, 'commit');
-    UPDATE pggit.ddl_log SET commit_id = v_commit.id WHERE commit_id IS NULL AND engine_operation IS NULL;
+    -- (the rows flushed: one a transaction committed after the flush above is flushed later, and
+    -- a row not flushed has no commit, as ddl_log_commit_flushed_idx finds them)
+    UPDATE pggit.ddl_log SET commit_id = v_commit.id
+     WHERE commit_id IS NULL AND flushed_at IS NOT NULL AND engine_operation IS NULL;
     DELETE FROM pggit.working;
     PERFORM pggit.record_span(v_span, v_flush, 'commit', v_started, v_commit.change_count, 0,
                               v_branch.name);

@@ -205,7 +205,9 @@ BEGIN
     END IF;
     PERFORM pggit.capture_announce();  -- the events of this transaction's audit rows not written yet
     SELECT array_agg(id ORDER BY id), sum(capture_ms) INTO v_ids, v_capture_ms
-      FROM (SELECT id, capture_ms FROM pggit.ddl_log WHERE flushed_at IS NULL ORDER BY id FOR UPDATE) l;
+      FROM (SELECT id, capture_ms FROM pggit.ddl_log
+             WHERE commit_id IS NULL AND flushed_at IS NULL  -- (ddl_log_commit_flushed_idx)
+             ORDER BY id FOR UPDATE) l;
     IF v_ids IS NULL THEN
         RETURN r;
     END IF;
