@@ -244,6 +244,57 @@ def test_a_failure_to_write_an_audit_row_loses_only_its_statement_and_is_recorde
     assert {"table:public.kept_a", "table:public.kept_b", "sequence:public.boom_seq"} <= keys
 
 
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("pggit.pending_anchors", "garbage"), ("pggit.pending_dropped", "{bad")],
+)
+def test_a_role_setting_what_sql_drop_passes_on_to_garbage_fails_capture_not_its_ddl(
+    engine_db: EngineDB, setting: str, value: str
+):
+    """Any role can set a pggit.* setting. What the sql_drop trigger passes on is parsed in a block:
+    set to something that is not JSON, that statement's capture fails and is recorded, its DDL
+    and the transaction's other statements (written without a block) go on."""
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.kept_a (a integer)")
+        engine_db.run("CREATE TABLE public.kept_b (b integer)")
+        engine_db.run("SELECT set_config(%s, %s, true)", (setting, value))
+        engine_db.run("CREATE TABLE public.lost (c integer)")
+        engine_db.run("CREATE TABLE public.kept_c (d integer)")
+    assert engine_db.one("SELECT to_regclass('public.lost') IS NOT NULL") is True
+    assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
+        ("CREATE TABLE", "22P02")
+    ]
+    assert engine_db.rows("SELECT targets->0->>'identity' FROM pggit.ddl_log ORDER BY id") == [
+        ("public.kept_a",),
+        ("public.kept_b",),
+        ("public.kept_c",),
+    ]
+
+
+def test_a_role_setting_the_statement_texts_id_to_garbage_stores_the_text_again(
+    engine_db: EngineDB,
+):
+    """The id of the message's stored text is kept in a setting any role can set: checked before
+    its cast, a value that is no id is a miss (the message's text is stored again), never an error
+    that would fail the DDL."""
+    with engine_db.conn.transaction():
+        engine_db.run("CREATE TABLE public.first (a integer)")
+        message = (
+            "SELECT set_config('pggit.last_query_at', statement_timestamp()::text, true), "
+            "set_config('pggit.last_query_id', 'x', true); "
+            "CREATE TABLE public.second (b integer)"
+        )
+        engine_db.run(message)
+    assert engine_db.one("SELECT count(*) FROM pggit.capture_errors") == 0
+    assert engine_db.rows(
+        "SELECT targets->0->>'identity', q.query FROM pggit.ddl_log l "
+        "JOIN pggit.ddl_queries q ON q.id = l.query_id ORDER BY l.id"
+    ) == [
+        ("public.first", "CREATE TABLE public.first (a integer)"),
+        ("public.second", message),
+    ]
+
+
 def test_a_failure_to_write_an_event_loses_only_its_statements_event_and_is_recorded(
     engine_db: EngineDB,
 ):

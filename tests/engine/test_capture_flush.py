@@ -345,12 +345,12 @@ def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_on
         thread.start()
         for _ in range(300):
             waiting = engine_db.one(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
+                "SELECT %s = ANY (pg_blocking_pids(%s))", (holder.info.backend_pid, pid)
             )
-            if waiting == "Lock":
+            if waiting:
                 break
             time.sleep(0.05)
-        assert waiting == "Lock"
+        assert waiting is True
         late.execute("CREATE TABLE public.late (a integer)")
         holder.execute("COMMIT")
         thread.join(30)

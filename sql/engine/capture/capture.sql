@@ -413,7 +413,7 @@ $$;
 -- elements as text, not null.
 CREATE OR REPLACE FUNCTION pggit.capture_excluded_marks(p_excluded jsonb)
 RETURNS text
-LANGUAGE sql IMMUTABLE
+LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
     SELECT E'\x01' || coalesce(string_agg(to_json(e.name)::text || E'\x01', ''), '')
@@ -691,7 +691,6 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
     -- the configuration, read once per transaction (pggit.config_set clears the cache) and kept
     -- as three letters and the excluded schemas: capture_enabled ('n' when false, else 'y'),
     -- auto_commit or capture_sync ('a' auto_commit, 's' capture_sync only, '-'), capture_mode
@@ -711,7 +710,7 @@ BEGIN
                 || pggit.capture_excluded_marks(v_cfg->'excluded_schemas');
             v_cached := set_config('pggit.config_cache', v_cfg_cached, true);
         EXCEPTION WHEN OTHERS THEN
-            IF v_state = 'engine' THEN
+            IF v_tx = 'engine' THEN
                 RAISE;  -- the engine's own apply step must never go unrecorded
             END IF;
             v_cached := set_config('pggit.capture_direct', '', true);
@@ -719,7 +718,7 @@ BEGIN
             RETURN;
         END;
     END IF;
-    IF v_state = 'on' AND starts_with(v_cfg_cached, 'n') THEN
+    IF v_tx IS DISTINCT FROM 'engine' AND starts_with(v_cfg_cached, 'n') THEN
         RETURN;  -- capture switched off globally
     END IF;
     -- What the command touched, only in tracked schemas (the rules of pggit.is_tracked_schema),
@@ -730,10 +729,11 @@ BEGIN
     -- expressions building JSON text (one query with an aggregate per list, its subquery levels
     -- and filters cost ~300 k instructions a statement, most of it the executor's start-up of its
     -- nodes on every statement).
-    -- This loop and everything up to the audit row's values run outside the statement's
-    -- subtransaction: catalog reads by oid and expressions over values the engine wrote itself
-    -- (its settings, JSON text built here), none of which can fail for what a statement does.
-    -- (The subtransaction cost ~40 k instructions a statement in a migration that creates many
+    -- This loop and everything up to the audit row's values run outside a subtransaction:
+    -- catalog reads by oid, JSON text built here, and settings read without a cast or a parse
+    -- that could fail (any role can set a pggit.* setting: the configuration's, the sql_drop
+    -- trigger's lists and the statement text's id are parsed in a block or checked first).
+    -- (A subtransaction per statement cost ~40 k instructions in a migration that creates many
     -- relations: its end scans the whole relation cache once the transaction has created more
     -- than 32.)
     FOR v_classid, v_objid, v_type, v_identity, v_cmd_tag, v_cmd_schema IN
@@ -835,16 +835,28 @@ BEGIN
     -- execution of the INSERT). Its targets: what the trigger named in tracked schemas in its
     -- order, then the object types of GRANT-like commands, then what the sql_drop trigger passed
     -- on; its anchors: the tracked objects' catalog rows, then a GRANT's (added in the block), then
-    -- what the sql_drop trigger passed on.
-    -- (the loop's lists are closed here)
-    v_targets_j := CASE WHEN v_typed IS NULL AND v_pending_dropped IS NULL
-                        THEN coalesce(v_targets || ']', '[]')::jsonb
-                        ELSE coalesce(v_targets || ']', '[]')::jsonb
-                             || coalesce(v_typed || ']', '[]')::jsonb
-                             || coalesce(v_pending_dropped, '[]')::jsonb END;
-    v_anchors_j := CASE WHEN v_pending IS NULL OR v_grant
-                        THEN coalesce(v_raw_anchors || ']', '[]')::jsonb
-                        ELSE coalesce(v_raw_anchors || ']', '[]')::jsonb || v_pending::jsonb END;
+    -- what the sql_drop trigger passed on. (The loop's lists, closed here, are JSON text this
+    -- function built; what the sql_drop trigger passed on is read from settings, which any role
+    -- can set: parsed in a block of its own, only when there is some. Such a block writes
+    -- nothing: it takes no transaction id.)
+    v_targets_j := CASE WHEN v_typed IS NULL THEN coalesce(v_targets || ']', '[]')::jsonb
+                        ELSE coalesce(v_targets || ']', '[]')::jsonb || (v_typed || ']')::jsonb END;
+    v_anchors_j := coalesce(v_raw_anchors || ']', '[]')::jsonb;
+    IF v_pending_dropped IS NOT NULL OR (v_pending IS NOT NULL AND NOT v_grant) THEN
+        BEGIN
+            v_targets_j := v_targets_j || coalesce(v_pending_dropped, '[]')::jsonb;
+            IF NOT v_grant THEN
+                v_anchors_j := v_anchors_j || coalesce(v_pending, '[]')::jsonb;
+            END IF;
+        EXCEPTION WHEN OTHERS THEN
+            IF v_tx = 'engine' THEN
+                RAISE;  -- the engine's own apply step must never go unrecorded
+            END IF;
+            v_cached := set_config('pggit.capture_direct', '', true);
+            PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
+            RETURN;
+        END;
+    END IF;
     v_app := current_setting('application_name', true);
     v_client := inet_client_addr();
     v_actor := coalesce(nullif(current_setting('pggit.actor', true), ''), v_role);
@@ -864,7 +876,8 @@ BEGIN
     -- (pggit.capture_direct holds the two tables' anchors, as the loop writes them.)
     v_direct_mark := nullif(current_setting('pggit.capture_direct', true), '');
     -- (neither auto_commit nor capture_sync nor strict mode: '--')
-    v_direct := v_direct_mark IS NOT NULL AND v_state = 'on' AND substr(v_cfg_cached, 2, 2) = '--'
+    v_direct := v_direct_mark IS NOT NULL AND v_tx IS DISTINCT FROM 'engine'
+                AND substr(v_cfg_cached, 2, 2) = '--'
                 AND NOT v_grant AND NOT v_engine_touched
                 AND v_branch IS NOT NULL
                 AND current_setting('pggit.capture_armed', true) = 'y'
@@ -874,10 +887,13 @@ BEGIN
     -- the statement: set by the engine for the DDL it runs, else the client's query, stored once
     -- per client message (a 500-statement script is one row, not 500), recognised by the
     -- message's start (pggit.last_query_at, the row's id in pggit.last_query_id)
+    v_cached := current_setting('pggit.last_query_id', true);
     IF current_setting('pggit.statement', true) <> '' THEN
         v_statement := current_setting('pggit.statement', true);
-    ELSIF current_setting('pggit.last_query_at', true) = statement_timestamp()::text THEN
-        v_query_id := current_setting('pggit.last_query_id', true)::bigint;
+    ELSIF current_setting('pggit.last_query_at', true) = statement_timestamp()::text
+          AND ltrim(v_cached, '0123456789') = '' AND length(v_cached) BETWEEN 1 AND 18 THEN
+        -- (the id checked before its cast, without a regular expression: any role can set it)
+        v_query_id := v_cached::bigint;
     ELSE
         v_query := current_query();
     END IF;
@@ -900,6 +916,8 @@ BEGIN
         RETURN;
     END IF;
     BEGIN
+        -- ('on': users' DDL; 'engine': the engine's own apply steps, audited, not announced)
+        v_state := CASE WHEN v_tx = 'engine' THEN 'engine' ELSE 'on' END;
         v_slow := v_state = 'on' AND substr(v_cfg_cached, 2, 1) <> '-';
         IF v_branch IS NULL THEN
             v_branch := (SELECT b.name FROM pggit.branches b
@@ -976,11 +994,11 @@ BEGIN
                 PERFORM pggit.auto_commit(v_ddl_id);
             END IF;
             UPDATE pggit.ddl_log
-               SET capture_ms = extract(epoch FROM clock_timestamp() - v_started) * 1000.0
+               SET capture_ms = date_part('epoch', clock_timestamp() - v_started) * 1000.0
              WHERE id = v_ddl_id;
         END IF;
     EXCEPTION WHEN OTHERS THEN
-        IF v_state = 'engine' THEN
+        IF v_tx = 'engine' THEN
             RAISE;  -- the engine's own apply step must never go unrecorded
         END IF;
         -- (the next statement writes inside the block again)
@@ -1250,8 +1268,8 @@ BEGIN
         'auto-commit: ' || coalesce((SELECT string_agg(DISTINCT command_tag, ', ') FROM pggit.ddl_log
                                       WHERE commit_id IS NULL AND txid = pg_current_xact_id()), 'DDL'),
         NULL, 'auto');
-    -- (the rows flushed: one a transaction committed after the flush above is flushed later, and
-    -- a row not flushed has no commit, as ddl_log_commit_flushed_idx finds them)
+    -- (the rows flushed: those of a transaction committed after the flush above are flushed by a
+    -- later read, and a row not flushed has no commit, as ddl_log_commit_flushed_idx finds them)
     UPDATE pggit.ddl_log SET commit_id = v_commit.id
      WHERE commit_id IS NULL AND flushed_at IS NOT NULL AND engine_operation IS NULL;
     DELETE FROM pggit.working;

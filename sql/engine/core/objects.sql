@@ -543,8 +543,8 @@ BEGIN
     END IF;
     v_commit := pggit.commit_create(v_branch.id, pggit.working_changes_map(),
                                     ARRAY[v_branch.head_commit], btrim(p_message), p_author, 'commit');
-    -- (the rows flushed: one a transaction committed after the flush above is flushed later, and
-    -- a row not flushed has no commit, as ddl_log_commit_flushed_idx finds them)
+    -- (the rows flushed: those of a transaction committed after the flush above are flushed by a
+    -- later read, and a row not flushed has no commit, as ddl_log_commit_flushed_idx finds them)
     UPDATE pggit.ddl_log SET commit_id = v_commit.id
      WHERE commit_id IS NULL AND flushed_at IS NOT NULL AND engine_operation IS NULL;
     DELETE FROM pggit.working;
