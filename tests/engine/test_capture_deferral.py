@@ -245,15 +245,22 @@ def test_a_failure_to_write_an_audit_row_loses_only_its_statement_and_is_recorde
 
 
 @pytest.mark.parametrize(
-    ("setting", "value"),
-    [("pggit.pending_anchors", "garbage"), ("pggit.pending_dropped", "{bad")],
+    ("setting", "value", "sqlstate"),
+    [
+        ("pggit.pending_anchors", "garbage", "22P02"),
+        ("pggit.pending_anchors", '[["a", "b"]]', "22P02"),
+        ("pggit.pending_anchors", '[["1259"], 7]', "P0001"),
+        ("pggit.pending_anchors", '{"1259": 1}', "P0001"),
+        ("pggit.pending_dropped", "{bad", "22P02"),
+    ],
 )
 def test_a_role_setting_what_sql_drop_passes_on_to_garbage_fails_capture_not_its_ddl(
-    engine_db: EngineDB, setting: str, value: str
+    engine_db: EngineDB, setting: str, value: str, sqlstate: str
 ):
-    """Any role can set a pggit.* setting. What the sql_drop trigger passes on is parsed in a block:
-    set to something that is not JSON, that statement's capture fails and is recorded, its DDL
-    and the transaction's other statements (written without a block) go on."""
+    """Any role can set a pggit.* setting. What the sql_drop trigger passes on is parsed in a block,
+    its catalog rows checked to be oid pairs as the flush reads them: set to anything else, that
+    statement's capture fails and is recorded, its DDL and the transaction's other statements go
+    on, and no audit row is stored that a later flush could not read."""
     with engine_db.conn.transaction():
         engine_db.run("CREATE TABLE public.kept_a (a integer)")
         engine_db.run("CREATE TABLE public.kept_b (b integer)")
@@ -262,17 +269,24 @@ def test_a_role_setting_what_sql_drop_passes_on_to_garbage_fails_capture_not_its
         engine_db.run("CREATE TABLE public.kept_c (d integer)")
     assert engine_db.one("SELECT to_regclass('public.lost') IS NOT NULL") is True
     assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
-        ("CREATE TABLE", "22P02")
+        ("CREATE TABLE", sqlstate)
     ]
     assert engine_db.rows("SELECT targets->0->>'identity' FROM pggit.ddl_log ORDER BY id") == [
         ("public.kept_a",),
         ("public.kept_b",),
         ("public.kept_c",),
     ]
+    # the next read flushes what was captured (the table whose capture failed: a rescan's)
+    assert engine_db.rows("SELECT object_key FROM pggit.status() ORDER BY 1") == [
+        ("table:public.kept_a",),
+        ("table:public.kept_b",),
+        ("table:public.kept_c",),
+    ]
 
 
+@pytest.mark.parametrize("value", ["x", "", " 1", "-1", "9" * 19, "\u0661"])
 def test_a_role_setting_the_statement_texts_id_to_garbage_stores_the_text_again(
-    engine_db: EngineDB,
+    engine_db: EngineDB, value: str
 ):
     """The id of the message's stored text is kept in a setting any role can set: checked before
     its cast, a value that is no id is a miss (the message's text is stored again), never an error
@@ -281,7 +295,7 @@ def test_a_role_setting_the_statement_texts_id_to_garbage_stores_the_text_again(
         engine_db.run("CREATE TABLE public.first (a integer)")
         message = (
             "SELECT set_config('pggit.last_query_at', statement_timestamp()::text, true), "
-            "set_config('pggit.last_query_id', 'x', true); "
+            f"set_config('pggit.last_query_id', '{value}', true); "
             "CREATE TABLE public.second (b integer)"
         )
         engine_db.run(message)

@@ -422,6 +422,31 @@ AS $$
      WHERE e.name IS NOT NULL
 $$;
 
+-- The catalog rows the sql_drop trigger passed on (pggit.pending_anchors: a JSON array of
+-- [classid, objid] pairs), parsed and checked as the capture flush will read them: any role can
+-- set the setting, and a list that is not JSON, or whose pairs are not oids, would otherwise be
+-- stored on the audit row and fail every flush after it. Raises on anything else (the caller
+-- records it as a capture failure of that statement).
+CREATE OR REPLACE FUNCTION pggit.capture_checked_anchors(p_anchors text)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_anchors jsonb := p_anchors::jsonb;
+BEGIN
+    IF jsonb_typeof(v_anchors) IS DISTINCT FROM 'array'
+       OR EXISTS (SELECT 1 FROM jsonb_array_elements(v_anchors) a
+                   WHERE CASE WHEN jsonb_typeof(a) = 'array'
+                              THEN (a->>0)::oid IS NULL OR (a->>1)::oid IS NULL
+                              ELSE true END) THEN
+        RAISE EXCEPTION 'pggit.pending_anchors is not a list of [classid, objid] pairs: %',
+            left(p_anchors, 200);
+    END IF;
+    RETURN v_anchors;
+END;
+$$;
+
 -- Anchors touched by this statement and not seen by ddl_command_end (drops), passed from the
 -- sql_drop trigger through a transaction-local setting.
 CREATE OR REPLACE FUNCTION pggit.pending_anchors_push(p_anchors jsonb)
@@ -696,8 +721,7 @@ BEGIN
     -- auto_commit or capture_sync ('a' auto_commit, 's' capture_sync only, '-'), capture_mode
     -- ('x' strict, '-'), then excluded_schemas as pggit.capture_excluded_marks writes it. (The
     -- whole configuration kept as jsonb was parsed again by every statement, and looked up key by
-    -- key: ~20 k instructions a statement.) Read in a block of its own: the one read before the
-    -- audit row's values that could fail.
+    -- key: ~20 k instructions a statement.) Read in a block of its own (a query of a table).
     IF v_cfg_cached IS NULL THEN
         BEGIN
             SELECT jsonb_object_agg(key, value) INTO v_cfg FROM pggit.config
@@ -845,8 +869,8 @@ BEGIN
     IF v_pending_dropped IS NOT NULL OR (v_pending IS NOT NULL AND NOT v_grant) THEN
         BEGIN
             v_targets_j := v_targets_j || coalesce(v_pending_dropped, '[]')::jsonb;
-            IF NOT v_grant THEN
-                v_anchors_j := v_anchors_j || coalesce(v_pending, '[]')::jsonb;
+            IF v_pending IS NOT NULL AND NOT v_grant THEN
+                v_anchors_j := v_anchors_j || pggit.capture_checked_anchors(v_pending);
             END IF;
         EXCEPTION WHEN OTHERS THEN
             IF v_tx = 'engine' THEN
@@ -928,7 +952,8 @@ BEGIN
             -- the rows a GRANT-like statement may have changed (privileges.sql), then what the
             -- sql_drop trigger passed on (DROP OWNED)
             v_anchors_j := v_anchors_j || pggit.privileges_capture_anchors(v_tag)
-                           || coalesce(v_pending, '[]')::jsonb;
+                           || CASE WHEN v_pending IS NULL THEN '[]'
+                                   ELSE pggit.capture_checked_anchors(v_pending) END;
         END IF;
         IF v_query IS NOT NULL THEN
             INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
