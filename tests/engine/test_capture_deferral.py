@@ -254,19 +254,31 @@ def test_a_failure_to_write_an_audit_row_loses_only_its_statement_and_is_recorde
         ("pggit.pending_dropped", "{bad", "22P02"),
     ],
 )
+@pytest.mark.parametrize("ordinary", [False, True], ids=["superuser", "ordinary-role"])
 def test_a_role_setting_what_sql_drop_passes_on_to_garbage_fails_capture_not_its_ddl(
-    engine_db: EngineDB, setting: str, value: str, sqlstate: str
+    engine_db: EngineDB,
+    request: pytest.FixtureRequest,
+    ordinary: bool,
+    setting: str,
+    value: str,
+    sqlstate: str,
 ):
     """Any role can set a pggit.* setting. What the sql_drop trigger passes on is parsed in a block,
     its catalog rows checked to be oid pairs as the flush reads them: set to anything else, that
     statement's capture fails and is recorded, its DDL and the transaction's other statements go
-    on, and no audit row is stored that a later flush could not read."""
-    with engine_db.conn.transaction():
-        engine_db.run("CREATE TABLE public.kept_a (a integer)")
-        engine_db.run("CREATE TABLE public.kept_b (b integer)")
-        engine_db.run("SELECT set_config(%s, %s, true)", (setting, value))
-        engine_db.run("CREATE TABLE public.lost (c integer)")
-        engine_db.run("CREATE TABLE public.kept_c (d integer)")
+    on, and no audit row is stored that a later flush could not read. By a superuser and by an
+    ordinary login role."""
+    client = (
+        connect_as(engine_db, request.getfixturevalue("public_creator"))
+        if ordinary
+        else engine_db.connect()
+    )
+    with client, client.transaction():
+        client.execute("CREATE TABLE public.kept_a (a integer)")
+        client.execute("CREATE TABLE public.kept_b (b integer)")
+        client.execute("SELECT set_config(%s, %s, true)", (setting, value))
+        client.execute("CREATE TABLE public.lost (c integer)")
+        client.execute("CREATE TABLE public.kept_c (d integer)")
     assert engine_db.one("SELECT to_regclass('public.lost') IS NOT NULL") is True
     assert engine_db.rows("SELECT command_tag, sqlstate FROM pggit.capture_errors") == [
         ("CREATE TABLE", sqlstate)

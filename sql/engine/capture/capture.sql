@@ -447,6 +447,24 @@ BEGIN
 END;
 $$;
 
+-- Stores a client message's text for its audit rows (pggit.ddl_queries, once per message) and
+-- keeps its id for the message's next statements (pggit.last_query_id, with the message's start in
+-- pggit.last_query_at: on_ddl_command_end recognises the message by it). Returns the id.
+CREATE OR REPLACE FUNCTION pggit.capture_store_query(p_query text)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pggit
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(p_query), p_query) RETURNING id INTO v_id;
+    PERFORM set_config('pggit.last_query_id', v_id::text, true);
+    PERFORM set_config('pggit.last_query_at', statement_timestamp()::text, true);
+    RETURN v_id;
+END;
+$$;
+
 -- Anchors touched by this statement and not seen by ddl_command_end (drops), passed from the
 -- sql_drop trigger through a transaction-local setting.
 CREATE OR REPLACE FUNCTION pggit.pending_anchors_push(p_anchors jsonb)
@@ -543,13 +561,16 @@ $$;
 
 -- Records a capture failure; re-raises in strict mode. A failure raised here already (strict mode:
 -- pggit.capture_announce's, caught again by the statement's own block) is raised again as it is:
--- its message carries the prefix once.
+-- its message carries the prefix once. Any capture failure ends the transaction's direct writes
+-- of audit rows (pggit.capture_direct, on_ddl_command_end): the next row is written inside the
+-- capture block again.
 CREATE OR REPLACE FUNCTION pggit.capture_failed(p_sqlstate text, p_message text, p_tag text)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pggit
 AS $$
 BEGIN
+    PERFORM set_config('pggit.capture_direct', '', true);
     IF pggit.config_get('capture_mode') = '"strict"' THEN
         RAISE EXCEPTION USING
             MESSAGE = CASE WHEN starts_with(p_message, '[PGGIT-CAPTURE_FAILED] ') THEN p_message
@@ -572,8 +593,8 @@ $$;
 -- policy's, rewrite rule's or column default's is that of its table, read from the same lookup;
 -- NULL otherwise. Called by pggit.on_ddl_command_end only for the commands that need one (one
 -- index probe, a second for a table's schema); an index, which stands for its table, it looks up
--- itself. Names are qualified and there is no SET clause
--- (it cost ~4 us a call): it runs under its caller's search_path, and depends on none.
+-- itself. Names are qualified and there is no SET clause (it cost ~4 us a call): it runs under
+-- its caller's search_path, and depends on none.
 CREATE OR REPLACE FUNCTION pggit.capture_lookup(p_classid oid, p_objid oid)
 RETURNS text[]
 LANGUAGE plpgsql STABLE
@@ -737,7 +758,6 @@ BEGIN
             IF v_tx = 'engine' THEN
                 RAISE;  -- the engine's own apply step must never go unrecorded
             END IF;
-            v_cached := set_config('pggit.capture_direct', '', true);
             PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
             RETURN;
         END;
@@ -876,7 +896,6 @@ BEGIN
             IF v_tx = 'engine' THEN
                 RAISE;  -- the engine's own apply step must never go unrecorded
             END IF;
-            v_cached := set_config('pggit.capture_direct', '', true);
             PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
             RETURN;
         END;
@@ -897,7 +916,8 @@ BEGIN
     -- GRANT-like ones) are written inside the block and end the direct writes until the next one
     -- written there succeeds; so do a capture failure, capture switched off, the configuration
     -- set, a DROP in the engine's schema, RESET ALL and the commit trigger fired early.
-    -- (pggit.capture_direct holds the two tables' anchors, as the loop writes them.)
+    -- (pggit.capture_direct holds the two tables' anchors, as the loop writes them: not constants
+    -- of this expression, whose parse would fail once either table is renamed.)
     v_direct_mark := nullif(current_setting('pggit.capture_direct', true), '');
     -- (neither auto_commit nor capture_sync nor strict mode: '--')
     v_direct := v_direct_mark IS NOT NULL AND v_tx IS DISTINCT FROM 'engine'
@@ -923,10 +943,7 @@ BEGIN
     END IF;
     IF v_direct THEN
         IF v_query IS NOT NULL THEN
-            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
-            RETURNING id INTO v_query_id;
-            v_cached := set_config('pggit.last_query_id', v_query_id::text, true);
-            v_cached := set_config('pggit.last_query_at', statement_timestamp()::text, true);
+            v_query_id := pggit.capture_store_query(v_query);
         END IF;
         v_ms := date_part('epoch', clock_timestamp() - v_started) * 1000.0;
         INSERT INTO pggit.ddl_log (query_id, statement, command_tag, targets, anchors,
@@ -956,10 +973,7 @@ BEGIN
                                    ELSE pggit.capture_checked_anchors(v_pending) END;
         END IF;
         IF v_query IS NOT NULL THEN
-            INSERT INTO pggit.ddl_queries (md5, query) VALUES (md5(v_query), v_query)
-            RETURNING id INTO v_query_id;
-            v_cached := set_config('pggit.last_query_id', v_query_id::text, true);
-            v_cached := set_config('pggit.last_query_at', statement_timestamp()::text, true);
+            v_query_id := pggit.capture_store_query(v_query);
         END IF;
         -- users' DDL: the transaction's first audit row arms the announcement at commit (below);
         -- pggit.capture_armed says it is armed without a lookup (a RESET ALL only costs the lookup)
@@ -1026,8 +1040,6 @@ BEGIN
         IF v_tx = 'engine' THEN
             RAISE;  -- the engine's own apply step must never go unrecorded
         END IF;
-        -- (the next statement writes inside the block again)
-        v_cached := set_config('pggit.capture_direct', '', true);
         PERFORM pggit.capture_failed(SQLSTATE, SQLERRM, v_tag);
     END;
 END;
