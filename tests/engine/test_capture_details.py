@@ -215,12 +215,13 @@ def test_capture_configuration_changed_in_the_transaction_applies_at_once(engine
 
 
 def test_excluded_schemas_are_matched_exactly_whatever_their_names(engine_db: EngineDB):
-    """Capture keeps the excluded names for the transaction as JSON strings between control
-    characters: names holding JSON's own characters, commas, a line break or that control
-    character are excluded exactly, and names that are parts of them are not, at statement time
-    and in the drops the sql_drop trigger passes on (with the configuration read by either)."""
-    excluded = ["a,", ",b", 'q"u\\o', "new\nline", "x\x01y"]
-    tracked = [",", 'q"u', "new", "o", "x", "y"]
+    """Capture keeps the excluded names for the transaction between control characters \\x01,
+    each with its backslashes doubled and its \\x01 escaped: names holding JSON's own characters,
+    commas, a line break, backslashes or that control character are excluded exactly, and names
+    that are parts of them or read like their escaped forms are not, at statement time and in the
+    drops the sql_drop trigger passes on (with the configuration read by either)."""
+    excluded = ["a,", ",b", 'q"u\\o', "new\nline", "x\x01y", "end\\"]
+    tracked = [",", 'q"u', "new", "o", "x", "y", "x\\1y", "end", "end\\\\"]
     engine_db.run("SELECT pggit.config_set('excluded_schemas', %s)", (json.dumps(excluded),))
     with engine_db.conn.transaction():
         for name in excluded + tracked:

@@ -74,6 +74,76 @@ def test_ddl_is_announced_in_the_outbox_in_the_same_transaction(engine_db: Engin
     assert data["objects"] == [{"type": "table", "identity": "public.real_one", "change": "create"}]
 
 
+def test_the_outbox_takes_only_well_formed_event_types(engine_db: EngineDB):
+    # (ddl.captured is compared before the pattern: the check stays exact around it)
+    for bad in [
+        "ddl.Captured",
+        "DDL.captured",
+        "ddl.captured ",
+        " ddl.captured",
+        "ddl.captured.x",
+        "ddl",
+        "ddl.",
+        ".captured",
+        "ddl-x.captured",
+        "",
+    ]:
+        with pytest.raises(psycopg.errors.CheckViolation), engine_db.conn.transaction():
+            engine_db.run("SELECT pggit.emit_event(%s)", (bad,))
+    first = engine_db.one("SELECT pggit.emit_event('ddl.captured')")
+    second = engine_db.one("SELECT pggit.emit_event('some_kind.of_event')")
+    assert engine_db.rows(
+        "SELECT id, type FROM pggit.events WHERE id >= %s ORDER BY id", (first,)
+    ) == [(first, "ddl.captured"), (second, "some_kind.of_event")]
+
+
+def test_reads_of_the_outbox_by_type_find_ddl_captured_and_the_other_types(engine_db: EngineDB):
+    # the index by type leaves ddl.captured out: reads of it find it by the primary key, reads of
+    # the other types go through the index
+    engine_db.run("CREATE TABLE public.typed_one (a integer)")
+    captured = engine_db.one("SELECT max(id) FROM pggit.events WHERE type = 'ddl.captured'")
+    other = engine_db.one("SELECT pggit.emit_event('some_kind.of_event')")
+    engine_db.run("CREATE TABLE public.typed_two (a integer)")
+    newest = engine_db.one("SELECT max(id) FROM pggit.events WHERE type = 'ddl.captured'")
+    assert captured < other < newest
+    assert (
+        engine_db.one(
+            "SELECT max(id) FROM pggit.events WHERE type = ANY(ARRAY['some_kind.of_event'])"
+        )
+        == other
+    )
+    assert (
+        engine_db.one("SELECT max(id) FROM pggit.events WHERE type = ANY(ARRAY['ddl.captured'])")
+        == newest
+    )
+    assert engine_db.rows(
+        "SELECT id FROM pggit.events WHERE id >= %s AND type = ANY(ARRAY['some_kind.of_event',"
+        " 'ddl.captured']) ORDER BY id",
+        (captured,),
+    ) == [(captured,), (other,), (newest,)]
+    assert (
+        engine_db.one(
+            "SELECT pg_get_expr(i.indpred, i.indrelid) FROM pg_index i "
+            "WHERE i.indexrelid = 'pggit.events_type_id_idx'::regclass"
+        )
+        == "(type <> 'ddl.captured'::text)"
+    )
+
+    def plan(query: str) -> str:
+        return "\n".join(r[0] for r in engine_db.rows("EXPLAIN (COSTS OFF) " + query))
+
+    engine_db.run("SET enable_seqscan = off")
+    try:
+        other_read = "SELECT id FROM pggit.events WHERE type = 'some_kind.of_event' ORDER BY id"
+        assert engine_db.rows(other_read) == [(other,)]
+        assert "events_type_id_idx" in plan(other_read)
+        assert "events_type_id_idx" not in plan(
+            "SELECT id FROM pggit.events WHERE type = 'ddl.captured' ORDER BY id"
+        )
+    finally:
+        engine_db.run("RESET enable_seqscan")
+
+
 def test_branch_create_delete_rename_and_their_refusals(engine_db: EngineDB):
     engine_db.run("SELECT pggit.branch_create('feature/x')")
     for call, code in [

@@ -382,7 +382,7 @@ BEGIN
         RETURN EXISTS (SELECT 1 FROM pggit.operations o WHERE o.operation = v_arg
                           AND o.started_at > a.last_seen_at AND o.success);
     ELSIF v_kind = 'capture_failure' AND v_arg = 'ddl.captured' THEN
-        -- (the newest one, by the outbox's (type, id) index)
+        -- (the newest one, by the primary key backwards: ddl.captured is most of the outbox)
         RETURN coalesce((SELECT e.occurred_at FROM pggit.events e WHERE e.type = 'ddl.captured'
                           ORDER BY e.id DESC LIMIT 1) > a.last_seen_at, false);
     ELSIF v_kind = 'capture_failure' THEN

@@ -405,18 +405,31 @@ BEGIN
 END;
 $$;
 
+-- A schema's name as capture keeps it among the excluded ones (pggit.capture_excluded_marks): its
+-- backslashes doubled and its control characters \x01 written as a backslash and a 1, then a
+-- \x01. A plain immutable expression (no SET clause, qualified names), inlined where it is used:
+-- on_ddl_command_end tests every command's schema with it.
+CREATE OR REPLACE FUNCTION pggit.capture_schema_mark(p_name text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+AS $$
+    SELECT pg_catalog.replace(pg_catalog.replace(p_name, E'\\', E'\\\\'), E'\x01', E'\\1')
+           OPERATOR(pg_catalog.||) E'\x01'
+$$;
+
 -- The schemas excluded by configuration (excluded_schemas) as capture keeps them for the rest of
--- the transaction (pggit.config_cache, after its three letters): a control character, then each
--- name as a JSON string followed by one. A control character is never unescaped inside a JSON
--- string, so strpos(marks, E'\x01' || to_json(name)::text || E'\x01') finds a name exactly, and
--- cannot fail as a parse of the kept text could. The rules of pggit._excluded_schemas: an array's
--- elements as text, not null.
+-- the transaction (pggit.config_cache, after its three letters): a control character \x01, then
+-- each name's mark (pggit.capture_schema_mark, which ends with one). No mark holds a \x01 but its
+-- last character, and two names have the same mark only if they are equal, so
+-- strpos(marks, E'\x01' || pggit.capture_schema_mark(name)) finds a name exactly, and cannot fail
+-- as a parse of the kept text could. The rules of pggit._excluded_schemas: an array's elements as
+-- text, not null.
 CREATE OR REPLACE FUNCTION pggit.capture_excluded_marks(p_excluded jsonb)
 RETURNS text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pggit
 AS $$
-    SELECT E'\x01' || coalesce(string_agg(to_json(e.name)::text || E'\x01', ''), '')
+    SELECT E'\x01' || coalesce(string_agg(pggit.capture_schema_mark(e.name), ''), '')
       FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(p_excluded) = 'array'
                                           THEN p_excluded ELSE '[]' END) e(name)
      WHERE e.name IS NOT NULL
@@ -547,7 +560,7 @@ BEGIN
      WHERE d.original
        AND (sch.name IS NULL  -- pggit.is_tracked_schema's rules, inline
             OR NOT (sch.name ~ '^(pggit|pg_catalog$|information_schema$|pg_toast$|pg_(toast_)?temp(_|$))'
-                    OR strpos(v_excluded, E'\x01' || to_json(sch.name)::text || E'\x01') > 0));
+                    OR strpos(v_excluded, E'\x01' || pggit.capture_schema_mark(sch.name)) > 0));
     IF v_dropped IS NOT NULL THEN
         v_set := set_config('pggit.pending_dropped',
             (coalesce(nullif(current_setting('pggit.pending_dropped', true), ''), '[]')::jsonb
@@ -814,7 +827,7 @@ BEGIN
                                   AND v_schema ~ '^(pggit|pg_catalog$|pg_toast$|pg_(toast_)?temp(_|$))')
                                  OR v_schema = 'information_schema'
                                  OR (length(v_cfg_cached) > 4
-                                     AND strpos(v_cfg_cached, E'\x01' || to_json(v_schema)::text || E'\x01') > 0));
+                                     AND strpos(v_cfg_cached, E'\x01' || pggit.capture_schema_mark(v_schema)) > 0));
         IF v_schema_tracked THEN
             -- (the object type and the command's first word are PostgreSQL's own words, never
             -- quoted or escaped in JSON; the identity is)
