@@ -378,3 +378,75 @@ def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_on
         )
         == 0
     )
+
+
+def test_a_flush_by_another_session_during_a_commit_waits_for_it(engine_db: EngineDB):
+    """A status read in another session, after a DDL transaction that committed after the
+    commit's flush, waits for the commit (which holds the working changes still), then records
+    that statement's changes against the new HEAD: the commit neither marks that statement nor
+    removes its working change. (Before, a flush that committed between the commit's read of the
+    changes and their removal lost them: no commit held them and status showed none.)"""
+    engine_db.run("CREATE TABLE public.first (a integer)")
+    assert engine_db.rows("SELECT object_key FROM pggit.status()") == [("table:public.first",)]
+    holder, committer, late, reader = (engine_db.connect() for _ in range(4))
+    outcome: dict[str, object] = {}
+
+    def run(name: str, conn: psycopg.Connection, query: str) -> None:
+        try:
+            outcome[name] = conn.execute(query).fetchall()
+        except psycopg.Error as exc:  # reported by the assertions below
+            outcome[name] = exc
+
+    def blocked_by(waiter: psycopg.Connection, blocker: psycopg.Connection) -> bool:
+        return engine_db.one(
+            "SELECT %s = ANY (pg_blocking_pids(%s))",
+            (blocker.info.backend_pid, waiter.info.backend_pid),
+        )
+
+    threads = []
+    try:
+        # the commit waits, after it read the working changes, for HEAD's branch (its new head)
+        holder.execute("BEGIN")
+        holder.execute("SELECT 1 FROM pggit.branches WHERE name = 'main' FOR UPDATE")
+        threads.append(
+            threading.Thread(target=run, args=("commit", committer, "SELECT pggit.commit('first')"))
+        )
+        threads[-1].start()
+        for _ in range(300):
+            if blocked_by(committer, holder):
+                break
+            time.sleep(0.05)
+        assert blocked_by(committer, holder)
+        late.execute("CREATE TABLE public.late (a integer)")
+        threads.append(
+            threading.Thread(
+                target=run,
+                args=("status", reader, "SELECT object_key, change_type FROM pggit.status()"),
+            )
+        )
+        threads[-1].start()
+        for _ in range(300):
+            if "status" in outcome or blocked_by(reader, committer):
+                break
+            time.sleep(0.05)
+        assert "status" not in outcome and blocked_by(reader, committer)
+        holder.execute("COMMIT")
+        for thread in threads:
+            thread.join(30)
+    finally:
+        for conn in (holder, committer, late, reader):
+            conn.close()
+    assert isinstance(outcome["commit"], list), outcome
+    assert outcome["status"] == [("table:public.late", "ADDED")]
+    rows = engine_db.rows(
+        "SELECT targets->0->>'identity', commit_id IS NULL, flushed_at IS NULL "
+        "FROM pggit.ddl_log WHERE command_tag = 'CREATE TABLE' ORDER BY id"
+    )
+    assert rows == [("public.first", False, False), ("public.late", True, False)]
+    assert engine_db.rows("SELECT object_key, change_type FROM pggit.status()") == [
+        ("table:public.late", "ADDED")
+    ]
+    assert engine_db.rows(
+        "SELECT cc.object_key FROM pggit.commit_changes cc "
+        "JOIN pggit.commits c ON c.id = cc.commit_id WHERE c.message = 'first'"
+    ) == [("table:public.first",)]

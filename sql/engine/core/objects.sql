@@ -535,6 +535,12 @@ BEGIN
     END IF;
     PERFORM pggit.engine_lock('commit');
     v_flush := pggit.capture_flush_run();
+    -- the working changes held still until this transaction ends: a flush in another session (a
+    -- status read after a DDL transaction that committed after the flush above) waits for the
+    -- commit, then records its changes against the new HEAD. Without it, a flush that committed
+    -- between the read of the changes below and their removal had its statements marked with
+    -- this commit and its working changes removed, though the commit did not hold them.
+    LOCK TABLE pggit.working IN SHARE MODE;
     v_branch := pggit.head_branch();
     PERFORM 1 FROM pggit.working FOR UPDATE;
     IF NOT FOUND THEN
