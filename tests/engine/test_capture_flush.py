@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.engine.enginedb import EngineDB, scratch_copy
+from tests.engine.enginedb import EngineDB, engine_error, scratch_copy
 
 TABLES = 120
 
@@ -450,3 +450,59 @@ def test_a_flush_by_another_session_during_a_commit_waits_for_it(engine_db: Engi
         "SELECT cc.object_key FROM pggit.commit_changes cc "
         "JOIN pggit.commits c ON c.id = cc.commit_id WHERE c.message = 'first'"
     ) == [("table:public.first",)]
+
+
+def test_a_commit_waits_for_a_session_that_flushed_in_an_open_transaction(engine_db: EngineDB):
+    """A session that read the status in a transaction still open holds working changes; a
+    commit waits for it without holding anything it could need: a second read of the status
+    there (which flushes another session's statement) completes, and the commit then holds
+    both. With a lock_timeout shorter than the wait, the commit fails with LOCKED instead."""
+    open_tx, other, committer = (engine_db.connect() for _ in range(3))
+    outcome: list[object] = []
+
+    def commit() -> None:
+        try:
+            outcome.append(committer.execute("SELECT pggit.commit('both')").fetchone()[0])
+        except psycopg.Error as exc:  # reported by the assertions below
+            outcome.append(exc)
+
+    try:
+        open_tx.execute("BEGIN")
+        open_tx.execute("CREATE TABLE public.in_open_tx (a integer)")
+        assert open_tx.execute("SELECT object_key FROM pggit.status()").fetchall() == [
+            ("table:public.in_open_tx",)
+        ]
+        committer.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.Error) as excinfo:
+            committer.execute("SELECT pggit.commit('too soon')")
+        assert engine_error(excinfo) == "LOCKED"
+        committer.execute("RESET lock_timeout")
+        other.execute("CREATE TABLE public.meanwhile (a integer)")
+        thread = threading.Thread(target=commit)
+        thread.start()
+        for _ in range(300):
+            waiting = engine_db.one(
+                "SELECT %s = ANY (pg_blocking_pids(%s))",
+                (open_tx.info.backend_pid, committer.info.backend_pid),
+            )
+            if waiting:
+                break
+            time.sleep(0.05)
+        assert waiting is True
+        assert sorted(open_tx.execute("SELECT object_key FROM pggit.status()").fetchall()) == [
+            ("table:public.in_open_tx",),
+            ("table:public.meanwhile",),
+        ]
+        open_tx.execute("COMMIT")
+        thread.join(30)
+    finally:
+        for conn in (open_tx, other, committer):
+            conn.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], str), outcome
+    assert engine_db.rows("SELECT object_key FROM pggit.status()") == []
+    assert engine_db.rows(
+        "SELECT cc.object_key FROM pggit.commit_changes cc "
+        "JOIN pggit.commits c ON c.id = cc.commit_id WHERE c.message = 'both' "
+        "ORDER BY cc.object_key"
+    ) == [("table:public.in_open_tx",), ("table:public.meanwhile",)]
+    assert engine_db.one("SELECT count(*) FROM pggit.commits WHERE message = 'too soon'") == 0

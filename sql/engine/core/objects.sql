@@ -528,19 +528,37 @@ DECLARE
     v_flush pggit.operations;
     v_branch pggit.branches;
     v_commit pggit.commits;
+    v_lock_timeout text;
 BEGIN
     v_span := pggit.trace_begin('commit', v_started);
     IF p_message IS NULL OR btrim(p_message) = '' THEN
         PERFORM pggit.raise_error('INVALID_ARGUMENT', 'a commit message is required');
     END IF;
     PERFORM pggit.engine_lock('commit');
-    v_flush := pggit.capture_flush_run();
-    -- the working changes held still until this transaction ends: a flush in another session (a
-    -- status read after a DDL transaction that committed after the flush above) waits for the
+    -- The working changes held still until this transaction ends: a flush in another session (a
+    -- status read after a DDL transaction that committed after the flush below) waits for the
     -- commit, then records its changes against the new HEAD. Without it, a flush that committed
     -- between the read of the changes below and their removal had its statements marked with
-    -- this commit and its working changes removed, though the commit did not hold them.
-    LOCK TABLE pggit.working IN SHARE MODE;
+    -- this commit and its working changes removed, though the commit did not hold them. Taken
+    -- before the flush, while this transaction holds nothing another one could wait for (after
+    -- it, a session that flushed in a transaction still open and then flushed again waited for
+    -- the audit rows this flush locked: a deadlock). It waits for the transactions that wrote
+    -- working changes and are still open, at most 30 s (or the session's shorter lock_timeout).
+    v_lock_timeout := current_setting('lock_timeout');
+    IF (SELECT s.setting::bigint NOT BETWEEN 1 AND 30000 FROM pg_settings s
+         WHERE s.name = 'lock_timeout') THEN
+        PERFORM set_config('lock_timeout', '30s', true);
+    END IF;
+    BEGIN
+        LOCK TABLE pggit.working IN SHARE MODE;
+    EXCEPTION WHEN lock_not_available THEN
+        PERFORM pggit.raise_error('LOCKED',
+            'another session has working changes it has not committed yet (its transaction read '
+            'the status or ran DDL with capture_sync); the commit was not started',
+            'end that transaction and retry (pg_locks shows who holds pggit.working)');
+    END;
+    PERFORM set_config('lock_timeout', v_lock_timeout, true);
+    v_flush := pggit.capture_flush_run();
     v_branch := pggit.head_branch();
     PERFORM 1 FROM pggit.working FOR UPDATE;
     IF NOT FOUND THEN
