@@ -318,6 +318,26 @@ def test_status_cuts_a_long_message_once_and_keeps_a_short_one_whole(engine_db: 
     )
 
 
+def wait_until_blocked(
+    engine_db: EngineDB,
+    waiter: psycopg.Connection,
+    blocker: psycopg.Connection,
+    done=lambda: False,
+) -> bool:
+    """Whether ``waiter``'s statement waits for a lock ``blocker`` holds, polled for up to 15 s
+    (or until ``done()``: the statement ended without waiting)."""
+    for _ in range(300):
+        if engine_db.one(
+            "SELECT %s = ANY (pg_blocking_pids(%s))",
+            (blocker.info.backend_pid, waiter.info.backend_pid),
+        ):
+            return True
+        if done():
+            return False
+        time.sleep(0.05)
+    return False
+
+
 def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_one(
     engine_db: EngineDB,
 ):
@@ -340,17 +360,9 @@ def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_on
             except psycopg.Error as exc:  # reported by the assertion below
                 outcome.append(exc)
 
-        pid = committer.info.backend_pid
         thread = threading.Thread(target=commit)
         thread.start()
-        for _ in range(300):
-            waiting = engine_db.one(
-                "SELECT %s = ANY (pg_blocking_pids(%s))", (holder.info.backend_pid, pid)
-            )
-            if waiting:
-                break
-            time.sleep(0.05)
-        assert waiting is True
+        assert wait_until_blocked(engine_db, committer, holder)
         late.execute("CREATE TABLE public.late (a integer)")
         holder.execute("COMMIT")
         thread.join(30)
@@ -397,12 +409,6 @@ def test_a_flush_by_another_session_during_a_commit_waits_for_it(engine_db: Engi
         except psycopg.Error as exc:  # reported by the assertions below
             outcome[name] = exc
 
-    def blocked_by(waiter: psycopg.Connection, blocker: psycopg.Connection) -> bool:
-        return engine_db.one(
-            "SELECT %s = ANY (pg_blocking_pids(%s))",
-            (blocker.info.backend_pid, waiter.info.backend_pid),
-        )
-
     threads = []
     try:
         # the commit waits, after it read the working changes, for HEAD's branch (its new head)
@@ -412,11 +418,7 @@ def test_a_flush_by_another_session_during_a_commit_waits_for_it(engine_db: Engi
             threading.Thread(target=run, args=("commit", committer, "SELECT pggit.commit('first')"))
         )
         threads[-1].start()
-        for _ in range(300):
-            if blocked_by(committer, holder):
-                break
-            time.sleep(0.05)
-        assert blocked_by(committer, holder)
+        assert wait_until_blocked(engine_db, committer, holder)
         late.execute("CREATE TABLE public.late (a integer)")
         threads.append(
             threading.Thread(
@@ -425,11 +427,7 @@ def test_a_flush_by_another_session_during_a_commit_waits_for_it(engine_db: Engi
             )
         )
         threads[-1].start()
-        for _ in range(300):
-            if "status" in outcome or blocked_by(reader, committer):
-                break
-            time.sleep(0.05)
-        assert "status" not in outcome and blocked_by(reader, committer)
+        assert wait_until_blocked(engine_db, reader, committer, lambda: "status" in outcome)
         holder.execute("COMMIT")
         for thread in threads:
             thread.join(30)
@@ -480,15 +478,7 @@ def test_a_commit_waits_for_a_session_that_flushed_in_an_open_transaction(engine
         other.execute("CREATE TABLE public.meanwhile (a integer)")
         thread = threading.Thread(target=commit)
         thread.start()
-        for _ in range(300):
-            waiting = engine_db.one(
-                "SELECT %s = ANY (pg_blocking_pids(%s))",
-                (open_tx.info.backend_pid, committer.info.backend_pid),
-            )
-            if waiting:
-                break
-            time.sleep(0.05)
-        assert waiting is True
+        assert wait_until_blocked(engine_db, committer, open_tx)
         assert sorted(open_tx.execute("SELECT object_key FROM pggit.status()").fetchall()) == [
             ("table:public.in_open_tx",),
             ("table:public.meanwhile",),
