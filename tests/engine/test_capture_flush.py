@@ -318,6 +318,23 @@ def test_status_cuts_a_long_message_once_and_keeps_a_short_one_whole(engine_db: 
     )
 
 
+def run_in_thread(
+    conn: psycopg.Connection, query: str, outcome: dict[str, object], name: str
+) -> threading.Thread:
+    """Runs ``query`` on ``conn`` in a thread started here; its rows, or the error it raised, go
+    to ``outcome[name]``."""
+
+    def target() -> None:
+        try:
+            outcome[name] = conn.execute(query).fetchall()
+        except psycopg.Error as exc:  # reported by the caller's assertions
+            outcome[name] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread
+
+
 def wait_until_blocked(
     engine_db: EngineDB,
     waiter: psycopg.Connection,
@@ -352,16 +369,8 @@ def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_on
         # the commit waits, after its flush, for the working rows this transaction locks
         holder.execute("BEGIN")
         holder.execute("SELECT 1 FROM pggit.working FOR UPDATE")
-        outcome: list[object] = []
-
-        def commit() -> None:
-            try:
-                outcome.append(committer.execute("SELECT pggit.commit('first')").fetchone()[0])
-            except psycopg.Error as exc:  # reported by the assertion below
-                outcome.append(exc)
-
-        thread = threading.Thread(target=commit)
-        thread.start()
+        outcome: dict[str, object] = {}
+        thread = run_in_thread(committer, "SELECT pggit.commit('first')", outcome, "commit")
         assert wait_until_blocked(engine_db, committer, holder)
         late.execute("CREATE TABLE public.late (a integer)")
         holder.execute("COMMIT")
@@ -370,7 +379,7 @@ def test_a_commit_leaves_the_statements_committed_after_its_flush_to_the_next_on
         holder.close()
         committer.close()
         late.close()
-    assert len(outcome) == 1 and isinstance(outcome[0], str), outcome
+    assert isinstance(outcome["commit"], list), outcome
     rows = engine_db.rows(
         "SELECT command_tag, targets->0->>'identity', commit_id IS NULL, flushed_at IS NULL "
         "FROM pggit.ddl_log WHERE command_tag = 'CREATE TABLE' ORDER BY id"
@@ -402,31 +411,19 @@ def test_a_flush_by_another_session_during_a_commit_waits_for_it(engine_db: Engi
     assert engine_db.rows("SELECT object_key FROM pggit.status()") == [("table:public.first",)]
     holder, committer, late, reader = (engine_db.connect() for _ in range(4))
     outcome: dict[str, object] = {}
-
-    def run(name: str, conn: psycopg.Connection, query: str) -> None:
-        try:
-            outcome[name] = conn.execute(query).fetchall()
-        except psycopg.Error as exc:  # reported by the assertions below
-            outcome[name] = exc
-
     threads = []
     try:
         # the commit waits, after it read the working changes, for HEAD's branch (its new head)
         holder.execute("BEGIN")
         holder.execute("SELECT 1 FROM pggit.branches WHERE name = 'main' FOR UPDATE")
-        threads.append(
-            threading.Thread(target=run, args=("commit", committer, "SELECT pggit.commit('first')"))
-        )
-        threads[-1].start()
+        threads.append(run_in_thread(committer, "SELECT pggit.commit('first')", outcome, "commit"))
         assert wait_until_blocked(engine_db, committer, holder)
         late.execute("CREATE TABLE public.late (a integer)")
         threads.append(
-            threading.Thread(
-                target=run,
-                args=("status", reader, "SELECT object_key, change_type FROM pggit.status()"),
+            run_in_thread(
+                reader, "SELECT object_key, change_type FROM pggit.status()", outcome, "status"
             )
         )
-        threads[-1].start()
         assert wait_until_blocked(engine_db, reader, committer, lambda: "status" in outcome)
         holder.execute("COMMIT")
         for thread in threads:
@@ -456,14 +453,7 @@ def test_a_commit_waits_for_a_session_that_flushed_in_an_open_transaction(engine
     there (which flushes another session's statement) completes, and the commit then holds
     both. With a lock_timeout shorter than the wait, the commit fails with LOCKED instead."""
     open_tx, other, committer = (engine_db.connect() for _ in range(3))
-    outcome: list[object] = []
-
-    def commit() -> None:
-        try:
-            outcome.append(committer.execute("SELECT pggit.commit('both')").fetchone()[0])
-        except psycopg.Error as exc:  # reported by the assertions below
-            outcome.append(exc)
-
+    outcome: dict[str, object] = {}
     try:
         open_tx.execute("BEGIN")
         open_tx.execute("CREATE TABLE public.in_open_tx (a integer)")
@@ -476,8 +466,7 @@ def test_a_commit_waits_for_a_session_that_flushed_in_an_open_transaction(engine
         assert engine_error(excinfo) == "LOCKED"
         committer.execute("RESET lock_timeout")
         other.execute("CREATE TABLE public.meanwhile (a integer)")
-        thread = threading.Thread(target=commit)
-        thread.start()
+        thread = run_in_thread(committer, "SELECT pggit.commit('both')", outcome, "commit")
         assert wait_until_blocked(engine_db, committer, open_tx)
         assert sorted(open_tx.execute("SELECT object_key FROM pggit.status()").fetchall()) == [
             ("table:public.in_open_tx",),
@@ -488,7 +477,7 @@ def test_a_commit_waits_for_a_session_that_flushed_in_an_open_transaction(engine
     finally:
         for conn in (open_tx, other, committer):
             conn.close()
-    assert len(outcome) == 1 and isinstance(outcome[0], str), outcome
+    assert isinstance(outcome["commit"], list), outcome
     assert engine_db.rows("SELECT object_key FROM pggit.status()") == []
     assert engine_db.rows(
         "SELECT cc.object_key FROM pggit.commit_changes cc "
