@@ -426,7 +426,7 @@ $$;
 -- text, not null.
 CREATE OR REPLACE FUNCTION pggit.capture_excluded_marks(p_excluded jsonb)
 RETURNS text
-LANGUAGE sql STABLE
+LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pggit
 AS $$
     SELECT E'\x01' || coalesce(string_agg(pggit.capture_schema_mark(e.name), ''), '')

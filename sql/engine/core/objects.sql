@@ -544,9 +544,9 @@ BEGIN
     -- it, a session that flushed in a transaction still open and then flushed again waited for
     -- the audit rows this flush locked: a deadlock). It waits for the transactions that wrote
     -- working changes and are still open, at most 30 s (or the session's shorter lock_timeout).
-    v_lock_timeout := current_setting('lock_timeout');
-    IF (SELECT s.setting::bigint NOT BETWEEN 1 AND 30000 FROM pg_settings s
-         WHERE s.name = 'lock_timeout') THEN
+    -- (the session's lock_timeout in milliseconds, set back as it was after the lock)
+    v_lock_timeout := (SELECT s.setting FROM pg_settings s WHERE s.name = 'lock_timeout');
+    IF v_lock_timeout::bigint NOT BETWEEN 1 AND 30000 THEN
         PERFORM set_config('lock_timeout', '30s', true);
     END IF;
     BEGIN
